@@ -1,0 +1,104 @@
+"""The NeuroML2 core type definitions shipped inside pyNeuroML's jNeuroML jar.
+
+Java is never run: the jar is a zip file and the LEMS definitions inside it are read with
+:mod:`zipfile`.
+"""
+
+from __future__ import annotations
+
+import functools
+import zipfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from lxml import etree
+
+from .errors import CoreTypesError
+from .xmlsafe import local_name, parse_xml_bytes
+
+CORE_TYPES_DIR = "NeuroML2CoreTypes/"
+
+
+@functools.lru_cache(maxsize=1)
+def jneuroml_jar() -> Path:
+    """Return the path of the jNeuroML jar that pyNeuroML ships.
+
+    Raises
+    ------
+    CoreTypesError
+        pyNeuroML is not installed or carries no jar.
+    """
+    try:
+        lib = resources.files("pyneuroml") / "lib"
+    except ModuleNotFoundError as exc:
+        raise CoreTypesError("pyNeuroML is not installed; it provides the NeuroML2 core types") from exc
+    jars = sorted(Path(str(lib)).glob("jNeuroML*.jar"))
+    if not jars:
+        raise CoreTypesError(f"no jNeuroML jar found in {lib}")
+    return jars[-1]
+
+
+@functools.lru_cache(maxsize=None)
+def _jar_names() -> tuple[str, ...]:
+    with zipfile.ZipFile(jneuroml_jar()) as jar:
+        return tuple(jar.namelist())
+
+
+def read_jar_file(name: str) -> bytes:
+    """Return the bytes of one file inside the jNeuroML jar (e.g. ``LEMSexamples/LEMS_NML2_Ex2_Izh.xml``)."""
+    try:
+        with zipfile.ZipFile(jneuroml_jar()) as jar:
+            return jar.read(name)
+    except KeyError as exc:
+        raise CoreTypesError(f"{name} is not in {jneuroml_jar().name}") from exc
+
+
+def list_jar_files(prefix: str) -> list[str]:
+    """Names of the files in the jar under ``prefix`` (folders excluded)."""
+    return [n for n in _jar_names() if n.startswith(prefix) and not n.endswith("/")]
+
+
+@functools.lru_cache(maxsize=1)
+def core_type_file_names() -> frozenset[str]:
+    """Base names of the core type files (``Cells.xml``, ``Networks.xml``, ...).
+
+    An ``<Include>`` of one of these is provided by nmlhub itself and never read from disk.
+    """
+    return frozenset(n[len(CORE_TYPES_DIR):] for n in list_jar_files(CORE_TYPES_DIR))
+
+
+@dataclass(frozen=True)
+class CoreTypeInfo:
+    """Name, parent and source file of one core ComponentType."""
+
+    name: str
+    extends: str | None
+    file: str
+    parameters: tuple[str, ...] = field(default=())
+
+
+@functools.lru_cache(maxsize=1)
+def core_component_types() -> dict[str, CoreTypeInfo]:
+    """Every ComponentType of the NeuroML2 core type files, by name."""
+    types: dict[str, CoreTypeInfo] = {}
+    for name in list_jar_files(CORE_TYPES_DIR):
+        root = parse_xml_bytes(read_jar_file(name), source=name).getroot()
+        for element in root:
+            if local_name(element) != "ComponentType":
+                continue
+            params = tuple(
+                child.get("name", "")
+                for child in element
+                if local_name(child) in ("Parameter", "DerivedParameter", "IndexParameter")
+            )
+            types[element.get("name")] = CoreTypeInfo(
+                element.get("name"), element.get("extends"), name, params
+            )
+    return types
+
+
+def core_dimensions_xml() -> etree._Element:
+    """The parsed ``NeuroMLCoreDimensions.xml`` root element."""
+    data = read_jar_file(CORE_TYPES_DIR + "NeuroMLCoreDimensions.xml")
+    return parse_xml_bytes(data, source="NeuroMLCoreDimensions.xml").getroot()

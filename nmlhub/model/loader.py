@@ -1,0 +1,307 @@
+"""Load NeuroML2 XML, NeuroML HDF5 and LEMS files, with their includes, into one :class:`Model`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import neuroml
+from lxml import etree
+
+from ..coretypes import core_type_file_names
+from ..errors import ModelError, NmlhubError, XmlSecurityError
+from ..xmlsafe import DEFAULT_MAX_XML_BYTES, lems_type, local_name, parse_xml_bytes, parse_xml_file
+from .model import Model
+from .records import (
+    ComponentRecord,
+    ComponentTypeDef,
+    LemsComponent,
+    Location,
+    Problem,
+    SourceFile,
+)
+from .simulation import parse_simulation
+from .typesystem import category_of, component_type_parameters, neuroml_tag_to_libneuroml
+
+log = logging.getLogger(__name__)
+
+HDF5_SUFFIXES = (".h5", ".hdf5")
+
+#: Elements that describe the model's structure, not components.
+_STRUCTURAL_TAGS = frozenset(
+    {"include", "Include", "Target", "Simulation", "Dimension", "Unit", "Constant",
+     "ComponentType", "Assertion", "notes", "annotation", "property", "DefaultRun"}
+)
+
+
+def load(
+    path: str | Path,
+    *,
+    strict: bool = True,
+    keep_trees: bool = False,
+    max_xml_bytes: int = DEFAULT_MAX_XML_BYTES,
+) -> Model:
+    """Load a NeuroML2 model from a ``.nml`` file, a NeuroML HDF5 file or a LEMS simulation file.
+
+    Includes (NeuroML ``<include href>``, LEMS ``<Include file>``) are followed recursively,
+    relative to the including file, each file once. Includes of the NeuroML2 core type files
+    (``Cells.xml``, ``Networks.xml``...) are provided by nmlhub and skipped.
+
+    Parameters
+    ----------
+    path
+        The file to load.
+    strict
+        If true, a missing include is an error; otherwise it is recorded in ``Model.problems``
+        and loading goes on (``nmlhub info`` and ``nmlhub validate`` load this way).
+    keep_trees
+        Keep the parsed XML tree of each file in ``Model.files`` (used for validation).
+    max_xml_bytes
+        Refuse XML files larger than this.
+
+    Returns
+    -------
+    Model
+        The merged model.
+
+    Raises
+    ------
+    ModelError
+        A file is missing, malformed or of an unknown kind, or includes form a cycle.
+    XmlSecurityError
+        A file declares entities or a DTD, or is too large.
+
+    Examples
+    --------
+    >>> model = load("nml_examples/izh_network/LEMS_izh_network.xml")  # doctest: +SKIP
+    >>> model.simulation.length_ms  # doctest: +SKIP
+    500.0
+    """
+    return _Loader(strict=strict, keep_trees=keep_trees, max_xml_bytes=max_xml_bytes).run(Path(path))
+
+
+class _Loader:
+    def __init__(self, *, strict: bool, keep_trees: bool, max_xml_bytes: int) -> None:
+        self.strict = strict
+        self.keep_trees = keep_trees
+        self.max_xml_bytes = max_xml_bytes
+        self.model: Model | None = None
+        self.seen: set[Path] = set()
+        self.stack: list[Path] = []
+        self.tag_table = neuroml_tag_to_libneuroml()
+
+    # -- entry ---------------------------------------------------------------------------------
+    def run(self, path: Path) -> Model:
+        top = path.expanduser().resolve()
+        self.model = Model(path=top, document=neuroml.NeuroMLDocument(id=_doc_id(top)))
+        self._load_file(top, included_from=None, is_top=True)
+        return self.model
+
+    def _problem(self, message: str, location: Location | None, element: str | None = None,
+                 severity: str = "error") -> None:
+        assert self.model is not None
+        self.model.problems.append(
+            Problem(message, location.file if location else None,
+                    location.line if location else None, element, severity)
+        )
+
+    # -- files ---------------------------------------------------------------------------------
+    def _load_file(self, path: Path, included_from: Location | None, is_top: bool = False) -> None:
+        if path in self.stack:
+            chain = " -> ".join(p.name for p in self.stack[self.stack.index(path):] + [path])
+            where = included_from or Location(str(path))
+            raise ModelError(f"cyclic include: {chain}", file=where.file, line=where.line)
+        if path in self.seen:
+            return
+        self.seen.add(path)
+        self.stack.append(path)
+        try:
+            if path.name.lower().endswith(HDF5_SUFFIXES):
+                self._load_hdf5(path, included_from)
+            else:
+                self._load_xml(path, included_from, is_top)
+        finally:
+            self.stack.pop()
+
+    def _load_xml(self, path: Path, included_from: Location | None, is_top: bool) -> None:
+        assert self.model is not None
+        tree = parse_xml_file(path, self.max_xml_bytes)
+        root = tree.getroot()
+        kind = local_name(root)
+        if kind not in ("neuroml", "Lems"):
+            raise ModelError(
+                f"root element is <{kind}>, expected <neuroml> (NeuroML2) or <Lems> (LEMS)",
+                file=path,
+                line=root.sourceline,
+            )
+        self.model.files.append(
+            SourceFile(path, "neuroml" if kind == "neuroml" else "lems", included_from,
+                       tree if self.keep_trees else None)
+        )
+        if is_top and kind == "neuroml":
+            self._take_document_header(root)
+        self._load_children(root, path)
+
+    def _take_document_header(self, root: etree._Element) -> None:
+        assert self.model is not None
+        doc = self.model.document
+        doc.id = root.get("id", doc.id)
+        for child in root:
+            tag = local_name(child)
+            if tag == "notes":
+                doc.notes = child.text
+            elif tag in ("annotation", "property"):
+                cls = neuroml.nml.nml.Annotation if tag == "annotation" else neuroml.nml.nml.Property
+                obj = cls.factory()
+                obj.build(child)
+                if tag == "annotation":
+                    doc.annotation = obj
+                else:
+                    doc.properties.append(obj)
+
+    def _load_children(self, root: etree._Element, path: Path) -> None:
+        assert self.model is not None
+        file = str(path)
+        unit_defs = [c for c in root if local_name(c) in ("Dimension", "Unit")]
+        if unit_defs:
+            self.model.units.add_definitions(unit_defs, source=file)
+        for child in root:
+            tag = lems_type(child)
+            if not tag:
+                continue
+            here = Location(file, child.sourceline)
+            if tag in ("include", "Include"):
+                self._follow_include(child, tag, path, here)
+            elif tag == "Target":
+                self.model.target = child.get("component")
+            elif tag == "Simulation":
+                sim = parse_simulation(child, self.model.units, file)
+                self.model.simulations[sim.id] = sim
+            elif tag == "ComponentType":
+                self._add_component_type(child, here)
+                if tag in self.tag_table:
+                    self._add_libneuroml(child, tag, here)
+            elif tag in _STRUCTURAL_TAGS:
+                continue
+            elif tag in self.tag_table:
+                self._add_libneuroml(child, tag, here)
+            else:
+                self._add_lems_component(child, tag, here)
+
+    def _follow_include(self, element: etree._Element, tag: str, path: Path, here: Location) -> None:
+        attr = "href" if tag == "include" else "file"
+        target = element.get(attr)
+        if not target:
+            raise ModelError(f"<{tag}> has no '{attr}' attribute", file=here.file, line=here.line)
+        if Path(target).name in core_type_file_names():
+            return
+        if "://" in target:
+            raise XmlSecurityError(
+                f"include '{target}' is remote; nmlhub never fetches files over the network",
+                file=here.file, line=here.line,
+            )
+        resolved = (path.parent / target).resolve()
+        if not resolved.exists():
+            message = f"included file '{target}' not found (looked for {resolved})"
+            if self.strict:
+                raise ModelError(message, file=here.file, line=here.line, element=f"<{tag}>")
+            self._problem(message, here, f"<{tag}>")
+            return
+        self._load_file(resolved, included_from=here)
+
+    # -- components ----------------------------------------------------------------------------
+    def _add_component_type(self, element: etree._Element, here: Location) -> None:
+        assert self.model is not None
+        name = element.get("name", "")
+        if name in self.model.component_types:
+            first = self.model.component_types[name].location
+            self._problem(f"ComponentType '{name}' is defined again (first at {first})",
+                          here, f"ComponentType {name}", "warning")
+            return
+        self.model.component_types[name] = ComponentTypeDef(
+            name,
+            element.get("extends"),
+            element.get("description", ""),
+            component_type_parameters(element),
+            here,
+            etree.tostring(element, encoding="unicode"),
+        )
+
+    def _add_libneuroml(self, element: etree._Element, tag: str, here: Location) -> None:
+        attr, cls = self.tag_table[tag]
+        obj = cls.factory()
+        try:
+            obj.build(element)
+        except NmlhubError:
+            raise
+        except Exception as exc:  # generateDS reports malformed values with its own exceptions
+            raise ModelError(
+                f"cannot read element: {exc}", file=here.file, line=here.line,
+                element=f"<{tag} id='{element.get('id', '')}'>",
+            ) from None
+        self._register(tag, attr, obj, here)
+        if tag == "network":
+            self._locate_network_children(element, obj.id, here.file)
+
+    def _register(self, tag: str, attr: str, obj: Any, here: Location) -> None:
+        assert self.model is not None
+        getattr(self.model.document, attr).append(obj)
+        comp_id = getattr(obj, "id", None)
+        if comp_id:
+            self._record(comp_id, tag, obj, here)
+
+    def _record(self, comp_id: str, comp_type: str, obj: Any, here: Location) -> None:
+        assert self.model is not None
+        existing = self.model.components.get(comp_id)
+        if existing is not None:
+            self._problem(
+                f"id '{comp_id}' is used again (first by <{existing.type}> at {existing.location})",
+                here, f"<{comp_type} id='{comp_id}'>",
+            )
+            return
+        category = category_of(comp_type, self.model.user_type_parents())
+        self.model.components[comp_id] = ComponentRecord(comp_id, comp_type, category, here, obj)
+
+    def _add_lems_component(self, element: etree._Element, tag: str, here: Location) -> None:
+        assert self.model is not None
+        component = LemsComponent.from_element(element)
+        if not component.id:
+            self._problem("component without an id is ignored", here, f"<{tag}>", "warning")
+            return
+        self._record(component.id, component.type, component, here)
+
+    def _locate_network_children(self, element: etree._Element, net_id: str, file: str) -> None:
+        assert self.model is not None
+        for child in element:
+            child_id = child.get("id") if isinstance(child.tag, str) else None
+            if child_id:
+                self.model.locations[f"{net_id}/{child_id}"] = Location(file, child.sourceline)
+
+    # -- HDF5 ----------------------------------------------------------------------------------
+    def _load_hdf5(self, path: Path, included_from: Location | None) -> None:
+        from .hdf5 import read_hdf5_network
+
+        assert self.model is not None
+        self.model.files.append(SourceFile(path, "hdf5", included_from))
+        contents = read_hdf5_network(path)
+        here = Location(str(path))
+        if contents.top_level_xml is not None:
+            root = parse_xml_bytes(contents.top_level_xml, source=f"{path} (neuroml_top_level)")
+            self._load_children(root.getroot(), path)
+        if contents.network is not None:
+            self._register("network", "networks", contents.network, here)
+            for child_list in ("populations", "projections", "electrical_projections",
+                               "continuous_projections", "input_lists", "explicit_inputs"):
+                for child in getattr(contents.network, child_list, []) or []:
+                    child_id = getattr(child, "id", None)
+                    if child_id:
+                        self.model.locations[f"{contents.network.id}/{child_id}"] = here
+
+
+def _doc_id(path: Path) -> str:
+    name = path.name
+    for suffix in (".nml.h5", ".net.nml", ".cell.nml", ".nml", ".xml", ".h5"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem

@@ -1,0 +1,213 @@
+"""Simulation settings from a LEMS ``<Simulation>`` element, in NEURON units (ms)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from ..errors import ModelError
+from ..units import UnitRegistry
+from ..xmlsafe import lems_type as local_name
+from .records import Location
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    """One recorded quantity of an ``OutputFile`` (e.g. ``pop0/0/cell/v``)."""
+
+    id: str
+    quantity: str
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """A file of continuous traces: time followed by one column per :class:`OutputColumn`."""
+
+    id: str
+    file_name: str
+    columns: tuple[OutputColumn, ...]
+
+
+@dataclass(frozen=True)
+class EventSelection:
+    """Events (spikes) of one cell written to an :class:`EventOutputFile`."""
+
+    id: str
+    select: str
+    event_port: str
+
+
+@dataclass(frozen=True)
+class EventOutputFile:
+    """A file of events, ``format`` being ``TIME_ID`` or ``ID_TIME``."""
+
+    id: str
+    file_name: str
+    format: str
+    selections: tuple[EventSelection, ...]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One curve of a :class:`Display`; ``scale`` is the quantity's display unit as written."""
+
+    id: str
+    quantity: str
+    scale: str = "1"
+    time_scale: str = "1ms"
+    color: str = ""
+
+
+@dataclass(frozen=True)
+class Display:
+    """A plot the simulation asks for; limits are in units of the display's ``time_scale``."""
+
+    id: str
+    title: str
+    time_scale: str
+    xmin: float | None
+    xmax: float | None
+    ymin: float | None
+    ymax: float | None
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Settings of one LEMS ``<Simulation>``.
+
+    Attributes
+    ----------
+    id
+        The simulation id.
+    length_ms, step_ms
+        Duration and time step in ms.
+    target
+        The id of the network (or cell) it simulates.
+    seed
+        The random seed, if given.
+    outputs, event_outputs, displays
+        What to record and show.
+    meta
+        Attributes of ``<Meta>`` children (simulator hints), as written.
+    location
+        Where the element was written.
+    """
+
+    id: str
+    length_ms: float
+    step_ms: float
+    target: str
+    seed: int | None
+    outputs: tuple[OutputFile, ...] = ()
+    event_outputs: tuple[EventOutputFile, ...] = ()
+    displays: tuple[Display, ...] = ()
+    meta: tuple[tuple[str, str], ...] = ()
+    location: Location | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        data = asdict(self)
+        data["location"] = str(self.location) if self.location else None
+        return data
+
+
+def _float_or_none(text: str | None, where: dict) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ModelError(f"'{text}' is not a number", **where) from None
+
+
+def parse_simulation(element: etree._Element, units: UnitRegistry, file: str) -> Simulation:
+    """Read a ``<Simulation>`` element.
+
+    Raises
+    ------
+    ModelError
+        A required attribute is missing or a value is malformed.
+    UnitError
+        ``length`` or ``step`` is not a time.
+    """
+    sim_id = element.get("id", "")
+    where = dict(file=file, line=element.sourceline, element=f"Simulation {sim_id}")
+    for required in ("length", "step", "target"):
+        if element.get(required) is None:
+            raise ModelError(f"attribute '{required}' is missing", **where)
+    length = units.to_neuron(element.get("length"), "time", where={**where, "element": f"Simulation {sim_id} attribute length"})
+    step = units.to_neuron(element.get("step"), "time", where={**where, "element": f"Simulation {sim_id} attribute step"})
+    if step <= 0 or length < 0:
+        raise ModelError("length must be >= 0 and step > 0", **where)
+    seed_text = element.get("seed")
+    try:
+        seed = int(seed_text) if seed_text is not None else None
+    except ValueError:
+        raise ModelError(f"seed '{seed_text}' is not an integer", **where) from None
+
+    outputs, events, displays, meta = [], [], [], []
+    for child in element:
+        tag = local_name(child)
+        child_where = dict(file=file, line=child.sourceline, element=f"{tag} {child.get('id', '')}")
+        if tag == "OutputFile":
+            columns = tuple(
+                OutputColumn(c.get("id", ""), c.get("quantity", ""))
+                for c in child
+                if local_name(c) == "OutputColumn"
+            )
+            outputs.append(OutputFile(child.get("id", ""), child.get("fileName", ""), columns))
+        elif tag == "EventOutputFile":
+            selections = tuple(
+                EventSelection(c.get("id", ""), c.get("select", ""), c.get("eventPort", ""))
+                for c in child
+                if local_name(c) == "EventSelection"
+            )
+            events.append(
+                EventOutputFile(
+                    child.get("id", ""),
+                    child.get("fileName", ""),
+                    child.get("format", "TIME_ID"),
+                    selections,
+                )
+            )
+        elif tag == "Display":
+            lines = tuple(
+                Line(
+                    c.get("id", ""),
+                    c.get("quantity", ""),
+                    c.get("scale", "1"),
+                    c.get("timeScale", "1ms"),
+                    c.get("color", ""),
+                )
+                for c in child
+                if local_name(c) == "Line"
+            )
+            displays.append(
+                Display(
+                    child.get("id", ""),
+                    child.get("title", ""),
+                    child.get("timeScale", "1ms"),
+                    _float_or_none(child.get("xmin"), child_where),
+                    _float_or_none(child.get("xmax"), child_where),
+                    _float_or_none(child.get("ymin"), child_where),
+                    _float_or_none(child.get("ymax"), child_where),
+                    lines,
+                )
+            )
+        elif tag == "Meta":
+            meta.extend(sorted(child.attrib.items()))
+    return Simulation(
+        sim_id,
+        length,
+        step,
+        element.get("target"),
+        seed,
+        tuple(outputs),
+        tuple(events),
+        tuple(displays),
+        tuple(meta),
+        Location(file, element.sourceline),
+    )
