@@ -75,4 +75,54 @@ def read_hdf5_network(path: Path) -> Hdf5Contents:
     except Exception as exc:  # PyTables and libNeuroML raise many kinds of errors on bad files
         raise ModelError(f"cannot read NeuroML HDF5 content: {exc}", file=path) from None
     network = getattr(parser, "optimizedNetwork", None)
+    if network is not None:
+        _set_column_names(path, network)
     return Hdf5Contents(top, network)
+
+
+_LIST_ATTRS = {
+    "projection": ("projections", ("connections",)),
+    "electricalProjection": ("electrical_projections", ("electrical_connections",)),
+    "continuousProjection": ("continuous_projections", ("continuous_connections",)),
+    "inputList": ("input_lists", ("input",)),
+}
+
+
+def _set_column_names(path: Path, network: Any) -> None:
+    """Give every optimised list its own column map, read from the datasets' ``column_N``.
+
+    libNeuroML's optimised lists share one default dictionary of column indices between
+    instances, so their column names cannot be trusted; the file's own attributes can.
+    """
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        group = next((g for g in handle["neuroml"].values() if isinstance(g, h5py.Group)), None)
+        if group is None:
+            return
+        for name, sub in group.items():
+            if not isinstance(sub, h5py.Group):
+                continue
+            kind, _, child_id = name.partition("_")
+            if kind not in _LIST_ATTRS:
+                continue
+            container_attr, list_attrs = _LIST_ATTRS[kind]
+            container = next((c for c in getattr(network, container_attr, []) if c.id == child_id), None)
+            if container is None:
+                continue
+            for dataset in sub.values():
+                if not isinstance(dataset, h5py.Dataset):
+                    continue
+                columns = {
+                    _text(value): int(key.split("_", 1)[1])
+                    for key, value in dataset.attrs.items()
+                    if key.startswith("column_") and key.split("_", 1)[1].isdigit()
+                }
+                for list_attr in list_attrs:
+                    olist = getattr(container, list_attr, None)
+                    if olist is not None and hasattr(olist, "indices"):
+                        olist.indices = columns
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

@@ -22,7 +22,7 @@ from .records import (
     SourceFile,
 )
 from .simulation import parse_simulation
-from .typesystem import category_of, component_type_parameters, neuroml_tag_to_libneuroml
+from .typesystem import category_of, is_known_type, component_type_parameters, neuroml_tag_to_libneuroml
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +265,10 @@ class _Loader:
 
     def _add_lems_component(self, element: etree._Element, tag: str, here: Location) -> None:
         assert self.model is not None
-        component = LemsComponent.from_element(element)
+        parents = self.model.user_type_parents()
+        component = LemsComponent.from_element(
+            element, lambda t: bool(t) and is_known_type(t, parents)
+        )
         if not component.id:
             self._problem("component without an id is ignored", here, f"<{tag}>", "warning")
             return

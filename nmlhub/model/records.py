@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from lxml import etree
 
@@ -64,13 +64,15 @@ class LemsComponent:
     children: list["LemsComponent"] = field(default_factory=list)
 
     @classmethod
-    def from_element(cls, element: etree._Element) -> "LemsComponent":
+    def from_element(cls, element: etree._Element,
+                     known_type: Callable[[str | None], bool] = lambda t: False) -> "LemsComponent":
         """Build from an XML element (a ``<Component type=...>`` or an element named by its type)."""
         attrs = dict(element.attrib)
         comp_id = attrs.pop("id", "")
         tag = element.tag.rsplit("}", 1)[-1]
-        comp_type = attrs.pop("type", tag) if tag == "Component" else tag
-        children = [cls.from_element(child) for child in element if isinstance(child.tag, str)]
+        # ``<Component type=X>`` and forms such as ``<concentrationModel type=X>`` name their type.
+        comp_type = attrs.pop("type", tag) if tag == "Component" or known_type(attrs.get("type")) else tag
+        children = [cls.from_element(child, known_type) for child in element if isinstance(child.tag, str)]
         return cls(comp_id, comp_type, attrs, children)
 
 

@@ -1,0 +1,1 @@
+"""Format converters, one module per format (installed as ``nmlhub.converters``)."""

@@ -1,0 +1,118 @@
+"""The ``nmlhub`` command: parses arguments, prints, sets exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .errors import NmlhubError
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nmlhub", description="NeuroML models: inspect, validate (and soon run in NEURON)."
+    )
+    parser.add_argument("--version", action="version", version=f"nmlhub {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    info = sub.add_parser("info", help="summarise a NeuroML, NeuroML HDF5 or LEMS file")
+    info.add_argument("file", type=Path)
+    info.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    validate = sub.add_parser("validate", help="check files against the schema and for dangling references")
+    validate.add_argument("files", type=Path, nargs="+")
+    validate.add_argument("--json", action="store_true", help="print problems as JSON")
+    validate.add_argument("--no-warnings", action="store_true", help="print errors only")
+    return parser
+
+
+def _info(args: argparse.Namespace) -> int:
+    from .model import load
+    from .model.summary import summarize
+
+    if not args.file.exists():
+        print(f"nmlhub: error: {args.file}: file not found", file=sys.stderr)
+        return EXIT_USAGE
+    summary = summarize(load(args.file, strict=False))
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2))
+    else:
+        print(summary.to_text())
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .model.validate import is_valid, validate
+
+    missing = [f for f in args.files if not f.exists()]
+    if missing:
+        for f in missing:
+            print(f"nmlhub: error: {f}: file not found", file=sys.stderr)
+        return EXIT_USAGE
+    all_valid = True
+    report = {}
+    for path in args.files:
+        problems = validate(path)
+        if args.no_warnings:
+            problems = [p for p in problems if p.severity == "error"]
+        valid = is_valid(problems)
+        all_valid &= valid
+        if args.json:
+            report[str(path)] = {
+                "valid": valid,
+                "problems": [
+                    {"file": p.file, "line": p.line, "element": p.element,
+                     "severity": p.severity, "message": p.message}
+                    for p in problems
+                ],
+            }
+            continue
+        for problem in problems:
+            print(problem)
+        errors = sum(p.severity == "error" for p in problems)
+        warnings = len(problems) - errors
+        verdict = "valid" if valid else "INVALID"
+        print(f"{path}: {verdict} ({errors} errors, {warnings} warnings)")
+    if args.json:
+        print(json.dumps(report, indent=2))
+    return EXIT_OK if all_valid else EXIT_INVALID
+
+
+_COMMANDS = {"info": _info, "validate": _validate}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _COMMANDS[args.command](args)
+    except NmlhubError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"nmlhub: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("nmlhub: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the CLI never shows a bare traceback without --debug
+        if args.debug:
+            raise
+        print(f"nmlhub: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+              file=sys.stderr)
+        return EXIT_INVALID
+
+
+if __name__ == "__main__":
+    sys.exit(main())

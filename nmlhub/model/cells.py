@@ -1,0 +1,79 @@
+"""Facts about cell definitions: morphology (segments, unbranched sections) and channels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: NeuroLex id that marks a segment group as one unbranched cable (a NEURON section).
+CABLE_GROUP_NEUROLEX_ID = "sao864921383"
+
+
+def cell_morphology(cell: Any, components: dict[str, Any]) -> Any | None:
+    """The morphology of a ``cell``, inline or referenced by id (``morphology="..."``)."""
+    morphology = getattr(cell, "morphology", None)
+    if morphology is None and getattr(cell, "morphology_attr", None):
+        record = components.get(cell.morphology_attr)
+        morphology = getattr(record, "obj", record)
+    return morphology
+
+
+def cell_biophysics(cell: Any, components: dict[str, Any]) -> Any | None:
+    """The biophysical properties of a cell, inline or referenced."""
+    for attr in ("biophysical_properties", "biophysical_properties2_ca_pools"):
+        value = getattr(cell, attr, None)
+        if value is not None:
+            return value
+    ref = getattr(cell, "biophysical_properties_attr", None)
+    if ref:
+        record = components.get(ref)
+        return getattr(record, "obj", record)
+    return None
+
+
+def segment_ids(morphology: Any) -> set[int]:
+    """Ids of the segments of a morphology."""
+    return {int(seg.id) for seg in morphology.segments}
+
+
+def count_sections(morphology: Any) -> int:
+    """Number of unbranched sections.
+
+    Cable groups (``neuroLexId="sao864921383"``) are used when the morphology declares them;
+    otherwise a section starts at a root segment, after a branch point, or where a child attaches
+    anywhere other than its parent's distal end.
+    """
+    cables = [g for g in morphology.segment_groups if g.neuro_lex_id == CABLE_GROUP_NEUROLEX_ID]
+    if cables:
+        return len(cables)
+    children: dict[int, int] = {}
+    for seg in morphology.segments:
+        if seg.parent is not None:
+            children[int(seg.parent.segments)] = children.get(int(seg.parent.segments), 0) + 1
+    sections = 0
+    for seg in morphology.segments:
+        parent = seg.parent
+        if parent is None:
+            sections += 1
+        elif children.get(int(parent.segments), 0) != 1 or float(parent.fraction_along or 1) != 1.0:
+            sections += 1
+    return sections
+
+
+def channel_ids(cell: Any, components: dict[str, Any]) -> list[str]:
+    """Ion channel ids a cell's membrane uses, in order of first use."""
+    biophysics = cell_biophysics(cell, components)
+    membrane = getattr(biophysics, "membrane_properties", None) or getattr(
+        biophysics, "membrane_properties2_ca_pools", None
+    )
+    if membrane is None:
+        return []
+    found: list[str] = []
+    for member in type(membrane).member_data_items_:
+        values = getattr(membrane, member.get_name(), None)
+        if not isinstance(values, list):
+            continue
+        for value in values:
+            channel = getattr(value, "ion_channel", None)
+            if channel and channel not in found:
+                found.append(channel)
+    return found

@@ -1,0 +1,270 @@
+"""Semantic checks of a loaded model: references that dangle, indices out of range."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+
+from .cells import cell_morphology, segment_ids
+from .columns import BAD_INDEX, input_columns, parse_cell_reference, projection_columns
+from .model import Model
+from .records import Location, Problem
+from .summary import population_size
+
+#: At most this many bad connections or inputs are listed per projection or input list.
+MAX_LISTED = 5
+
+_QUANTITY_CELL = re.compile(r"^(?P<pop>[^/\[\]]+)(?:\[(?P<i1>\d+)\]|/(?P<i2>\d+))")
+
+
+@dataclass
+class _Population:
+    id: str
+    component: str
+    size: int
+    instance_ids: np.ndarray | None
+
+    def valid(self, indices: np.ndarray) -> np.ndarray:
+        if self.instance_ids is not None:
+            return np.isin(indices, self.instance_ids)
+        return (indices >= 0) & (indices < self.size)
+
+
+class _Checker:
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.problems: list[Problem] = []
+        self._segments: dict[str, set[int] | None] = {}
+
+    def add(self, message: str, location: Location | None, element: str,
+            severity: str = "error") -> None:
+        self.problems.append(
+            Problem(message, location.file if location else str(self.model.path),
+                    location.line if location else None, element, severity)
+        )
+
+    def where(self, net_id: str, child_id: str) -> Location | None:
+        return self.model.locations.get(f"{net_id}/{child_id}")
+
+    def defined(self, component_id: str | None) -> bool:
+        return bool(component_id) and component_id in self.model.components
+
+    def cell_segments(self, component_id: str) -> set[int] | None:
+        """Segment ids of a cell type; ``None`` when unknown (LEMS or missing component)."""
+        if component_id not in self._segments:
+            record = self.model.components.get(component_id)
+            segments: set[int] | None = None
+            if record is not None:
+                morphology = cell_morphology(record.obj, self.model.components) if record.type == "cell" else None
+                if morphology is not None:
+                    segments = segment_ids(morphology)
+                elif record.type != "cell":
+                    segments = {0}
+            self._segments[component_id] = segments
+        return self._segments[component_id]
+
+    # -- networks ------------------------------------------------------------------------------
+    def run(self) -> list[Problem]:
+        for net in self.model.document.networks:
+            pops = self.check_populations(net)
+            for proj in net.projections:
+                self.check_projection(net.id, proj, pops, "projection", proj.synapse)
+            for proj in net.electrical_projections:
+                self.check_projection(net.id, proj, pops, "electricalProjection", None)
+            for proj in net.continuous_projections:
+                self.check_projection(net.id, proj, pops, "continuousProjection", None)
+            for input_list in net.input_lists:
+                self.check_input_list(net.id, input_list, pops)
+            self.check_explicit_inputs(net, pops)
+        self.check_simulations()
+        return self.problems
+
+    def check_populations(self, net: Any) -> dict[str, _Population]:
+        pops: dict[str, _Population] = {}
+        for pop in net.populations:
+            loc = self.where(net.id, pop.id)
+            element = f"population {pop.id}"
+            if not self.defined(pop.component):
+                self.add(f"component '{pop.component}' is not defined in the model", loc, element)
+            instance_ids = None
+            if pop.instances is not None and len(pop.instances) > 0:
+                instance_ids = _instance_ids(pop.instances)
+                if len(np.unique(instance_ids)) != len(instance_ids):
+                    self.add("instance ids are not unique", loc, element)
+                if pop.size is not None and int(pop.size) != len(instance_ids):
+                    self.add(f"size is {pop.size} but {len(instance_ids)} instances are listed "
+                             f"(the instances are used)", loc, element, "warning")
+            if pop.id in pops:
+                self.add("population id is used twice in the network", loc, element)
+            pops[pop.id] = _Population(pop.id, pop.component, population_size(pop), instance_ids)
+        return pops
+
+    def check_projection(self, net_id: str, proj: Any, pops: dict[str, _Population], kind: str,
+                         synapse: str | None) -> None:
+        loc = self.where(net_id, proj.id)
+        element = f"{kind} {proj.id}"
+        pre = pops.get(proj.presynaptic_population)
+        post = pops.get(proj.postsynaptic_population)
+        if pre is None:
+            self.add(f"presynaptic population '{proj.presynaptic_population}' is not in network {net_id}", loc, element)
+        if post is None:
+            self.add(f"postsynaptic population '{proj.postsynaptic_population}' is not in network {net_id}", loc, element)
+        if kind == "projection" and not self.defined(synapse):
+            self.add(f"synapse '{synapse}' is not defined in the model", loc, element)
+        for item in _per_connection_components(proj):
+            if not self.defined(item):
+                self.add(f"synapse/component '{item}' is not defined in the model", loc, element)
+        if pre is None or post is None:
+            return
+        cols = projection_columns(proj)
+        if len(cols) == 0:
+            return
+        bad = ~pre.valid(cols.pre_cell) | ~post.valid(cols.post_cell)
+        self._report_rows(bad, loc, element, "connection",
+                          lambda i: f"cell index out of range or unreadable (pre {cols.pre_cell[i]} in "
+                                    f"{pre.id} of {pre.size}, post {cols.post_cell[i]} in {post.id} of {post.size})")
+        for side, named, expected in (("pre", cols.pre_population_named, pre.id),
+                                      ("post", cols.post_population_named, post.id)):
+            if named:
+                wrong = np.array([n is not None and n != expected for n in named])
+                self._report_rows(wrong, loc, element, "connection",
+                                  lambda i, side=side, named=named, expected=expected:
+                                  f"{side} cell refers to population '{named[i]}', not '{expected}'")
+        for side, segs, pop in (("pre", cols.pre_segment, pre), ("post", cols.post_segment, post)):
+            known = self.cell_segments(pop.component)
+            if known is None:
+                continue
+            bad_seg = ~np.isin(segs, np.fromiter(known, dtype=np.int64))
+            self._report_rows(bad_seg, loc, element, "connection",
+                              lambda i, side=side, segs=segs, pop=pop:
+                              f"{side} segment {segs[i]} does not exist in cell '{pop.component}'")
+
+    def _report_rows(self, bad: np.ndarray, loc: Location | None, element: str, row_name: str,
+                     describe: Any) -> None:
+        rows = np.flatnonzero(bad)
+        for i in rows[:MAX_LISTED]:
+            self.add(describe(int(i)), loc, f"{element} {row_name} {int(i)}")
+        if len(rows) > MAX_LISTED:
+            self.add(f"... and {len(rows) - MAX_LISTED} more {row_name}s with the same kind of problem",
+                     loc, element)
+
+    def check_input_list(self, net_id: str, input_list: Any, pops: dict[str, _Population]) -> None:
+        loc = self.where(net_id, input_list.id)
+        element = f"inputList {input_list.id}"
+        if not self.defined(input_list.component):
+            self.add(f"input component '{input_list.component}' is not defined in the model", loc, element)
+        pop = pops.get(input_list.populations)
+        if pop is None:
+            self.add(f"population '{input_list.populations}' is not in network {net_id}", loc, element)
+            return
+        cols = input_columns(input_list)
+        if len(cols) == 0:
+            return
+        self._report_rows(~pop.valid(cols.target_cell), loc, element, "input",
+                          lambda i: f"target cell {cols.target_cell[i]} is not in {pop.id} (size {pop.size})")
+        known = self.cell_segments(pop.component)
+        if known is not None:
+            bad_seg = ~np.isin(cols.segment, np.fromiter(known, dtype=np.int64))
+            self._report_rows(bad_seg, loc, element, "input",
+                              lambda i: f"segment {cols.segment[i]} does not exist in cell '{pop.component}'")
+
+    def check_explicit_inputs(self, net: Any, pops: dict[str, _Population]) -> None:
+        loc = self.model.locations.get(f"{net.id}/") or self.model.components.get(net.id, None)
+        loc = loc.location if hasattr(loc, "location") else loc
+        for i, explicit in enumerate(net.explicit_inputs):
+            element = f"explicitInput {i} ({explicit.target})"
+            if not self.defined(explicit.input):
+                self.add(f"input '{explicit.input}' is not defined in the model", loc, element)
+            pop_id, index = parse_cell_reference(explicit.target)
+            pop = pops.get(pop_id or "")
+            if pop is None:
+                self.add(f"target population '{pop_id}' is not in network {net.id}", loc, element)
+            elif index == BAD_INDEX or not pop.valid(np.array([index]))[0]:
+                self.add(f"target cell {index} is not in {pop.id} (size {pop.size})", loc, element)
+
+    # -- simulation ----------------------------------------------------------------------------
+    def check_simulations(self) -> None:
+        networks = {net.id: net for net in self.model.document.networks}
+        if self.model.target and self.model.target not in self.model.simulations and self.model.simulations:
+            self.add(f"<Target> names simulation '{self.model.target}', which is not defined", None, "Target")
+        for sim in self.model.simulations.values():
+            element = f"Simulation {sim.id}"
+            if sim.target not in networks and sim.target not in self.model.components:
+                self.add(f"target '{sim.target}' is not a network or component of the model",
+                         sim.location, element)
+                continue
+            net = networks.get(sim.target)
+            if net is None:
+                continue
+            pops = {p.id: (population_size(p), _instance_ids(p.instances) if p.instances else None)
+                    for p in net.populations}
+            for kind, path in _recorded_paths(sim):
+                self._check_recorded_path(kind, path, pops, sim.location, element)
+
+    def _check_recorded_path(self, kind: str, path: str, pops: dict, loc: Location | None,
+                             element: str) -> None:
+        match = _QUANTITY_CELL.match(path)
+        if match is None:
+            return  # a path into the network itself or into a single cell target
+        pop_id = match.group("pop")
+        index = int(match.group("i1") if match.group("i1") is not None else match.group("i2"))
+        if pop_id not in pops:
+            self.add(f"{kind} '{path}' names population '{pop_id}', which is not in the target network",
+                     loc, element)
+            return
+        size, instance_ids = pops[pop_id]
+        ok = index in set(instance_ids.tolist()) if instance_ids is not None else 0 <= index < size
+        if not ok:
+            self.add(f"{kind} '{path}' refers to cell {index}, not in {pop_id} (size {size})", loc, element)
+
+
+def _instance_ids(instances: Any) -> np.ndarray:
+    if hasattr(instances, "array") and instances.array is not None:
+        # libNeuroML's HDF5 columns: (id, x, y, z) or just (x, y, z) where the row is the id.
+        array = np.asarray(instances.array)
+        if array.ndim == 2 and array.shape[1] == 4:
+            return array[:, getattr(instances, "indices", {}).get("id", 0)].astype(np.int64)
+        return np.arange(len(instances), dtype=np.int64)
+    return np.asarray([int(inst.id) if inst.id is not None else i for i, inst in enumerate(instances)],
+                      dtype=np.int64)
+
+
+def _per_connection_components(proj: Any) -> Iterator[str]:
+    seen: set[str] = set()
+    for attr, field in (("electrical_connections", "synapse"), ("electrical_connection_instances", "synapse"),
+                        ("electrical_connection_instance_ws", "synapse"),
+                        ("continuous_connections", "pre_component"), ("continuous_connections", "post_component"),
+                        ("continuous_connection_instances", "pre_component"),
+                        ("continuous_connection_instances", "post_component"),
+                        ("continuous_connection_instance_ws", "pre_component"),
+                        ("continuous_connection_instance_ws", "post_component")):
+        for item in getattr(proj, attr, None) or []:
+            value = getattr(item, field, None)
+            if value and value not in seen:
+                seen.add(value)
+                yield value
+
+
+def _recorded_paths(sim: Any) -> Iterator[tuple[str, str]]:
+    for output in sim.outputs:
+        for column in output.columns:
+            yield "output column", column.quantity
+    for output in sim.event_outputs:
+        for selection in output.selections:
+            yield "event selection", selection.select
+    for display in sim.displays:
+        for line in display.lines:
+            yield "display line", line.quantity
+
+
+def check_model(model: Model) -> list[Problem]:
+    """Semantic problems of a model: dangling references and out-of-range indices.
+
+    Checks populations (component defined, size vs instances), projections of every kind
+    (populations, synapses, cell indices, segment ids), input lists and explicit inputs (component,
+    target cell, segment), and the simulation (target, recorded cells).
+    """
+    return _Checker(model).run()

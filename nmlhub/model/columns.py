@@ -1,0 +1,184 @@
+"""Columnar (numpy) views of connections and inputs, for XML lists and HDF5 containers alike."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+
+_CELL_REF = re.compile(
+    r"^(?:\.\./)?(?P<pop>[^/\[\]]+)(?:\[(?P<i1>-?\d+)\]|/(?P<i2>-?\d+)(?:/[^/]+)?)$"
+)
+
+#: A cell reference that could not be read.
+BAD_INDEX = -1
+
+
+def parse_cell_reference(text: Any) -> tuple[str | None, int]:
+    """Read a NeuroML cell reference: ``../pop/3/cell``, ``../pop[3]``, ``pop[3]`` or ``3``.
+
+    Returns
+    -------
+    tuple
+        ``(population or None, index)``; the index is :data:`BAD_INDEX` when unreadable.
+    """
+    if isinstance(text, (int, np.integer)):
+        return None, int(text)
+    text = str(text).strip()
+    if text.lstrip("-").isdigit():
+        return None, int(text)
+    match = _CELL_REF.match(text)
+    if not match:
+        return None, BAD_INDEX
+    index = match.group("i1") if match.group("i1") is not None else match.group("i2")
+    return match.group("pop"), int(index) if index is not None else BAD_INDEX
+
+
+@dataclass
+class ConnectionColumns:
+    """Connections of one projection as numpy columns (one row per connection).
+
+    ``pre_population_named``/``post_population_named`` hold the population written in each cell
+    reference (``None`` where the reference names none, as in HDF5 columns).
+    """
+
+    pre_cell: np.ndarray
+    post_cell: np.ndarray
+    pre_segment: np.ndarray
+    post_segment: np.ndarray
+    pre_population_named: list[str | None] | None = None
+    post_population_named: list[str | None] | None = None
+
+    def __len__(self) -> int:
+        return int(self.pre_cell.shape[0])
+
+
+def _optimised_column(olist: Any, name: str, default_index: int | None, default: float) -> np.ndarray:
+    array = np.asarray(olist.array)
+    index = olist.indices.get(name, default_index)
+    if index is None or array.ndim != 2 or index >= array.shape[1]:
+        return np.full(array.shape[0] if array.ndim else 0, default, dtype=np.int64)
+    return array[:, index].astype(np.int64)
+
+
+def _is_optimised(olist: Any) -> bool:
+    return hasattr(olist, "array") and hasattr(olist, "indices")
+
+
+def _seg(value: Any) -> int:
+    try:
+        return int(value) if value is not None else 0
+    except (TypeError, ValueError):
+        return BAD_INDEX
+
+
+def _from_objects(objects: Iterable[Any], pre_attr: str, post_attr: str,
+                  pre_seg_attr: str, post_seg_attr: str) -> ConnectionColumns:
+    pre_cells, post_cells, pre_segs, post_segs, pre_pops, post_pops = [], [], [], [], [], []
+    for obj in objects:
+        pre_pop, pre = parse_cell_reference(getattr(obj, pre_attr))
+        post_pop, post = parse_cell_reference(getattr(obj, post_attr))
+        pre_cells.append(pre)
+        post_cells.append(post)
+        pre_pops.append(pre_pop)
+        post_pops.append(post_pop)
+        pre_segs.append(_seg(getattr(obj, pre_seg_attr, 0)))
+        post_segs.append(_seg(getattr(obj, post_seg_attr, 0)))
+    as_int = lambda values: np.asarray(values, dtype=np.int64)  # noqa: E731
+    return ConnectionColumns(as_int(pre_cells), as_int(post_cells), as_int(pre_segs),
+                             as_int(post_segs), pre_pops, post_pops)
+
+
+def _concat(parts: list[ConnectionColumns]) -> ConnectionColumns:
+    def join(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in parts]) if parts else np.zeros(0, np.int64)
+
+    def join_names(name: str) -> list[str | None]:
+        out: list[str | None] = []
+        for p in parts:
+            values = getattr(p, name)
+            out.extend(values if values is not None else [None] * len(p))
+        return out
+
+    return ConnectionColumns(join("pre_cell"), join("post_cell"), join("pre_segment"),
+                             join("post_segment"), join_names("pre_population_named"),
+                             join_names("post_population_named"))
+
+
+def projection_columns(projection: Any) -> ConnectionColumns:
+    """All connections of a projection (chemical, electrical or continuous) as columns."""
+    parts: list[ConnectionColumns] = []
+    for attr in ("connections", "connection_wds", "electrical_connections",
+                 "electrical_connection_instances", "electrical_connection_instance_ws",
+                 "continuous_connections", "continuous_connection_instances",
+                 "continuous_connection_instance_ws"):
+        items = getattr(projection, attr, None)
+        if items is None or len(items) == 0:
+            continue
+        if _is_optimised(items):
+            parts.append(ConnectionColumns(
+                _optimised_column(items, "pre_cell_id", None, BAD_INDEX),
+                _optimised_column(items, "post_cell_id", None, BAD_INDEX),
+                _optimised_column(items, "pre_segment_id", None, 0),
+                _optimised_column(items, "post_segment_id", None, 0),
+            ))
+        elif attr.startswith(("electrical", "continuous")):
+            parts.append(_from_objects(items, "pre_cell", "post_cell", "pre_segment", "post_segment"))
+        else:
+            parts.append(_from_objects(items, "pre_cell_id", "post_cell_id",
+                                       "pre_segment_id", "post_segment_id"))
+    return _concat(parts)
+
+
+def connection_count(projection: Any) -> int:
+    """Number of connections of a projection of any kind, without building columns."""
+    total = 0
+    for attr in ("connections", "connection_wds", "electrical_connections",
+                 "electrical_connection_instances", "electrical_connection_instance_ws",
+                 "continuous_connections", "continuous_connection_instances",
+                 "continuous_connection_instance_ws"):
+        items = getattr(projection, attr, None)
+        total += len(items) if items is not None else 0
+    return total
+
+
+@dataclass
+class InputColumns:
+    """Inputs of one input list as columns."""
+
+    target_cell: np.ndarray
+    segment: np.ndarray
+    population_named: list[str | None] | None = None
+
+    def __len__(self) -> int:
+        return int(self.target_cell.shape[0])
+
+
+def input_columns(input_list: Any) -> InputColumns:
+    """All ``input``/``inputW`` of an input list as columns."""
+    targets: list[np.ndarray] = []
+    segments: list[np.ndarray] = []
+    names: list[str | None] = []
+    for attr in ("input", "input_ws"):
+        items = getattr(input_list, attr, None)
+        if items is None or len(items) == 0:
+            continue
+        if _is_optimised(items):
+            targets.append(_optimised_column(items, "target_cell_id", None, BAD_INDEX))
+            segments.append(_optimised_column(items, "segment_id", None, 0))
+            names.extend([None] * len(items))
+            continue
+        parsed = [parse_cell_reference(item.target) for item in items]
+        targets.append(np.asarray([p[1] for p in parsed], dtype=np.int64))
+        segments.append(np.asarray([_seg(getattr(i, "segment_id", 0)) for i in items], np.int64))
+        names.extend(p[0] for p in parsed)
+    if not targets:
+        return InputColumns(np.zeros(0, np.int64), np.zeros(0, np.int64), [])
+    return InputColumns(np.concatenate(targets), np.concatenate(segments), names)
+
+
+def input_count(input_list: Any) -> int:
+    """Number of inputs of an input list."""
+    return sum(len(getattr(input_list, a, None) or []) for a in ("input", "input_ws"))
