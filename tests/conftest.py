@@ -1,0 +1,59 @@
+"""Shared fixtures: the NeuroML2 core examples (from pyNeuroML's jar) and the OSB corpus."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "nml_examples"
+CORPUS = Path(os.environ.get("NMLHUB_CORPUS", REPO.parent / "shared" / "corpus")) / "osb"
+
+
+def jar_path() -> Path:
+    import pyneuroml
+
+    jars = sorted((Path(pyneuroml.__file__).parent / "lib").glob("jNeuroML*.jar"))
+    assert jars, "pyNeuroML ships no jNeuroML jar"
+    return jars[-1]
+
+
+@pytest.fixture(scope="session")
+def core_examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The jar's ``examples/`` and ``LEMSexamples/`` extracted to a temporary folder."""
+    target = tmp_path_factory.mktemp("jar")
+    with zipfile.ZipFile(jar_path()) as jar:
+        for name in jar.namelist():
+            if name.startswith(("examples/", "LEMSexamples/")) and not name.endswith("/"):
+                jar.extract(name, target)
+    return target
+
+
+def corpus_files() -> list[Path]:
+    """Every ``*.nml``, ``LEMS_*.xml`` and ``*.nml.h5`` of the OSB corpus (empty if absent)."""
+    if not CORPUS.is_dir():
+        return []
+    files = set(CORPUS.rglob("*.nml")) | set(CORPUS.rglob("LEMS_*.xml")) | set(CORPUS.rglob("*.nml.h5"))
+    return sorted(files)
+
+
+def example_files() -> list[Path]:
+    """Every model file of ``nml_examples/``."""
+    return sorted(set(EXAMPLES.rglob("*.nml")) | set(EXAMPLES.rglob("LEMS_*.xml")))
+
+
+def core_example_names() -> list[str]:
+    with zipfile.ZipFile(jar_path()) as jar:
+        return sorted(
+            n for n in jar.namelist()
+            if n.startswith(("examples/", "LEMSexamples/")) and n.endswith((".nml", ".xml"))
+            and (n.endswith(".nml") or Path(n).name.startswith("LEMS_"))
+        )
+
+
+requires_corpus = pytest.mark.skipif(
+    not CORPUS.is_dir(), reason=f"OSB corpus not found at {CORPUS} (set NMLHUB_CORPUS)"
+)
