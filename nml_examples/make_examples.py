@@ -15,9 +15,14 @@ results::
 
     jnml -validate <file>.nml                  # schema validation
     cd hh_single && jnml LEMS_hh_single.xml -nogui
+    cd mc_network && jnml LEMS_mc_network.xml -neuron -nogui -run
+
+(run them in a scratch copy: the simulations write their output files next
+to the LEMS file).
 """
 
 import os
+import re
 
 import numpy as np
 from neuroml import (
@@ -33,6 +38,7 @@ from neuroml import (
     InitMembPotential,
     Include as SGInclude,
     Input,
+    InputW,
     InputList,
     Instance,
     IntracellularProperties,
@@ -46,7 +52,6 @@ from neuroml import (
     Network,
     NeuroMLDocument,
     Point3DWithDiam,
-    PoissonFiringSynapse,
     Population,
     Projection,
     Property,
@@ -79,6 +84,12 @@ def write_text(text, folder, fname):
     with open(path, "w") as f:
         f.write(text)
     print("wrote", os.path.relpath(path, HERE))
+
+
+def loc(x):
+    """Round a coordinate to 0.25 um: exactly representable in binary, so
+    libNeuroML (which formats floats with %.15f) writes it cleanly."""
+    return round(float(x) * 4) / 4
 
 
 def fmt(x, nd=3):
@@ -152,8 +163,12 @@ def hh_single():
                    proximal=Point3DWithDiam(x=0, y=0, z=0, diameter=d),
                    distal=Point3DWithDiam(x=0, y=d, z=0, diameter=d))
     morph.segments.append(soma)
+    # cable group "soma" (-> one NEURON section) + generic group "soma_group"
     morph.segment_groups.append(SegmentGroup(
-        id="soma_group", neuro_lex_id=CABLE, members=[Member(segments=0)]))
+        id="soma", neuro_lex_id=CABLE, members=[Member(segments=0)]))
+    sg = SegmentGroup(id="soma_group", notes="Soma")
+    sg.includes.append(SGInclude(segment_groups="soma"))
+    morph.segment_groups.append(sg)
     cell.morphology = morph
 
     mp = MembraneProperties()
@@ -257,7 +272,7 @@ def izh_network():
     doc = NeuroMLDocument(
         id="izh_network",
         notes="Sparse E/I network of Izhikevich (2007) point neurons with "
-              "Poisson background drive")
+              "heterogeneous current drive")
 
     # Izhikevich (2007) "Dynamical systems in neuroscience", ch. 8:
     # regular spiking pyramidal cell and (linearised) fast spiking interneuron
@@ -277,42 +292,48 @@ def izh_network():
     doc.exp_two_synapses.append(ExpTwoSynapse(
         id="syn_inh", gbase="2nS", erev="-80mV", tau_rise="1ms",
         tau_decay="10ms", notes="GABA_A-like inhibitory synapse"))
-    # background synapse + Poisson drive
-    doc.exp_two_synapses.append(ExpTwoSynapse(
-        id="syn_bg", gbase="2nS", erev="0mV", tau_rise="0.5ms",
-        tau_decay="3ms", notes="Synapse for the external Poisson drive"))
-    doc.poisson_firing_synapses.append(PoissonFiringSynapse(
-        id="bg_E", average_rate="400Hz", synapse="syn_bg",
-        spike_target="./syn_bg"))
-    doc.poisson_firing_synapses.append(PoissonFiringSynapse(
-        id="bg_I", average_rate="50Hz", synapse="syn_bg",
-        spike_target="./syn_bg"))
+    # background drive: one current step per population, scaled per cell by
+    # the weight of an <inputW> (heterogeneous, deterministic drive).
+    # (poissonFiringSynapse would be the stochastic alternative, but the mod
+    # file jNeuroML 0.14 generates for it does not compile with NEURON 9.)
+    doc.pulse_generators.append(PulseGenerator(
+        id="drive_E", delay="20ms", duration="460ms", amplitude="100pA",
+        notes="Drive to the RS cells, scaled by the input weights"))
+    doc.pulse_generators.append(PulseGenerator(
+        id="drive_I", delay="20ms", duration="460ms", amplitude="50pA",
+        notes="Drive to the FS cells, scaled by the input weights"))
 
     net = Network(id="izh_net", notes="40 RS + 10 FS cells in a 100 um cube")
     doc.networks.append(net)
 
     pops = {}
-    for pid, comp, n in (("E", "RS", n_e), ("I", "FS", n_i)):
+    # population ids "Exc"/"Inh" rather than "E"/"I": E is a built-in constant
+    # in NEURON's hoc (e = 2.718...), so a population called E cannot be
+    # created as a hoc section array by the NEURON exporter
+    E, I = "Exc", "Inh"
+    short = {E: "E", I: "I"}
+    for pid, comp, n in ((E, "RS", n_e), (I, "FS", n_i)):
         pop = Population(id=pid, component=comp, size=n,
                          type="populationList")
         xyz = rng.uniform(0, box, size=(n, 3))
         for i in range(n):
             pop.instances.append(Instance(id=i, location=Location(
-                x=fmt(xyz[i, 0]), y=fmt(xyz[i, 1]), z=fmt(xyz[i, 2]))))
+                x=loc(xyz[i, 0]), y=loc(xyz[i, 1]), z=loc(xyz[i, 2]))))
         net.populations.append(pop)
         pops[pid] = (comp, n)
 
     # (pre, post, synapse, probability, mean weight)
     proj_specs = (
-        ("E", "E", "syn_exc", 0.15, 1.0),
-        ("E", "I", "syn_exc", 0.2, 0.5),
-        ("I", "E", "syn_inh", 0.2, 1.0),
-        ("I", "I", "syn_inh", 0.15, 0.5),
+        (E, E, "syn_exc", 0.15, 1.0),
+        (E, I, "syn_exc", 0.2, 1.0),
+        (I, E, "syn_inh", 0.2, 0.5),
+        (I, I, "syn_inh", 0.15, 0.5),
     )
     for pre, post, syn, p, w in proj_specs:
         pre_comp, n_pre = pops[pre]
         post_comp, n_post = pops[post]
-        proj = Projection(id=f"proj_{pre}{post}", presynaptic_population=pre,
+        proj = Projection(id=f"proj_{short[pre]}{short[post]}",
+                          presynaptic_population=pre,
                           postsynaptic_population=post, synapse=syn)
         cid = 0
         for i in range(n_pre):
@@ -331,19 +352,24 @@ def izh_network():
                 cid += 1
         net.projections.append(proj)
 
-    for pid, comp_in in (("E", "bg_E"), ("I", "bg_I")):
+    # (population, drive, weight range): E cells get 60-140 pA (RS rheobase
+    # is ~51 pA, so all are driven, at different rates); FS cells get only
+    # 10-40 pA (below their ~56 pA rheobase) and are recruited by E input
+    for pid, comp_in, (w_lo, w_hi) in ((E, "drive_E", (0.6, 1.4)),
+                                       (I, "drive_I", (0.2, 0.8))):
         comp, n = pops[pid]
-        il = InputList(id=f"bg_{pid}_input", component=comp_in,
+        il = InputList(id=f"{comp_in}_input", component=comp_in,
                        populations=pid)
         for i in range(n):
-            il.input.append(Input(id=i, target=f"../{pid}/{i}/{comp}",
-                                  destination="synapses"))
+            il.input_ws.append(InputW(
+                id=i, target=f"../{pid}/{i}/{comp}", destination="synapses",
+                weight=fmt(rng.uniform(w_lo, w_hi))))
         net.input_lists.append(il)
 
     write_nml(doc, "izh_network", "izh_network.net.nml")
 
     colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
-    rec = [("E", "RS", i) for i in range(3)] + [("I", "FS", i) for i in range(2)]
+    rec = [(E, "RS", i) for i in range(3)] + [(I, "FS", i) for i in range(2)]
     lines = "\n".join(
         f'            <Line id="{p}_{i}" quantity="{p}/{i}/{c}/v" scale="1mV" '
         f'color="{col}" timeScale="1ms"/>'
@@ -353,7 +379,7 @@ def izh_network():
         for p, c, i in rec)
     sels = []
     gid = 0
-    for pid in ("E", "I"):
+    for pid in (E, I):
         comp, n = pops[pid]
         for i in range(n):
             sels.append(f'            <EventSelection id="{gid}" '
@@ -363,9 +389,10 @@ def izh_network():
 
     lems = f"""<Lems>
 
-    <!-- Izhikevich E/I network (40 RS + 10 FS cells), Poisson background drive.
+    <!-- Izhikevich E/I network (40 RS + 10 FS cells), current steps 20-480 ms
+         (amplitude scaled per cell by input weights).
          Spike file: one line per spike, "<id> <time in s>";
-         ids 0-{n_e - 1} are E/0-{n_e - 1}, ids {n_e}-{n_e + n_i - 1} are I/0-{n_i - 1}.
+         ids 0-{n_e - 1} are {E}/0-{n_e - 1}, ids {n_e}-{n_e + n_i - 1} are {I}/0-{n_i - 1}.
          Run with: jnml LEMS_izh_network.xml -nogui -->
 
     <Target component="sim1"/>
@@ -438,15 +465,19 @@ def mc_cell(cell_id, notes, dends, n_div, soma_diam, dend_leak):
         morph.segments.append(seg)
         groups.setdefault(grp, []).append(k)
 
+    # unbranched cable groups ("soma", "apical", ...) each become one NEURON
+    # section; "soma_group", "dendrite_group" and "all" are collections of them
     morph.segment_groups.append(SegmentGroup(
-        id="soma_group", neuro_lex_id=CABLE, members=[Member(segments=0)],
-        notes="Soma"))
+        id="soma", neuro_lex_id=CABLE, members=[Member(segments=0)]))
     for grp, ids in groups.items():
         sg = SegmentGroup(id=grp, neuro_lex_id=CABLE,
                           members=[Member(segments=i) for i in ids])
         sg.properties.append(Property(tag="numberOfInternalDivisions",
                                       value=str(n_div[grp])))
         morph.segment_groups.append(sg)
+    sg = SegmentGroup(id="soma_group", notes="Soma")
+    sg.includes.append(SGInclude(segment_groups="soma"))
+    morph.segment_groups.append(sg)
     dg = SegmentGroup(id="dendrite_group", notes="All dendritic segments")
     for grp in groups:
         dg.includes.append(SGInclude(segment_groups=grp))
@@ -490,6 +521,26 @@ def mc_cell(cell_id, notes, dends, n_div, soma_diam, dend_leak):
     return doc
 
 
+def explicit_connection_sites(path):
+    """libNeuroML omits attributes equal to their defaults (segment 0,
+    fractionAlong 0.5); write the synapse locations of every <connection>
+    out in full so that the file documents them."""
+    def fix(m):
+        tag = m.group(0)
+        for attr, default in (("postSegmentId", "0"),
+                              ("postFractionAlong", "0.5")):
+            if f'{attr}="' not in tag:
+                tag = tag.replace("/>", f' {attr}="{default}"/>')
+        return re.sub(r'(preCellId="[^"]+")',
+                      r'\1 preSegmentId="0" preFractionAlong="0.5"', tag)
+
+    with open(path) as f:
+        text = f.read()
+    text = re.sub(r"<connection [^>]*/>", fix, text)
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def mc_network():
     rng = np.random.default_rng(7)
 
@@ -528,13 +579,13 @@ def mc_network():
     doc.includes.append(IncludeType(href="pyr_cell.cell.nml"))
     doc.includes.append(IncludeType(href="bask_cell.cell.nml"))
     doc.exp_two_synapses.append(ExpTwoSynapse(
-        id="AMPA", gbase="2nS", erev="0mV", tau_rise="0.5ms",
+        id="AMPA", gbase="3nS", erev="0mV", tau_rise="0.5ms",
         tau_decay="5ms", notes="Excitatory (AMPA-like) synapse"))
     doc.exp_two_synapses.append(ExpTwoSynapse(
-        id="GABA", gbase="2nS", erev="-80mV", tau_rise="1ms",
+        id="GABA", gbase="1nS", erev="-80mV", tau_rise="1ms",
         tau_decay="15ms", notes="Inhibitory (GABA_A-like) synapse"))
     doc.pulse_generators.append(PulseGenerator(
-        id="pyr_stim", delay="20ms", duration="150ms", amplitude="0.2nA"))
+        id="pyr_stim", delay="20ms", duration="150ms", amplitude="0.3nA"))
 
     net = Network(id="mc_net", type="networkWithTemperature",
                   temperature="6.3degC")
@@ -545,13 +596,13 @@ def mc_network():
                          type="populationList")
     for i in range(n_pyr):
         pyr_pop.instances.append(Instance(id=i, location=Location(
-            x=fmt(100.0 * i), y=fmt(rng.uniform(-20, 20)), z="0")))
+            x=loc(100.0 * i), y=loc(rng.uniform(-20, 20)), z=0)))
     bask_pop = Population(id="bask", component="bask_cell", size=n_bask,
                           type="populationList")
     for i in range(n_bask):
         bask_pop.instances.append(Instance(id=i, location=Location(
-            x=fmt(100.0 + 200.0 * i), y=fmt(300 + rng.uniform(-20, 20)),
-            z="50")))
+            x=loc(100.0 + 200.0 * i), y=loc(300 + rng.uniform(-20, 20)),
+            z=50)))
     net.populations.append(pyr_pop)
     net.populations.append(bask_pop)
 
@@ -598,6 +649,8 @@ def mc_network():
     net.input_lists.append(il)
 
     write_nml(doc, "mc_network", "mc_network.net.nml")
+    explicit_connection_sites(os.path.join(HERE, "mc_network",
+                                           "mc_network.net.nml"))
 
     rec = [("pyr", "pyr_cell", i) for i in (0, 3)] + [("bask", "bask_cell", 0)]
     colors = ["#1f77b4", "#2ca02c", "#d62728"]
@@ -622,7 +675,9 @@ def mc_network():
     <!-- Network of multi-compartment cells (6 pyr + 3 bask), current step into pyr 0-2.
          Voltages: soma (segment 0) and dendrite (segment 2) of pyr 0, pyr 3 and bask 0.
          Spike ids 0-{n_pyr - 1} are pyr/0-{n_pyr - 1}, ids {n_pyr}-{n_pyr + n_bask - 1} are bask/0-{n_bask - 1}.
-         Run with: jnml LEMS_mc_network.xml -nogui -->
+         jNeuroML's own LEMS interpreter (jnml LEMS_mc_network.xml -nogui)
+         cannot simulate multi-compartment cells; run it through NEURON:
+             jnml LEMS_mc_network.xml -neuron -nogui -run -->
 
     <Target component="sim1"/>
 
