@@ -68,14 +68,14 @@ def core_type_file_names() -> frozenset[str]:
     return frozenset(n[len(CORE_TYPES_DIR):] for n in list_jar_files(CORE_TYPES_DIR))
 
 
-@dataclass(frozen=True)
+@dataclass
 class CoreTypeInfo:
     """Name, parent and source file of one core ComponentType."""
 
     name: str
     extends: str | None
     file: str
-    parameters: tuple[str, ...] = field(default=())
+    parameters: dict[str, str] = field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=1)
@@ -87,11 +87,11 @@ def core_component_types() -> dict[str, CoreTypeInfo]:
         for element in root:
             if local_name(element) != "ComponentType":
                 continue
-            params = tuple(
-                child.get("name", "")
+            params = {
+                child.get("name", ""): child.get("dimension", "none")
                 for child in element
-                if local_name(child) in ("Parameter", "DerivedParameter", "IndexParameter")
-            )
+                if local_name(child) == "Parameter"
+            }
             types[element.get("name")] = CoreTypeInfo(
                 element.get("name"), element.get("extends"), name, params
             )

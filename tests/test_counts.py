@@ -51,3 +51,14 @@ def test_info_json_and_text(capsys):
     assert main(["info", str(lems)]) == 0
     text = capsys.readouterr().out
     assert f"{expected['connections']} connections" in text
+
+
+@requires_corpus
+@pytest.mark.corpus
+def test_validate_runs_on_every_corpus_file():
+    from nmlhub.model.validate import validate
+
+    for path in corpus_files():
+        problems = validate(path)
+        for problem in problems:
+            assert problem.file and problem.message, (path, problem)

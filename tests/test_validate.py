@@ -117,3 +117,28 @@ def test_cli_exit_codes(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"{bad}:6: population p: component 'ghost' is not defined in the model" in out
     assert main(["validate", str(tmp_path / "missing.nml")]) == 2
+
+
+def test_wrong_dimensions_name_element_and_attribute(tmp_path):
+    path = tmp_path / "u.nml"
+    path.write_text(
+        HEADER
+        + '<ionChannelHH id="na" conductance="10pS" species="na">\n'
+          '<gateHHrates id="m" instances="3">\n'
+          '<forwardRate type="HHExpLinearRate" rate="1mV" midpoint="-40mV" scale="10mV"/>\n'
+          '<reverseRate type="HHExpRate" rate="4per_ms" midpoint="-65mV" scale="-18mV"/>\n'
+          '</gateHHrates>\n</ionChannelHH>\n'
+          '<pulseGenerator id="pg" delay="10ms" duration="10 furlongs" amplitude="10mV"/>\n</neuroml>\n'
+    )
+    found = errors(path)
+    assert f"{path}:4: <forwardRate id=''> attribute rate: '1mV' has dimension voltage, expected per_time" in found
+    assert f"{path}:8: <pulseGenerator id='pg'> attribute amplitude: '10mV' has dimension voltage, expected current" in found
+    assert any(e.startswith(f"{path}:8: <pulseGenerator id='pg'> attribute duration: unknown unit 'furlongs'") for e in found)
+
+
+def test_user_component_type_dimensions(tmp_path):
+    path = tmp_path / "LEMS_u.xml"
+    path.write_text('<Lems>\n<ComponentType name="myRate"><Parameter name="k" dimension="per_time"/></ComponentType>\n'
+                    '<myRate id="r1" k="3per_s"/>\n<myRate id="r2" k="3 mV"/>\n</Lems>\n')
+    found = errors(path)
+    assert found == [f"{path}:4: <myRate id='r2'> attribute k: '3 mV' has dimension voltage, expected per_time"]

@@ -81,3 +81,20 @@ def component_type_parameters(element: etree._Element) -> dict[str, str]:
         for child in element
         if isinstance(child.tag, str) and child.tag.rsplit("}", 1)[-1] == "Parameter"
     }
+
+
+def parameter_dimensions(
+    type_name: str,
+    user_parents: Mapping[str, str | None] | None = None,
+    user_parameters: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, str]:
+    """Every ``Parameter`` of a type and of the types it extends, with its dimension."""
+    core = core_component_types()
+    user_parameters = user_parameters or {}
+    dims: dict[str, str] = {}
+    for name in reversed(type_chain(type_name, user_parents)):
+        if name in user_parameters:
+            dims.update(user_parameters[name])
+        elif name in core:
+            dims.update(core[name].parameters)
+    return dims

@@ -13,6 +13,7 @@ from ..xmlsafe import local_name, parse_xml_file
 from .checks import check_model
 from .loader import load
 from .records import Problem
+from .unitcheck import unit_problems
 
 SCHEMA_NAME = "NeuroML_v2.3.1.xsd"
 _NS = re.compile(r"\{[^}]*\}")
@@ -98,8 +99,11 @@ def validate(path: str | Path) -> list[Problem]:
     problems = list(model.problems)
     user_types = set(model.component_types)
     for source in model.files:
-        if source.kind == "neuroml" and source.tree is not None:
+        if source.tree is None:
+            continue
+        if source.kind == "neuroml":
             problems.extend(schema_problems(source.tree, str(source.path), user_types))
+        problems.extend(unit_problems(source.tree, str(source.path), model))
     problems.extend(check_model(model))
     return problems
 
