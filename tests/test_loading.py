@@ -120,3 +120,38 @@ def test_malformed_value_names_the_element(tmp_path):
     with pytest.raises(ModelError) as info:
         nmlhub.load(top)
     assert info.value.line == 3 and "network" in str(info.value)
+
+
+def test_hdf5_written_by_libneuroml_and_included_from_xml(tmp_path):
+    import neuroml
+    import neuroml.utils  # noqa: F401  (libNeuroML's HDF5 writer needs it imported)
+    from neuroml.writers import NeuroMLHdf5Writer
+
+    doc = neuroml.NeuroMLDocument(id="h5net")
+    net = neuroml.Network(id="net")
+    doc.networks.append(net)
+    pop = neuroml.Population(id="p", component="A", size=4, type="populationList")
+    for i in range(4):
+        pop.instances.append(neuroml.Instance(id=i, location=neuroml.Location(x=i, y=0, z=0)))
+    net.populations.append(pop)
+    proj = neuroml.Projection(id="pr", presynaptic_population="p", postsynaptic_population="p", synapse="syn")
+    for i, (a, b) in enumerate([(0, 1), (1, 2), (3, 0)]):
+        proj.connection_wds.append(neuroml.ConnectionWD(id=i, pre_cell_id=f"../p/{a}/A", post_cell_id=f"../p/{b}/A",
+                                                        weight=0.5 * i, delay="2ms"))
+    net.projections.append(proj)
+    h5 = tmp_path / "net.nml.h5"
+    NeuroMLHdf5Writer.write(doc, str(h5))
+    write(tmp_path / "cells.nml", nml("cells", '<expOneSynapse id="syn" gbase="1nS" erev="0mV" tauDecay="2ms"/>'
+                                               '<iafCell id="A" leakReversal="-65mV" thresh="-50mV" reset="-65mV" C="1nF" leakConductance="10nS"/>'))
+    top = write(tmp_path / "top.nml", nml("top", '<include href="cells.nml"/><include href="net.nml.h5"/>'))
+    model = nmlhub.load(top)
+    assert [f.kind for f in model.files] == ["neuroml", "neuroml", "hdf5"]
+    net = model.network("net")
+    assert len(net.populations[0].instances) == 4
+    from nmlhub.model.columns import projection_columns
+
+    cols = projection_columns(net.projections[0])
+    assert cols.pre_cell.tolist() == [0, 1, 3] and cols.post_cell.tolist() == [1, 2, 0]
+    from nmlhub.model.validate import validate
+
+    assert [p for p in validate(top) if p.severity == "error"] == []
