@@ -1,0 +1,1 @@
+"""LEMS: expressions, ComponentType flattening and the LEMS -> NMODL translator."""

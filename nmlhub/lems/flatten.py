@@ -1,0 +1,109 @@
+"""Flatten model components with pylems: core types from the jNeuroML jar, plus the model's own
+ComponentTypes, resolved into pylems ``FatComponent`` objects with their dynamics."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from ..coretypes import CORE_TYPES_DIR, list_jar_files, read_jar_file
+from ..errors import NmlhubError
+from ..model import Model
+from ..model.records import LemsComponent
+
+
+class TranslationError(NmlhubError):
+    """A component cannot be turned into a NEURON mechanism."""
+
+
+def component_xml(record_obj: Any, tag: str) -> str:
+    """The XML text of a component (libNeuroML object or :class:`LemsComponent`)."""
+    if isinstance(record_obj, LemsComponent):
+        return _lems_component_xml(record_obj)
+    buffer = io.StringIO()
+    record_obj.export(buffer, 0, name_=tag, namespacedef_="", pretty_print=False)
+    return buffer.getvalue()
+
+
+def _lems_component_xml(component: LemsComponent) -> str:
+    element = _lems_element(component)
+    return etree.tostring(element, encoding="unicode")
+
+
+def _lems_element(component: LemsComponent) -> etree._Element:
+    element = etree.Element(component.type)
+    if component.id:
+        element.set("id", component.id)
+    for key, value in component.parameters.items():
+        element.set(key, value)
+    for child in component.children:
+        element.append(_lems_element(child))
+    return element
+
+
+class Flattener:
+    """Resolves the components of one model with pylems (core types loaded once).
+
+    Parameters
+    ----------
+    model
+        The loaded model; its ComponentTypes are added to the core types.
+    component_ids
+        The ids of the components that will be flattened.
+    """
+
+    def __init__(self, model: Model, component_ids: list[str]) -> None:
+        import lems.api as lems
+
+        self._dir = tempfile.TemporaryDirectory(prefix="nmlhub-lems-")
+        folder = Path(self._dir.name)
+        for name in list_jar_files(CORE_TYPES_DIR):
+            (folder / Path(name).name).write_bytes(read_jar_file(name))
+        parts = ['<Lems>', '<Include file="NeuroML2CoreTypes.xml"/>', '<Include file="PyNN.xml"/>']
+        for ct in model.component_types.values():
+            parts.append(_strip_namespace(ct.xml))
+        for comp_id in component_ids:
+            record = model.components[comp_id]
+            parts.append(_strip_namespace(component_xml(record.obj, record.type)))
+        parts.append("</Lems>")
+        (folder / "model.xml").write_text("\n".join(parts))
+        lems_model = lems.Model(include_includes=True, fail_on_missing_includes=True)
+        lems_model.add_include_directory(str(folder))
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                lems_model.import_from_file(str(folder / "model.xml"))
+                self._resolved = lems_model.resolve()
+        except Exception as exc:  # pylems raises plain exceptions with useful text
+            raise TranslationError(f"LEMS could not resolve the model's components: {exc}") from None
+
+    def fatten(self, component_id: str) -> Any:
+        """The pylems FatComponent of a component.
+
+        Raises
+        ------
+        TranslationError
+            pylems cannot flatten it.
+        """
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                return self._resolved.fatten_component(self._resolved.components[component_id])
+        except Exception as exc:
+            raise TranslationError(f"cannot flatten component '{component_id}': {exc}") from None
+
+    def close(self) -> None:
+        """Remove the temporary folder."""
+        self._dir.cleanup()
+
+
+def _strip_namespace(xml: str) -> str:
+    root = etree.fromstring(xml.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+    for element in root.iter(etree.Element):
+        if isinstance(element.tag, str) and "}" in element.tag:
+            element.tag = element.tag.split("}", 1)[1]
+    etree.cleanup_namespaces(root)
+    return etree.tostring(root, encoding="unicode")

@@ -1,0 +1,348 @@
+"""Print a :class:`~nmlhub.lems.translate.FlatComponent` as an NMODL point process.
+
+Inside the mechanism every LEMS quantity keeps its SI value; only the interface to NEURON is
+converted: ``v`` (mV -> V), ``t`` (ms -> s), time derivatives (per s -> per ms) and the current
+NEURON sees (A -> nA). Three roles:
+
+``cell``
+    The LEMS state ``v`` is the membrane potential of the section the mechanism sits in. The
+    mechanism injects ``-C * dv/dt`` (computed without synaptic input, which NEURON adds itself),
+    where ``C`` is the section's capacitance, set from the cell's own dynamics.
+``current``
+    Synapses and inputs: their exposure ``i`` (or dimensionless ``I``) is injected.
+``source``
+    Spike sources: no current, only events.
+
+``OnCondition`` handlers become ``WATCH`` statements (edge-triggered, as threshold tests are), or
+statements evaluated each step when they only set values (level-triggered, as for pulse
+generators); ``OnEvent`` becomes ``NET_RECEIVE`` with the connection weight as argument.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from . import expr as ex
+from .flatten import TranslationError
+from .translate import Action, Condition, FlatComponent
+
+RESERVED = {
+    "v", "t", "dt", "celsius", "area", "diam", "flag", "i", "e", "PI", "FARADAY", "R", "pi",
+    "index", "error", "on", "off", "sec", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh",
+    "fabs", "floor", "ceil", "first", "last", "if", "else", "while", "for", "from", "to", "by",
+    "with", "LOCAL", "net_event", "net_send", "at_time", "VERBATIM", "ENDVERBATIM", "nrn_ghk",
+    "weight", "w", "delay", "erf", "pow", "atan", "sinh", "cosh", "abs", "min", "max", "double",
+    "int", "float", "const", "return", "static", "extern", "struct", "union", "char", "long",
+    "short", "signed", "unsigned", "void", "default", "case", "switch", "break", "continue",
+    "do", "goto", "register", "auto", "volatile", "sizeof", "typedef", "enum", "inline",
+}
+
+CURRENT = "i_nrn"
+REGIME = "regime_nml"
+CSEC = "csec_nml"
+DL_SCALE = "dlscale_nml"
+NET_WEIGHT = "w_nc"
+VHOLD = "vhold_nml"
+
+
+def safe_name(name: str) -> str:
+    """An NMODL-safe variable name for a flat LEMS name."""
+    clean = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if not clean or not clean[0].isalpha():
+        clean = "x" + clean
+    if clean in RESERVED or clean.endswith("_nml"):
+        clean += "_l"
+    return clean
+
+
+@dataclass
+class Mechanism:
+    """A generated NMODL mechanism.
+
+    Attributes
+    ----------
+    name
+        The NEURON point-process name (``nml_<type>_<hash>``).
+    role
+        ``cell``, ``current`` or ``source``.
+    text
+        The NMODL source.
+    parameters
+        Parameter name in the mechanism -> default value (SI) from the component.
+    variables
+        Flat LEMS name -> name in the mechanism (for recording and setting).
+    flat
+        The flat equations it was printed from.
+    """
+
+    name: str
+    role: str
+    text: str
+    parameters: dict[str, float] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)
+    flat: FlatComponent | None = None
+
+
+class _Printer:
+    def __init__(self, flat: FlatComponent, role: str) -> None:
+        self.flat = flat
+        self.role = role
+        self.names = {n: safe_name(n) for n in self._all_names()}
+        self.regime_index = {name: k + 1 for k, name in enumerate(flat.regimes)}
+        self.membrane_v = role == "cell" and "v" in flat.states
+
+    def _all_names(self) -> list[str]:
+        f = self.flat
+        return (list(f.params) + list(f.properties) + [n for n, _ in f.derived_params] + f.states
+                + [n for n, _ in f.derived])
+
+    def rename(self, name: str) -> str:
+        if name == "t":
+            return "(t*0.001)"
+        if name == "v" and (self.membrane_v or "v" in self.flat.requirements):
+            return "(v*0.001)"
+        if name == "temperature" and name in self.flat.requirements:
+            return "(celsius + 273.15)"
+        if name in self.names:
+            return self.names[name]
+        raise TranslationError(f"'{name}' is required by {self.flat.type} but nmlhub cannot provide it")
+
+    def e(self, expression: ex.Expr, rename=None) -> str:
+        return ex.to_nmodl(expression, rename or self.rename)
+
+    # -- blocks --------------------------------------------------------------------------------
+    def print(self, mech_name: str) -> str:
+        f = self.flat
+        integrated = f.integrated_states() - ({"v"} if self.membrane_v else set())
+        assigned_states = [s for s in f.states if s not in integrated and not (self.membrane_v and s == "v")]
+        watched, level, polled = self._classify_conditions()
+        ranges = ([self.names[p] for p in f.params] + [self.names[p] for p in f.properties]
+                  + [self.names[n] for n, _ in f.derived_params]
+                  + [self.names[s] for s in f.states if not (self.membrane_v and s == "v")]
+                  + [self.names[n] for n, _ in f.derived])
+        extra = [REGIME] if f.regimes else []
+        if self.role == "cell":
+            extra += [CSEC, VHOLD]
+        if self.role == "current":
+            extra += [DL_SCALE]
+        lines = ["COMMENT", f"Generated by nmlhub from the LEMS ComponentType {f.type}.",
+                 "All quantities are SI inside; NEURON's v, t and current are converted.", "ENDCOMMENT",
+                 "", "NEURON {", f"    POINT_PROCESS {mech_name}"]
+        if self.role in ("cell", "current"):
+            lines.append(f"    NONSPECIFIC_CURRENT {CURRENT}")
+        for chunk in _chunks(ranges + extra, 8):
+            lines.append("    RANGE " + ", ".join(chunk))
+        lines += ["}", "", "PARAMETER {"]
+        for p, value in f.params.items():
+            lines.append(f"    {self.names[p]} = {value!r}")
+        for p, value in f.properties.items():
+            lines.append(f"    {self.names[p]} = {value!r}")
+        if self.role == "cell":
+            lines.append(f"    {CSEC} = 1")
+        if self.role == "current":
+            lines.append(f"    {DL_SCALE} = 1")
+        lines += ["}", "", "ASSIGNED {", "    v", "    dt", f"    {CURRENT}" if self.role != "source" else ""]
+        for n, _ in f.derived_params:
+            lines.append(f"    {self.names[n]}")
+        for s in assigned_states:
+            lines.append(f"    {self.names[s]}")
+        for n, _ in f.derived:
+            lines.append(f"    {self.names[n]}")
+        if f.regimes:
+            lines.append(f"    {REGIME}")
+        if self.role == "cell":
+            lines.append(f"    {VHOLD}")
+        lines.append("}")
+        if integrated:
+            lines += ["", "STATE {"] + [f"    {self.names[s]}" for s in f.states if s in integrated] + ["}"]
+        lines += ["", "INITIAL {"]
+        for n, value in f.derived_params:
+            lines.append(f"    {self.names[n]} = {self.e(value)}")
+        for s in f.states:
+            if not (self.membrane_v and s == "v"):
+                lines.append(f"    {self.names[s]} = 0")
+        if f.regimes:
+            lines.append(f"    {REGIME} = {self.regime_index.get(f.initial_regime, 1)}")
+        lines.append("    rates_nml()")
+        lines += ["    " + s for s in self._actions(f.on_start, in_event=False)]
+        lines.append("    rates_nml()")
+        if self.role == "cell":
+            lines.append(f"    {VHOLD} = v")
+        if watched or polled:
+            lines.append("    net_send(0, 1)")
+        lines += ["}", "", "BREAKPOINT {"]
+        if integrated:
+            lines.append("    SOLVE states_nml METHOD euler")
+        lines.append("    rates_nml()")
+        for cond in level:
+            lines.append(f"    if ({self._test(cond)}) {{")
+            lines += ["        " + s for s in self._actions(cond.actions, in_event=False)]
+            lines.append("    }")
+        if level:
+            lines.append("    rates_nml()")
+        lines += ["    " + s for s in self._current()]
+        lines.append("}")
+        if integrated:
+            lines += ["", "DERIVATIVE states_nml {", "    rates_nml()"]
+            for s in f.states:
+                if s in integrated:
+                    lines.append(f"    {self.names[s]}' = ({self._derivative(s)}) * 0.001")
+            lines.append("}")
+        lines += ["", "PROCEDURE rates_nml() {"]
+        for n, value in f.derived:
+            if n in f.external:
+                lines.append(f"    {self.names[n]} = 0 : supplied by NEURON (synapses on the section)")
+            else:
+                lines.append(f"    {self.names[n]} = {self.e(value)}")
+        lines += ["}", ""]
+        lines += self._net_receive(watched, polled)
+        lines += _HELPERS
+        return "\n".join(line for line in lines if line is not None) + "\n"
+
+    def _derivative(self, state: str) -> str:
+        f = self.flat
+        per_regime = {r: tds[state] for r, tds in f.time_derivatives.items() if state in tds}
+        if None in per_regime:
+            return self.e(per_regime[None])
+        text = "0"
+        for regime, value in per_regime.items():
+            text = f"ifelse_nml({REGIME} == {self.regime_index[regime]}, {self.e(value)}, {text})"
+        return text
+
+    def _current(self) -> list[str]:
+        f = self.flat
+        if self.role == "source":
+            return []
+        if self.role == "current":
+            if "i" in f.exposures:
+                return [f"{CURRENT} = -({self.rename('i')}) * 1e9"]
+            if "I" in f.exposures:
+                return [f"{CURRENT} = -({self.rename('I')}) * {DL_SCALE}"]
+            raise TranslationError(f"{f.type} exposes no current i or I to inject")
+        # cell: -C dv/dt, or a clamp in regimes where v does not change
+        per_regime = {r: tds["v"] for r, tds in f.time_derivatives.items() if "v" in tds}
+        if None in per_regime:
+            return [f"{CURRENT} = -{CSEC} * ({self.e(per_regime[None])})"]
+        clamp = f"1000 * {CSEC} / dt * (v - {VHOLD})"
+        text = clamp
+        for regime, value in per_regime.items():
+            text = f"ifelse_nml({REGIME} == {self.regime_index[regime]}, -{CSEC} * ({self.e(value)}), {text})"
+        return [f"{CURRENT} = {text}"]
+
+    def _classify_conditions(self) -> tuple[list[Condition], list[Condition], list[Condition]]:
+        watched, level, polled = [], [], []
+        for cond in self.flat.conditions:
+            assigned = {a.target for a in cond.actions if a.kind == "assign"}
+            only_assign = all(a.kind == "assign" for a in cond.actions)
+            if only_assign and not assigned & ex.names(cond.test) and "v" not in assigned:
+                level.append(cond)
+            elif self._scalar(cond.test) is not None:
+                watched.append(cond)
+            else:
+                polled.append(cond)
+        return watched, level, polled
+
+    def _scalar(self, test: ex.Expr) -> str | None:
+        if isinstance(test, ex.BinOp):
+            if test.op in (".gt.", ".geq.", ".ge."):
+                return f"({self.e(test.left)} - {self.e(test.right)})"
+            if test.op in (".lt.", ".leq.", ".le."):
+                return f"({self.e(test.right)} - {self.e(test.left)})"
+            if test.op in (".and.", ".or."):
+                left, right = self._scalar(test.left), self._scalar(test.right)
+                if left is None or right is None:
+                    return None
+                return _min_max(left, right, test.op == ".and.")
+        return None
+
+    def _test(self, cond: Condition) -> str:
+        text = self.e(cond.test)
+        if cond.regime is not None:
+            text = f"({text} && {REGIME} == {self.regime_index[cond.regime]})"
+        return text
+
+    def _net_receive(self, watched: list[Condition], polled: list[Condition]) -> list[str]:
+        lines = [f"NET_RECEIVE({NET_WEIGHT}) {{", "    if (flag == 0) {"]
+        weight_names = {n: NET_WEIGHT for n in ("weight",) if n in self.flat.properties}
+
+        def rename_event(name: str) -> str:
+            return weight_names.get(name) or self.rename(name)
+
+        lines += ["        " + s for s in self._actions(self.flat.on_event, True, rename_event)]
+        lines.append("    }")
+        if watched or polled:
+            lines.append("    if (flag == 1) {")
+            for k, cond in enumerate(watched):
+                scalar = self._scalar(cond.test)
+                if cond.regime is not None:
+                    scalar = _min_max(scalar, f"(0.5 - fabs({REGIME} - {self.regime_index[cond.regime]}))", True)
+                lines.append(f"        WATCH ({scalar} > 0) {k + 2}")
+            for cond in polled:
+                lines.append(f"        if ({self._test(cond)}) {{")
+                lines += ["            " + s for s in self._actions(cond.actions, True)]
+                lines.append("        }")
+            if polled:
+                lines.append("        net_send(dt, 1)")
+            lines.append("    }")
+        for k, cond in enumerate(watched):
+            lines.append(f"    if (flag == {k + 2}) {{")
+            lines += ["        " + s for s in self._actions(cond.actions, True)]
+            lines.append("    }")
+        lines.append("}")
+        return lines
+
+    def _actions(self, actions: list[Action], in_event: bool, rename=None) -> list[str]:
+        out: list[str] = []
+        for action in actions:
+            if action.kind == "assign":
+                value = self.e(action.value, rename)
+                if action.target == "v" and self.membrane_v:
+                    out.append(f"v = ({value}) * 1000")
+                else:
+                    out.append(f"{self.rename(action.target)} = {value}")
+            elif action.kind == "emit":
+                if not in_event:
+                    raise TranslationError(f"{self.flat.type}: events can only be sent from conditions or events")
+                out.append("net_event(t)")
+            elif action.kind == "transition":
+                out.append(f"{REGIME} = {self.regime_index[action.target]}")
+                out += self._actions(self.flat.on_entry.get(action.target, []), in_event, rename)
+                if self.role == "cell":
+                    out.append(f"{VHOLD} = v")
+        return out
+
+
+_HELPERS = [
+    "FUNCTION fmin_nml(a, b) {", "    if (a < b) { fmin_nml = a } else { fmin_nml = b }", "}", "",
+    "FUNCTION fmax_nml(a, b) {", "    if (a > b) { fmax_nml = a } else { fmax_nml = b }", "}", "",
+    "FUNCTION ifelse_nml(c, a, b) {", "    if (c) { ifelse_nml = a } else { ifelse_nml = b }", "}", "",
+    "FUNCTION heaviside_nml(x) {", "    if (x > 0) { heaviside_nml = 1 } else { heaviside_nml = 0 }", "}",
+]
+
+
+def _min_max(a: str, b: str, minimum: bool) -> str:
+    # Inline, because NMODL FUNCTION calls are not allowed inside WATCH in every NEURON build.
+    sign = "-" if minimum else "+"
+    return f"(({a} + {b} {sign} fabs({a} - {b})) / 2)"
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    items = [i for i in dict.fromkeys(items) if i]
+    return [items[k:k + size] for k in range(0, len(items), size)]
+
+
+def mechanism_for(flat: FlatComponent, role: str) -> Mechanism:
+    """Generate the NMODL mechanism of a flat component in a role (``cell``, ``current``, ``source``).
+
+    The mechanism's name carries a hash of its text, so components of one type with different
+    structure (e.g. other children) get different mechanisms, and identical ones share one.
+    """
+    printer = _Printer(flat, role)
+    draft = printer.print("MECHNAME")
+    digest = hashlib.sha1(draft.encode()).hexdigest()[:10]
+    name = f"nml_{safe_name(flat.type)[:30]}_{digest}"
+    text = draft.replace("MECHNAME", name)
+    parameters = {printer.names[p]: v for p, v in {**flat.params, **flat.properties}.items()}
+    return Mechanism(name, role, text, parameters, dict(printer.names), flat)

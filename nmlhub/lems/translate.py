@@ -1,0 +1,273 @@
+"""Turn a pylems FatComponent (with its child components) into one flat set of equations.
+
+Children are inlined with their name as a prefix (``plasticityMechanism_R``); ``select``/``reduce``
+over children become sums or products; requirements are resolved up the chain of parents. The
+result, :class:`FlatComponent`, is all the NMODL printer needs and can also be evaluated
+numerically.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..units import UnitRegistry
+from . import expr as ex
+from .flatten import TranslationError
+
+#: Names that mean something else in NMODL and are renamed when printed.
+TIME = "t"
+
+
+@dataclass
+class Action:
+    """One action of an event handler: ``assign`` (var, value), ``emit`` (port) or ``transition``."""
+
+    kind: str
+    target: str
+    value: ex.Expr | None = None
+
+
+@dataclass
+class Condition:
+    """An ``OnCondition`` (optionally only in one regime)."""
+
+    test: ex.Expr
+    actions: list[Action]
+    regime: str | None = None
+
+
+@dataclass
+class FlatComponent:
+    """A component and its children as flat equations, all in SI units."""
+
+    type: str
+    params: dict[str, float] = field(default_factory=dict)
+    properties: dict[str, float] = field(default_factory=dict)
+    derived_params: list[tuple[str, ex.Expr]] = field(default_factory=list)
+    states: list[str] = field(default_factory=list)
+    derived: list[tuple[str, ex.Expr]] = field(default_factory=list)
+    time_derivatives: dict[str | None, dict[str, ex.Expr]] = field(default_factory=dict)
+    on_start: list[Action] = field(default_factory=list)
+    on_event: list[Action] = field(default_factory=list)
+    conditions: list[Condition] = field(default_factory=list)
+    regimes: list[str] = field(default_factory=list)
+    initial_regime: str | None = None
+    on_entry: dict[str, list[Action]] = field(default_factory=dict)
+    exposures: dict[str, str] = field(default_factory=dict)
+    exposure_dimensions: dict[str, str] = field(default_factory=dict)
+    requirements: dict[str, str] = field(default_factory=dict)
+    external: set[str] = field(default_factory=set)
+    out_ports: list[str] = field(default_factory=list)
+    in_ports: list[str] = field(default_factory=list)
+
+    def integrated_states(self) -> set[str]:
+        """States with a time derivative in some regime."""
+        found: set[str] = set()
+        for tds in self.time_derivatives.values():
+            found |= set(tds)
+        return found
+
+
+class _Scope:
+    def __init__(self, fc: Any, prefix: str, parent: "_Scope | None") -> None:
+        self.fc = fc
+        self.prefix = prefix
+        self.parent = parent
+        self.local: set[str] = set()
+
+    def resolve(self, name: str) -> str:
+        if name == TIME:
+            return TIME
+        if name in self.local:
+            return self.prefix + name
+        if self.parent is not None:
+            return self.parent.resolve(name)
+        return name  # an unresolved requirement, handled by the caller
+
+
+class Translator:
+    """Builds a :class:`FlatComponent` from a pylems FatComponent.
+
+    Parameters
+    ----------
+    units
+        Unit registry (the model's) for constants written with units.
+    type_chain
+        Function giving a type's ``extends`` chain (to match children to collections).
+    """
+
+    def __init__(self, units: UnitRegistry, type_chain: Callable[[str], list[str]]) -> None:
+        self.units = units
+        self.type_chain = type_chain
+
+    def translate(self, fc: Any) -> FlatComponent:
+        flat = FlatComponent(type=fc.type)
+        flat.out_ports = [p.name for p in fc.event_ports if p.direction == "out"]
+        flat.in_ports = [p.name for p in fc.event_ports if p.direction == "in"]
+        for req in fc.requirements:
+            flat.requirements[req.name] = req.dimension
+        self._add(fc, "", None, flat)
+        flat.derived = _topological(flat.derived, set(flat.params) | set(flat.properties)
+                                    | {n for n, _ in flat.derived_params} | set(flat.states) | {TIME})
+        return flat
+
+    # -- one component (recursively with its children) ------------------------------------------
+    def _add(self, fc: Any, prefix: str, parent: _Scope | None, flat: FlatComponent) -> _Scope:
+        scope = _Scope(fc, prefix, parent)
+        dyn = fc.dynamics
+        names = ([p.name for p in fc.parameters] + [c.name for c in fc.constants]
+                 + [d.name for d in fc.derived_parameters] + [s.name for s in dyn.state_variables]
+                 + [d.name for d in dyn.derived_variables]
+                 + [d.name for d in dyn.conditional_derived_variables]
+                 + [p.name for p in fc.properties])
+        scope.local.update(names)
+        for p in fc.parameters:
+            flat.params[prefix + p.name] = float(p.numeric_value)
+        for p in fc.properties:
+            default = getattr(p, "default_value", None)
+            flat.properties[prefix + p.name] = float(default) if default not in (None, "") else 0.0
+        for c in fc.constants:
+            flat.params[prefix + c.name] = self.units.parse(c.value).si
+        for d in fc.derived_parameters:
+            flat.derived_params.append((prefix + d.name, self._expr(d.value, scope)))
+        for s in dyn.state_variables:
+            flat.states.append(prefix + s.name)
+        # children first: their exposures may be selected by this component's derived variables
+        child_scopes: list[tuple[Any, _Scope]] = []
+        for child in fc.child_components:
+            child_prefix = f"{prefix}{child.id}_"
+            child_scopes.append((child, self._add(child, child_prefix, scope, flat)))
+        for d in dyn.derived_variables:
+            if d.select:
+                value = self._select(d.select, d.reduce, fc, child_scopes, scope, flat)
+            else:
+                value = self._expr(d.value, scope)
+            flat.derived.append((prefix + d.name, value))
+        for cdv in dyn.conditional_derived_variables:
+            flat.derived.append((prefix + cdv.name, self._cases(cdv, scope)))
+        self._dynamics(dyn, scope, None, flat, child_scopes)
+        for regime in dyn.regimes:
+            if prefix:
+                raise TranslationError(f"regimes in child component '{fc.id}' are not supported")
+            flat.regimes.append(regime.name)
+            if regime.initial:
+                flat.initial_regime = regime.name
+            self._dynamics(regime, scope, regime.name, flat, child_scopes)
+        if not prefix:
+            for e in fc.exposures:
+                flat.exposures[e.name] = e.name
+                flat.exposure_dimensions[e.name] = e.dimension
+        return scope
+
+    def _dynamics(self, dyn: Any, scope: _Scope, regime: str | None, flat: FlatComponent,
+                  child_scopes: list) -> None:
+        tds = flat.time_derivatives.setdefault(regime, {})
+        for td in dyn.time_derivatives:
+            tds[scope.prefix + td.variable] = self._expr(td.value, scope)
+        for handler in dyn.event_handlers:
+            kind = type(handler).__name__
+            actions = self._actions(handler.actions, scope, child_scopes)
+            if kind == "OnStart":
+                flat.on_start.extend(actions)
+            elif kind == "OnEvent":
+                if scope.prefix:
+                    continue  # a child's events arrive through its parent's relay
+                flat.on_event.extend(actions)
+            elif kind == "OnCondition":
+                flat.conditions.append(Condition(self._expr(handler.test, scope), actions, regime))
+            elif kind == "OnEntry":
+                flat.on_entry.setdefault(regime or "", []).extend(actions)
+            else:
+                raise TranslationError(f"event handler {kind} is not supported")
+
+    def _actions(self, actions: list, scope: _Scope, child_scopes: list) -> list[Action]:
+        out: list[Action] = []
+        for action in actions:
+            kind = type(action).__name__
+            if kind == "StateAssignment":
+                out.append(Action("assign", scope.resolve(action.variable), self._expr(action.value, scope)))
+            elif kind == "EventOut":
+                if scope.parent is None and action.port in ("spike",) or not child_scopes:
+                    out.append(Action("emit", action.port))
+                else:
+                    out.extend(self._relay(child_scopes))
+            elif kind == "Transition":
+                out.append(Action("transition", action.regime))
+            else:
+                raise TranslationError(f"action {kind} is not supported")
+        return out
+
+    def _relay(self, child_scopes: list) -> list[Action]:
+        relayed: list[Action] = []
+        for child, child_scope in child_scopes:
+            for handler in child.dynamics.event_handlers:
+                if type(handler).__name__ == "OnEvent":
+                    relayed.extend(self._actions(handler.actions, child_scope, []))
+        return relayed
+
+    def _select(self, select: str, reduce: str | None, fc: Any, child_scopes: list,
+                scope: _Scope, flat: FlatComponent) -> ex.Expr:
+        match = re.fullmatch(r"(\w+)(\[\*\])?/(\w+)", select.strip())
+        if not match:
+            raise TranslationError(f"select '{select}' is not supported")
+        collection, many, var = match.group(1), match.group(2), match.group(3)
+        identity = ex.Num(1.0 if reduce == "multiply" else 0.0)
+        attachments = {a.name for a in fc.attachments}
+        if collection in attachments:
+            flat.external.add(scope.prefix + var)
+            return identity
+        members = self._members(collection, fc, child_scopes)
+        if not members:
+            return identity
+        terms = [ex.Name(child_scope.prefix + var) for _, child_scope in members]
+        if not many:
+            return terms[0]
+        result = terms[0]
+        for term in terms[1:]:
+            result = ex.BinOp("*" if reduce == "multiply" else "+", result, term)
+        return result
+
+    def _members(self, collection: str, fc: Any, child_scopes: list) -> list:
+        definition = next((c for c in fc.children if c.name == collection), None)
+        out = []
+        for child, child_scope in child_scopes:
+            if child.id == collection:
+                out.append((child, child_scope))
+            elif definition is not None and definition.type in self.type_chain(child.type):
+                out.append((child, child_scope))
+        return out
+
+    def _cases(self, cdv: Any, scope: _Scope) -> ex.Expr:
+        default: ex.Expr = ex.Num(0.0)
+        branches = []
+        for case in cdv.cases:
+            value = self._expr(case.value, scope)
+            if case.condition:
+                branches.append((self._expr(case.condition, scope), value))
+            else:
+                default = value
+        result = default
+        for test, value in reversed(branches):
+            result = ex.IfElse(test, value, result)
+        return result
+
+    def _expr(self, text: str, scope: _Scope) -> ex.Expr:
+        parsed = ex.parse(text)
+        return ex.substitute(parsed, {n: ex.Name(scope.resolve(n)) for n in ex.names(parsed)})
+
+
+def _topological(items: list[tuple[str, ex.Expr]], known: set[str]) -> list[tuple[str, ex.Expr]]:
+    pending = dict(items)
+    ordered: list[tuple[str, ex.Expr]] = []
+    done = set(known)
+    while pending:
+        ready = [name for name, value in pending.items()
+                 if all(n in done or n not in pending for n in ex.names(value) if n != name)]
+        if not ready:
+            raise TranslationError(f"derived variables depend on each other in a cycle: {', '.join(pending)}")
+        for name in ready:
+            ordered.append((name, pending.pop(name)))
+            done.add(name)
+    return ordered
