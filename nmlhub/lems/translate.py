@@ -58,7 +58,7 @@ class FlatComponent:
     exposures: dict[str, str] = field(default_factory=dict)
     exposure_dimensions: dict[str, str] = field(default_factory=dict)
     requirements: dict[str, str] = field(default_factory=dict)
-    external: set[str] = field(default_factory=set)
+    external: dict[str, str] = field(default_factory=dict)
     out_ports: list[str] = field(default_factory=list)
     in_ports: list[str] = field(default_factory=list)
 
@@ -141,7 +141,8 @@ class Translator:
             child_scopes.append((child, self._add(child, child_prefix, scope, flat)))
         for d in dyn.derived_variables:
             if d.select:
-                value = self._select(d.select, d.reduce, fc, child_scopes, scope, flat)
+                value = self._select(d.select, d.reduce, fc, child_scopes, scope, flat,
+                                     d.dimension or "none")
             else:
                 value = self._expr(d.value, scope)
             flat.derived.append((prefix + d.name, value))
@@ -189,10 +190,11 @@ class Translator:
             if kind == "StateAssignment":
                 out.append(Action("assign", scope.resolve(action.variable), self._expr(action.value, scope)))
             elif kind == "EventOut":
-                if scope.parent is None and action.port in ("spike",) or not child_scopes:
+                # Events go to the children that listen (a relay to plasticity mechanisms, the
+                # spikes of a Poisson input to its synapse) and out of the component.
+                out.extend(self._relay(child_scopes))
+                if scope.parent is None:
                     out.append(Action("emit", action.port))
-                else:
-                    out.extend(self._relay(child_scopes))
             elif kind == "Transition":
                 out.append(Action("transition", action.regime))
             else:
@@ -208,7 +210,7 @@ class Translator:
         return relayed
 
     def _select(self, select: str, reduce: str | None, fc: Any, child_scopes: list,
-                scope: _Scope, flat: FlatComponent) -> ex.Expr:
+                scope: _Scope, flat: FlatComponent, dimension: str = "none") -> ex.Expr:
         match = re.fullmatch(r"(\w+)(\[\*\])?/(\w+)", select.strip())
         if not match:
             raise TranslationError(f"select '{select}' is not supported")
@@ -216,7 +218,7 @@ class Translator:
         identity = ex.Num(1.0 if reduce == "multiply" else 0.0)
         attachments = {a.name for a in fc.attachments}
         if collection in attachments:
-            flat.external.add(scope.prefix + var)
+            flat.external[scope.prefix + var] = dimension
             return identity
         members = self._members(collection, fc, child_scopes)
         if not members:

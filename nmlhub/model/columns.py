@@ -182,3 +182,32 @@ def input_columns(input_list: Any) -> InputColumns:
 def input_count(input_list: Any) -> int:
     """Number of inputs of an input list."""
     return sum(len(getattr(input_list, a, None) or []) for a in ("input", "input_ws"))
+
+
+def connection_weights_delays(projection: Any, units: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Weight (dimensionless) and delay (ms) of every connection, in :func:`projection_columns` order.
+
+    Plain ``connection`` elements have weight 1 and delay 0.
+    """
+    weights: list[np.ndarray] = []
+    delays: list[np.ndarray] = []
+    for attr in ("connections", "connection_wds"):
+        items = getattr(projection, attr, None)
+        if items is None or len(items) == 0:
+            continue
+        if _is_optimised(items):
+            array = np.asarray(items.array)
+            n = array.shape[0]
+            w_col, d_col = items.indices.get("weight"), items.indices.get("delay")
+            weights.append(array[:, w_col].astype(float) if w_col is not None else np.ones(n))
+            delays.append(array[:, d_col].astype(float) if d_col is not None else np.zeros(n))
+            continue
+        if attr == "connections":
+            weights.append(np.ones(len(items)))
+            delays.append(np.zeros(len(items)))
+        else:
+            weights.append(np.asarray([float(c.weight) for c in items]))
+            delays.append(np.asarray([units.to_neuron(str(c.delay), "time") for c in items]))
+    if not weights:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(weights), np.concatenate(delays)

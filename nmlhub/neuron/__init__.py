@@ -1,0 +1,1 @@
+"""The NEURON driver: mechanism cache, instantiation, recording and running."""

@@ -1,0 +1,119 @@
+"""Generate the NEURON mechanisms a network needs, one per component, and size point cells."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..errors import NmlhubError
+from ..lems import expr as ex
+from ..lems.flatten import Flattener, TranslationError
+from ..lems.nmodl import Mechanism, mechanism_for
+from ..lems.translate import FlatComponent, Translator
+from ..model import Model
+
+
+class UnsupportedComponentError(NmlhubError):
+    """A component of a type the NEURON driver cannot run (yet)."""
+
+
+#: Capacitance of a point cell's section when its dynamics do not say (nF).
+DEFAULT_CAPACITANCE_NF = 1.0
+
+
+@dataclass
+class ComponentMechanism:
+    """The mechanism of one component and what instantiation needs to know about it."""
+
+    component_id: str
+    mechanism: Mechanism
+    capacitance_nf: float = DEFAULT_CAPACITANCE_NF
+    dl_scale: float = 1.0
+
+
+def role_of(model: Model, component_id: str) -> str:
+    """``cell``, ``source`` or ``current`` for a component, from its category and type."""
+    record = model.components[component_id]
+    chain = model.type_chain(record.type)
+    if "baseSpikeSource" in chain:
+        return "source"
+    if record.category == "cell":
+        return "cell"
+    if record.category in ("synapse", "input"):
+        return "current"
+    raise UnsupportedComponentError(
+        f"component '{component_id}' of type {record.type} cannot be placed in a network",
+        file=record.location.file, line=record.location.line,
+    )
+
+
+def _env(flat: FlatComponent) -> dict[str, float]:
+    env: dict[str, float] = dict(flat.params)
+    env.update(flat.properties)
+    for name, value in flat.derived_params:
+        env[name] = ex.evaluate_float(value, env)
+    for state in flat.states:
+        env.setdefault(state, 0.0)
+    env["v"] = -0.065
+    env["t"] = 0.0
+    return env
+
+
+def _dvdt(flat: FlatComponent, external_value: float) -> float:
+    env = _env(flat)
+    for name, value in flat.derived:
+        env[name] = external_value if name in flat.external else ex.evaluate_float(value, env)
+    tds = flat.time_derivatives.get(None, {})
+    if "v" not in tds:
+        tds = flat.time_derivatives.get(flat.initial_regime, {})
+    if "v" not in tds:
+        return math.nan
+    return ex.evaluate_float(tds["v"], env)
+
+
+def input_coefficient(flat: FlatComponent) -> tuple[float, str | None]:
+    """d(dv/dt)/d(input) of a cell (SI) and the dimension of its input, or (0, None)."""
+    if not flat.external:
+        return 0.0, None
+    dimension = next(iter(flat.external.values()))
+    step = 1e-9 if dimension == "current" else 1.0
+    coefficient = (_dvdt(flat, step) - _dvdt(flat, 0.0)) / step
+    return (coefficient if math.isfinite(coefficient) else 0.0), dimension
+
+
+def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, ComponentMechanism]:
+    """Flatten and translate every component; returns them by component id.
+
+    Raises
+    ------
+    UnsupportedComponentError
+        A component the driver cannot translate (named, with its file and line).
+    """
+    flattener = Flattener(model, component_ids)
+    translator = Translator(model.units, model.type_chain)
+    out: dict[str, ComponentMechanism] = {}
+    try:
+        for comp_id in component_ids:
+            record = model.components[comp_id]
+            role = role_of(model, comp_id)
+            try:
+                flat = translator.translate(flattener.fatten(comp_id))
+                if role == "cell" and "v" not in flat.states:
+                    raise TranslationError("it has no membrane potential state v")
+                mechanism = mechanism_for(flat, role)
+            except (TranslationError, ex.ExpressionError) as exc:
+                raise UnsupportedComponentError(
+                    f"cannot generate a NEURON mechanism for <{record.type} id='{comp_id}'>: {exc.message}",
+                    file=record.location.file, line=record.location.line,
+                ) from None
+            item = ComponentMechanism(comp_id, mechanism)
+            if role == "cell":
+                coefficient, dimension = input_coefficient(flat)
+                if dimension == "current" and coefficient > 0:
+                    item.capacitance_nf = 1e9 / coefficient
+                elif dimension is not None and coefficient != 0:
+                    item.dl_scale = coefficient * DEFAULT_CAPACITANCE_NF
+            out[comp_id] = item
+    finally:
+        flattener.close()
+    return out

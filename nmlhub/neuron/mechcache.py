@@ -1,0 +1,118 @@
+"""Compile generated NMODL once, into a cache shared by every model and run.
+
+Each mechanism is compiled in its own folder named after the mechanism (whose name carries a
+hash of its text) under a folder for the NEURON version, so a second run of the same model
+compiles nothing and two models share what they share. A folder is compiled in a private
+temporary folder and renamed into place, so concurrent runs never see a half-built library.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import NmlhubError
+from ..lems.nmodl import Mechanism
+
+log = logging.getLogger(__name__)
+
+
+class CompileError(NmlhubError):
+    """nrnivmodl failed on a generated mechanism."""
+
+
+def default_cache_root() -> Path:
+    """``$NMLHUB_CACHE`` or ``~/.cache/nmlhub``, with a folder per NEURON version."""
+    import neuron
+
+    base = Path(os.environ.get("NMLHUB_CACHE", Path.home() / ".cache" / "nmlhub"))
+    return base / "mechanisms" / f"neuron-{neuron.__version__}-{platform.machine()}"
+
+
+def _nrnivmodl() -> str:
+    found = shutil.which("nrnivmodl")
+    if found:
+        return found
+    import sys
+
+    candidate = Path(sys.executable).parent / "nrnivmodl"
+    if candidate.exists():
+        return str(candidate)
+    raise CompileError("nrnivmodl was not found (it comes with the neuron package)")
+
+
+@dataclass
+class MechanismCache:
+    """Compiled mechanisms on disk.
+
+    Attributes
+    ----------
+    root
+        The cache folder.
+    compiled
+        Names of the mechanisms this object compiled (empty when everything was cached).
+    """
+
+    root: Path = field(default_factory=default_cache_root)
+    compiled: list[str] = field(default_factory=list)
+
+    def library(self, mechanism: Mechanism) -> Path | None:
+        """The compiled library of a mechanism, if it is in the cache."""
+        folder = self.root / mechanism.name
+        libs = sorted(folder.glob("*/libnrnmech.so")) + sorted(folder.glob("*/.libs/libnrnmech.so"))
+        return libs[0] if libs else None
+
+    def ensure(self, mechanisms: list[Mechanism], jobs: int = 2) -> list[Path]:
+        """Compile what is missing (in parallel) and return every mechanism's library."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        unique = {m.name: m for m in mechanisms}
+        missing = [m for m in unique.values() if self.library(m) is None]
+        if missing:
+            log.info("compiling %d mechanisms", len(missing))
+            with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+                list(pool.map(self._compile, missing))
+        return [self.library(m) for m in unique.values()]  # type: ignore[misc]
+
+    def _compile(self, mechanism: Mechanism) -> None:
+        work = Path(tempfile.mkdtemp(prefix=f".{mechanism.name}-", dir=self.root))
+        try:
+            (work / f"{mechanism.name}.mod").write_text(mechanism.text)
+            result = subprocess.run([_nrnivmodl(), "."], cwd=work, capture_output=True, text=True)
+            if result.returncode != 0:
+                errors = [line for line in (result.stdout + result.stderr).splitlines()
+                          if "error" in line.lower() or "nocmodl" in line.lower()]
+                flat = mechanism.flat
+                raise CompileError(
+                    f"nrnivmodl failed on the mechanism generated for ComponentType "
+                    f"'{flat.type if flat else mechanism.name}': " + " | ".join(errors[:5])
+                    + f" (mod file kept in {work})"
+                )
+            final = self.root / mechanism.name
+            try:
+                os.rename(work, final)
+            except OSError:
+                shutil.rmtree(work, ignore_errors=True)  # another run put it there first
+            self.compiled.append(mechanism.name)
+        except CompileError:
+            raise
+        except Exception:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+
+
+def load_libraries(libraries: list[Path], mechanisms: list[Mechanism]) -> None:
+    """Load compiled libraries into NEURON, skipping mechanisms already loaded in this process."""
+    from neuron import h
+
+    for library, mechanism in zip(libraries, {m.name: m for m in mechanisms}.values()):
+        if hasattr(h, mechanism.name):
+            continue
+        if not h.nrn_load_dll(str(library)):
+            raise CompileError(f"NEURON could not load {library}")

@@ -1,0 +1,178 @@
+"""Instantiate a NeuroML network of point cells in NEURON."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import NmlhubError
+from ..model import Model
+from ..model.columns import (
+    connection_weights_delays, input_columns, parse_cell_reference, projection_columns,
+)
+from ..model.summary import population_size
+from .mechanisms import ComponentMechanism, UnsupportedComponentError
+
+#: Membrane area of a point cell's section (um2); its capacitance is set through cm.
+POINT_CELL_AREA_UM2 = 1000.0
+
+
+class NetworkError(NmlhubError):
+    """The network cannot be instantiated as written."""
+
+
+@dataclass
+class PointCell:
+    """One cell: a single section holding the cell's mechanism, and what is attached to it."""
+
+    population: str
+    index: int
+    component: str
+    section: Any
+    mechanism: Any
+    attached: dict[str, list[Any]] = field(default_factory=dict)
+    position: tuple[float, float, float] | None = None
+
+
+def _set_parameters(point_process: Any, cm: ComponentMechanism) -> None:
+    for name, value in cm.mechanism.parameters.items():
+        setattr(point_process, name, value)
+
+
+@dataclass
+class NetworkInstance:
+    """Every NEURON object of an instantiated network (kept alive here)."""
+
+    cells: dict[tuple[str, int], PointCell] = field(default_factory=dict)
+    netcons: list[Any] = field(default_factory=list)
+    synapses: list[Any] = field(default_factory=list)
+    inputs: list[Any] = field(default_factory=list)
+    populations: dict[str, list[int]] = field(default_factory=dict)
+
+    def cell(self, population: str, index: int) -> PointCell:
+        try:
+            return self.cells[(population, index)]
+        except KeyError:
+            raise NetworkError(f"no cell {index} in population '{population}'") from None
+
+
+def needed_components(network: Any) -> list[str]:
+    """Ids of the components a network uses, in first-use order."""
+    ids: list[str] = []
+    for pop in network.populations:
+        ids.append(pop.component)
+    for proj in network.projections:
+        ids.append(proj.synapse)
+    for il in network.input_lists:
+        ids.append(il.component)
+    for ei in network.explicit_inputs:
+        ids.append(ei.input)
+    return list(dict.fromkeys(ids))
+
+
+def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMechanism]) -> NetworkInstance:
+    """Create sections, mechanisms, synapses, connections and inputs for a network."""
+    from neuron import h
+
+    instance = NetworkInstance()
+    if network.electrical_projections or network.continuous_projections:
+        raise UnsupportedComponentError(
+            f"network {network.id}: electrical and continuous projections are not supported yet",
+            file=str(model.locations.get(f"{network.id}/{(network.electrical_projections or network.continuous_projections)[0].id}", model.path)),
+        )
+    diameter = math.sqrt(POINT_CELL_AREA_UM2 / math.pi)
+    for pop in network.populations:
+        cm = mechanisms[pop.component]
+        ids = _population_ids(pop)
+        instance.populations[pop.id] = ids
+        for k, cell_id in enumerate(ids):
+            section = h.Section(name=f"{pop.id}_{cell_id}")
+            section.L = section.diam = diameter
+            # C[nF] = cm[uF/cm2] * area[um2] * 1e-5
+            section.cm = cm.capacitance_nf / (POINT_CELL_AREA_UM2 * 1e-5)
+            point = getattr(h, cm.mechanism.name)(section(0.5))
+            _set_parameters(point, cm)
+            if cm.mechanism.role == "cell":
+                point.csec_nml = cm.capacitance_nf
+            instance.cells[(pop.id, cell_id)] = PointCell(pop.id, cell_id, pop.component, section, point,
+                                                          position=_position(pop, k))
+    for proj in network.projections:
+        _connect(model, network, proj, mechanisms, instance)
+    for input_list in network.input_lists:
+        _add_input_list(input_list, mechanisms, instance)
+    for explicit in network.explicit_inputs:
+        pop_id, index = parse_cell_reference(explicit.target)
+        cell = instance.cell(pop_id or "", index)
+        _attach_input(cell, explicit.input, mechanisms, 1.0, instance)
+    return instance
+
+
+def _population_ids(pop: Any) -> list[int]:
+    if pop.instances is not None and len(pop.instances) > 0:
+        if hasattr(pop.instances, "array"):
+            array = np.asarray(pop.instances.array)
+            return list(range(array.shape[0])) if array.shape[1] != 4 else [int(x) for x in array[:, 0]]
+        return [int(inst.id) if inst.id is not None else k for k, inst in enumerate(pop.instances)]
+    return list(range(population_size(pop)))
+
+
+def _position(pop: Any, k: int) -> tuple[float, float, float] | None:
+    instances = pop.instances
+    if instances is None or len(instances) == 0 or hasattr(instances, "array"):
+        return None
+    loc = instances[k].location
+    return (float(loc.x), float(loc.y), float(loc.z)) if loc is not None else None
+
+
+def _connect(model: Model, network: Any, proj: Any, mechanisms: dict[str, ComponentMechanism],
+             instance: NetworkInstance) -> None:
+    from neuron import h
+
+    cols = projection_columns(proj)
+    weights, delays = connection_weights_delays(proj, model.units)
+    syn_mech = mechanisms[proj.synapse]
+    for k in range(len(cols)):
+        pre = instance.cell(proj.presynaptic_population, int(cols.pre_cell[k]))
+        post = instance.cell(proj.postsynaptic_population, int(cols.post_cell[k]))
+        synapse = getattr(h, syn_mech.mechanism.name)(post.section(0.5))
+        _set_parameters(synapse, syn_mech)
+        post.attached.setdefault(proj.synapse, []).append(synapse)
+        netcon = h.NetCon(pre.mechanism, synapse)
+        netcon.delay = float(delays[k])
+        netcon.weight[0] = float(weights[k])
+        instance.synapses.append(synapse)
+        instance.netcons.append(netcon)
+
+
+def _add_input_list(input_list: Any, mechanisms: dict[str, ComponentMechanism],
+                    instance: NetworkInstance) -> None:
+    cols = input_columns(input_list)
+    weights = _input_weights(input_list, len(cols))
+    for k in range(len(cols)):
+        cell = instance.cell(input_list.populations, int(cols.target_cell[k]))
+        _attach_input(cell, input_list.component, mechanisms, weights[k], instance)
+
+
+def _input_weights(input_list: Any, n: int) -> np.ndarray:
+    weights = [1.0] * len(getattr(input_list, "input", None) or [])
+    weights += [float(i.weight) for i in getattr(input_list, "input_ws", None) or []]
+    return np.asarray(weights if len(weights) == n else [1.0] * n)
+
+
+def _attach_input(cell: PointCell, component: str, mechanisms: dict[str, ComponentMechanism],
+                  weight: float, instance: NetworkInstance) -> None:
+    from neuron import h
+
+    cm = mechanisms[component]
+    point = getattr(h, cm.mechanism.name)(cell.section(0.5))
+    _set_parameters(point, cm)
+    weight_name = cm.mechanism.variables.get("weight")
+    if weight_name:
+        setattr(point, weight_name, weight)
+    if hasattr(point, "dlscale_nml"):
+        point.dlscale_nml = mechanisms[cell.component].dl_scale
+    cell.attached.setdefault(component, []).append(point)
+    instance.inputs.append(point)

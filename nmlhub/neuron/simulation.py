@@ -1,0 +1,200 @@
+"""Run a NeuroML/LEMS simulation in NEURON and write its outputs as jNeuroML does."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..errors import NmlhubError
+from ..model import Model, load
+from ..model.simulation import Simulation
+from ..results import Results, format_event_file, format_trace_file, write_atomic_text
+from .mechanisms import build_mechanisms
+from .mechcache import MechanismCache, load_libraries
+from .network import NetworkInstance, instantiate, needed_components
+from .recording import Probe, resolve_cell, resolve_quantity
+
+log = logging.getLogger(__name__)
+
+
+class SimulationError(NmlhubError):
+    """The model cannot be simulated as asked."""
+
+
+class NeuronSimulation:
+    """One NeuroML simulation, instantiated in NEURON.
+
+    Parameters
+    ----------
+    model
+        A loaded model with a ``<Simulation>`` (from a LEMS file).
+    duration_ms, dt_ms, seed
+        Override the simulation's length, step and seed.
+    cache
+        Where compiled mechanisms live (default: the user cache).
+    progress
+        Called with the fraction done while running.
+
+    Examples
+    --------
+    >>> sim = NeuronSimulation(nmlhub.load("LEMS_izh_network.xml"))  # doctest: +SKIP
+    >>> results = sim.run()  # doctest: +SKIP
+    >>> sim.write_outputs(results)  # doctest: +SKIP
+    """
+
+    def __init__(self, model: Model, *, duration_ms: float | None = None, dt_ms: float | None = None,
+                 seed: int | None = None, cache: MechanismCache | None = None,
+                 progress: Callable[[float], None] | None = None) -> None:
+        settings = model.simulation
+        if settings is None:
+            raise SimulationError("the model has no <Simulation>; run a LEMS simulation file",
+                                  file=model.path)
+        self.model = model
+        self.settings: Simulation = settings
+        self.duration_ms = float(duration_ms if duration_ms is not None else settings.length_ms)
+        self.dt_ms = float(dt_ms if dt_ms is not None else settings.step_ms)
+        self.seed = seed if seed is not None else settings.seed
+        self.cache = cache or MechanismCache()
+        self.progress = progress
+        self.network = model.network(settings.target)
+        self.instance: NetworkInstance | None = None
+        self.mechanisms = {}
+        self._probes: list[Probe] = []
+
+    def build(self) -> None:
+        """Generate and compile mechanisms, then create the network in NEURON."""
+        from neuron import h
+
+        ids = needed_components(self.network)
+        for comp_id in ids:
+            if comp_id not in self.model.components:
+                raise SimulationError(f"component '{comp_id}' used by network {self.network.id} is not defined",
+                                      file=self.model.path)
+        self.mechanisms = build_mechanisms(self.model, ids)
+        mechs = [m.mechanism for m in self.mechanisms.values()]
+        load_libraries(self.cache.ensure(mechs), mechs)
+        h.load_file("stdrun.hoc")
+        temperature = getattr(self.network, "temperature", None)
+        if temperature:
+            h.celsius = self.model.units.to_neuron(temperature, "temperature")
+        self.instance = instantiate(self.model, self.network, self.mechanisms)
+        self._probes = self._make_probes()
+
+    def _recorded_paths(self) -> list[str]:
+        paths = [c.quantity for o in self.settings.outputs for c in o.columns]
+        paths += [line.quantity for d in self.settings.displays for line in d.lines]
+        return list(dict.fromkeys(paths))
+
+    def _make_probes(self) -> list[Probe]:
+        assert self.instance is not None
+        probes = []
+        for path in self._recorded_paths():
+            probes.append(resolve_quantity(path, self.instance, self.mechanisms))
+        return probes
+
+    def run(self) -> Results:
+        """Run for the simulation's length and return what was recorded."""
+        from neuron import h
+
+        if self.instance is None:
+            self.build()
+        assert self.instance is not None
+        time_vec = h.Vector().record(h._ref_t)
+        vectors = [h.Vector().record(p.reference) for p in self._probes]
+        spike_vectors = {}
+        recorders = []
+        for key, cell in self.instance.cells.items():
+            vec = h.Vector()
+            netcon = h.NetCon(cell.mechanism, None)
+            netcon.record(vec)
+            recorders.append(netcon)
+            spike_vectors[key] = vec
+        if self.seed is not None and hasattr(h, "set_seed"):
+            h.set_seed(int(self.seed))
+        h.dt = self.dt_ms
+        h.steps_per_ms = 1.0 / self.dt_ms
+        handler = h.FInitializeHandler(1, self._set_initial_potentials)  # noqa: F841 (kept alive)
+        h.finitialize()
+        self._advance(h)
+        return Results(
+            time_ms=np.asarray(time_vec),
+            traces={p.path: np.asarray(v) * p.to_si for p, v in zip(self._probes, vectors)},
+            spikes={k: np.asarray(v) for k, v in spike_vectors.items()},
+            duration_ms=self.duration_ms, dt_ms=self.dt_ms, seed=self.seed,
+        )
+
+    def _set_initial_potentials(self) -> None:
+        # The membrane potential a cell's OnStart asks for (see nmlhub.lems.nmodl).
+        assert self.instance is not None
+        for cell in self.instance.cells.values():
+            if hasattr(cell.mechanism, "vinit_nml"):
+                cell.section(0.5).v = cell.mechanism.vinit_nml
+
+    def _advance(self, h) -> None:
+        chunks = 100
+        started = time.monotonic()
+        for k in range(1, chunks + 1):
+            h.continuerun(self.duration_ms * k / chunks)
+            if self.progress is not None:
+                self.progress(k / chunks)
+        log.info("simulated %.1f ms in %.2f s", self.duration_ms, time.monotonic() - started)
+
+    def write_outputs(self, results: Results, folder: Path | None = None) -> list[Path]:
+        """Write every OutputFile and EventOutputFile as jNeuroML would (SI units, seconds),
+        relative to the LEMS file's folder unless ``folder`` is given."""
+        assert self.instance is not None
+        base = folder or self.model.path.parent
+        written: list[Path] = []
+        time_s = results.time_ms * 1e-3
+        for output in self.settings.outputs:
+            columns = [results.traces[c.quantity] for c in output.columns]
+            path = base / output.file_name
+            write_atomic_text(path, format_trace_file(time_s, columns))
+            written.append(path)
+        for output in self.settings.event_outputs:
+            events: list[tuple[float, str]] = []
+            for selection in output.selections:
+                cell, rest = resolve_cell(selection.select, self.instance)
+                for t in results.spikes.get((cell.population, cell.index), []):
+                    events.append((float(t) * 1e-3, selection.id))
+            events.sort(key=lambda e: e[0])
+            path = base / output.file_name
+            write_atomic_text(path, format_event_file(events, output.format))
+            written.append(path)
+        return written
+
+
+def text_progress(stream=sys.stderr) -> Callable[[float], None]:
+    """A progress bar on ``stream``, shown once a run has taken more than two seconds."""
+    started = time.monotonic()
+
+    def show(fraction: float) -> None:
+        if time.monotonic() - started < 2.0 and fraction < 1.0:
+            return
+        done = int(fraction * 30)
+        stream.write(f"\r[{'#' * done}{' ' * (30 - done)}] {fraction * 100:5.1f}%")
+        if fraction >= 1.0:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def simulate(model: Model | str | Path, **options) -> Results:
+    """Load (if needed), build and run a simulation; returns its results.
+
+    Parameters
+    ----------
+    model
+        A :class:`~nmlhub.model.Model` or the path of a LEMS simulation file.
+    **options
+        ``duration_ms``, ``dt_ms``, ``seed``, ``cache``, ``progress``: see :class:`NeuronSimulation`.
+    """
+    if not isinstance(model, Model):
+        model = load(model)
+    return NeuronSimulation(model, **options).run()

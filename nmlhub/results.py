@@ -1,0 +1,65 @@
+"""Simulation results: traces and spikes as numpy arrays, and jNeuroML-style output files."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Results:
+    """What a simulation recorded.
+
+    Attributes
+    ----------
+    time_ms
+        Time of every recorded sample (ms).
+    traces
+        Quantity path (as written in the LEMS file) -> values in SI units, one per sample.
+    spikes
+        ``(population, cell id)`` -> spike times (ms) of every cell.
+    duration_ms, dt_ms, seed
+        The settings of the run.
+    """
+
+    time_ms: np.ndarray
+    traces: dict[str, np.ndarray] = field(default_factory=dict)
+    spikes: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    duration_ms: float = 0.0
+    dt_ms: float = 0.0
+    seed: int | None = None
+
+    def spike_count(self) -> int:
+        """Total number of spikes."""
+        return int(sum(len(v) for v in self.spikes.values()))
+
+
+def write_atomic_text(path: Path, text: str) -> None:
+    """Write a text file through a temporary file and a rename, so a reader never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def format_trace_file(time_s: np.ndarray, columns: list[np.ndarray]) -> str:
+    """jNeuroML's ``.dat`` layout: tab-separated rows, time (s) first, each row ending in a tab."""
+    table = np.column_stack([time_s] + columns) if columns else time_s[:, None]
+    lines = ["\t".join(f"{x:.9g}" for x in row) + "\t" for row in table]
+    return "\n".join(lines) + "\n"
+
+
+def format_event_file(events: list[tuple[float, str]], fmt: str) -> str:
+    """jNeuroML's spike file layout; ``events`` are (time in s, selection id), in time order."""
+    if fmt == "ID_TIME":
+        return "".join(f"{i}\t{t:.9g}\n" for t, i in events)
+    return "".join(f"{t:.9g}\t{i}\n" for t, i in events)
