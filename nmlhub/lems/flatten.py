@@ -67,7 +67,7 @@ class Flattener:
         parts = ['<Lems>', '<Include file="NeuroML2CoreTypes.xml"/>', '<Include file="PyNN.xml"/>']
         for ct in model.component_types.values():
             parts.append(_strip_namespace(ct.xml))
-        for comp_id in component_ids:
+        for comp_id in _with_references(model, component_ids):
             record = model.components[comp_id]
             parts.append(_strip_namespace(component_xml(record.obj, record.type)))
         parts.append("</Lems>")
@@ -98,6 +98,28 @@ class Flattener:
     def close(self) -> None:
         """Remove the temporary folder."""
         self._dir.cleanup()
+
+
+def _with_references(model: Model, component_ids: list[str]) -> list[str]:
+    """The components and every component their attributes refer to by id, recursively."""
+    ordered: list[str] = []
+    pending = list(component_ids)
+    while pending:
+        comp_id = pending.pop(0)
+        if comp_id in ordered or comp_id not in model.components:
+            continue
+        record = model.components[comp_id]
+        if record.category == "network":
+            continue
+        ordered.append(comp_id)
+        xml = component_xml(record.obj, record.type)
+        root = etree.fromstring(xml.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+        for element in root.iter(etree.Element):
+            for value in element.attrib.values():
+                if value in model.components and value not in ordered:
+                    pending.append(value)
+    # referenced components first, so that pylems meets definitions before uses
+    return ordered[len(component_ids):][::-1] + ordered[:len(component_ids)]
 
 
 def _strip_namespace(xml: str) -> str:

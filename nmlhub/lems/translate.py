@@ -76,6 +76,7 @@ class _Scope:
         self.prefix = prefix
         self.parent = parent
         self.local: set[str] = set()
+        self.aliases: set[str] = set()
 
     def resolve(self, name: str) -> str:
         if name == TIME:
@@ -139,6 +140,15 @@ class Translator:
         for child in fc.child_components:
             child_prefix = f"{prefix}{child.id}_"
             child_scopes.append((child, self._add(child, child_prefix, scope, flat)))
+        instantiated = {ci.component for ci in getattr(fc.structure, "child_instances", [])} if fc.structure else set()
+        for ref in fc.component_references:
+            target = getattr(ref, "referenced_component", None)
+            if ref.name in instantiated and target is not None and hasattr(target, "dynamics"):
+                # A referenced component the structure instantiates (the synapse of a Poisson
+                # input): inlined like a child, named by its id, selectable by the reference name.
+                child_scope = self._add(target, f"{prefix}{target.id}_", scope, flat)
+                child_scope.aliases = {ref.name}
+                child_scopes.append((target, child_scope))
         for d in dyn.derived_variables:
             if d.select:
                 value = self._select(d.select, d.reduce, fc, child_scopes, scope, flat,
@@ -235,7 +245,7 @@ class Translator:
         definition = next((c for c in fc.children if c.name == collection), None)
         out = []
         for child, child_scope in child_scopes:
-            if child.id == collection:
+            if child.id == collection or collection in child_scope.aliases:
                 out.append((child, child_scope))
             elif definition is not None and definition.type in self.type_chain(child.type):
                 out.append((child, child_scope))

@@ -96,10 +96,15 @@ def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, Compon
         for comp_id in component_ids:
             record = model.components[comp_id]
             role = role_of(model, comp_id)
+            if record.type in ("cell", "cell2CaPools"):
+                raise UnsupportedComponentError(
+                    f"<{record.type} id='{comp_id}'> is a morphological cell; nmlhub runs point cells "
+                    f"so far (multi-compartment cells come with the next driver)",
+                    file=record.location.file, line=record.location.line)
             try:
                 flat = translator.translate(flattener.fatten(comp_id))
                 if role == "cell" and "v" not in flat.states:
-                    raise TranslationError("it has no membrane potential state v")
+                    role = "source"  # e.g. FitzHugh-Nagumo: its own dimensionless states, events only
                 mechanism = mechanism_for(flat, role)
             except (TranslationError, ex.ExpressionError) as exc:
                 raise UnsupportedComponentError(

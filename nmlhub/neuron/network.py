@@ -70,6 +70,8 @@ def needed_components(network: Any) -> list[str]:
         ids.append(il.component)
     for ei in network.explicit_inputs:
         ids.append(ei.input)
+    for conn in getattr(network, "synaptic_connections", None) or []:
+        ids.append(conn.synapse)
     return list(dict.fromkeys(ids))
 
 
@@ -101,6 +103,8 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
                                                           position=_position(pop, k))
     for proj in network.projections:
         _connect(model, network, proj, mechanisms, instance)
+    for k, conn in enumerate(getattr(network, "synaptic_connections", None) or []):
+        _connect_one(conn, mechanisms, instance)
     for input_list in network.input_lists:
         _add_input_list(input_list, mechanisms, instance)
     for explicit in network.explicit_inputs:
@@ -145,6 +149,25 @@ def _connect(model: Model, network: Any, proj: Any, mechanisms: dict[str, Compon
         netcon.weight[0] = float(weights[k])
         instance.synapses.append(synapse)
         instance.netcons.append(netcon)
+
+
+def _connect_one(conn: Any, mechanisms: dict[str, ComponentMechanism], instance: NetworkInstance) -> None:
+    """An old-style ``synapticConnection from="pop[i]" to="pop[j]" synapse="..."``."""
+    from neuron import h
+
+    pre_pop, pre_index = parse_cell_reference(conn.from_)
+    post_pop, post_index = parse_cell_reference(conn.to)
+    pre = instance.cell(pre_pop or "", pre_index)
+    post = instance.cell(post_pop or "", post_index)
+    syn_mech = mechanisms[conn.synapse]
+    synapse = getattr(h, syn_mech.mechanism.name)(post.section(0.5))
+    _set_parameters(synapse, syn_mech)
+    post.attached.setdefault(conn.synapse, []).append(synapse)
+    netcon = h.NetCon(pre.mechanism, synapse)
+    netcon.delay = 0.0
+    netcon.weight[0] = 1.0
+    instance.synapses.append(synapse)
+    instance.netcons.append(netcon)
 
 
 def _add_input_list(input_list: Any, mechanisms: dict[str, ComponentMechanism],

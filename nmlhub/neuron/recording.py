@@ -59,8 +59,8 @@ def resolve_quantity(path: str, instance: NetworkInstance,
         if rest[0] != "0":
             raise QuantityPathError(f"'{path}': segment {rest[0]} of a point cell (point cells have segment 0 only)")
         return _variable(path, cell.mechanism, mechanisms[cell.component], rest[1], cell, membrane=True)
-    if len(rest) == 2:
-        target, var = rest
+    if len(rest) >= 2:
+        target, var = rest[0], "_".join(rest[1:])
         parts = target.split(":")
         if len(parts) == 3 and parts[0] == "synapses":
             comp, k = parts[1], int(parts[2])
