@@ -32,7 +32,31 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("files", type=Path, nargs="+")
     validate.add_argument("--json", action="store_true", help="print problems as JSON")
     validate.add_argument("--no-warnings", action="store_true", help="print errors only")
+    run = sub.add_parser("run", help="run a LEMS simulation file in NEURON and write its outputs")
+    run.add_argument("file", type=Path)
+    run.add_argument("--duration", type=float, help="simulated time (ms), instead of the file's length")
+    run.add_argument("--dt", type=float, help="time step (ms), instead of the file's step")
+    run.add_argument("--seed", type=int, help="random seed, instead of the file's")
+    run.add_argument("--outdir", type=Path, help="write output files here instead of next to the LEMS file")
+    run.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .model import load
+    from .neuron.simulation import NeuronSimulation, text_progress
+
+    if not args.file.exists():
+        print(f"nmlhub: error: {args.file}: file not found", file=sys.stderr)
+        return EXIT_USAGE
+    sim = NeuronSimulation(load(args.file), duration_ms=args.duration, dt_ms=args.dt, seed=args.seed,
+                           progress=None if args.no_progress else text_progress())
+    results = sim.run()
+    for path in sim.write_outputs(results, args.outdir):
+        print(f"wrote {path}")
+    print(f"simulated {results.duration_ms:g} ms at dt {results.dt_ms:g} ms: "
+          f"{len(sim.instance.cells)} cells, {results.spike_count()} spikes")
+    return EXIT_OK
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -87,7 +111,7 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK if all_valid else EXIT_INVALID
 
 
-_COMMANDS = {"info": _info, "validate": _validate}
+_COMMANDS = {"info": _info, "validate": _validate, "run": _run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

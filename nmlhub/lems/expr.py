@@ -141,6 +141,8 @@ def substitute(expr: Expr, table: Mapping[str, Expr]) -> Expr:
 
 
 def _num(value: float) -> str:
+    if not math.isfinite(value):
+        return "1e300" if value > 0 else ("-1e300" if value < 0 else "0")  # NMODL has no inf
     if value == int(value) and abs(value) < 1e15:
         return f"{int(value)}"
     return repr(float(value))

@@ -170,12 +170,17 @@ class NeuronSimulation:
 
 
 def text_progress(stream=sys.stderr) -> Callable[[float], None]:
-    """A progress bar on ``stream``, shown once a run has taken more than two seconds."""
-    started = time.monotonic()
+    """A progress bar on a terminal ``stream``, shown once a run has taken more than two seconds."""
+    state = {"started": None, "shown": False}
 
     def show(fraction: float) -> None:
-        if time.monotonic() - started < 2.0 and fraction < 1.0:
+        if not getattr(stream, "isatty", lambda: False)():
             return
+        if state["started"] is None:
+            state["started"] = time.monotonic()
+        if not state["shown"] and time.monotonic() - state["started"] < 2.0:
+            return
+        state["shown"] = True
         done = int(fraction * 30)
         stream.write(f"\r[{'#' * done}{' ' * (30 - done)}] {fraction * 100:5.1f}%")
         if fraction >= 1.0:

@@ -1,0 +1,189 @@
+"""Compare nmlhub's output of a case with the stored jNeuroML reference.
+
+Tolerances (stated here, used by tests/test_conformance.py and the report):
+
+* traces: the RMS difference, over the stored reference samples, divided by the reference
+  column's range, must be at most ``TRACE_NRMS`` (both simulators are first-order in time but
+  integrate differently, and a spike one step earlier or later is a large pointwise error);
+  RMS and max errors are reported in SI units.
+* spikes: in order, each spike within ``max(SPIKE_TOL_MS, dt)`` of the reference, up to the
+  first divergence; a case passes when the spike counts agree within ``COUNT_TOL`` (relative)
+  and at least the first ``MIN_MATCHED`` spikes (or all, if fewer) match.
+* models driven by random inputs draw other random numbers than jLEMS: only their spike counts
+  are compared, within ``STOCHASTIC_COUNT_TOL``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+REFERENCE = HERE / "reference"
+
+TRACE_NRMS = 0.05
+SPIKE_TOL_MS = 0.1
+COUNT_TOL = 0.05
+MIN_MATCHED = 5
+STOCHASTIC_COUNT_TOL = 0.25
+
+_CELL = re.compile(r"^(?P<pop>[^/\[\]]+)(?:\[(?P<i1>\d+)\]|/(?P<i2>\d+)(?:/[^/]+)?)$")
+
+
+def index() -> dict:
+    return json.loads((REFERENCE / "index.json").read_text())
+
+
+@dataclass
+class ColumnResult:
+    name: str
+    rms: float
+    max_error: float
+    nrms: float
+    passed: bool
+
+
+@dataclass
+class SpikeResult:
+    name: str
+    reference: int
+    ours: int
+    matched: int
+    first_divergence_ms: float | None
+    passed: bool
+
+
+@dataclass
+class CaseResult:
+    case: str
+    status: str  # passed, failed, error, skipped
+    message: str = ""
+    columns: list[ColumnResult] = field(default_factory=list)
+    spikes: list[SpikeResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+def locate(entry: dict, jar_root: Path) -> Path | None:
+    lems = entry["lems"]
+    if lems.startswith("jar:"):
+        return jar_root / lems[4:]
+    path = (REPO / lems).resolve()
+    return path if path.exists() else None
+
+
+def extract_jar(target: Path) -> Path:
+    import pyneuroml
+
+    jar = sorted((Path(pyneuroml.__file__).parent / "lib").glob("jNeuroML*.jar"))[-1]
+    with zipfile.ZipFile(jar) as archive:
+        for name in archive.namelist():
+            if name.startswith(("examples/", "LEMSexamples/")) and not name.endswith("/"):
+                archive.extract(name, target)
+    return target
+
+
+def is_stochastic(lems: Path) -> bool:
+    """True when the model's inputs draw random numbers (Poisson sources and the like)."""
+    import nmlhub
+
+    model = nmlhub.load(lems)
+    needed = set()
+    for net in model.document.networks:
+        needed |= {p.component for p in net.populations} | {i.component for i in net.input_lists}
+        needed |= {e.input for e in net.explicit_inputs}
+    for comp in needed:
+        record = model.components.get(comp)
+        if record and any("oisson" in t or "Random" in t for t in model.type_chain(record.type)):
+            return True
+    return False
+
+
+def run_case(case: str, entry: dict, jar_root: Path, workdir: Path, timeout: float = 900) -> CaseResult:
+    if entry.get("status") != "ok":
+        return CaseResult(case, "skipped", f"no reference: jNeuroML {entry.get('status')}")
+    lems = locate(entry, jar_root)
+    if lems is None:
+        return CaseResult(case, "skipped", f"model not found: {entry['lems']}")
+    out = workdir / case
+    proc = subprocess.run([sys.executable, str(HERE / "run_nmlhub.py"), str(lems), str(out)],
+                          capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
+        return CaseResult(case, "error", lines[-1] if lines else f"exit {proc.returncode}")
+    ours = np.load(out / "nmlhub_results.npz")
+    reference = np.load(REFERENCE / entry["npz"])
+    return compare(case, entry, ours, reference, stochastic=is_stochastic(lems))
+
+
+def compare(case: str, entry: dict, ours, reference, stochastic: bool) -> CaseResult:
+    result = CaseResult(case, "passed")
+    time_s = ours["time_ms"] * 1e-3
+    step_ms = float(np.median(np.diff(ours["time_ms"]))) if len(time_s) > 1 else 0.0
+    for output in entry["outputs"]:
+        key = f"{output['kind'] == 'trace' and 'trace' or 'events'}:{output['fileName']}"
+        if output["kind"] == "trace":
+            table = reference[f"trace:{output['fileName']}"]
+            for k, column in enumerate(output["columns"]):
+                name = f"{output['fileName']}:{column['id']}"
+                ours_key = f"trace:{column['quantity']}"
+                if ours_key not in ours:
+                    result.columns.append(ColumnResult(name, np.nan, np.nan, np.nan, False))
+                    continue
+                ref_t, ref_v = table[:, 0], table[:, k + 1]
+                mine = np.interp(ref_t, time_s, ours[ours_key])
+                diff = mine - ref_v
+                rms = float(np.sqrt(np.mean(diff ** 2)))
+                span = float(np.ptp(ref_v)) or max(abs(float(ref_v[0])), 1e-30)
+                nrms = rms / span
+                result.columns.append(ColumnResult(name, rms, float(np.max(np.abs(diff))), nrms,
+                                                   bool(nrms <= TRACE_NRMS) or stochastic))
+        else:
+            events = reference[key]
+            fmt = output.get("format", "TIME_ID")
+            times = events[:, 0] if fmt == "TIME_ID" else events[:, 1]
+            ids = events[:, 1] if fmt == "TIME_ID" else events[:, 0]
+            truncated = f"events_total:{output['fileName']}" in reference
+            for selection in output.get("selections", []):
+                match = _CELL.match(selection["select"])
+                if match is None:
+                    continue
+                idx = match.group("i1") if match.group("i1") is not None else match.group("i2")
+                mine = ours.get(f"spikes:{match.group('pop')}/{idx}") if hasattr(ours, "get") else None
+                mine = ours[f"spikes:{match.group('pop')}/{idx}"] if f"spikes:{match.group('pop')}/{idx}" in ours else np.zeros(0)
+                ref = np.sort(times[ids == float(selection["id"])]) * 1e3
+                if truncated:
+                    mine = mine[mine <= times.max() * 1e3]
+                result.spikes.append(_compare_spikes(f"{output['fileName']}:{selection['id']}",
+                                                     ref, np.asarray(mine), step_ms, stochastic))
+    if any(not c.passed for c in result.columns) or any(not s.passed for s in result.spikes):
+        result.status = "failed"
+    return result
+
+
+def _compare_spikes(name: str, ref: np.ndarray, mine: np.ndarray, step_ms: float,
+                    stochastic: bool) -> SpikeResult:
+    tol = max(SPIKE_TOL_MS, step_ms)
+    n = min(len(ref), len(mine))
+    matched = 0
+    divergence = None
+    while matched < n and abs(ref[matched] - mine[matched]) <= tol:
+        matched += 1
+    if matched < n:
+        divergence = float(ref[matched])
+    count_ok = abs(len(ref) - len(mine)) <= max(1, (STOCHASTIC_COUNT_TOL if stochastic else COUNT_TOL) * len(ref))
+    if stochastic:
+        passed = count_ok
+    else:
+        passed = count_ok and matched >= min(MIN_MATCHED, len(ref))
+    return SpikeResult(name, len(ref), len(mine), matched, divergence, passed)
