@@ -46,6 +46,7 @@ DL_SCALE = "dlscale_nml"
 NET_WEIGHT = "w_nc"
 VHOLD = "vhold_nml"
 VINIT = "vinit_nml"
+VSTEP = "vstep_nml"
 
 
 def safe_name(name: str) -> str:
@@ -94,6 +95,8 @@ class _Printer:
         self.regime_index = {name: k + 1 for k, name in enumerate(flat.regimes)}
         self.membrane_v = role == "cell" and "v" in flat.states
         self.initializing = False
+        self.in_event = False
+        self.uses_v = self.membrane_v or "v" in flat.requirements
 
     def _all_names(self) -> list[str]:
         f = self.flat
@@ -105,8 +108,10 @@ class _Printer:
             return "(t*0.001)"
         if name == "v" and self.membrane_v and self.initializing:
             return f"({VINIT}*0.001)"
-        if name == "v" and (self.membrane_v or "v" in self.flat.requirements):
-            return "(v*0.001)"
+        if name == "v" and self.uses_v:
+            # Equations see v as it was at the start of the step (explicit Euler, as jLEMS);
+            # conditions and event actions see NEURON's current v.
+            return "(v*0.001)" if self.in_event else f"({VSTEP}*0.001)"
         if name == "temperature" and name in self.flat.requirements:
             return "(celsius + 273.15)"
         if name in self.names:
@@ -157,6 +162,8 @@ class _Printer:
             lines.append(f"    {REGIME}")
         if self.role == "cell":
             lines += [f"    {VHOLD}", f"    {VINIT}"]
+        if self.uses_v:
+            lines.append(f"    {VSTEP}")
         lines.append("}")
         if integrated:
             lines += ["", "STATE {"] + [f"    {self.names[s]}" for s in f.states if s in integrated] + ["}"]
@@ -168,6 +175,8 @@ class _Printer:
                 lines.append(f"    {self.names[s]} = 0")
         if f.regimes:
             lines.append(f"    {REGIME} = {self.regime_index.get(f.initial_regime, 1)}")
+        if self.uses_v:
+            lines.append(f"    {VSTEP} = v")
         if self.role == "cell":
             # NEURON's v cannot be set in INITIAL: the value is kept in vinit_nml and the driver
             # sets the section's v from it before the first step.
@@ -181,7 +190,10 @@ class _Printer:
             lines.append(f"    {VHOLD} = {VINIT}")
         if watched or polled:
             lines.append("    net_send(0, 1)")
-        lines += ["}", "", "BREAKPOINT {"]
+        lines.append("}")
+        if self.uses_v:
+            lines += ["", "BEFORE BREAKPOINT {", f"    {VSTEP} = v", "}"]
+        lines += ["", "BREAKPOINT {"]
         if integrated:
             lines.append("    SOLVE states_nml METHOD euler")
         lines.append("    rates_nml()")
@@ -273,6 +285,13 @@ class _Printer:
         return text
 
     def _net_receive(self, watched: list[Condition], polled: list[Condition]) -> list[str]:
+        self.in_event = True
+        try:
+            return self._net_receive_body(watched, polled)
+        finally:
+            self.in_event = False
+
+    def _net_receive_body(self, watched: list[Condition], polled: list[Condition]) -> list[str]:
         lines = [f"NET_RECEIVE({NET_WEIGHT}) {{", "    if (flag == 0) {"]
         weight_names = {n: NET_WEIGHT for n in ("weight",) if n in self.flat.properties}
 

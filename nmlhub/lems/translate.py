@@ -152,7 +152,7 @@ class Translator:
         for d in dyn.derived_variables:
             if d.select:
                 value = self._select(d.select, d.reduce, fc, child_scopes, scope, flat,
-                                     d.dimension or "none")
+                                     d.dimension or "none", prefix + d.name)
             else:
                 value = self._expr(d.value, scope)
             flat.derived.append((prefix + d.name, value))
@@ -220,7 +220,8 @@ class Translator:
         return relayed
 
     def _select(self, select: str, reduce: str | None, fc: Any, child_scopes: list,
-                scope: _Scope, flat: FlatComponent, dimension: str = "none") -> ex.Expr:
+                scope: _Scope, flat: FlatComponent, dimension: str = "none",
+                target: str = "") -> ex.Expr:
         match = re.fullmatch(r"(\w+)(\[\*\])?/(\w+)", select.strip())
         if not match:
             raise TranslationError(f"select '{select}' is not supported")
@@ -228,7 +229,7 @@ class Translator:
         identity = ex.Num(1.0 if reduce == "multiply" else 0.0)
         attachments = {a.name for a in fc.attachments}
         if collection in attachments:
-            flat.external[scope.prefix + var] = dimension
+            flat.external[target] = dimension  # supplied by NEURON: synapses on the section
             return identity
         members = self._members(collection, fc, child_scopes)
         if not members:
