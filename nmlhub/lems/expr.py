@@ -59,6 +59,8 @@ class IfElse:
 
 Expr = Union[Num, Name, BinOp, Neg, Call, IfElse]
 
+_NUMBER = __import__("re").compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
 ARITHMETIC = {"+", "-", "*", "/", "^"}
 COMPARISONS = {".gt.": ">", ".lt.": "<", ".geq.": ">=", ".ge.": ">=", ".leq.": "<=", ".le.": "<=",
                ".eq.": "==", ".neq.": "!=", ".ne.": "!="}
@@ -89,6 +91,8 @@ def _convert(node, text: str) -> Expr:
     if kind == "ValueNode":
         value = node.value
         try:
+            if isinstance(value, str) and not _NUMBER.match(value.strip()):
+                raise ValueError(value)  # 'inf' or 'nan' are names in LEMS, not numbers
             return Num(float(value))
         except (TypeError, ValueError):
             if not isinstance(value, str) or not value.replace("_", "a").replace(".", "a").isalnum():

@@ -248,7 +248,8 @@ class Translator:
         for child, child_scope in child_scopes:
             if child.id == collection or collection in child_scope.aliases:
                 out.append((child, child_scope))
-            elif definition is not None and definition.type in self.type_chain(child.type):
+            elif (definition is not None and getattr(definition, "multiple", False)
+                  and definition.type in self.type_chain(child.type)):
                 out.append((child, child_scope))
         return out
 
