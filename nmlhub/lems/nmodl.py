@@ -271,6 +271,10 @@ class _Printer:
                 return f"({self.e(test.left)} - {self.e(test.right)})"
             if test.op in (".lt.", ".leq.", ".le."):
                 return f"({self.e(test.right)} - {self.e(test.left)})"
+            if test.op == ".eq.":  # LEMS compares flags and counters this way
+                return f"(0.5 - fabs({self.e(test.left)} - {self.e(test.right)}))"
+            if test.op in (".neq.", ".ne."):
+                return f"(fabs({self.e(test.left)} - {self.e(test.right)}) - 0.5)"
             if test.op in (".and.", ".or."):
                 left, right = self._scalar(test.left), self._scalar(test.right)
                 if left is None or right is None:

@@ -201,15 +201,25 @@ class Translator:
                 out.append(Action("assign", scope.resolve(action.variable), self._expr(action.value, scope)))
             elif kind == "EventOut":
                 # Events go to the children that listen (a relay to plasticity mechanisms, the
-                # spikes of a Poisson input to its synapse) and out of the component.
+                # spikes of a Poisson input to its synapse), and out of the component: from the
+                # top component to NEURON, from a child to its parent's OnEvent (spikeArray).
                 out.extend(self._relay(child_scopes))
                 if scope.parent is None:
                     out.append(Action("emit", action.port))
+                else:
+                    out.extend(self._to_parent(scope.parent))
             elif kind == "Transition":
                 out.append(Action("transition", action.regime))
             else:
                 raise TranslationError(f"action {kind} is not supported")
         return out
+
+    def _to_parent(self, parent: _Scope) -> list[Action]:
+        actions: list[Action] = []
+        for handler in parent.fc.dynamics.event_handlers:
+            if type(handler).__name__ == "OnEvent":
+                actions.extend(self._actions(handler.actions, parent, []))
+        return actions
 
     def _relay(self, child_scopes: list) -> list[Action]:
         relayed: list[Action] = []

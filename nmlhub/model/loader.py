@@ -276,7 +276,11 @@ class _Loader:
 
     def _locate_network_children(self, element: etree._Element, net_id: str, file: str) -> None:
         assert self.model is not None
+        known = _network_child_tags()
         for child in element:
+            tag = local_name(child)
+            if tag and tag not in known:
+                self.model.network_extras.setdefault(net_id, []).append(LemsComponent.from_element(child))
             child_id = child.get("id") if isinstance(child.tag, str) else None
             if child_id:
                 self.model.locations[f"{net_id}/{child_id}"] = Location(file, child.sourceline)
@@ -300,6 +304,17 @@ class _Loader:
                     child_id = getattr(child, "id", None)
                     if child_id:
                         self.model.locations[f"{contents.network.id}/{child_id}"] = here
+
+
+def _network_child_tags() -> set[str]:
+    import neuroml.nml.nml as nml
+
+    tags = set()
+    for member in nml.Network.member_data_items_:
+        attrs = member.get_child_attrs()
+        if isinstance(attrs, dict) and "name" in attrs:
+            tags.add(attrs["name"])
+    return tags | {"notes", "annotation", "property"}
 
 
 def _doc_id(path: Path) -> str:

@@ -10,7 +10,7 @@ import neuroml
 
 from ..errors import ModelError
 from ..units import UnitRegistry
-from .records import ComponentRecord, ComponentTypeDef, Location, Problem, SourceFile
+from .records import ComponentRecord, ComponentTypeDef, LemsComponent, Location, Problem, SourceFile
 from .simulation import Simulation
 from .typesystem import category_of, type_chain
 
@@ -44,6 +44,9 @@ class Model:
     locations
         Where network children were written, keyed ``network/child``
         (e.g. ``net1/pop0``, ``net1/proj_E_I``).
+    network_extras
+        Children of a network that libNeuroML has no class for (e.g. LEMS
+        ``synapticConnectionWD``), by network id.
     """
 
     path: Path
@@ -56,6 +59,7 @@ class Model:
     units: UnitRegistry = field(default_factory=UnitRegistry.core)
     problems: list[Problem] = field(default_factory=list)
     locations: dict[str, Location] = field(default_factory=dict)
+    network_extras: dict[str, list[LemsComponent]] = field(default_factory=dict)
 
     @property
     def networks(self) -> list[Any]:

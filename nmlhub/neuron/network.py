@@ -59,9 +59,12 @@ class NetworkInstance:
             raise NetworkError(f"no cell {index} in population '{population}'") from None
 
 
-def needed_components(network: Any) -> list[str]:
+def needed_components(network: Any, extras: list | None = None) -> list[str]:
     """Ids of the components a network uses, in first-use order."""
     ids: list[str] = []
+    for extra in extras or []:
+        if "synapse" in extra.parameters:
+            ids.append(extra.parameters["synapse"])
     for pop in network.populations:
         ids.append(pop.component)
     for proj in network.projections:
@@ -103,8 +106,13 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
                                                           position=_position(pop, k))
     for proj in network.projections:
         _connect(model, network, proj, mechanisms, instance)
-    for k, conn in enumerate(getattr(network, "synaptic_connections", None) or []):
-        _connect_one(conn, mechanisms, instance)
+    for conn in getattr(network, "synaptic_connections", None) or []:
+        _connect_one(conn.from_, conn.to, conn.synapse, 1.0, 0.0, mechanisms, instance)
+    for extra in model.network_extras.get(network.id, []):
+        if extra.type == "synapticConnectionWD":
+            p = extra.parameters
+            _connect_one(p["from"], p["to"], p["synapse"], float(p.get("weight", 1)),
+                         model.units.to_neuron(p.get("delay", "0ms"), "time"), mechanisms, instance)
     for input_list in network.input_lists:
         _add_input_list(input_list, mechanisms, instance)
     for explicit in network.explicit_inputs:
@@ -151,21 +159,22 @@ def _connect(model: Model, network: Any, proj: Any, mechanisms: dict[str, Compon
         instance.netcons.append(netcon)
 
 
-def _connect_one(conn: Any, mechanisms: dict[str, ComponentMechanism], instance: NetworkInstance) -> None:
-    """An old-style ``synapticConnection from="pop[i]" to="pop[j]" synapse="..."``."""
+def _connect_one(source: str, target: str, synapse_id: str, weight: float, delay: float,
+                 mechanisms: dict[str, ComponentMechanism], instance: NetworkInstance) -> None:
+    """A LEMS ``synapticConnection``/``synapticConnectionWD from="pop[i]" to="pop[j]"``."""
     from neuron import h
 
-    pre_pop, pre_index = parse_cell_reference(conn.from_)
-    post_pop, post_index = parse_cell_reference(conn.to)
+    pre_pop, pre_index = parse_cell_reference(source)
+    post_pop, post_index = parse_cell_reference(target)
     pre = instance.cell(pre_pop or "", pre_index)
     post = instance.cell(post_pop or "", post_index)
-    syn_mech = mechanisms[conn.synapse]
+    syn_mech = mechanisms[synapse_id]
     synapse = getattr(h, syn_mech.mechanism.name)(post.section(0.5))
     _set_parameters(synapse, syn_mech)
-    post.attached.setdefault(conn.synapse, []).append(synapse)
+    post.attached.setdefault(synapse_id, []).append(synapse)
     netcon = h.NetCon(pre.mechanism, synapse)
-    netcon.delay = 0.0
-    netcon.weight[0] = 1.0
+    netcon.delay = delay
+    netcon.weight[0] = weight
     instance.synapses.append(synapse)
     instance.netcons.append(netcon)
 

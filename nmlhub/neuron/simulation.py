@@ -70,7 +70,7 @@ class NeuronSimulation:
         """Generate and compile mechanisms, then create the network in NEURON."""
         from neuron import h
 
-        ids = needed_components(self.network)
+        ids = needed_components(self.network, self.model.network_extras.get(self.network.id))
         for comp_id in ids:
             if comp_id not in self.model.components:
                 raise SimulationError(f"component '{comp_id}' used by network {self.network.id} is not defined",
