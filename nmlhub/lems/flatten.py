@@ -67,9 +67,9 @@ class Flattener:
         parts = ['<Lems>', '<Include file="NeuroML2CoreTypes.xml"/>', '<Include file="PyNN.xml"/>']
         for ct in model.component_types.values():
             parts.append(_strip_namespace(ct.xml))
-        for comp_id in _with_references(model, component_ids):
-            record = model.components[comp_id]
-            parts.append(_strip_namespace(component_xml(record.obj, record.type)))
+        sources = _SourceXml()
+        for comp_id in _with_references(model, component_ids, sources):
+            parts.append(_strip_namespace(sources.xml(model, comp_id)))
         parts.append("</Lems>")
         (folder / "model.xml").write_text("\n".join(parts))
         lems_model = lems.Model(include_includes=True, fail_on_missing_includes=True)
@@ -100,7 +100,28 @@ class Flattener:
         self._dir.cleanup()
 
 
-def _with_references(model: Model, component_ids: list[str]) -> list[str]:
+class _SourceXml:
+    """A component's XML as written in its file (libNeuroML drops elements it has no class for,
+    such as a child written under its type name), re-read from the file it came from."""
+
+    def __init__(self) -> None:
+        self._trees: dict[str, etree._Element] = {}
+
+    def xml(self, model: Model, comp_id: str) -> str:
+        from ..xmlsafe import parse_xml_file
+
+        record = model.components[comp_id]
+        file = record.location.file
+        if not file.lower().endswith((".h5", ".hdf5")):
+            if file not in self._trees:
+                self._trees[file] = parse_xml_file(file).getroot()
+            for element in self._trees[file]:
+                if isinstance(element.tag, str) and element.get("id") == comp_id:
+                    return etree.tostring(element, encoding="unicode")
+        return component_xml(record.obj, record.type)
+
+
+def _with_references(model: Model, component_ids: list[str], sources: "_SourceXml") -> list[str]:
     """The components and every component their attributes refer to by id, recursively."""
     ordered: list[str] = []
     pending = list(component_ids)
@@ -112,7 +133,7 @@ def _with_references(model: Model, component_ids: list[str]) -> list[str]:
         if record.category == "network":
             continue
         ordered.append(comp_id)
-        xml = component_xml(record.obj, record.type)
+        xml = sources.xml(model, comp_id)
         root = etree.fromstring(xml.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
         for element in root.iter(etree.Element):
             for value in element.attrib.values():
