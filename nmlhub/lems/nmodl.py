@@ -160,6 +160,7 @@ class _Printer:
             lines.append(f"    {self.names[n]}")
         if f.regimes:
             lines.append(f"    {REGIME}")
+        lines += [f"    lastcheck{k}_nml" for k in range(len(watched))]
         if self.role == "cell":
             lines += [f"    {VHOLD}", f"    {VINIT}"]
         if self.uses_v:
@@ -188,6 +189,7 @@ class _Printer:
         self.initializing = False
         if self.role == "cell":
             lines.append(f"    {VHOLD} = {VINIT}")
+        lines += [f"    lastcheck{k}_nml = -1e9" for k in range(len(watched))]
         if watched or polled:
             lines.append("    net_send(0, 1)")
         lines.append("}")
@@ -282,6 +284,12 @@ class _Printer:
                 return _min_max(left, right, test.op == ".and.")
         return None
 
+    def _watch_scalar(self, cond: Condition) -> str:
+        scalar = self._scalar(cond.test)
+        if cond.regime is not None:
+            scalar = _min_max(scalar, f"(0.5 - fabs({REGIME} - {self.regime_index[cond.regime]}))", True)
+        return scalar
+
     def _test(self, cond: Condition) -> str:
         text = self.e(cond.test)
         if cond.regime is not None:
@@ -307,12 +315,9 @@ class _Printer:
         if watched or polled:
             lines.append("    if (flag == 1) {")
             for k, cond in enumerate(watched):
-                scalar = self._scalar(cond.test)
-                if cond.regime is not None:
-                    scalar = _min_max(scalar, f"(0.5 - fabs({REGIME} - {self.regime_index[cond.regime]}))", True)
-                lines.append(f"        WATCH ({scalar} > 0) {k + 2}")
+                lines.append(f"        WATCH ({self._watch_scalar(cond)} > 0) {k + 2}")
                 # LEMS tests conditions at every step: one already true at the start fires now.
-                lines.append(f"        if ({scalar} > 0) {{ net_send(0, {k + 2}) }}")
+                lines.append(f"        if ({self._watch_scalar(cond)} > 0) {{ net_send(0, {k + 2}) }}")
             for cond in polled:
                 lines.append(f"        if ({self._test(cond)}) {{")
                 lines += ["            " + s for s in self._actions(cond.actions, True)]
@@ -321,9 +326,14 @@ class _Printer:
                 lines.append("        net_send(dt, 1)")
             lines.append("    }")
         for k, cond in enumerate(watched):
-            lines.append(f"    if (flag == {k + 2}) {{")
-            lines += ["        " + s for s in self._actions(cond.actions, True)]
-            lines.append("    }")
+            # WATCH sees a condition become true; LEMS tests it at every step, so while it stays
+            # true after the actions it is tested again one step later (once per time step).
+            last = f"lastcheck{k}_nml"
+            lines += [f"    if (flag == {k + 2} && t > {last}) {{",
+                      f"        {last} = t",
+                      f"        if ({self._watch_scalar(cond)} > 0) {{"]
+            lines += ["            " + s for s in self._actions(cond.actions, True)]
+            lines += [f"            net_send(dt, {k + 2})", "        }", "    }"]
         lines.append("}")
         return lines
 
