@@ -316,8 +316,9 @@ class _Printer:
             lines.append("    if (flag == 1) {")
             for k, cond in enumerate(watched):
                 lines.append(f"        WATCH ({self._watch_scalar(cond)} > 0) {k + 2}")
-                # LEMS tests conditions at every step: one already true at the start fires now.
-                lines.append(f"        if ({self._watch_scalar(cond)} > 0) {{ net_send(0, {k + 2}) }}")
+                # LEMS tests conditions after every step: one already true at the start fires in
+                # the first step (after the initial values are recorded, as in jLEMS).
+                lines.append(f"        if ({self._watch_scalar(cond)} > 0) {{ net_send(1e-9, {k + 2}) }}")
             for cond in polled:
                 lines.append(f"        if ({self._test(cond)}) {{")
                 lines += ["            " + s for s in self._actions(cond.actions, True)]

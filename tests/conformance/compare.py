@@ -11,6 +11,10 @@ Tolerances (stated here, used by tests/test_conformance.py and the report):
   and at least the first ``MIN_MATCHED`` spikes (or all, if fewer) match.
 * models driven by random inputs draw other random numbers than jLEMS: only their spike counts
   are compared, within ``STOCHASTIC_COUNT_TOL``.
+* divergence-prone models (chaotic regimes): the traces of an output file are compared up to the
+  first reference sample where a membrane potential column (``.../v``) differs by more than
+  ``DIVERGENCE`` of its range (after the spike-shift tolerance); the compared window must cover at
+  least ``MIN_WINDOW`` of the run, and its length is reported.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ SPIKE_TOL_MS = 0.1
 COUNT_TOL = 0.05
 MIN_MATCHED = 5
 STOCHASTIC_COUNT_TOL = 0.25
+DIVERGENCE = 0.10
+MIN_WINDOW = 0.5
 
 _CELL = re.compile(r"^(?P<pop>[^/\[\]]+)(?:\[(?P<i1>\d+)\]|/(?P<i2>\d+)(?:/[^/]+)?)$")
 
@@ -50,6 +56,7 @@ class ColumnResult:
     nrms: float
     passed: bool
     shifted_nrms: float = float("nan")
+    window: float = 1.0
 
 
 @dataclass
@@ -135,6 +142,7 @@ def compare(case: str, entry: dict, ours, reference, stochastic: bool) -> CaseRe
         key = f"{output['kind'] == 'trace' and 'trace' or 'events'}:{output['fileName']}"
         if output["kind"] == "trace":
             table = reference[f"trace:{output['fileName']}"]
+            table, window = _until_divergence(table, output["columns"], ours, time_s, step_ms, stochastic)
             for k, column in enumerate(output["columns"]):
                 name = f"{output['fileName']}:{column['id']}"
                 ours_key = f"trace:{column['quantity']}"
@@ -150,9 +158,9 @@ def compare(case: str, entry: dict, ours, reference, stochastic: bool) -> CaseRe
                 nrms = rms / span
                 shifted = _shift_tolerant_error(ref_t, ref_v, time_s, full, max(SPIKE_TOL_MS, step_ms) * 1e-3)
                 shifted_nrms = float(np.sqrt(np.mean(shifted ** 2))) / span
+                passed = (shifted_nrms <= TRACE_NRMS and window >= MIN_WINDOW) or stochastic
                 result.columns.append(ColumnResult(name, rms, float(np.max(np.abs(diff))), nrms,
-                                                   bool(shifted_nrms <= TRACE_NRMS) or stochastic,
-                                                   shifted_nrms))
+                                                   bool(passed), shifted_nrms, window))
         else:
             events = reference[key]
             fmt = output.get("format", "TIME_ID")
@@ -174,6 +182,27 @@ def compare(case: str, entry: dict, ours, reference, stochastic: bool) -> CaseRe
     if any(not c.passed for c in result.columns) or any(not s.passed for s in result.spikes):
         result.status = "failed"
     return result
+
+
+def _until_divergence(table: np.ndarray, columns: list, ours, time_s: np.ndarray, step_ms: float,
+                      stochastic: bool) -> tuple[np.ndarray, float]:
+    """The reference rows before the first divergence of a membrane potential, and the fraction
+    of the run they cover."""
+    if stochastic or len(table) < 2:
+        return table, 1.0
+    end = len(table)
+    for k, column in enumerate(columns):
+        key = f"trace:{column['quantity']}"
+        if not column["quantity"].endswith("/v") or key not in ours:
+            continue
+        error = _shift_tolerant_error(table[:, 0], table[:, k + 1], time_s, ours[key],
+                                      max(SPIKE_TOL_MS, step_ms) * 1e-3)
+        span = float(np.ptp(table[:, k + 1])) or 1.0
+        bad = np.flatnonzero(error > DIVERGENCE * span)
+        if len(bad):
+            end = min(end, int(bad[0]))
+    window = (table[end - 1, 0] - table[0, 0]) / (table[-1, 0] - table[0, 0]) if end > 1 else 0.0
+    return table[:max(end, 1)], float(window)
 
 
 def _shift_tolerant_error(ref_t: np.ndarray, ref_v: np.ndarray, time_s: np.ndarray,
