@@ -127,11 +127,17 @@ def run_case(case: str, entry: dict, jar_root: Path, workdir: Path, timeout: flo
     proc = subprocess.run([sys.executable, str(HERE / "run_nmlhub.py"), str(lems), str(out)],
                           capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
-        lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
-        return CaseResult(case, "error", lines[-1] if lines else f"exit {proc.returncode}")
+        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+        message = lines[-1] if lines else f"exit {proc.returncode}"
+        message = message.replace(str(jar_root) + "/", "jar:").replace(str(REPO) + "/", "")
+        return CaseResult(case, "error", message)
     ours = np.load(out / "nmlhub_results.npz")
     reference = np.load(REFERENCE / entry["npz"])
-    return compare(case, entry, ours, reference, stochastic=is_stochastic(lems))
+    stochastic = is_stochastic(lems)
+    result = compare(case, entry, ours, reference, stochastic=stochastic)
+    if stochastic:
+        result.message = "random inputs: traces reported, spike counts compared"
+    return result
 
 
 def compare(case: str, entry: dict, ours, reference, stochastic: bool) -> CaseResult:
