@@ -1,7 +1,8 @@
-"""LEMS expressions: parsed by pylems's tokenizer into a tree, then held as nmlhub's own small AST.
+"""LEMS expressions: a small precedence-climbing parser and nmlhub's own AST.
 
-The AST is a whitelist: numbers, names, the arithmetic, comparison and logical operators of LEMS
-and a fixed set of functions. Nothing is ever passed to ``eval``. The same tree is printed as NMODL
+The grammar is a whitelist: numbers, names, the arithmetic, comparison and logical operators of
+LEMS and a fixed set of functions. Nothing is ever passed to ``eval``. (pylems's expression
+parser is not used: it reads ``1 - 2*3 - 4`` as ``1 - (2*3 - 4)``.) The same tree is printed as NMODL
 (for generated mechanisms) and evaluated with numpy (for parameters and connectivity rules).
 """
 
@@ -69,48 +70,104 @@ FUNCTIONS = {"exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh", 
              "floor", "random", "H", "ln"}
 
 
+_TOKEN = __import__("re").compile(
+    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<dot>\.(?:gt|lt|geq|ge|leq|le|eq|neq|ne|and|or)\.)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op>>=|<=|==|!=|&&|\|\||[-+*/^(),<>]))"
+)
+_SYMBOLIC = {">": ".gt.", "<": ".lt.", ">=": ".geq.", "<=": ".leq.", "==": ".eq.", "!=": ".neq.",
+             "&&": ".and.", "||": ".or."}
+#: Binding power of binary operators; ``^`` is right-associative.
+_BINARY = {".or.": 1, ".and.": 2, ".gt.": 3, ".lt.": 3, ".geq.": 3, ".ge.": 3, ".leq.": 3,
+           ".le.": 3, ".eq.": 3, ".neq.": 3, ".ne.": 3, "+": 4, "-": 4, "*": 5, "/": 5, "^": 7}
+_UNARY = 6
+
+
+def _tokenize(text: str) -> list[str]:
+    tokens, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None or match.end() == pos:
+            raise ExpressionError(f"unexpected character '{text[pos:].strip()[:1]}' in '{text}'")
+        kind = match.lastgroup
+        value = match.group(kind)
+        tokens.append(_SYMBOLIC.get(value, value) if kind == "op" else value)
+        pos = match.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.pos = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self, expected: str | None = None) -> str:
+        token = self.peek()
+        if token is None or (expected is not None and token != expected):
+            want = f"'{expected}'" if expected else "more"
+            raise ExpressionError(f"expected {want} in '{self.text}'")
+        self.pos += 1
+        return token
+
+    def expression(self, min_power: int = 0) -> Expr:
+        left = self.prefix()
+        while True:
+            op = self.peek()
+            power = _BINARY.get(op) if op is not None else None
+            if power is None or power < min_power:
+                return left
+            self.take()
+            right = self.expression(power if op == "^" else power + 1)
+            left = BinOp(op, left, right)
+
+    def prefix(self) -> Expr:
+        token = self.take()
+        if token == "(":
+            inner = self.expression()
+            self.take(")")
+            return inner
+        if token == "-":
+            return Neg(self.expression(_UNARY))
+        if token == "+":
+            return self.expression(_UNARY)
+        if _NUMBER.match(token):
+            return Num(float(token))
+        if token[0].isalpha() or token[0] == "_":
+            if self.peek() == "(":
+                if token not in FUNCTIONS:
+                    raise ExpressionError(f"function '{token}' is not allowed in '{self.text}'")
+                self.take("(")
+                arg = self.expression()
+                self.take(")")
+                return Call(token, arg)
+            return Name(token)
+        raise ExpressionError(f"unexpected '{token}' in '{self.text}'")
+
+
 def parse(text: str) -> Expr:
-    """Parse a LEMS expression.
+    """Parse a LEMS expression (operators ``+ - * / ^``, ``.gt.`` and the other LEMS comparisons,
+    ``.and.``/``.or.``, and the whitelisted functions).
 
     Raises
     ------
     ExpressionError
         The text does not parse or uses an unknown operator or function.
     """
-    from lems.parser.expr import ExprParser
-
-    try:
-        tree = ExprParser(str(text)).parse()
-    except Exception as exc:  # pylems raises bare exceptions on malformed input
-        raise ExpressionError(f"cannot parse expression '{text}': {exc}") from None
-    return _convert(tree, text)
-
-
-def _convert(node, text: str) -> Expr:
-    kind = type(node).__name__
-    if kind == "ValueNode":
-        value = node.value
-        try:
-            if isinstance(value, str) and not _NUMBER.match(value.strip()):
-                raise ValueError(value)  # 'inf' or 'nan' are names in LEMS, not numbers
-            return Num(float(value))
-        except (TypeError, ValueError):
-            if not isinstance(value, str) or not value.replace("_", "a").replace(".", "a").isalnum():
-                raise ExpressionError(f"unexpected token '{value}' in '{text}'") from None
-            return Name(value)
-    if kind == "OpNode":
-        op = node.op
-        if op == "~":
-            return Neg(_convert(node.right, text))
-        if op not in ARITHMETIC and op not in COMPARISONS and op not in LOGICAL:
-            raise ExpressionError(f"operator '{op}' is not allowed in '{text}'")
-        left = _convert(node.left, text) if node.left is not None else Num(0.0)
-        return BinOp(op, left, _convert(node.right, text))
-    if kind == "Func1Node":
-        if node.func not in FUNCTIONS:
-            raise ExpressionError(f"function '{node.func}' is not allowed in '{text}'")
-        return Call(node.func, _convert(node.param, text))
-    raise ExpressionError(f"cannot read '{text}'")
+    parser = _Parser(str(text))
+    if not parser.tokens:
+        raise ExpressionError("empty expression")
+    result = parser.expression()
+    if parser.peek() is not None:
+        raise ExpressionError(f"unexpected '{parser.peek()}' in '{text}'")
+    return result
 
 
 def names(expr: Expr) -> set[str]:

@@ -110,6 +110,11 @@ class Translator:
         for req in fc.requirements:
             flat.requirements[req.name] = req.dimension
         self._add(fc, "", None, flat)
+        # A name declared both as a state and as a derived variable (as Sisat in the Pinsky-Rinzel
+        # cell) is computed, not integrated.
+        derived_names = {name for name, _ in flat.derived}
+        integrated = flat.integrated_states()
+        flat.states = [s for s in flat.states if s not in derived_names or s in integrated]
         flat.derived = _topological(flat.derived, set(flat.params) | set(flat.properties)
                                     | {n for n, _ in flat.derived_params} | set(flat.states) | {TIME})
         return flat
