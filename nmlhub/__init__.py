@@ -9,7 +9,28 @@ from .units import Quantity, Unit, UnitRegistry
 
 __version__ = "0.1.0"
 
+
+def simulate(model, **options):
+    """Run a LEMS simulation in NEURON and return its :class:`~nmlhub.results.Results`.
+
+    Parameters
+    ----------
+    model
+        A :class:`Model` or the path of a LEMS simulation file.
+    **options
+        ``duration_ms``, ``dt_ms``, ``seed``, ``cache``, ``progress``
+        (see :class:`nmlhub.neuron.simulation.NeuronSimulation`).
+
+    Examples
+    --------
+    >>> results = nmlhub.simulate("nml_examples/izh_network/LEMS_izh_network.xml")  # doctest: +SKIP
+    >>> results.spike_count()  # doctest: +SKIP
+    """
+    from .neuron.simulation import simulate as _simulate  # NEURON is imported only when used
+
+    return _simulate(model, **options)
+
 __all__ = [
     "load", "Model", "NmlhubError", "ModelError", "UnitError", "XmlSecurityError",
-    "CoreTypesError", "Quantity", "Unit", "UnitRegistry", "__version__",
+    "CoreTypesError", "Quantity", "Unit", "UnitRegistry", "simulate", "__version__",
 ]

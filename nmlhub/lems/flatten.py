@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,10 @@ class Flattener:
         self._dir = tempfile.TemporaryDirectory(prefix="nmlhub-lems-")
         folder = Path(self._dir.name)
         for name in list_jar_files(CORE_TYPES_DIR):
-            (folder / Path(name).name).write_bytes(read_jar_file(name))
+            # pylems cannot resolve InstanceRequirement (a gap junction's peer); nmlhub links
+            # the peer's variables itself, so the declaration is dropped here.
+            text = re.sub(rb"<InstanceRequirement[^>]*/>", b"", read_jar_file(name))
+            (folder / Path(name).name).write_bytes(text)
         parts = ['<Lems>', '<Include file="NeuroML2CoreTypes.xml"/>', '<Include file="PyNN.xml"/>']
         for ct in model.component_types.values():
             parts.append(_strip_namespace(ct.xml))
@@ -145,6 +149,10 @@ def _with_references(model: Model, component_ids: list[str], sources: "_SourceXm
 
 def _strip_namespace(xml: str) -> str:
     root = etree.fromstring(xml.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+    # Annotations (RDF metadata) and notes carry no dynamics and are not LEMS types.
+    for element in list(root.iter(etree.Element)):
+        if isinstance(element.tag, str) and element.tag.rsplit("}", 1)[-1] in ("annotation", "notes"):
+            element.getparent().remove(element) if element.getparent() is not None else None
     for element in root.iter(etree.Element):
         if isinstance(element.tag, str) and "}" in element.tag:
             element.tag = element.tag.split("}", 1)[1]

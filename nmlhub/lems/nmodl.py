@@ -77,6 +77,9 @@ class Mechanism:
         Flat LEMS name -> name in the mechanism (for recording and setting).
     flat
         The flat equations it was printed from.
+    pointers
+        Requirements the driver links to another cell (LEMS name -> POINTER name), e.g. the
+        ``vpeer`` of a gap junction (in mV, as NEURON's v).
     """
 
     name: str
@@ -85,6 +88,7 @@ class Mechanism:
     parameters: dict[str, float] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
     flat: FlatComponent | None = None
+    pointers: dict[str, str] = field(default_factory=dict)
 
 
 class _Printer:
@@ -97,6 +101,8 @@ class _Printer:
         self.initializing = False
         self.in_event = False
         self.uses_v = self.membrane_v or "v" in flat.requirements
+        self.pointers = {name: safe_name(name) for name in flat.requirements
+                         if name not in ("v", "temperature") and name not in self.names}
 
     def _all_names(self) -> list[str]:
         f = self.flat
@@ -116,6 +122,9 @@ class _Printer:
             return "(celsius + 273.15)"
         if name in self.names:
             return self.names[name]
+        if name in self.pointers:
+            # Linked by the driver to another cell's variable (a gap junction's vpeer).
+            return f"({self.pointers[name]}*0.001)" if self.flat.requirements[name] == "voltage" else self.pointers[name]
         raise TranslationError(f"'{name}' is required by {self.flat.type} but nmlhub cannot provide it")
 
     def e(self, expression: ex.Expr, rename=None) -> str:
@@ -141,6 +150,8 @@ class _Printer:
                  "", "NEURON {", f"    POINT_PROCESS {mech_name}"]
         if self.role in ("cell", "current"):
             lines.append(f"    NONSPECIFIC_CURRENT {CURRENT}")
+        if self.pointers:
+            lines.append("    POINTER " + ", ".join(self.pointers.values()))
         for chunk in _chunks(ranges + extra, 8):
             lines.append("    RANGE " + ", ".join(chunk))
         lines += ["}", "", "PARAMETER {"]
@@ -165,6 +176,7 @@ class _Printer:
             lines += [f"    {VHOLD}", f"    {VINIT}"]
         if self.uses_v:
             lines.append(f"    {VSTEP}")
+        lines += [f"    {p}" for p in self.pointers.values()]
         lines.append("}")
         if integrated:
             lines += ["", "STATE {"] + [f"    {self.names[s]}" for s in f.states if s in integrated] + ["}"]
@@ -392,4 +404,4 @@ def mechanism_for(flat: FlatComponent, role: str) -> Mechanism:
     name = f"nml_{safe_name(flat.type)[:30]}_{digest}"
     text = draft.replace("MECHNAME", name)
     parameters = {printer.names[p]: v for p, v in {**flat.params, **flat.properties}.items()}
-    return Mechanism(name, role, text, parameters, dict(printer.names), flat)
+    return Mechanism(name, role, text, parameters, dict(printer.names), flat, dict(printer.pointers))

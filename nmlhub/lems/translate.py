@@ -247,6 +247,11 @@ class Translator:
             flat.external[target] = dimension  # supplied by NEURON: synapses on the section
             return identity
         members = self._members(collection, fc, child_scopes)
+        if not members and collection not in {c.name for c in fc.children}:
+            # A path into another instance (a gap junction's peer/v): linked by the driver.
+            name = f"{collection}_{var}"
+            flat.requirements[name] = dimension
+            return ex.Name(name)
         if not members:
             return identity
         terms = [ex.Name(child_scope.prefix + var) for _, child_scope in members]

@@ -75,6 +75,13 @@ def needed_components(network: Any, extras: list | None = None) -> list[str]:
         ids.append(ei.input)
     for conn in getattr(network, "synaptic_connections", None) or []:
         ids.append(conn.synapse)
+    for proj in network.electrical_projections:
+        for attr in ("electrical_connections", "electrical_connection_instances", "electrical_connection_instance_ws"):
+            ids.extend(c.synapse for c in getattr(proj, attr, None) or [] if hasattr(c, "synapse"))
+    for proj in network.continuous_projections:
+        for attr in ("continuous_connections", "continuous_connection_instances", "continuous_connection_instance_ws"):
+            for c in getattr(proj, attr, None) or []:
+                ids.extend([c.pre_component, c.post_component])
     return list(dict.fromkeys(ids))
 
 
@@ -83,11 +90,6 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
     from neuron import h
 
     instance = NetworkInstance()
-    if network.electrical_projections or network.continuous_projections:
-        raise UnsupportedComponentError(
-            f"network {network.id}: electrical and continuous projections are not supported yet",
-            file=str(model.locations.get(f"{network.id}/{(network.electrical_projections or network.continuous_projections)[0].id}", model.path)),
-        )
     diameter = math.sqrt(POINT_CELL_AREA_UM2 / math.pi)
     for pop in network.populations:
         cm = mechanisms[pop.component]
@@ -113,6 +115,10 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
             p = extra.parameters
             _connect_one(p["from"], p["to"], p["synapse"], float(p.get("weight", 1)),
                          model.units.to_neuron(p.get("delay", "0ms"), "time"), mechanisms, instance)
+    for proj in network.electrical_projections:
+        _connect_continuously(model, network, proj, mechanisms, instance, electrical=True)
+    for proj in network.continuous_projections:
+        _connect_continuously(model, network, proj, mechanisms, instance, electrical=False)
     for input_list in network.input_lists:
         _add_input_list(input_list, mechanisms, instance)
     for explicit in network.explicit_inputs:
@@ -157,6 +163,47 @@ def _connect(model: Model, network: Any, proj: Any, mechanisms: dict[str, Compon
         netcon.weight[0] = float(weights[k])
         instance.synapses.append(synapse)
         instance.netcons.append(netcon)
+
+
+def _connect_continuously(model: Model, network: Any, proj: Any, mechanisms: dict[str, ComponentMechanism],
+                          instance: NetworkInstance, electrical: bool) -> None:
+    """Gap junctions (electrical) and graded synapses (continuous): a point process on each side,
+    each seeing the other cell's membrane potential through a POINTER."""
+    prefix = "electrical" if electrical else "continuous"
+    for attr in (f"{prefix}_connections", f"{prefix}_connection_instances", f"{prefix}_connection_instance_ws"):
+        items = getattr(proj, attr, None) or []
+        if hasattr(items, "array"):
+            raise UnsupportedComponentError(
+                f"{prefix} projection {proj.id}: connections read from HDF5 are not supported yet",
+                file=str(model.path))
+        for conn in items:
+            _, pre_index = parse_cell_reference(conn.pre_cell)
+            _, post_index = parse_cell_reference(conn.post_cell)
+            pre = instance.cell(proj.presynaptic_population, pre_index)
+            post = instance.cell(proj.postsynaptic_population, post_index)
+            weight = float(getattr(conn, "weight", None) or 1.0)
+            if electrical:
+                sides = ((pre, post, conn.synapse), (post, pre, conn.synapse))
+            else:
+                sides = ((pre, post, conn.pre_component), (post, pre, conn.post_component))
+            for here, there, component in sides:
+                _attach_coupled(here, there, component, weight, mechanisms, instance)
+
+
+def _attach_coupled(here: PointCell, there: PointCell, component: str, weight: float,
+                    mechanisms: dict[str, ComponentMechanism], instance: NetworkInstance) -> None:
+    from neuron import h
+
+    cm = mechanisms[component]
+    point = getattr(h, cm.mechanism.name)(here.section(0.5))
+    _set_parameters(point, cm)
+    weight_name = cm.mechanism.variables.get("weight")
+    if weight_name:
+        setattr(point, weight_name, weight)
+    for pointer in cm.mechanism.pointers.values():
+        h.setpointer(there.section(0.5)._ref_v, pointer, point)
+    here.attached.setdefault(component, []).append(point)
+    instance.synapses.append(point)
 
 
 def _connect_one(source: str, target: str, synapse_id: str, weight: float, delay: float,
