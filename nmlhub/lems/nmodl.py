@@ -47,6 +47,7 @@ NET_WEIGHT = "w_nc"
 VHOLD = "vhold_nml"
 VINIT = "vinit_nml"
 VSTEP = "vstep_nml"
+TSTEP = "tstep_nml"
 
 
 def safe_name(name: str) -> str:
@@ -111,7 +112,12 @@ class _Printer:
 
     def rename(self, name: str) -> str:
         if name == "t":
-            return "(t*0.001)"
+            # Equations and level conditions see the time at the start of the step, on the step
+            # grid (NEURON evaluates currents at t + dt/2), as jLEMS does; event handlers see the
+            # event's time.
+            if self.in_event:
+                return "(t*0.001)"
+            return f"({TSTEP}*0.001)"
         if name == "v" and self.membrane_v and self.initializing:
             return f"({VINIT}*0.001)"
         if name == "v" and self.uses_v:
@@ -176,6 +182,7 @@ class _Printer:
             lines += [f"    {VHOLD}", f"    {VINIT}"]
         if self.uses_v:
             lines.append(f"    {VSTEP}")
+        lines.append(f"    {TSTEP}")
         lines += [f"    {p}" for p in self.pointers.values()]
         lines.append("}")
         if integrated:
@@ -190,6 +197,7 @@ class _Printer:
             lines.append(f"    {REGIME} = {self.regime_index.get(f.initial_regime, 1)}")
         if self.uses_v:
             lines.append(f"    {VSTEP} = v")
+        lines.append(f"    {TSTEP} = t")
         if self.role == "cell":
             # NEURON's v cannot be set in INITIAL: the value is kept in vinit_nml and the driver
             # sets the section's v from it before the first step.
@@ -205,8 +213,10 @@ class _Printer:
         if watched or polled:
             lines.append("    net_send(0, 1)")
         lines.append("}")
+        lines += ["", "BEFORE BREAKPOINT {", f"    {TSTEP} = floor(t/dt + 0.25) * dt"]
         if self.uses_v:
-            lines += ["", "BEFORE BREAKPOINT {", f"    {VSTEP} = v", "}"]
+            lines.append(f"    {VSTEP} = v")
+        lines.append("}")
         lines += ["", "BREAKPOINT {"]
         if integrated:
             lines.append("    SOLVE states_nml METHOD euler")

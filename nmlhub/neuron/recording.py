@@ -59,6 +59,10 @@ def resolve_quantity(path: str, instance: NetworkInstance,
         if rest[0] != "0":
             raise QuantityPathError(f"'{path}': segment {rest[0]} of a point cell (point cells have segment 0 only)")
         return _variable(path, cell.mechanism, mechanisms[cell.component], rest[1], cell, membrane=True)
+    inner = "_".join(rest)
+    if cell.mechanism is not None and inner in mechanisms[cell.component].mechanism.variables:
+        # A variable inside the cell's own children (pointCellCondBased: naChans/na/m/q).
+        return _variable(path, cell.mechanism, mechanisms[cell.component], inner, cell, membrane=False)
     if len(rest) >= 2:
         target, var = rest[0], "_".join(rest[1:])
         parts = target.split(":")

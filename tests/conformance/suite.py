@@ -10,7 +10,6 @@ from compare import CaseResult, extract_jar, index, run_case
 
 #: Cases nmlhub does not run yet, with the reason; everything else must pass.
 NOT_YET_SUPPORTED = {
-    "Ex1_HH": "multi-compartment/conductance-based `cell` (driver II, issue 4)",
     "Ex4_KS": "`cell` with kinetic-scheme channels (driver II, issue 4)",
     "Ex4a_KS": "`cell` with kinetic-scheme channels (driver II, issue 4)",
     "Ex5_DetCell": "`cell` (driver II, issue 4)",
