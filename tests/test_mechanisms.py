@@ -162,3 +162,15 @@ def test_parser_agrees_with_python_arithmetic(text):
     expected = eval(text, {"__builtins__": {}, "exp": math.exp}, dict(env))  # noqa: S307  # safe: test-only reference
     got = ex.evaluate(ex.parse(text), env)
     assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_seed_makes_random_inputs_reproducible(core_examples):
+    lems = core_examples / "LEMSexamples" / "LEMS_NML2_Ex16_Inputs.xml"
+
+    def spikes(seed):
+        results = NeuronSimulation(nmlhub.load(lems), duration_ms=100, seed=seed).run()
+        return {k: v.tolist() for k, v in results.spikes.items()}
+
+    first, again, other = spikes(11), spikes(11), spikes(12)
+    assert first == again
+    assert first != other

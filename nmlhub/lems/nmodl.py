@@ -243,6 +243,9 @@ class _Printer:
                 lines.append(f"    {self.names[n]} = {self.e(value)}")
         lines += ["}", ""]
         lines += self._net_receive(watched, polled)
+        if "scop_random" in "\n".join(lines):
+            # The driver seeds the generator of random() (shared by every mechanism) once per run.
+            lines += ["", "PROCEDURE seed_nml(x) {", "    set_seed(x)", "}", ""]
         lines += _HELPERS
         return "\n".join(line for line in lines if line is not None) + "\n"
 

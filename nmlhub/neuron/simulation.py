@@ -114,8 +114,8 @@ class NeuronSimulation:
             netcon.record(vec)
             recorders.append(netcon)
             spike_vectors[key] = vec
-        if self.seed is not None and hasattr(h, "set_seed"):
-            h.set_seed(int(self.seed))
+        if self.seed is not None:
+            self._seed_random(int(self.seed))
         h.dt = self.dt_ms
         h.steps_per_ms = 1.0 / self.dt_ms
         handler = h.FInitializeHandler(1, self._set_initial_potentials)  # noqa: F841 (kept alive)
@@ -127,6 +127,15 @@ class NeuronSimulation:
             spikes={k: np.asarray(v) for k, v in spike_vectors.items()},
             duration_ms=self.duration_ms, dt_ms=self.dt_ms, seed=self.seed,
         )
+
+    def _seed_random(self, seed: int) -> None:
+        # random() in LEMS maps to NMODL's scop_random, one generator for the whole process.
+        assert self.instance is not None
+        for cell in self.instance.cells.values():
+            for point in [cell.mechanism] + [p for ps in cell.attached.values() for p in ps]:
+                if point is not None and hasattr(point, "seed_nml"):
+                    point.seed_nml(seed)
+                    return
 
     def _set_initial_potentials(self) -> None:
         # The membrane potential a cell's OnStart asks for (see nmlhub.lems.nmodl).
