@@ -55,10 +55,14 @@ class Flattener:
     model
         The loaded model; its ComponentTypes are added to the core types.
     component_ids
-        The ids of the components that will be flattened.
+        The ids of the components that will be flattened (and any they refer to).
+    extra_xml
+        Components made up by the driver (e.g. a cell's channel densities as standalone
+        components), by id, as LEMS XML.
     """
 
-    def __init__(self, model: Model, component_ids: list[str]) -> None:
+    def __init__(self, model: Model, component_ids: list[str],
+                 extra_xml: dict[str, str] | None = None) -> None:
         import lems.api as lems
 
         self._dir = tempfile.TemporaryDirectory(prefix="nmlhub-lems-")
@@ -74,6 +78,8 @@ class Flattener:
         sources = _SourceXml()
         for comp_id in _with_references(model, component_ids, sources):
             parts.append(_strip_namespace(sources.xml(model, comp_id)))
+        for xml in (extra_xml or {}).values():
+            parts.append(xml)
         parts.append("</Lems>")
         (folder / "model.xml").write_text("\n".join(parts))
         lems_model = lems.Model(include_includes=True, fail_on_missing_includes=True)

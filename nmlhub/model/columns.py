@@ -50,9 +50,18 @@ class ConnectionColumns:
     post_segment: np.ndarray
     pre_population_named: list[str | None] | None = None
     post_population_named: list[str | None] | None = None
+    pre_fraction: np.ndarray | None = None
+    post_fraction: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.pre_cell.shape[0])
+
+    def fractions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Fractions along the pre and post segments (0.5 where not given)."""
+        n = len(self)
+        pre = self.pre_fraction if self.pre_fraction is not None else np.full(n, 0.5)
+        post = self.post_fraction if self.post_fraction is not None else np.full(n, 0.5)
+        return pre, post
 
 
 def _optimised_column(olist: Any, name: str, default_index: int | None, default: float) -> np.ndarray:
@@ -77,7 +86,10 @@ def _seg(value: Any) -> int:
 def _from_objects(objects: Iterable[Any], pre_attr: str, post_attr: str,
                   pre_seg_attr: str, post_seg_attr: str) -> ConnectionColumns:
     pre_cells, post_cells, pre_segs, post_segs, pre_pops, post_pops = [], [], [], [], [], []
+    pre_fracs, post_fracs = [], []
     for obj in objects:
+        pre_fracs.append(_frac(getattr(obj, "pre_fraction_along", None)))
+        post_fracs.append(_frac(getattr(obj, "post_fraction_along", None)))
         pre_pop, pre = parse_cell_reference(getattr(obj, pre_attr))
         post_pop, post = parse_cell_reference(getattr(obj, post_attr))
         pre_cells.append(pre)
@@ -88,7 +100,15 @@ def _from_objects(objects: Iterable[Any], pre_attr: str, post_attr: str,
         post_segs.append(_seg(getattr(obj, post_seg_attr, 0)))
     as_int = lambda values: np.asarray(values, dtype=np.int64)  # noqa: E731
     return ConnectionColumns(as_int(pre_cells), as_int(post_cells), as_int(pre_segs),
-                             as_int(post_segs), pre_pops, post_pops)
+                             as_int(post_segs), pre_pops, post_pops,
+                             np.asarray(pre_fracs, float), np.asarray(post_fracs, float))
+
+
+def _frac(value: Any) -> float:
+    try:
+        return float(value) if value is not None else 0.5
+    except (TypeError, ValueError):
+        return 0.5
 
 
 def _concat(parts: list[ConnectionColumns]) -> ConnectionColumns:
@@ -102,9 +122,14 @@ def _concat(parts: list[ConnectionColumns]) -> ConnectionColumns:
             out.extend(values if values is not None else [None] * len(p))
         return out
 
+    def join_fractions(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) if getattr(p, name) is not None else np.full(len(p), 0.5)
+                               for p in parts]) if parts else np.zeros(0)
+
     return ConnectionColumns(join("pre_cell"), join("post_cell"), join("pre_segment"),
                              join("post_segment"), join_names("pre_population_named"),
-                             join_names("post_population_named"))
+                             join_names("post_population_named"),
+                             join_fractions("pre_fraction"), join_fractions("post_fraction"))
 
 
 def projection_columns(projection: Any) -> ConnectionColumns:
@@ -151,6 +176,7 @@ class InputColumns:
     target_cell: np.ndarray
     segment: np.ndarray
     population_named: list[str | None] | None = None
+    fraction: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.target_cell.shape[0])
@@ -160,6 +186,7 @@ def input_columns(input_list: Any) -> InputColumns:
     """All ``input``/``inputW`` of an input list as columns."""
     targets: list[np.ndarray] = []
     segments: list[np.ndarray] = []
+    fractions: list[np.ndarray] = []
     names: list[str | None] = []
     for attr in ("input", "input_ws"):
         items = getattr(input_list, attr, None)
@@ -168,15 +195,18 @@ def input_columns(input_list: Any) -> InputColumns:
         if _is_optimised(items):
             targets.append(_optimised_column(items, "target_cell_id", None, BAD_INDEX))
             segments.append(_optimised_column(items, "segment_id", None, 0))
+            fractions.append(np.full(len(items), 0.5))
             names.extend([None] * len(items))
             continue
         parsed = [parse_cell_reference(item.target) for item in items]
+        fractions.append(np.asarray([_frac(getattr(i, "fraction_along", None)) for i in items]))
         targets.append(np.asarray([p[1] for p in parsed], dtype=np.int64))
         segments.append(np.asarray([_seg(getattr(i, "segment_id", 0)) for i in items], np.int64))
         names.extend(p[0] for p in parsed)
     if not targets:
         return InputColumns(np.zeros(0, np.int64), np.zeros(0, np.int64), [])
-    return InputColumns(np.concatenate(targets), np.concatenate(segments), names)
+    return InputColumns(np.concatenate(targets), np.concatenate(segments), names,
+                        np.concatenate(fractions))
 
 
 def input_count(input_list: Any) -> int:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import NmlhubError
 from ..lems import expr as ex
@@ -22,13 +23,35 @@ DEFAULT_CAPACITANCE_NF = 1.0
 
 
 @dataclass
+class DensityPlacement:
+    """A channel density of a cell: its mechanism, where it goes and its parameter values."""
+
+    density_id: str
+    mechanism: Mechanism
+    segment_group: str
+
+
+@dataclass
+class CellBiophysics:
+    """What a morphological ``cell`` needs besides its morphology."""
+
+    morphology: Any
+    densities: list[DensityPlacement] = field(default_factory=list)
+    capacitance: list[tuple[str, float]] = field(default_factory=list)  # (group, uF/cm2)
+    resistivity: list[tuple[str, float]] = field(default_factory=list)  # (group, ohm cm)
+    v_init_mv: float = -65.0
+    threshold_mv: float = 0.0
+
+
+@dataclass
 class ComponentMechanism:
     """The mechanism of one component and what instantiation needs to know about it."""
 
     component_id: str
-    mechanism: Mechanism
+    mechanism: Mechanism | None
     capacitance_nf: float = DEFAULT_CAPACITANCE_NF
     dl_scale: float = 1.0
+    biophysics: CellBiophysics | None = None
 
 
 def role_of(model: Model, component_id: str) -> str:
@@ -81,6 +104,51 @@ def input_coefficient(flat: FlatComponent) -> tuple[float, str | None]:
     return (coefficient if math.isfinite(coefficient) else 0.0), dimension
 
 
+_SUPPORTED_MEMBRANE = {"channel_densities", "specific_capacitances", "init_memb_potentials",
+                       "spike_threshes"}
+
+
+def _plan_biophysics(model: Model, comp_id: str) -> tuple[CellBiophysics, list[tuple[str, str, str, str]]]:
+    from ..model.cells import cell_biophysics, cell_morphology
+
+    record = model.components[comp_id]
+    where = dict(file=record.location.file, line=record.location.line)
+    morphology = cell_morphology(record.obj, model.components)
+    biophysics = cell_biophysics(record.obj, model.components)
+    if morphology is None or biophysics is None:
+        raise UnsupportedComponentError(f"cell '{comp_id}' has no morphology or no biophysical properties", **where)
+    membrane = getattr(biophysics, "membrane_properties", None) or getattr(biophysics, "membrane_properties2_ca_pools", None)
+    result = CellBiophysics(morphology)
+    densities: list[tuple[str, str, str, str]] = []
+    for member in type(membrane).member_data_items_:
+        values = getattr(membrane, member.get_name(), None)
+        if isinstance(values, list) and values and member.get_name() not in _SUPPORTED_MEMBRANE:
+            raise UnsupportedComponentError(
+                f"cell '{comp_id}': <{member.get_child_attrs().get('name', member.get_name())}> "
+                f"is not supported yet (channelDensity is)", **where)
+    units = model.units
+    for cd in membrane.channel_densities:
+        density_id = f"{comp_id}__{cd.id}"
+        attrs = {"id": density_id, "ionChannel": cd.ion_channel, "condDensity": cd.cond_density,
+                 "erev": cd.erev}
+        text = " ".join(f'{k}="{v}"' for k, v in attrs.items() if v is not None)
+        densities.append((density_id, f"<channelDensity {text}/>", cd.ion_channel, cd.segment_groups or "all"))
+    for c in membrane.specific_capacitances:
+        result.capacitance.append((c.segment_groups or "all", units.to_neuron(c.value, "specificCapacitance")))
+    for v in membrane.init_memb_potentials:
+        result.v_init_mv = units.to_neuron(v.value, "voltage")
+    for v in membrane.spike_threshes:
+        result.threshold_mv = units.to_neuron(v.value, "voltage")
+    intra = getattr(biophysics, "intracellular_properties", None)
+    if intra is not None:
+        if getattr(intra, "species", None):
+            raise UnsupportedComponentError(f"cell '{comp_id}': ion species and concentration models "
+                                            f"are not supported yet", **where)
+        for r in intra.resistivities:
+            result.resistivity.append((r.segment_groups or "all", units.to_neuron(r.value, "resistivity")))
+    return result, densities
+
+
 def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, ComponentMechanism]:
     """Flatten and translate every component; returns them by component id.
 
@@ -89,18 +157,35 @@ def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, Compon
     UnsupportedComponentError
         A component the driver cannot translate (named, with its file and line).
     """
-    flattener = Flattener(model, component_ids)
+    morphological = [c for c in component_ids if model.components[c].type in ("cell", "cell2CaPools")]
+    extra, channel_ids, plans = {}, [], {}
+    for comp_id in morphological:
+        plans[comp_id] = _plan_biophysics(model, comp_id)
+        for density_id, xml, channel, _group in plans[comp_id][1]:
+            extra[density_id] = xml
+            channel_ids.append(channel)
+    point_ids = [c for c in component_ids if c not in morphological]
+    flattener = Flattener(model, point_ids + channel_ids, extra)
     translator = Translator(model.units, model.type_chain)
     out: dict[str, ComponentMechanism] = {}
     try:
-        for comp_id in component_ids:
+        for comp_id in morphological:
+            biophysics, densities = plans[comp_id]
+            record = model.components[comp_id]
+            for density_id, _xml, _channel, group in densities:
+                try:
+                    flat = translator.translate(flattener.fatten(density_id))
+                    mechanism = mechanism_for(flat, "density")
+                except (TranslationError, ex.ExpressionError) as exc:
+                    raise UnsupportedComponentError(
+                        f"cannot generate a NEURON mechanism for the channel density "
+                        f"'{density_id.split('__', 1)[1]}' of cell '{comp_id}': {exc.message}",
+                        file=record.location.file, line=record.location.line) from None
+                biophysics.densities.append(DensityPlacement(density_id, mechanism, group))
+            out[comp_id] = ComponentMechanism(comp_id, None, biophysics=biophysics)
+        for comp_id in point_ids:
             record = model.components[comp_id]
             role = role_of(model, comp_id)
-            if record.type in ("cell", "cell2CaPools"):
-                raise UnsupportedComponentError(
-                    f"<{record.type} id='{comp_id}'> is a morphological cell; nmlhub runs point cells "
-                    f"so far (multi-compartment cells come with the next driver)",
-                    file=record.location.file, line=record.location.line)
             try:
                 flat = translator.translate(flattener.fatten(comp_id))
                 if role == "cell" and "v" not in flat.states:

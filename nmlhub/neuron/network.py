@@ -35,6 +35,26 @@ class PointCell:
     mechanism: Any
     attached: dict[str, list[Any]] = field(default_factory=dict)
     position: tuple[float, float, float] | None = None
+    built: Any = None
+    threshold_mv: float = 0.0
+    v_init_mv: float | None = None
+
+    def locate(self, segment: int = 0, fraction: float = 0.5) -> tuple[Any, float]:
+        """NEURON (section, x) of a point on a NeuroML segment (point cells: the middle)."""
+        if self.built is None:
+            return self.section, 0.5
+        return self.built.locate(int(segment), float(fraction))
+
+    def netcon_to(self, target: Any, segment: int = 0, fraction: float = 0.5) -> Any:
+        """A NetCon from this cell's spikes (its mechanism's events, or v crossing threshold)."""
+        from neuron import h
+
+        if self.mechanism is not None:
+            return h.NetCon(self.mechanism, target)
+        section, x = self.locate(segment, fraction)
+        netcon = h.NetCon(section(x)._ref_v, target, sec=section)
+        netcon.threshold = self.threshold_mv
+        return netcon
 
 
 def _set_parameters(point_process: Any, cm: ComponentMechanism) -> None:
@@ -95,6 +115,10 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
         cm = mechanisms[pop.component]
         ids = _population_ids(pop)
         instance.populations[pop.id] = ids
+        if cm.biophysics is not None:
+            for k, cell_id in enumerate(ids):
+                instance.cells[(pop.id, cell_id)] = _morphological_cell(pop, k, cell_id, cm)
+            continue
         for k, cell_id in enumerate(ids):
             section = h.Section(name=f"{pop.id}_{cell_id}")
             section.L = section.diam = diameter
@@ -128,6 +152,52 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
     return instance
 
 
+def _morphological_cell(pop: Any, k: int, cell_id: int, cm: ComponentMechanism) -> PointCell:
+    from neuron import h
+
+    from .morphology import build, group_segments
+
+    bio = cm.biophysics
+    position = _position(pop, k)
+    built = build(bio.morphology, f"{pop.id}_{cell_id}", position or (0.0, 0.0, 0.0))
+    morph = bio.morphology
+    for group, value in bio.resistivity:
+        for section in {built.section_of[s] for s in group_segments(morph, group)}:
+            section.Ra = value
+    for group, value in bio.capacitance:
+        members = group_segments(morph, group)
+        for section in built.sections:
+            for seg in section:
+                if _segment_at(built, section, seg.x) in members:
+                    seg.cm = value
+    for placement in bio.densities:
+        members = group_segments(morph, placement.segment_group)
+        mech = placement.mechanism
+        for section in {built.section_of[s] for s in members}:
+            if not hasattr(section(0.5), mech.name):
+                section.insert(mech.name)
+                for seg in section:  # off where another density of this mechanism does not apply
+                    for name in mech.parameters:
+                        if name == "condDensity":
+                            setattr(seg, f"{name}_{mech.name}", 0.0)
+            for seg in section:
+                if _segment_at(built, section, seg.x) in members:
+                    for name, value in mech.parameters.items():
+                        setattr(seg, f"{name}_{mech.name}", value)
+    soma, _ = built.locate(0) if 0 in built.span else (built.sections[0], 0.5)
+    return PointCell(pop.id, cell_id, pop.component, soma, None, position=position, built=built,
+                     threshold_mv=bio.threshold_mv, v_init_mv=bio.v_init_mv)
+
+
+def _segment_at(built: Any, section: Any, x: float) -> int:
+    for sid, sec in built.section_of.items():
+        if sec is section:
+            start, end = built.span[sid]
+            if start <= x <= end:
+                return sid
+    return -1
+
+
 def _population_ids(pop: Any) -> list[int]:
     if pop.instances is not None and len(pop.instances) > 0:
         if hasattr(pop.instances, "array"):
@@ -150,15 +220,17 @@ def _connect(model: Model, network: Any, proj: Any, mechanisms: dict[str, Compon
     from neuron import h
 
     cols = projection_columns(proj)
+    pre_fraction, post_fraction = cols.fractions()
     weights, delays = connection_weights_delays(proj, model.units)
     syn_mech = mechanisms[proj.synapse]
     for k in range(len(cols)):
         pre = instance.cell(proj.presynaptic_population, int(cols.pre_cell[k]))
         post = instance.cell(proj.postsynaptic_population, int(cols.post_cell[k]))
-        synapse = getattr(h, syn_mech.mechanism.name)(post.section(0.5))
+        section, x = post.locate(int(cols.post_segment[k]), float(post_fraction[k]))
+        synapse = getattr(h, syn_mech.mechanism.name)(section(x))
         _set_parameters(synapse, syn_mech)
         post.attached.setdefault(proj.synapse, []).append(synapse)
-        netcon = h.NetCon(pre.mechanism, synapse)
+        netcon = pre.netcon_to(synapse, int(cols.pre_segment[k]), float(pre_fraction[k]))
         netcon.delay = float(delays[k])
         netcon.weight[0] = float(weights[k])
         instance.synapses.append(synapse)
@@ -195,13 +267,15 @@ def _attach_coupled(here: PointCell, there: PointCell, component: str, weight: f
     from neuron import h
 
     cm = mechanisms[component]
-    point = getattr(h, cm.mechanism.name)(here.section(0.5))
+    section, x = here.locate()
+    point = getattr(h, cm.mechanism.name)(section(x))
     _set_parameters(point, cm)
     weight_name = cm.mechanism.variables.get("weight")
     if weight_name:
         setattr(point, weight_name, weight)
+    there_section, there_x = there.locate()
     for pointer in cm.mechanism.pointers.values():
-        h.setpointer(there.section(0.5)._ref_v, pointer, point)
+        h.setpointer(there_section(there_x)._ref_v, pointer, point)
     here.attached.setdefault(component, []).append(point)
     instance.synapses.append(point)
 
@@ -216,10 +290,11 @@ def _connect_one(source: str, target: str, synapse_id: str, weight: float, delay
     pre = instance.cell(pre_pop or "", pre_index)
     post = instance.cell(post_pop or "", post_index)
     syn_mech = mechanisms[synapse_id]
-    synapse = getattr(h, syn_mech.mechanism.name)(post.section(0.5))
+    section, x = post.locate()
+    synapse = getattr(h, syn_mech.mechanism.name)(section(x))
     _set_parameters(synapse, syn_mech)
     post.attached.setdefault(synapse_id, []).append(synapse)
-    netcon = h.NetCon(pre.mechanism, synapse)
+    netcon = pre.netcon_to(synapse)
     netcon.delay = delay
     netcon.weight[0] = weight
     instance.synapses.append(synapse)
@@ -230,9 +305,11 @@ def _add_input_list(input_list: Any, mechanisms: dict[str, ComponentMechanism],
                     instance: NetworkInstance) -> None:
     cols = input_columns(input_list)
     weights = _input_weights(input_list, len(cols))
+    fractions = cols.fraction if cols.fraction is not None else np.full(len(cols), 0.5)
     for k in range(len(cols)):
         cell = instance.cell(input_list.populations, int(cols.target_cell[k]))
-        _attach_input(cell, input_list.component, mechanisms, weights[k], instance)
+        _attach_input(cell, input_list.component, mechanisms, weights[k], instance,
+                      int(cols.segment[k]), float(fractions[k]))
 
 
 def _input_weights(input_list: Any, n: int) -> np.ndarray:
@@ -242,16 +319,18 @@ def _input_weights(input_list: Any, n: int) -> np.ndarray:
 
 
 def _attach_input(cell: PointCell, component: str, mechanisms: dict[str, ComponentMechanism],
-                  weight: float, instance: NetworkInstance) -> None:
+                  weight: float, instance: NetworkInstance, segment: int = 0, fraction: float = 0.5) -> None:
     from neuron import h
 
     cm = mechanisms[component]
-    point = getattr(h, cm.mechanism.name)(cell.section(0.5))
+    section, x = cell.locate(segment, fraction)
+    point = getattr(h, cm.mechanism.name)(section(x))
     _set_parameters(point, cm)
     weight_name = cm.mechanism.variables.get("weight")
     if weight_name:
         setattr(point, weight_name, weight)
     if hasattr(point, "dlscale_nml"):
         point.dlscale_nml = mechanisms[cell.component].dl_scale
+    # (continuous/electrical coupling below uses the cell's first segment)
     cell.attached.setdefault(component, []).append(point)
     instance.inputs.append(point)

@@ -53,6 +53,8 @@ def resolve_quantity(path: str, instance: NetworkInstance,
     cell, rest = resolve_cell(path, instance)
     if not rest:
         raise QuantityPathError(f"'{path}' names a cell but no variable")
+    if cell.built is not None:
+        return _morphological(path, cell, rest, mechanisms)
     if len(rest) == 1:
         return _variable(path, cell.mechanism, mechanisms[cell.component], rest[0], cell, membrane=True)
     if rest[0].isdigit() and len(rest) == 2:
@@ -75,6 +77,40 @@ def resolve_quantity(path: str, instance: NetworkInstance,
             raise QuantityPathError(f"'{path}': cell {cell.population}[{cell.index}] has no {comp} number {k} attached")
         return _variable(path, attached[k], mechanisms[comp], var, cell, membrane=False)
     raise QuantityPathError(f"'{path}' is not a path nmlhub can record")
+
+
+def _morphological(path: str, cell: PointCell, rest: list[str],
+                   mechanisms: dict[str, ComponentMechanism]) -> Probe:
+    """Paths into a morphological cell: ``v``, ``5/v`` (segment 5), densities
+    (``[biophys/membraneProperties/]naChans/naChan/m/q``, ``naChans/gDensity``) and synapses."""
+    segment = 0
+    if rest and rest[0].isdigit():
+        segment = int(rest.pop(0))
+    bio = mechanisms[cell.component].biophysics
+    try:
+        section, x = cell.locate(segment, 0.5)
+    except NmlhubError:
+        raise QuantityPathError(f"'{path}': cell {cell.component} has no segment {segment}") from None
+    if rest == ["v"]:
+        return Probe(path, section(x)._ref_v, 1e-3)
+    if "membraneProperties" in rest:
+        rest = rest[rest.index("membraneProperties") + 1:]
+    density = next((d for d in bio.densities if d.density_id.split("__", 1)[1] == rest[0]), None) if rest else None
+    if density is not None:
+        var = "_".join(rest[1:])
+        name = density.mechanism.variables.get(var)
+        ref = f"_ref_{name}_{density.mechanism.name}"
+        if name is None or not hasattr(section(x), ref):
+            raise QuantityPathError(f"'{path}': channel density '{rest[0]}' has no variable '{var}' here")
+        return Probe(path, getattr(section(x), ref), 1.0)
+    if len(rest) >= 2:
+        target, var = rest[0], "_".join(rest[1:])
+        parts = target.split(":")
+        comp, k = (parts[1], int(parts[2])) if len(parts) == 3 and parts[0] == "synapses" else (target, 0)
+        attached = cell.attached.get(comp, [])
+        if k < len(attached):
+            return _variable(path, attached[k], mechanisms[comp], var, cell, membrane=False)
+    raise QuantityPathError(f"'{path}' is not a path nmlhub can record in a morphological cell")
 
 
 def _variable(path: str, point: Any, cm: ComponentMechanism, var: str, cell: PointCell,

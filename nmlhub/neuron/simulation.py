@@ -76,7 +76,9 @@ class NeuronSimulation:
                 raise SimulationError(f"component '{comp_id}' used by network {self.network.id} is not defined",
                                       file=self.model.path)
         self.mechanisms = build_mechanisms(self.model, ids)
-        mechs = [m.mechanism for m in self.mechanisms.values()]
+        mechs = [m.mechanism for m in self.mechanisms.values() if m.mechanism is not None]
+        mechs += [d.mechanism for m in self.mechanisms.values() if m.biophysics
+                  for d in m.biophysics.densities]
         load_libraries(self.cache.ensure(mechs), mechs)
         h.load_file("stdrun.hoc")
         temperature = getattr(self.network, "temperature", None)
@@ -110,7 +112,7 @@ class NeuronSimulation:
         recorders = []
         for key, cell in self.instance.cells.items():
             vec = h.Vector()
-            netcon = h.NetCon(cell.mechanism, None)
+            netcon = cell.netcon_to(None)
             netcon.record(vec)
             recorders.append(netcon)
             spike_vectors[key] = vec
@@ -141,8 +143,12 @@ class NeuronSimulation:
         # The membrane potential a cell's OnStart asks for (see nmlhub.lems.nmodl).
         assert self.instance is not None
         for cell in self.instance.cells.values():
-            if hasattr(cell.mechanism, "vinit_nml"):
+            if cell.mechanism is not None and hasattr(cell.mechanism, "vinit_nml"):
                 cell.section(0.5).v = cell.mechanism.vinit_nml
+            elif cell.built is not None and cell.v_init_mv is not None:
+                for section in cell.built.sections:
+                    for seg in section:
+                        seg.v = cell.v_init_mv
 
     def _advance(self, h) -> None:
         chunks = 100

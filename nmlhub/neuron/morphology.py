@@ -1,0 +1,173 @@
+"""NeuroML morphologies as NEURON sections, with a two-way map between (segment, fraction along)
+and (section, x)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import NmlhubError
+from ..model.cells import CABLE_GROUP_NEUROLEX_ID
+
+
+class MorphologyError(NmlhubError):
+    """A morphology cannot be turned into sections."""
+
+
+@dataclass
+class SectionPlan:
+    """One unbranched section: its segments in order from proximal to distal."""
+
+    name: str
+    segments: list[int]
+    nseg: int = 1
+
+
+@dataclass
+class BuiltCell:
+    """A morphology instantiated in NEURON."""
+
+    sections: list[Any]
+    section_of: dict[int, Any] = field(default_factory=dict)
+    span: dict[int, tuple[float, float]] = field(default_factory=dict)
+
+    def locate(self, segment: int, fraction: float = 0.5) -> tuple[Any, float]:
+        """NEURON (section, x) of a point ``fraction`` along NeuroML segment ``segment``."""
+        try:
+            start, end = self.span[segment]
+        except KeyError:
+            raise MorphologyError(f"segment {segment} does not exist") from None
+        return self.section_of[segment], start + fraction * (end - start)
+
+
+def group_segments(morphology: Any, group_id: str | None) -> set[int]:
+    """Segment ids of a segment group (members and included groups); ``all`` or ``None`` is
+    every segment unless the morphology defines a group of that name."""
+    groups = {g.id: g for g in morphology.segment_groups}
+    if group_id in (None, "", "all") and group_id not in groups:
+        return {int(s.id) for s in morphology.segments}
+    if group_id not in groups:
+        raise MorphologyError(f"segment group '{group_id}' is not defined")
+    found: set[int] = set()
+    pending, seen = [group_id], set()
+    while pending:
+        gid = pending.pop()
+        if gid in seen:
+            continue
+        seen.add(gid)
+        group = groups.get(gid)
+        if group is None:
+            raise MorphologyError(f"segment group '{gid}' (included) is not defined")
+        found |= {int(m.segments) for m in group.members}
+        pending += [inc.segment_groups for inc in group.includes]
+        if group.paths or group.sub_trees:
+            raise MorphologyError(f"segment group '{gid}' uses path/subTree, not supported yet")
+    return found
+
+
+def _nseg(group: Any) -> int:
+    for prop in getattr(group, "properties", []) or []:
+        if prop.tag == "numberInternalDivisions":
+            return max(1, int(float(prop.value)))
+    return 1
+
+
+def plan_sections(morphology: Any) -> list[SectionPlan]:
+    """Unbranched sections, parents before children (cable groups when the file declares them)."""
+    segments = {int(s.id): s for s in morphology.segments}
+    parent = {sid: int(s.parent.segments) for sid, s in segments.items() if s.parent is not None}
+    depth: dict[int, int] = {}
+
+    def depth_of(sid: int) -> None:
+        path = []
+        while sid in parent and sid not in depth:
+            path.append(sid)
+            sid = parent[sid]
+        d = depth.setdefault(sid, 0)
+        for node in reversed(path):
+            d += 1
+            depth[node] = d
+
+    for sid in segments:
+        depth_of(sid)
+    cables = [g for g in morphology.segment_groups if g.neuro_lex_id == CABLE_GROUP_NEUROLEX_ID]
+    plans: list[SectionPlan] = []
+    if cables:
+        covered: set[int] = set()
+        for group in cables:
+            members = sorted({int(m.segments) for m in group.members}, key=lambda s: depth[s])
+            plans.append(SectionPlan(group.id, members, _nseg(group)))
+            covered |= set(members)
+        missing = set(segments) - covered
+        if missing:
+            raise MorphologyError(f"segments {sorted(missing)[:5]} belong to no cable segment group")
+    else:
+        children: dict[int, list[int]] = {}
+        for sid, pid in parent.items():
+            children.setdefault(pid, []).append(sid)
+        starts = [sid for sid, s in segments.items()
+                  if s.parent is None or len(children.get(parent[sid], [])) != 1
+                  or float(s.parent.fraction_along if s.parent.fraction_along is not None else 1) != 1.0]
+        for start in sorted(starts, key=lambda s: depth[s]):
+            chain = [start]
+            while len(children.get(chain[-1], [])) == 1:
+                nxt = children[chain[-1]][0]
+                if nxt in starts:
+                    break
+                chain.append(nxt)
+            name = segments[start].name or f"seg{start}"
+            plans.append(SectionPlan(name, chain, 1))
+    plans.sort(key=lambda p: depth[p.segments[0]])
+    return plans
+
+
+def build(morphology: Any, name: str, offset: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> BuiltCell:
+    """Create the sections of a morphology (3D points shifted by ``offset``)."""
+    from neuron import h
+
+    segments = {int(s.id): s for s in morphology.segments}
+    built = BuiltCell([])
+    ox, oy, oz = offset
+    for plan in plan_sections(morphology):
+        section = h.Section(name=f"{name}.{plan.name}")
+        lengths = []
+        first = segments[plan.segments[0]]
+        proximal = first.proximal
+        if proximal is None:
+            if first.parent is None:
+                raise MorphologyError(f"segment {first.id} has neither proximal point nor parent")
+            proximal = segments[int(first.parent.segments)].distal
+        points = [proximal]
+        for sid in plan.segments:
+            seg = segments[sid]
+            start = seg.proximal if seg.proximal is not None else points[-1]
+            lengths.append(_distance(start, seg.distal))
+            points.append(seg.distal)
+        total = sum(lengths)
+        for point in points:
+            section.pt3dadd(float(point.x) + ox, float(point.y) + oy, float(point.z) + oz, float(point.diameter))
+        if total <= 0:  # a sphere written as one point: a cylinder of equal area
+            section.pt3dclear()
+            diameter = float(first.distal.diameter)
+            section.pt3dadd(float(first.distal.x) + ox - diameter / 2, float(first.distal.y) + oy,
+                            float(first.distal.z) + oz, diameter)
+            section.pt3dadd(float(first.distal.x) + ox + diameter / 2, float(first.distal.y) + oy,
+                            float(first.distal.z) + oz, diameter)
+            lengths, total = [1.0] * len(plan.segments), float(len(plan.segments))
+        section.nseg = plan.nseg
+        cumulative = 0.0
+        for sid, length in zip(plan.segments, lengths):
+            built.section_of[sid] = section
+            built.span[sid] = (cumulative / total, (cumulative + length) / total)
+            cumulative += length
+        if first.parent is not None:
+            parent_section, x = built.locate(int(first.parent.segments),
+                                             float(first.parent.fraction_along if first.parent.fraction_along is not None else 1))
+            section.connect(parent_section(x), 0)
+        built.sections.append(section)
+    return built
+
+
+def _distance(a: Any, b: Any) -> float:
+    return math.sqrt((float(a.x) - float(b.x)) ** 2 + (float(a.y) - float(b.y)) ** 2 + (float(a.z) - float(b.z)) ** 2)
