@@ -437,7 +437,7 @@ def mc_cell(cell_id, notes, dends, n_div, soma_diam, dend_leak):
     """Soma (segment 0) + dendritic segments.
 
     dends: list of (name, parent, distal (x, y, z), diameter, cable group)
-    n_div: {cable group: numberOfInternalDivisions}
+    n_div: {cable group: numberInternalDivisions}
     """
     cell = Cell(id=cell_id, notes=notes)
     morph = Morphology(id=f"{cell_id}_morph")
@@ -472,7 +472,7 @@ def mc_cell(cell_id, notes, dends, n_div, soma_diam, dend_leak):
     for grp, ids in groups.items():
         sg = SegmentGroup(id=grp, neuro_lex_id=CABLE,
                           members=[Member(segments=i) for i in ids])
-        sg.properties.append(Property(tag="numberOfInternalDivisions",
+        sg.properties.append(Property(tag="numberInternalDivisions",
                                       value=str(n_div[grp])))
         morph.segment_groups.append(sg)
     sg = SegmentGroup(id="soma_group", notes="Soma")

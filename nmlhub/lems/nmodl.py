@@ -124,8 +124,8 @@ class _Printer:
             # Equations see v as it was at the start of the step (explicit Euler, as jLEMS);
             # conditions and event actions see NEURON's current v.
             return "(v*0.001)" if self.in_event else f"({VSTEP}*0.001)"
-        if name == "temperature" and name in self.flat.requirements:
-            return "(celsius + 273.15)"
+        if name == "temperature" and name not in self.names:
+            return "(celsius + 273.15)"  # required by a child (q10 settings) or the component
         if name in self.names:
             return self.names[name]
         if name in self.pointers:

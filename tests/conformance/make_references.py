@@ -321,7 +321,9 @@ def redirect_absolute(sim: dict) -> dict:
 #: (cell -> channel -> gate -> rate) v reaches the rates a few steps late. At the files'
 #: steps this shifts HH spikes by up to 0.7 ms; at a tenth of the step the artefact is gone
 #: and jLEMS agrees with the converged solution.
-FINE_STEP = {"Ex1_HH": 10}
+FINE_STEP = {"Ex1_HH": 10, "Ex5_DetCell": 10, "Ex10_Q10": 10, "Ex23_Spiketimes": 10,
+             "Ex24_FractionalConductance": 10, "Ex26_Weights": 10, "nml_hh_single": 10,
+             "Ex20a_AnalogSynapsesHH": 10}
 
 
 def refine_step(sim: dict, divisor: int) -> str:
