@@ -108,11 +108,12 @@ def test_compile_error_names_the_component_type(tmp_path):
         MechanismCache(root=tmp_path / "c").ensure([mech])
 
 
-def test_unsupported_component_is_named(tmp_path):
-    model = nmlhub.load(EXAMPLES / "hh_single" / "LEMS_hh_single.xml")
+def test_unsupported_component_is_named(core_examples):
+    model = nmlhub.load(core_examples / "LEMSexamples" / "LEMS_NML2_Ex18_GHK.xml")
     with pytest.raises(UnsupportedComponentError) as info:
         NeuronSimulation(model).build()
-    assert "hh_cell" in str(info.value) and "hh_cell.cell.nml" in str(info.value)
+    message = str(info.value)
+    assert "LEMS_NML2_Ex18_GHK.xml:" in message and "channelDensityGHK" in message
 
 
 def test_bad_quantity_path_is_named(tmp_path):

@@ -32,11 +32,24 @@ class DensityPlacement:
 
 
 @dataclass
+class SpeciesPlacement:
+    """An ion species of a cell with its concentration model."""
+
+    ion: str
+    model_id: str
+    mechanism: Mechanism | None
+    segment_group: str
+    initial: float  # mol/m3 (= mM)
+    initial_ext: float
+
+
+@dataclass
 class CellBiophysics:
     """What a morphological ``cell`` needs besides its morphology."""
 
     morphology: Any
     densities: list[DensityPlacement] = field(default_factory=list)
+    species: list[SpeciesPlacement] = field(default_factory=list)
     capacitance: list[tuple[str, float]] = field(default_factory=list)  # (group, uF/cm2)
     resistivity: list[tuple[str, float]] = field(default_factory=list)  # (group, ohm cm)
     v_init_mv: float = -65.0
@@ -104,11 +117,11 @@ def input_coefficient(flat: FlatComponent) -> tuple[float, str | None]:
     return (coefficient if math.isfinite(coefficient) else 0.0), dimension
 
 
-_SUPPORTED_MEMBRANE = {"channel_densities", "specific_capacitances", "init_memb_potentials",
-                       "spike_threshes"}
+_SUPPORTED_MEMBRANE = {"channel_densities", "channel_density_nernsts", "specific_capacitances",
+                       "init_memb_potentials", "spike_threshes"}
 
 
-def _plan_biophysics(model: Model, comp_id: str) -> tuple[CellBiophysics, list[tuple[str, str, str, str]]]:
+def _plan_biophysics(model: Model, comp_id: str) -> tuple[CellBiophysics, list[tuple]]:
     from ..model.cells import cell_biophysics, cell_morphology
 
     record = model.components[comp_id]
@@ -119,7 +132,7 @@ def _plan_biophysics(model: Model, comp_id: str) -> tuple[CellBiophysics, list[t
         raise UnsupportedComponentError(f"cell '{comp_id}' has no morphology or no biophysical properties", **where)
     membrane = getattr(biophysics, "membrane_properties", None) or getattr(biophysics, "membrane_properties2_ca_pools", None)
     result = CellBiophysics(morphology)
-    densities: list[tuple[str, str, str, str]] = []
+    densities: list[tuple] = []
     for member in type(membrane).member_data_items_:
         values = getattr(membrane, member.get_name(), None)
         if isinstance(values, list) and values and member.get_name() not in _SUPPORTED_MEMBRANE:
@@ -127,23 +140,31 @@ def _plan_biophysics(model: Model, comp_id: str) -> tuple[CellBiophysics, list[t
                 f"cell '{comp_id}': <{member.get_child_attrs().get('name', member.get_name())}> "
                 f"is not supported yet (channelDensity is)", **where)
     units = model.units
-    for cd in membrane.channel_densities:
-        density_id = f"{comp_id}__{cd.id}"
-        attrs = {"id": density_id, "ionChannel": cd.ion_channel, "condDensity": cd.cond_density,
-                 "erev": cd.erev}
-        text = " ".join(f'{k}="{v}"' for k, v in attrs.items() if v is not None)
-        densities.append((density_id, f"<channelDensity {text}/>", cd.ion_channel, cd.segment_groups or "all"))
+    intra = getattr(biophysics, "intracellular_properties", None)
+    species = list(getattr(intra, "species", None) or []) if intra is not None else []
+    pooled = {sp.ion for sp in species}
+    for kind, items in (("channelDensity", membrane.channel_densities),
+                        ("channelDensityNernst", membrane.channel_density_nernsts)):
+        for cd in items:
+            density_id = f"{comp_id}__{cd.id}"
+            attrs = {"id": density_id, "ionChannel": cd.ion_channel, "condDensity": cd.cond_density,
+                     "erev": getattr(cd, "erev", None), "ion": cd.ion}
+            text = " ".join(f'{k}="{v}"' for k, v in attrs.items() if v is not None)
+            ion = cd.ion if cd.ion in pooled or kind == "channelDensityNernst" else None
+            densities.append((density_id, f"<{kind} {text}/>", cd.ion_channel,
+                              cd.segment_groups or "all", ion))
+    for sp in species:
+        result.species.append(SpeciesPlacement(
+            sp.ion, sp.concentration_model, None, sp.segment_groups or "all",
+            units.parse_as(sp.initial_concentration, "concentration").si,
+            units.parse_as(sp.initial_ext_concentration, "concentration").si))
     for c in membrane.specific_capacitances:
         result.capacitance.append((c.segment_groups or "all", units.to_neuron(c.value, "specificCapacitance")))
     for v in membrane.init_memb_potentials:
         result.v_init_mv = units.to_neuron(v.value, "voltage")
     for v in membrane.spike_threshes:
         result.threshold_mv = units.to_neuron(v.value, "voltage")
-    intra = getattr(biophysics, "intracellular_properties", None)
     if intra is not None:
-        if getattr(intra, "species", None):
-            raise UnsupportedComponentError(f"cell '{comp_id}': ion species and concentration models "
-                                            f"are not supported yet", **where)
         for r in intra.resistivities:
             result.resistivity.append((r.segment_groups or "all", units.to_neuron(r.value, "resistivity")))
     return result, densities
@@ -161,9 +182,10 @@ def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, Compon
     extra, channel_ids, plans = {}, [], {}
     for comp_id in morphological:
         plans[comp_id] = _plan_biophysics(model, comp_id)
-        for density_id, xml, channel, _group in plans[comp_id][1]:
+        for density_id, xml, channel, _group, _ion in plans[comp_id][1]:
             extra[density_id] = xml
             channel_ids.append(channel)
+        channel_ids += [sp.model_id for sp in plans[comp_id][0].species]
     point_ids = [c for c in component_ids if c not in morphological]
     flattener = Flattener(model, point_ids + channel_ids, extra)
     translator = Translator(model.units, model.type_chain)
@@ -172,10 +194,19 @@ def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, Compon
         for comp_id in morphological:
             biophysics, densities = plans[comp_id]
             record = model.components[comp_id]
-            for density_id, _xml, _channel, group in densities:
+            for sp in biophysics.species:
+                try:
+                    flat = translator.translate(flattener.fatten(sp.model_id))
+                    sp.mechanism = mechanism_for(flat, "concentration", sp.ion)
+                except (TranslationError, ex.ExpressionError) as exc:
+                    raise UnsupportedComponentError(
+                        f"cannot generate a NEURON mechanism for the concentration model "
+                        f"'{sp.model_id}' of cell '{comp_id}': {exc.message}",
+                        file=record.location.file, line=record.location.line) from None
+            for density_id, _xml, _channel, group, ion in densities:
                 try:
                     flat = translator.translate(flattener.fatten(density_id))
-                    mechanism = mechanism_for(flat, "density")
+                    mechanism = mechanism_for(flat, "density", ion)
                 except (TranslationError, ex.ExpressionError) as exc:
                     raise UnsupportedComponentError(
                         f"cannot generate a NEURON mechanism for the channel density "

@@ -170,6 +170,16 @@ def _morphological_cell(pop: Any, k: int, cell_id: int, cm: ComponentMechanism) 
             for seg in section:
                 if _segment_at(built, section, seg.x) in members:
                     seg.cm = value
+    for species in bio.species:
+        mech = species.mechanism
+        for section in {built.section_of[s] for s in group_segments(morph, species.segment_group)}:
+            section.insert(mech.name)
+            for seg in section:
+                for name, value in mech.parameters.items():
+                    setattr(seg, f"{name}_{mech.name}", value)
+                if hasattr(seg, f"initialConcentration_{mech.name}"):
+                    setattr(seg, f"initialConcentration_{mech.name}", species.initial)
+                    setattr(seg, f"initialExtConcentration_{mech.name}", species.initial_ext)
     for placement in bio.densities:
         members = group_segments(morph, placement.segment_group)
         mech = placement.mechanism

@@ -93,6 +93,11 @@ def _morphological(path: str, cell: PointCell, rest: list[str],
         raise QuantityPathError(f"'{path}': cell {cell.component} has no segment {segment}") from None
     if rest == ["v"]:
         return Probe(path, section(x)._ref_v, 1e-3)
+    if len(rest) == 1 and rest[0].endswith(("Conc", "ConcExt")):
+        ion = rest[0][: -len("ConcExt")] if rest[0].endswith("ConcExt") else rest[0][: -len("Conc")]
+        ref = f"_ref_{ion}{'o' if rest[0].endswith('Ext') else 'i'}"
+        if hasattr(section(x), ref):
+            return Probe(path, getattr(section(x), ref), 1.0)  # mM is mol/m3, the SI unit
     if "membraneProperties" in rest:
         rest = rest[rest.index("membraneProperties") + 1:]
     density = next((d for d in bio.densities if d.density_id.split("__", 1)[1] == rest[0]), None) if rest else None

@@ -79,6 +79,8 @@ class NeuronSimulation:
         mechs = [m.mechanism for m in self.mechanisms.values() if m.mechanism is not None]
         mechs += [d.mechanism for m in self.mechanisms.values() if m.biophysics
                   for d in m.biophysics.densities]
+        mechs += [sp.mechanism for m in self.mechanisms.values() if m.biophysics
+                  for sp in m.biophysics.species]
         load_libraries(self.cache.ensure(mechs), mechs)
         h.load_file("stdrun.hoc")
         temperature = getattr(self.network, "temperature", None)

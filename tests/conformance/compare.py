@@ -144,11 +144,22 @@ def compare(case: str, entry: dict, ours, reference, stochastic: bool) -> CaseRe
     result = CaseResult(case, "passed")
     time_s = ours["time_ms"] * 1e-3
     step_ms = float(np.median(np.diff(ours["time_ms"]))) if len(time_s) > 1 else 0.0
+    # The first divergence of any membrane potential ends the comparison of every trace.
+    end_time = None
+    for output in entry["outputs"]:
+        if output["kind"] == "trace":
+            table = reference[f"trace:{output['fileName']}"]
+            cut, _ = _until_divergence(table, output["columns"], ours, time_s, step_ms, stochastic)
+            if len(cut) < len(table):
+                end_time = min(end_time, cut[-1, 0]) if end_time is not None else cut[-1, 0]
     for output in entry["outputs"]:
         key = f"{output['kind'] == 'trace' and 'trace' or 'events'}:{output['fileName']}"
         if output["kind"] == "trace":
             table = reference[f"trace:{output['fileName']}"]
-            table, window = _until_divergence(table, output["columns"], ours, time_s, step_ms, stochastic)
+            full_span = table[-1, 0] - table[0, 0]
+            if end_time is not None:
+                table = table[table[:, 0] <= end_time]
+            window = float((table[-1, 0] - table[0, 0]) / full_span) if full_span > 0 else 1.0
             for k, column in enumerate(output["columns"]):
                 name = f"{output['fileName']}:{column['id']}"
                 ours_key = f"trace:{column['quantity']}"

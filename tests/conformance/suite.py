@@ -13,13 +13,13 @@ NOT_YET_SUPPORTED = {
     "Ex4_KS": "`cell` with kinetic-scheme channels (driver II, issue 4)",
     "Ex4a_KS": "`cell` with kinetic-scheme channels (driver II, issue 4)",
     "Ex5_DetCell": "records the cell's `spiking` state, not provided for morphological cells yet",
-    "Ex15_CaDynamics": "`cell` with concentrations (driver II, issue 4)",
+    "Ex15_CaDynamics": "runs (Ca pool, KCa); v diverges from jLEMS after 19% of the run (under study)",
     "Ex17_Tissue": "LEMS `Tissue` network description (not a NeuroML network)",
     "Ex18_GHK": "`cell` with GHK channels (driver II, issue 4)",
     "Ex23_Spiketimes": "Poisson-driven spike counts differ from jLEMS by more than 25% (under study)",
-    "osb_Gran_GranuleCell": "ion species and concentration models (driver II, issue 4)",
-    "osb_ACnet2_ACnet2": "ion species and concentration models (driver II, issue 4)",
-    "osb_ACnet2_ACnet2_LowDt": "ion species and concentration models (driver II, issue 4)",
+    "osb_Gran_GranuleCell": "runs (Ca pool, q10 channels); traces differ from jLEMS by 25% (under study)",
+    "osb_ACnet2_ACnet2": "runs; v diverges from jLEMS early in the run (under study)",
+    "osb_ACnet2_ACnet2_LowDt": "runs; v matches (0.1% error) for 21% of the run, then diverges (under study)",
 }
 
 
