@@ -123,6 +123,9 @@ class Translator:
     def _add(self, fc: Any, prefix: str, parent: _Scope | None, flat: FlatComponent) -> _Scope:
         scope = _Scope(fc, prefix, parent)
         dyn = fc.dynamics
+        if getattr(dyn, "kinetic_schemes", None):
+            raise TranslationError(f"ComponentType {fc.type} uses a KineticScheme, which the "
+                                   f"translator does not support yet")
         names = ([p.name for p in fc.parameters] + [c.name for c in fc.constants]
                  + [d.name for d in fc.derived_parameters] + [s.name for s in dyn.state_variables]
                  + [d.name for d in dyn.derived_variables]

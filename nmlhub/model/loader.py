@@ -22,7 +22,7 @@ from .records import (
     SourceFile,
 )
 from .simulation import parse_simulation
-from .typesystem import category_of, is_known_type, component_type_parameters, neuroml_tag_to_libneuroml
+from .typesystem import category_of, is_known_type, type_chain, component_type_parameters, neuroml_tag_to_libneuroml
 
 log = logging.getLogger(__name__)
 
@@ -184,10 +184,22 @@ class _Loader:
                     self._add_libneuroml(child, tag, here)
             elif tag in _STRUCTURAL_TAGS:
                 continue
-            elif tag in self.tag_table:
+            elif tag in self.tag_table and not self._retyped(child, tag):
                 self._add_libneuroml(child, tag, here)
             else:
                 self._add_lems_component(child, tag, here)
+
+    def _retyped(self, element: etree._Element, tag: str) -> bool:
+        """True when ``type`` names an unrelated ComponentType (``<cell type="pointCellCondBased">``):
+        jNeuroML then builds that type, so nmlhub keeps the element as a LEMS component."""
+        assert self.model is not None
+        declared = element.get("type")
+        if not declared or declared == tag:
+            return False
+        parents = self.model.user_type_parents()
+        if not is_known_type(declared, parents):
+            return False
+        return declared not in type_chain(tag, parents) and tag not in type_chain(declared, parents)
 
     def _follow_include(self, element: etree._Element, tag: str, path: Path, here: Location) -> None:
         attr = "href" if tag == "include" else "file"
