@@ -18,6 +18,40 @@ from compare import (COUNT_TOL, DIVERGENCE, MIN_MATCHED, MIN_WINDOW, SPIKE_TOL_M
 from suite import NOT_YET_SUPPORTED, run_all  # noqa: E402
 
 
+def _omt_section(jobs: int) -> list[str]:
+    """The OSB models' own validation tests (.omt/.mep), run with nmlhub."""
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    import omt
+
+    corpus = HERE.parents[2] / "shared" / "corpus" / "osb"
+    if not corpus.is_dir():
+        return ["", "## OSB validation tests", "", f"(corpus not found at {corpus})"]
+    cases = omt.find_cases(corpus)
+    work = Path(tempfile.mkdtemp(prefix="nmlhub-omt-"))
+
+    def one(case):
+        try:
+            return case, omt.run(case, work, timeout=900), ""
+        except Exception as exc:  # reported in the table
+            return case, {}, str(exc).replace(str(corpus) + "/", "")[:200]
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        done = list(pool.map(one, cases))
+    lines = ["", "## OSB validation tests (.omt/.mep, reference b)", "",
+             "Expected spike times from each OSB model's `.mep` file; tolerance as the `.omt` states "
+             "it (relative per spike; 0 means exact agreement with the engine that made the `.mep`).",
+             "Reference source: (a) = jLEMS output (table above), (b) = these files.", "",
+             "| target | experiment | result | detail |", "|---|---|---|---|"]
+    for case, results, error in done:
+        if error:
+            lines.append(f"| `{case.id}` | | error | {error.replace('|', '/')} |")
+        for name, (ok, detail) in results.items():
+            lines.append(f"| `{case.id}` | {name} | {'pass' if ok else 'fail'} | {detail} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
@@ -59,6 +93,7 @@ def main() -> None:
             status = f"not yet ({status})"
         lines.append(f"| `{case}` | {status} | {'' if worst is None else f'{worst:.2e}'} | "
                      f"{'' if window is None else f'{window:.0%}'} | {spikes} | {note[:160].replace('|', '/')} |")
+    lines += _omt_section(args.jobs)
     lines += ["", "## Per column", ""]
     for case, result in results.items():
         if not result.columns:
