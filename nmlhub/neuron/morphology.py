@@ -32,6 +32,18 @@ class BuiltCell:
     section_of: dict[int, Any] = field(default_factory=dict)
     span: dict[int, tuple[float, float]] = field(default_factory=dict)
 
+    def segment_at(self, section: Any, x: float) -> int:
+        """The NeuroML segment containing position ``x`` of a section (-1 if none)."""
+        if not hasattr(self, "_by_section"):
+            index: dict[int, list[tuple[float, float, int]]] = {}
+            for sid, sec in self.section_of.items():
+                index.setdefault(id(sec), []).append((*self.span[sid], sid))
+            self._by_section = index
+        for start, end, sid in self._by_section.get(id(section), []):
+            if start <= x <= end:
+                return sid
+        return -1
+
     def locate(self, segment: int, fraction: float = 0.5) -> tuple[Any, float]:
         """NEURON (section, x) of a point ``fraction`` along NeuroML segment ``segment``."""
         try:

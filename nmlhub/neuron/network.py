@@ -200,12 +200,7 @@ def _morphological_cell(pop: Any, k: int, cell_id: int, cm: ComponentMechanism) 
 
 
 def _segment_at(built: Any, section: Any, x: float) -> int:
-    for sid, sec in built.section_of.items():
-        if sec is section:
-            start, end = built.span[sid]
-            if start <= x <= end:
-                return sid
-    return -1
+    return built.segment_at(section, x)
 
 
 def _population_ids(pop: Any) -> list[int]:
@@ -341,6 +336,5 @@ def _attach_input(cell: PointCell, component: str, mechanisms: dict[str, Compone
         setattr(point, weight_name, weight)
     if hasattr(point, "dlscale_nml"):
         point.dlscale_nml = mechanisms[cell.component].dl_scale
-    # (continuous/electrical coupling below uses the cell's first segment)
     cell.attached.setdefault(component, []).append(point)
     instance.inputs.append(point)
