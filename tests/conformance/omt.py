@@ -41,6 +41,7 @@ class OmtCase:
 def find_cases(corpus: Path) -> list[OmtCase]:
     """One case per distinct (target, mep) among the corpus's jNeuroML ``.omt`` files."""
     cases: dict[tuple[Path, Path], OmtCase] = {}
+    corpus = corpus.resolve()
     for omt_path in sorted(corpus.rglob(".test.*.omt")):
         omt = yaml.safe_load(omt_path.read_text())
         if not isinstance(omt, dict) or "mep" not in omt or "experiments" not in omt:
