@@ -77,6 +77,7 @@ class _Scope:
         self.parent = parent
         self.local: set[str] = set()
         self.aliases: set[str] = set()
+        self.child_scopes: list[tuple[Any, "_Scope"]] = []
 
     def resolve(self, name: str) -> str:
         if name == TIME:
@@ -109,7 +110,8 @@ class Translator:
         flat.in_ports = [p.name for p in fc.event_ports if p.direction == "in"]
         for req in fc.requirements:
             flat.requirements[req.name] = req.dimension
-        self._add(fc, "", None, flat)
+        root = self._declare(fc, "", None, flat)
+        self._define(root, flat)
         # A name declared both as a state and as a derived variable (as Sisat in the Pinsky-Rinzel
         # cell) is computed, not integrated.
         derived_names = {name for name, _ in flat.derived}
@@ -120,7 +122,9 @@ class Translator:
         return flat
 
     # -- one component (recursively with its children) ------------------------------------------
-    def _add(self, fc: Any, prefix: str, parent: _Scope | None, flat: FlatComponent) -> _Scope:
+    def _declare(self, fc: Any, prefix: str, parent: _Scope | None, flat: FlatComponent) -> _Scope:
+        """Names, parameters and states of a component and (recursively) its children; their
+        equations come in :meth:`_define`, once every scope exists (events cross scopes)."""
         scope = _Scope(fc, prefix, parent)
         dyn = fc.dynamics
         if getattr(dyn, "kinetic_schemes", None):
@@ -147,16 +151,24 @@ class Translator:
         child_scopes: list[tuple[Any, _Scope]] = []
         for child in fc.child_components:
             child_prefix = f"{prefix}{child.id}_"
-            child_scopes.append((child, self._add(child, child_prefix, scope, flat)))
+            child_scopes.append((child, self._declare(child, child_prefix, scope, flat)))
         instantiated = {ci.component for ci in getattr(fc.structure, "child_instances", [])} if fc.structure else set()
         for ref in fc.component_references:
             target = getattr(ref, "referenced_component", None)
             if ref.name in instantiated and target is not None and hasattr(target, "dynamics"):
                 # A referenced component the structure instantiates (the synapse of a Poisson
                 # input): inlined like a child, named by its id, selectable by the reference name.
-                child_scope = self._add(target, f"{prefix}{target.id}_", scope, flat)
+                child_scope = self._declare(target, f"{prefix}{target.id}_", scope, flat)
                 child_scope.aliases = {ref.name}
                 child_scopes.append((target, child_scope))
+        scope.child_scopes = child_scopes
+        return scope
+
+    def _define(self, scope: _Scope, flat: FlatComponent) -> None:
+        """Derived variables, conditions, events and regimes of a component and its children."""
+        fc, prefix, dyn, child_scopes = scope.fc, scope.prefix, scope.fc.dynamics, scope.child_scopes
+        for _, child_scope in child_scopes:
+            self._define(child_scope, flat)
         for d in dyn.derived_variables:
             if d.select:
                 value = self._select(d.select, d.reduce, fc, child_scopes, scope, flat,
@@ -178,7 +190,6 @@ class Translator:
             for e in fc.exposures:
                 flat.exposures[e.name] = e.name
                 flat.exposure_dimensions[e.name] = e.dimension
-        return scope
 
     def _dynamics(self, dyn: Any, scope: _Scope, regime: str | None, flat: FlatComponent,
                   child_scopes: list) -> None:
@@ -214,7 +225,7 @@ class Translator:
                 out.extend(self._relay(child_scopes))
                 if scope.parent is None:
                     out.append(Action("emit", action.port))
-                else:
+                elif _sends_to_parent(scope.fc):
                     out.extend(self._to_parent(scope.parent))
             elif kind == "Transition":
                 out.append(Action("transition", action.regime))
@@ -226,8 +237,17 @@ class Translator:
         actions: list[Action] = []
         for handler in parent.fc.dynamics.event_handlers:
             if type(handler).__name__ == "OnEvent":
-                actions.extend(self._actions(handler.actions, parent, []))
+                # The parent's own EventOut relays on to its other children (timedSynapticInput:
+                # a spike child -> the input -> its synapse), so its child scopes go along.
+                others = [(c, s) for c, s in parent.child_scopes if c.dynamics is not None]
+                actions.extend(self._actions(handler.actions, parent, self._listeners(others)))
         return actions
+
+    @staticmethod
+    def _listeners(child_scopes: list) -> list:
+        """Children with an OnEvent handler (those an EventOut can reach)."""
+        return [(c, s) for c, s in child_scopes
+                if any(type(h).__name__ == "OnEvent" for h in c.dynamics.event_handlers)]
 
     def _relay(self, child_scopes: list) -> list[Action]:
         relayed: list[Action] = []
@@ -293,6 +313,17 @@ class Translator:
     def _expr(self, text: str, scope: _Scope) -> ex.Expr:
         parsed = ex.parse(text)
         return ex.substitute(parsed, {n: ex.Name(scope.resolve(n)) for n in ex.names(parsed)})
+
+
+def _sends_to_parent(fc: Any) -> bool:
+    """True when a component's Structure connects its events to its parent (``spike`` in a
+    ``spikeArray`` or a ``timedSynapticInput``)."""
+    structure = getattr(fc, "structure", None)
+    if structure is None:
+        return False
+    instance_of = {w.as_: w.instance for w in getattr(structure, "withs", {}).values()}
+    return any(instance_of.get(c.from_, c.from_) == "this" and instance_of.get(c.to, c.to) == "parent"
+               for c in getattr(structure, "event_connections", []))
 
 
 def _topological(items: list[tuple[str, ex.Expr]], known: set[str]) -> list[tuple[str, ex.Expr]]:
