@@ -465,8 +465,6 @@ class _Printer:
 
 
 _HELPERS = [
-    "FUNCTION fmin_nml(a, b) {", "    if (a < b) { fmin_nml = a } else { fmin_nml = b }", "}", "",
-    "FUNCTION fmax_nml(a, b) {", "    if (a > b) { fmax_nml = a } else { fmax_nml = b }", "}", "",
     "FUNCTION ifelse_nml(c, a, b) {", "    if (c) { ifelse_nml = a } else { ifelse_nml = b }", "}", "",
     "FUNCTION heaviside_nml(x) {", "    if (x > 0) { heaviside_nml = 1 } else { heaviside_nml = 0 }", "}",
 ]

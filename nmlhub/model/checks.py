@@ -172,8 +172,8 @@ class _Checker:
                               lambda i: f"segment {cols.segment[i]} does not exist in cell '{pop.component}'")
 
     def check_explicit_inputs(self, net: Any, pops: dict[str, _Population]) -> None:
-        loc = self.model.locations.get(f"{net.id}/") or self.model.components.get(net.id, None)
-        loc = loc.location if hasattr(loc, "location") else loc
+        record = self.model.components.get(net.id)
+        loc = record.location if record is not None else None
         for i, explicit in enumerate(net.explicit_inputs):
             element = f"explicitInput {i} ({explicit.target})"
             if not self.defined(explicit.input):

@@ -58,6 +58,7 @@ def read_hdf5_network(path: Path) -> Hdf5Contents:
                 raise ModelError("HDF5 file has no /neuroml group: not a NeuroML HDF5 network", file=path)
             attrs = handle["neuroml"].attrs
             top = _attribute_bytes(attrs["neuroml_top_level"]) if "neuroml_top_level" in attrs else None
+            columns = _column_names(handle)
     except ModelError:
         raise
     except OSError as exc:
@@ -76,7 +77,7 @@ def read_hdf5_network(path: Path) -> Hdf5Contents:
         raise ModelError(f"cannot read NeuroML HDF5 content: {exc}", file=path) from None
     network = getattr(parser, "optimizedNetwork", None)
     if network is not None:
-        _set_column_names(path, network)
+        _set_column_names(network, columns)
     return Hdf5Contents(top, network)
 
 
@@ -88,40 +89,41 @@ _LIST_ATTRS = {
 }
 
 
-def _set_column_names(path: Path, network: Any) -> None:
+def _column_names(handle: Any) -> dict[tuple[str, str], dict[str, int]]:
+    """``(kind, id)`` of each projection/input list -> its dataset's ``column_N`` names."""
+    import h5py
+
+    found: dict[tuple[str, str], dict[str, int]] = {}
+    group = next((g for g in handle["neuroml"].values() if isinstance(g, h5py.Group)), None)
+    if group is None:
+        return found
+    for name, sub in group.items():
+        kind, _, child_id = name.partition("_")
+        if kind not in _LIST_ATTRS or not isinstance(sub, h5py.Group):
+            continue
+        for dataset in sub.values():
+            if isinstance(dataset, h5py.Dataset):
+                found[(kind, child_id)] = {
+                    _text(value): int(key.split("_", 1)[1])
+                    for key, value in dataset.attrs.items()
+                    if key.startswith("column_") and key.split("_", 1)[1].isdigit()
+                }
+    return found
+
+
+def _set_column_names(network: Any, columns: dict[tuple[str, str], dict[str, int]]) -> None:
     """Give every optimised list its own column map, read from the datasets' ``column_N``.
 
     libNeuroML's optimised lists share one default dictionary of column indices between
     instances, so their column names cannot be trusted; the file's own attributes can.
     """
-    import h5py
-
-    with h5py.File(path, "r") as handle:
-        group = next((g for g in handle["neuroml"].values() if isinstance(g, h5py.Group)), None)
-        if group is None:
-            return
-        for name, sub in group.items():
-            if not isinstance(sub, h5py.Group):
-                continue
-            kind, _, child_id = name.partition("_")
-            if kind not in _LIST_ATTRS:
-                continue
-            container_attr, list_attrs = _LIST_ATTRS[kind]
-            container = next((c for c in getattr(network, container_attr, []) if c.id == child_id), None)
-            if container is None:
-                continue
-            for dataset in sub.values():
-                if not isinstance(dataset, h5py.Dataset):
-                    continue
-                columns = {
-                    _text(value): int(key.split("_", 1)[1])
-                    for key, value in dataset.attrs.items()
-                    if key.startswith("column_") and key.split("_", 1)[1].isdigit()
-                }
-                for list_attr in list_attrs:
-                    olist = getattr(container, list_attr, None)
-                    if olist is not None and hasattr(olist, "indices"):
-                        olist.indices = columns
+    for (kind, child_id), names in columns.items():
+        container_attr, list_attrs = _LIST_ATTRS[kind]
+        container = next((c for c in getattr(network, container_attr, []) if c.id == child_id), None)
+        for list_attr in list_attrs:
+            olist = getattr(container, list_attr, None) if container is not None else None
+            if olist is not None and hasattr(olist, "indices"):
+                olist.indices = dict(names)
 
 
 def _text(value: Any) -> str:
