@@ -62,3 +62,7 @@ class UnitError(NmlhubError):
 
 class CoreTypesError(NmlhubError):
     """The NeuroML2 core type definitions could not be read."""
+
+
+class UnsupportedComponentError(NmlhubError):
+    """A component of a type, or using a construct, the NEURON driver cannot run (yet)."""

@@ -92,6 +92,9 @@ class Mechanism:
     pointers: dict[str, str] = field(default_factory=dict)
 
 
+#: Valence of ions NEURON does not know by name (it knows na, k and ca).
+ION_VALENCE = {"ca2": 2}
+
 #: Requirements a concentration model gets from the driver as per-segment constants.
 SUPPLIED = ("initialConcentration", "initialExtConcentration")
 
@@ -138,7 +141,10 @@ class _Printer:
         if self.ion is None:
             return names
         ion = self.ion
-        names.update(caConc=f"{ion}i", caConcExt=f"{ion}o") if ion == "ca" else None
+        if ion == "ca":
+            names.update(caConc=f"{ion}i", caConcExt=f"{ion}o")
+        if ion == "ca2":  # the second calcium pool of cell2CaPools
+            names.update(caConc2="ca2i", caConcExt2="ca2o")
         if self.role == "concentration":
             # Total current of the ion into this piece of membrane (A), from NEURON's density.
             names.update(iCa=f"((-i{ion}) * 10 * (area * 1e-12))", surfaceArea="(area * 1e-12)")
@@ -204,10 +210,11 @@ class _Printer:
         ion = self.ion
         if self.reads_calcium and ion != "ca":
             lines.append("    USEION ca READ cai, cao")
+        valence = f" VALENCE {ION_VALENCE[ion]}" if ion in ION_VALENCE else ""
         if self.role == "density" and ion:
-            lines.append(f"    USEION {ion} READ {ion}i, {ion}o WRITE i{ion}")
+            lines.append(f"    USEION {ion} READ {ion}i, {ion}o WRITE i{ion}{valence}")
         elif self.role == "concentration":
-            lines.append(f"    USEION {ion} READ i{ion} WRITE {ion}i")
+            lines.append(f"    USEION {ion} READ i{ion} WRITE {ion}i{valence}")
         elif self.role in ("cell", "current", "density"):
             lines.append(f"    NONSPECIFIC_CURRENT {CURRENT}")
         if self.pointers:

@@ -68,12 +68,26 @@ def channel_ids(cell: Any, components: dict[str, Any]) -> list[str]:
     if membrane is None:
         return []
     found: list[str] = []
-    for member in type(membrane).member_data_items_:
-        values = getattr(membrane, member.get_name(), None)
-        if not isinstance(values, list):
-            continue
+    for _kind, values in membrane_items(membrane):
         for value in values:
             channel = getattr(value, "ion_channel", None)
             if channel and channel not in found:
                 found.append(channel)
+    return found
+
+
+def membrane_items(properties: Any) -> list[tuple[str, list]]:
+    """(element name, non-empty list) for each child list of a libNeuroML properties object,
+    including those of its base classes (``membraneProperties2CaPools`` extends
+    ``membraneProperties``)."""
+    found: list[tuple[str, list]] = []
+    seen: set[str] = set()
+    for cls in reversed(type(properties).__mro__):
+        for member in getattr(cls, "member_data_items_", []) or []:
+            name = member.get_name()
+            values = getattr(properties, name, None)
+            if name in seen or not isinstance(values, list) or not values:
+                continue
+            seen.add(name)
+            found.append((member.get_child_attrs().get("name", name), values))
     return found

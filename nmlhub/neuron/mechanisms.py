@@ -6,54 +6,17 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import NmlhubError
+from ..errors import UnsupportedComponentError
 from ..lems import expr as ex
 from ..lems.flatten import Flattener, TranslationError
 from ..lems.nmodl import Mechanism, mechanism_for
 from ..lems.translate import FlatComponent, Translator
 from ..model import Model
-
-
-class UnsupportedComponentError(NmlhubError):
-    """A component of a type the NEURON driver cannot run (yet)."""
+from .biophysics import CellBiophysics, DensityPlacement, plan_biophysics
 
 
 #: Capacitance of a point cell's section when its dynamics do not say (nF).
 DEFAULT_CAPACITANCE_NF = 1.0
-
-
-@dataclass
-class DensityPlacement:
-    """A channel density of a cell: its mechanism, where it goes and its parameter values."""
-
-    density_id: str
-    mechanism: Mechanism
-    segment_group: str
-
-
-@dataclass
-class SpeciesPlacement:
-    """An ion species of a cell with its concentration model."""
-
-    ion: str
-    model_id: str
-    mechanism: Mechanism | None
-    segment_group: str
-    initial: float  # mol/m3 (= mM)
-    initial_ext: float
-
-
-@dataclass
-class CellBiophysics:
-    """What a morphological ``cell`` needs besides its morphology."""
-
-    morphology: Any
-    densities: list[DensityPlacement] = field(default_factory=list)
-    species: list[SpeciesPlacement] = field(default_factory=list)
-    capacitance: list[tuple[str, float]] = field(default_factory=list)  # (group, uF/cm2)
-    resistivity: list[tuple[str, float]] = field(default_factory=list)  # (group, ohm cm)
-    v_init_mv: float = -65.0
-    threshold_mv: float = 0.0
 
 
 @dataclass
@@ -117,59 +80,6 @@ def input_coefficient(flat: FlatComponent) -> tuple[float, str | None]:
     return (coefficient if math.isfinite(coefficient) else 0.0), dimension
 
 
-_SUPPORTED_MEMBRANE = {"channel_densities", "channel_density_nernsts", "specific_capacitances",
-                       "init_memb_potentials", "spike_threshes"}
-
-
-def _plan_biophysics(model: Model, comp_id: str) -> tuple[CellBiophysics, list[tuple]]:
-    from ..model.cells import cell_biophysics, cell_morphology
-
-    record = model.components[comp_id]
-    where = dict(file=record.location.file, line=record.location.line)
-    morphology = cell_morphology(record.obj, model.components)
-    biophysics = cell_biophysics(record.obj, model.components)
-    if morphology is None or biophysics is None:
-        raise UnsupportedComponentError(f"cell '{comp_id}' has no morphology or no biophysical properties", **where)
-    membrane = getattr(biophysics, "membrane_properties", None) or getattr(biophysics, "membrane_properties2_ca_pools", None)
-    result = CellBiophysics(morphology)
-    densities: list[tuple] = []
-    for member in type(membrane).member_data_items_:
-        values = getattr(membrane, member.get_name(), None)
-        if isinstance(values, list) and values and member.get_name() not in _SUPPORTED_MEMBRANE:
-            raise UnsupportedComponentError(
-                f"cell '{comp_id}': <{member.get_child_attrs().get('name', member.get_name())}> "
-                f"is not supported yet (channelDensity is)", **where)
-    units = model.units
-    intra = getattr(biophysics, "intracellular_properties", None)
-    species = list(getattr(intra, "species", None) or []) if intra is not None else []
-    pooled = {sp.ion for sp in species}
-    for kind, items in (("channelDensity", membrane.channel_densities),
-                        ("channelDensityNernst", membrane.channel_density_nernsts)):
-        for cd in items:
-            density_id = f"{comp_id}__{cd.id}"
-            attrs = {"id": density_id, "ionChannel": cd.ion_channel, "condDensity": cd.cond_density,
-                     "erev": getattr(cd, "erev", None), "ion": cd.ion}
-            text = " ".join(f'{k}="{v}"' for k, v in attrs.items() if v is not None)
-            ion = cd.ion if cd.ion in pooled or kind == "channelDensityNernst" else None
-            densities.append((density_id, f"<{kind} {text}/>", cd.ion_channel,
-                              cd.segment_groups or "all", ion))
-    for sp in species:
-        result.species.append(SpeciesPlacement(
-            sp.ion, sp.concentration_model, None, sp.segment_groups or "all",
-            units.parse_as(sp.initial_concentration, "concentration").si,
-            units.parse_as(sp.initial_ext_concentration, "concentration").si))
-    for c in membrane.specific_capacitances:
-        result.capacitance.append((c.segment_groups or "all", units.to_neuron(c.value, "specificCapacitance")))
-    for v in membrane.init_memb_potentials:
-        result.v_init_mv = units.to_neuron(v.value, "voltage")
-    for v in membrane.spike_threshes:
-        result.threshold_mv = units.to_neuron(v.value, "voltage")
-    if intra is not None:
-        for r in intra.resistivities:
-            result.resistivity.append((r.segment_groups or "all", units.to_neuron(r.value, "resistivity")))
-    return result, densities
-
-
 def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, ComponentMechanism]:
     """Flatten and translate every component; returns them by component id.
 
@@ -181,10 +91,10 @@ def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, Compon
     morphological = [c for c in component_ids if model.components[c].type in ("cell", "cell2CaPools")]
     extra, channel_ids, plans = {}, [], {}
     for comp_id in morphological:
-        plans[comp_id] = _plan_biophysics(model, comp_id)
-        for density_id, xml, channel, _group, _ion in plans[comp_id][1]:
-            extra[density_id] = xml
-            channel_ids.append(channel)
+        plans[comp_id] = plan_biophysics(model, comp_id)
+        for spec in plans[comp_id][1]:
+            extra[spec.density_id] = spec.xml
+            channel_ids.append(spec.channel)
         channel_ids += [sp.model_id for sp in plans[comp_id][0].species]
     point_ids = [c for c in component_ids if c not in morphological]
     flattener = Flattener(model, point_ids + channel_ids, extra)
@@ -203,16 +113,25 @@ def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, Compon
                         f"cannot generate a NEURON mechanism for the concentration model "
                         f"'{sp.model_id}' of cell '{comp_id}': {exc.message}",
                         file=record.location.file, line=record.location.line) from None
-            for density_id, _xml, _channel, group, ion in densities:
+            for spec in densities:
+                density_id = spec.density_id
                 try:
                     flat = translator.translate(flattener.fatten(density_id))
-                    mechanism = mechanism_for(flat, "density", ion)
+                    mechanism = mechanism_for(flat, "density", spec.ion)
                 except (TranslationError, ex.ExpressionError) as exc:
                     raise UnsupportedComponentError(
                         f"cannot generate a NEURON mechanism for the channel density "
                         f"'{density_id.split('__', 1)[1]}' of cell '{comp_id}': {exc.message}",
                         file=record.location.file, line=record.location.line) from None
-                biophysics.densities.append(DensityPlacement(density_id, mechanism, group))
+                for varying in spec.varying:
+                    if varying.parameter not in mechanism.parameters:
+                        raise UnsupportedComponentError(
+                            f"cell '{comp_id}': density '{density_id.split('__', 1)[1]}': variableParameter "
+                            f"'{varying.parameter}' is not a parameter of its channel density",
+                            file=record.location.file, line=record.location.line)
+                biophysics.densities.append(DensityPlacement(
+                    density_id, mechanism, spec.segment_group, spec.varying, spec.segment,
+                    spec.total_conductance))
             out[comp_id] = ComponentMechanism(comp_id, None, biophysics=biophysics)
         for comp_id in point_ids:
             record = model.components[comp_id]

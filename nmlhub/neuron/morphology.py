@@ -74,7 +74,50 @@ def group_segments(morphology: Any, group_id: str | None) -> set[int]:
         found |= {int(m.segments) for m in group.members}
         pending += [inc.segment_groups for inc in group.includes]
         if group.paths or group.sub_trees:
-            raise MorphologyError(f"segment group '{gid}' uses path/subTree, not supported yet")
+            found |= _paths_and_subtrees(morphology, group)
+    return found
+
+
+def _paths_and_subtrees(morphology: Any, group: Any) -> set[int]:
+    """Segments of a group's ``path`` (from a segment down to another, both included) and
+    ``subTree`` (a segment and everything distal to it; or, with only ``to``, the root down
+    to that segment) elements."""
+    parent = {int(s.id): int(s.parent.segments) for s in morphology.segments if s.parent is not None}
+    children: dict[int, list[int]] = {}
+    for child, par in parent.items():
+        children.setdefault(par, []).append(child)
+
+    def ancestors(sid: int) -> list[int]:
+        chain = [sid]
+        while chain[-1] in parent:
+            chain.append(parent[chain[-1]])
+        return chain
+
+    def subtree(sid: int) -> set[int]:
+        out, stack = set(), [sid]
+        while stack:
+            node = stack.pop()
+            out.add(node)
+            stack += children.get(node, [])
+        return out
+
+    found: set[int] = set()
+    for path in group.paths:
+        start = int(path.from_.segments) if path.from_ is not None else None
+        end = int(path.to.segments) if path.to is not None else None
+        if end is None:
+            found |= subtree(start) if start is not None else set()
+            continue
+        chain = ancestors(end)
+        if start is not None and start not in chain:
+            raise MorphologyError(f"segment group '{group.id}': path from segment {start} to {end}: "
+                                  f"{start} is not proximal to {end}")
+        found |= set(chain[: chain.index(start) + 1] if start is not None else chain)
+    for tree in group.sub_trees:
+        if tree.from_ is not None:
+            found |= subtree(int(tree.from_.segments))
+        elif tree.to is not None:
+            found |= set(ancestors(int(tree.to.segments)))
     return found
 
 

@@ -14,6 +14,7 @@ from ..model.columns import (
     connection_weights_delays, input_columns, parse_cell_reference, projection_columns,
 )
 from ..model.summary import population_size
+from ..lems import expr as ex
 from .mechanisms import ComponentMechanism, UnsupportedComponentError
 
 #: Membrane area of a point cell's section (um2); its capacitance is set through cm.
@@ -181,22 +182,50 @@ def _morphological_cell(pop: Any, k: int, cell_id: int, cm: ComponentMechanism) 
                     setattr(seg, f"initialConcentration_{mech.name}", species.initial)
                     setattr(seg, f"initialExtConcentration_{mech.name}", species.initial_ext)
     for placement in bio.densities:
-        members = group_segments(morph, placement.segment_group)
-        mech = placement.mechanism
-        for section in {built.section_of[s] for s in members}:
-            if not hasattr(section(0.5), mech.name):
-                section.insert(mech.name)
-                for seg in section:  # off where another density of this mechanism does not apply
-                    for name in mech.parameters:
-                        if name == "condDensity":
-                            setattr(seg, f"{name}_{mech.name}", 0.0)
-            for seg in section:
-                if _segment_at(built, section, seg.x) in members:
-                    for name, value in mech.parameters.items():
-                        setattr(seg, f"{name}_{mech.name}", value)
+        _place_density(built, morph, placement)
     soma, _ = built.locate(0) if 0 in built.span else (built.sections[0], 0.5)
     return PointCell(pop.id, cell_id, pop.component, soma, None, position=position, built=built,
                      threshold_mv=bio.threshold_mv, v_init_mv=bio.v_init_mv)
+
+
+def _place_density(built: Any, morph: Any, placement: Any) -> None:
+    """Insert a density's mechanism where it applies and set its parameters per NEURON segment."""
+    from neuron import h
+
+    from .morphology import group_segments
+
+    members = ({placement.segment} if placement.segment is not None
+               else group_segments(morph, placement.segment_group))
+    mech = placement.mechanism
+    placed = []
+    for section in {built.section_of[s] for s in members}:
+        if not hasattr(section(0.5), mech.name):
+            section.insert(mech.name)
+            for seg in section:  # off where another density of this mechanism does not apply
+                for name in mech.parameters:
+                    if name in ("condDensity", "permeability"):
+                        setattr(seg, f"{name}_{mech.name}", 0.0)
+        for seg in section:
+            if _segment_at(built, section, seg.x) in members:
+                placed.append(seg)
+                for name, value in mech.parameters.items():
+                    setattr(seg, f"{name}_{mech.name}", value)
+    if placement.total_conductance is not None:
+        area_m2 = sum(seg.area() for seg in placed) * 1e-12
+        for seg in placed:
+            setattr(seg, f"condDensity_{mech.name}", placement.total_conductance / area_m2)
+    if placement.varying:
+        root = built.sections[0](0)
+        for varying in placement.varying:
+            group = group_segments(morph, varying.segment_group)
+            targets = [seg for seg in placed if _segment_at(built, seg.sec, seg.x) in group]
+            distances = [h.distance(root, seg) - varying.translation_start for seg in targets]
+            if varying.normalization_end is not None and distances:
+                furthest = max(distances) or 1.0
+                distances = [d / furthest * varying.normalization_end for d in distances]
+            for seg, distance in zip(targets, distances):
+                value = ex.evaluate_float(varying.value, {varying.variable: distance})
+                setattr(seg, f"{varying.parameter}_{mech.name}", value)
 
 
 def _segment_at(built: Any, section: Any, x: float) -> int:

@@ -15,7 +15,6 @@ NOT_YET_SUPPORTED = {
     "Ex5_DetCell": "records the cell's `spiking` state, not provided for morphological cells yet",
     "Ex15_CaDynamics": "runs (Ca pool, KCa); v diverges from jLEMS after 19% of the run (under study)",
     "Ex17_Tissue": "LEMS `Tissue` network description (not a NeuroML network)",
-    "Ex18_GHK": "`cell` with GHK channels (driver II, issue 4)",
     "Ex23_Spiketimes": "Poisson-driven spike counts differ from jLEMS by more than 25% (under study)",
     "osb_Gran_GranuleCell": "runs (Ca pool, q10 channels); traces differ from jLEMS by 25% (under study)",
     "osb_ACnet2_ACnet2": "runs; v diverges from jLEMS early in the run (under study)",
