@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
+
+import numpy as np
 
 from ..errors import NmlhubError
 from .mechanisms import ComponentMechanism
@@ -25,6 +27,12 @@ class Probe:
     path: str
     reference: Any
     to_si: float
+    derive: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def values(self, recorded: np.ndarray) -> np.ndarray:
+        """The quantity (SI) from what NEURON recorded."""
+        values = np.asarray(recorded) * self.to_si
+        return self.derive(values) if self.derive is not None else values
 
 
 def resolve_cell(path: str, instance: NetworkInstance) -> tuple[PointCell, list[str]]:
@@ -93,9 +101,14 @@ def _morphological(path: str, cell: PointCell, rest: list[str],
         raise QuantityPathError(f"'{path}': cell {cell.component} has no segment {segment}") from None
     if rest == ["v"]:
         return Probe(path, section(x)._ref_v, 1e-3)
-    if len(rest) == 1 and rest[0].endswith(("Conc", "ConcExt")):
-        ion = rest[0][: -len("ConcExt")] if rest[0].endswith("ConcExt") else rest[0][: -len("Conc")]
-        ref = f"_ref_{ion}{'o' if rest[0].endswith('Ext') else 'i'}"
+    if rest == ["spiking"]:
+        # The cell's LEMS state: 1 from a crossing of its threshold until v falls below it again.
+        threshold = cell.threshold_mv * 1e-3
+        return Probe(path, section(x)._ref_v, 1e-3, lambda v: (v > threshold).astype(float))
+    match = re.fullmatch(r"(?P<ion>[a-z]+)Conc(?P<ext>Ext)?(?P<pool>\d?)", rest[0]) if len(rest) == 1 else None
+    if match is not None:
+        ion = match.group("ion") + match.group("pool")
+        ref = f"_ref_{ion}{'o' if match.group('ext') else 'i'}"
         if hasattr(section(x), ref):
             return Probe(path, getattr(section(x), ref), 1.0)  # mM is mol/m3, the SI unit
     if "membraneProperties" in rest:

@@ -127,7 +127,7 @@ class NeuronSimulation:
         self._advance(h)
         return Results(
             time_ms=np.asarray(time_vec),
-            traces={p.path: np.asarray(v) * p.to_si for p, v in zip(self._probes, vectors)},
+            traces={p.path: p.values(v) for p, v in zip(self._probes, vectors)},
             spikes={k: np.asarray(v) for k, v in spike_vectors.items()},
             duration_ms=self.duration_ms, dt_ms=self.dt_ms, seed=self.seed,
         )
