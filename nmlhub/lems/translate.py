@@ -127,9 +127,6 @@ class Translator:
         equations come in :meth:`_define`, once every scope exists (events cross scopes)."""
         scope = _Scope(fc, prefix, parent)
         dyn = fc.dynamics
-        if getattr(dyn, "kinetic_schemes", None):
-            raise TranslationError(f"ComponentType {fc.type} uses a KineticScheme, which the "
-                                   f"translator does not support yet")
         names = ([p.name for p in fc.parameters] + [c.name for c in fc.constants]
                  + [d.name for d in fc.derived_parameters] + [s.name for s in dyn.state_variables]
                  + [d.name for d in dyn.derived_variables]
@@ -179,6 +176,8 @@ class Translator:
         for cdv in dyn.conditional_derived_variables:
             flat.derived.append((prefix + cdv.name, self._cases(cdv, scope)))
         self._dynamics(dyn, scope, None, flat, child_scopes)
+        for scheme in getattr(dyn, "kinetic_schemes", None) or []:
+            self._kinetic_scheme(scheme, scope, flat)
         for regime in dyn.regimes:
             if prefix:
                 raise TranslationError(f"regimes in child component '{fc.id}' are not supported")
@@ -211,6 +210,34 @@ class Translator:
                 flat.on_entry.setdefault(regime or "", []).extend(actions)
             else:
                 raise TranslationError(f"event handler {kind} is not supported")
+
+    def _kinetic_scheme(self, scheme: Any, scope: _Scope, flat: FlatComponent) -> None:
+        """A KineticScheme as rate equations of its nodes' occupancies: each edge moves
+        ``forwardRate * occupancy(source) - reverseRate * occupancy(target)`` per unit time from
+        its source node to its target node. As in jLEMS, the first node starts with occupancy 1."""
+        nodes = self._members(scheme.nodes, scope.fc, scope.child_scopes)
+        edges = self._members(scheme.edges, scope.fc, scope.child_scopes)
+        if not nodes:
+            raise TranslationError(f"ComponentType {scope.fc.type}: KineticScheme '{scheme.name}' has no "
+                                   f"'{scheme.nodes}' children")
+        occupancy = {child.id: child_scope.prefix + scheme.state_variable for child, child_scope in nodes}
+        rates: dict[str, ex.Expr] = {name: ex.Num(0.0) for name in occupancy.values()}
+        for child, child_scope in edges:
+            links = {link.name: link.value for link in getattr(child, "links", [])}
+            source, target = links.get(scheme.edge_source), links.get(scheme.edge_target)
+            if source not in occupancy or target not in occupancy:
+                raise TranslationError(
+                    f"ComponentType {scope.fc.type}: KineticScheme '{scheme.name}': transition "
+                    f"'{child.id}' links {source!r} to {target!r}, not two of its states {sorted(occupancy)}")
+            flow = ex.BinOp("-",
+                            ex.BinOp("*", ex.Name(child_scope.prefix + scheme.forward_rate), ex.Name(occupancy[source])),
+                            ex.BinOp("*", ex.Name(child_scope.prefix + scheme.reverse_rate), ex.Name(occupancy[target])))
+            rates[occupancy[source]] = ex.BinOp("-", rates[occupancy[source]], flow)
+            rates[occupancy[target]] = ex.BinOp("+", rates[occupancy[target]], flow)
+        tds = flat.time_derivatives.setdefault(None, {})
+        for name, rate in rates.items():
+            tds[name] = rate
+        flat.on_start.append(Action("assign", next(iter(occupancy.values())), ex.Num(1.0)))
 
     def _actions(self, actions: list, scope: _Scope, child_scopes: list) -> list[Action]:
         out: list[Action] = []

@@ -10,8 +10,6 @@ from compare import CaseResult, extract_jar, index, run_case
 
 #: Cases nmlhub does not run yet, with the reason; everything else must pass.
 NOT_YET_SUPPORTED = {
-    "Ex4_KS": "kinetic-scheme gates (LEMS KineticScheme) are not translated yet",
-    "Ex4a_KS": "kinetic-scheme gates (LEMS KineticScheme) are not translated yet",
     "Ex15_CaDynamics": "runs (Ca pool, KCa); v diverges from jLEMS after 19% of the run (under study)",
     "Ex17_Tissue": "LEMS `Tissue` network description (not a NeuroML network)",
     "Ex23_Spiketimes": "Poisson-driven spike counts differ from jLEMS by more than 25% (under study)",
