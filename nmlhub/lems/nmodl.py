@@ -115,9 +115,12 @@ class _Printer:
             self.names["concentration"] = f"{ion}i"
         self.ion_names = self._ion_names()
         self.supplied = [n for n in SUPPLIED if n in flat.requirements] if role == "concentration" else []
-        self.pointers = {name: safe_name(name) for name in flat.requirements
-                         if name not in ("v", "temperature") and name not in self.names
-                         and name not in self.ion_names and name not in self.supplied}
+        # Only point processes have variables the driver links (a gap junction's peer v);
+        # anything else a distributed mechanism requires and NEURON does not provide is an error.
+        self.pointers = {} if role in ("density", "concentration") else {
+            name: safe_name(name) for name in flat.requirements
+            if name not in ("v", "temperature") and name not in self.names
+            and name not in self.ion_names and name not in self.supplied}
 
     def _used_names(self) -> set[str]:
         f = self.flat
@@ -148,6 +151,8 @@ class _Printer:
         if self.role == "concentration":
             # Total current of the ion into this piece of membrane (A), from NEURON's density.
             names.update(iCa=f"((-i{ion}) * 10 * (area * 1e-12))", surfaceArea="(area * 1e-12)")
+            if ion == "ca2":
+                names["iCa2"] = names["iCa"]
         return names
 
     def _all_names(self) -> list[str]:

@@ -138,8 +138,12 @@ class Translator:
         for p in fc.properties:
             default = getattr(p, "default_value", None)
             flat.properties[prefix + p.name] = float(default) if default not in (None, "") else 0.0
+        declared = {p.name for p in fc.parameters}
         for c in fc.constants:
-            flat.params[prefix + c.name] = self.units.parse(c.value).si
+            # An extending type may turn a base type's constant into a parameter (vShift of
+            # channelDensityVShift): the parameter wins.
+            if c.name not in declared:
+                flat.params[prefix + c.name] = self.units.parse(c.value).si
         for d in fc.derived_parameters:
             flat.derived_params.append((prefix + d.name, self._expr(d.value, scope)))
         for s in dyn.state_variables:

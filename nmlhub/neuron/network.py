@@ -183,6 +183,14 @@ def _morphological_cell(pop: Any, k: int, cell_id: int, cm: ComponentMechanism) 
                     setattr(seg, f"initialExtConcentration_{mech.name}", species.initial_ext)
     for placement in bio.densities:
         _place_density(built, morph, placement)
+    for species in bio.species:
+        # The species' concentrations, not NEURON's global defaults, at initialisation (set
+        # once every mechanism using the ion is inserted, as inserting one resets the style).
+        for section in {built.section_of[s] for s in group_segments(morph, species.segment_group)}:
+            h.ion_style(f"{species.ion}_ion", 3, 2, 1, 1, 0, sec=section)
+            for seg in section:
+                setattr(seg, f"{species.ion}o", species.initial_ext)
+                setattr(seg, f"{species.ion}i", species.initial)
     soma, _ = built.locate(0) if 0 in built.span else (built.sections[0], 0.5)
     return PointCell(pop.id, cell_id, pop.component, soma, None, position=position, built=built,
                      threshold_mv=bio.threshold_mv, v_init_mv=bio.v_init_mv)

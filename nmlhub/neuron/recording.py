@@ -111,8 +111,9 @@ def _morphological(path: str, cell: PointCell, rest: list[str],
         ref = f"_ref_{ion}{'o' if match.group('ext') else 'i'}"
         if hasattr(section(x), ref):
             return Probe(path, getattr(section(x), ref), 1.0)  # mM is mol/m3, the SI unit
-    if "membraneProperties" in rest:
-        rest = rest[rest.index("membraneProperties") + 1:]
+    for container in ("membraneProperties", "membraneProperties2CaPools"):
+        if container in rest:
+            rest = rest[rest.index(container) + 1:]
     density = next((d for d in bio.densities if d.density_id.split("__", 1)[1] == rest[0]), None) if rest else None
     if density is not None:
         var = "_".join(rest[1:])

@@ -83,6 +83,7 @@ GROUPS = [
     ("", "jar", ("LEMSexamples", "examples"), "LEMSexamples", "LEMS_NML2_Ex*.xml"),
     ("nml_", "nml_examples", ("hh_single",), "hh_single", ["LEMS_hh_single.xml"]),
     ("nml_", "nml_examples", ("izh_network",), "izh_network", ["LEMS_izh_network.xml"]),
+    ("nml_", "nml_examples", ("channel_kinds",), "channel_kinds", ["LEMS_channel_kinds.xml"]),
     ("osb_Izh_", f"{OSB}/IzhikevichModel", ("NeuroML2",), "NeuroML2", "LEMS_*.xml"),
     ("osb_Brunel_", f"{OSB}/Brunel2000", ("NeuroML2",), "NeuroML2", "LEMS_*.xml"),
     ("osb_ISN_", f"{OSB}/SadehEtAl2017-InhibitionStabilizedNetworks", ("NeuroML2",),
@@ -323,7 +324,8 @@ def redirect_absolute(sim: dict) -> dict:
 #: and jLEMS agrees with the converged solution.
 FINE_STEP = {"Ex1_HH": 10, "Ex5_DetCell": 10, "Ex10_Q10": 10, "Ex23_Spiketimes": 10,
              "Ex24_FractionalConductance": 10, "Ex26_Weights": 10, "nml_hh_single": 10,
-             "Ex20a_AnalogSynapsesHH": 10, "Ex4_KS": 10, "Ex4a_KS": 10, "Ex18_GHK": 10}
+             "Ex20a_AnalogSynapsesHH": 10, "Ex4_KS": 10, "Ex4a_KS": 10, "Ex18_GHK": 10,
+             "nml_channel_kinds": 10}
 
 
 def refine_step(sim: dict, divisor: int) -> str:
