@@ -108,12 +108,30 @@ def test_compile_error_names_the_component_type(tmp_path):
         MechanismCache(root=tmp_path / "c").ensure([mech])
 
 
-def test_unsupported_component_is_named(core_examples):
-    model = nmlhub.load(core_examples / "LEMSexamples" / "LEMS_NML2_Ex18_GHK.xml")
+def test_unsupported_construct_names_type_and_construct(tmp_path):
+    """A channel whose gate uses a construct the translator lacks (here a Regime inside a rate)
+    fails before any NMODL is compiled, naming the ComponentType and the construct."""
+    for f in (EXAMPLES / "hh_single").iterdir():
+        (tmp_path / f.name).write_text(f.read_text())
+    na = tmp_path / "Na.channel.nml"
+    na.write_text(na.read_text().replace('<forwardRate type="HHExpLinearRate"', '<forwardRate type="switchingRate"', 1))
+    (tmp_path / "switching.xml").write_text("""<Lems>
+    <ComponentType name="switchingRate" extends="baseHHRate">
+        <Dynamics>
+            <StateVariable name="r" dimension="per_time" exposure="r"/>
+            <Regime name="low" initial="true"><OnCondition test="v .gt. midpoint">
+                <Transition regime="high"/></OnCondition></Regime>
+            <Regime name="high"><OnEntry><StateAssignment variable="r" value="rate"/></OnEntry></Regime>
+        </Dynamics>
+    </ComponentType>
+</Lems>""")
+    lems = tmp_path / "LEMS_hh_single.xml"
+    lems.write_text(lems.read_text().replace('<Include file="hh_single.net.nml"/>',
+                                             '<Include file="switching.xml"/><Include file="hh_single.net.nml"/>'))
     with pytest.raises(UnsupportedComponentError) as info:
-        NeuronSimulation(model).build()
+        NeuronSimulation(nmlhub.load(lems)).build()
     message = str(info.value)
-    assert "LEMS_NML2_Ex18_GHK.xml:" in message and "channelDensityGHK" in message
+    assert "switchingRate" in message and "Regime" in message and "hh_cell" in message
 
 
 def test_bad_quantity_path_is_named(tmp_path):

@@ -493,14 +493,18 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[k:k + size] for k in range(0, len(items), size)]
 
 
-def mechanism_for(flat: FlatComponent, role: str, ion: str | None = None) -> Mechanism:
+def mechanism_for(flat: FlatComponent, role: str, ion: str | None = None, copy: int = 0) -> Mechanism:
     """Generate the NMODL mechanism of a flat component in a role (``cell``, ``current``, ``source``).
 
     The mechanism's name carries a hash of its text, so components of one type with different
     structure (e.g. other children) get different mechanisms, and identical ones share one.
+    ``copy`` > 0 makes a distinct copy (two densities of one channel on the same membrane each
+    need their own mechanism, as NEURON inserts a mechanism once per section).
     """
     printer = _Printer(flat, role, ion)
     draft = printer.print("MECHNAME")
+    if copy:
+        draft = draft.replace("ENDCOMMENT", f"Copy {copy}, for another density of the same channel.\nENDCOMMENT", 1)
     digest = hashlib.sha1(draft.encode()).hexdigest()[:10]
     name = f"nml_{safe_name(flat.type)[:30]}_{digest}"
     text = draft.replace("MECHNAME", name)

@@ -184,7 +184,8 @@ class Translator:
             self._kinetic_scheme(scheme, scope, flat)
         for regime in dyn.regimes:
             if prefix:
-                raise TranslationError(f"regimes in child component '{fc.id}' are not supported")
+                raise TranslationError(f"ComponentType {fc.type}: Regime in a child component ('{fc.id}') "
+                                       f"is not supported")
             flat.regimes.append(regime.name)
             if regime.initial:
                 flat.initial_regime = regime.name
@@ -213,7 +214,7 @@ class Translator:
             elif kind == "OnEntry":
                 flat.on_entry.setdefault(regime or "", []).extend(actions)
             else:
-                raise TranslationError(f"event handler {kind} is not supported")
+                raise TranslationError(f"ComponentType {scope.fc.type}: event handler {kind} is not supported")
 
     def _kinetic_scheme(self, scheme: Any, scope: _Scope, flat: FlatComponent) -> None:
         """A KineticScheme as rate equations of its nodes' occupancies: each edge moves
@@ -261,7 +262,7 @@ class Translator:
             elif kind == "Transition":
                 out.append(Action("transition", action.regime))
             else:
-                raise TranslationError(f"action {kind} is not supported")
+                raise TranslationError(f"ComponentType {scope.fc.type}: action {kind} is not supported")
         return out
 
     def _to_parent(self, parent: _Scope) -> list[Action]:
@@ -293,7 +294,8 @@ class Translator:
                 target: str = "") -> ex.Expr:
         match = re.fullmatch(r"(\w+)(\[\*\])?/(\w+)", select.strip())
         if not match:
-            raise TranslationError(f"select '{select}' is not supported")
+            raise TranslationError(f"ComponentType {fc.type}: select '{select}' is not supported "
+                                   f"(a child or children collection and a variable are)")
         collection, many, var = match.group(1), match.group(2), match.group(3)
         identity = ex.Num(1.0 if reduce == "multiply" else 0.0)
         attachments = {a.name for a in fc.attachments}

@@ -145,11 +145,11 @@ def _varying(comp_id: str, density: Any, morphology: Any, where: dict) -> list[P
         if inhomogeneous is None:
             raise BiophysicsError(f"cell '{comp_id}': density '{density.id}': variableParameter "
                                   f"'{vp.parameter}' has no inhomogeneousValue", **where)
-        param = params.get(inhomogeneous.inhomogeneous_parameter)
+        param = params.get(inhomogeneous.inhomogeneous_parameters)
         if param is None:
             raise BiophysicsError(
                 f"cell '{comp_id}': density '{density.id}': inhomogeneousParameter "
-                f"'{inhomogeneous.inhomogeneous_parameter}' is not defined in any segment group", **where)
+                f"'{inhomogeneous.inhomogeneous_parameters}' is not defined in any segment group", **where)
         if param.metric != "Path Length from root":
             raise BiophysicsError(f"cell '{comp_id}': inhomogeneousParameter '{param.id}': metric "
                                   f"'{param.metric}' is not supported (Path Length from root is)", **where)

@@ -113,11 +113,17 @@ def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, Compon
                         f"cannot generate a NEURON mechanism for the concentration model "
                         f"'{sp.model_id}' of cell '{comp_id}': {exc.message}",
                         file=record.location.file, line=record.location.line) from None
+            used_names: set[str] = set()
             for spec in densities:
                 density_id = spec.density_id
                 try:
                     flat = translator.translate(flattener.fatten(density_id))
                     mechanism = mechanism_for(flat, "density", spec.ion)
+                    copy = 0
+                    while mechanism.name in used_names:
+                        copy += 1
+                        mechanism = mechanism_for(flat, "density", spec.ion, copy)
+                    used_names.add(mechanism.name)
                 except (TranslationError, ex.ExpressionError) as exc:
                     raise UnsupportedComponentError(
                         f"cannot generate a NEURON mechanism for the channel density "

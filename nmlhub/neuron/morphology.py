@@ -121,6 +121,34 @@ def _paths_and_subtrees(morphology: Any, group: Any) -> set[int]:
     return found
 
 
+def path_lengths(morphology: Any) -> dict[int, tuple[float, float]]:
+    """For each segment, the path length (um) from the root segment's proximal point to the
+    segment's own start, and the segment's length: the geometry of the NeuroML description,
+    independent of how NEURON discretises it."""
+    segments = {int(s.id): s for s in morphology.segments}
+    found: dict[int, tuple[float, float]] = {}
+
+    def length(seg: Any) -> float:
+        start = seg.proximal if seg.proximal is not None else segments[int(seg.parent.segments)].distal
+        return _distance(start, seg.distal)
+
+    for sid in segments:
+        chain = [sid]
+        while chain[-1] not in found and segments[chain[-1]].parent is not None:
+            chain.append(int(segments[chain[-1]].parent.segments))
+        for node in reversed(chain):
+            if node in found:
+                continue
+            seg = segments[node]
+            if seg.parent is None:
+                found[node] = (0.0, length(seg))
+            else:
+                parent_start, parent_length = found[int(seg.parent.segments)]
+                along = float(seg.parent.fraction_along if seg.parent.fraction_along is not None else 1.0)
+                found[node] = (parent_start + along * parent_length, length(seg))
+    return found
+
+
 def _nseg(group: Any) -> int:
     for prop in getattr(group, "properties", []) or []:
         if prop.tag == "numberInternalDivisions":

@@ -197,10 +197,10 @@ def _morphological_cell(pop: Any, k: int, cell_id: int, cm: ComponentMechanism) 
 
 
 def _place_density(built: Any, morph: Any, placement: Any) -> None:
-    """Insert a density's mechanism where it applies and set its parameters per NEURON segment."""
-    from neuron import h
-
-    from .morphology import group_segments
+    """Insert a density's mechanism where it applies and set its parameters per NEURON segment;
+    a parameter varying with path distance is evaluated at each NEURON segment's centre, with the
+    distance measured along the NeuroML segments."""
+    from .morphology import group_segments, path_lengths
 
     members = ({placement.segment} if placement.segment is not None
                else group_segments(morph, placement.segment_group))
@@ -223,11 +223,18 @@ def _place_density(built: Any, morph: Any, placement: Any) -> None:
         for seg in placed:
             setattr(seg, f"condDensity_{mech.name}", placement.total_conductance / area_m2)
     if placement.varying:
-        root = built.sections[0](0)
+        lengths = path_lengths(morph)
+
+        def path_distance(seg: Any) -> float:
+            sid = _segment_at(built, seg.sec, seg.x)
+            start, end = built.span[sid]
+            before, length = lengths[sid]
+            return before + length * (seg.x - start) / (end - start if end > start else 1.0)
+
         for varying in placement.varying:
             group = group_segments(morph, varying.segment_group)
             targets = [seg for seg in placed if _segment_at(built, seg.sec, seg.x) in group]
-            distances = [h.distance(root, seg) - varying.translation_start for seg in targets]
+            distances = [path_distance(seg) - varying.translation_start for seg in targets]
             if varying.normalization_end is not None and distances:
                 furthest = max(distances) or 1.0
                 distances = [d / furthest * varying.normalization_end for d in distances]
