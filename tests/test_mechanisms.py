@@ -196,9 +196,3 @@ def test_seed_makes_random_inputs_reproducible(core_examples):
     first, again, other = spikes(11), spikes(11), spikes(12)
     assert first == again
     assert first != other
-
-
-def test_untranslatable_construct_is_named(core_examples):
-    model = nmlhub.load(core_examples / "LEMSexamples" / "LEMS_NML2_Ex4_KS.xml")
-    with pytest.raises(UnsupportedComponentError, match="gateKS uses a KineticScheme"):
-        NeuronSimulation(model).build()

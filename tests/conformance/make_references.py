@@ -325,7 +325,8 @@ def redirect_absolute(sim: dict) -> dict:
 FINE_STEP = {"Ex1_HH": 10, "Ex5_DetCell": 10, "Ex10_Q10": 10, "Ex23_Spiketimes": 10,
              "Ex24_FractionalConductance": 10, "Ex26_Weights": 10, "nml_hh_single": 10,
              "Ex20a_AnalogSynapsesHH": 10, "Ex4_KS": 10, "Ex4a_KS": 10, "Ex18_GHK": 10,
-             "nml_channel_kinds": 10}
+             "nml_channel_kinds": 10, "Ex15_CaDynamics": 10, "osb_Gran_GranuleCell": 10,
+             "osb_ACnet2_ACnet2": 10, "osb_ACnet2_ACnet2_LowDt": 10}
 
 
 def refine_step(sim: dict, divisor: int) -> str:

@@ -1,6 +1,6 @@
 """Run one LEMS file with nmlhub and store everything recorded (used by the conformance suite).
 
-Usage: python run_nmlhub.py LEMS_FILE OUT_DIR
+Usage: python run_nmlhub.py LEMS_FILE OUT_DIR [STEP_DIVISOR]
 Writes the simulation's output files under OUT_DIR and OUT_DIR/nmlhub_results.npz with
 ``time_ms``, ``trace:<quantity>`` (SI) and ``spikes:<population>/<id>`` (ms).
 """
@@ -18,7 +18,9 @@ from nmlhub.neuron.simulation import NeuronSimulation
 
 def main() -> None:
     lems, out = Path(sys.argv[1]), Path(sys.argv[2])
-    sim = NeuronSimulation(load(lems))
+    model = load(lems)
+    divisor = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
+    sim = NeuronSimulation(model, dt_ms=model.simulation.step_ms / divisor)
     results = sim.run()
     out.mkdir(parents=True, exist_ok=True)
     arrays = {"time_ms": results.time_ms}
