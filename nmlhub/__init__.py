@@ -5,6 +5,12 @@ Importing nmlhub has no side effects.
 
 from .errors import CoreTypesError, ModelError, NmlhubError, UnitError, XmlSecurityError
 from .model import Model, load
+from .rules.builder import (
+    AllToAll, Convergence, Divergence, FromList, NetworkBuilder, OneToOne, Probability,
+)
+from .rules.connectivity import Placement
+from .rules.selection import CellSelector
+from .rules.values import lognormal, normal, uniform
 from .units import Quantity, Unit, UnitRegistry
 
 __version__ = "0.1.0"
@@ -33,4 +39,6 @@ def simulate(model, **options):
 __all__ = [
     "load", "Model", "NmlhubError", "ModelError", "UnitError", "XmlSecurityError",
     "CoreTypesError", "Quantity", "Unit", "UnitRegistry", "simulate", "__version__",
+    "NetworkBuilder", "Probability", "Convergence", "Divergence", "AllToAll", "OneToOne", "FromList",
+    "Placement", "CellSelector", "uniform", "normal", "lognormal",
 ]

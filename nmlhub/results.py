@@ -40,11 +40,18 @@ class Results:
 
 def write_atomic_text(path: Path, text: str) -> None:
     """Write a text file through a temporary file and a rename, so a reader never sees half of it."""
+    write_atomic_bytes(path, text.encode())
+
+
+def write_atomic_bytes(path: Path, data: bytes) -> None:
+    """Write a file through a temporary file and a rename: an interrupted write leaves any old
+    file intact and never a half-written one."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(handle, "w") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -289,6 +289,7 @@ class _Loader:
     def _locate_network_children(self, element: etree._Element, net_id: str, file: str) -> None:
         assert self.model is not None
         known = _network_child_tags()
+        self._read_rules(element, net_id, file)
         for child in element:
             tag = local_name(child)
             if tag and tag not in known:
@@ -296,6 +297,19 @@ class _Loader:
             child_id = child.get("id") if isinstance(child.tag, str) else None
             if child_id:
                 self.model.locations[f"{net_id}/{child_id}"] = Location(file, child.sourceline)
+
+    def _read_rules(self, element: etree._Element, net_id: str, file: str) -> None:
+        from ..rules.annotations import find_rules, rules_from_element
+        from ..rules.values import RuleError
+
+        assert self.model is not None
+        found = find_rules(element)
+        if found is None:
+            return
+        try:
+            self.model.rules[net_id] = rules_from_element(found, net_id)
+        except RuleError as exc:
+            raise ModelError(f"network '{net_id}': rules: {exc.message}", file=file, line=found.sourceline) from None
 
     # -- HDF5 ----------------------------------------------------------------------------------
     def _load_hdf5(self, path: Path, included_from: Location | None) -> None:

@@ -47,6 +47,9 @@ class Model:
     network_extras
         Children of a network that libNeuroML has no class for (e.g. LEMS
         ``synapticConnectionWD``), by network id.
+    rules
+        Network-building rules kept in a network's annotation
+        (:class:`nmlhub.rules.expand.NetworkRules`), by network id.
     """
 
     path: Path
@@ -60,6 +63,7 @@ class Model:
     problems: list[Problem] = field(default_factory=list)
     locations: dict[str, Location] = field(default_factory=dict)
     network_extras: dict[str, list[LemsComponent]] = field(default_factory=dict)
+    rules: dict[str, Any] = field(default_factory=dict)
 
     @property
     def networks(self) -> list[Any]:

@@ -80,9 +80,12 @@ class NetworkInstance:
             raise NetworkError(f"no cell {index} in population '{population}'") from None
 
 
-def needed_components(network: Any, extras: list | None = None) -> list[str]:
+def needed_components(network: Any, extras: list | None = None, expanded: Any = None) -> list[str]:
     """Ids of the components a network uses, in first-use order."""
     ids: list[str] = []
+    if expanded is not None:
+        ids += list(expanded.cells.component)
+        ids += [p.synapse for p in expanded.projections] + [i.source for i in expanded.inputs]
     for extra in extras or []:
         if "synapse" in extra.parameters:
             ids.append(extra.parameters["synapse"])
@@ -106,13 +109,19 @@ def needed_components(network: Any, extras: list | None = None) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMechanism]) -> NetworkInstance:
-    """Create sections, mechanisms, synapses, connections and inputs for a network."""
+def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMechanism],
+                expanded: Any = None) -> NetworkInstance:
+    """Create sections, mechanisms, synapses, connections and inputs for a network, and those
+    its rules expand to (``expanded``, a :class:`nmlhub.rules.expand.ExpandedNetwork`)."""
     from neuron import h
 
     instance = NetworkInstance()
     diameter = math.sqrt(POINT_CELL_AREA_UM2 / math.pi)
-    for pop in network.populations:
+    populations = list(network.populations)
+    if expanded is not None:
+        populations = [pop for pop in populations if pop.id not in expanded.cells.populations]
+        populations += [_RulePopulation(expanded.cells, k) for k in range(len(expanded.cells.populations))]
+    for pop in populations:
         cm = mechanisms[pop.component]
         ids = _population_ids(pop)
         instance.populations[pop.id] = ids
@@ -146,6 +155,17 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
         _connect_continuously(model, network, proj, mechanisms, instance, electrical=False)
     for input_list in network.input_lists:
         _add_input_list(input_list, mechanisms, instance)
+    if expanded is not None:
+        for proj in expanded.projections:
+            n = len(proj)
+            connect_columns(proj.pre_population, proj.post_population, proj.synapse, proj.pre_cell,
+                            proj.post_cell, np.zeros(n, np.int32), proj.post_segment, np.full(n, 0.5),
+                            proj.post_fraction, proj.weight, proj.delay, mechanisms, instance)
+        for inputs in expanded.inputs:
+            for k in range(len(inputs)):
+                cell = instance.cell(inputs.population, int(inputs.cell[k]))
+                _attach_input(cell, inputs.source, mechanisms, float(inputs.weight[k]), instance,
+                              int(inputs.segment[k]), float(inputs.fraction[k]))
     for explicit in network.explicit_inputs:
         pop_id, index = parse_cell_reference(explicit.target)
         cell = instance.cell(pop_id or "", index)
@@ -247,7 +267,24 @@ def _segment_at(built: Any, section: Any, x: float) -> int:
     return built.segment_at(section, x)
 
 
+class _RulePopulation:
+    """A population expanded from rules, seen as the driver sees a NeuroML population."""
+
+    def __init__(self, cells: Any, k: int) -> None:
+        self.id = cells.populations[k]
+        self.component = cells.component[k]
+        self._positions = cells.position[cells.gids_of(self.id)]
+        self.instances = None
+        self.size = len(self._positions)
+
+    def position(self, k: int) -> tuple[float, float, float]:
+        x, y, z = self._positions[k]
+        return float(x), float(y), float(z)
+
+
 def _population_ids(pop: Any) -> list[int]:
+    if isinstance(pop, _RulePopulation):
+        return list(range(pop.size))
     if pop.instances is not None and len(pop.instances) > 0:
         if hasattr(pop.instances, "array"):
             array = np.asarray(pop.instances.array)
@@ -257,6 +294,8 @@ def _population_ids(pop: Any) -> list[int]:
 
 
 def _position(pop: Any, k: int) -> tuple[float, float, float] | None:
+    if isinstance(pop, _RulePopulation):
+        return pop.position(k)
     instances = pop.instances
     if instances is None or len(instances) == 0 or hasattr(instances, "array"):
         return None
@@ -266,23 +305,36 @@ def _position(pop: Any, k: int) -> tuple[float, float, float] | None:
 
 def _connect(model: Model, network: Any, proj: Any, mechanisms: dict[str, ComponentMechanism],
              instance: NetworkInstance) -> None:
-    from neuron import h
-
     cols = projection_columns(proj)
     pre_fraction, post_fraction = cols.fractions()
     weights, delays = connection_weights_delays(proj, model.units)
-    syn_mech = mechanisms[proj.synapse]
-    for k in range(len(cols)):
-        pre = instance.cell(proj.presynaptic_population, int(cols.pre_cell[k]))
-        post = instance.cell(proj.postsynaptic_population, int(cols.post_cell[k]))
-        section, x = post.locate(int(cols.post_segment[k]), float(post_fraction[k]))
-        synapse = getattr(h, syn_mech.mechanism.name)(section(x))
-        _set_parameters(synapse, syn_mech)
-        post.attached.setdefault(proj.synapse, []).append(synapse)
-        netcon = pre.netcon_to(synapse, int(cols.pre_segment[k]), float(pre_fraction[k]))
+    connect_columns(proj.presynaptic_population, proj.postsynaptic_population, proj.synapse,
+                    cols.pre_cell, cols.post_cell, cols.pre_segment, cols.post_segment,
+                    pre_fraction, post_fraction, weights, delays, mechanisms, instance)
+
+
+def connect_columns(pre_population: str, post_population: str, synapse: str, pre_cell: np.ndarray,
+                    post_cell: np.ndarray, pre_segment: np.ndarray, post_segment: np.ndarray,
+                    pre_fraction: np.ndarray, post_fraction: np.ndarray, weights: np.ndarray,
+                    delays: np.ndarray, mechanisms: dict[str, ComponentMechanism],
+                    instance: NetworkInstance) -> None:
+    """One synapse and one NetCon per connection, from columns (cell indices within populations,
+    segments and fractions, weights, delays in ms)."""
+    from neuron import h
+
+    syn_mech = mechanisms[synapse]
+    make = getattr(h, syn_mech.mechanism.name)
+    for k in range(len(pre_cell)):
+        pre = instance.cell(pre_population, int(pre_cell[k]))
+        post = instance.cell(post_population, int(post_cell[k]))
+        section, x = post.locate(int(post_segment[k]), float(post_fraction[k]))
+        point = make(section(x))
+        _set_parameters(point, syn_mech)
+        post.attached.setdefault(synapse, []).append(point)
+        netcon = pre.netcon_to(point, int(pre_segment[k]), float(pre_fraction[k]))
         netcon.delay = float(delays[k])
         netcon.weight[0] = float(weights[k])
-        instance.synapses.append(synapse)
+        instance.synapses.append(point)
         instance.netcons.append(netcon)
 
 

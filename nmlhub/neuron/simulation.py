@@ -6,7 +6,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -63,6 +63,7 @@ class NeuronSimulation:
         self.progress = progress
         self.network = model.network(settings.target)
         self.instance: NetworkInstance | None = None
+        self.expanded: Any = None
         self.mechanisms = {}
         self._probes: list[Probe] = []
 
@@ -70,7 +71,8 @@ class NeuronSimulation:
         """Generate and compile mechanisms, then create the network in NEURON."""
         from neuron import h
 
-        ids = needed_components(self.network, self.model.network_extras.get(self.network.id))
+        self.expanded = self._expand_rules()
+        ids = needed_components(self.network, self.model.network_extras.get(self.network.id), self.expanded)
         for comp_id in ids:
             if comp_id not in self.model.components:
                 raise SimulationError(f"component '{comp_id}' used by network {self.network.id} is not defined",
@@ -86,8 +88,29 @@ class NeuronSimulation:
         temperature = getattr(self.network, "temperature", None)
         if temperature:
             h.celsius = self.model.units.to_neuron(temperature, "temperature")
-        self.instance = instantiate(self.model, self.network, self.mechanisms)
+        self.instance = instantiate(self.model, self.network, self.mechanisms, self.expanded)
         self._probes = self._make_probes()
+
+    def _expand_rules(self) -> Any:
+        """The network's rules expanded (None when it has none, or holds its expansion already)."""
+        from ..model.cells import cell_morphology
+        from ..rules.expand import expand
+        from ..rules.values import RuleError
+
+        rules = self.model.rules.get(self.network.id)
+        if rules is None or getattr(rules, "expanded_in_file", False):
+            return None
+        morphologies = {}
+        for pop in rules.populations:
+            record = self.model.components.get(pop.cell)
+            if record is None:
+                raise SimulationError(f"rule population '{pop.id}': cell '{pop.cell}' is not defined",
+                                      file=self.model.path)
+            morphologies[pop.cell] = cell_morphology(record.obj, self.model.components)
+        try:
+            return expand(rules, morphologies)
+        except RuleError as exc:
+            raise SimulationError(f"network '{self.network.id}': {exc.message}", file=self.model.path) from None
 
     def _recorded_paths(self) -> list[str]:
         paths = [c.quantity for o in self.settings.outputs for c in o.columns]

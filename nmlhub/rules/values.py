@@ -71,9 +71,8 @@ class Distribution:
         return np.exp(values) if self.kind == "lognormal" else values
 
     def to_text(self) -> str:
-        bounds = ""
-        if self.low != -math.inf or self.high != math.inf:
-            bounds = f", low={self.low!r}, high={self.high!r}"
+        bounds = "".join(f", {name}={value!r}" for name, value in (("low", self.low), ("high", self.high))
+                         if math.isfinite(value))
         return f"{self.kind}({self.a!r}, {self.b!r}{bounds})"
 
 

@@ -1,0 +1,251 @@
+"""Build a network from rules in Python and save it as NeuroML (rules kept as annotations).
+
+Example
+-------
+>>> net = NetworkBuilder("cortex", size=(500, 1000, 500), seed=7)          # doctest: +SKIP
+>>> net.include("cells.nml")                                                 # doctest: +SKIP
+>>> net.population("E", cell="pyr", density="8e4*exp(-ynorm)", ynorm_range=(0.1, 0.9))
+>>> net.connect("E", "E", synapse="ampa", rule=Probability("0.2*exp(-dist_3D/150)", max_distance=600),
+...             weight=normal(1.0, 0.2, low=0), delay="1 + dist_3D/500")
+>>> net.stimulate("bg", targets="E")
+>>> model = net.to_model()
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from lxml import etree
+
+from .connectivity import ConnectivityRule, Placement
+from .expand import ExpandedNetwork, NetworkRules, expand
+from .layout import PopulationRule
+from .selection import CellSelector
+from .stimulation import StimulationRule
+from .values import RuleError, ValueSpec
+
+NEUROML_NS = "http://www.neuroml.org/schema/neuroml2"
+
+
+@dataclass(frozen=True)
+class Probability:
+    """Each pair connects with this probability (a constant or an expression of positions)."""
+
+    p: ValueSpec
+    max_distance: float | None = None
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """Each post-synaptic cell gets exactly this many inputs."""
+
+    n: ValueSpec
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Each pre-synaptic cell makes exactly this many outputs."""
+
+    n: ValueSpec
+
+
+@dataclass(frozen=True)
+class AllToAll:
+    """Every pre cell to every post cell."""
+
+
+@dataclass(frozen=True)
+class OneToOne:
+    """The i-th pre cell to the i-th post cell."""
+
+
+@dataclass(frozen=True)
+class FromList:
+    """Explicit pairs (indices into the selected pre and post cells), optional weights/delays."""
+
+    pairs: Any
+    weights: Any = None
+    delays: Any = None
+
+
+Rule = Probability | Convergence | Divergence | AllToAll | OneToOne | FromList
+
+
+def _selector(cells: str | list[str] | CellSelector, conditions: dict | None) -> CellSelector:
+    if isinstance(cells, CellSelector):
+        if conditions:
+            raise RuleError("give conditions in the CellSelector or as keywords, not both")
+        return cells
+    return CellSelector.make(cells, **(conditions or {}))
+
+
+class NetworkBuilder:
+    """A network described by rules.
+
+    Parameters
+    ----------
+    id
+        The network's id.
+    size
+        Extent of the network in um (x, y, z); normalised coordinates run from 0 to 1 across it,
+        ``ynorm`` being cortical depth.
+    seed
+        Seed of every random choice (the same seed gives the same network on any number of ranks).
+    temperature
+        The network's temperature (e.g. ``"34 degC"``), needed by temperature-dependent channels.
+    """
+
+    def __init__(self, id: str, size: tuple[float, float, float] = (1000.0, 1000.0, 1000.0),
+                 seed: int = 1, temperature: str | None = None) -> None:
+        self.rules = NetworkRules(id, tuple(float(s) for s in size), int(seed))
+        self.temperature = temperature
+        self.includes: list[Path] = []
+        self.components: list[Any] = []
+
+    # -- what the network is made of -------------------------------------------------------------
+    def include(self, path: str | os.PathLike) -> None:
+        """Use the cells, synapses and inputs defined in a NeuroML file."""
+        resolved = Path(path).resolve()
+        if not resolved.exists():
+            raise RuleError(f"{resolved}: no such file")
+        self.includes.append(resolved)
+
+    def add(self, component: Any) -> Any:
+        """Add a libNeuroML component (cell, synapse, input source); returns it."""
+        if not getattr(component, "id", None):
+            raise RuleError(f"{type(component).__name__} without an id")
+        self.components.append(component)
+        return component
+
+    # -- rules -----------------------------------------------------------------------------------
+    def population(self, id: str, cell: str, count: int | None = None, density: ValueSpec | None = None,
+                   shape: str = "box", grid_spacing: float | None = None, positions: Any = None,
+                   **ranges: tuple[float, float]) -> PopulationRule:
+        """A population of ``count`` cells, or of ``density`` cells per mm3 (an expression of
+        ``x``..``znorm`` allowed), on a grid, or at explicit ``positions``; inside ``shape``
+        (box, cylinder with its axis along y, ellipsoid) limited by ranges such as
+        ``y_range=(100, 400)`` or ``ynorm_range=(0.1, 0.4)``."""
+        clean = {axis.removesuffix("_range"): (float(lo), float(hi)) for axis, (lo, hi) in ranges.items()}
+        rule = PopulationRule(id, cell, count, density, shape, clean, grid_spacing, positions)
+        self.rules.populations.append(rule)
+        return rule
+
+    def connect(self, pre: str | list[str] | CellSelector, post: str | list[str] | CellSelector,
+                synapse: str | list[str], rule: Rule, weight: ValueSpec = 1.0, delay: ValueSpec = 0.0,
+                id: str | None = None, autapses: bool = False, multapses: bool = False,
+                placement: Placement | None = None, pre_conditions: dict | None = None,
+                post_conditions: dict | None = None) -> ConnectivityRule:
+        """Connect pre cells to post cells by a rule; weight and delay (ms) are constants,
+        distributions (:func:`~nmlhub.rules.values.normal`, ...) or expressions of ``pre_x``..,
+        ``post_ynorm``.., ``dist_3D``, ``dist_2D``, ``dist_x``.."""
+        synapses = (synapse,) if isinstance(synapse, str) else tuple(synapse)
+        rule_id = id or f"{'_'.join(pre) if isinstance(pre, list) else pre}_to_" \
+                        f"{'_'.join(post) if isinstance(post, list) else post}"
+        if isinstance(pre, CellSelector) or isinstance(post, CellSelector):
+            rule_id = id or f"rule{len(self.rules.connections)}"
+        kwargs: dict[str, Any] = dict(weight=weight, delay=delay, autapses=autapses, multapses=multapses,
+                                      placement=placement)
+        if isinstance(rule, Probability):
+            kwargs.update(kind="probability", parameter=rule.p, max_distance=rule.max_distance)
+        elif isinstance(rule, Convergence):
+            kwargs.update(kind="convergence", parameter=rule.n)
+        elif isinstance(rule, Divergence):
+            kwargs.update(kind="divergence", parameter=rule.n)
+        elif isinstance(rule, AllToAll):
+            kwargs.update(kind="all_to_all")
+        elif isinstance(rule, OneToOne):
+            kwargs.update(kind="one_to_one")
+        elif isinstance(rule, FromList):
+            kwargs.update(kind="from_list", pairs=rule.pairs,
+                          list_weights=None if rule.weights is None else np.asarray(rule.weights, float),
+                          list_delays=None if rule.delays is None else np.asarray(rule.delays, float))
+        else:
+            raise RuleError(f"unknown connectivity rule {rule!r}")
+        made = ConnectivityRule(rule_id, _selector(pre, pre_conditions), _selector(post, post_conditions),
+                                synapses, **kwargs)
+        self.rules.connections.append(made)
+        return made
+
+    def stimulate(self, source: str, targets: str | list[str] | CellSelector, probability: float = 1.0,
+                  weight: ValueSpec = 1.0, id: str | None = None, segment: int = 0, fraction: float = 0.5,
+                  **conditions: tuple[float, float]) -> StimulationRule:
+        """Give the input component ``source`` to the target cells (each with ``probability``)."""
+        rule = StimulationRule(id or f"stim_{source}_{len(self.rules.stimulations)}", source,
+                               _selector(targets, conditions or None), probability, weight, segment, fraction)
+        self.rules.stimulations.append(rule)
+        return rule
+
+    # -- results ---------------------------------------------------------------------------------
+    def expand(self, morphologies: dict[str, Any] | None = None, owned: np.ndarray | None = None) -> ExpandedNetwork:
+        """The explicit network (cells, connections and inputs as columns)."""
+        return expand(self.rules, morphologies, owned)
+
+    def save(self, path: str | os.PathLike, expanded: bool = False,
+             simulation: dict[str, Any] | None = None) -> Path:
+        """Write the network as NeuroML with its rules in an annotation (and, with ``expanded``,
+        the explicit cells, connections and inputs too). With ``simulation`` (``duration_ms``,
+        ``dt_ms``, optional ``record_v`` list of ``population[index]`` and ``spikes`` file name),
+        a LEMS simulation file ``LEMS_<id>.xml`` is written next to it; returns its path then."""
+        from ..results import write_atomic_bytes as atomic_write_bytes
+        from .writer import network_document_xml, simulation_xml
+
+        path = Path(path).resolve()
+        model = None
+        if expanded:
+            model = self._model_for_morphologies(path.parent)
+        text = network_document_xml(self, expanded, model)
+        atomic_write_bytes(path, text)
+        if simulation is None:
+            return path
+        lems = path.parent / f"LEMS_{self.rules.network_id}.xml"
+        atomic_write_bytes(lems, simulation_xml(self, path.name, **simulation))
+        return lems
+
+    def to_model(self, expanded: bool = False, simulation: dict[str, Any] | None = None) -> Any:
+        """The canonical :class:`~nmlhub.model.Model` (written to a temporary folder and loaded)."""
+        from ..model import load
+
+        folder = Path(tempfile.mkdtemp(prefix="nmlhub-builder-"))
+        written = self.save(folder / f"{self.rules.network_id}.net.nml", expanded, simulation)
+        return load(written)
+
+    def _model_for_morphologies(self, folder: Path) -> Any:
+        from ..model import load
+        from .writer import network_document_xml
+
+        with tempfile.TemporaryDirectory(prefix="nmlhub-builder-") as tmp:
+            probe = Path(tmp) / "cells.nml"
+            probe.write_bytes(network_document_xml(self, False, None))
+            return load(probe)
+
+    def morphologies(self, model: Any) -> dict[str, Any]:
+        """Morphology of each rule population's cell component (None for point cells)."""
+        from ..model.cells import cell_morphology
+
+        out = {}
+        for pop in self.rules.populations:
+            record = model.components.get(pop.cell)
+            if record is None:
+                raise RuleError(f"population '{pop.id}': cell '{pop.cell}' is not defined in the "
+                                "included files or added components")
+            out[pop.cell] = cell_morphology(record.obj, model.components)
+        return out
+
+
+def rules_element_for(builder: NetworkBuilder, expanded: bool) -> etree._Element:
+    """The annotation holding a builder's rules."""
+    from .annotations import rules_to_element
+
+    builder.rules.expanded_in_file = expanded
+    try:
+        element = rules_to_element(builder.rules)
+    finally:
+        builder.rules.expanded_in_file = False
+    annotation = etree.Element(f"{{{NEUROML_NS}}}annotation")
+    annotation.append(element)
+    return annotation

@@ -1,0 +1,108 @@
+"""A network's rules and their expansion into cells, connections and inputs (all columnar)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import counter_rng as crng
+from .connectivity import ConnectivityRule, ExpandedProjection, expand_rule
+from .layout import CellTable, PopulationRule, expand_populations
+from .placement import place, segment_table
+from .stimulation import ExpandedInputs, StimulationRule, expand_stimulation
+from .values import RuleError
+
+
+@dataclass
+class NetworkRules:
+    """Everything that defines a network by rules: its size (um), seed, and the rules in order."""
+
+
+    network_id: str
+    size: tuple[float, float, float] = (1000.0, 1000.0, 1000.0)
+    seed: int = 1
+    populations: list[PopulationRule] = field(default_factory=list)
+    connections: list[ConnectivityRule] = field(default_factory=list)
+    stimulations: list[StimulationRule] = field(default_factory=list)
+    #: The file holds the expansion too (explicit populations, projections and inputs), so
+    #: the driver uses those and does not expand again.
+    expanded_in_file: bool = False
+
+    def check(self) -> None:
+        """Ids must be unique within each kind of rule and populations must be known."""
+        for kind, rules in (("population", self.populations), ("connectivity rule", self.connections),
+                            ("stimulation", self.stimulations)):
+            ids = [r.id for r in rules]
+            duplicates = sorted({i for i in ids if ids.count(i) > 1})
+            if duplicates:
+                raise RuleError(f"network '{self.network_id}': {kind} id(s) {', '.join(duplicates)} "
+                                "used twice")
+
+
+@dataclass
+class ExpandedNetwork:
+    """A network's cells, projections and inputs after expansion."""
+
+    rules: NetworkRules
+    cells: CellTable
+    projections: list[ExpandedProjection]
+    inputs: list[ExpandedInputs]
+    owned: np.ndarray | None = None
+
+    @property
+    def connection_count(self) -> int:
+        return sum(len(p) for p in self.projections)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the connection columns."""
+        return sum(p.nbytes for p in self.projections)
+
+
+def expand(rules: NetworkRules, morphologies: dict[str, Any] | None = None,
+           owned: np.ndarray | None = None) -> ExpandedNetwork:
+    """Expand every rule; only for the post-synaptic cells (gids) in ``owned`` when given.
+
+    Parameters
+    ----------
+    morphologies
+        Morphology (libNeuroML) of each cell component that has one; synapses onto other cells
+        go to segment 0.
+    """
+    rules.check()
+    cells = expand_populations(rules.populations, rules.size, rules.seed)
+    projections = []
+    for rule in rules.connections:
+        expanded = expand_rule(rule, cells, rules.seed, owned)
+        if rule.placement is not None:
+            for projection in expanded:
+                _place(rule, projection, cells, rules, morphologies or {})
+        projections.extend(expanded)
+    inputs = []
+    for stimulation in rules.stimulations:
+        inputs.extend(expand_stimulation(stimulation, cells, rules.seed, owned))
+    return ExpandedNetwork(rules, cells, projections, inputs, owned)
+
+
+def _place(rule: ConnectivityRule, projection: ExpandedProjection, cells: CellTable,
+           rules: NetworkRules, morphologies: dict[str, Any]) -> None:
+    component = cells.component[cells.populations.index(projection.post_population)]
+    morphology = morphologies.get(component)
+    if morphology is None or len(projection) == 0:
+        return  # a point cell: the synapse goes on its only segment
+    table = segment_table(morphology, rule.placement.segment_groups)
+    post_gids = cells.gids_of(projection.post_population)[projection.post_cell]
+    pre_gids = cells.gids_of(projection.pre_population)[projection.pre_cell]
+    same = np.zeros(len(projection), bool)
+    same[1:] = (pre_gids[1:] == pre_gids[:-1]) & (post_gids[1:] == post_gids[:-1])
+    starts = np.maximum.accumulate(np.where(~same, np.arange(len(same)), 0))
+    repeat = np.arange(len(same)) - starts
+    key = crng.key(rules.seed, rule.id, "place", projection.synapse)
+    u_segment = crng.uniforms(key, post_gids, pre_gids, repeat, 0)
+    u_fraction = crng.uniforms(key, post_gids, pre_gids, repeat, 1)
+    segments, fractions = place(table, rule.placement, cells.position[post_gids, 1], rules.size[1],
+                                u_segment, u_fraction)
+    projection.post_segment = segments.astype(np.int32)
+    projection.post_fraction = fractions

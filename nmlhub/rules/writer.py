@@ -1,0 +1,133 @@
+"""Write a rule-built network as a NeuroML document (and a LEMS simulation file for it)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import neuroml
+import numpy as np
+from lxml import etree
+
+from .expand import ExpandedNetwork
+from .layout import expand_populations
+
+NS = "http://www.neuroml.org/schema/neuroml2"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+SCHEMA = "https://raw.github.com/NeuroML/NeuroML2/development/Schemas/NeuroML2/NeuroML_v2.3.1.xsd"
+
+
+def _q(tag: str) -> str:
+    return f"{{{NS}}}{tag}"
+
+
+def _component_elements(components: list[Any]) -> list[etree._Element]:
+    """libNeuroML components as lxml elements (through libNeuroML's own writer)."""
+    if not components:
+        return []
+    doc = neuroml.NeuroMLDocument(id="components")
+    for component in components:
+        doc.add(component)
+    out = io.StringIO()
+    doc.export(out, 0, name_="neuroml", namespacedef_=f'xmlns="{NS}"')
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
+    return list(etree.fromstring(out.getvalue().encode(), parser))
+
+
+def network_document_xml(builder: Any, expanded: bool, model: Any | None) -> bytes:
+    """The NeuroML document of a builder: includes, added components, and the network with its
+    rules annotation; populations carry their sizes, and with ``expanded`` their cells'
+    positions, the projections and the input lists too."""
+    from .builder import rules_element_for
+
+    rules = builder.rules
+    root = etree.Element(_q("neuroml"), nsmap={None: NS, "xsi": XSI})
+    root.set(f"{{{XSI}}}schemaLocation", f"{NS} {SCHEMA}")
+    root.set("id", rules.network_id)
+    for path in builder.includes:
+        etree.SubElement(root, _q("include"), href=str(path))
+    for element in _component_elements(builder.components):
+        root.append(element)
+    network = etree.SubElement(root, _q("network"), id=rules.network_id)
+    if builder.temperature:
+        network.set("type", "networkWithTemperature")
+        network.set("temperature", builder.temperature)
+    network.append(rules_element_for(builder, expanded))
+    if expanded:
+        morphologies = builder.morphologies(model) if model is not None else None
+        full = builder.expand(morphologies)
+        _write_expanded(network, full)
+    else:
+        cells = expand_populations(rules.populations, rules.size, rules.seed)
+        for k, pop in enumerate(rules.populations):
+            etree.SubElement(network, _q("population"), id=pop.id, component=pop.cell,
+                             size=str(int(np.sum(cells.population_index == k))))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _fmt(x: float) -> str:
+    return f"{float(x):.6g}"
+
+
+def _write_expanded(network: etree._Element, full: ExpandedNetwork) -> None:
+    cells = full.cells
+    for k, pop_id in enumerate(cells.populations):
+        gids = cells.gids_of(pop_id)
+        pop = etree.SubElement(network, _q("population"), id=pop_id, component=cells.component[k],
+                               size=str(len(gids)), type="populationList")
+        for index, gid in enumerate(gids):
+            instance = etree.SubElement(pop, _q("instance"), id=str(index))
+            x, y, z = cells.position[gid]
+            etree.SubElement(instance, _q("location"), x=_fmt(x), y=_fmt(y), z=_fmt(z))
+    for proj in full.projections:
+        element = etree.SubElement(network, _q("projection"), id=proj.id,
+                                   presynapticPopulation=proj.pre_population,
+                                   postsynapticPopulation=proj.post_population, synapse=proj.synapse)
+        pre_component = cells.component[cells.populations.index(proj.pre_population)]
+        post_component = cells.component[cells.populations.index(proj.post_population)]
+        for k in range(len(proj)):
+            etree.SubElement(
+                element, _q("connectionWD"), id=str(k),
+                preCellId=f"../{proj.pre_population}/{int(proj.pre_cell[k])}/{pre_component}",
+                postCellId=f"../{proj.post_population}/{int(proj.post_cell[k])}/{post_component}",
+                postSegmentId=str(int(proj.post_segment[k])), postFractionAlong=_fmt(proj.post_fraction[k]),
+                weight=_fmt(proj.weight[k]), delay=f"{_fmt(proj.delay[k])}ms")
+    for inputs in full.inputs:
+        element = etree.SubElement(network, _q("inputList"), id=inputs.id, population=inputs.population,
+                                   component=inputs.source)
+        component = cells.component[cells.populations.index(inputs.population)]
+        for k in range(len(inputs)):
+            etree.SubElement(element, _q("inputW"), id=str(k),
+                             target=f"../{inputs.population}/{int(inputs.cell[k])}/{component}",
+                             destination="synapses", segmentId=str(int(inputs.segment[k])),
+                             fractionAlong=_fmt(inputs.fraction[k]), weight=_fmt(inputs.weight[k]))
+
+
+def simulation_xml(builder: Any, network_file: str, duration_ms: float, dt_ms: float,
+                   record_v: list[str] | None = None, spikes: str | None = "spikes.dat",
+                   seed: int | None = None) -> bytes:
+    """A LEMS file that simulates the network: voltages of ``record_v`` cells (``pop[i]``) to
+    ``<id>.v.dat`` and every cell's spikes to ``spikes`` (ID_TIME; ids are gids)."""
+    rules = builder.rules
+    root = etree.Element("Lems")
+    sim_id = f"sim_{rules.network_id}"
+    etree.SubElement(root, "Target", component=sim_id)
+    for name in ("Cells.xml", "Networks.xml", "Simulation.xml"):
+        etree.SubElement(root, "Include", file=name)
+    etree.SubElement(root, "Include", file=network_file)
+    sim = etree.SubElement(root, "Simulation", id=sim_id, length=f"{duration_ms}ms", step=f"{dt_ms}ms",
+                           target=rules.network_id)
+    if seed is not None:
+        sim.set("seed", str(int(seed)))
+    if record_v:
+        output = etree.SubElement(sim, "OutputFile", id="voltages", fileName=f"{rules.network_id}.v.dat")
+        for k, path in enumerate(record_v):
+            etree.SubElement(output, "OutputColumn", id=f"v{k}", quantity=f"{path}/v")
+    if spikes:
+        cells = expand_populations(rules.populations, rules.size, rules.seed)
+        events = etree.SubElement(sim, "EventOutputFile", id="spikes", fileName=spikes, format="ID_TIME")
+        for gid in range(len(cells)):
+            pop = cells.populations[int(cells.population_index[gid])]
+            etree.SubElement(events, "EventSelection", id=str(gid), select=f"{pop}[{int(cells.index[gid])}]",
+                             eventPort="spike")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
