@@ -66,7 +66,8 @@ def network_document_xml(builder: Any, expanded: bool, model: Any | None) -> byt
 
 
 def _fmt(x: float) -> str:
-    return f"{float(x):.6g}"
+    """The shortest text that reads back as the same double (so a saved expansion is exact)."""
+    return repr(float(x))
 
 
 def _write_expanded(network: etree._Element, full: ExpandedNetwork) -> None:
