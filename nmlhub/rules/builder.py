@@ -198,7 +198,7 @@ class NetworkBuilder:
         model = None
         if expanded:
             model = self._model_for_morphologies(path.parent)
-        text = network_document_xml(self, expanded, model)
+        text = network_document_xml(self, expanded, model, path.parent)
         atomic_write_bytes(path, text)
         if simulation is None:
             return path

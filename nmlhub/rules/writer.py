@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from typing import Any
 
 import neuroml
@@ -34,7 +35,7 @@ def _component_elements(components: list[Any]) -> list[etree._Element]:
     return list(etree.fromstring(out.getvalue().encode(), parser))
 
 
-def network_document_xml(builder: Any, expanded: bool, model: Any | None) -> bytes:
+def network_document_xml(builder: Any, expanded: bool, model: Any | None, folder: Any = None) -> bytes:
     """The NeuroML document of a builder: includes, added components, and the network with its
     rules annotation; populations carry their sizes, and with ``expanded`` their cells'
     positions, the projections and the input lists too."""
@@ -45,7 +46,9 @@ def network_document_xml(builder: Any, expanded: bool, model: Any | None) -> byt
     root.set(f"{{{XSI}}}schemaLocation", f"{NS} {SCHEMA}")
     root.set("id", rules.network_id)
     for path in builder.includes:
-        etree.SubElement(root, _q("include"), href=str(path))
+        # relative to the written file when it is given, so a saved model can move as a folder
+        href = os.path.relpath(path, folder) if folder is not None else str(path)
+        etree.SubElement(root, _q("include"), href=href)
     for element in _component_elements(builder.components):
         root.append(element)
     network = etree.SubElement(root, _q("network"), id=rules.network_id)
