@@ -64,6 +64,7 @@ class NeuronSimulation:
         self.network = model.network(settings.target)
         self.instance: NetworkInstance | None = None
         self.expanded: Any = None
+        self._scheduled: list[tuple[float, Callable[[], None]]] = []
         self.mechanisms = {}
         self._probes: list[Probe] = []
 
@@ -124,6 +125,34 @@ class NeuronSimulation:
             probes.append(resolve_quantity(path, self.instance, self.mechanisms))
         return probes
 
+    def at(self, time_ms: float, action: Callable[[], None]) -> None:
+        """Call ``action`` when the run reaches ``time_ms`` (e.g. to set a reward)."""
+        self._scheduled.append((float(time_ms), action))
+
+    def set_parameter(self, component: str, name: str, value: float) -> int:
+        """Set a parameter (NMODL units as the mechanism declares them: SI) of every instance of a
+        synapse or input component in the network; returns how many were set.
+
+        Raises
+        ------
+        SimulationError
+            The component is not in the network or has no such parameter.
+        """
+        if self.instance is None:
+            self.build()
+        assert self.instance is not None
+        cm = self.mechanisms.get(component)
+        nmodl = cm.mechanism.variables.get(name) if cm is not None and cm.mechanism is not None else None
+        if nmodl is None or name not in cm.mechanism.flat.params:
+            raise SimulationError(f"component '{component}' has no parameter '{name}' in this network",
+                                  file=self.model.path)
+        count = 0
+        for cell in self.instance.cells.values():
+            for point in cell.attached.get(component, []):
+                setattr(point, nmodl, float(value))
+                count += 1
+        return count
+
     def run(self) -> Results:
         """Run for the simulation's length and return what was recorded."""
         from neuron import h
@@ -147,6 +176,8 @@ class NeuronSimulation:
         h.steps_per_ms = 1.0 / self.dt_ms
         handler = h.FInitializeHandler(1, self._set_initial_potentials)  # noqa: F841 (kept alive)
         h.finitialize()
+        for time_ms, action in self._scheduled:
+            h.CVode().event(time_ms, action)
         self._advance(h)
         return Results(
             time_ms=np.asarray(time_vec),

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from lxml import etree
 
+from ..results import write_atomic_bytes as atomic_write_bytes
 from .connectivity import ConnectivityRule, Placement
 from .expand import ExpandedNetwork, NetworkRules, expand
 from .layout import PopulationRule
@@ -106,6 +107,7 @@ class NetworkBuilder:
         self.temperature = temperature
         self.includes: list[Path] = []
         self.components: list[Any] = []
+        self.lems_components: list[Any] = []
 
     # -- what the network is made of -------------------------------------------------------------
     def include(self, path: str | os.PathLike) -> None:
@@ -116,10 +118,16 @@ class NetworkBuilder:
         self.includes.append(resolved)
 
     def add(self, component: Any) -> Any:
-        """Add a libNeuroML component (cell, synapse, input source); returns it."""
+        """Add a libNeuroML component (cell, synapse, input source), or a LEMS component such as
+        :func:`~nmlhub.rules.plasticity.stdp_synapse`; returns it."""
+        from .plasticity import LemsComponent
+
         if not getattr(component, "id", None):
             raise RuleError(f"{type(component).__name__} without an id")
-        self.components.append(component)
+        if isinstance(component, LemsComponent):
+            self.lems_components.append(component)
+        else:
+            self.components.append(component)
         return component
 
     # -- rules -----------------------------------------------------------------------------------
@@ -191,7 +199,6 @@ class NetworkBuilder:
         the explicit cells, connections and inputs too). With ``simulation`` (``duration_ms``,
         ``dt_ms``, optional ``record_v`` list of ``population[index]`` and ``spikes`` file name),
         a LEMS simulation file ``LEMS_<id>.xml`` is written next to it; returns its path then."""
-        from ..results import write_atomic_bytes as atomic_write_bytes
         from .writer import network_document_xml, simulation_xml
 
         path = Path(path).resolve()
@@ -199,12 +206,28 @@ class NetworkBuilder:
         if expanded:
             model = self._model_for_morphologies(path.parent)
         text = network_document_xml(self, expanded, model, path.parent)
+        lems_files = self._write_lems_components(path.parent)
         atomic_write_bytes(path, text)
         if simulation is None:
             return path
         lems = path.parent / f"LEMS_{self.rules.network_id}.xml"
-        atomic_write_bytes(lems, simulation_xml(self, path.name, **simulation))
+        atomic_write_bytes(lems, simulation_xml(self, path.name, lems_files=lems_files, **simulation))
         return lems
+
+    def _write_lems_components(self, folder: Path) -> list[str]:
+        """LEMS components (and the ComponentTypes they need) go to ``<id>.components.xml``,
+        which the simulation file includes; returns the file names to include."""
+        if not self.lems_components:
+            return []
+        names = []
+        for types_file in dict.fromkeys(c.types_file for c in self.lems_components):
+            target = folder / f"nmlhub_{types_file.name}"
+            atomic_write_bytes(target, types_file.read_bytes())
+            names.append(target.name)
+        body = "\n".join(f"    {c.xml()}" for c in self.lems_components)
+        components = folder / f"{self.rules.network_id}.components.xml"
+        atomic_write_bytes(components, f"<Lems>\n{body}\n</Lems>\n".encode())
+        return names + [components.name]
 
     def to_model(self, expanded: bool = False, simulation: dict[str, Any] | None = None) -> Any:
         """The canonical :class:`~nmlhub.model.Model` (written to a temporary folder and loaded)."""
@@ -221,7 +244,7 @@ class NetworkBuilder:
         with tempfile.TemporaryDirectory(prefix="nmlhub-builder-") as tmp:
             probe = Path(tmp) / "cells.nml"
             probe.write_bytes(network_document_xml(self, False, None))
-            return load(probe)
+            return load(probe, strict=False)
 
     def morphologies(self, model: Any) -> dict[str, Any]:
         """Morphology of each rule population's cell component (None for point cells)."""

@@ -109,7 +109,7 @@ def _write_expanded(network: etree._Element, full: ExpandedNetwork) -> None:
 
 def simulation_xml(builder: Any, network_file: str, duration_ms: float, dt_ms: float,
                    record_v: list[str] | None = None, spikes: str | None = "spikes.dat",
-                   seed: int | None = None) -> bytes:
+                   seed: int | None = None, lems_files: list[str] | None = None) -> bytes:
     """A LEMS file that simulates the network: voltages of ``record_v`` cells (``pop[i]``) to
     ``<id>.v.dat`` and every cell's spikes to ``spikes`` (ID_TIME; ids are gids)."""
     rules = builder.rules
@@ -117,6 +117,8 @@ def simulation_xml(builder: Any, network_file: str, duration_ms: float, dt_ms: f
     sim_id = f"sim_{rules.network_id}"
     etree.SubElement(root, "Target", component=sim_id)
     for name in ("Cells.xml", "Networks.xml", "Simulation.xml"):
+        etree.SubElement(root, "Include", file=name)
+    for name in lems_files or []:
         etree.SubElement(root, "Include", file=name)
     etree.SubElement(root, "Include", file=network_file)
     sim = etree.SubElement(root, "Simulation", id=sim_id, length=f"{duration_ms}ms", step=f"{dt_ms}ms",

@@ -385,15 +385,15 @@ def run_case(case: Case, opts, versions: dict) -> tuple[dict, dict]:
         if "status" not in entry:
             collect(work, outs, arrays)
             entry["status"] = "ok"
-        for key in ("status", "first_attempt"):
-            if key in entry:
-                entry[key] = entry[key].replace(str(scratch), "<scratch>")
         if opts.keep:
             entry["scratch"] = str(scratch)
     except Exception as exc:  # keep going with the other cases
         entry["status"] = f"failed: {type(exc).__name__}: {exc}"
         entry["wall_time_s"] = round(time.monotonic() - t0, 1)
     finally:
+        for key in ("status", "first_attempt"):  # no scratch paths in the index
+            if key in entry:
+                entry[key] = entry[key].replace(str(scratch), "<scratch>")
         if not opts.keep:
             shutil.rmtree(scratch, ignore_errors=True)
     return entry, arrays
@@ -411,8 +411,10 @@ def collect(work: Path, outs: list[dict], arrays: dict) -> None:
             tables[o["fileName"]] = data
             o["rows"] = int(data.shape[0])
             o["t_first_s"], o["t_last_s"] = float(data[0, 0]), float(data[-1, 0])
-            o["v_crossings"] = {c["id"]: count_crossings(data[:, i + 1])
-                                for i, c in enumerate(o["columns"]) if is_voltage(c["quantity"])}
+            volt = [(i + 1, c["id"]) for i, c in enumerate(o["columns"])
+                    if is_voltage(c["quantity"])]
+            o["v_crossings"] = {cid: count_crossings(data[:, i]) for i, cid in volt}
+            o["v_max"] = {cid: float(data[:, i].max()) for i, cid in volt}
         else:
             text = path.read_text().split()
             ev = np.array(text, dtype=float).reshape(-1, 2) if text else np.zeros((0, 2))
