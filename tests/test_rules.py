@@ -270,3 +270,19 @@ def test_rule_network_simulates_like_its_explicit_expansion(tmp_path):
     assert a.spikes.keys() == b.spikes.keys()
     for key in a.spikes:
         assert np.array_equal(a.spikes[key], b.spikes[key]), key
+
+
+def test_population_properties_select_cells(tmp_path):
+    net = _builder()
+    net.rules.populations[1].properties = {"layer": "L5", "kind": "inh"}
+    net.connect(None, None, "gaba", nmlhub.AllToAll(), id="by_property",
+                pre_conditions={"properties": {"layer": "L5"}}, post_conditions={"properties": {"kind": "inh"}})
+    expanded = expand(net.rules)
+    chosen = [p for p in expanded.projections if p.rule == "by_property"]
+    assert [(p.pre_population, p.post_population) for p in chosen] == [("I", "I")]
+    assert len(chosen[0]) == 20 * 19
+    path = net.save(tmp_path / "p.net.nml")
+    again = nmlhub.load(path)
+    assert again.rules["cortex"].populations[1].properties == {"layer": "L5", "kind": "inh"}
+    assert {p.tag: p.value for p in again.networks[0].populations[1].properties} == {"layer": "L5", "kind": "inh"}
+    assert is_valid(validate(path))

@@ -67,6 +67,8 @@ def rules_to_element(rules: NetworkRules) -> etree._Element:
             el.set(f"{axis}Range", f"{lo!r} {hi!r}")
         if pop.positions is not None:
             etree.SubElement(el, _q("positions")).text = _numbers(pop.positions)
+        for tag, value in pop.properties.items():
+            etree.SubElement(el, _q("property"), tag=tag, value=value)
     for rule in rules.connections:
         el = etree.SubElement(root, _q("connection"), id=rule.id, kind=rule.kind,
                               synapses=" ".join(rule.synapses), weight=rule.weight.to_text(),
@@ -158,7 +160,8 @@ def rules_from_element(element: etree._Element, network_id: str) -> NetworkRules
                     density=parse_value(el.get("density"), DENSITY_NAMES) if el.get("density") else None,
                     shape=el.get("shape", "box"), ranges=_ranges(el),
                     grid_spacing=float(el.get("gridSpacing")) if el.get("gridSpacing") else None,
-                    positions=_floats(positions.text, where).reshape(-1, 3) if positions is not None else None))
+                    positions=_floats(positions.text, where).reshape(-1, 3) if positions is not None else None,
+                    properties={p.get("tag"): p.get("value", "") for p in el.findall(_q("property"))}))
             elif tag == "connection":
                 placement = el.find(_q("placement"))
                 pairs = el.find(_q("pairs"))

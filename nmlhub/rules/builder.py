@@ -77,7 +77,9 @@ class FromList:
 Rule = Probability | Convergence | Divergence | AllToAll | OneToOne | FromList
 
 
-def _selector(cells: str | list[str] | CellSelector, conditions: dict | None) -> CellSelector:
+def _selector(cells: str | list[str] | CellSelector | None, conditions: dict | None) -> CellSelector:
+    """Cells by population name(s) (None: all), with conditions: ranges such as
+    ``ynorm=(0.1, 0.4)`` and ``properties={"layer": "L5"}``."""
     if isinstance(cells, CellSelector):
         if conditions:
             raise RuleError("give conditions in the CellSelector or as keywords, not both")
@@ -133,13 +135,14 @@ class NetworkBuilder:
     # -- rules -----------------------------------------------------------------------------------
     def population(self, id: str, cell: str, count: int | None = None, density: ValueSpec | None = None,
                    shape: str = "box", grid_spacing: float | None = None, positions: Any = None,
-                   **ranges: tuple[float, float]) -> PopulationRule:
+                   properties: dict[str, str] | None = None, **ranges: tuple[float, float]) -> PopulationRule:
         """A population of ``count`` cells, or of ``density`` cells per mm3 (an expression of
         ``x``..``znorm`` allowed), on a grid, or at explicit ``positions``; inside ``shape``
         (box, cylinder with its axis along y, ellipsoid) limited by ranges such as
-        ``y_range=(100, 400)`` or ``ynorm_range=(0.1, 0.4)``."""
+        ``y_range=(100, 400)`` or ``ynorm_range=(0.1, 0.4)``; ``properties`` such as
+        ``{"layer": "L5"}`` can select the population's cells in rules."""
         clean = {axis.removesuffix("_range"): (float(lo), float(hi)) for axis, (lo, hi) in ranges.items()}
-        rule = PopulationRule(id, cell, count, density, shape, clean, grid_spacing, positions)
+        rule = PopulationRule(id, cell, count, density, shape, clean, grid_spacing, positions, properties or {})
         self.rules.populations.append(rule)
         return rule
 

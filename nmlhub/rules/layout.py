@@ -40,6 +40,8 @@ class PopulationRule:
     ``xnorm``, ``ynorm``, ``znorm`` (0..1 across the network). Ranges limit the region, in um
     (``x_range``) or normalised (``xnorm_range``); ``shape`` is the region's shape inside them.
     ``grid_spacing`` (um) places cells on a grid instead; ``positions`` gives them explicitly.
+    ``properties`` (e.g. ``{"layer": "L5"}``) are written as NeuroML population properties and
+    can select cells in rules.
     """
 
     id: str
@@ -50,8 +52,10 @@ class PopulationRule:
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     grid_spacing: float | None = None
     positions: np.ndarray | None = None
+    properties: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.properties = {str(k): str(v) for k, v in (self.properties or {}).items()}
         given = [self.count is not None, self.density is not None, self.grid_spacing is not None,
                  self.positions is not None]
         if sum(given) != 1:
@@ -78,6 +82,7 @@ class CellTable:
     index: np.ndarray             # index of the cell within its population
     position: np.ndarray          # (n, 3) um
     size: tuple[float, float, float]
+    properties: list[dict[str, str]] = field(default_factory=list)  # per population
 
     def __len__(self) -> int:
         return int(self.index.shape[0])
@@ -181,4 +186,4 @@ def expand_populations(rules: list[PopulationRule], size: tuple[float, float, fl
         np.concatenate(pop_index) if pop_index else np.zeros(0, np.int32),
         np.concatenate(index) if index else np.zeros(0, np.int64),
         np.vstack(positions) if positions else np.zeros((0, 3)),
-        tuple(float(s) for s in size))
+        tuple(float(s) for s in size), [dict(r.properties) for r in rules])

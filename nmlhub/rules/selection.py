@@ -21,11 +21,13 @@ class CellSelector:
     populations: tuple[str, ...] = ()
     cell_types: tuple[str, ...] = ()
     ranges: tuple[tuple[str, float, float], ...] = field(default_factory=tuple)
+    properties: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def make(cls, populations: str | list[str] | None = None, cell_types: str | list[str] | None = None,
-             **ranges: tuple[float, float]) -> "CellSelector":
-        """A selector from keyword arguments, e.g. ``CellSelector.make("E", ynorm=(0.1, 0.4))``."""
+             properties: dict[str, str] | None = None, **ranges: tuple[float, float]) -> "CellSelector":
+        """A selector from keyword arguments, e.g. ``CellSelector.make("E", ynorm=(0.1, 0.4))`` or
+        ``CellSelector.make(properties={"layer": "L5"})`` (population properties)."""
         pops = (populations,) if isinstance(populations, str) else tuple(populations or ())
         types = (cell_types,) if isinstance(cell_types, str) else tuple(cell_types or ())
         checked = []
@@ -35,7 +37,8 @@ class CellSelector:
                 raise RuleError(f"unknown cell condition '{axis}' (x, y, z, xnorm, ynorm, znorm)")
             lo, hi = bounds
             checked.append((name, float(lo), float(hi)))
-        return cls(pops, types, tuple(sorted(checked)))
+        props = tuple(sorted((str(k), str(v)) for k, v in (properties or {}).items()))
+        return cls(pops, types, tuple(sorted(checked)), props)
 
     def select(self, cells: CellTable) -> np.ndarray:
         """Gids of the selected cells, ascending."""
@@ -48,6 +51,10 @@ class CellSelector:
             keep &= np.isin(cells.population_index, wanted)
         if self.cell_types:
             wanted = [k for k, comp in enumerate(cells.component) if comp in self.cell_types]
+            keep &= np.isin(cells.population_index, wanted)
+        if self.properties:
+            wanted = [k for k, props in enumerate(cells.properties)
+                      if all(props.get(name) == value for name, value in self.properties)]
             keep &= np.isin(cells.population_index, wanted)
         if self.ranges:
             norm = cells.normalised()
@@ -65,6 +72,8 @@ class CellSelector:
             out["cellTypes"] = " ".join(self.cell_types)
         for name, lo, hi in self.ranges:
             out[f"{name}Range"] = f"{lo!r} {hi!r}"
+        if self.properties:
+            out["properties"] = " ".join(f"{k}={v}" for k, v in self.properties)
         return out
 
     @classmethod
@@ -74,5 +83,6 @@ class CellSelector:
             if key.endswith("Range"):
                 lo, hi = (float(v) for v in value.split())
                 ranges[key[: -len("Range")]] = (lo, hi)
+        properties = dict(item.split("=", 1) for item in attrs.get("properties", "").split())
         return cls.make(attrs.get("populations", "").split() or None,
-                        attrs.get("cellTypes", "").split() or None, **ranges)
+                        attrs.get("cellTypes", "").split() or None, properties or None, **ranges)

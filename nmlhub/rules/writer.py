@@ -63,9 +63,15 @@ def network_document_xml(builder: Any, expanded: bool, model: Any | None, folder
     else:
         cells = expand_populations(rules.populations, rules.size, rules.seed)
         for k, pop in enumerate(rules.populations):
-            etree.SubElement(network, _q("population"), id=pop.id, component=pop.cell,
-                             size=str(int(np.sum(cells.population_index == k))))
+            element = etree.SubElement(network, _q("population"), id=pop.id, component=pop.cell,
+                                       size=str(int(np.sum(cells.population_index == k))))
+            _properties(element, pop.properties)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _properties(element: etree._Element, properties: dict[str, str]) -> None:
+    for tag, value in properties.items():
+        etree.SubElement(element, _q("property"), tag=tag, value=value)
 
 
 def _fmt(x: float) -> str:
@@ -79,6 +85,7 @@ def _write_expanded(network: etree._Element, full: ExpandedNetwork) -> None:
         gids = cells.gids_of(pop_id)
         pop = etree.SubElement(network, _q("population"), id=pop_id, component=cells.component[k],
                                size=str(len(gids)), type="populationList")
+        _properties(pop, cells.properties[k] if cells.properties else {})
         for index, gid in enumerate(gids):
             instance = etree.SubElement(pop, _q("instance"), id=str(index))
             x, y, z = cells.position[gid]
