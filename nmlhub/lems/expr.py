@@ -226,7 +226,7 @@ def to_nmodl(expr: Expr, rename: Callable[[str], str] = lambda n: n) -> str:
         if expr.func == "H":
             return f"heaviside_nml({arg})"
         if expr.func == "random":
-            return f"(scop_random()*{arg})"
+            return f"(random_uniform(rng_nml)*{arg})"
         if expr.func == "ln":
             return f"log({arg})"
         if expr.func == "abs":

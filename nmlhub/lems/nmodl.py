@@ -323,9 +323,10 @@ class _Printer:
         lines += ["}", ""]
         if self.role not in ("density", "concentration"):
             lines += self._net_receive(watched, polled)
-        if "scop_random" in "\n".join(lines):
-            # The driver seeds the generator of random() (shared by every mechanism) once per run.
-            lines += ["", "PROCEDURE seed_nml(x) {", "    set_seed(x)", "}", ""]
+        if "random_uniform(rng_nml)" in "\n".join(lines):
+            # random(): a Random123 stream of this instance; the driver gives it ids derived from
+            # the run's seed and the instance's place in the network (not from the MPI rank).
+            lines.insert(lines.index("NEURON {") + 2, "    RANDOM rng_nml")
         lines += _HELPERS
         return "\n".join(line for line in lines if line is not None) + "\n"
 

@@ -170,8 +170,7 @@ class NeuronSimulation:
             netcon.record(vec)
             recorders.append(netcon)
             spike_vectors[key] = vec
-        if self.seed is not None:
-            self._seed_random(int(self.seed))
+        self._seed_random(int(self.seed) if self.seed is not None else 0)
         h.dt = self.dt_ms
         h.steps_per_ms = 1.0 / self.dt_ms
         handler = h.FInitializeHandler(1, self._set_initial_potentials)  # noqa: F841 (kept alive)
@@ -187,13 +186,21 @@ class NeuronSimulation:
         )
 
     def _seed_random(self, seed: int) -> None:
-        # random() in LEMS maps to NMODL's scop_random, one generator for the whole process.
+        """Give every instance that draws random numbers its own Random123 stream, identified by
+        the seed and the instance's place in the network (cell, component, number on the cell),
+        so results do not depend on how cells are spread over ranks."""
+        from ..rules.layout import stream_key
+
         assert self.instance is not None
-        for cell in self.instance.cells.values():
-            for point in [cell.mechanism] + [p for ps in cell.attached.values() for p in ps]:
-                if point is not None and hasattr(point, "seed_nml"):
-                    point.seed_nml(seed)
-                    return
+        for (population, index), cell in self.instance.cells.items():
+            groups = [("cell", [cell.mechanism])] + list(cell.attached.items())
+            for component, points in groups:
+                for k, point in enumerate(points):
+                    if point is None or not hasattr(point, "rng_nml"):
+                        continue
+                    key = stream_key(population, index, component, k)
+                    point.rng_nml.set_ids(seed & 0xFFFFFFFF, key >> 32, key & 0xFFFFFFFF)
+                    point.rng_nml.set_seq(0)
 
     def _set_initial_potentials(self) -> None:
         # The membrane potential a cell's OnStart asks for (see nmlhub.lems.nmodl).
