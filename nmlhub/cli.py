@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="random seed, instead of the file's")
     run.add_argument("--outdir", type=Path, help="write output files here instead of next to the LEMS file")
     run.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+    run.add_argument("-n", "--ranks", type=int, default=1,
+                     help="run on this many MPI ranks (starts mpiexec; under mpiexec already, ranks come from it)")
+    run.add_argument("--balance", action="store_true",
+                     help="spread cells over ranks by estimated cost instead of round-robin")
     return parser
 
 
@@ -46,16 +50,28 @@ def _run(args: argparse.Namespace) -> int:
     from .model import load
     from .neuron.simulation import NeuronSimulation, text_progress
 
+    from .neuron import mpi
+
     if not args.file.exists():
         print(f"nmlhub: error: {args.file}: file not found", file=sys.stderr)
         return EXIT_USAGE
+    if args.ranks > 1 and not mpi.launched_by_mpiexec():
+        import subprocess
+
+        forwarded = [a for a in sys.argv[1:] if a not in ("-n", "--ranks", str(args.ranks))]
+        command = mpi.mpiexec_command(args.ranks, forwarded)
+        return subprocess.run(command, env=mpi.environment()).returncode
+    parallel = mpi.launched_by_mpiexec() or None
     sim = NeuronSimulation(load(args.file), duration_ms=args.duration, dt_ms=args.dt, seed=args.seed,
-                           progress=None if args.no_progress else text_progress())
+                           progress=None if args.no_progress else text_progress(), parallel=parallel,
+                           balance=args.balance)
     results = sim.run()
+    if sim.rank != 0:
+        return EXIT_OK
     for path in sim.write_outputs(results, args.outdir):
         print(f"wrote {path}")
     print(f"simulated {results.duration_ms:g} ms at dt {results.dt_ms:g} ms: "
-          f"{len(sim.instance.cells)} cells, {results.spike_count()} spikes")
+          f"{len(results.spikes)} cells on {sim.nhost} rank(s), {results.spike_count()} spikes")
     return EXIT_OK
 
 

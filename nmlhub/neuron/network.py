@@ -64,28 +64,97 @@ def _set_parameters(point_process: Any, cm: ComponentMechanism) -> None:
 
 
 @dataclass
+class ParallelWiring:
+    """How cells are spread over MPI ranks: each cell has a gid (populations in order, cells in
+    order), each gid an owner rank; spikes travel through NEURON's ParallelContext."""
+
+    pc: Any
+    rank: int
+    nhost: int
+    gids: dict[tuple[str, int], int]
+    owner: np.ndarray
+    point_populations: set[str]
+    extra_sources: dict[tuple[str, int, int, float], int] = field(default_factory=dict)
+    min_delay: float = 0.0  # ms; spikes between ranks need at least one time step
+
+    def check_delay(self, delay: float, what: str) -> None:
+        if delay < self.min_delay:
+            raise NetworkError(f"{what}: delay {delay:g} ms is shorter than the time step "
+                               f"({self.min_delay:g} ms); a parallel run needs every connection "
+                               "delay to be at least one step")
+
+    def owns(self, population: str, index: int) -> bool:
+        gid = self.gids.get((population, index))
+        return gid is not None and int(self.owner[gid]) == self.rank
+
+
+@dataclass
 class NetworkInstance:
-    """Every NEURON object of an instantiated network (kept alive here)."""
+    """Every NEURON object of an instantiated network (kept alive here): the cells this rank
+    owns (all of them in a serial run)."""
 
     cells: dict[tuple[str, int], PointCell] = field(default_factory=dict)
     netcons: list[Any] = field(default_factory=list)
     synapses: list[Any] = field(default_factory=list)
     inputs: list[Any] = field(default_factory=list)
     populations: dict[str, list[int]] = field(default_factory=dict)
+    parallel: ParallelWiring | None = None
 
     def cell(self, population: str, index: int) -> PointCell:
         try:
             return self.cells[(population, index)]
         except KeyError:
+            if self.parallel is not None and (population, index) in self.parallel.gids:
+                raise NetworkError(f"cell {index} of population '{population}' is on rank "
+                                   f"{int(self.parallel.owner[self.parallel.gids[(population, index)]])}, "
+                                   f"not on rank {self.parallel.rank}") from None
             raise NetworkError(f"no cell {index} in population '{population}'") from None
 
+    def is_local(self, population: str, index: int) -> bool:
+        """True when the cell is instantiated on this rank (always, in a serial run)."""
+        if self.parallel is None:
+            return True
+        return self.parallel.owns(population, index)
 
-def needed_components(network: Any, extras: list | None = None, expanded: Any = None) -> list[str]:
-    """Ids of the components a network uses, in first-use order."""
+    def spike_connection(self, population: str, index: int, target: Any, segment: int = 0,
+                         fraction: float = 0.5) -> Any:
+        """A NetCon carrying a cell's spikes (detected at segment/fraction) to ``target``."""
+        if self.parallel is None:
+            return self.cell(population, index).netcon_to(target, segment, fraction)
+        return self.parallel.pc.gid_connect(self.source_gid(population, index, segment, fraction), target)
+
+    def source_gid(self, population: str, index: int, segment: int = 0, fraction: float = 0.5) -> int:
+        """The gid of a cell's spike source: the cell's own (its mechanism's events, or v at the
+        middle of segment 0) or, for detection elsewhere on a morphology, an extra source created
+        on the cell's rank. Only meaningful in a parallel run."""
+        wiring = self.parallel
+        assert wiring is not None
+        gid = wiring.gids.get((population, index))
+        if gid is None:
+            raise NetworkError(f"no cell {index} in population '{population}'")
+        if population in wiring.point_populations or (int(segment), float(fraction)) == (0, 0.5):
+            return gid
+        key = (population, index, int(segment), round(float(fraction), 9))
+        if key not in wiring.extra_sources:
+            # Every rank reads every connection in the same order, so these gids agree.
+            extra = len(wiring.owner) + len(wiring.extra_sources)
+            wiring.extra_sources[key] = extra
+            if int(wiring.owner[gid]) == wiring.rank:
+                netcon = self.cell(population, index).netcon_to(None, segment, fraction)
+                wiring.pc.set_gid2node(extra, wiring.rank)
+                wiring.pc.cell(extra, netcon)
+                self.netcons.append(netcon)
+        return wiring.extra_sources[key]
+
+
+def needed_components(network: Any, extras: list | None = None, rules: Any = None) -> list[str]:
+    """Ids of the components a network uses (and its rules, a
+    :class:`nmlhub.rules.expand.NetworkRules`), in first-use order."""
     ids: list[str] = []
-    if expanded is not None:
-        ids += list(expanded.cells.component)
-        ids += [p.synapse for p in expanded.projections] + [i.source for i in expanded.inputs]
+    if rules is not None:
+        ids += [pop.cell for pop in rules.populations]
+        ids += [syn for rule in rules.connections for syn in rule.synapses]
+        ids += [stim.source for stim in rules.stimulations]
     for extra in extras or []:
         if "synapse" in extra.parameters:
             ids.append(extra.parameters["synapse"])
@@ -109,27 +178,79 @@ def needed_components(network: Any, extras: list | None = None, expanded: Any = 
     return list(dict.fromkeys(ids))
 
 
-def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMechanism],
-                expanded: Any = None) -> NetworkInstance:
-    """Create sections, mechanisms, synapses, connections and inputs for a network, and those
-    its rules expand to (``expanded``, a :class:`nmlhub.rules.expand.ExpandedNetwork`)."""
-    from neuron import h
-
-    instance = NetworkInstance()
-    diameter = math.sqrt(POINT_CELL_AREA_UM2 / math.pi)
+def network_populations(network: Any, expanded: Any = None) -> list[Any]:
+    """The populations of a network in gid order: the file's, then those its rules expand to."""
     populations = list(network.populations)
     if expanded is not None:
         populations = [pop for pop in populations if pop.id not in expanded.cells.populations]
         populations += [_RulePopulation(expanded.cells, k) for k in range(len(expanded.cells.populations))]
+    return populations
+
+
+def cell_costs(populations: list[Any], mechanisms: dict[str, ComponentMechanism]) -> np.ndarray:
+    """An estimate of each cell's simulation cost (compartments x mechanisms), in gid order."""
+    costs = []
+    for pop in populations:
+        cm = mechanisms[pop.component]
+        if cm.biophysics is None:
+            cost = 1.0
+        else:
+            from .morphology import plan_sections
+
+            compartments = sum(plan.nseg for plan in plan_sections(cm.biophysics.morphology))
+            cost = float(compartments * (1 + len(cm.biophysics.densities) + len(cm.biophysics.species)))
+        costs += [cost] * len(_population_ids(pop))
+    return np.asarray(costs)
+
+
+def assign_ranks(costs: np.ndarray, nhost: int, balance: bool) -> np.ndarray:
+    """The rank of each gid: round-robin, or (``balance``) greedily by cost, the most expensive
+    cells first, each to the least loaded rank (ties broken by gid, so every rank agrees)."""
+    if not balance or nhost == 1:
+        return np.arange(len(costs)) % max(1, nhost)
+    owner = np.zeros(len(costs), dtype=np.int64)
+    load = np.zeros(nhost)
+    for gid in np.lexsort((np.arange(len(costs)), -costs)):
+        rank = int(np.argmin(load))
+        owner[gid] = rank
+        load[rank] += costs[gid]
+    return owner
+
+
+def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMechanism],
+                expanded: Any = None, parallel: tuple[Any, int, int, bool, float] | None = None) -> NetworkInstance:
+    """Create sections, mechanisms, synapses, connections and inputs for a network, and those
+    its rules expand to (``expanded``, a :class:`nmlhub.rules.expand.ExpandedNetwork`).
+
+    ``parallel`` is (ParallelContext, rank, number of ranks, balance by cost, time step in ms):
+    only this rank's cells are created, and spikes travel between gids through the ParallelContext.
+    """
+    from neuron import h
+
+    instance = NetworkInstance()
+    diameter = math.sqrt(POINT_CELL_AREA_UM2 / math.pi)
+    populations = network_populations(network, expanded)
+    if parallel is not None:
+        pc, rank, nhost, balance, dt = parallel
+        gids: dict[tuple[str, int], int] = {}
+        for pop in populations:
+            for cell_id in _population_ids(pop):
+                gids[(pop.id, cell_id)] = len(gids)
+        owner = assign_ranks(cell_costs(populations, mechanisms), nhost, balance)
+        points = {pop.id for pop in populations if mechanisms[pop.component].biophysics is None}
+        instance.parallel = ParallelWiring(pc, rank, nhost, gids, owner, points, min_delay=dt)
     for pop in populations:
         cm = mechanisms[pop.component]
         ids = _population_ids(pop)
         instance.populations[pop.id] = ids
         if cm.biophysics is not None:
             for k, cell_id in enumerate(ids):
-                instance.cells[(pop.id, cell_id)] = _morphological_cell(pop, k, cell_id, cm)
+                if instance.is_local(pop.id, cell_id):
+                    instance.cells[(pop.id, cell_id)] = _morphological_cell(pop, k, cell_id, cm)
             continue
         for k, cell_id in enumerate(ids):
+            if not instance.is_local(pop.id, cell_id):
+                continue
             section = h.Section(name=f"{pop.id}_{cell_id}")
             section.L = section.diam = diameter
             # C[nF] = cm[uF/cm2] * area[um2] * 1e-5
@@ -140,6 +261,14 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
                 point.csec_nml = cm.capacitance_nf
             instance.cells[(pop.id, cell_id)] = PointCell(pop.id, cell_id, pop.component, section, point,
                                                           position=_position(pop, k))
+    if instance.parallel is not None:
+        wiring = instance.parallel
+        for key, cell in instance.cells.items():
+            gid = wiring.gids[key]
+            netcon = cell.netcon_to(None)
+            wiring.pc.set_gid2node(gid, wiring.rank)
+            wiring.pc.cell(gid, netcon)
+            instance.netcons.append(netcon)
     for proj in network.projections:
         _connect(model, network, proj, mechanisms, instance)
     for conn in getattr(network, "synaptic_connections", None) or []:
@@ -163,11 +292,15 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
                             proj.post_fraction, proj.weight, proj.delay, mechanisms, instance)
         for inputs in expanded.inputs:
             for k in range(len(inputs)):
+                if not instance.is_local(inputs.population, int(inputs.cell[k])):
+                    continue
                 cell = instance.cell(inputs.population, int(inputs.cell[k]))
                 _attach_input(cell, inputs.source, mechanisms, float(inputs.weight[k]), instance,
                               int(inputs.segment[k]), float(inputs.fraction[k]))
     for explicit in network.explicit_inputs:
         pop_id, index = parse_cell_reference(explicit.target)
+        if not instance.is_local(pop_id or "", index):
+            continue
         cell = instance.cell(pop_id or "", index)
         _attach_input(cell, explicit.input, mechanisms, 1.0, instance)
     return instance
@@ -325,13 +458,20 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, pre
     syn_mech = mechanisms[synapse]
     make = getattr(h, syn_mech.mechanism.name)
     for k in range(len(pre_cell)):
-        pre = instance.cell(pre_population, int(pre_cell[k]))
+        if not instance.is_local(post_population, int(post_cell[k])):
+            # every rank sees every row, so extra spike sources get the same gids everywhere
+            instance.source_gid(pre_population, int(pre_cell[k]), int(pre_segment[k]), float(pre_fraction[k]))
+            continue
         post = instance.cell(post_population, int(post_cell[k]))
         section, x = post.locate(int(post_segment[k]), float(post_fraction[k]))
         point = make(section(x))
         _set_parameters(point, syn_mech)
         post.attached.setdefault(synapse, []).append(point)
-        netcon = pre.netcon_to(point, int(pre_segment[k]), float(pre_fraction[k]))
+        if instance.parallel is not None:
+            instance.parallel.check_delay(float(delays[k]), f"connection {k} from {pre_population} "
+                                                            f"to {post_population} ({synapse})")
+        netcon = instance.spike_connection(pre_population, int(pre_cell[k]), point,
+                                           int(pre_segment[k]), float(pre_fraction[k]))
         netcon.delay = float(delays[k])
         netcon.weight[0] = float(weights[k])
         instance.synapses.append(point)
@@ -343,6 +483,10 @@ def _connect_continuously(model: Model, network: Any, proj: Any, mechanisms: dic
     """Gap junctions (electrical) and graded synapses (continuous): a point process on each side,
     each seeing the other cell's membrane potential through a POINTER."""
     prefix = "electrical" if electrical else "continuous"
+    if instance.parallel is not None and instance.parallel.nhost > 1:
+        raise UnsupportedComponentError(
+            f"{prefix} projection {proj.id}: gap junctions and graded synapses between ranks are not "
+            "supported yet (run this network on one rank)", file=str(model.path))
     for attr in (f"{prefix}_connections", f"{prefix}_connection_instances", f"{prefix}_connection_instance_ws"):
         items = getattr(proj, attr, None) or []
         if hasattr(items, "array"):
@@ -388,14 +532,17 @@ def _connect_one(source: str, target: str, synapse_id: str, weight: float, delay
 
     pre_pop, pre_index = parse_cell_reference(source)
     post_pop, post_index = parse_cell_reference(target)
-    pre = instance.cell(pre_pop or "", pre_index)
+    if not instance.is_local(post_pop or "", post_index):
+        return
     post = instance.cell(post_pop or "", post_index)
     syn_mech = mechanisms[synapse_id]
     section, x = post.locate()
     synapse = getattr(h, syn_mech.mechanism.name)(section(x))
     _set_parameters(synapse, syn_mech)
     post.attached.setdefault(synapse_id, []).append(synapse)
-    netcon = pre.netcon_to(synapse)
+    if instance.parallel is not None:
+        instance.parallel.check_delay(delay, f"connection {source} -> {target} ({synapse_id})")
+    netcon = instance.spike_connection(pre_pop or "", pre_index, synapse)
     netcon.delay = delay
     netcon.weight[0] = weight
     instance.synapses.append(synapse)
@@ -408,6 +555,8 @@ def _add_input_list(input_list: Any, mechanisms: dict[str, ComponentMechanism],
     weights = _input_weights(input_list, len(cols))
     fractions = cols.fraction if cols.fraction is not None else np.full(len(cols), 0.5)
     for k in range(len(cols)):
+        if not instance.is_local(input_list.populations, int(cols.target_cell[k])):
+            continue
         cell = instance.cell(input_list.populations, int(cols.target_cell[k]))
         _attach_input(cell, input_list.component, mechanisms, weights[k], instance,
                       int(cols.segment[k]), float(fractions[k]))

@@ -35,6 +35,15 @@ class Probe:
         return self.derive(values) if self.derive is not None else values
 
 
+def cell_key(path: str) -> tuple[str, int, list[str]]:
+    """(population, index, remaining path elements) of a path such as ``pop[3]/v``."""
+    match = _CELL.match(path.strip())
+    if match is None:
+        raise QuantityPathError(f"'{path}' does not name a cell (expected pop[i]/... or pop/i/cell/...)")
+    index = int(match.group("i1") if match.group("i1") is not None else match.group("i2"))
+    return match.group("pop"), index, [p for p in match.group("rest").split("/") if p]
+
+
 def resolve_cell(path: str, instance: NetworkInstance) -> tuple[PointCell, list[str]]:
     """The cell a path starts with, and the remaining path elements."""
     match = _CELL.match(path.strip())

@@ -17,7 +17,8 @@ from ..results import Results, format_event_file, format_trace_file, write_atomi
 from .mechanisms import build_mechanisms
 from .mechcache import MechanismCache, load_libraries
 from .network import NetworkInstance, instantiate, needed_components
-from .recording import Probe, resolve_cell, resolve_quantity
+from . import mpi
+from .recording import Probe, cell_key, resolve_cell, resolve_quantity
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,11 @@ class NeuronSimulation:
         Where compiled mechanisms live (default: the user cache).
     progress
         Called with the fraction done while running.
+    parallel
+        Distribute cells over MPI ranks with NEURON's ParallelContext (default: when started by
+        ``mpiexec`` with more than one rank). Rank 0 gathers every spike and trace.
+    balance
+        Spread cells by estimated cost (compartments x mechanisms) instead of round-robin.
 
     Examples
     --------
@@ -49,7 +55,8 @@ class NeuronSimulation:
 
     def __init__(self, model: Model, *, duration_ms: float | None = None, dt_ms: float | None = None,
                  seed: int | None = None, cache: MechanismCache | None = None,
-                 progress: Callable[[float], None] | None = None) -> None:
+                 progress: Callable[[float], None] | None = None, parallel: bool | None = None,
+                 balance: bool = False) -> None:
         settings = model.simulation
         if settings is None:
             raise SimulationError("the model has no <Simulation>; run a LEMS simulation file",
@@ -65,15 +72,31 @@ class NeuronSimulation:
         self.instance: NetworkInstance | None = None
         self.expanded: Any = None
         self._scheduled: list[tuple[float, Callable[[], None]]] = []
+        self.parallel = mpi.launched_by_mpiexec() if parallel is None else bool(parallel)
+        self.balance = balance
+        self.rank, self.nhost, self.pc = 0, 1, None
         self.mechanisms = {}
         self._probes: list[Probe] = []
 
     def build(self) -> None:
-        """Generate and compile mechanisms, then create the network in NEURON."""
+        """Generate and compile mechanisms, then create the network in NEURON (in a parallel run,
+        an error on one rank ends every rank with a message naming it)."""
+        try:
+            self._build()
+        except Exception as exc:
+            if self.parallel and self.nhost > 1:
+                mpi.abort(self.pc, self.rank, f"{type(exc).__name__}: {exc}")
+            raise
+
+    def _build(self) -> None:
         from neuron import h
 
-        self.expanded = self._expand_rules()
-        ids = needed_components(self.network, self.model.network_extras.get(self.network.id), self.expanded)
+        if self.parallel:
+            self.pc, self.rank, self.nhost = mpi.init()
+        rules = self.model.rules.get(self.network.id)
+        if rules is not None and getattr(rules, "expanded_in_file", False):
+            rules = None
+        ids = needed_components(self.network, self.model.network_extras.get(self.network.id), rules)
         for comp_id in ids:
             if comp_id not in self.model.components:
                 raise SimulationError(f"component '{comp_id}' used by network {self.network.id} is not defined",
@@ -89,17 +112,21 @@ class NeuronSimulation:
         temperature = getattr(self.network, "temperature", None)
         if temperature:
             h.celsius = self.model.units.to_neuron(temperature, "temperature")
-        self.instance = instantiate(self.model, self.network, self.mechanisms, self.expanded)
+        self.expanded = self._expand_rules(rules)
+        parallel = (self.pc, self.rank, self.nhost, self.balance, self.dt_ms) if self.parallel else None
+        self.instance = instantiate(self.model, self.network, self.mechanisms, self.expanded, parallel)
         self._probes = self._make_probes()
 
-    def _expand_rules(self) -> Any:
-        """The network's rules expanded (None when it has none, or holds its expansion already)."""
+    def _expand_rules(self, rules: Any) -> Any:
+        """The network's rules expanded (None when it has none, or holds its expansion already);
+        in a parallel run only for the post-synaptic cells this rank owns."""
         from ..model.cells import cell_morphology
         from ..rules.expand import expand
+        from ..rules.layout import expand_populations
         from ..rules.values import RuleError
+        from .network import _RulePopulation, assign_ranks, cell_costs
 
-        rules = self.model.rules.get(self.network.id)
-        if rules is None or getattr(rules, "expanded_in_file", False):
+        if rules is None:
             return None
         morphologies = {}
         for pop in rules.populations:
@@ -109,7 +136,15 @@ class NeuronSimulation:
                                       file=self.model.path)
             morphologies[pop.cell] = cell_morphology(record.obj, self.model.components)
         try:
-            return expand(rules, morphologies)
+            owned = None
+            if self.parallel:
+                cells = expand_populations(rules.populations, rules.size, rules.seed)
+                others = [p for p in self.network.populations if p.id not in cells.populations]
+                populations = others + [_RulePopulation(cells, k) for k in range(len(cells.populations))]
+                owner = assign_ranks(cell_costs(populations, self.mechanisms), self.nhost, self.balance)
+                first = len(owner) - len(cells)
+                owned = np.flatnonzero(owner[first:] == self.rank)
+            return expand(rules, morphologies, owned)
         except RuleError as exc:
             raise SimulationError(f"network '{self.network.id}': {exc.message}", file=self.model.path) from None
 
@@ -122,8 +157,17 @@ class NeuronSimulation:
         assert self.instance is not None
         probes = []
         for path in self._recorded_paths():
+            if self.instance.parallel is not None and not self._records_local_cell(path):
+                continue  # recorded on the rank that owns the cell
             probes.append(resolve_quantity(path, self.instance, self.mechanisms))
         return probes
+
+    def _records_local_cell(self, path: str) -> bool:
+        assert self.instance is not None and self.instance.parallel is not None
+        population, index, _ = cell_key(path)
+        if (population, index) not in self.instance.parallel.gids:
+            resolve_cell(path, self.instance)  # raises, naming what is wrong
+        return self.instance.is_local(population, index)
 
     def at(self, time_ms: float, action: Callable[[], None]) -> None:
         """Call ``action`` when the run reaches ``time_ms`` (e.g. to set a reward)."""
@@ -154,36 +198,80 @@ class NeuronSimulation:
         return count
 
     def run(self) -> Results:
-        """Run for the simulation's length and return what was recorded."""
+        """Run for the simulation's length and return what was recorded (in a parallel run,
+        rank 0 returns everything and the other ranks what they recorded themselves)."""
         from neuron import h
 
         if self.instance is None:
             self.build()
         assert self.instance is not None
+        try:
+            return self._run(h)
+        except Exception as exc:
+            if self.parallel and self.nhost > 1:
+                mpi.abort(self.pc, self.rank, f"{type(exc).__name__}: {exc}")
+            raise
+
+    def _run(self, h) -> Results:
+        assert self.instance is not None
         time_vec = h.Vector().record(h._ref_t)
         vectors = [h.Vector().record(p.reference) for p in self._probes]
         spike_vectors = {}
         recorders = []
-        for key, cell in self.instance.cells.items():
-            vec = h.Vector()
-            netcon = cell.netcon_to(None)
-            netcon.record(vec)
-            recorders.append(netcon)
-            spike_vectors[key] = vec
+        wiring = self.instance.parallel
+        if wiring is None:
+            for key, cell in self.instance.cells.items():
+                vec = h.Vector()
+                netcon = cell.netcon_to(None)
+                netcon.record(vec)
+                recorders.append(netcon)
+                spike_vectors[key] = vec
+        else:
+            spike_times, spike_gids = h.Vector(), h.Vector()
+            wiring.pc.spike_record(-1, spike_times, spike_gids)
         self._seed_random(int(self.seed) if self.seed is not None else 0)
         h.dt = self.dt_ms
         h.steps_per_ms = 1.0 / self.dt_ms
         handler = h.FInitializeHandler(1, self._set_initial_potentials)  # noqa: F841 (kept alive)
+        if wiring is not None:
+            wiring.pc.set_maxstep(10)
         h.finitialize()
         for time_ms, action in self._scheduled:
             h.CVode().event(time_ms, action)
         self._advance(h)
+        traces = {p.path: p.values(v) for p, v in zip(self._probes, vectors)}
+        if wiring is None:
+            spikes = {k: np.asarray(v) for k, v in spike_vectors.items()}
+        else:
+            spikes = self._gather(np.asarray(spike_times), np.asarray(spike_gids), traces)
+            traces = self._traces
         return Results(
-            time_ms=np.asarray(time_vec),
-            traces={p.path: p.values(v) for p, v in zip(self._probes, vectors)},
-            spikes={k: np.asarray(v) for k, v in spike_vectors.items()},
+            time_ms=np.asarray(time_vec), traces=traces, spikes=spikes,
             duration_ms=self.duration_ms, dt_ms=self.dt_ms, seed=self.seed,
         )
+
+    def _gather(self, times: np.ndarray, gids: np.ndarray, traces: dict) -> dict:
+        """Every rank's spikes and traces to rank 0 (each once: a cell lives on one rank)."""
+        assert self.instance is not None and self.instance.parallel is not None
+        wiring = self.instance.parallel
+        keys = {gid: key for key, gid in wiring.gids.items()}
+        local: dict[tuple[str, int], list[float]] = {key: [] for key in self.instance.cells}
+        for t, gid in zip(times.tolist(), gids.astype(np.int64).tolist()):
+            if gid in keys:  # extra spike sources are not cells
+                local.setdefault(keys[gid], []).append(t)
+        gathered = wiring.pc.py_gather((local, traces), 0)
+        self._traces = traces
+        if self.rank != 0:
+            return {key: np.asarray(sorted(v)) for key, v in local.items()}
+        spikes: dict[tuple[str, int], np.ndarray] = {}
+        merged: dict[str, np.ndarray] = {}
+        for rank_spikes, rank_traces in gathered:
+            for key, values in rank_spikes.items():
+                spikes[key] = np.asarray(sorted(values))
+            merged.update(rank_traces)
+        order = {key: gid for key, gid in wiring.gids.items()}
+        self._traces = {path: merged[path] for path in self._recorded_paths() if path in merged}
+        return dict(sorted(spikes.items(), key=lambda item: order[item[0]]))
 
     def _seed_random(self, seed: int) -> None:
         """Give every instance that draws random numbers its own Random123 stream, identified by
@@ -216,8 +304,12 @@ class NeuronSimulation:
     def _advance(self, h) -> None:
         chunks = 100
         started = time.monotonic()
+        wiring = self.instance.parallel if self.instance is not None else None
         for k in range(1, chunks + 1):
-            h.continuerun(self.duration_ms * k / chunks)
+            if wiring is not None:
+                wiring.pc.psolve(self.duration_ms * k / chunks)
+            else:
+                h.continuerun(self.duration_ms * k / chunks)
             if self.progress is not None:
                 self.progress(k / chunks)
         log.info("simulated %.1f ms in %.2f s", self.duration_ms, time.monotonic() - started)
@@ -237,8 +329,10 @@ class NeuronSimulation:
         for output in self.settings.event_outputs:
             events: list[tuple[float, str]] = []
             for selection in output.selections:
-                cell, rest = resolve_cell(selection.select, self.instance)
-                for t in results.spikes.get((cell.population, cell.index), []):
+                population, index, _ = cell_key(selection.select)
+                if (population, index) not in results.spikes:
+                    resolve_cell(selection.select, self.instance)  # names what is wrong
+                for t in results.spikes.get((population, index), []):
                     events.append((float(t) * 1e-3, selection.id))
             events.sort(key=lambda e: e[0])
             path = base / output.file_name

@@ -1,0 +1,84 @@
+"""MPI for NEURON: finding the MPI library, initialising NEURON's MPI, launching ``mpiexec``.
+
+NEURON loads MPI at run time; with the ``mpich`` wheel it finds the library only when
+``MPI_LIB_NRN_PATH`` names it, which :func:`init` sets from the environment's own ``lib/`` when the
+user has not. A system MPI is used when ``MPI_LIB_NRN_PATH`` is already set or the wheel is absent.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+#: Environment variables MPI launchers set in each rank (MPICH/Hydra, Open MPI, PMIx, Slurm).
+_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS")
+
+
+def launched_by_mpiexec() -> bool:
+    """True when this process is one of several ranks started by an MPI launcher."""
+    for name in _SIZE_VARIABLES:
+        try:
+            if int(os.environ.get(name, "1")) > 1:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def wheel_library() -> Path | None:
+    """The ``mpich`` wheel's ``libmpi.so.12`` in this Python environment, if installed."""
+    for folder in (Path(sys.prefix) / "lib", Path(sys.exec_prefix) / "lib"):
+        candidate = folder / "libmpi.so.12"
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def environment() -> dict[str, str]:
+    """The environment a rank needs (``MPI_LIB_NRN_PATH`` set when the wheel provides MPI)."""
+    env = dict(os.environ)
+    if "MPI_LIB_NRN_PATH" not in env:
+        library = wheel_library()
+        if library is not None:
+            env["MPI_LIB_NRN_PATH"] = str(library)
+    return env
+
+
+def init() -> tuple[object, int, int]:
+    """Initialise NEURON's MPI (once per process) and return (ParallelContext, rank, number of ranks)."""
+    if "MPI_LIB_NRN_PATH" not in os.environ and wheel_library() is not None:
+        os.environ["MPI_LIB_NRN_PATH"] = str(wheel_library())
+    from neuron import h
+
+    h.nrnmpi_init()
+    pc = h.ParallelContext()
+    return pc, int(pc.id()), int(pc.nhost())
+
+
+def mpiexec_command(ranks: int, arguments: list[str]) -> list[str]:
+    """The command that runs ``python -m nmlhub ARGUMENTS`` on ``ranks`` ranks.
+
+    Raises
+    ------
+    FileNotFoundError
+        No ``mpiexec`` next to this Python or on ``PATH``.
+    """
+    local = Path(sys.executable).parent / "mpiexec"
+    launcher = str(local) if local.exists() else shutil.which("mpiexec")
+    if launcher is None:
+        raise FileNotFoundError("mpiexec not found (pip install mpich, or install an MPI)")
+    return [launcher, "-n", str(int(ranks)), sys.executable, "-m", "nmlhub", *arguments]
+
+
+def abort(pc: object, rank: int, message: str) -> None:
+    """End every rank of the run after an error on this one (never leave the others waiting)."""
+    sys.stderr.write(f"nmlhub: rank {rank}: {message}\n")
+    sys.stderr.flush()
+    try:
+        from mpi4py import MPI
+
+        MPI.COMM_WORLD.Abort(1)
+    except Exception:  # no mpi4py: NEURON's own exit ends this rank; mpiexec ends the rest
+        os._exit(1)

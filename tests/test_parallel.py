@@ -1,0 +1,64 @@
+"""Parallel runs with real MPI (the mpich wheel, mpiexec -n 2 and 3): the same spikes and traces
+as the serial run, gathered once each, and a failing rank ends the whole run."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nmlhub.neuron import mpi
+
+HERE = Path(__file__).resolve().parent
+EXAMPLES = HERE.parent / "nml_examples"
+
+pytestmark = pytest.mark.skipif(mpi.wheel_library() is None and "MPI_LIB_NRN_PATH" not in mpi.environment(),
+                                reason="no MPI library")
+
+
+def _run(lems: Path, out: Path, ranks: int, *extra: str) -> dict:
+    command = [sys.executable, str(HERE / "parallel_run.py"), str(lems), str(out), *extra]
+    if ranks > 1:
+        command = mpi.mpiexec_command(ranks, [])[:3] + command
+    proc = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with open(out, "rb") as handle:
+        return pickle.load(handle)
+
+
+@pytest.mark.parametrize("example", ["izh_network/LEMS_izh_network.xml", "layered_cortex/LEMS_layered_cortex.xml"])
+def test_same_spikes_and_traces_on_one_two_and_three_ranks(example, tmp_path):
+    serial = _run(EXAMPLES / example, tmp_path / "serial.pkl", 1)
+    assert sum(len(v) for v in serial["spikes"].values()) > 100
+    for ranks, extra in ((2, ()), (3, ("--balance",))):
+        parallel = _run(EXAMPLES / example, tmp_path / f"p{ranks}.pkl", ranks, *extra)
+        assert parallel["nhost"] == ranks and parallel["cells_here"] < len(serial["spikes"])
+        # every cell's spikes exactly once, in the serial order, to the time step
+        assert list(parallel["spikes"]) == list(serial["spikes"])
+        assert parallel["spikes"] == serial["spikes"]
+        assert list(parallel["traces"]) == list(serial["traces"])
+        assert parallel["traces"] == serial["traces"]
+
+
+def test_cli_runs_on_two_ranks_and_writes_the_same_files(tmp_path):
+    lems = EXAMPLES / "izh_network" / "LEMS_izh_network.xml"
+    for name, ranks in (("serial", "1"), ("parallel", "2")):
+        proc = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(lems), "-n", ranks, "--no-progress",
+                               "--outdir", str(tmp_path / name)], capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert f"on {ranks} rank(s)" in proc.stdout
+    for written in (tmp_path / "serial").iterdir():
+        assert written.read_bytes() == (tmp_path / "parallel" / written.name).read_bytes(), written.name
+
+
+def test_an_error_on_a_rank_ends_the_run_with_its_message(tmp_path):
+    # mc_network has connections with delay 0, which cannot cross ranks
+    lems = EXAMPLES / "mc_network" / "LEMS_mc_network.xml"
+    command = mpi.mpiexec_command(2, [])[:3] + [sys.executable, str(HERE / "parallel_run.py"), str(lems),
+                                               str(tmp_path / "x.pkl")]
+    proc = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert "nmlhub: rank" in proc.stderr and "delay 0 ms is shorter than the time step" in proc.stderr
