@@ -66,12 +66,12 @@ def _run(args: argparse.Namespace) -> int:
                            progress=None if args.no_progress else text_progress(), parallel=parallel,
                            balance=args.balance)
     results = sim.run()
-    if sim.rank != 0:
-        return EXIT_OK
-    for path in sim.write_outputs(results, args.outdir):
-        print(f"wrote {path}")
-    print(f"simulated {results.duration_ms:g} ms at dt {results.dt_ms:g} ms: "
-          f"{len(results.spikes)} cells on {sim.nhost} rank(s), {results.spike_count()} spikes")
+    if sim.rank == 0:
+        for path in sim.write_outputs(results, args.outdir):
+            print(f"wrote {path}")
+        print(f"simulated {results.duration_ms:g} ms at dt {results.dt_ms:g} ms: "
+              f"{len(results.spikes)} cells on {sim.nhost} rank(s), {results.spike_count()} spikes")
+    sim.finish()
     return EXIT_OK
 
 

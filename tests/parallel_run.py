@@ -17,3 +17,4 @@ if sim.rank == 0:
                      "spikes": {k: v.tolist() for k, v in results.spikes.items()},
                      "traces": {k: v.tolist() for k, v in results.traces.items()},
                      "time": results.time_ms.tolist()}, out)
+sim.finish()

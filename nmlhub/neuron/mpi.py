@@ -57,6 +57,20 @@ def init() -> tuple[object, int, int]:
     return pc, int(pc.id()), int(pc.nhost())
 
 
+
+
+def finish(pc: object) -> None:
+    """End this rank's part of an MPI run: wait for the other ranks, then finalise MPI and exit.
+    Every rank must call it (a rank that leaves without it makes mpiexec kill the others)."""
+    from neuron import h
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pc.barrier()
+    pc.done()
+    h.quit()
+
+
 def mpiexec_command(ranks: int, arguments: list[str]) -> list[str]:
     """The command that runs ``python -m nmlhub ARGUMENTS`` on ``ranks`` ranks.
 

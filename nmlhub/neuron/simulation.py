@@ -250,6 +250,12 @@ class NeuronSimulation:
             duration_ms=self.duration_ms, dt_ms=self.dt_ms, seed=self.seed,
         )
 
+    def finish(self) -> None:
+        """End an MPI run cleanly: every rank waits for the others, finalises MPI and exits
+        (a rank that leaves without it makes mpiexec kill the others). Does nothing serially."""
+        if self.parallel and self.nhost > 1:
+            mpi.finish(self.pc)
+
     def _gather(self, times: np.ndarray, gids: np.ndarray, traces: dict) -> dict:
         """Every rank's spikes and traces to rank 0 (each once: a cell lives on one rank)."""
         assert self.instance is not None and self.instance.parallel is not None
