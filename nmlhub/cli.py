@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     run.add_argument("-n", "--ranks", type=int, default=1,
                      help="run on this many MPI ranks (starts mpiexec; under mpiexec already, ranks come from it)")
+    run.add_argument("--share-synapses", action="store_true",
+                     help="connections of a linear synapse type onto one place of a cell share one instance")
     run.add_argument("--balance", action="store_true",
                      help="spread cells over ranks by estimated cost instead of round-robin")
     return parser
@@ -64,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
     parallel = mpi.launched_by_mpiexec() or None
     sim = NeuronSimulation(load(args.file), duration_ms=args.duration, dt_ms=args.dt, seed=args.seed,
                            progress=None if args.no_progress else text_progress(), parallel=parallel,
-                           balance=args.balance)
+                           balance=args.balance, share_synapses=args.share_synapses)
     results = sim.run()
     if sim.rank == 0:
         for path in sim.write_outputs(results, args.outdir):

@@ -55,6 +55,7 @@ def test_stdp_window_matches_the_pair_rule(tmp_path):
     sim.build()
     from neuron import h
 
+    assert not sim.mechanisms["stdp"].shareable  # a plastic synapse keeps one instance per connection
     name = sim.mechanisms["stdp"].mechanism.variables["w"]
     w = [h.Vector().record(getattr(sim.instance.cell(f"post{k}", 0).attached["stdp"][0], f"_ref_{name}"))
          for k in range(len(offsets))]

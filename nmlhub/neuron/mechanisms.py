@@ -28,6 +28,29 @@ class ComponentMechanism:
     capacitance_nf: float = DEFAULT_CAPACITANCE_NF
     dl_scale: float = 1.0
     biophysics: CellBiophysics | None = None
+    shareable: bool = False
+
+
+def linear_in_events(flat: FlatComponent) -> bool:
+    """True when one instance can serve many connections with the same result as one instance
+    each: every incoming event only adds to states amounts that depend on no state, and nothing
+    else (no conditions, no outgoing events) acts on the states. Such synapses (expTwoSynapse,
+    alphaSynapse, NMDA with a voltage block...) are the sum of their connections' effects."""
+    if flat.conditions or not flat.on_event or flat.regimes:
+        return False
+    states = set(flat.states)
+    for action in flat.on_event:
+        if action.kind != "assign" or action.value is None:
+            return False
+        value = action.value
+        if not (isinstance(value, ex.BinOp) and value.op == "+"):
+            return False
+        left, right = value.left, value.right
+        increment = right if isinstance(left, ex.Name) and left.name == action.target else (
+            left if isinstance(right, ex.Name) and right.name == action.target else None)
+        if increment is None or ex.names(increment) & states:
+            return False
+    return True
 
 
 def role_of(model: Model, component_id: str) -> str:
@@ -152,7 +175,7 @@ def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, Compon
                     f"cannot generate a NEURON mechanism for <{record.type} id='{comp_id}'>: {exc.message}",
                     file=record.location.file, line=record.location.line,
                 ) from None
-            item = ComponentMechanism(comp_id, mechanism)
+            item = ComponentMechanism(comp_id, mechanism, shareable=role == "current" and linear_in_events(flat))
             if role == "cell":
                 coefficient, dimension = input_coefficient(flat)
                 if dimension == "current" and coefficient > 0:

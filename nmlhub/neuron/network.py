@@ -99,6 +99,8 @@ class NetworkInstance:
     inputs: list[Any] = field(default_factory=list)
     populations: dict[str, list[int]] = field(default_factory=dict)
     parallel: ParallelWiring | None = None
+    share_synapses: bool = False
+    shared: dict[tuple, Any] = field(default_factory=dict)
 
     def cell(self, population: str, index: int) -> PointCell:
         try:
@@ -218,16 +220,19 @@ def assign_ranks(costs: np.ndarray, nhost: int, balance: bool) -> np.ndarray:
 
 
 def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMechanism],
-                expanded: Any = None, parallel: tuple[Any, int, int, bool, float] | None = None) -> NetworkInstance:
+                expanded: Any = None, parallel: tuple[Any, int, int, bool, float] | None = None,
+                share_synapses: bool = False) -> NetworkInstance:
     """Create sections, mechanisms, synapses, connections and inputs for a network, and those
     its rules expand to (``expanded``, a :class:`nmlhub.rules.expand.ExpandedNetwork`).
 
     ``parallel`` is (ParallelContext, rank, number of ranks, balance by cost, time step in ms):
     only this rank's cells are created, and spikes travel between gids through the ParallelContext.
+    ``share_synapses``: connections of a linear synapse type onto the same place of a cell share
+    one synapse instance (much faster; each connection keeps its own weight and delay).
     """
     from neuron import h
 
-    instance = NetworkInstance()
+    instance = NetworkInstance(share_synapses=share_synapses)
     diameter = math.sqrt(POINT_CELL_AREA_UM2 / math.pi)
     populations = network_populations(network, expanded)
     if parallel is not None:
@@ -464,9 +469,18 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, pre
             continue
         post = instance.cell(post_population, int(post_cell[k]))
         section, x = post.locate(int(post_segment[k]), float(post_fraction[k]))
-        point = make(section(x))
-        _set_parameters(point, syn_mech)
-        post.attached.setdefault(synapse, []).append(point)
+        point = None
+        if instance.share_synapses and syn_mech.shareable:
+            # a linear synapse: one instance per cell and place sums all its connections
+            key = (post_population, int(post_cell[k]), synapse, section.name(), round(section(x).x, 9))
+            point = instance.shared.get(key)
+        if point is None:
+            point = make(section(x))
+            _set_parameters(point, syn_mech)
+            post.attached.setdefault(synapse, []).append(point)
+            instance.synapses.append(point)
+            if instance.share_synapses and syn_mech.shareable:
+                instance.shared[key] = point
         if instance.parallel is not None:
             instance.parallel.check_delay(float(delays[k]), f"connection {k} from {pre_population} "
                                                             f"to {post_population} ({synapse})")
@@ -474,7 +488,6 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, pre
                                            int(pre_segment[k]), float(pre_fraction[k]))
         netcon.delay = float(delays[k])
         netcon.weight[0] = float(weights[k])
-        instance.synapses.append(point)
         instance.netcons.append(netcon)
 
 
