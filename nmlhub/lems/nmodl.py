@@ -292,24 +292,26 @@ class _Printer:
         if watched or polled:
             lines.append("    net_send(0, 1)")
         lines.append("}")
+        # Channels and synapses: every derived value depends only on the state at the start of
+        # the step (v there, events delivered), so it is computed once per step, before NEURON
+        # evaluates currents (twice, for di/dv) and integrates states. Concentration pools read
+        # the ion currents of this step, so they compute theirs when integrating.
+        once = self.role in ("density", "current") and not self.pointers  # POINTERs are not ready there
         lines += ["", "BEFORE BREAKPOINT {", f"    {TSTEP} = floor(t/dt + 0.25) * dt"]
         if self.uses_v:
             lines.append(f"    {VSTEP} = v")
+        if once:
+            lines += self._rates_and_levels(level)
         lines.append("}")
         lines += ["", "BREAKPOINT {"]
         if integrated:
             lines.append("    SOLVE states_nml METHOD euler")
-        lines.append("    rates_nml()")
-        for cond in level:
-            lines.append(f"    if ({self._test(cond)}) {{")
-            lines += ["        " + s for s in self._actions(cond.actions, in_event=False)]
-            lines.append("    }")
-        if level:
-            lines.append("    rates_nml()")
+        if not once:
+            lines += self._rates_and_levels(level)
         lines += ["    " + s for s in self._current()]
         lines.append("}")
         if integrated:
-            lines += ["", "DERIVATIVE states_nml {", "    rates_nml()"]
+            lines += ["", "DERIVATIVE states_nml {"] + ([] if once else ["    rates_nml()"])
             for s in f.states:
                 if s in integrated:
                     lines.append(f"    {self.names[s]}' = ({self._derivative(s)}) * 0.001")
@@ -329,6 +331,16 @@ class _Printer:
             lines.insert(lines.index("NEURON {") + 2, "    RANDOM rng_nml")
         lines += _HELPERS
         return "\n".join(line for line in lines if line is not None) + "\n"
+
+    def _rates_and_levels(self, level: list[Condition]) -> list[str]:
+        lines = ["    rates_nml()"]
+        for cond in level:
+            lines.append(f"    if ({self._test(cond)}) {{")
+            lines += ["        " + s for s in self._actions(cond.actions, in_event=False)]
+            lines.append("    }")
+        if level:
+            lines.append("    rates_nml()")
+        return lines
 
     def _derivative(self, state: str) -> str:
         f = self.flat
