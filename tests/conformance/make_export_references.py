@@ -289,7 +289,9 @@ def first_error(log_text: str) -> str:
     lines = [ln for ln in lines if ln]
     for pat in (r"\berror:", r"Exception\b|Error\b|\berror\b"):
         for ln in lines:
-            if re.search(pat, ln) and not ln.startswith(("at ", "NOTE")):
+            # skip stack frames and lines that parallel make output got mixed into
+            if (re.search(pat, ln) and not ln.startswith(("at ", "NOTE"))
+                    and "Translating " not in ln):
                 return ln[:300]
     return lines[-1][:300] if lines else "no output"
 
