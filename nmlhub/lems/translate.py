@@ -292,17 +292,27 @@ class Translator:
     def _select(self, select: str, reduce: str | None, fc: Any, child_scopes: list,
                 scope: _Scope, flat: FlatComponent, dimension: str = "none",
                 target: str = "") -> ex.Expr:
-        match = re.fullmatch(r"(\w+)(\[\*\])?/(\w+)", select.strip())
+        if select.count("/") > 1:
+            return self._select_path(select, reduce, fc, scope, dimension)
+        match = re.fullmatch(r"(\w+)(\[\*\]|\[\s*(\w+)\s*=\s*'([^']*)'\s*\])?/(\w+)", select.strip())
         if not match:
             raise TranslationError(f"ComponentType {fc.type}: select '{select}' is not supported "
-                                   f"(a child or children collection and a variable are)")
-        collection, many, var = match.group(1), match.group(2), match.group(3)
+                                   f"(a child or children collection, optionally [*] or [attribute='value'], "
+                                   f"and a variable are)")
+        collection, many, var = match.group(1), match.group(2), match.group(5)
+        where_name, where_value = match.group(3), match.group(4)
         identity = ex.Num(1.0 if reduce == "multiply" else 0.0)
         attachments = {a.name for a in fc.attachments}
         if collection in attachments:
             flat.external[target] = dimension  # supplied by NEURON: synapses on the section
             return identity
         members = self._members(collection, fc, child_scopes)
+        if where_name is not None:
+            # children whose text (or parameter) ``where_name`` has the value (ion='ca')
+            members = [(child, child_scope) for child, child_scope in members
+                       if str(_attribute(child, where_name)) == where_value]
+            if not members and collection in {c.name for c in fc.children}:
+                return identity
         if not members and collection not in {c.name for c in fc.children}:
             # A path into another instance (a gap junction's peer/v): linked by the driver.
             name = f"{collection}_{var}"
@@ -313,6 +323,35 @@ class Translator:
         terms = [ex.Name(child_scope.prefix + var) for _, child_scope in members]
         if not many:
             return terms[0]
+        result = terms[0]
+        for term in terms[1:]:
+            result = ex.BinOp("*" if reduce == "multiply" else "+", result, term)
+        return result
+
+    def _select_path(self, select: str, reduce: str | None, fc: Any, scope: _Scope, dimension: str) -> ex.Expr:
+        """A select through several levels of children (``a/b[*]/c/x``, ``b[ion='ca']/c/x``)."""
+        *steps, var = select.strip().split("/")
+        level = [(fc, scope)]
+        many = False
+        for step in steps:
+            match = re.fullmatch(r"(\w+)(\[\*\]|\[\s*(\w+)\s*=\s*'([^']*)'\s*\])?", step)
+            if not match or not re.fullmatch(r"\w+", var):
+                raise TranslationError(f"ComponentType {fc.type}: select '{select}' is not supported")
+            many = many or match.group(2) is not None
+            found = []
+            for component, component_scope in level:
+                members = self._members(match.group(1), component, component_scope.child_scopes)
+                if match.group(3) is not None:
+                    members = [(c, s) for c, s in members if str(_attribute(c, match.group(3))) == match.group(4)]
+                found += members
+            level = found
+        identity = ex.Num(1.0 if reduce == "multiply" else 0.0)
+        if not level:
+            return identity
+        terms = [ex.Name(child_scope.prefix + var) for _, child_scope in level]
+        if len(terms) > 1 and not many:
+            raise TranslationError(f"ComponentType {fc.type}: select '{select}' finds {len(terms)} values "
+                                   "but has no [*] or reduce")
         result = terms[0]
         for term in terms[1:]:
             result = ex.BinOp("*" if reduce == "multiply" else "+", result, term)
@@ -346,6 +385,18 @@ class Translator:
     def _expr(self, text: str, scope: _Scope) -> ex.Expr:
         parsed = ex.parse(text)
         return ex.substitute(parsed, {n: ex.Name(scope.resolve(n)) for n in ex.names(parsed)})
+
+
+def _attribute(component: Any, name: str) -> Any:
+    """A component's text attribute or parameter value (None when it has neither)."""
+    texts = getattr(component, "texts", None) or {}
+    if name in texts:
+        value = texts[name]
+        return getattr(value, "value", value)
+    for parameter in getattr(component, "parameters", []):
+        if parameter.name == name:
+            return parameter.value
+    return None
 
 
 def _sends_to_parent(fc: Any) -> bool:

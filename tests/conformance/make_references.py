@@ -93,6 +93,17 @@ GROUPS = [
      "NeuroML2/LEMS_Dimensionless", "LEMS_*.xml"),
     ("osb_Gran_", f"{OSB}/GranuleCell", ("neuroConstruct/generatedNeuroML2",),
      "neuroConstruct/generatedNeuroML2", ["LEMS_GranuleCell.xml"]),
+    ("osb_Gran_", f"{OSB}/GranuleCell", ("neuroConstruct/generatedNeuroML2",),
+     "neuroConstruct/generatedNeuroML2", ["LEMS_GranuleCell_LowDt.xml"]),
+    # single-compartment test cells of the detailed-cell repositories (jLEMS runs these)
+    ("osb_Allen_", f"{OSB}/AllenInstituteNeuroML", ("CellTypesDatabase/models/NeuroML2",),
+     "CellTypesDatabase/models/NeuroML2", ["LEMS_NaV.xml", "LEMS_Kv2_like.xml", "LEMS_SomaTest.xml"]),
+    ("osb_BBP_", f"{OSB}/BlueBrainProjectShowcase", ("NMC/NeuroML2",), "NMC/NeuroML2",
+     ["LEMS_Soma_AllNML2.xml"]),
+    ("osb_OB_", f"{OSB}/MiglioreEtAl14_OlfactoryBulb3D", ("NeuroML2",), "NeuroML2/Channels/test",
+     ["LEMS_OlfactoryTest_12.xml", "LEMS_OlfactoryTest_35.xml"]),
+    ("osb_PR2_", f"{OSB}/PinskyRinzelModel", ("NeuroML2/twoCompartment",), "NeuroML2/twoCompartment",
+     ["LEMS_Figure2.xml"]),
     # ACnet2: LEMS_ACnet2(_LowDt) use the soma-only cells and run in jLEMS;
     # TwoCell, BasketCell and StimuliTest use multi-compartment cells and are
     # kept to document that jnml -nogui refuses them (status "failed: ...").

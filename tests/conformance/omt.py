@@ -71,6 +71,22 @@ def find_cases(corpus: Path) -> list[OmtCase]:
     return list(cases.values())
 
 
+def missing_references(corpus: Path) -> list[tuple[str, str]]:
+    """(target, mep) of each jNeuroML ``.omt`` whose target exists but whose ``.mep`` the corpus
+    snapshot does not hold (they point into the models' NEURON folders, not copied)."""
+    corpus = corpus.resolve()
+    found = {}
+    for omt_path in sorted(corpus.rglob(".test.*.omt")):
+        omt = yaml.safe_load(omt_path.read_text())
+        if not isinstance(omt, dict) or "mep" not in omt or "validate" in str(omt.get("engine", "")).lower():
+            continue
+        target = (omt_path.parent / str(omt["target"]).strip().strip('"')).resolve()
+        mep_path = (omt_path.parent / str(omt["mep"])).resolve()
+        if target.exists() and not mep_path.exists():
+            found[str(target.relative_to(corpus))] = str(omt["mep"])
+    return sorted(found.items())
+
+
 def detect_spikes(time: np.ndarray, values: np.ndarray, threshold: float) -> np.ndarray:
     """Spike times as OSB's model validation (omv) detects them: the time of the first sample
     above the threshold after one at or below it (no interpolation)."""
