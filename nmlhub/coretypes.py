@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import zipfile
+from collections.abc import Mapping
+from types import MappingProxyType
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -46,12 +48,24 @@ def _jar_names() -> tuple[str, ...]:
 
 
 def read_jar_file(name: str) -> bytes:
-    """Return the bytes of one file inside the jNeuroML jar (e.g. ``LEMSexamples/LEMS_NML2_Ex2_Izh.xml``)."""
+    """Return the bytes of one file inside the jNeuroML jar (e.g. ``LEMSexamples/LEMS_NML2_Ex2_Izh.xml``).
+    The core type files are read once per process (opening the jar's directory is slow)."""
+    if name.startswith(CORE_TYPES_DIR):
+        files = _core_type_files()
+        if name in files:
+            return files[name]
     try:
         with zipfile.ZipFile(jneuroml_jar()) as jar:
             return jar.read(name)
     except KeyError as exc:
         raise CoreTypesError(f"{name} is not in {jneuroml_jar().name}") from exc
+
+
+@functools.lru_cache(maxsize=1)
+def _core_type_files() -> Mapping[str, bytes]:
+    with zipfile.ZipFile(jneuroml_jar()) as jar:
+        return MappingProxyType({n: jar.read(n) for n in jar.namelist()
+                                 if n.startswith(CORE_TYPES_DIR) and not n.endswith("/")})
 
 
 def list_jar_files(prefix: str) -> list[str]:

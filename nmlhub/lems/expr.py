@@ -238,7 +238,7 @@ def to_nmodl(expr: Expr, rename: Callable[[str], str] = lambda n: n) -> str:
     if expr.op in LOGICAL:
         return f"({left} {LOGICAL[expr.op]} {right})"
     if expr.op == "^":
-        return f"pow({left}, {right})"
+        return f"powi_nml({left}, {right})"
     return f"({left} {expr.op} {right})"
 
 

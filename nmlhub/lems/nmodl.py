@@ -330,7 +330,10 @@ class _Printer:
             # the run's seed and the instance's place in the network (not from the MPI rank).
             lines.insert(lines.index("NEURON {") + 2, "    RANDOM rng_nml")
         lines += _HELPERS
-        return "\n".join(line for line in lines if line is not None) + "\n"
+        text = "\n".join(line for line in lines if line is not None) + "\n"
+        if text.count(TSTEP) == 3:  # declared and kept up to date, but read by nothing
+            text = text.replace(f"    {TSTEP} = floor(t/dt + 0.25) * dt\n", "").replace(f"    {TSTEP} = t\n", "")
+        return text
 
     def _rates_and_levels(self, level: list[Condition]) -> list[str]:
         lines = ["    rates_nml()"]
@@ -491,7 +494,12 @@ class _Printer:
 
 _HELPERS = [
     "FUNCTION ifelse_nml(c, a, b) {", "    if (c) { ifelse_nml = a } else { ifelse_nml = b }", "}", "",
-    "FUNCTION heaviside_nml(x) {", "    if (x > 0) { heaviside_nml = 1 } else { heaviside_nml = 0 }", "}",
+    "FUNCTION heaviside_nml(x) {", "    if (x > 0) { heaviside_nml = 1 } else { heaviside_nml = 0 }", "}", "",
+    ": x^n, by multiplication for the small whole powers of gates (much faster than pow)",
+    "FUNCTION powi_nml(x, n) {",
+    "    if (n == 1) { powi_nml = x } else if (n == 2) { powi_nml = x * x } else if (n == 3) {",
+    "        powi_nml = x * x * x } else if (n == 4) { powi_nml = (x * x) * (x * x) } else {",
+    "        powi_nml = pow(x, n) }", "}",
 ]
 
 

@@ -456,38 +456,64 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, pre
                     pre_fraction: np.ndarray, post_fraction: np.ndarray, weights: np.ndarray,
                     delays: np.ndarray, mechanisms: dict[str, ComponentMechanism],
                     instance: NetworkInstance) -> None:
-    """One synapse and one NetCon per connection, from columns (cell indices within populations,
-    segments and fractions, weights, delays in ms)."""
+    """One NetCon per connection (and one synapse each, or one per cell and place when linear
+    synapses are shared), from columns: cell indices within populations, segments and fractions,
+    weights, delays in ms."""
     from neuron import h
 
     syn_mech = mechanisms[synapse]
     make = getattr(h, syn_mech.mechanism.name)
-    for k in range(len(pre_cell)):
-        if not instance.is_local(post_population, int(post_cell[k])):
+    share = instance.share_synapses and syn_mech.shareable
+    wiring = instance.parallel
+    delays = np.asarray(delays, dtype=float)
+    if wiring is not None and len(delays):
+        local_rows = [k for k, post in enumerate(np.asarray(post_cell).tolist())
+                      if instance.is_local(post_population, post)]
+        if local_rows:
+            k = local_rows[int(np.argmin(delays[local_rows]))]
+            wiring.check_delay(float(delays[k]), f"connection {k} from {pre_population} to {post_population} "
+                                                 f"({synapse})")
+    cells: dict[int, PointCell | None] = {}
+    places: dict[tuple[int, int, float], Any] = {}
+    sources: dict[tuple[int, int, float], Any] = {}
+    columns = zip(np.asarray(pre_cell).tolist(), np.asarray(post_cell).tolist(),
+                  np.asarray(pre_segment).tolist(), np.asarray(post_segment).tolist(),
+                  np.asarray(pre_fraction, dtype=float).tolist(), np.asarray(post_fraction, dtype=float).tolist(),
+                  np.asarray(weights, dtype=float).tolist(), delays.tolist())
+    for pre, post_index, pre_seg, post_seg, pre_frac, post_frac, weight, delay in columns:
+        if post_index not in cells:
+            cells[post_index] = (instance.cell(post_population, post_index)
+                                 if instance.is_local(post_population, post_index) else None)
+        post = cells[post_index]
+        if post is None:
             # every rank sees every row, so extra spike sources get the same gids everywhere
-            instance.source_gid(pre_population, int(pre_cell[k]), int(pre_segment[k]), float(pre_fraction[k]))
+            instance.source_gid(pre_population, pre, pre_seg, pre_frac)
             continue
-        post = instance.cell(post_population, int(post_cell[k]))
-        section, x = post.locate(int(post_segment[k]), float(post_fraction[k]))
-        point = None
-        if instance.share_synapses and syn_mech.shareable:
-            # a linear synapse: one instance per cell and place sums all its connections
-            key = (post_population, int(post_cell[k]), synapse, section.name(), round(section(x).x, 9))
-            point = instance.shared.get(key)
+        place = (post_index, post_seg, post_frac)
+        point = places.get(place) if share else None
         if point is None:
-            point = make(section(x))
-            _set_parameters(point, syn_mech)
-            post.attached.setdefault(synapse, []).append(point)
-            instance.synapses.append(point)
-            if instance.share_synapses and syn_mech.shareable:
-                instance.shared[key] = point
-        if instance.parallel is not None:
-            instance.parallel.check_delay(float(delays[k]), f"connection {k} from {pre_population} "
-                                                            f"to {post_population} ({synapse})")
-        netcon = instance.spike_connection(pre_population, int(pre_cell[k]), point,
-                                           int(pre_segment[k]), float(pre_fraction[k]))
-        netcon.delay = float(delays[k])
-        netcon.weight[0] = float(weights[k])
+            section, x = post.locate(post_seg, post_frac)
+            if share:
+                key = (post_population, post_index, synapse, section.name(), round(section(x).x, 9))
+                point = instance.shared.get(key)
+            if point is None:
+                point = make(section(x))
+                _set_parameters(point, syn_mech)
+                post.attached.setdefault(synapse, []).append(point)
+                instance.synapses.append(point)
+                if share:
+                    instance.shared[key] = point
+            if share:
+                places[place] = point
+        origin = (pre, pre_seg, pre_frac)
+        if wiring is not None:
+            if origin not in sources:
+                sources[origin] = instance.source_gid(pre_population, pre, pre_seg, pre_frac)
+            netcon = wiring.pc.gid_connect(sources[origin], point)
+        else:
+            netcon = instance.spike_connection(pre_population, pre, point, pre_seg, pre_frac)
+        netcon.delay = delay
+        netcon.weight[0] = weight
         instance.netcons.append(netcon)
 
 
