@@ -303,18 +303,30 @@ class _Printer:
         if once:
             lines += self._rates_and_levels(level)
         lines.append("}")
+        kinetic_states = {s for group in f.kinetic_groups for s in group}
+        derived_states = [s for s in f.states if s in integrated and s not in kinetic_states]
         lines += ["", "BREAKPOINT {"]
-        if integrated:
+        if derived_states:
             lines.append("    SOLVE states_nml METHOD euler")
+        if f.kinetic:
+            lines.append("    SOLVE kinetic_nml METHOD sparse")
         if not once:
             lines += self._rates_and_levels(level)
         lines += ["    " + s for s in self._current()]
         lines.append("}")
-        if integrated:
+        if derived_states:
             lines += ["", "DERIVATIVE states_nml {"] + ([] if once else ["    rates_nml()"])
-            for s in f.states:
-                if s in integrated:
-                    lines.append(f"    {self.names[s]}' = ({self._derivative(s)}) * 0.001")
+            for s in derived_states:
+                lines.append(f"    {self.names[s]}' = ({self._derivative(s)}) * 0.001")
+            lines.append("}")
+        if f.kinetic:
+            lines += ["", "KINETIC kinetic_nml {"] + ([] if once else ["    rates_nml()"])
+            for source, target, forward, reverse in f.kinetic:
+                # rates are per second (SI); NEURON's time is in ms
+                lines.append(f"    ~ {self.names[source]} <-> {self.names[target]} "
+                             f"({self.names[forward]} * 0.001, {self.names[reverse]} * 0.001)")
+            for group in f.kinetic_groups:
+                lines.append("    CONSERVE " + " + ".join(self.names[s] for s in group) + " = 1")
             lines.append("}")
         lines += ["", "PROCEDURE rates_nml() {"]
         for n, value in f.derived:

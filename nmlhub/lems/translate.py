@@ -61,10 +61,14 @@ class FlatComponent:
     external: dict[str, str] = field(default_factory=dict)
     out_ports: list[str] = field(default_factory=list)
     in_ports: list[str] = field(default_factory=list)
+    #: KineticScheme transitions: (source state, target state, forward rate, reverse rate) names.
+    kinetic: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: The states of each KineticScheme (their occupancies sum to 1).
+    kinetic_groups: list[list[str]] = field(default_factory=list)
 
     def integrated_states(self) -> set[str]:
-        """States with a time derivative in some regime."""
-        found: set[str] = set()
+        """States with a time derivative in some regime, or in a kinetic scheme."""
+        found: set[str] = {s for group in self.kinetic_groups for s in group}
         for tds in self.time_derivatives.values():
             found |= set(tds)
         return found
@@ -217,16 +221,16 @@ class Translator:
                 raise TranslationError(f"ComponentType {scope.fc.type}: event handler {kind} is not supported")
 
     def _kinetic_scheme(self, scheme: Any, scope: _Scope, flat: FlatComponent) -> None:
-        """A KineticScheme as rate equations of its nodes' occupancies: each edge moves
-        ``forwardRate * occupancy(source) - reverseRate * occupancy(target)`` per unit time from
-        its source node to its target node. As in jLEMS, the first node starts with occupancy 1."""
+        """A KineticScheme: its nodes' occupancies move along its edges at
+        ``forwardRate * occupancy(source) - reverseRate * occupancy(target)``; NEURON integrates
+        them implicitly (a KINETIC block), which stays stable for the fast transitions of
+        Markov channel models. As in jLEMS, the first node starts with occupancy 1."""
         nodes = self._members(scheme.nodes, scope.fc, scope.child_scopes)
         edges = self._members(scheme.edges, scope.fc, scope.child_scopes)
         if not nodes:
             raise TranslationError(f"ComponentType {scope.fc.type}: KineticScheme '{scheme.name}' has no "
                                    f"'{scheme.nodes}' children")
         occupancy = {child.id: child_scope.prefix + scheme.state_variable for child, child_scope in nodes}
-        rates: dict[str, ex.Expr] = {name: ex.Num(0.0) for name in occupancy.values()}
         for child, child_scope in edges:
             links = {link.name: link.value for link in getattr(child, "links", [])}
             source, target = links.get(scheme.edge_source), links.get(scheme.edge_target)
@@ -234,14 +238,9 @@ class Translator:
                 raise TranslationError(
                     f"ComponentType {scope.fc.type}: KineticScheme '{scheme.name}': transition "
                     f"'{child.id}' links {source!r} to {target!r}, not two of its states {sorted(occupancy)}")
-            flow = ex.BinOp("-",
-                            ex.BinOp("*", ex.Name(child_scope.prefix + scheme.forward_rate), ex.Name(occupancy[source])),
-                            ex.BinOp("*", ex.Name(child_scope.prefix + scheme.reverse_rate), ex.Name(occupancy[target])))
-            rates[occupancy[source]] = ex.BinOp("-", rates[occupancy[source]], flow)
-            rates[occupancy[target]] = ex.BinOp("+", rates[occupancy[target]], flow)
-        tds = flat.time_derivatives.setdefault(None, {})
-        for name, rate in rates.items():
-            tds[name] = rate
+            flat.kinetic.append((occupancy[source], occupancy[target], child_scope.prefix + scheme.forward_rate,
+                                 child_scope.prefix + scheme.reverse_rate))
+        flat.kinetic_groups.append(list(occupancy.values()))
         flat.on_start.append(Action("assign", next(iter(occupancy.values())), ex.Num(1.0)))
 
     def _actions(self, actions: list, scope: _Scope, child_scopes: list) -> list[Action]:

@@ -244,6 +244,9 @@ class NeuronSimulation:
         self._seed_random(int(self.seed) if self.seed is not None else 0)
         h.dt = self.dt_ms
         h.steps_per_ms = 1.0 / self.dt_ms
+        # Morphological cells: v before the mechanisms' INITIAL blocks (gates start at their
+        # steady state at that v); point cells: after them (their INITIAL says what v is).
+        before = h.FInitializeHandler(0, self._set_morphology_potentials)  # noqa: F841 (kept alive)
         handler = h.FInitializeHandler(1, self._set_initial_potentials)  # noqa: F841 (kept alive)
         if wiring is not None:
             wiring.pc.set_maxstep(10)
@@ -309,12 +312,17 @@ class NeuronSimulation:
                     point.rng_nml.set_seq(0)
 
     def _set_initial_potentials(self) -> None:
-        # The membrane potential a cell's OnStart asks for (see nmlhub.lems.nmodl).
+        # The membrane potential a point cell's OnStart asks for (see nmlhub.lems.nmodl).
         assert self.instance is not None
         for cell in self.instance.cells.values():
             if cell.mechanism is not None and hasattr(cell.mechanism, "vinit_nml"):
                 cell.section(0.5).v = cell.mechanism.vinit_nml
-            elif cell.built is not None and cell.v_init_mv is not None:
+
+    def _set_morphology_potentials(self) -> None:
+        # A morphological cell's initMembPotential.
+        assert self.instance is not None
+        for cell in self.instance.cells.values():
+            if cell.built is not None and cell.v_init_mv is not None:
                 for section in cell.built.sections:
                     for seg in section:
                         seg.v = cell.v_init_mv
