@@ -511,10 +511,26 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, pre
                 sources[origin] = instance.source_gid(pre_population, pre, pre_seg, pre_frac)
             netcon = wiring.pc.gid_connect(sources[origin], point)
         else:
-            netcon = instance.spike_connection(pre_population, pre, point, pre_seg, pre_frac)
+            if origin not in sources:
+                sources[origin] = _spike_source(instance.cell(pre_population, pre), pre_seg, pre_frac)
+            source, source_section, threshold = sources[origin]
+            if source_section is None:
+                netcon = h.NetCon(source, point)
+            else:
+                netcon = h.NetCon(source, point, sec=source_section)
+                netcon.threshold = threshold
         netcon.delay = delay
         netcon.weight[0] = weight
         instance.netcons.append(netcon)
+
+
+def _spike_source(cell: PointCell, segment: int, fraction: float) -> tuple[Any, Any, float]:
+    """What a NetCon from this cell starts at: its mechanism (events), or v at a place (with the
+    section and threshold), as :meth:`PointCell.netcon_to` makes it."""
+    if cell.mechanism is not None:
+        return cell.mechanism, None, 0.0
+    section, x = cell.locate(segment, fraction)
+    return section(x)._ref_v, section, cell.threshold_mv
 
 
 def _connect_continuously(model: Model, network: Any, proj: Any, mechanisms: dict[str, ComponentMechanism],
