@@ -20,6 +20,7 @@ Tolerances (stated here, used by tests/test_conformance.py and the report):
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -82,11 +83,28 @@ class CaseResult:
         return self.status == "passed"
 
 
+#: Where the references recorded the corpus (relative to the repo), and where it is here.
+CORPUS_IN_INDEX = "../shared/corpus/osb/"
+
+
+def corpus_root() -> Path:
+    """The OSB corpus: $NMLHUB_CORPUS/osb, else ../shared/corpus/osb next to the repo."""
+    base = os.environ.get("NMLHUB_CORPUS")
+    return (Path(base) / "osb") if base else (REPO / CORPUS_IN_INDEX).resolve()
+
+
+def uses_corpus(entry: dict) -> bool:
+    return entry["lems"].startswith(CORPUS_IN_INDEX)
+
+
 def locate(entry: dict, jar_root: Path) -> Path | None:
     lems = entry["lems"]
     if lems.startswith("jar:"):
         return jar_root / lems[4:]
-    path = (REPO / lems).resolve()
+    if uses_corpus(entry):
+        path = corpus_root() / lems[len(CORPUS_IN_INDEX):]
+    else:
+        path = (REPO / lems).resolve()
     return path if path.exists() else None
 
 
