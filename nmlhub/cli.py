@@ -57,13 +57,13 @@ def _run(args: argparse.Namespace) -> int:
     if not args.file.exists():
         print(f"nmlhub: error: {args.file}: file not found", file=sys.stderr)
         return EXIT_USAGE
-    if args.ranks > 1 and not mpi.launched_by_mpiexec():
+    if args.ranks > 1 and not mpi.started_by_mpi_launcher():
         import subprocess
 
         forwarded = [a for a in sys.argv[1:] if a not in ("-n", "--ranks", str(args.ranks))]
         command = mpi.mpiexec_command(args.ranks, forwarded)
         return subprocess.run(command, env=mpi.environment()).returncode
-    parallel = mpi.launched_by_mpiexec() or None
+    parallel = mpi.started_by_mpi_launcher() or None
     sim = NeuronSimulation(load(args.file), duration_ms=args.duration, dt_ms=args.dt, seed=args.seed,
                            progress=None if args.no_progress else text_progress(), parallel=parallel,
                            balance=args.balance, share_synapses=args.share_synapses)

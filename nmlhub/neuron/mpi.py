@@ -16,7 +16,7 @@ from pathlib import Path
 _SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS")
 
 
-def launched_by_mpiexec() -> bool:
+def started_by_mpi_launcher() -> bool:
     """True when this process is one of several ranks started by an MPI launcher."""
     for name in _SIZE_VARIABLES:
         try:

@@ -77,7 +77,7 @@ class NeuronSimulation:
         self.instance: NetworkInstance | None = None
         self.expanded: Any = None
         self._scheduled: list[tuple[float, Callable[[], None]]] = []
-        self.parallel = mpi.launched_by_mpiexec() if parallel is None else bool(parallel)
+        self.parallel = mpi.started_by_mpi_launcher() if parallel is None else bool(parallel)
         self.balance = balance
         self.share_synapses = share_synapses
         self.rank, self.nhost, self.pc = 0, 1, None
