@@ -155,8 +155,10 @@ class NetworkBuilder:
         distributions (:func:`~nmlhub.rules.values.normal`, ...) or expressions of ``pre_x``..,
         ``post_ynorm``.., ``dist_3D``, ``dist_2D``, ``dist_x``.."""
         synapses = (synapse,) if isinstance(synapse, str) else tuple(synapse)
-        rule_id = id or f"{'_'.join(pre) if isinstance(pre, list) else pre}_to_" \
-                        f"{'_'.join(post) if isinstance(post, list) else post}"
+        def name(cells: Any) -> str:
+            return "_".join(cells) if isinstance(cells, list) else "all" if cells is None else str(cells)
+
+        rule_id = id or f"{name(pre)}_to_{name(post)}"
         if isinstance(pre, CellSelector) or isinstance(post, CellSelector):
             rule_id = id or f"rule{len(self.rules.connections)}"
         kwargs: dict[str, Any] = dict(weight=weight, delay=delay, autapses=autapses, multapses=multapses,

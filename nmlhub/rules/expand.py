@@ -19,7 +19,6 @@ from .values import RuleError
 class NetworkRules:
     """Everything that defines a network by rules: its size (um), seed, and the rules in order."""
 
-
     network_id: str
     size: tuple[float, float, float] = (1000.0, 1000.0, 1000.0)
     seed: int = 1
