@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="run on this many MPI ranks (starts mpiexec; under mpiexec already, ranks come from it)")
     run.add_argument("--share-synapses", action="store_true",
                      help="connections of a linear synapse type onto one place of a cell share one instance")
+    run.add_argument("--write-every", type=float, metavar="MS",
+                     help="append everything recorded to an HDF5 file every MS ms (see --intervals)")
+    run.add_argument("--intervals", type=Path, metavar="FILE.h5",
+                     help="the HDF5 file --write-every appends to (default: next to the LEMS file)")
     run.add_argument("--balance", action="store_true",
                      help="spread cells over ranks by estimated cost instead of round-robin")
     return parser
@@ -66,7 +70,10 @@ def _run(args: argparse.Namespace) -> int:
     parallel = mpi.started_by_mpi_launcher() or None
     sim = NeuronSimulation(load(args.file), duration_ms=args.duration, dt_ms=args.dt, seed=args.seed,
                            progress=None if args.no_progress else text_progress(), parallel=parallel,
-                           balance=args.balance, share_synapses=args.share_synapses)
+                           balance=args.balance, share_synapses=args.share_synapses,
+                           write_every_ms=args.write_every,
+                           intervals_file=(args.intervals or args.file.with_suffix(".intervals.h5"))
+                           if args.write_every else None)
     results = sim.run()
     if sim.rank == 0:
         for path in sim.write_outputs(results, args.outdir):

@@ -62,3 +62,44 @@ def test_an_error_on_a_rank_ends_the_run_with_its_message(tmp_path):
     proc = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert "nmlhub: rank" in proc.stderr and "delay 0 ms is shorter than the time step" in proc.stderr
+
+
+def test_interval_file_holds_the_run_and_survives_a_kill(tmp_path):
+    import h5py
+    import numpy as np
+    import signal
+    import time
+
+    lems = EXAMPLES / "izh_network" / "LEMS_izh_network.xml"
+    whole = tmp_path / "whole.h5"
+    proc = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(lems), "-n", "2", "--no-progress",
+                           "--outdir", str(tmp_path / "out"), "--write-every", "100", "--intervals", str(whole)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    spike_file = np.loadtxt(tmp_path / "out" / "izh_network.spikes.dat")
+    with h5py.File(whole, "r") as f:
+        assert f["written_to_ms"][0] == 500.0 and len(f["time_ms"]) == 20001
+        assert len(f["spikes/time_ms"]) == len(spike_file)  # every spike once
+        np.testing.assert_allclose(np.sort(f["spikes/time_ms"][:]), np.sort(spike_file[:, 1] * 1000), atol=1e-6)
+    # a long run killed part-way keeps a readable file up to its last interval
+    killed = tmp_path / "killed.h5"
+    run = subprocess.Popen([sys.executable, "-m", "nmlhub", "run", str(lems), "--duration", "200000", "--no-progress",
+                            "--outdir", str(tmp_path / "k"), "--write-every", "50", "--intervals", str(killed)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        try:
+            with h5py.File(killed, "r", swmr=True) as f:
+                if f["written_to_ms"][0] >= 200:
+                    break
+        except (OSError, KeyError):
+            continue
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    with h5py.File(killed, "r", swmr=True) as f:
+        done = f["written_to_ms"][0]
+        assert 200 <= done < 200000
+        n = len(f["time_ms"])
+        assert n >= int(done / 0.025) and all(len(f["traces"][k]) == n for k in f["traces"])
+        assert np.all(f["spikes/time_ms"][:] <= f["time_ms"][n - 1] + 1e-9)

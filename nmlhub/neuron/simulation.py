@@ -45,6 +45,9 @@ class NeuronSimulation:
         ``mpiexec`` with more than one rank). Rank 0 gathers every spike and trace.
     balance
         Spread cells by estimated cost (compartments x mechanisms) instead of round-robin.
+    write_every_ms, intervals_file
+        Append everything recorded to the HDF5 file ``intervals_file`` every ``write_every_ms``
+        (:mod:`nmlhub.neuron.intervals`), so a killed run keeps what it computed.
     share_synapses
         Connections of a linear synapse type (whose events only add to its states) onto the
         same place of a cell share one synapse instance, as hand-written NEURON models do: much
@@ -61,7 +64,8 @@ class NeuronSimulation:
     def __init__(self, model: Model, *, duration_ms: float | None = None, dt_ms: float | None = None,
                  seed: int | None = None, cache: MechanismCache | None = None,
                  progress: Callable[[float], None] | None = None, parallel: bool | None = None,
-                 balance: bool = False, share_synapses: bool = False) -> None:
+                 balance: bool = False, share_synapses: bool = False, write_every_ms: float | None = None,
+                 intervals_file: Path | str | None = None) -> None:
         settings = model.simulation
         if settings is None:
             raise SimulationError("the model has no <Simulation>; run a LEMS simulation file",
@@ -80,6 +84,12 @@ class NeuronSimulation:
         self.parallel = mpi.started_by_mpi_launcher() if parallel is None else bool(parallel)
         self.balance = balance
         self.share_synapses = share_synapses
+        if (write_every_ms is None) != (intervals_file is None):
+            raise SimulationError("give both write_every_ms and intervals_file, or neither", file=model.path)
+        if write_every_ms is not None and write_every_ms <= 0:
+            raise SimulationError(f"write_every_ms must be positive, not {write_every_ms}", file=model.path)
+        self.write_every_ms = write_every_ms
+        self.intervals_file = Path(intervals_file) if intervals_file is not None else None
         self.rank, self.nhost, self.pc = 0, 1, None
         self.mechanisms = {}
         self._probes: list[Probe] = []
@@ -253,7 +263,11 @@ class NeuronSimulation:
         h.finitialize()
         for time_ms, action in self._scheduled:
             h.CVode().event(time_ms, action)
-        self._advance(h)
+        flush = None
+        if self.write_every_ms is not None:
+            flush = self._interval_flusher(time_vec, vectors, spike_vectors,
+                                           None if wiring is None else (spike_times, spike_gids))
+        self._advance(h, flush)
         traces = {p.path: p.values(v) for p, v in zip(self._probes, vectors)}
         if wiring is None:
             spikes = {k: np.asarray(v) for k, v in spike_vectors.items()}
@@ -327,17 +341,54 @@ class NeuronSimulation:
                     for seg in section:
                         seg.v = cell.v_init_mv
 
-    def _advance(self, h) -> None:
-        chunks = 100
+    def _interval_flusher(self, time_vec: Any, vectors: list, spike_vectors: dict,
+                          parallel_spikes: tuple | None) -> Callable[[float], None]:
+        from .intervals import IntervalWriter
+
+        assert self.instance is not None
+        wiring = self.instance.parallel
+        cells = list(wiring.gids) if wiring is not None else list(self.instance.cells)
+        writer = IntervalWriter(self.intervals_file, self._recorded_paths(), cells, self.rank,
+                                wiring.pc if wiring is not None else None)
+        keys = {gid: key for key, gid in wiring.gids.items()} if wiring is not None else {}
+        sent = {"spikes": 0}
+
+        def flush(until_ms: float) -> None:
+            traces = {p.path: p.values(v) for p, v in zip(self._probes, vectors)}
+            if parallel_spikes is None:
+                new = []
+                for key, vec in spike_vectors.items():
+                    done = writer.done_spikes.get(key, 0)
+                    new += [(t, key) for t in list(vec)[done:]]
+                    writer.done_spikes[key] = len(vec)
+            else:
+                times, gids = parallel_spikes
+                start = sent["spikes"]
+                new = [(t, keys[int(g)]) for t, g in zip(list(times)[start:], list(gids)[start:])
+                       if int(g) in keys]
+                sent["spikes"] = len(times)
+            writer.flush(until_ms, time_vec, traces, new)
+            if until_ms >= self.duration_ms:
+                writer.close()
+
+        return flush
+
+    def _advance(self, h, flush: Callable[[float], None] | None = None) -> None:
+        if flush is not None and self.write_every_ms is not None:
+            stops = list(np.arange(self.write_every_ms, self.duration_ms, self.write_every_ms)) + [self.duration_ms]
+        else:
+            stops = [self.duration_ms * k / 100 for k in range(1, 101)]
         started = time.monotonic()
         wiring = self.instance.parallel if self.instance is not None else None
-        for k in range(1, chunks + 1):
+        for k, until in enumerate(stops, start=1):
             if wiring is not None:
-                wiring.pc.psolve(self.duration_ms * k / chunks)
+                wiring.pc.psolve(until)
             else:
-                h.continuerun(self.duration_ms * k / chunks)
+                h.continuerun(until)
+            if flush is not None:
+                flush(float(until))
             if self.progress is not None:
-                self.progress(k / chunks)
+                self.progress(k / len(stops))
         log.info("simulated %.1f ms in %.2f s", self.duration_ms, time.monotonic() - started)
 
     def write_outputs(self, results: Results, folder: Path | None = None) -> list[Path]:
