@@ -50,11 +50,11 @@ class PointCell:
         """A NetCon from this cell's spikes (its mechanism's events, or v crossing threshold)."""
         from neuron import h
 
-        if self.mechanism is not None:
-            return h.NetCon(self.mechanism, target)
-        section, x = self.locate(segment, fraction)
-        netcon = h.NetCon(section(x)._ref_v, target, sec=section)
-        netcon.threshold = self.threshold_mv
+        source, section, threshold = _spike_source(self, segment, fraction)
+        if section is None:
+            return h.NetCon(source, target)
+        netcon = h.NetCon(source, target, sec=section)
+        netcon.threshold = threshold
         return netcon
 
 
