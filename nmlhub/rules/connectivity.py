@@ -115,6 +115,17 @@ class ExpandedProjection:
                                       self.post_segment, self.post_fraction))
 
 
+def repeat_index(pre: np.ndarray, post: np.ndarray) -> np.ndarray:
+    """For rows sorted by pair: 0 for a pair's first connection, 1 for its second (a multapse),
+    ...; so random values can be drawn per connection, not per pair."""
+    if len(pre) == 0:
+        return np.zeros(0, np.int64)
+    same = np.zeros(len(pre), bool)
+    same[1:] = (pre[1:] == pre[:-1]) & (post[1:] == post[:-1])
+    starts = np.maximum.accumulate(np.where(~same, np.arange(len(pre)), 0))
+    return np.arange(len(pre)) - starts
+
+
 def pair_environment(cells: CellTable, pre: np.ndarray, post: np.ndarray,
                      names: set[str] | frozenset[str] = POSITION_NAMES) -> dict[str, np.ndarray]:
     """The values of ``names`` (see :data:`POSITION_NAMES`) for pairs of gids."""
@@ -272,11 +283,7 @@ def expand_rule(rule: ConnectivityRule, cells: CellTable, seed: int,
     pre, post = pre[order].astype(np.int64), post[order].astype(np.int64)
     if listed is not None:
         listed = listed[order]
-    # k-th repeat of the same pair (multapses), so random values are per connection
-    same = np.zeros(len(pre), bool)
-    same[1:] = (pre[1:] == pre[:-1]) & (post[1:] == post[:-1])
-    group_start = np.maximum.accumulate(np.where(~same, np.arange(len(pre)), 0)) if len(pre) else np.zeros(0, np.int64)
-    repeat = np.arange(len(pre)) - group_start
+    repeat = repeat_index(pre, post)
     env = pair_environment(cells, pre, post, rule.weight.names() | rule.delay.names())
     weight = rule.weight.evaluate(env, len(pre), crng.uniforms(crng.key(seed, rule.id, "weight"), post, pre, repeat)
                                   if rule.weight.is_random else None)

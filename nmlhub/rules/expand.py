@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import counter_rng as crng
-from .connectivity import ConnectivityRule, ExpandedProjection, expand_rule
+from .connectivity import ConnectivityRule, ExpandedProjection, expand_rule, repeat_index
 from .layout import CellTable, PopulationRule, expand_populations
 from .placement import place, segment_table
 from .stimulation import ExpandedInputs, StimulationRule, expand_stimulation
@@ -94,10 +94,7 @@ def _place(rule: ConnectivityRule, projection: ExpandedProjection, cells: CellTa
     table = segment_table(morphology, rule.placement.segment_groups)
     post_gids = cells.gids_of(projection.post_population)[projection.post_cell]
     pre_gids = cells.gids_of(projection.pre_population)[projection.pre_cell]
-    same = np.zeros(len(projection), bool)
-    same[1:] = (pre_gids[1:] == pre_gids[:-1]) & (post_gids[1:] == post_gids[:-1])
-    starts = np.maximum.accumulate(np.where(~same, np.arange(len(same)), 0))
-    repeat = np.arange(len(same)) - starts
+    repeat = repeat_index(pre_gids, post_gids)
     key = crng.key(rules.seed, rule.id, "place", projection.synapse)
     u_segment = crng.uniforms(key, post_gids, pre_gids, repeat, 0)
     u_fraction = crng.uniforms(key, post_gids, pre_gids, repeat, 1)
