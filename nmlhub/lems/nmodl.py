@@ -48,6 +48,7 @@ VHOLD = "vhold_nml"
 VINIT = "vinit_nml"
 VSTEP = "vstep_nml"
 TSTEP = "tstep_nml"
+ZERO_CONDUCTANCE = "gzero_nml"
 
 
 def safe_name(name: str) -> str:
@@ -193,7 +194,7 @@ class _Printer:
     # -- blocks --------------------------------------------------------------------------------
     def print(self, mech_name: str) -> str:
         f = self.flat
-        integrated = f.integrated_states() - ({"v"} if self.membrane_v else set())
+        integrated = f.integrated_states() - ({"v"} if self.membrane_v else set()) - self._constant_in_time()
         assigned_states = [s for s in f.states if s not in integrated and not (self.membrane_v and s == "v")]
         watched, level, polled = self._classify_conditions()
         ranges = ([self.names[p] for p in f.params] + [self.names[p] for p in f.properties]
@@ -254,12 +255,16 @@ class _Printer:
         if f.regimes:
             lines.append(f"    {REGIME}")
         lines += [f"    lastcheck{k}_nml" for k in range(len(watched))]
+        timed = [k for k, cond in enumerate(watched) if self._timed_bound(cond) is not None]
+        lines += [f"    {name}{k}_nml" for k in timed for name in ("alarm", "alarmx")]
         if self.role == "cell":
             lines += [f"    {VHOLD}", f"    {VINIT}"]
         if self.uses_v:
             lines.append(f"    {VSTEP}")
         lines.append(f"    {TSTEP}")
         lines += [f"    {p}" for p in self.pointers.values()]
+        if self._once:
+            lines.append(f"    {ZERO_CONDUCTANCE}")
         lines.append("}")
         if integrated:
             lines += ["", "STATE {"] + [f"    {self.names[s]}" for s in f.states if s in integrated] + ["}"]
@@ -274,6 +279,8 @@ class _Printer:
         if self.uses_v:
             lines.append(f"    {VSTEP} = v")
         lines.append(f"    {TSTEP} = t")
+        if self._once:
+            lines.append(f"    {ZERO_CONDUCTANCE} = 0")
         if self.role == "cell":
             # NEURON's v cannot be set in INITIAL: the value is kept in vinit_nml and the driver
             # sets the section's v from it before the first step.
@@ -287,31 +294,36 @@ class _Printer:
             lines.append(f"    {VHOLD} = {VINIT}")
 
         lines += [f"    lastcheck{k}_nml = -1e9" for k in range(len(watched))]
+        lines += [f"    alarm{k}_nml = -1e9" for k in timed]
         if (watched or polled) and self.role in ("density", "concentration"):
             raise TranslationError(f"{f.type}: a distributed mechanism cannot send events or change regime")
         if watched or polled:
             lines.append("    net_send(0, 1)")
         lines.append("}")
         # Channels and synapses: every derived value depends only on the state at the start of
-        # the step (v there, events delivered), so it is computed once per step, before NEURON
-        # evaluates currents (twice, for di/dv) and integrates states. Concentration pools read
-        # the ion currents of this step, so they compute theirs when integrating.
-        once = self.role in ("density", "current") and not self.pointers  # POINTERs are not ready there
-        lines += ["", "BEFORE BREAKPOINT {", f"    {TSTEP} = floor(t/dt + 0.25) * dt"]
-        if self.uses_v:
-            lines.append(f"    {VSTEP} = v")
-        if once:
-            lines += self._rates_and_levels(level)
-        lines.append("}")
+        # the step (v there, events delivered), so it is computed once per step, in BREAKPOINT,
+        # before NEURON integrates states. NEURON evaluates BREAKPOINT once, not twice for di/dv,
+        # when told the current's conductance: zero, as the current is explicit in v (as in
+        # jLEMS). BEFORE BREAKPOINT would serve too, but NEURON 9 calls it instance by instance.
+        # Concentration pools read the ion currents of this step, so they compute theirs when
+        # integrating.
+        once = self._once
+        step_start = [f"    {TSTEP} = floor(t/dt + 0.25) * dt"] + ([f"    {VSTEP} = v"] if self.uses_v else [])
+        if not once:
+            lines += ["", "BEFORE BREAKPOINT {"] + step_start + ["}"]
         kinetic_states = {s for group in f.kinetic_groups for s in group}
         derived_states = [s for s in f.states if s in integrated and s not in kinetic_states]
         lines += ["", "BREAKPOINT {"]
+        if once:
+            current_ion = f" USEION {ion}" if self.role == "density" and ion else ""
+            lines.append(f"    CONDUCTANCE {ZERO_CONDUCTANCE}{current_ion}")
         if derived_states:
             lines.append("    SOLVE states_nml METHOD euler")
         if f.kinetic:
             lines.append("    SOLVE kinetic_nml METHOD sparse")
-        if not once:
-            lines += self._rates_and_levels(level)
+        if once:
+            lines += step_start
+        lines += self._rates_and_levels(level)
         lines += ["    " + s for s in self._current()]
         lines.append("}")
         if derived_states:
@@ -346,6 +358,11 @@ class _Printer:
         if text.count(TSTEP) == 3:  # declared and kept up to date, but read by nothing
             text = text.replace(f"    {TSTEP} = floor(t/dt + 0.25) * dt\n", "").replace(f"    {TSTEP} = t\n", "")
         return text
+
+    @property
+    def _once(self) -> bool:
+        """Whether derived values are computed once per step in BREAKPOINT (channels, synapses)."""
+        return self.role in ("density", "current") and not self.pointers  # POINTERs are not ready there
 
     def _rates_and_levels(self, level: list[Condition]) -> list[str]:
         lines = ["    rates_nml()"]
@@ -394,6 +411,37 @@ class _Printer:
             text = f"ifelse_nml({REGIME} == {self.regime_index[regime]}, -{CSEC} * ({self.e(value)}), {text})"
         return [f"{CURRENT} = {text}"]
 
+    def _constant_in_time(self) -> set[str]:
+        """States whose time derivative is zero in every regime: they change only in events."""
+        f = self.flat
+        moving = {s for group in f.kinetic_groups for s in group}
+        for tds in f.time_derivatives.values():
+            moving |= {s for s, d in tds.items() if not (isinstance(d, ex.Num) and d.value == 0)}
+        return {s for tds in f.time_derivatives.values() for s in tds} - moving
+
+    def _timed_bound(self, cond: Condition) -> str | None:
+        """For a condition ``t > X`` whose X changes only in events: X (SI seconds), else None.
+
+        Such a condition is met at a step known in advance, so it is scheduled as a self-event
+        instead of being watched at every step.
+        """
+        test = cond.test
+        if cond.regime is not None or not isinstance(test, ex.BinOp):
+            return None
+        if test.op in (".gt.", ".geq.", ".ge.") and test.left == ex.Name("t"):
+            bound = test.right
+        elif test.op in (".lt.", ".leq.", ".le.") and test.right == ex.Name("t"):
+            bound = test.left
+        else:
+            return None
+        f = self.flat
+        level_assigned = {a.target for c in f.conditions if c in self._level for a in c.actions}
+        steady = (set(f.params) | set(f.properties) | {n for n, _ in f.derived_params}
+                  | ((set(f.states) - f.integrated_states()) | self._constant_in_time()))
+        if not ex.names(bound) <= steady - level_assigned - {"v", "t"}:
+            return None
+        return self.e(bound)
+
     def _classify_conditions(self) -> tuple[list[Condition], list[Condition], list[Condition]]:
         watched, level, polled = [], [], []
         for cond in self.flat.conditions:
@@ -408,6 +456,7 @@ class _Printer:
                 watched.append(cond)
             else:
                 polled.append(cond)
+        self._level = level
         return watched, level, polled
 
     def _scalar(self, test: ex.Expr) -> str | None:
@@ -455,9 +504,20 @@ class _Printer:
 
         lines += ["        " + s for s in self._actions(self.flat.on_event, True, rename_event)]
         lines.append("    }")
+        timed = {k: bound for k, cond in enumerate(watched) if (bound := self._timed_bound(cond)) is not None}
         if watched or polled:
             lines.append("    if (flag == 1) {")
             for k, cond in enumerate(watched):
+                if k in timed:
+                    lines += [f"        if (alarm{k}_nml < -1e8) {{",
+                              f"            if ({self._watch_scalar(cond)} > 0) {{",
+                              f"                alarm{k}_nml = t",
+                              f"                alarmx{k}_nml = {timed[k]}",
+                              f"                net_send(1e-9, {k + 2})",
+                              "            } else {"]
+                    lines += ["                " + s for s in self._schedule(k, timed[k])]
+                    lines += ["            }", "        }"]
+                    continue
                 lines.append(f"        WATCH ({self._watch_scalar(cond)} > 0) {k + 2}")
                 # LEMS tests conditions after every step: one already true at the start fires in
                 # the first step (after the initial values are recorded, as in jLEMS).
@@ -470,6 +530,13 @@ class _Printer:
                 lines.append("        net_send(dt, 1)")
             lines.append("    }")
         for k, cond in enumerate(watched):
+            if k in timed:
+                # Only the latest alarm counts: an earlier one is stale once the bound changed.
+                lines += [f"    if (flag == {k + 2} && fabs(t - alarm{k}_nml) < 0.25 * dt) {{",
+                          f"        if ({self._watch_scalar(cond)} > 0) {{"]
+                lines += ["            " + s for s in self._actions(cond.actions, True)]
+                lines += ["        }"] + ["        " + s for s in self._schedule(k, timed[k])] + ["    }"]
+                continue
             # WATCH sees a condition become true; LEMS tests it at every step, so while it stays
             # true after the actions it is tested again one step later (once per time step).
             last = f"lastcheck{k}_nml"
@@ -478,8 +545,25 @@ class _Printer:
                       f"        if ({self._watch_scalar(cond)} > 0) {{"]
             lines += ["            " + s for s in self._actions(cond.actions, True)]
             lines += [f"            net_send(dt, {k + 2})", "        }", "    }"]
+        for k, bound in timed.items():
+            # Any event may have moved the bound (a new spike time drawn, say).
+            lines += [f"    if (alarm{k}_nml > -1e8 && {bound} != alarmx{k}_nml) {{"]
+            lines += ["        " + s for s in self._schedule(k, bound)] + ["    }"]
         lines.append("}")
         return lines
+
+    @staticmethod
+    def _schedule(k: int, bound: str) -> list[str]:
+        """Statements that send the self-event of timed condition k for the bound's current value.
+
+        The alarm rings a step before the first step whose start is past the bound (LEMS tests
+        conditions on the step grid), so rounding cannot make it late: the handler tests the
+        condition itself and, if it does not hold yet, rings again one step later.
+        """
+        return [f"alarmx{k}_nml = {bound}",
+                f"alarm{k}_nml = (floor({bound} * 1000 / dt) - 1) * dt",
+                f"if (alarm{k}_nml < t + dt) {{ alarm{k}_nml = t + dt }}",
+                f"if (alarm{k}_nml - t < 1e15) {{ net_send(alarm{k}_nml - t, {k + 2}) }}"]
 
     def _actions(self, actions: list[Action], in_event: bool, rename=None) -> list[str]:
         out: list[str] = []
