@@ -1,6 +1,8 @@
 """The benchmark network of ../shared/bench built and run by nmlhub, by the hand-written NEURON
 script and by NetPyNE, serially and on 2 MPI ranks, in one run: build time, simulation time, peak
-memory per rank and spike count for each, and the ratios nmlhub/NEURON and nmlhub/NetPyNE.
+memory per rank and spike count for each, and the ratios nmlhub/NEURON and nmlhub/NetPyNE. The
+hand-written script also runs with NEURON's hh rate tables off (raw_neuron_exact_rates.py), the
+like-for-like baseline: nmlhub computes every rate exactly, as jNeuroML does.
 
 nmlhub builds the network from rules (benchmarks/bench_network_model.py) and shares synapse
 instances of linear synapses as the hand-written script does (``--share-synapses``); its mechanism
@@ -67,6 +69,9 @@ def main() -> None:
                                              str(n), "--share-synapses"]),
                     "NEURON": launch(ranks, [str(args.bench / "raw_neuron_net.py"), "-N", str(n),
                                              "--tstop", str(args.tstop)]),
+                    "NEURON_exact": launch(ranks, [str(HERE / "raw_neuron_exact_rates.py"),
+                                                   str(args.bench / "raw_neuron_net.py"), "-N", str(n),
+                                                   "--tstop", str(args.tstop)]),
                 }
                 if n <= args.netpyne_max:
                     runs["NetPyNE"] = launch(ranks, [str(args.bench / "netpyne_net.py"), "-N", str(n),
@@ -76,25 +81,27 @@ def main() -> None:
                     found[name] = result_line(command, args.timeout)
                     r = found[name]
                     if r:
-                        print(f"N={n:6d} ranks={ranks} {name:8s} build {r['build_s']:8.2f} s  simulate "
+                        print(f"N={n:6d} ranks={ranks} {name:12s} build {r['build_s']:8.2f} s  simulate "
                               f"{r['simulate_s']:8.2f} s  peak {r['peak_rss_mb_max']:8.1f} MB/rank  "
                               f"spikes {r['total_spikes']}", flush=True)
                 rows.append((n, ranks, found))
     print("\n| N | ranks | nmlhub build s | NEURON build s | NetPyNE build s | nmlhub sim s | NEURON sim s | "
           "nmlhub MB/rank | NEURON MB/rank | NetPyNE MB/rank | build nmlhub/NEURON | build nmlhub/NetPyNE | "
-          "sim nmlhub/NEURON | spikes nmlhub / NEURON |")
-    print("|" + "---|" * 14)
+          "sim nmlhub/NEURON | NEURON exact-rates sim s | sim nmlhub/NEURON exact | spikes nmlhub / NEURON |")
+    print("|" + "---|" * 16)
 
     def cell(r, key, fmt="{:.2f}"):
         return fmt.format(r[key]) if r else "-"
 
     for n, ranks, found in rows:
         ours, raw, npy = found.get("nmlhub"), found.get("NEURON"), found.get("NetPyNE")
+        exact = found.get("NEURON_exact")
         ratio = lambda a, b, key: f"{a[key] / b[key]:.2f}" if a and b and b[key] else "-"  # noqa: E731
         print(f"| {n} | {ranks} | {cell(ours, 'build_s')} | {cell(raw, 'build_s')} | {cell(npy, 'build_s')} | "
               f"{cell(ours, 'simulate_s')} | {cell(raw, 'simulate_s')} | {cell(ours, 'peak_rss_mb_max', '{:.0f}')} | "
               f"{cell(raw, 'peak_rss_mb_max', '{:.0f}')} | {cell(npy, 'peak_rss_mb_max', '{:.0f}')} | "
               f"{ratio(ours, raw, 'build_s')} | {ratio(ours, npy, 'build_s')} | {ratio(ours, raw, 'simulate_s')} | "
+              f"{cell(exact, 'simulate_s')} | {ratio(ours, exact, 'simulate_s')} | "
               f"{cell(ours, 'total_spikes', '{}')} / {cell(raw, 'total_spikes', '{}')} |")
     by = {(n, r): f for n, r, f in rows}
     for n in args.sizes:

@@ -318,7 +318,7 @@ class _Printer:
             current_ion = f" USEION {ion}" if self.role == "density" and ion else ""
             lines.append(f"    CONDUCTANCE {ZERO_CONDUCTANCE}{current_ion}")
         if derived_states:
-            lines.append("    SOLVE states_nml METHOD euler")
+            lines.append("    SOLVE states_nml")
         if f.kinetic:
             lines.append("    SOLVE kinetic_nml METHOD sparse")
         if once:
@@ -327,9 +327,15 @@ class _Printer:
         lines += ["    " + s for s in self._current()]
         lines.append("}")
         if derived_states:
-            lines += ["", "DERIVATIVE states_nml {"] + ([] if once else ["    rates_nml()"])
-            for s in derived_states:
-                lines.append(f"    {self.names[s]}' = ({self._derivative(s)}) * 0.001")
+            # Explicit Euler written out: every derivative from the start-of-step values, then
+            # every update. (NEURON's METHOD euler does the same through a slower generic loop.)
+            deltas = [f"d{k}_nml" for k in range(len(derived_states))]
+            lines += ["", "PROCEDURE states_nml() {", "    LOCAL " + ", ".join(deltas)]
+            lines += [] if once else ["    rates_nml()"]
+            for s, d in zip(derived_states, deltas):
+                lines.append(f"    {d} = ({self._derivative(s)}) * 0.001")
+            for s, d in zip(derived_states, deltas):
+                lines.append(f"    {self.names[s]} = {self.names[s]} + dt * {d}")
             lines.append("}")
         if f.kinetic:
             lines += ["", "KINETIC kinetic_nml {"] + ([] if once else ["    rates_nml()"])
