@@ -1,0 +1,265 @@
+"""Plain data in JSON, pickle and MATLAB files, without loss.
+
+"Plain data" is what nmlhub's model and results mappings produce: dicts with string keys, lists,
+strings, ints, floats, bools, None and numpy arrays (large homogeneous columns). Each codec keeps
+every one of these types and every array's dtype and shape:
+
+- JSON: an array is ``{"__ndarray__": [values, flat, C order], "dtype": "float64", "shape": [n, m]}``;
+  floats are written with Python's shortest exact repr, so they read back bit for bit.
+- pickle: the data itself (protocol 5). Reading goes through :class:`RestrictedUnpickler`, which
+  accepts only the containers and the numpy array constructors nmlhub writes; any other global
+  (a function, a class, ``os.system``...) is refused before anything is called.
+- MATLAB (``.mat``, version 5, read with ``scipy.io``): a dict is a struct, a list a cell array,
+  a string a char array, an int an ``int64`` and a float a ``double`` scalar; an array is a struct
+  with fields ``nmlhub_ndarray`` (the values, as a matrix), ``nmlhub_shape`` and ``nmlhub_dtype``;
+  ``None``, bools and empty dicts are structs ``nmlhub_none``, ``nmlhub_bool`` and
+  ``nmlhub_emptydict``. A key that is not a valid
+  MATLAB field name is written ``esc_`` followed by its UTF-8 bytes in hex.
+
+Every file holds a small envelope ``{"nmlhub": {"kind": KIND, "version": 1}, "data": DATA}`` so
+that a file of another kind or origin is refused with a clear error.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nmlhub.errors import NmlhubError
+from nmlhub.results import write_atomic_bytes
+
+VERSION = 1
+ARRAY_KEY = "__ndarray__"
+_MATLAB_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+_RESERVED = ("nmlhub_", "esc_")
+
+
+class ConversionError(NmlhubError):
+    """A file cannot be read or written in the format asked for."""
+
+
+def envelope(kind: str, data: Any) -> dict:
+    """The dict every file holds: what kind of data it is, the mapping's version, and the data."""
+    return {"nmlhub": {"kind": kind, "version": VERSION}, "data": data}
+
+
+def open_envelope(obj: Any, path: Path, kinds: tuple[str, ...]) -> tuple[str, Any]:
+    """Check that ``obj`` (read from ``path``) is an nmlhub envelope of one of ``kinds``."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("nmlhub"), dict) or "data" not in obj:
+        raise ConversionError("not an nmlhub file (no 'nmlhub' header with 'data')", file=path)
+    header = obj["nmlhub"]
+    kind, version = header.get("kind"), header.get("version")
+    if kind not in kinds:
+        raise ConversionError(f"holds {kind!r}, expected {' or '.join(map(repr, kinds))}", file=path)
+    if version != VERSION:
+        raise ConversionError(f"mapping version {version!r} is not supported (this nmlhub reads {VERSION})",
+                              file=path)
+    return kind, obj["data"]
+
+
+# ---------------------------------------------------------------- JSON
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise ConversionError(f"arrays of dtype {value.dtype} cannot be written")
+        return {ARRAY_KEY: value.ravel().tolist(), "dtype": value.dtype.str.lstrip("<>|="),
+                "shape": list(value.shape)}
+    if isinstance(value, dict):
+        if ARRAY_KEY in value:
+            raise ConversionError(f"a dict key may not be {ARRAY_KEY!r}")
+        return {str(k): _to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        if ARRAY_KEY in value:
+            data = np.array(value[ARRAY_KEY], dtype=np.dtype(value["dtype"]))
+            return data.reshape(value["shape"])
+        return {k: _from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    return value
+
+
+def write_json(path: Path, kind: str, data: Any) -> None:
+    """Write plain data as JSON (atomically)."""
+    text = json.dumps(_to_json(envelope(kind, data)), separators=(",", ":"))
+    write_atomic_bytes(Path(path), text.encode())
+
+
+def read_json(path: Path, kinds: tuple[str, ...]) -> tuple[str, Any]:
+    """Read plain data written by :func:`write_json`."""
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConversionError(f"not valid JSON: {exc}", file=path) from None
+    kind, data = open_envelope(obj, path, kinds)
+    try:
+        return kind, _from_json(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConversionError(f"malformed array: {exc}", file=path) from None
+
+
+# ---------------------------------------------------------------- pickle
+
+# What numpy (1.x and 2.x) needs to rebuild the arrays nmlhub writes, and nothing else.
+_PICKLE_GLOBALS = {
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+}
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """Unpickles only containers, numbers, strings and numpy arrays; refuses every other global.
+
+    A pickle names the functions it calls while loading; this unpickler looks each name up in a
+    short whitelist, so a file that would run code (``os.system``, ``eval``, any class) raises
+    :class:`ConversionError` before anything runs.
+    """
+
+    def __init__(self, stream: io.BufferedIOBase, path: Path) -> None:
+        super().__init__(stream)
+        self.path = path
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _PICKLE_GLOBALS:
+            return super().find_class(module, name)
+        raise ConversionError(f"refused: the pickle asks for {module}.{name}, which nmlhub never writes "
+                              "(a pickle that names other code could run it)", file=self.path)
+
+
+def write_pickle(path: Path, kind: str, data: Any) -> None:
+    """Write plain data as a pickle (protocol 5, atomically)."""
+    write_atomic_bytes(Path(path), pickle.dumps(envelope(kind, data), protocol=5))
+
+
+def read_pickle(path: Path, kinds: tuple[str, ...]) -> tuple[str, Any]:
+    """Read a pickle written by :func:`write_pickle`, through :class:`RestrictedUnpickler`."""
+    path = Path(path)
+    with open(path, "rb") as stream:
+        try:
+            obj = RestrictedUnpickler(stream, path).load()
+        except ConversionError:
+            raise
+        except Exception as exc:  # truncated or not a pickle at all: pickle raises many kinds
+            raise ConversionError(f"not a readable pickle: {type(exc).__name__}: {exc}", file=path) from None
+    return open_envelope(obj, path, kinds)
+
+
+# ---------------------------------------------------------------- MATLAB
+
+def _field(key: str) -> str:
+    if _MATLAB_FIELD.match(key) and not key.startswith(_RESERVED):
+        return key
+    escaped = "esc_" + key.encode().hex()
+    if len(escaped) > 63:
+        raise ConversionError(f"the key {key[:40]!r} is too long for a MATLAB field name")
+    return escaped
+
+
+def _unfield(field: str) -> str:
+    return bytes.fromhex(field[4:]).decode() if field.startswith("esc_") else field
+
+
+def _to_mat(value: Any) -> Any:
+    if value is None:
+        return {"nmlhub_none": np.zeros((0, 0))}
+    if isinstance(value, (bool, np.bool_)):
+        return {"nmlhub_bool": np.uint8(bool(value))}
+    if isinstance(value, (int, np.integer)):
+        return np.int64(value)
+    if isinstance(value, (float, np.floating)):
+        return np.float64(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise ConversionError(f"arrays of dtype {value.dtype} cannot be written")
+        matrix = value.reshape(value.shape[0], -1) if value.ndim >= 1 and value.size else value.reshape(0, 0)
+        return {"nmlhub_ndarray": matrix.astype(np.uint8) if value.dtype == bool else matrix,
+                "nmlhub_shape": np.array(value.shape, dtype=np.int64).reshape(1, -1),
+                "nmlhub_dtype": value.dtype.str.lstrip("<>|=")}
+    if isinstance(value, dict):
+        if not value:  # scipy writes a struct without fields as nothing at all
+            return {"nmlhub_emptydict": np.uint8(1)}
+        return {_field(str(k)): _to_mat(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        cell = np.empty((1, len(value)), dtype=object)
+        for k, item in enumerate(value):
+            cell[0, k] = _to_mat(item)
+        return cell
+    raise ConversionError(f"{type(value).__name__} values cannot be written to MATLAB")
+
+
+def _from_mat(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and value.dtype.names is not None:  # a struct
+        record = value.reshape(-1)[0]
+        fields = value.dtype.names
+        if "nmlhub_none" in fields:
+            return None
+        if "nmlhub_emptydict" in fields:
+            return {}
+        if "nmlhub_bool" in fields:
+            return bool(np.asarray(record["nmlhub_bool"]).reshape(-1)[0])
+        if "nmlhub_ndarray" in fields:
+            shape = tuple(int(n) for n in np.asarray(record["nmlhub_shape"]).reshape(-1))
+            dtype = np.dtype(_from_mat(record["nmlhub_dtype"]))
+            return np.asarray(record["nmlhub_ndarray"]).astype(dtype).reshape(shape)
+        return {_unfield(name): _from_mat(record[name]) for name in fields}
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            return [_from_mat(item) for item in value.reshape(-1)]
+        if value.dtype.kind == "U":
+            return "".join(value.reshape(-1).tolist())
+        if value.dtype == np.int64:
+            return int(value.reshape(-1)[0])
+        if value.dtype == np.float64:
+            return float(value.reshape(-1)[0])
+    raise ConversionError(f"unexpected MATLAB value of type {getattr(value, 'dtype', type(value))}")
+
+
+def write_matlab(path: Path, kind: str, data: Any) -> None:
+    """Write plain data as a MATLAB 5 file (atomically)."""
+    import scipy.io
+
+    buffer = io.BytesIO()
+    content = envelope(kind, data)
+    scipy.io.savemat(buffer, {"nmlhub": _to_mat(content["nmlhub"]), "data": _to_mat(content["data"])},
+                     long_field_names=True, do_compression=True)
+    write_atomic_bytes(Path(path), buffer.getvalue())
+
+
+def read_matlab(path: Path, kinds: tuple[str, ...]) -> tuple[str, Any]:
+    """Read a MATLAB file written by :func:`write_matlab`."""
+    import scipy.io
+
+    path = Path(path)
+    try:
+        raw = scipy.io.loadmat(str(path), squeeze_me=False, chars_as_strings=True, mat_dtype=False)
+    except Exception as exc:  # scipy raises ValueError, TypeError, MatReadError... for a non-MAT file
+        raise ConversionError(f"not a readable MATLAB file: {exc}", file=path) from None
+    if "nmlhub" not in raw or "data" not in raw:
+        raise ConversionError("not an nmlhub MATLAB file (no 'nmlhub' and 'data' variables)", file=path)
+    try:
+        obj = {"nmlhub": _from_mat(raw["nmlhub"]), "data": _from_mat(raw["data"])}
+    except ConversionError as exc:
+        raise ConversionError(exc.message, file=path) from None
+    return open_envelope(obj, path, kinds)
+
+
+WRITERS = {"json": write_json, "pickle": write_pickle, "matlab": write_matlab}
+READERS = {"json": read_json, "pickle": read_pickle, "matlab": read_matlab}
