@@ -14,7 +14,8 @@ every one of these types and every array's dtype and shape:
   with fields ``nmlhub_ndarray`` (the values, as a matrix), ``nmlhub_shape`` and ``nmlhub_dtype``;
   ``None``, bools and empty dicts are structs ``nmlhub_none``, ``nmlhub_bool`` and
   ``nmlhub_emptydict``. A key that is not a valid
-  MATLAB field name is written ``esc_`` followed by its UTF-8 bytes in hex.
+  MATLAB field name is written ``esc_`` followed by its UTF-8 bytes in hex; a dict with a key too
+  long even for that is a struct of two cell arrays, ``nmlhub_keys`` and ``nmlhub_values``.
 
 Every file holds a small envelope ``{"nmlhub": {"kind": KIND, "version": 1}, "data": DATA}`` so
 that a file of another kind or origin is refused with a clear error.
@@ -162,13 +163,12 @@ def read_pickle(path: Path, kinds: tuple[str, ...]) -> tuple[str, Any]:
 
 # ---------------------------------------------------------------- MATLAB
 
-def _field(key: str) -> str:
+def _field(key: str) -> str | None:
+    """The MATLAB field name of a key, or None if none can hold it (too long)."""
     if _MATLAB_FIELD.match(key) and not key.startswith(_RESERVED):
         return key
     escaped = "esc_" + key.encode().hex()
-    if len(escaped) > 63:
-        raise ConversionError(f"the key {key[:40]!r} is too long for a MATLAB field name")
-    return escaped
+    return escaped if len(escaped) <= 63 else None
 
 
 def _unfield(field: str) -> str:
@@ -196,7 +196,10 @@ def _to_mat(value: Any) -> Any:
     if isinstance(value, dict):
         if not value:  # scipy writes a struct without fields as nothing at all
             return {"nmlhub_emptydict": np.uint8(1)}
-        return {_field(str(k)): _to_mat(v) for k, v in value.items()}
+        fields = [_field(str(k)) for k in value]
+        if None in fields:  # a key too long for a field name: keys and values side by side
+            return {"nmlhub_keys": _to_mat([str(k) for k in value]), "nmlhub_values": _to_mat(list(value.values()))}
+        return {f: _to_mat(v) for f, v in zip(fields, value.values())}
     if isinstance(value, (list, tuple)):
         cell = np.empty((1, len(value)), dtype=object)
         for k, item in enumerate(value):
@@ -213,6 +216,8 @@ def _from_mat(value: Any) -> Any:
             return None
         if "nmlhub_emptydict" in fields:
             return {}
+        if "nmlhub_keys" in fields:
+            return dict(zip(_from_mat(record["nmlhub_keys"]), _from_mat(record["nmlhub_values"])))
         if "nmlhub_bool" in fields:
             return bool(np.asarray(record["nmlhub_bool"]).reshape(-1)[0])
         if "nmlhub_ndarray" in fields:
