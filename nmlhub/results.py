@@ -24,6 +24,13 @@ class Results:
         ``(population, cell id)`` -> spike times (ms) of every cell.
     duration_ms, dt_ms, seed
         The settings of the run.
+    settings
+        What the simulator knew about the run, as plain data (str keys; numbers, strings, bools,
+        None, lists and dicts): e.g. simulator and version, simulation and target ids, duration,
+        step, seed, number of ranks.
+    model_hash
+        sha256 (hex) of the content of the model's files (:meth:`nmlhub.model.Model.content_hash`),
+        or ``None`` when unknown.
     """
 
     time_ms: np.ndarray
@@ -32,6 +39,8 @@ class Results:
     duration_ms: float = 0.0
     dt_ms: float = 0.0
     seed: int | None = None
+    settings: dict[str, object] = field(default_factory=dict)
+    model_hash: str | None = None
 
     def spike_count(self) -> int:
         """Total number of spikes."""

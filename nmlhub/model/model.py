@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -131,6 +132,24 @@ class Model:
     def by_category(self, category: str) -> Iterator[ComponentRecord]:
         """Components of one category, in load order."""
         return (rec for rec in self.components.values() if rec.category == category)
+
+    def content_hash(self) -> str | None:
+        """sha256 (hex) of the bytes of every file in :attr:`files`, in load order.
+
+        For a model read from one file this is the file's ``sha256sum``. ``None`` when the model
+        has no files (built in memory) or one of them can no longer be read.
+        """
+        if not self.files:
+            return None
+        digest = hashlib.sha256()
+        try:
+            for source in self.files:
+                with open(source.path, "rb") as stream:
+                    for block in iter(lambda: stream.read(1 << 20), b""):
+                        digest.update(block)
+        except OSError:
+            return None
+        return digest.hexdigest()
 
     def file_of(self, component_id: str) -> Path:
         """The file a component was defined in."""

@@ -277,6 +277,12 @@ class NeuronSimulation:
         return Results(
             time_ms=np.asarray(time_vec), traces=traces, spikes=spikes,
             duration_ms=self.duration_ms, dt_ms=self.dt_ms, seed=self.seed,
+            settings={"simulator": "NEURON", "simulator_version": str(h.nrnversion(5)),
+                      "lems_file": str(self.model.path), "simulation": self.settings.id,
+                      "target": self.network.id, "duration_ms": self.duration_ms, "dt_ms": self.dt_ms,
+                      "seed": self.seed, "ranks": self.nhost, "balance": self.balance,
+                      "share_synapses": self.share_synapses},
+            model_hash=self.model.content_hash(),
         )
 
     def finish(self) -> None:
