@@ -6,12 +6,12 @@ A document is ``{"root": ELEMENT}``. An element is a dict::
      "ns": "http://...",                   # only where it differs from the parent's namespace
      "nsmap": {"prefix": "uri"},           # only where the element declares namespaces
      "attrs": {"id": "pop0", "size": "5"}, # every attribute, as written (namespaced ones as {uri}name)
-     "text": "...",                        # only where there is non-blank text
-     "tail": "...",                        # only where non-blank text follows the element
+     "text": "...",                        # only where there is non-blank text (stripped)
+     "tail": "...",                        # only where non-blank text follows the element (stripped)
      "children": [ELEMENT or BLOCK, ...]}
 
 so every element, attribute, annotation (including nmlhub's rules) and note survives. XML
-comments and processing instructions are not kept.
+comments, processing instructions and the blank space around text (indentation) are not kept.
 
 A run of two or more consecutive siblings of the same shape (same tag, same attribute names,
 the same leaf children, no text: instances, connections, inputs...) is one BLOCK, its values held
@@ -45,6 +45,7 @@ from nmlhub.xmlsafe import parse_xml_bytes, parse_xml_file
 _INT = re.compile(r"^(.*?)(-?(?:0|[1-9][0-9]*))(\D*)$", re.S)
 _FLOAT = re.compile(r"^(.*?)([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)([^0-9.eE+-]*)$", re.S)
 MIN_BLOCK = 2
+_NUMBER_CHARS = tuple("0123456789.eE+-")
 
 
 # ---------------------------------------------------------------- columns
@@ -52,7 +53,8 @@ MIN_BLOCK = 2
 def encode_column(values: list[str]) -> dict:
     """The cheapest exact :data:`COLUMN <converters.model_tree>` form of a list of strings."""
     first = _INT.match(values[0]) if values else None
-    if first is not None:
+    if first is not None and not first.group(1).endswith(_NUMBER_CHARS) \
+            and not first.group(3).startswith(_NUMBER_CHARS):  # not a piece of a decimal number
         prefix, suffix = first.group(1), first.group(3)
         column = _template_ints(values, prefix, suffix)
         if column is not None:
@@ -109,9 +111,7 @@ def decode_column(column: dict) -> list[str]:
 
 
 def format_float(x: float) -> str:
-    """Shortest text that reads back as ``x``; whole numbers without ``.0``."""
-    if x.is_integer() and abs(x) < 1e15:
-        return str(int(x))
+    """Shortest text that reads back as ``x`` (and as a float column again: ``2.0``, not ``2``)."""
     return repr(x)
 
 
@@ -155,9 +155,9 @@ def _element(element: etree._Element, parent_ns: str | None, parent_nsmap: dict)
         node["nsmap"] = declared
     node["attrs"] = {str(k): str(v) for k, v in element.attrib.items()}
     if element.text and element.text.strip():
-        node["text"] = element.text
+        node["text"] = element.text.strip()
     if element.tail and element.tail.strip():
-        node["tail"] = element.tail
+        node["tail"] = element.tail.strip()
     node["children"] = _children(element, ns, dict(element.nsmap))
     return node
 

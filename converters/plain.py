@@ -39,6 +39,7 @@ VERSION = 1
 ARRAY_KEY = "__ndarray__"
 _MATLAB_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 _RESERVED = ("nmlhub_", "esc_")
+_MAT_HEADER = b"MATLAB 5.0 MAT-file, written by nmlhub (plain data mapping 1)".ljust(116)
 
 
 class ConversionError(NmlhubError):
@@ -245,7 +246,11 @@ def write_matlab(path: Path, kind: str, data: Any) -> None:
     content = envelope(kind, data)
     scipy.io.savemat(buffer, {"nmlhub": _to_mat(content["nmlhub"]), "data": _to_mat(content["data"])},
                      long_field_names=True, do_compression=True)
-    write_atomic_bytes(Path(path), buffer.getvalue())
+    data = bytearray(buffer.getvalue())
+    # The 116-byte descriptive header scipy fills with the time of writing: a fixed text instead,
+    # so the same data always gives the same file.
+    data[:116] = _MAT_HEADER
+    write_atomic_bytes(Path(path), bytes(data))
 
 
 def read_matlab(path: Path, kinds: tuple[str, ...]) -> tuple[str, Any]:

@@ -1,0 +1,161 @@
+"""Models through every format: NeuroML XML -> JSON / pickle / MATLAB -> XML gives the same document
+(canonical form: converters.canonical), each format -> XML -> the same format gives the same file,
+and bad files give one clear error."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nmlhub
+from conftest import CORPUS, core_example_names, corpus_files, example_files, requires_corpus
+from converters import ConversionError, convert, load, save
+from converters.canonical import differences
+from converters.model_tree import tree_from_xml_file, xml_from_tree
+
+PLAIN_FORMATS = ("json", "pkl", "mat")
+
+
+def _round_trip(source: Path, folder: Path) -> None:
+    original = tree_from_xml_file(source)
+    for ext in PLAIN_FORMATS:
+        first = folder / f"model.{ext}"
+        save(source, first)
+        back = load(first)
+        assert differences(original, back) == [], (source, ext)
+        xml = folder / f"back_{ext}.nml"
+        save(back, xml)
+        assert differences(original, tree_from_xml_file(xml)) == [], (source, ext)
+        second = folder / f"again.{ext}"
+        save(xml, second)
+        assert first.read_bytes() == second.read_bytes(), (source, ext)
+
+
+@pytest.mark.parametrize("name", [n for n in core_example_names()], ids=lambda n: n)
+def test_core_examples_round_trip(core_examples, name, tmp_path):
+    _round_trip(core_examples / name, tmp_path)
+
+
+@pytest.mark.parametrize("path", example_files(), ids=lambda p: p.name)
+def test_bundled_examples_round_trip(path, tmp_path):
+    _round_trip(path, tmp_path)
+
+
+@requires_corpus
+@pytest.mark.corpus
+def test_corpus_round_trip(tmp_path):
+    files = [p for p in corpus_files() if p.suffix != ".h5"]
+    for path in files:
+        _round_trip(path, tmp_path)
+    assert len(files) > 100
+
+
+def test_columns_hold_large_lists(tmp_path):
+    """Instances and connections are typed columns, not one dict per element."""
+    tree = load(Path("nml_examples/izh_network/izh_network.net.nml"))
+    blocks = [c for c in _walk(tree) if "block" in c]
+    assert any(b["block"] in ("connection", "connectionWD") for b in blocks)
+    for block in blocks:
+        for column in block["columns"].values():
+            assert any(isinstance(column.get(k), np.ndarray) for k in ("int", "float", "codes"))
+
+
+def _walk(tree):
+    stack = [tree["root"]]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.get("children", []) if "block" not in node else [])
+
+
+def test_converted_model_simulates_the_same(tmp_path):
+    """A model converted to JSON and back to XML runs and gives the same spikes."""
+    source = Path("nml_examples/izh_network")
+    folder = tmp_path / "izh"
+    folder.mkdir()
+    for f in source.iterdir():
+        if f.suffix in (".nml", ".xml"):
+            (folder / f.name).write_bytes(f.read_bytes())
+    net = folder / "izh_network.net.nml"
+    convert(net, tmp_path / "net.json")
+    convert(tmp_path / "net.json", net)
+    assert net.read_bytes() != (source / net.name).read_bytes()  # really rewritten
+    a = nmlhub.simulate(nmlhub.load(source / "LEMS_izh_network.xml"))
+    b = nmlhub.simulate(nmlhub.load(folder / "LEMS_izh_network.xml"))
+    assert a.spikes.keys() == b.spikes.keys()
+    for key in a.spikes:
+        np.testing.assert_array_equal(a.spikes[key], b.spikes[key])
+
+
+# ---------------------------------------------------------------- bad input
+
+class _Exploit:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_malicious_pickle_is_refused_without_running(tmp_path):
+    marker = tmp_path / "pwned"
+    bad = tmp_path / "model.pkl"
+    bad.write_bytes(pickle.dumps({"nmlhub": {"kind": "model", "version": 1}, "data": _Exploit(marker)}))
+    with pytest.raises(ConversionError, match="refused.*system"):
+        load(bad)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("ext", PLAIN_FORMATS)
+def test_truncated_files(tmp_path, ext):
+    good = tmp_path / f"m.{ext}"
+    save(Path("nml_examples/izh_network/izh_network.net.nml"), good)
+    bad = tmp_path / f"bad.{ext}"
+    bad.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    with pytest.raises(ConversionError, match=str(bad.name)):
+        load(bad)
+
+
+@pytest.mark.parametrize("ext", PLAIN_FORMATS)
+def test_not_that_format(tmp_path, ext):
+    bad = tmp_path / f"bad.{ext}"
+    bad.write_text("<neuroml id='x'/>")
+    with pytest.raises(ConversionError, match=str(bad.name)):
+        load(bad)
+
+
+def test_wrong_structure_names_the_place(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"nmlhub": {"kind": "model", "version": 1}, "data": {"root": {"tag": "neuroml", '
+                   '"attrs": {}, "children": [{"tag": "cell", "attrs": {"id": 3}}]}}}')
+    with pytest.raises(ConversionError, match=r"bad.json.*root/neuroml\[0\].*attrs"):
+        load(bad)
+    other = tmp_path / "other.json"
+    other.write_text('{"a": 1}')
+    with pytest.raises(ConversionError, match="not an nmlhub file"):
+        load(other)
+
+
+def test_unknown_extension(tmp_path):
+    with pytest.raises(ConversionError, match="cannot tell the format"):
+        save(Path("nml_examples/izh_network/izh_network.net.nml"), tmp_path / "x.yaml")
+
+
+def test_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "m.json"
+    save(Path("nml_examples/izh_network/izh_network.net.nml"), target)
+    before = target.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken)
+    with pytest.raises(OSError):
+        save(Path("nml_examples/hh_single/hh_single.net.nml") if Path("nml_examples/hh_single/hh_single.net.nml").exists()
+             else Path("nml_examples/izh_network/LEMS_izh_network.xml"), target)
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
