@@ -36,8 +36,24 @@ def simulate(model, **options):
 
     return _simulate(model, **options)
 
+def save(obj, path, fmt=None):
+    """Write a model or results in the format the file's extension (or ``fmt``) names.
+
+    Models: NeuroML XML, NeuroML HDF5, JSON, pickle, MATLAB; results: HDF5, JSON, pickle, MATLAB,
+    CSV and jNeuroML's files. See :func:`nmlhub.converters.save`.
+
+    Examples
+    --------
+    >>> nmlhub.save("nml_examples/izh_network/izh_network.net.nml", "net.json")  # doctest: +SKIP
+    >>> nmlhub.save(nmlhub.simulate("LEMS_x.xml"), "results.h5")  # doctest: +SKIP
+    """
+    from .converters import save as _save
+
+    return _save(obj, path, fmt)
+
+
 __all__ = [
-    "load", "Model", "NmlhubError", "ModelError", "UnitError", "XmlSecurityError",
+    "load", "save", "Model", "NmlhubError", "ModelError", "UnitError", "XmlSecurityError",
     "CoreTypesError", "Quantity", "Unit", "UnitRegistry", "simulate", "__version__",
     "NetworkBuilder", "Probability", "Convergence", "Divergence", "AllToAll", "OneToOne", "FromList",
     "Placement", "CellSelector", "uniform", "normal", "lognormal",

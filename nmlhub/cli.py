@@ -49,7 +49,23 @@ def _parser() -> argparse.ArgumentParser:
                      help="the HDF5 file --write-every appends to (default: next to the LEMS file)")
     run.add_argument("--balance", action="store_true",
                      help="spread cells over ranks by estimated cost instead of round-robin")
+    convert = sub.add_parser("convert", help="convert a model or results file into another format")
+    convert.add_argument("source", type=Path)
+    convert.add_argument("target", type=Path)
+    convert.add_argument("--to", dest="fmt", help="the target's format if its extension does not say "
+                         "(xml, hdf5, json, pickle, matlab, csv, jneuroml)")
     return parser
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from .converters import convert
+
+    if not args.source.exists():
+        print(f"nmlhub: error: {args.source}: file not found", file=sys.stderr)
+        return EXIT_USAGE
+    for path in convert(args.source, args.target, args.fmt):
+        print(f"wrote {path}")
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -136,7 +152,7 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK if all_valid else EXIT_INVALID
 
 
-_COMMANDS = {"info": _info, "validate": _validate, "run": _run}
+_COMMANDS = {"info": _info, "validate": _validate, "run": _run, "convert": _convert}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
