@@ -1,0 +1,146 @@
+"""Simulation results in HDF5 (h5py).
+
+Layout (the columns of :mod:`converters.result_mapping`, one dataset each)::
+
+    /                    attributes: nmlhub_kind = "results", nmlhub_version = 1,
+                                     duration_ms, dt_ms (float64), seed (int64; absent if None),
+                                     model_hash (str; absent if None), settings (JSON text)
+    /time_ms             float64 (n,)       sample times (ms)
+    /traces              float64 (n, m)     one column per quantity, SI units
+    /trace_names         utf-8 str (m,)     quantity paths of the columns
+    /populations         utf-8 str (p,)     population ids
+    /cell_population     int64 (c,)         row into /populations of every cell
+    /cell_index          int64 (c,)         index of every cell in its population
+    /spike_cell          int64 (s,)         row into the cells of every spike
+    /spike_time_ms       float64 (s,)       spike times (ms), grouped by cell
+
+Strings may not contain NUL characters (HDF5 ends strings there). ``settings`` must be
+JSON-serialisable (NaN and infinities are written as JSON's ``NaN``/``Infinity`` extensions).
+Files are written to a temporary file in the same folder and renamed, so an interrupted write
+leaves any old file intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from nmlhub.results import Results
+
+from .plain import VERSION, ConversionError
+from .result_mapping import from_plain, to_plain
+
+KIND = "results"
+_COLUMNS = ("time_ms", "traces", "cell_population", "cell_index", "spike_cell", "spike_time_ms")
+_STRINGS = ("trace_names", "populations")
+
+
+def write(results: Results, path: Path) -> list[Path]:
+    """Write results to an HDF5 file (atomically); returns ``[path]``.
+
+    Raises
+    ------
+    ConversionError
+        The results cannot be written (a NUL in a name, settings that are not JSON data...).
+    """
+    path = Path(path)
+    data = to_plain(results)
+    try:
+        settings = json.dumps(data["settings"])
+    except (TypeError, ValueError) as exc:
+        raise ConversionError(f"settings are not JSON data: {exc}", file=path) from None
+    for key in _STRINGS:
+        if any("\x00" in name for name in data[key]):
+            raise ConversionError(f"a name in {key} contains a NUL character", file=path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        with h5py.File(tmp, "w") as out:
+            _fill(out, data, settings)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return [path]
+
+
+def _fill(out: h5py.File, data: dict[str, Any], settings: str) -> None:
+    out.attrs["nmlhub_kind"] = KIND
+    out.attrs["nmlhub_version"] = VERSION
+    out.attrs["duration_ms"] = data["duration_ms"]
+    out.attrs["dt_ms"] = data["dt_ms"]
+    out.attrs["settings"] = settings
+    if data["seed"] is not None:
+        out.attrs["seed"] = np.int64(data["seed"])
+    if data["model_hash"] is not None:
+        out.attrs["model_hash"] = data["model_hash"]
+    for key in _COLUMNS:
+        out.create_dataset(key, data=data[key])
+    for key in _STRINGS:
+        out.create_dataset(key, data=np.array(data[key], dtype=object), dtype=h5py.string_dtype("utf-8"),
+                           shape=(len(data[key]),))
+
+
+def read(path: Path) -> Results:
+    """Read results written by :func:`write`.
+
+    Raises
+    ------
+    ConversionError
+        The file is not HDF5, is damaged, or is not an nmlhub results file of this version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConversionError("no such file", file=path)
+    try:
+        with h5py.File(path, "r") as f:
+            data = _extract(f, path)
+    except ConversionError:
+        raise
+    except Exception as exc:  # h5py raises OSError, KeyError, ValueError... for damaged files
+        raise ConversionError(f"not a readable HDF5 results file: {type(exc).__name__}: {exc}",
+                              file=path) from None
+    try:
+        return from_plain(data)
+    except ConversionError as exc:
+        raise ConversionError(exc.message, file=path) from None
+
+
+def _extract(f: h5py.File, path: Path) -> dict[str, Any]:
+    kind = _text(f.attrs.get("nmlhub_kind"))
+    if kind != KIND:
+        what = "no nmlhub_kind attribute" if kind is None else f"holds {kind!r}"
+        raise ConversionError(f"not an nmlhub results file ({what})", file=path)
+    if f.attrs.get("nmlhub_version") != VERSION:
+        raise ConversionError(f"layout version {f.attrs.get('nmlhub_version')!r} is not supported "
+                              f"(this nmlhub reads {VERSION})", file=path)
+    missing = [key for key in _COLUMNS + _STRINGS if not isinstance(f.get(key), h5py.Dataset)]
+    if missing:
+        raise ConversionError(f"no dataset {', '.join(missing)}", file=path)
+    data: dict[str, Any] = {key: np.asarray(f[key][()]) for key in _COLUMNS}
+    for key in _STRINGS:
+        data[key] = [_text(v) for v in f[key][()].tolist()]
+    data["duration_ms"] = _number(f.attrs.get("duration_ms"))
+    data["dt_ms"] = _number(f.attrs.get("dt_ms"))
+    data["seed"] = _number(f.attrs.get("seed"))
+    data["model_hash"] = _text(f.attrs.get("model_hash"))
+    try:
+        data["settings"] = json.loads(_text(f.attrs.get("settings")) or "")
+    except ValueError:
+        raise ConversionError("the settings attribute is not JSON", file=path) from None
+    return data
+
+
+def _text(value: Any) -> Any:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _number(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
