@@ -45,6 +45,8 @@ from nmlhub.xmlsafe import parse_xml_bytes, parse_xml_file
 _INT = re.compile(r"^(.*?)(-?(?:0|[1-9][0-9]*))(\D*)$", re.S)
 _FLOAT = re.compile(r"^(.*?)([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)([^0-9.eE+-]*)$", re.S)
 MIN_BLOCK = 2
+#: An element never grouped into a block (nmlhub uses it to keep the boundaries of stored children).
+SLOT = "nmlhub_slot"
 _NUMBER_CHARS = tuple("0123456789.eE+-")
 
 
@@ -130,7 +132,8 @@ def _leaf_signature(element: etree._Element) -> tuple | None:
 
 def _signature(element: etree._Element) -> tuple | None:
     """What makes siblings one block: tag, attribute names, leaf children; None if not blockable."""
-    if not isinstance(element.tag, str) or (element.text and element.text.strip()):
+    if not isinstance(element.tag, str) or (element.text and element.text.strip()) \
+            or etree.QName(element.tag).localname == SLOT:
         return None
     if element.tail and element.tail.strip():
         return None
@@ -308,9 +311,9 @@ def _write_block(block: dict, ns: str | None, names: _Names, indent: str, out: l
         out.append(f"{indent}</{tag}>")
 
 
-def xml_from_tree(tree: dict) -> bytes:
-    """The XML text of a plain tree (UTF-8, with an XML declaration, indented)."""
-    out: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>']
+def xml_from_tree(tree: dict, declaration: bool = True) -> bytes:
+    """The XML text of a plain tree (UTF-8, indented, with an XML declaration unless told not)."""
+    out: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>'] if declaration else []
     _write_element(tree["root"], None, _Names({}), "", out)
     return ("\n".join(out) + "\n").encode("utf-8")
 

@@ -13,9 +13,9 @@ import pytest
 
 import nmlhub
 from conftest import CORPUS, core_example_names, corpus_files, example_files, requires_corpus
-from converters import ConversionError, convert, load, save
-from converters.canonical import differences
-from converters.model_tree import tree_from_xml_file, xml_from_tree
+from nmlhub.converters import ConversionError, convert, load, save
+from nmlhub.converters.canonical import differences
+from nmlhub.converters.model_tree import tree_from_xml_file, xml_from_tree
 
 PLAIN_FORMATS = ("json", "pkl", "mat")
 
@@ -159,3 +159,100 @@ def test_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
              else Path("nml_examples/izh_network/LEMS_izh_network.xml"), target)
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
+
+
+# ---------------------------------------------------------------- NeuroML HDF5
+
+def _single_network_files() -> list[Path]:
+    files = [p for p in example_files() if p.suffix == ".nml"]
+    files += [p for p in corpus_files() if p.suffix == ".nml"]
+    found = []
+    for path in files:
+        tree = tree_from_xml_file(path)
+        if sum(1 for c in tree["root"]["children"] if c.get("tag") == "network") == 1:
+            found.append(path)
+    return found
+
+
+def test_neuroml_hdf5_round_trip(tmp_path):
+    """XML -> NeuroML HDF5 -> XML is the same document; HDF5 -> XML -> HDF5 reads the same."""
+    files = _single_network_files()
+    assert files
+    for path in files:
+        original = tree_from_xml_file(path)
+        h5 = tmp_path / "net.nml.h5"
+        save(path, h5)
+        back = load(h5)
+        assert differences(original, back) == [], path
+        xml = tmp_path / "back.nml"
+        save(back, xml)
+        again = tmp_path / "again.nml.h5"
+        save(xml, again)
+        assert differences(load(again), back) == [], path
+
+
+def _libneuroml_counts(doc) -> dict:
+    net = doc.networks[0]
+    return {"populations": {p.id: p.get_size() for p in net.populations},
+            "projections": {p.id: len(p.connections) + len(p.connection_wds) for p in net.projections},
+            "inputs": {i.id: len(i.input) + len(i.input_ws) for i in net.input_lists}}
+
+
+def test_libneuroml_reads_nmlhub_hdf5(tmp_path):
+    """libNeuroML's own HDF5 loader reads nmlhub's file with the counts of the original XML."""
+    from neuroml.loaders import NeuroMLHdf5Loader, read_neuroml2_file
+
+    # libNeuroML follows includes relative to the HDF5 file: files that include none
+    no_includes = [p for p in _single_network_files() if p.stat().st_size > 200_000
+                   and b"<include" not in p.read_bytes()]
+    for path in [Path("nml_examples/izh_network/izh_network.net.nml")] + no_includes[:3]:
+        h5 = tmp_path / "net.nml.h5"
+        save(path, h5)
+        theirs = NeuroMLHdf5Loader.load(str(h5))
+        original = read_neuroml2_file(str(path), include_includes=False)
+        assert _libneuroml_counts(theirs) == _libneuroml_counts(original), path
+        pre = original.networks[0].projections[0]
+        mine = theirs.networks[0].projections[0]
+        first = (pre.connection_wds or pre.connections)[0]
+        other = (mine.connection_wds or mine.connections)[0]
+        assert (first.get_pre_cell_id(), first.get_post_cell_id()) == (other.get_pre_cell_id(), other.get_post_cell_id())
+
+
+def test_nmlhub_reads_libneuroml_hdf5(tmp_path):
+    """NeuroML HDF5 written by libNeuroML's writer reads as the same network."""
+    import neuroml.utils  # noqa: F401  (libNeuroML's HDF5 writer needs it imported)
+    from neuroml.loaders import read_neuroml2_file
+    from neuroml.writers import NeuroMLHdf5Writer
+
+    path = Path("nml_examples/izh_network/izh_network.net.nml")
+    doc = read_neuroml2_file(str(path), include_includes=False)
+    h5 = tmp_path / "theirs.nml.h5"
+    NeuroMLHdf5Writer.write(doc, str(h5))
+    ours = load(h5)
+    original = tree_from_xml_file(path)
+    # libNeuroML stores values as float32: compare counts, pairs and (rounded) weights
+    from nmlhub.converters.canonical import elements
+
+    def summary(tree):
+        rows = [e for e in elements(tree) if e[2] in ("population", "projection", "connectionWD", "connection",
+                                                      "input", "inputW", "inputList")]
+        return [(e[2], {k: v for k, v in e[3].items() if k in ("id", "preCellId", "postCellId", "target")})
+                for e in rows]
+
+    assert summary(ours) == summary(original)
+    assert nmlhub.load(h5).network().id == nmlhub.load(path).network().id
+
+
+def test_hdf5_bad_files(tmp_path):
+    good = tmp_path / "good.nml.h5"
+    save(Path("nml_examples/izh_network/izh_network.net.nml"), good)
+    truncated = tmp_path / "cut.nml.h5"
+    truncated.write_bytes(good.read_bytes()[:2000])
+    with pytest.raises(ConversionError, match="cut.nml.h5"):
+        load(truncated)
+    fake = tmp_path / "fake.h5"
+    fake.write_text("not hdf5")
+    with pytest.raises(ConversionError, match="fake.h5"):
+        load(fake)
+    with pytest.raises(ConversionError, match="exactly one network"):
+        save(Path("nml_examples/izh_network/LEMS_izh_network.xml"), tmp_path / "lems.nml.h5")

@@ -1,0 +1,476 @@
+"""NeuroML HDF5: the network format libNeuroML and jNeuroML read and write.
+
+Layout (as libNeuroML's ``NeuroMLHdf5Writer`` writes it, so its loader and jNeuroML read nmlhub's
+files): a group ``/neuroml`` with attributes ``id``, ``notes`` and ``neuroml_top_level`` (the
+XML of every element outside the network); in it a group ``network`` (attributes ``id``,
+``notes``, ``temperature``) with
+
+- ``population_ID`` (``id``, ``component``, ``size``, ``type``) and, for a ``populationList``, a
+  dataset ``ID`` of instance locations (columns x, y, z);
+- ``projection_ID`` (``id``, ``type`` = projection, ``presynapticPopulation``,
+  ``postsynapticPopulation``, ``synapse``) with a dataset ``ID`` of connections: columns
+  ``pre_cell_id``, ``post_cell_id``, optionally ``pre_segment_id``, ``post_segment_id``,
+  ``pre_fraction_along``, ``post_fraction_along``, and ``weight``, ``delay`` (ms) for
+  ``connectionWD``; each column named by the dataset's ``column_N`` attribute;
+- ``inputList_ID`` (``id``, ``component``, ``population``) with a dataset ``ID``: ``id``,
+  ``target_cell_id``, ``segment_id``, ``fraction_along`` and ``weight`` for ``inputW``.
+
+Values are float64 (libNeuroML writes float32; its loader reads either). What the layout has no
+place for (explicit inputs, a network's annotations and rules, other projections, elements whose
+ids do not run 0..n-1) is kept as XML in the network's ``nmlhub_extra_xml`` attribute (each child in an ``nmlhub_slot``), and the
+order of the network's children in ``nmlhub_order``; other tools ignore both, nmlhub restores the
+document from them. Connections and instances go from columns to datasets and back without one
+Python object per element.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nmlhub.units import UnitRegistry
+
+from .model_tree import SLOT, decode_column, encode_column, tree_from_xml_bytes, xml_from_tree
+from .plain import ConversionError
+
+_CELL_PATH = re.compile(r"^\.\./([^/\[\]]+)/(\d+)/([^/]+)$")
+_CELL_INDEX = re.compile(r"^\.\./([^/\[\]]+)\[(\d+)\]$")
+_SEGMENT_COLUMNS = ("preSegmentId", "postSegmentId", "preFractionAlong", "postFractionAlong")
+_H5_SEGMENT_COLUMNS = ("pre_segment_id", "post_segment_id", "pre_fraction_along", "post_fraction_along")
+
+
+# ---------------------------------------------------------------- columns of one kind of child
+
+def _rows(children: list[dict], tag: str) -> dict[str, dict] | None:
+    """The columns of children that are all ``tag`` elements or blocks of one shape, else None."""
+    columns: dict[str, list] = {}
+    counts = 0
+    names: tuple | None = None
+    child_columns: dict[str, list] = {}
+    for child in children:
+        if child.get("block") == tag:
+            block_names = tuple(child["columns"])
+            sub = {f"{c['tag']}.{k}": col for c in child["children"] for k, col in c["columns"].items()}
+            block_names += tuple(sub)
+            if names is not None and names != block_names:
+                return None
+            names = block_names
+            for k, col in child["columns"].items():
+                columns.setdefault(k, []).append(col)
+            for k, col in sub.items():
+                child_columns.setdefault(k, []).append(col)
+            counts += child["count"]
+        elif child.get("tag") == tag and "text" not in child and "ns" not in child:
+            sub_nodes = child.get("children", [])
+            if any("block" in c or c.get("children") or "text" in c for c in sub_nodes):
+                return None
+            sub = {f"{c['tag']}.{k}": encode_column([v]) for c in sub_nodes for k, v in c.get("attrs", {}).items()}
+            element_names = tuple(child.get("attrs", {})) + tuple(sub)
+            if names is not None and names != element_names:
+                return None
+            names = element_names
+            for k, v in child.get("attrs", {}).items():
+                columns.setdefault(k, []).append(encode_column([v]))
+            for k, col in sub.items():
+                child_columns.setdefault(k, []).append(col)
+            counts += 1
+        else:
+            return None
+    merged = {k: _concat(cols) for k, cols in {**columns, **child_columns}.items()}
+    merged["__count__"] = counts  # type: ignore[assignment]
+    return merged
+
+
+def _concat(columns: list[dict]) -> dict:
+    if len(columns) == 1:
+        return columns[0]
+    return encode_column([v for c in columns for v in decode_column(c)])
+
+
+def _numbers(column: dict, unit_to_ms: bool = False) -> np.ndarray:
+    if ("int" in column or "float" in column) and column["prefix"] == "" and (column["suffix"] == "" or unit_to_ms):
+        values = np.asarray(column.get("int", column.get("float")), dtype=np.float64)
+        if unit_to_ms and column["suffix"]:
+            values = values * UnitRegistry.core().parse(f"1{column['suffix']}").to("ms")
+        return values
+    texts = decode_column(column)
+    if unit_to_ms:
+        units = UnitRegistry.core()
+        return np.array([units.parse(t).to("ms") for t in texts], dtype=np.float64)
+    return np.array(texts, dtype=np.float64)
+
+
+def _cells(column: dict) -> tuple[np.ndarray, str, str] | None:
+    """Cell indices of a column of references, and the reference's prefix and suffix."""
+    if "int" in column and column["prefix"].startswith("../"):
+        return np.asarray(column["int"], dtype=np.int64), column["prefix"], column["suffix"]
+    texts = decode_column(column)
+    first = (_CELL_PATH.match(texts[0]) or _CELL_INDEX.match(texts[0])) if texts else None
+    if first is None:
+        return None
+    encoded = encode_column(texts)
+    if "int" in encoded:
+        return np.asarray(encoded["int"], dtype=np.int64), encoded["prefix"], encoded["suffix"]
+    return None
+
+
+def _is_range(ids: dict) -> bool:
+    values = _numbers(ids)
+    return bool(np.array_equal(values, np.arange(len(values))))
+
+
+# ---------------------------------------------------------------- write
+
+def _write_population(group: Any, node: dict) -> bool:
+    attrs = node.get("attrs", {})
+    if not set(attrs) <= {"id", "component", "size", "type"} or "ns" in node or "text" in node:
+        return False
+    children = node.get("children", [])
+    if children:
+        rows = _rows(children, "instance")
+        if rows is None or set(rows) - {"__count__"} != {"id", "location.x", "location.y", "location.z"} \
+                or not _is_range(rows["id"]):
+            return False
+    pop = group.create_group(f"population_{attrs['id']}")
+    for key in ("id", "component"):
+        pop.attrs[key] = attrs.get(key, "")
+    if children:
+        n = rows["__count__"]
+        pop.attrs["size"] = n
+        pop.attrs["type"] = attrs.get("type", "populationList")
+        data = np.column_stack([_numbers(rows[f"location.{a}"]) for a in "xyz"]) if n else np.zeros((0, 3))
+        dataset = pop.create_dataset(attrs["id"], data=data)
+        for k, name in enumerate("xyz"):
+            dataset.attrs[f"column_{k}"] = name
+        pop.attrs["nmlhub_declared_size"] = attrs.get("size", "")
+    else:
+        pop.attrs["size"] = int(attrs.get("size", "0"))
+        if "type" in attrs:
+            pop.attrs["type"] = attrs["type"]
+    return True
+
+
+def _write_table(group: Any, name: str, columns: list[tuple[str, np.ndarray]]) -> None:
+    n = len(columns[0][1]) if columns else 0
+    data = np.column_stack([c for _, c in columns]) if n else np.zeros((0, len(columns)))
+    dataset = group.create_dataset(name, data=data.astype(np.float64), chunks=True if n > 10000 else None,
+                                   compression="gzip" if n > 10000 else None, compression_opts=1 if n > 10000 else None)
+    for k, (column_name, _) in enumerate(columns):
+        dataset.attrs[f"column_{k}"] = column_name
+
+
+def _write_projection(group: Any, node: dict) -> bool:
+    attrs = node.get("attrs", {})
+    if set(attrs) != {"id", "presynapticPopulation", "postsynapticPopulation", "synapse"} or "text" in node:
+        return False
+    children = node.get("children", [])
+    tags = {c.get("block") or c.get("tag") for c in children}
+    if len(tags) != 1 or tags - {"connection", "connectionWD"}:
+        return False
+    tag = tags.pop()
+    rows = _rows(children, tag)
+    if rows is None or not _is_range(rows["id"]):
+        return False
+    names = set(rows) - {"__count__", "id"}
+    base = {"preCellId", "postCellId"}
+    wd = {"weight", "delay"} if tag == "connectionWD" else set()
+    segments = set(_SEGMENT_COLUMNS) & names
+    if names != base | wd | segments or (segments and segments != set(_SEGMENT_COLUMNS)):
+        return False
+    pre, post = _cells(rows["preCellId"]), _cells(rows["postCellId"])
+    if pre is None or post is None:
+        return False
+    proj = group.create_group(f"projection_{attrs['id']}")
+    for key in ("id", "presynapticPopulation", "postsynapticPopulation", "synapse"):
+        proj.attrs[key] = attrs[key]
+    proj.attrs["type"] = "projection"
+    proj.attrs["nmlhub_cell_references"] = json.dumps([pre[1], pre[2], post[1], post[2]])
+    columns = [("pre_cell_id", pre[0]), ("post_cell_id", post[0])]
+    if segments:
+        columns += [(h5, _numbers(rows[xml])) for xml, h5 in zip(_SEGMENT_COLUMNS, _H5_SEGMENT_COLUMNS)]
+    if wd:
+        columns += [("weight", _numbers(rows["weight"])), ("delay", _numbers(rows["delay"], unit_to_ms=True))]
+    _write_table(proj, attrs["id"], columns)
+    return True
+
+
+def _write_input_list(group: Any, node: dict) -> bool:
+    attrs = node.get("attrs", {})
+    if set(attrs) != {"id", "component", "population"} or "text" in node:
+        return False
+    children = node.get("children", [])
+    tags = {c.get("block") or c.get("tag") for c in children}
+    if len(tags) != 1 or tags - {"input", "inputW"}:
+        return False
+    tag = tags.pop()
+    rows = _rows(children, tag)
+    if rows is None or not _is_range(rows["id"]):
+        return False
+    names = set(rows) - {"__count__", "id"}
+    weight = {"weight"} if tag == "inputW" else set()
+    location = {"segmentId", "fractionAlong"} & names
+    if names - location != {"target", "destination"} | weight or len(location) == 1:
+        return False
+    target = _cells(rows["target"])
+    destinations = set(decode_column(rows["destination"]))
+    if target is None or len(destinations) != 1:
+        return False
+    inputs = group.create_group(f"inputList_{attrs['id']}")
+    for key in ("id", "component", "population"):
+        inputs.attrs[key] = attrs[key]
+    inputs.attrs["nmlhub_cell_references"] = json.dumps([target[1], target[2]])
+    inputs.attrs["nmlhub_destination"] = destinations.pop()
+    n = len(target[0])
+    inputs.attrs["nmlhub_explicit_location"] = bool(location)
+    columns = [("id", _numbers(rows["id"])), ("target_cell_id", target[0]),
+               ("segment_id", _numbers(rows["segmentId"]) if location else np.zeros(n)),
+               ("fraction_along", _numbers(rows["fractionAlong"]) if location else np.full(n, 0.5))]
+    if weight:
+        columns.append(("weight", _numbers(rows["weight"])))
+    _write_table(inputs, attrs["id"], columns)
+    return True
+
+
+_WRITERS = {"population": _write_population, "projection": _write_projection, "inputList": _write_input_list}
+
+
+def write_neuroml_hdf5(tree: dict, path: Path) -> None:
+    """Write a model tree as NeuroML HDF5 (atomically); the document must hold one network."""
+    import h5py
+
+    path = Path(path)
+    root = tree["root"]
+    children = root.get("children", [])
+    networks = [k for k, c in enumerate(children) if c.get("tag") == "network" and "block" not in c]
+    if len(networks) != 1:
+        raise ConversionError(f"NeuroML HDF5 holds exactly one network; this document has {len(networks)}",
+                              file=path)
+    network = children[networks[0]]
+    top = dict(root, children=[c for k, c in enumerate(children) if k != networks[0]])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        with h5py.File(tmp, "w") as f:
+            neuroml = f.create_group("neuroml")
+            neuroml.attrs["id"] = root.get("attrs", {}).get("id", "")
+            neuroml.attrs["notes"] = ""
+            neuroml.attrs["GENERATED_BY"] = "nmlhub"
+            # no XML declaration: libNeuroML parses this text as a str, which lxml refuses with one
+            neuroml.attrs["neuroml_top_level"] = xml_from_tree({"root": top}, declaration=False).decode()
+            neuroml.attrs["nmlhub_network_position"] = networks[0]
+            net = neuroml.create_group("network")
+            net_attrs = network.get("attrs", {})
+            net.attrs["id"] = net_attrs.get("id", "")
+            net.attrs["notes"] = ""
+            if "temperature" in net_attrs:
+                net.attrs["temperature"] = net_attrs["temperature"]
+            order, extra = [], []
+            for child in network.get("children", []):
+                writer = _WRITERS.get(child.get("tag")) if "block" not in child else None
+                if writer is not None and writer(net, child):
+                    order.append([child["tag"], child["attrs"]["id"]])
+                else:
+                    order.append(["xml", len(extra)])
+                    extra.append(child)
+            net.attrs["nmlhub_order"] = json.dumps(order)
+            shell = {k: v for k, v in network.items() if k != "tail"}
+            slots = [{"tag": SLOT, "attrs": {}, "children": [child]} for child in extra]
+            net.attrs["nmlhub_extra_xml"] = xml_from_tree({"root": dict(shell, children=slots)}).decode()
+            if "tail" in network:
+                net.attrs["nmlhub_tail"] = network["tail"]
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------- read
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.ndarray):
+        return _text(value.reshape(-1)[0]) if value.size else ""
+    return str(value)
+
+
+def _columns_of(dataset: Any) -> dict[str, np.ndarray]:
+    data = np.asarray(dataset[()], dtype=np.float64)
+    data = data.reshape(len(data), -1) if data.size else np.zeros((0, len(dataset.attrs)))
+    names = {int(k.split("_", 1)[1]): _text(v) for k, v in dataset.attrs.items()
+             if k.startswith("column_") and k.split("_", 1)[1].isdigit()}
+    return {names.get(k, f"column_{k}"): data[:, k] for k in range(data.shape[1])}
+
+
+def _int_column(values: np.ndarray, prefix: str = "", suffix: str = "") -> dict:
+    return {"int": np.rint(values).astype(np.int64), "prefix": prefix, "suffix": suffix}
+
+
+def _float_column(values: np.ndarray, suffix: str = "") -> dict:
+    values = np.asarray(values, dtype=np.float64)
+    if np.all(values == np.rint(values)) and suffix == "" and np.all(np.abs(values) < 2**53):
+        return _int_column(values)
+    return {"float": values, "prefix": "", "suffix": suffix}
+
+
+def _block(tag: str, count: int, columns: dict[str, dict], children: list[dict] | None = None) -> dict:
+    return {"block": tag, "count": count, "columns": columns, "children": children or []}
+
+
+def _cell_reference(group: Any, position: int, population: str, components: dict[str, str],
+                    lists: set[str]) -> tuple[str, str]:
+    if "nmlhub_cell_references" in group.attrs:
+        refs = json.loads(_text(group.attrs["nmlhub_cell_references"]))
+        return refs[2 * position], refs[2 * position + 1]
+    if population in lists:
+        return f"../{population}/", f"/{components.get(population, '')}"
+    return f"../{population}[", "]"
+
+
+def _read_population(group: Any) -> dict:
+    attrs = {"id": _text(group.attrs["id"]), "component": _text(group.attrs.get("component", ""))}
+    datasets = [d for d in group.values() if hasattr(d, "shape")]
+    node: dict[str, Any] = {"tag": "population", "attrs": attrs, "children": []}
+    if datasets:
+        columns = _columns_of(datasets[0])
+        n = len(next(iter(columns.values()))) if columns else 0
+        declared = _text(group.attrs.get("nmlhub_declared_size", str(n)))
+        if declared:
+            attrs["size"] = declared
+        attrs["type"] = _text(group.attrs.get("type", "populationList"))
+        location = {"tag": "location", "columns": {a: _float_column(columns[a]) for a in "xyz" if a in columns}}
+        node["children"] = [_block("instance", n, {"id": _int_column(np.arange(n))}, [location])]
+    else:
+        attrs["size"] = str(int(np.asarray(group.attrs.get("size", 0)).reshape(-1)[0]))
+        if "type" in group.attrs:
+            attrs["type"] = _text(group.attrs["type"])
+    return node
+
+
+def _read_projection(group: Any, components: dict[str, str], lists: set[str]) -> dict:
+    attrs = {k: _text(group.attrs[k]) for k in ("id", "presynapticPopulation", "postsynapticPopulation", "synapse")
+             if k in group.attrs}
+    kind = _text(group.attrs.get("type", "projection"))
+    if kind != "projection":
+        raise ConversionError(f"{kind} {attrs.get('id')}: nmlhub reads only 'projection' from NeuroML HDF5 "
+                              "datasets (write it as XML inside the file)")
+    datasets = [d for d in group.values() if hasattr(d, "shape")]
+    columns = _columns_of(datasets[0]) if datasets else {}
+    n = len(columns.get("pre_cell_id", []))
+    pre = _cell_reference(group, 0, attrs["presynapticPopulation"], components, lists)
+    post = _cell_reference(group, 1, attrs["postsynapticPopulation"], components, lists)
+    cols = {"id": _int_column(np.arange(n)), "preCellId": _int_column(columns.get("pre_cell_id", np.zeros(0)), *pre)}
+    if "pre_segment_id" in columns:
+        cols["preSegmentId"] = _int_column(columns["pre_segment_id"])
+        cols["preFractionAlong"] = _float_column(columns["pre_fraction_along"])
+    cols["postCellId"] = _int_column(columns.get("post_cell_id", np.zeros(0)), *post)
+    if "post_segment_id" in columns:
+        cols["postSegmentId"] = _int_column(columns["post_segment_id"])
+        cols["postFractionAlong"] = _float_column(columns["post_fraction_along"])
+    tag = "connection"
+    if "weight" in columns:
+        tag = "connectionWD"
+        cols["weight"] = _float_column(columns["weight"])
+        cols["delay"] = {"float": np.asarray(columns["delay"], dtype=np.float64), "prefix": "", "suffix": "ms"}
+    return {"tag": "projection", "attrs": attrs, "children": [_block(tag, n, cols)] if n else []}
+
+
+def _read_input_list(group: Any, components: dict[str, str], lists: set[str]) -> dict:
+    attrs = {k: _text(group.attrs[k]) for k in ("id", "component", "population") if k in group.attrs}
+    datasets = [d for d in group.values() if hasattr(d, "shape")]
+    columns = _columns_of(datasets[0]) if datasets else {}
+    n = len(columns.get("target_cell_id", []))
+    target = _cell_reference(group, 0, attrs["population"], components, lists)
+    destination = _text(group.attrs.get("nmlhub_destination", "synapses"))
+    cols = {"id": _int_column(columns.get("id", np.arange(n))),
+            "target": _int_column(columns.get("target_cell_id", np.zeros(0)), *target),
+            "destination": {"codes": np.zeros(n, dtype=np.int64), "values": [destination]}}
+    if bool(np.asarray(group.attrs.get("nmlhub_explicit_location", True)).reshape(-1)[0]):
+        cols["segmentId"] = _int_column(columns.get("segment_id", np.zeros(n)))
+        cols["fractionAlong"] = _float_column(columns.get("fraction_along", np.full(n, 0.5)))
+    tag = "input"
+    if "weight" in columns:
+        tag = "inputW"
+        cols["weight"] = _float_column(columns["weight"])
+    return {"tag": "inputList", "attrs": attrs, "children": [_block(tag, n, cols)] if n else []}
+
+
+def read_neuroml_hdf5(path: Path) -> dict:
+    """Read a NeuroML HDF5 file (nmlhub's or libNeuroML's) into a model tree."""
+    import h5py
+
+    path = Path(path)
+    try:
+        if not h5py.is_hdf5(path):
+            raise ConversionError("not an HDF5 file (no HDF5 signature)", file=path)
+        with h5py.File(path, "r") as f:
+            if "neuroml" not in f:
+                raise ConversionError("no /neuroml group: not a NeuroML HDF5 file", file=path)
+            return _read(f["neuroml"], path)
+    except ConversionError:
+        raise
+    except (OSError, KeyError, ValueError) as exc:
+        raise ConversionError(f"cannot read NeuroML HDF5 (truncated or damaged?): {exc}", file=path) from None
+
+
+def _read(neuroml: Any, path: Path) -> dict:
+    if "neuroml_top_level" in neuroml.attrs:
+        tree = tree_from_xml_bytes(_text(neuroml.attrs["neuroml_top_level"]).encode(), path)
+    else:
+        tree = {"root": {"tag": "neuroml", "ns": "http://www.neuroml.org/schema/neuroml2",
+                         "attrs": {"id": _text(neuroml.attrs.get("id", path.stem))}, "children": []}}
+    root = tree["root"]
+    nets = [g for name, g in neuroml.items() if name == "network" or name.startswith("network")]
+    for net in nets:
+        network = _read_network(net, path)
+        position = int(np.asarray(neuroml.attrs.get("nmlhub_network_position", len(root["children"]))).reshape(-1)[0])
+        root["children"].insert(min(position, len(root["children"])), network)
+    return tree
+
+
+def _read_network(net: Any, path: Path) -> dict:
+    if "nmlhub_extra_xml" in net.attrs:
+        shell = tree_from_xml_bytes(_text(net.attrs["nmlhub_extra_xml"]).encode(), path)["root"]
+        shell.pop("ns", None)
+        shell.pop("nsmap", None)
+        extra = [slot["children"][0] for slot in shell["children"]]
+    else:
+        attrs = {"id": _text(net.attrs.get("id", ""))}
+        if "temperature" in net.attrs:
+            attrs["temperature"] = _text(net.attrs["temperature"])
+            attrs["type"] = "networkWithTemperature"
+        shell, extra = {"tag": "network", "attrs": attrs, "children": []}, []
+    groups = {name: group for name, group in net.items()}
+    components, lists = {}, set()
+    for name, group in groups.items():
+        if name.startswith("population_"):
+            pop_id = _text(group.attrs["id"])
+            components[pop_id] = _text(group.attrs.get("component", ""))
+            if any(hasattr(d, "shape") for d in group.values()):
+                lists.add(pop_id)
+    readers = {"population": lambda g: _read_population(g),
+               "projection": lambda g: _read_projection(g, components, lists),
+               "inputList": lambda g: _read_input_list(g, components, lists)}
+    if "nmlhub_order" in net.attrs:
+        order = json.loads(_text(net.attrs["nmlhub_order"]))
+    else:
+        order = [[name.split("_", 1)[0], _text(g.attrs.get("id", name.split("_", 1)[-1]))]
+                 for name, g in groups.items() if name.split("_", 1)[0] in readers]
+        order.sort(key=lambda item: list(readers).index(item[0]))
+    children = []
+    for kind, key in order:
+        if kind == "xml":
+            children.append(extra[key])
+        else:
+            children.append(readers[kind](groups[f"{kind}_{key}"]))
+    shell["children"] = children
+    if "nmlhub_tail" in net.attrs:
+        shell["tail"] = _text(net.attrs["nmlhub_tail"])
+    return shell
