@@ -46,6 +46,13 @@ class ConversionError(NmlhubError):
     """A file cannot be read or written in the format asked for."""
 
 
+def _existing(path: Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise ConversionError("file not found", file=path)
+    return path
+
+
 def envelope(kind: str, data: Any) -> dict:
     """The dict every file holds: what kind of data it is, the mapping's version, and the data."""
     return {"nmlhub": {"kind": kind, "version": VERSION}, "data": data}
@@ -97,13 +104,13 @@ def _from_json(value: Any) -> Any:
 
 def write_json(path: Path, kind: str, data: Any) -> None:
     """Write plain data as JSON (atomically)."""
-    text = json.dumps(_to_json(envelope(kind, data)), separators=(",", ":"))
+    text = json.dumps(_to_json(envelope(kind, _plain(data))), separators=(",", ":"))
     write_atomic_bytes(Path(path), text.encode())
 
 
 def read_json(path: Path, kinds: tuple[str, ...]) -> tuple[str, Any]:
     """Read plain data written by :func:`write_json`."""
-    path = Path(path)
+    path = _existing(path)
     try:
         obj = json.loads(path.read_bytes())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -144,14 +151,31 @@ class RestrictedUnpickler(pickle.Unpickler):
                               "(a pickle that names other code could run it)", file=self.path)
 
 
+def _plain(value: Any) -> Any:
+    """The data with numpy scalars as Python numbers; anything not plain refused."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise ConversionError(f"arrays of dtype {value.dtype} cannot be written")
+        return value
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise ConversionError(f"{type(value).__name__} values cannot be written")
+
+
 def write_pickle(path: Path, kind: str, data: Any) -> None:
     """Write plain data as a pickle (protocol 5, atomically)."""
-    write_atomic_bytes(Path(path), pickle.dumps(envelope(kind, data), protocol=5))
+    write_atomic_bytes(Path(path), pickle.dumps(envelope(kind, _plain(data)), protocol=5))
 
 
 def read_pickle(path: Path, kinds: tuple[str, ...]) -> tuple[str, Any]:
     """Read a pickle written by :func:`write_pickle`, through :class:`RestrictedUnpickler`."""
-    path = Path(path)
+    path = _existing(path)
     with open(path, "rb") as stream:
         try:
             obj = RestrictedUnpickler(stream, path).load()
@@ -190,7 +214,10 @@ def _to_mat(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
             raise ConversionError(f"arrays of dtype {value.dtype} cannot be written")
-        matrix = value.reshape(value.shape[0], -1) if value.ndim >= 1 and value.size else value.reshape(0, 0)
+        if value.ndim == 0:
+            matrix = value.reshape(1, 1)
+        else:
+            matrix = value.reshape(value.shape[0], -1) if value.size else value.reshape(0, 0)
         return {"nmlhub_ndarray": matrix.astype(np.uint8) if value.dtype == bool else matrix,
                 "nmlhub_shape": np.array(value.shape, dtype=np.int64).reshape(1, -1),
                 "nmlhub_dtype": value.dtype.str.lstrip("<>|=")}
@@ -257,7 +284,7 @@ def read_matlab(path: Path, kinds: tuple[str, ...]) -> tuple[str, Any]:
     """Read a MATLAB file written by :func:`write_matlab`."""
     import scipy.io
 
-    path = Path(path)
+    path = _existing(path)
     try:
         raw = scipy.io.loadmat(str(path), squeeze_me=False, chars_as_strings=True, mat_dtype=False)
     except Exception as exc:  # scipy raises ValueError, TypeError, MatReadError... for a non-MAT file

@@ -1,0 +1,118 @@
+"""Converting a large network: 10,000 cells and 1,000,000 connections written and read in each model
+format (NeuroML XML, NeuroML HDF5, JSON, pickle, MATLAB), each format in a fresh process so that
+its peak memory is its own. Prints seconds to write and to read, file size and peak memory, and
+each format's time as a multiple of HDF5's.
+
+Usage: python benchmarks/convert_bench.py [--cells 10000] [--connections 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+NEUROML_NS = "http://www.neuroml.org/schema/neuroml2"
+
+
+def network_tree(cells: int, connections: int, seed: int = 1) -> dict:
+    """A NeuroML document with two populations with locations and one connectionWD projection,
+    made directly as columns (what a rule expansion gives)."""
+    from nmlhub.converters.model_tree import encode_column
+
+    rng = np.random.default_rng(seed)
+    n_e = int(cells * 0.8)
+
+    def population(pid: str, n: int) -> dict:
+        location = {"tag": "location", "columns": {a: {"float": rng.uniform(0, 1000, n), "prefix": "", "suffix": ""}
+                                                   for a in "xyz"}}
+        instances = {"block": "instance", "count": n, "columns": {"id": {"int": np.arange(n), "prefix": "", "suffix": ""}},
+                     "children": [location]}
+        return {"tag": "population", "attrs": {"id": pid, "component": "cell", "size": str(n), "type": "populationList"},
+                "children": [instances]}
+
+    pre = rng.integers(0, n_e, connections)
+    post = rng.integers(0, n_e, connections)
+    conns = {"block": "connectionWD", "count": connections, "columns": {
+        "id": {"int": np.arange(connections), "prefix": "", "suffix": ""},
+        "preCellId": {"int": pre, "prefix": "../E/", "suffix": "/cell"},
+        "postCellId": {"int": post, "prefix": "../E/", "suffix": "/cell"},
+        "weight": {"float": np.round(rng.uniform(0.1, 2.0, connections), 6), "prefix": "", "suffix": ""},
+        "delay": {"float": np.round(1 + rng.uniform(0, 3, connections), 4), "prefix": "", "suffix": "ms"}},
+        "children": []}
+    network = {"tag": "network", "attrs": {"id": "net"}, "children": [
+        population("E", n_e), population("I", cells - n_e),
+        {"tag": "projection", "attrs": {"id": "EE", "presynapticPopulation": "E", "postsynapticPopulation": "E",
+                                        "synapse": "syn"}, "children": [conns]}]}
+    cell = {"tag": "izhikevich2007Cell", "attrs": {"id": "cell", "C": "100pF", "v0": "-60mV", "k": "0.7nS_per_mV",
+            "vr": "-60mV", "vt": "-40mV", "vpeak": "35mV", "a": "0.03per_ms", "b": "-2nS", "c": "-50mV", "d": "100pA"},
+            "children": []}
+    syn = {"tag": "expTwoSynapse", "attrs": {"id": "syn", "gbase": "1nS", "erev": "0mV", "tauRise": "0.5ms",
+                                             "tauDecay": "5ms"}, "children": []}
+    _ = encode_column  # the columns above are in the form encode_column gives
+    return {"root": {"tag": "neuroml", "ns": NEUROML_NS, "nsmap": {"": NEUROML_NS}, "attrs": {"id": "big"},
+                     "children": [syn, cell, network]}}
+
+
+def one_format(source: Path, target: Path) -> None:
+    """(In a fresh process) read ``source``, write ``target``, read it back; print the figures."""
+    from nmlhub.converters import load, save
+
+    tree = load(source)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    save(tree, target)
+    t1 = time.perf_counter()
+    del tree
+    back = load(target)
+    t2 = time.perf_counter()
+    assert back["root"]["children"]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT_JSON " + json.dumps(dict(write_s=round(t1 - t0, 3), read_s=round(t2 - t1, 3),
+                                           size_mb=round(target.stat().st_size / 1e6, 1),
+                                           peak_mb=round(peak, 1), source_peak_mb=round(base, 1))))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", type=int, default=10000)
+    parser.add_argument("--connections", type=int, default=1_000_000)
+    args = parser.parse_args()
+    from nmlhub.converters import save
+
+    with tempfile.TemporaryDirectory(prefix="nmlhub-convbench-") as tmp:
+        source = Path(tmp) / "source.pkl"  # the quickest to read, so each run starts from the same tree
+        save(network_tree(args.cells, args.connections), source)
+        rows = {}
+        for fmt, name in (("hdf5", "net.nml.h5"), ("xml", "net.nml"), ("json", "net.json"),
+                          ("pickle", "net.pkl"), ("matlab", "net.mat")):
+            proc = subprocess.run([sys.executable, __file__, "--one", str(source), str(Path(tmp) / name)],
+                                  capture_output=True, text=True)
+            line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT_JSON ")), None)
+            if line is None:
+                print(f"{fmt}: failed\n{proc.stderr[-2000:]}")
+                continue
+            rows[fmt] = json.loads(line[len("RESULT_JSON "):])
+        hdf5 = rows.get("hdf5")
+        print(f"{args.cells} cells, {args.connections} connections\n")
+        print("| format | write s | read s | write+read s | x HDF5 | file MB | peak MB (source tree alone) |")
+        print("|---|---|---|---|---|---|---|")
+        for fmt, r in rows.items():
+            total = r["write_s"] + r["read_s"]
+            ratio = f"{total / (hdf5['write_s'] + hdf5['read_s']):.1f}" if hdf5 else "-"
+            print(f"| {fmt} | {r['write_s']:.2f} | {r['read_s']:.2f} | {total:.2f} | {ratio} | {r['size_mb']} | "
+                  f"{r['peak_mb']:.0f} ({r['source_peak_mb']:.0f}) |")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--one":
+        one_format(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        main()
