@@ -15,7 +15,7 @@ import numpy as np
 from nmlhub.results import write_atomic_bytes
 
 from . import plain
-from .model_tree import tree_from_xml_bytes, tree_from_xml_file, xml_from_tree
+from .model_tree import tree_from_xml_bytes, tree_from_xml_file, write_xml
 from .plain import ConversionError
 
 MODEL_FORMATS = ("xml", "hdf5", "json", "pickle", "matlab")
@@ -72,7 +72,7 @@ def write_model(tree: dict, path: Path, fmt: str | None = None) -> Path:
     path = Path(path)
     fmt = fmt or format_of(path)
     if fmt == "xml":
-        write_atomic_bytes(path, xml_from_tree(tree))
+        write_xml(tree, path)
     elif fmt == "hdf5":
         from .neuroml_hdf5 import write_neuroml_hdf5
 

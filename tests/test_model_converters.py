@@ -256,3 +256,45 @@ def test_hdf5_bad_files(tmp_path):
         load(fake)
     with pytest.raises(ConversionError, match="exactly one network"):
         save(Path("nml_examples/izh_network/LEMS_izh_network.xml"), tmp_path / "lems.nml.h5")
+
+
+# ---------------------------------------------------------------- the streaming XML reader
+
+def test_large_runs_are_read_in_chunks(tmp_path):
+    """More elements than one chunk, with a column whose kind changes between chunks: the same
+    values come back, and the columns stay typed."""
+    from nmlhub.converters.model_tree import _CHUNK
+
+    n = _CHUNK + 1000
+    weights = [str(k % 7) if k < _CHUNK else f"{k % 7}.25" for k in range(n)]
+    rows = "\n".join(f'<connectionWD id="{k}" preCellId="../a/{k % 13}/c" postCellId="../b[{k % 5}]" '
+                     f'weight="{w}" delay="{1 + k % 3}ms"/>' for k, w in enumerate(weights))
+    xml = tmp_path / "big.nml"
+    xml.write_text('<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="big"><network id="n">'
+                   '<projection id="p" presynapticPopulation="a" postsynapticPopulation="b" synapse="s">'
+                   f"{rows}</projection></network></neuroml>")
+    tree = load(xml)
+    block = tree["root"]["children"][0]["children"][0]["children"][0]
+    assert block["block"] == "connectionWD" and block["count"] == n
+    assert "int" in block["columns"]["preCellId"] and "float" in block["columns"]["weight"]
+    from nmlhub.converters.model_tree import decode_column
+
+    assert [float(w) for w in decode_column(block["columns"]["weight"])] == [float(w) for w in weights]
+    assert decode_column(block["columns"]["postCellId"])[:6] == [f"../b[{k % 5}]" for k in range(6)]
+
+
+def test_reader_refuses_entities(tmp_path):
+    bad = tmp_path / "bad.nml"
+    bad.write_text('<?xml version="1.0"?><!DOCTYPE neuroml [<!ENTITY x "boom">]><neuroml id="a">&x;</neuroml>')
+    with pytest.raises(nmlhub.XmlSecurityError, match="bad.nml.*DOCTYPE"):
+        load(bad)
+    bad.write_text('<neuroml id="a"><notes>&undefined;</notes></neuroml>')  # no DTD: not expanded
+    with pytest.raises(nmlhub.ModelError, match="bad.nml"):
+        load(bad)
+
+
+def test_reader_names_malformed_xml(tmp_path):
+    bad = tmp_path / "bad.nml"
+    bad.write_text('<neuroml id="a"><cell id="c"></neuroml>')
+    with pytest.raises(nmlhub.ModelError, match=r"bad.nml:1"):
+        load(bad)
