@@ -13,6 +13,8 @@ import math
 import re
 from typing import Any, Iterator
 
+import numpy as np
+
 from nmlhub.errors import NmlhubError
 from nmlhub.units import UnitRegistry
 
@@ -43,6 +45,25 @@ def normalise(value: str, units: UnitRegistry | None = None) -> Any:
     return ("text", value)
 
 
+def normalise_column(column: dict, units: UnitRegistry | None = None) -> list:
+    """The comparable forms of a column's values, worked out once for the column where its form
+    allows (a cell reference or a unit around numbers), else value by value."""
+    if "int" in column or "float" in column:
+        values = np.asarray(column.get("int", column.get("float"))).tolist()
+        prefix, suffix = column["prefix"], column["suffix"]
+        if "int" in column:
+            sample = normalise(f"{prefix}{values[0]}{suffix}", units) if values else None
+            if sample is not None and sample[0] == "cell":
+                return [("cell", sample[1], int(v)) for v in values]
+        if prefix == "" and suffix == "":
+            return [("number", float(v)) for v in values]
+        if prefix == "" and values:
+            sample = normalise(f"1{suffix}", units)
+            if sample[0] == "quantity":
+                return [("quantity", float(v) * sample[1], sample[2]) for v in values]
+    return [normalise(v, units) for v in decode_column(column)]
+
+
 def elements(tree: dict) -> Iterator[tuple]:
     """Every element of a tree in document order, as (depth, namespace, tag, attributes, text)."""
     units = UnitRegistry.core()
@@ -51,13 +72,14 @@ def elements(tree: dict) -> Iterator[tuple]:
         node, depth, ns = stack.pop()
         if "block" in node:
             own_ns = (node.get("ns") or None) if "ns" in node else ns
-            columns = {k: decode_column(c) for k, c in node["columns"].items()}
+            columns = {k: normalise_column(c, units) for k, c in node["columns"].items()}
             children = [((c.get("ns") or None) if "ns" in c else own_ns, c["tag"],
-                         {k: decode_column(col) for k, col in c["columns"].items()}) for c in node["children"]]
+                         {k: normalise_column(col, units) for k, col in c["columns"].items()})
+                        for c in node["children"]]
             for k in range(node["count"]):
-                yield depth, own_ns, node["block"], {a: normalise(v[k], units) for a, v in columns.items()}, None
+                yield depth, own_ns, node["block"], {a: v[k] for a, v in columns.items()}, None
                 for child_ns, tag, cols in children:
-                    yield depth + 1, child_ns, tag, {a: normalise(v[k], units) for a, v in cols.items()}, None
+                    yield depth + 1, child_ns, tag, {a: v[k] for a, v in cols.items()}, None
             continue
         own_ns = (node.get("ns") or None) if "ns" in node else ns
         text = (node.get("text") or "").strip() or None

@@ -54,6 +54,27 @@ def test_corpus_round_trip(tmp_path):
     assert len(files) > 100
 
 
+def _corpus_hdf5_sources() -> list[Path]:
+    """The corpus's NeuroML HDF5 files (written by libNeuroML): the three smallest, or every one
+    with NMLHUB_FULL_ROUND_TRIP=1 (about 80 s more)."""
+    files = sorted((p for p in corpus_files() if p.name.endswith(".nml.h5")), key=lambda p: p.stat().st_size)
+    return files if os.environ.get("NMLHUB_FULL_ROUND_TRIP") else files[:3]
+
+
+@requires_corpus
+@pytest.mark.corpus
+def test_corpus_hdf5_round_trip(tmp_path):
+    """libNeuroML-written NeuroML HDF5 from the corpus -> every format -> the same document."""
+    files = _corpus_hdf5_sources()
+    assert files
+    for path in files:
+        tree = load(path)
+        for ext in ("json", "pkl", "mat", "nml", "nml.h5"):
+            target = tmp_path / f"model.{ext}"
+            save(tree, target)
+            assert differences(tree, load(target)) == [], (path, ext)
+
+
 def test_columns_hold_large_lists(tmp_path):
     """Instances and connections are typed columns, not one dict per element."""
     tree = load(Path("nml_examples/izh_network/izh_network.net.nml"))
@@ -298,3 +319,104 @@ def test_reader_names_malformed_xml(tmp_path):
     bad.write_text('<neuroml id="a"><cell id="c"></neuroml>')
     with pytest.raises(nmlhub.ModelError, match=r"bad.nml:1"):
         load(bad)
+
+
+# ---------------------------------------------------------------- random networks (hypothesis)
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_XML_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("&<>\"' \t\n"),
+                    min_size=1, max_size=30).filter(lambda t: t.strip())
+_FLOATS = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+
+
+def _quote_attr(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+            .replace("\n", "&#10;").replace("\t", "&#9;"))
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@st.composite
+def random_networks(draw) -> str:
+    """NeuroML text of a random network: populations with and without locations, projections of
+    connection/connectionWD (segments, fractions, delays in ms or s), input lists, notes and
+    annotations with characters XML must escape."""
+    pops = []
+    for k in range(draw(st.integers(1, 3))):
+        size = draw(st.integers(0, 12))
+        located = draw(st.booleans())
+        if located:
+            instances = "".join(
+                f'<instance id="{i}"><location x="{draw(_FLOATS)!r}" y="{draw(_FLOATS)!r}" z="{draw(_FLOATS)!r}"/></instance>'
+                for i in range(size))
+            pops.append((f"p{k}", size, True,
+                         f'<population id="p{k}" component="c" size="{size}" type="populationList">{instances}</population>'))
+        else:
+            pops.append((f"p{k}", size, False, f'<population id="p{k}" component="c" size="{size}"/>'))
+    body = [p[3] for p in pops]
+
+    def cell(pop, i):
+        return f"../{pop[0]}/{i}/c" if pop[2] else f"../{pop[0]}[{i}]"
+
+    for k in range(draw(st.integers(0, 3))):
+        pre, post = draw(st.sampled_from(pops)), draw(st.sampled_from(pops))
+        if not pre[1] or not post[1]:
+            continue
+        wd, segments = draw(st.booleans()), draw(st.booleans())
+        rows = []
+        for i in range(draw(st.integers(1, 15))):
+            attrs = f'id="{i}" preCellId="{cell(pre, draw(st.integers(0, pre[1] - 1)))}"'
+            if segments:
+                attrs += f' preSegmentId="{draw(st.integers(0, 5))}" preFractionAlong="{draw(st.floats(0, 1))!r}"'
+            attrs += f' postCellId="{cell(post, draw(st.integers(0, post[1] - 1)))}"'
+            if segments:
+                attrs += f' postSegmentId="{draw(st.integers(0, 5))}" postFractionAlong="{draw(st.floats(0, 1))!r}"'
+            if wd:
+                unit = draw(st.sampled_from(["ms", "s"]))
+                attrs += f' weight="{draw(_FLOATS)!r}" delay="{abs(draw(_FLOATS))!r}{unit}"'
+            rows.append(f"<{'connectionWD' if wd else 'connection'} {attrs}/>")
+        body.append(f'<projection id="proj{k}" presynapticPopulation="{pre[0]}" postsynapticPopulation="{post[0]}" '
+                    f'synapse="s">{"".join(rows)}</projection>')
+    for k in range(draw(st.integers(0, 2))):
+        pop = draw(st.sampled_from(pops))
+        if not pop[1]:
+            continue
+        weighted = draw(st.booleans())
+        rows = "".join(
+            f'<{"inputW" if weighted else "input"} id="{i}" target="{cell(pop, draw(st.integers(0, pop[1] - 1)))}" '
+            f'destination="synapses"' + (f' weight="{draw(_FLOATS)!r}"' if weighted else "") + "/>"
+            for i in range(draw(st.integers(1, 6))))
+        body.append(f'<inputList id="in{k}" population="{pop[0]}" component="drive">{rows}</inputList>')
+    note = _escape(draw(_XML_TEXT))
+    label = _quote_attr(draw(_XML_TEXT))
+    annotation = (f'<annotation><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+                  f'<rdf:Description rdf:about="{label}"/></rdf:RDF></annotation>')
+    return ('<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="random">'
+            f"<notes>{note}</notes>"
+            '<pulseGenerator id="drive" delay="1ms" duration="2ms" amplitude="3pA"/>'
+            f'<network id="net"><notes>{note}</notes>{annotation}{"".join(body)}</network></neuroml>')
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=random_networks())
+def test_random_networks_round_trip_every_format(tmp_path, text):
+    source = tmp_path / "random.nml"
+    source.write_text(text, encoding="utf-8")
+    original = tree_from_xml_file(source)
+    for ext in ("json", "pkl", "mat", "nml.h5"):
+        converted = tmp_path / f"random.{ext}"
+        save(source, converted)
+        back = load(converted)
+        assert differences(original, back) == [], ext
+        xml = tmp_path / f"back.{ext}.nml"
+        save(back, xml)
+        again = tmp_path / f"again.{ext}"
+        save(xml, again)
+        if ext == "nml.h5":
+            assert differences(load(again), back) == []
+        else:
+            assert again.read_bytes() == converted.read_bytes(), ext
