@@ -420,3 +420,26 @@ def test_random_networks_round_trip_every_format(tmp_path, text):
             assert differences(load(again), back) == []
         else:
             assert again.read_bytes() == converted.read_bytes(), ext
+
+
+def test_nmlhub_load_reads_converted_models(tmp_path):
+    """nmlhub.load takes a model saved as JSON, pickle or MATLAB like its XML, and refuses results."""
+    from nmlhub.model.summary import summarize
+
+    source = Path("nml_examples/izh_network/izh_network.net.nml")
+    expected = summarize(nmlhub.load(source)).to_dict()
+    for ext in ("json", "pkl", "mat"):
+        converted = tmp_path / f"izh.{ext}"
+        save(source, converted)
+        model = nmlhub.load(converted)
+        assert model.path == converted.resolve()
+        got = summarize(model).to_dict()
+        assert got["networks"] == expected["networks"] and got["totals"] == expected["totals"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"izh.{e}" for e in ("json", "pkl", "mat")
+                                                                   if (tmp_path / f"izh.{e}").exists())
+    from nmlhub.results import Results
+
+    results = Results(time_ms=np.arange(3.0))
+    save(results, tmp_path / "run.json")
+    with pytest.raises(nmlhub.ModelError, match="results, not a model"):
+        nmlhub.load(tmp_path / "run.json")

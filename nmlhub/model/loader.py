@@ -78,7 +78,42 @@ def load(
     >>> model.simulation.length_ms  # doctest: +SKIP
     500.0
     """
-    return _Loader(strict=strict, keep_trees=keep_trees, max_xml_bytes=max_xml_bytes).run(Path(path))
+    path = Path(path)
+    if path.suffix.lower() in _CONVERTED:
+        return _load_converted(path, strict=strict, keep_trees=keep_trees, max_xml_bytes=max_xml_bytes)
+    return _Loader(strict=strict, keep_trees=keep_trees, max_xml_bytes=max_xml_bytes).run(path)
+
+
+_CONVERTED = (".json", ".pkl", ".pickle", ".mat")
+
+
+def _load_converted(path: Path, **options: Any) -> Model:
+    """A model saved as JSON, pickle or MATLAB: written back as NeuroML XML beside it (so that its
+    includes resolve as they did), loaded, and the XML removed."""
+    import os
+    import tempfile
+
+    from ..converters import kind_of
+    from ..converters.model_io import read_model, write_model
+
+    if not path.is_file():
+        raise ModelError("file not found", file=path)
+    if kind_of(path) != "model":
+        raise ModelError("holds simulation results, not a model (read it with nmlhub.converters.load)", file=path)
+    tree = read_model(path)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".nml", dir=path.parent)
+    os.close(handle)
+    try:
+        write_model(tree, Path(tmp), "xml")
+        model = _Loader(**options).run(Path(tmp))
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    import dataclasses
+
+    model.path = path.resolve()
+    model.files = [dataclasses.replace(f, path=path.resolve()) if Path(f.path) == Path(tmp).resolve() else f
+                   for f in model.files]
+    return model
 
 
 class _Loader:
