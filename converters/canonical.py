@@ -53,7 +53,7 @@ def normalise_column(column: dict, units: UnitRegistry | None = None) -> list:
         prefix, suffix = column["prefix"], column["suffix"]
         if "int" in column:
             sample = normalise(f"{prefix}{values[0]}{suffix}", units) if values else None
-            if sample is not None and sample[0] == "cell":
+            if sample is not None and sample[0] == "cell" and prefix in (f"../{sample[1]}/", f"../{sample[1]}["):
                 return [("cell", sample[1], int(v)) for v in values]
         if prefix == "" and suffix == "":
             return [("number", float(v)) for v in values]

@@ -630,6 +630,63 @@ def write_xml(tree: dict, path: str | Path) -> None:
         raise
 
 
+def _slice_column(column: dict, start: int, stop: int) -> dict:
+    if "int" in column or "float" in column:
+        kind = "int" if "int" in column else "float"
+        return {kind: np.asarray(column[kind])[start:stop], "prefix": column["prefix"], "suffix": column["suffix"]}
+    return {"codes": np.asarray(column["codes"])[start:stop], "values": column["values"]}
+
+
+def block_part(block: dict, start: int, stop: int) -> dict:
+    """Rows ``start:stop`` of a block: a block again, or an element if it is one row."""
+    part = {k: v for k, v in block.items() if k not in ("count", "columns", "children")}
+    part["count"] = stop - start
+    part["columns"] = {k: _slice_column(c, start, stop) for k, c in block["columns"].items()}
+    part["children"] = [{**c, "columns": {k: _slice_column(col, start, stop) for k, col in c["columns"].items()}}
+                        for c in block["children"]]
+    if stop - start > 1:
+        return part
+    node: dict[str, Any] = {"tag": part["block"]}
+    if "ns" in part:
+        node["ns"] = part["ns"]
+    node["attrs"] = {k: decode_column(c)[0] for k, c in part["columns"].items()}
+    node["children"] = []
+    for child in part["children"]:
+        leaf: dict[str, Any] = {"tag": child["tag"]}
+        if "ns" in child:
+            leaf["ns"] = child["ns"]
+        leaf["attrs"] = {k: decode_column(c)[0] for k, c in child["columns"].items()}
+        leaf["children"] = []
+        node["children"].append(leaf)
+    return node
+
+
+def insert_element(children: list[dict], position: int, node: dict) -> list[dict]:
+    """``children`` with ``node`` inserted before the element at ``position``, counting each row
+    of a block as one element (a block it falls inside is split)."""
+    out: list[dict] = []
+    seen = 0
+    placed = False
+    for child in children:
+        size = child["count"] if "block" in child else 1
+        if not placed and seen + size > position:
+            cut = position - seen
+            if "block" in child and 0 < cut:
+                out.append(block_part(child, 0, cut))
+                out.append(node)
+                out.append(block_part(child, cut, size))
+                placed = True
+                seen += size
+                continue
+            out.append(node)
+            placed = True
+        out.append(child)
+        seen += size
+    if not placed:
+        out.append(node)
+    return out
+
+
 def iter_elements(tree: dict) -> Iterator[dict]:
     """Every element node (not blocks) of a tree, depth first."""
     stack = [tree["root"]]

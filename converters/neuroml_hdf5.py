@@ -36,11 +36,14 @@ import numpy as np
 
 from nmlhub.units import UnitRegistry
 
-from .model_tree import SLOT, decode_column, encode_column, tree_from_xml_bytes, xml_from_tree
+from .model_tree import (SLOT, block_part, decode_column, encode_column, insert_element, tree_from_xml_bytes,
+                         xml_from_tree)
 from .plain import ConversionError
 
 _CELL_PATH = re.compile(r"^\.\./([^/\[\]]+)/(\d+)/([^/]+)$")
 _CELL_INDEX = re.compile(r"^\.\./([^/\[\]]+)\[(\d+)\]$")
+_CELL_PREFIX = re.compile(r"^\.\./[^/\[\]]+[/\[]$")  # ../pop/ or ../pop[
+_CELL_SUFFIX = re.compile(r"^(/[^/\[\]]+|\])$")  # /cell or ]
 _SEGMENT_COLUMNS = ("preSegmentId", "postSegmentId", "preFractionAlong", "postFractionAlong")
 _H5_SEGMENT_COLUMNS = ("pre_segment_id", "post_segment_id", "pre_fraction_along", "post_fraction_along")
 
@@ -107,17 +110,30 @@ def _numbers(column: dict, unit_to_ms: bool = False) -> np.ndarray:
 
 
 def _cells(column: dict) -> tuple[np.ndarray, str, str] | None:
-    """Cell indices of a column of references, and the reference's prefix and suffix."""
-    if "int" in column and column["prefix"].startswith("../"):
+    """Cell indices of a column of references to one population (``../pop/i/cell`` or
+    ``../pop[i]``), and the text around the index; None for anything else."""
+    if "int" in column and _CELL_PREFIX.match(column["prefix"]) and _CELL_SUFFIX.match(column["suffix"]) \
+            and (column["prefix"].endswith("/") == column["suffix"].startswith("/")):
         return np.asarray(column["int"], dtype=np.int64), column["prefix"], column["suffix"]
     texts = decode_column(column)
-    first = (_CELL_PATH.match(texts[0]) or _CELL_INDEX.match(texts[0])) if texts else None
+    if not texts:
+        return None
+    first = _CELL_PATH.match(texts[0]) or _CELL_INDEX.match(texts[0])
     if first is None:
         return None
-    encoded = encode_column(texts)
-    if "int" in encoded:
-        return np.asarray(encoded["int"], dtype=np.int64), encoded["prefix"], encoded["suffix"]
-    return None
+    if first.re is _CELL_PATH:
+        prefix, suffix = f"../{first.group(1)}/", f"/{first.group(3)}"
+    else:
+        prefix, suffix = f"../{first.group(1)}[", "]"
+    pattern = first.re
+    matches = [pattern.match(t) for t in texts]
+    if not all(m is not None and m.groups()[0] == first.group(1) and m.groups()[2:] == first.groups()[2:]
+               for m in matches):
+        return None
+    indices = [m.group(2) for m in matches]
+    if any(len(i) > 1 and i.startswith("0") for i in indices):  # spelled otherwise than str(int)
+        return None
+    return np.array(list(map(int, indices)), dtype=np.int64), prefix, suffix
 
 
 def _is_range(ids: dict) -> bool:
@@ -175,7 +191,7 @@ def _write_projection(group: Any, node: dict) -> bool:
         return False
     tag = tags.pop()
     rows = _rows(children, tag)
-    if rows is None or not _is_range(rows["id"]):
+    if rows is None or "id" not in rows or not _is_range(rows["id"]):
         return False
     names = set(rows) - {"__count__", "id"}
     base = {"preCellId", "postCellId"}
@@ -210,7 +226,7 @@ def _write_input_list(group: Any, node: dict) -> bool:
         return False
     tag = tags.pop()
     rows = _rows(children, tag)
-    if rows is None or not _is_range(rows["id"]):
+    if rows is None or "id" not in rows or not _is_range(rows["id"]):
         return False
     names = set(rows) - {"__count__", "id"}
     weight = {"weight"} if tag == "inputW" else set()
@@ -241,18 +257,18 @@ _WRITERS = {"population": _write_population, "projection": _write_projection, "i
 
 
 def write_neuroml_hdf5(tree: dict, path: Path) -> None:
-    """Write a model tree as NeuroML HDF5 (atomically); the document must hold one network."""
+    """Write a model tree as NeuroML HDF5 (atomically): its first network as datasets, everything
+    else (any other network too) as XML."""
     import h5py
 
     path = Path(path)
     root = tree["root"]
     children = root.get("children", [])
-    networks = [k for k, c in enumerate(children) if c.get("tag") == "network" and "block" not in c]
-    if len(networks) != 1:
-        raise ConversionError(f"NeuroML HDF5 holds exactly one network; this document has {len(networks)}",
-                              file=path)
-    network = children[networks[0]]
-    top = dict(root, children=[c for k, c in enumerate(children) if k != networks[0]])
+    # libNeuroML's layout has room for one network: the first; any other stays in the XML
+    first = next((k for k, c in enumerate(children) if c.get("tag") == "network" and "block" not in c), None)
+    network = children[first] if first is not None else None
+    top = dict(root, children=[c for k, c in enumerate(children) if k != first])
+    position = sum(c.get("count", 1) if "block" in c else 1 for c in children[:first]) if network else 0
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(handle)
@@ -264,31 +280,51 @@ def write_neuroml_hdf5(tree: dict, path: Path) -> None:
             neuroml.attrs["GENERATED_BY"] = "nmlhub"
             # no XML declaration: libNeuroML parses this text as a str, which lxml refuses with one
             neuroml.attrs["neuroml_top_level"] = xml_from_tree({"root": top}, declaration=False).decode()
-            neuroml.attrs["nmlhub_network_position"] = networks[0]
-            net = neuroml.create_group("network")
-            net_attrs = network.get("attrs", {})
-            net.attrs["id"] = net_attrs.get("id", "")
-            net.attrs["notes"] = ""
-            if "temperature" in net_attrs:
-                net.attrs["temperature"] = net_attrs["temperature"]
-            order, extra = [], []
-            for child in network.get("children", []):
-                writer = _WRITERS.get(child.get("tag")) if "block" not in child else None
-                if writer is not None and writer(net, child):
-                    order.append([child["tag"], child["attrs"]["id"]])
-                else:
-                    order.append(["xml", len(extra)])
-                    extra.append(child)
-            net.attrs["nmlhub_order"] = json.dumps(order)
-            shell = {k: v for k, v in network.items() if k != "tail"}
-            slots = [{"tag": SLOT, "attrs": {}, "children": [child]} for child in extra]
-            net.attrs["nmlhub_extra_xml"] = xml_from_tree({"root": dict(shell, children=slots)}).decode()
-            if "tail" in network:
-                net.attrs["nmlhub_tail"] = network["tail"]
+            if network is None:
+                neuroml.attrs["nmlhub_network_position"] = -1
+            else:
+                neuroml.attrs["nmlhub_network_position"] = position
+                _write_network(neuroml, network)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _rows_as_elements(children: list[dict]) -> list[dict]:
+    """A network's children with blocks of populations, projections or input lists (same-shaped
+    ones without instances or connections) taken apart: each becomes its own group."""
+    out: list[dict] = []
+    for child in children:
+        if "block" in child and child["block"] in _WRITERS and "ns" not in child:
+            out.extend(block_part(child, k, k + 1) for k in range(child["count"]))
+        else:
+            out.append(child)
+    return out
+
+
+def _write_network(neuroml: Any, network: dict) -> None:
+    """The network's group: populations, projections and input lists as datasets, the rest as XML."""
+    net = neuroml.create_group("network")
+    net_attrs = network.get("attrs", {})
+    net.attrs["id"] = net_attrs.get("id", "")
+    net.attrs["notes"] = ""
+    if "temperature" in net_attrs:
+        net.attrs["temperature"] = net_attrs["temperature"]
+    order, extra = [], []
+    for child in _rows_as_elements(network.get("children", [])):
+        writer = _WRITERS.get(child.get("tag")) if "block" not in child else None
+        if writer is not None and writer(net, child):
+            order.append([child["tag"], child["attrs"]["id"]])
+        else:
+            order.append(["xml", len(extra)])
+            extra.append(child)
+    net.attrs["nmlhub_order"] = json.dumps(order)
+    shell = {k: v for k, v in network.items() if k != "tail"}
+    slots = [{"tag": SLOT, "attrs": {}, "children": [child]} for child in extra]
+    net.attrs["nmlhub_extra_xml"] = xml_from_tree({"root": dict(shell, children=slots)}).decode()
+    if "tail" in network:
+        net.attrs["nmlhub_tail"] = network["tail"]
 
 
 # ---------------------------------------------------------------- read
@@ -430,8 +466,9 @@ def _read(neuroml: Any, path: Path) -> dict:
     nets = [g for name, g in neuroml.items() if name == "network" or name.startswith("network")]
     for net in nets:
         network = _read_network(net, path)
-        position = int(np.asarray(neuroml.attrs.get("nmlhub_network_position", len(root["children"]))).reshape(-1)[0])
-        root["children"].insert(min(position, len(root["children"])), network)
+        count = sum(c.get("count", 1) if "block" in c else 1 for c in root["children"])
+        position = int(np.asarray(neuroml.attrs.get("nmlhub_network_position", count)).reshape(-1)[0])
+        root["children"] = insert_element(root["children"], min(max(position, 0), count), network)
     return tree
 
 
