@@ -13,10 +13,13 @@ XML of every element outside the network); in it a group ``network`` (attributes
   ``pre_fraction_along``, ``post_fraction_along``, and ``weight``, ``delay`` (ms) for
   ``connectionWD``; each column named by the dataset's ``column_N`` attribute;
 - ``inputList_ID`` (``id``, ``component``, ``population``) with a dataset ``ID``: ``id``,
-  ``target_cell_id``, ``segment_id``, ``fraction_along`` and ``weight`` for ``inputW``.
+  ``target_cell_id``, ``segment_id``, ``fraction_along`` and ``weight`` for ``inputW``;
+- electrical and continuous projections as ``projection_ID`` (``type`` = electricalProjection with
+  ``synapse``, or continuousProjection with ``preComponent`` and ``postComponent``) with a dataset
+  of ``id``, cells, segments, fractions and ``weight`` for the ``...InstanceW`` connections.
 
 Values are float64 (libNeuroML writes float32; its loader reads either). What the layout has no
-place for (explicit inputs, a network's annotations and rules, other projections, elements whose
+place for (explicit inputs, a network's annotations and rules, a second network, elements whose
 ids do not run 0..n-1) is kept as XML in the network's ``nmlhub_extra_xml`` attribute (each child in an ``nmlhub_slot``), and the
 order of the network's children in ``nmlhub_order``; other tools ignore both, nmlhub restores the
 document from them. Connections and instances go from columns to datasets and back without one
@@ -243,7 +246,7 @@ def _write_input_list(group: Any, node: dict) -> bool:
     inputs.attrs["nmlhub_cell_references"] = json.dumps([target[1], target[2]])
     inputs.attrs["nmlhub_destination"] = destinations.pop()
     n = len(target[0])
-    inputs.attrs["nmlhub_explicit_location"] = bool(location)
+    inputs.attrs["nmlhub_explicit_location"] = np.int8(bool(location))  # PyTables cannot read HDF5 booleans
     columns = [("id", _numbers(rows["id"])), ("target_cell_id", target[0]),
                ("segment_id", _numbers(rows["segmentId"]) if location else np.zeros(n)),
                ("fraction_along", _numbers(rows["fractionAlong"]) if location else np.full(n, 0.5))]
@@ -253,7 +256,76 @@ def _write_input_list(group: Any, node: dict) -> bool:
     return True
 
 
-_WRITERS = {"population": _write_population, "projection": _write_projection, "inputList": _write_input_list}
+_LINKED = {  # projection tag -> (connection tags, attributes naming the synapse components)
+    "electricalProjection": (("electricalConnection", "electricalConnectionInstance",
+                              "electricalConnectionInstanceW"), ("synapse",)),
+    "continuousProjection": (("continuousConnection", "continuousConnectionInstance",
+                              "continuousConnectionInstanceW"), ("preComponent", "postComponent")),
+}
+_LINK_SEGMENTS = ("preSegment", "preFractionAlong", "postSegment", "postFractionAlong")
+
+
+def _write_linked(group: Any, node: dict) -> bool:
+    """An electrical or continuous projection as libNeuroML's dataset (id, cells, segments,
+    fractions, weight); which kind of connection and how cells were named kept in attributes."""
+    kind = node["tag"]
+    tags, components = _LINKED[kind]
+    attrs = node.get("attrs", {})
+    if set(attrs) != {"id", "presynapticPopulation", "postsynapticPopulation"} or "text" in node:
+        return False
+    children = node.get("children", [])
+    found = {c.get("block") or c.get("tag") for c in children}
+    if len(found) != 1 or not found <= set(tags):
+        return False
+    tag = found.pop()
+    rows = _rows(children, tag)
+    if rows is None or "id" not in rows or not _is_range(rows["id"]):
+        return False
+    names = set(rows) - {"__count__", "id"}
+    weight = {"weight"} if tag.endswith("W") else set()
+    segments = set(_LINK_SEGMENTS) & names
+    if names != {"preCell", "postCell"} | set(components) | weight | segments \
+            or (segments and segments != set(_LINK_SEGMENTS)):
+        return False
+    values = {c: set(decode_column(rows[c])) for c in components}
+    if any(len(v) != 1 for v in values.values()):
+        return False
+    if tag == tags[0]:  # plain cell indices
+        pre = (_numbers(rows["preCell"]), "", "") if "int" in rows["preCell"] else None
+        post = (_numbers(rows["postCell"]), "", "") if "int" in rows["postCell"] else None
+        if pre is None or post is None or rows["preCell"]["prefix"] or rows["postCell"]["prefix"] \
+                or rows["preCell"]["suffix"] or rows["postCell"]["suffix"]:
+            return False
+    else:
+        pre, post = _cells(rows["preCell"]), _cells(rows["postCell"])
+        if pre is None or post is None:
+            return False
+    proj = group.create_group(f"projection_{attrs['id']}")
+    for key in ("id", "presynapticPopulation", "postsynapticPopulation"):
+        proj.attrs[key] = attrs[key]
+    proj.attrs["type"] = kind
+    for component in components:
+        proj.attrs[component] = values[component].pop()
+    proj.attrs["nmlhub_connection"] = tag
+    proj.attrs["nmlhub_cell_references"] = json.dumps([pre[1], pre[2], post[1], post[2]])
+    proj.attrs["nmlhub_segments"] = np.int8(bool(segments))  # PyTables cannot read HDF5 booleans
+    n = len(pre[0])
+    columns = [("id", _numbers(rows["id"])), ("pre_cell_id", pre[0]), ("post_cell_id", post[0])]
+    if segments:
+        columns += [("pre_segment_id", _numbers(rows["preSegment"])), ("post_segment_id", _numbers(rows["postSegment"])),
+                    ("pre_fraction_along", _numbers(rows["preFractionAlong"])),
+                    ("post_fraction_along", _numbers(rows["postFractionAlong"]))]
+    else:
+        columns += [("pre_segment_id", np.zeros(n)), ("post_segment_id", np.zeros(n)),
+                    ("pre_fraction_along", np.full(n, 0.5)), ("post_fraction_along", np.full(n, 0.5))]
+    if weight:
+        columns.append(("weight", _numbers(rows["weight"])))
+    _write_table(proj, attrs["id"], columns)
+    return True
+
+
+_WRITERS = {"population": _write_population, "projection": _write_projection, "inputList": _write_input_list,
+            "electricalProjection": _write_linked, "continuousProjection": _write_linked}
 
 
 def write_neuroml_hdf5(tree: dict, path: Path) -> None:
@@ -390,13 +462,39 @@ def _read_population(group: Any) -> dict:
     return node
 
 
+def _read_linked(group: Any, kind: str, components: dict[str, str], lists: set[str]) -> dict:
+    tags, component_names = _LINKED[kind]
+    attrs = {k: _text(group.attrs[k]) for k in ("id", "presynapticPopulation", "postsynapticPopulation")}
+    datasets = [d for d in group.values() if hasattr(d, "shape")]
+    columns = _columns_of(datasets[0]) if datasets else {}
+    n = len(columns.get("pre_cell_id", []))
+    tag = _text(group.attrs.get("nmlhub_connection", tags[2] if "weight" in columns else tags[1]))
+    if tag == tags[0]:
+        pre, post = ("", ""), ("", "")
+    else:
+        pre = _cell_reference(group, 0, attrs["presynapticPopulation"], components, lists)
+        post = _cell_reference(group, 1, attrs["postsynapticPopulation"], components, lists)
+    cols = {"id": _int_column(columns.get("id", np.arange(n))),
+            "preCell": _int_column(columns.get("pre_cell_id", np.zeros(0)), *pre),
+            "postCell": _int_column(columns.get("post_cell_id", np.zeros(0)), *post)}
+    if bool(np.asarray(group.attrs.get("nmlhub_segments", True)).reshape(-1)[0]):
+        cols["preSegment"] = _int_column(columns.get("pre_segment_id", np.zeros(n)))
+        cols["preFractionAlong"] = _float_column(columns.get("pre_fraction_along", np.full(n, 0.5)))
+        cols["postSegment"] = _int_column(columns.get("post_segment_id", np.zeros(n)))
+        cols["postFractionAlong"] = _float_column(columns.get("post_fraction_along", np.full(n, 0.5)))
+    for name in component_names:
+        cols[name] = {"codes": np.zeros(n, dtype=np.int64), "values": [_text(group.attrs.get(name, ""))]}
+    if "weight" in columns:
+        cols["weight"] = _float_column(columns["weight"])
+    return {"tag": kind, "attrs": attrs, "children": [_block(tag, n, cols)] if n else []}
+
+
 def _read_projection(group: Any, components: dict[str, str], lists: set[str]) -> dict:
     attrs = {k: _text(group.attrs[k]) for k in ("id", "presynapticPopulation", "postsynapticPopulation", "synapse")
              if k in group.attrs}
     kind = _text(group.attrs.get("type", "projection"))
-    if kind != "projection":
-        raise ConversionError(f"{kind} {attrs.get('id')}: nmlhub reads only 'projection' from NeuroML HDF5 "
-                              "datasets (write it as XML inside the file)")
+    if kind in _LINKED:
+        return _read_linked(group, kind, components, lists)
     datasets = [d for d in group.values() if hasattr(d, "shape")]
     columns = _columns_of(datasets[0]) if datasets else {}
     n = len(columns.get("pre_cell_id", []))
@@ -494,7 +592,10 @@ def _read_network(net: Any, path: Path) -> dict:
                 lists.add(pop_id)
     readers = {"population": lambda g: _read_population(g),
                "projection": lambda g: _read_projection(g, components, lists),
+               "electricalProjection": lambda g: _read_projection(g, components, lists),
+               "continuousProjection": lambda g: _read_projection(g, components, lists),
                "inputList": lambda g: _read_input_list(g, components, lists)}
+    group_prefix = {"electricalProjection": "projection", "continuousProjection": "projection"}
     if "nmlhub_order" in net.attrs:
         order = json.loads(_text(net.attrs["nmlhub_order"]))
     else:
@@ -506,7 +607,7 @@ def _read_network(net: Any, path: Path) -> dict:
         if kind == "xml":
             children.append(extra[key])
         else:
-            children.append(readers[kind](groups[f"{kind}_{key}"]))
+            children.append(readers[kind](groups[f"{group_prefix.get(kind, kind)}_{key}"]))
     shell["children"] = children
     if "nmlhub_tail" in net.attrs:
         shell["tail"] = _text(net.attrs["nmlhub_tail"])

@@ -225,6 +225,27 @@ def test_libneuroml_reads_nmlhub_hdf5(tmp_path):
         assert (first.get_pre_cell_id(), first.get_post_cell_id()) == (other.get_pre_cell_id(), other.get_post_cell_id())
 
 
+@pytest.mark.parametrize("name", ["examples/NML2_GapJunctions.nml", "examples/NML2_GapJunctionInstances.nml",
+                                  "examples/NML2_AnalogSynapses.nml"])
+def test_libneuroml_reads_electrical_and_continuous_projections(core_examples, tmp_path, name):
+    from neuroml.loaders import NeuroMLHdf5Loader, read_neuroml2_file
+
+    h5 = tmp_path / "net.nml.h5"
+    save(core_examples / name, h5)
+    theirs = NeuroMLHdf5Loader.load(str(h5)).networks[0]
+    original = read_neuroml2_file(str(core_examples / name), include_includes=False).networks[0]
+
+    def counts(net):
+        return ({p.id: len(p.electrical_connections) + len(p.electrical_connection_instances)
+                 + len(p.electrical_connection_instance_ws) for p in net.electrical_projections},
+                {p.id: len(p.continuous_connections) + len(p.continuous_connection_instances)
+                 + len(p.continuous_connection_instance_ws) for p in net.continuous_projections})
+
+    assert counts(theirs) == counts(original)
+    with __import__("h5py").File(h5) as f:
+        assert any(name.startswith("projection_") for name in f["neuroml/network"])
+
+
 def test_nmlhub_reads_libneuroml_hdf5(tmp_path):
     """NeuroML HDF5 written by libNeuroML's writer reads as the same network."""
     import neuroml.utils  # noqa: F401  (libNeuroML's HDF5 writer needs it imported)
