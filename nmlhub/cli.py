@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="the HDF5 file --write-every appends to (default: next to the LEMS file)")
     run.add_argument("--balance", action="store_true",
                      help="spread cells over ranks by estimated cost instead of round-robin")
+    run.add_argument("--engine", choices=("neuron", "coreneuron"), default="neuron",
+                     help="integrate with NEURON (default) or CoreNEURON (same results; the model's "
+                          "mechanisms are compiled for it once)")
     convert = sub.add_parser("convert", help="convert a model or results file into another format")
     convert.add_argument("source", type=Path)
     convert.add_argument("target", type=Path)
@@ -87,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
     sim = NeuronSimulation(load(args.file), duration_ms=args.duration, dt_ms=args.dt, seed=args.seed,
                            progress=None if args.no_progress else text_progress(), parallel=parallel,
                            balance=args.balance, share_synapses=args.share_synapses,
-                           write_every_ms=args.write_every,
+                           write_every_ms=args.write_every, engine=args.engine,
                            intervals_file=(args.intervals or args.file.with_suffix(".intervals.h5"))
                            if args.write_every else None)
     results = sim.run()

@@ -107,6 +107,61 @@ class MechanismCache:
             raise
 
 
+    def combined(self, mechanisms: list[Mechanism], coreneuron: bool = True) -> Path:
+        """One library holding all ``mechanisms`` (for CoreNEURON, which loads a single mechanism
+        library: ``nrnivmodl -coreneuron`` builds it and its CoreNEURON twin
+        ``libcorenrnmech.so`` side by side); compiled once, then taken from the cache."""
+        import hashlib
+
+        unique = sorted({m.name: m for m in mechanisms}.values(), key=lambda m: m.name)
+        key = hashlib.sha256("\n".join(m.name for m in unique).encode()).hexdigest()[:12]
+        final = self.root / f"combined-{key}{'-coreneuron' if coreneuron else ''}"
+        library = final / platform.machine() / "libnrnmech.so"
+        if library.exists():
+            return library
+        self.root.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=self.root))
+        try:
+            for m in unique:
+                (work / f"{m.name}.mod").write_text(m.text)
+            command = [_nrnivmodl()] + (["-coreneuron"] if coreneuron else []) + ["."]
+            log.info("compiling %d mechanisms into one library%s", len(unique), " for CoreNEURON" if coreneuron else "")
+            result = subprocess.run(command, cwd=work, capture_output=True, text=True)
+            if result.returncode != 0 or not (work / platform.machine() / "libnrnmech.so").exists():
+                errors = [line for line in (result.stdout + result.stderr).splitlines()
+                          if "error" in line.lower()]
+                raise CompileError("nrnivmodl" + (" -coreneuron" if coreneuron else "")
+                                   + " failed on the model's mechanisms: " + " | ".join(errors[:5])
+                                   + f" (mod files kept in {work})")
+            try:
+                os.rename(work, final)
+            except OSError:
+                shutil.rmtree(work, ignore_errors=True)  # another run put it there first
+            self.compiled.extend(m.name for m in unique)
+        except CompileError:
+            raise
+        except Exception:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        return library
+
+
+def load_combined(library: Path, mechanisms: list[Mechanism]) -> None:
+    """Load a combined library, unless this process has every one of its mechanisms already
+    (a library per mechanism cannot be mixed with it: NEURON refuses a name defined twice)."""
+    from neuron import h
+
+    loaded = [m.name for m in mechanisms if hasattr(h, m.name)]
+    if len(set(loaded)) == len({m.name for m in mechanisms}):
+        return
+    if loaded:
+        raise CompileError(f"mechanisms {', '.join(sorted(set(loaded))[:3])} are already loaded in this process "
+                           "from their own libraries; CoreNEURON needs the model's mechanisms in one library "
+                           "(run it in a fresh process)")
+    if not h.nrn_load_dll(str(library)):
+        raise CompileError(f"NEURON could not load {library}")
+
+
 def load_libraries(libraries: list[Path], mechanisms: list[Mechanism]) -> None:
     """Load compiled libraries into NEURON, skipping mechanisms already loaded in this process."""
     from neuron import h

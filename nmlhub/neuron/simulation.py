@@ -14,8 +14,8 @@ from ..errors import NmlhubError
 from ..model import Model, load
 from ..model.simulation import Simulation
 from ..results import Results, format_event_file, format_trace_file, write_atomic_text
-from .mechanisms import build_mechanisms
-from .mechcache import MechanismCache, load_libraries
+from .mechanisms import build_mechanisms, role_of
+from .mechcache import MechanismCache, load_combined, load_libraries
 from .network import NetworkInstance, instantiate, needed_components
 from . import mpi
 from .recording import Probe, cell_key, resolve_cell, resolve_quantity
@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 class SimulationError(NmlhubError):
     """The model cannot be simulated as asked."""
+
+
+ENGINES = ("neuron", "coreneuron")
 
 
 class NeuronSimulation:
@@ -53,6 +56,11 @@ class NeuronSimulation:
         same place of a cell share one synapse instance, as hand-written NEURON models do: much
         faster for large networks, the same currents. Synapses whose variables are recorded are
         never shared (LEMS gives each connection its own synapse).
+    engine
+        ``"neuron"`` (default) or ``"coreneuron"``: NEURON builds the model and CoreNEURON
+        (shipped in the NEURON wheel) integrates it, with the same results. The model's mechanisms
+        are compiled together into one library with ``nrnivmodl -coreneuron`` (cached); actions
+        scheduled with :meth:`at` are not available.
 
     Examples
     --------
@@ -65,7 +73,7 @@ class NeuronSimulation:
                  seed: int | None = None, cache: MechanismCache | None = None,
                  progress: Callable[[float], None] | None = None, parallel: bool | None = None,
                  balance: bool = False, share_synapses: bool = False, write_every_ms: float | None = None,
-                 intervals_file: Path | str | None = None) -> None:
+                 intervals_file: Path | str | None = None, engine: str = "neuron") -> None:
         settings = model.simulation
         if settings is None:
             raise SimulationError("the model has no <Simulation>; run a LEMS simulation file",
@@ -90,6 +98,12 @@ class NeuronSimulation:
             raise SimulationError(f"write_every_ms must be positive, not {write_every_ms}", file=model.path)
         self.write_every_ms = write_every_ms
         self.intervals_file = Path(intervals_file) if intervals_file is not None else None
+        if engine not in ENGINES:
+            raise SimulationError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}", file=model.path)
+        self.engine = engine
+        if engine == "coreneuron":
+            self.parallel = True  # CoreNEURON takes cells with gids and spikes through ParallelContext
+        self._corenrn_library: Path | None = None
         self.rank, self.nhost, self.pc = 0, 1, None
         self.mechanisms = {}
         self._probes: list[Probe] = []
@@ -123,7 +137,19 @@ class NeuronSimulation:
                   for d in m.biophysics.densities]
         mechs += [sp.mechanism for m in self.mechanisms.values() if m.biophysics
                   for sp in m.biophysics.species]
-        load_libraries(self.cache.ensure(mechs), mechs)
+        if self.engine == "coreneuron":
+            point_cells = sorted(c for c, cm in self.mechanisms.items()
+                                 if cm.mechanism is not None and not cm.biophysics and role_of(self.model, c) == "cell")
+            if point_cells:
+                raise SimulationError(
+                    f"the CoreNEURON engine cannot run cells defined by LEMS dynamics ({', '.join(point_cells[:3])}): "
+                    "they set v in their events (a spike's reset), which CoreNEURON does not carry over; "
+                    "use the neuron engine", file=self.model.path)
+            library = self.cache.combined(mechs, coreneuron=True)
+            load_combined(library, mechs)
+            self._corenrn_library = library.parent / "libcorenrnmech.so"
+        else:
+            load_libraries(self.cache.ensure(mechs), mechs)
         h.load_file("stdrun.hoc")
         temperature = getattr(self.network, "temperature", None)
         if temperature:
@@ -233,6 +259,11 @@ class NeuronSimulation:
             if self.parallel and self.nhost > 1:
                 mpi.abort(self.pc, self.rank, f"{type(exc).__name__}: {exc}")
             raise
+        finally:
+            if self.engine == "coreneuron":
+                from neuron import coreneuron
+
+                coreneuron.enable = False
 
     def _run(self, h) -> Results:
         assert self.instance is not None
@@ -260,6 +291,8 @@ class NeuronSimulation:
         handler = h.FInitializeHandler(1, self._set_initial_potentials)  # noqa: F841 (kept alive)
         if wiring is not None:
             wiring.pc.set_maxstep(10)
+        if self.engine == "coreneuron":
+            self._enable_coreneuron(h)
         h.finitialize()
         for time_ms, action in self._scheduled:
             h.CVode().event(time_ms, action)
@@ -280,10 +313,26 @@ class NeuronSimulation:
             settings={"simulator": "NEURON", "simulator_version": str(h.nrnversion(5)),
                       "lems_file": str(self.model.path), "simulation": self.settings.id,
                       "target": self.network.id, "duration_ms": self.duration_ms, "dt_ms": self.dt_ms,
-                      "seed": self.seed, "ranks": self.nhost, "balance": self.balance,
+                      "seed": self.seed, "ranks": self.nhost, "balance": self.balance, "engine": self.engine,
                       "share_synapses": self.share_synapses},
             model_hash=self.model.content_hash(),
         )
+
+    def _enable_coreneuron(self, h) -> None:
+        """Hand the integration to CoreNEURON (the model is copied to it at each psolve)."""
+        import os
+
+        from neuron import coreneuron
+
+        if self._scheduled:
+            raise SimulationError("actions scheduled with at() run Python during the simulation, which "
+                                  "CoreNEURON cannot do; use the neuron engine", file=self.model.path)
+        # CoreNEURON loads the mechanism library this names (else one in ./x86_64)
+        os.environ["CORENEURONLIB"] = str(self._corenrn_library)
+        h.cvode.cache_efficient(1)
+        coreneuron.enable = True
+        coreneuron.verbose = 0
+
 
     def finish(self) -> None:
         """End an MPI run cleanly: every rank waits for the others, finalises MPI and exits
@@ -382,6 +431,8 @@ class NeuronSimulation:
     def _advance(self, h, flush: Callable[[float], None] | None = None) -> None:
         if flush is not None and self.write_every_ms is not None:
             stops = list(np.arange(self.write_every_ms, self.duration_ms, self.write_every_ms)) + [self.duration_ms]
+        elif self.engine == "coreneuron":
+            stops = [self.duration_ms]  # each stop copies the whole model to CoreNEURON and back
         else:
             stops = [self.duration_ms * k / 100 for k in range(1, 101)]
         started = time.monotonic()

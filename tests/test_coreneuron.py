@@ -1,0 +1,56 @@
+"""CoreNEURON as the engine (``--engine coreneuron``): the model's mechanisms compiled for it, and
+the same output files as NEURON's, serially and on 2 MPI ranks. Each run is a fresh ``nmlhub run``
+process (a process holds one set of mechanism libraries)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nmlhub.neuron import mpi
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "nml_examples"
+LAYERED = EXAMPLES / "layered_cortex" / "LEMS_layered_cortex.xml"
+
+
+def _nmlhub_run(lems: Path, outdir: Path, *extra: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "nmlhub", "run", str(lems), "--outdir", str(outdir), "--no-progress", *extra]
+    return subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=900)
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_coreneuron_gives_neurons_output_files(tmp_path):
+    """Multi-compartment cells, Poisson inputs (Random123 streams), synapses: byte-identical
+    spike and voltage files from NEURON and from CoreNEURON, serially and on 2 ranks."""
+    assert _nmlhub_run(LAYERED, tmp_path / "neuron").returncode == 0
+    expected = _outputs(tmp_path / "neuron")
+    assert b"\n" in expected["layered_cortex.spikes.dat"]
+    core = _nmlhub_run(LAYERED, tmp_path / "core", "--engine", "coreneuron")
+    assert core.returncode == 0, core.stderr[-2000:]
+    assert _outputs(tmp_path / "core") == expected
+    if mpi.wheel_library() is not None or "MPI_LIB_NRN_PATH" in mpi.environment():
+        two = _nmlhub_run(LAYERED, tmp_path / "core2", "--engine", "coreneuron", "-n", "2")
+        assert two.returncode == 0, two.stderr[-2000:]
+        assert "on 2 rank(s)" in two.stdout
+        assert _outputs(tmp_path / "core2") == expected
+
+
+def test_coreneuron_refuses_lems_point_cells(tmp_path):
+    run = _nmlhub_run(EXAMPLES / "izh_network" / "LEMS_izh_network.xml", tmp_path, "--engine", "coreneuron")
+    assert run.returncode != 0
+    assert "CoreNEURON engine cannot run cells defined by LEMS dynamics (FS, RS)" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_unknown_engine_is_refused():
+    from nmlhub.model import load
+    from nmlhub.neuron.simulation import NeuronSimulation, SimulationError
+
+    with pytest.raises(SimulationError, match="unknown engine 'gpu'"):
+        NeuronSimulation(load(LAYERED), engine="gpu")
