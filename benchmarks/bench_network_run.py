@@ -1,7 +1,7 @@
 """Build and run one saved benchmark network with nmlhub (serially or as one MPI rank) and print
 a RESULT_JSON line like ../shared/bench's scripts (used by network_bench.py).
 
-Usage: [mpiexec -n R] python bench_network_run.py LEMS_FILE N [--share-synapses]
+Usage: [mpiexec -n R] python bench_network_run.py LEMS_FILE N [--share-synapses] [--coreneuron]
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ lems, n = sys.argv[1], int(sys.argv[2])
 imported = time.time()
 t0 = time.time()
 c0 = time.process_time()
-sim = NeuronSimulation(load(lems), share_synapses="--share-synapses" in sys.argv)
+engine = "coreneuron" if "--coreneuron" in sys.argv else "neuron"
+sim = NeuronSimulation(load(lems), share_synapses="--share-synapses" in sys.argv, engine=engine)
 sim.build()
 t1 = time.time()
 c1 = time.process_time()
@@ -39,7 +40,8 @@ if sim.rank == 0:
     e = sum(len(v) for (pop, _), v in results.spikes.items() if pop == "E")
     tstop_s = results.duration_ms / 1000.0
     print("RESULT_JSON " + json.dumps(dict(
-        impl="nmlhub" + ("_shared" if "--share-synapses" in sys.argv else ""), N=n, nhost=sim.nhost,
+        impl="nmlhub" + ("_shared" if "--share-synapses" in sys.argv else "") + ("_coreneuron" if engine != "neuron" else ""),
+        N=n, nhost=sim.nhost,
         import_s=round(imported - start, 3), build_s=round(t1 - t0, 3), simulate_s=round(t2 - t1, 3),
         cpu_build_s_max=round(max(c[0] for c in cpu), 3), cpu_simulate_s_max=round(max(c[1] for c in cpu), 3),
         peak_rss_mb_max=round(max(rss), 1), peak_rss_mb_sum=round(sum(rss), 1), total_spikes=spikes,

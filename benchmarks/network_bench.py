@@ -2,7 +2,8 @@
 script and by NetPyNE, serially and on 2 MPI ranks, in one run: build time, simulation time, peak
 memory per rank and spike count for each, and the ratios nmlhub/NEURON and nmlhub/NetPyNE. The
 hand-written script also runs with NEURON's hh rate tables off (raw_neuron_exact_rates.py), the
-like-for-like baseline: nmlhub computes every rate exactly, as jNeuroML does.
+like-for-like baseline: nmlhub computes every rate exactly, as jNeuroML does. nmlhub also runs
+with CoreNEURON as its engine.
 
 nmlhub builds the network from rules (benchmarks/bench_network_model.py) and shares synapse
 instances of linear synapses as the hand-written script does (``--share-synapses``); its mechanism
@@ -57,8 +58,9 @@ def main() -> None:
         warm = Path(tmp) / "warm"
         subprocess.run([sys.executable, str(HERE / "bench_network_model.py"), "20", str(warm), "10"], check=True,
                        capture_output=True)
-        result_line([sys.executable, str(HERE / "bench_network_run.py"), str(warm / "LEMS_bench.xml"), "20",
-                     "--share-synapses"], args.timeout)
+        for engine in ([], ["--coreneuron"]):
+            result_line([sys.executable, str(HERE / "bench_network_run.py"), str(warm / "LEMS_bench.xml"), "20",
+                         "--share-synapses", *engine], args.timeout)
         for n in args.sizes:
             folder = Path(tmp) / f"n{n}"
             subprocess.run([sys.executable, str(HERE / "bench_network_model.py"), str(n), str(folder),
@@ -69,6 +71,8 @@ def main() -> None:
                                              str(n), "--share-synapses"]),
                     "NEURON": launch(ranks, [str(args.bench / "raw_neuron_net.py"), "-N", str(n),
                                              "--tstop", str(args.tstop)]),
+                    "nmlhub_core": launch(ranks, [str(HERE / "bench_network_run.py"), str(folder / "LEMS_bench.xml"),
+                                                  str(n), "--share-synapses", "--coreneuron"]),
                     "NEURON_exact": launch(ranks, [str(HERE / "raw_neuron_exact_rates.py"),
                                                    str(args.bench / "raw_neuron_net.py"), "-N", str(n),
                                                    "--tstop", str(args.tstop)]),
@@ -87,21 +91,23 @@ def main() -> None:
                 rows.append((n, ranks, found))
     print("\n| N | ranks | nmlhub build s | NEURON build s | NetPyNE build s | nmlhub sim s | NEURON sim s | "
           "nmlhub MB/rank | NEURON MB/rank | NetPyNE MB/rank | build nmlhub/NEURON | build nmlhub/NetPyNE | "
-          "sim nmlhub/NEURON | NEURON exact-rates sim s | sim nmlhub/NEURON exact | spikes nmlhub / NEURON |")
-    print("|" + "---|" * 16)
+          "sim nmlhub/NEURON | NEURON exact-rates sim s | sim nmlhub/NEURON exact | nmlhub CoreNEURON sim s | "
+          "sim CoreNEURON/NEURON | spikes nmlhub / NEURON |")
+    print("|" + "---|" * 18)
 
     def cell(r, key, fmt="{:.2f}"):
         return fmt.format(r[key]) if r else "-"
 
     for n, ranks, found in rows:
         ours, raw, npy = found.get("nmlhub"), found.get("NEURON"), found.get("NetPyNE")
-        exact = found.get("NEURON_exact")
+        exact, core = found.get("NEURON_exact"), found.get("nmlhub_core")
         ratio = lambda a, b, key: f"{a[key] / b[key]:.2f}" if a and b and b[key] else "-"  # noqa: E731
         print(f"| {n} | {ranks} | {cell(ours, 'build_s')} | {cell(raw, 'build_s')} | {cell(npy, 'build_s')} | "
               f"{cell(ours, 'simulate_s')} | {cell(raw, 'simulate_s')} | {cell(ours, 'peak_rss_mb_max', '{:.0f}')} | "
               f"{cell(raw, 'peak_rss_mb_max', '{:.0f}')} | {cell(npy, 'peak_rss_mb_max', '{:.0f}')} | "
               f"{ratio(ours, raw, 'build_s')} | {ratio(ours, npy, 'build_s')} | {ratio(ours, raw, 'simulate_s')} | "
               f"{cell(exact, 'simulate_s')} | {ratio(ours, exact, 'simulate_s')} | "
+              f"{cell(core, 'simulate_s')} | {ratio(core, raw, 'simulate_s')} | "
               f"{cell(ours, 'total_spikes', '{}')} / {cell(raw, 'total_spikes', '{}')} |")
     by = {(n, r): f for n, r, f in rows}
     for n in args.sizes:
