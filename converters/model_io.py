@@ -12,8 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from nmlhub.results import write_atomic_bytes
-
 from . import plain
 from .model_tree import tree_from_xml_bytes, tree_from_xml_file, write_xml
 from .plain import ConversionError

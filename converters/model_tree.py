@@ -33,9 +33,12 @@ A COLUMN is the cheapest exact form of its strings:
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from lxml import etree
@@ -447,8 +450,6 @@ def _prolog(stream: Any) -> bytes:
 
 def tree_from_xml_bytes(data: bytes, source: str | Path = "<string>") -> dict:
     """Read XML text into the plain tree."""
-    import io
-
     _check_prolog(_prolog(io.BytesIO(data)), source)
     return _read(io.BytesIO(data), source)
 
@@ -612,9 +613,6 @@ class _Lines:
 def write_xml(tree: dict, path: str | Path) -> None:
     """Write a plain tree as an XML file, a batch of lines at a time, atomically (a temporary file
     in the same folder, then a rename): a million connections never sit in memory as text."""
-    import os
-    import tempfile
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -685,14 +683,3 @@ def insert_element(children: list[dict], position: int, node: dict) -> list[dict
     if not placed:
         out.append(node)
     return out
-
-
-def iter_elements(tree: dict) -> Iterator[dict]:
-    """Every element node (not blocks) of a tree, depth first."""
-    stack = [tree["root"]]
-    while stack:
-        node = stack.pop()
-        if "block" in node:
-            continue
-        yield node
-        stack.extend(reversed(node.get("children", [])))
