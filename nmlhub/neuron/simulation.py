@@ -155,7 +155,13 @@ class NeuronSimulation:
         if temperature:
             h.celsius = self.model.units.to_neuron(temperature, "temperature")
         self.expanded = self._expand_rules(rules)
-        parallel = (self.pc, self.rank, self.nhost, self.balance, self.dt_ms) if self.parallel else None
+        if not self.parallel and self._gid_wiring_serially():
+            # Serially too, connections go through ParallelContext gids when every delay allows it
+            # (at least one step): quicker to build and to run than a NetCon per connection
+            # watching its source's v, with the same spikes.
+            self.pc = h.ParallelContext()
+            self.pc.gid_clear()
+        parallel = (self.pc, self.rank, self.nhost, self.balance, self.dt_ms) if self.pc is not None else None
         if self.share_synapses:
             recorded = "\n".join(self._recorded_paths())
             for component, cm in self.mechanisms.items():
@@ -164,6 +170,23 @@ class NeuronSimulation:
         self.instance = instantiate(self.model, self.network, self.mechanisms, self.expanded, parallel,
                                     self.share_synapses)
         self._probes = self._make_probes()
+
+    def _gid_wiring_serially(self) -> bool:
+        """Whether a serial run can wire its connections by gid: it has connections, every delay
+        is at least one step, and none is a LEMS synapticConnection (those may have no delay)."""
+        from ..model.columns import connection_weights_delays
+
+        if self.engine != "neuron":
+            return False
+        if getattr(self.network, "synaptic_connections", None) or any(
+                extra.type.startswith("synapticConnection")
+                for extra in self.model.network_extras.get(self.network.id, [])):
+            return False
+        delays = [connection_weights_delays(proj, self.model.units)[1] for proj in self.network.projections]
+        if self.expanded is not None:
+            delays += [np.asarray(proj.delay, dtype=float) for proj in self.expanded.projections]
+        delays = [d for d in delays if len(d)]
+        return bool(delays) and all(float(np.min(d)) >= self.dt_ms for d in delays)
 
     def _expand_rules(self, rules: Any) -> Any:
         """The network's rules expanded (None when it has none, or holds its expansion already);
