@@ -184,19 +184,29 @@ def _write_table(group: Any, name: str, columns: list[tuple[str, np.ndarray]]) -
         dataset.attrs[f"column_{k}"] = column_name
 
 
-def _write_projection(group: Any, node: dict) -> bool:
-    attrs = node.get("attrs", {})
-    if set(attrs) != {"id", "presynapticPopulation", "postsynapticPopulation", "synapse"} or "text" in node:
-        return False
+def _table_rows(node: dict, attr_names: set[str], tags: tuple[str, ...]) -> tuple[str, dict, set[str]] | None:
+    """For an element with exactly ``attr_names`` whose children are all one of ``tags`` with
+    ids 0..n-1: (that tag, the children's columns, their attribute names other than id)."""
+    if set(node.get("attrs", {})) != attr_names or "text" in node:
+        return None
     children = node.get("children", [])
-    tags = {c.get("block") or c.get("tag") for c in children}
-    if len(tags) != 1 or tags - {"connection", "connectionWD"}:
-        return False
-    tag = tags.pop()
+    found = {c.get("block") or c.get("tag") for c in children}
+    if len(found) != 1 or not found <= set(tags):
+        return None
+    tag = found.pop()
     rows = _rows(children, tag)
     if rows is None or "id" not in rows or not _is_range(rows["id"]):
+        return None
+    return tag, rows, set(rows) - {"__count__", "id"}
+
+
+def _write_projection(group: Any, node: dict) -> bool:
+    attrs = node.get("attrs", {})
+    table = _table_rows(node, {"id", "presynapticPopulation", "postsynapticPopulation", "synapse"},
+                        ("connection", "connectionWD"))
+    if table is None:
         return False
-    names = set(rows) - {"__count__", "id"}
+    tag, rows, names = table
     base = {"preCellId", "postCellId"}
     wd = {"weight", "delay"} if tag == "connectionWD" else set()
     segments = set(_SEGMENT_COLUMNS) & names
@@ -221,17 +231,10 @@ def _write_projection(group: Any, node: dict) -> bool:
 
 def _write_input_list(group: Any, node: dict) -> bool:
     attrs = node.get("attrs", {})
-    if set(attrs) != {"id", "component", "population"} or "text" in node:
+    table = _table_rows(node, {"id", "component", "population"}, ("input", "inputW"))
+    if table is None:
         return False
-    children = node.get("children", [])
-    tags = {c.get("block") or c.get("tag") for c in children}
-    if len(tags) != 1 or tags - {"input", "inputW"}:
-        return False
-    tag = tags.pop()
-    rows = _rows(children, tag)
-    if rows is None or "id" not in rows or not _is_range(rows["id"]):
-        return False
-    names = set(rows) - {"__count__", "id"}
+    tag, rows, names = table
     weight = {"weight"} if tag == "inputW" else set()
     location = {"segmentId", "fractionAlong"} & names
     if names - location != {"target", "destination"} | weight or len(location) == 1:
@@ -271,17 +274,10 @@ def _write_linked(group: Any, node: dict) -> bool:
     kind = node["tag"]
     tags, components = _LINKED[kind]
     attrs = node.get("attrs", {})
-    if set(attrs) != {"id", "presynapticPopulation", "postsynapticPopulation"} or "text" in node:
+    table = _table_rows(node, {"id", "presynapticPopulation", "postsynapticPopulation"}, tags)
+    if table is None:
         return False
-    children = node.get("children", [])
-    found = {c.get("block") or c.get("tag") for c in children}
-    if len(found) != 1 or not found <= set(tags):
-        return False
-    tag = found.pop()
-    rows = _rows(children, tag)
-    if rows is None or "id" not in rows or not _is_range(rows["id"]):
-        return False
-    names = set(rows) - {"__count__", "id"}
+    tag, rows, names = table
     weight = {"weight"} if tag.endswith("W") else set()
     segments = set(_LINK_SEGMENTS) & names
     if names != {"preCell", "postCell"} | set(components) | weight | segments \
