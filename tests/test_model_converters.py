@@ -445,3 +445,26 @@ def test_nmlhub_load_reads_converted_models(tmp_path):
     save(results, tmp_path / "run.json")
     with pytest.raises(nmlhub.ModelError, match="results, not a model"):
         nmlhub.load(tmp_path / "run.json")
+
+
+def test_network_from_nmlhub_hdf5_simulates_like_its_xml(tmp_path):
+    """mc_network (synapses at given segments and fractions along them) converted to NeuroML HDF5
+    and run from it gives the same spikes and traces as from XML: the HDF5 columns carry the
+    fractions along segments."""
+    import shutil
+
+    examples = tmp_path / "nml_examples"
+    for name in ("mc_network", "hh_single"):
+        shutil.copytree(Path("nml_examples") / name, examples / name)
+    folder = examples / "mc_network"
+    lems = next(folder.glob("LEMS_*.xml"))
+    save(folder / "mc_network.net.nml", folder / "mc_network.nml.h5")
+    h5_lems = folder / "LEMS_from_hdf5.xml"
+    h5_lems.write_text(lems.read_text().replace("mc_network.net.nml", "mc_network.nml.h5"))
+    a = nmlhub.simulate(nmlhub.load(lems))
+    b = nmlhub.simulate(nmlhub.load(h5_lems))
+    assert a.spike_count() > 0 and a.spikes.keys() == b.spikes.keys()
+    for key in a.spikes:
+        np.testing.assert_array_equal(a.spikes[key], b.spikes[key])
+    for path in a.traces:
+        np.testing.assert_array_equal(a.traces[path], b.traces[path])

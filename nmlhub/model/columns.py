@@ -72,6 +72,15 @@ def _optimised_column(olist: Any, name: str, default_index: int | None, default:
     return array[:, index].astype(np.int64)
 
 
+def _optimised_fraction(olist: Any, name: str) -> np.ndarray | None:
+    """A fraction-along column of an HDF5 list, or None where the file has none (0.5 then)."""
+    array = np.asarray(olist.array)
+    index = olist.indices.get(name)
+    if index is None or array.ndim != 2 or index >= array.shape[1]:
+        return None
+    return array[:, index].astype(float)
+
+
 def _is_optimised(olist: Any) -> bool:
     return hasattr(olist, "array") and hasattr(olist, "indices")
 
@@ -148,6 +157,8 @@ def projection_columns(projection: Any) -> ConnectionColumns:
                 _optimised_column(items, "post_cell_id", None, BAD_INDEX),
                 _optimised_column(items, "pre_segment_id", None, 0),
                 _optimised_column(items, "post_segment_id", None, 0),
+                pre_fraction=_optimised_fraction(items, "pre_fraction_along"),
+                post_fraction=_optimised_fraction(items, "post_fraction_along"),
             ))
         elif attr.startswith(("electrical", "continuous")):
             parts.append(_from_objects(items, "pre_cell", "post_cell", "pre_segment", "post_segment"))
@@ -195,7 +206,8 @@ def input_columns(input_list: Any) -> InputColumns:
         if _is_optimised(items):
             targets.append(_optimised_column(items, "target_cell_id", None, BAD_INDEX))
             segments.append(_optimised_column(items, "segment_id", None, 0))
-            fractions.append(np.full(len(items), 0.5))
+            fraction = _optimised_fraction(items, "fraction_along")
+            fractions.append(fraction if fraction is not None else np.full(len(items), 0.5))
             names.extend([None] * len(items))
             continue
         parsed = [parse_cell_reference(item.target) for item in items]
