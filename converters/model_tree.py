@@ -33,6 +33,7 @@ A COLUMN is the cheapest exact form of its strings:
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -252,15 +253,6 @@ def _settle(frame: _Frame) -> None:
     node, element = frame.pending
     frame.pending = None
     tail = element.tail
-    run = frame.run
-    if node is None and run is not None and run.leaf_key is not None and not (tail and tail.strip()) \
-            and not (element.text and element.text.strip()):
-        # a leaf: joins the run straight from lxml when it has the run's shape
-        attrib = element.attrib
-        if (element.tag, tuple(attrib.keys())) == run.leaf_key:
-            run.add_row(attrib.values())
-            _free(element)
-            return
     if node is None:
         node = _leaf_node(element, frame)
     if tail and tail.strip():
@@ -284,14 +276,9 @@ def _settle(frame: _Frame) -> None:
         frame.run_nodes = [node]
 
 
-_TAGS: dict[str, tuple[str, str | None]] = {}
-
-
+@functools.lru_cache(maxsize=4096)
 def _split_cached(tag: str) -> tuple[str, str | None]:
-    found = _TAGS.get(tag)
-    if found is None:
-        found = _TAGS[tag] = _split(tag)
-    return found
+    return _split(tag)
 
 
 def _leaf_node(element: etree._Element, parent: _Frame) -> dict:
@@ -364,7 +351,8 @@ def _read(stream: Any, source: str | Path) -> dict:
                     top = stack[-1]
                     node, element = top.pending
                     run = top.run
-                    # the common case inline: a leaf that joins its run straight from lxml
+                    # the common case, inline (a call per element costs seconds per million): a
+                    # leaf that joins its parent's run straight from lxml
                     if node is None and run is not None and run.leaf_key is not None \
                             and ((tail := element.tail) is None or tail.isspace()) \
                             and ((text := element.text) is None or text.isspace()):
