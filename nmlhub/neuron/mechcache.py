@@ -171,3 +171,67 @@ def load_libraries(libraries: list[Path], mechanisms: list[Mechanism]) -> None:
             continue
         if not h.nrn_load_dll(str(library)):
             raise CompileError(f"NEURON could not load {library}")
+
+
+def mod_suffixes(text: str) -> list[str]:
+    """Names of the mechanisms an NMODL file defines (its ``SUFFIX`` and ``POINT_PROCESS``
+    statements), comments removed."""
+    import re
+
+    text = re.sub(r"COMMENT.*?ENDCOMMENT", "", text, flags=re.S)
+    text = re.sub(r":[^\n]*", "", text)
+    return re.findall(r"\b(?:SUFFIX|POINT_PROCESS|ARTIFICIAL_CELL)\s+(\w+)", text)
+
+
+def user_library(mod_files: list[Path], root: Path | None = None) -> Path:
+    """One library compiled from a user's own ``.mod`` files, cached under a key made from
+    their names and contents (so an edited file is compiled again, an unchanged one never)."""
+    import hashlib
+
+    root = root or default_cache_root()
+    contents = sorted((Path(p).name, Path(p).read_bytes()) for p in mod_files)
+    names = [name for name, _ in contents]
+    if len(set(names)) != len(names):
+        raise CompileError(f"two user .mod files share a name: {sorted(names)}")
+    digest = hashlib.sha256()
+    for name, data in contents:
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    final = root / f"user-{digest.hexdigest()[:16]}"
+    library = final / platform.machine() / "libnrnmech.so"
+    if library.exists():
+        return library
+    root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=root))
+    try:
+        for name, data in contents:
+            (work / name).write_bytes(data)
+        log.info("compiling %d user mechanisms", len(contents))
+        result = subprocess.run([_nrnivmodl(), "."], cwd=work, capture_output=True, text=True)
+        if result.returncode != 0 or not (work / platform.machine() / "libnrnmech.so").exists():
+            errors = [line for line in (result.stdout + result.stderr).splitlines() if "error" in line.lower()]
+            raise CompileError(f"nrnivmodl failed on {', '.join(names)}: " + " | ".join(errors[:5])
+                               + f" (files kept in {work})")
+        try:
+            os.rename(work, final)
+        except OSError:
+            shutil.rmtree(work, ignore_errors=True)  # another run put it there first
+    except CompileError:
+        raise
+    except Exception:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return library
+
+
+def load_user_library(library: Path, names: list[str]) -> None:
+    """Load a user library unless every mechanism it defines is in this process already."""
+    from neuron import h
+
+    loaded = [n for n in names if hasattr(h, n)]
+    if len(loaded) == len(names):
+        return
+    if loaded:
+        raise CompileError(f"mechanisms {', '.join(loaded[:3])} are already defined in this process "
+                           f"(NEURON's own, or loaded from another library); {library} cannot be added")
+    if not h.nrn_load_dll(str(library)):
+        raise CompileError(f"NEURON could not load {library}")
