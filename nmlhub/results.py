@@ -6,8 +6,12 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .lfp.data import LFP
 
 
 @dataclass
@@ -31,6 +35,8 @@ class Results:
     model_hash
         sha256 (hex) of the content of the model's files (:meth:`nmlhub.model.Model.content_hash`),
         or ``None`` when unknown.
+    lfp
+        The extracellular potential at electrodes (:class:`nmlhub.lfp.LFP`), when recorded.
     """
 
     time_ms: np.ndarray
@@ -41,6 +47,7 @@ class Results:
     seed: int | None = None
     settings: dict[str, object] = field(default_factory=dict)
     model_hash: str | None = None
+    lfp: LFP | None = None
 
     def spike_count(self) -> int:
         """Total number of spikes."""

@@ -16,6 +16,8 @@ from ..model.simulation import Simulation
 from ..results import Results, format_event_file, format_trace_file, write_atomic_text
 from .mechanisms import build_mechanisms, role_of
 from .mechcache import MechanismCache, load_combined, load_libraries
+from ..lfp.electrodes import Electrodes
+from ..lfp.recorder import LFPRecorder
 from .network import NetworkInstance, instantiate, needed_components
 from . import mpi
 from .recording import Probe, cell_key, resolve_cell, resolve_quantity
@@ -61,6 +63,13 @@ class NeuronSimulation:
         (shipped in the NEURON wheel) integrates it, with the same results. The model's mechanisms
         are compiled together into one library with ``nrnivmodl -coreneuron`` (cached); actions
         scheduled with :meth:`at` are not available.
+    lfp
+        Record the extracellular potential at these electrodes (:class:`nmlhub.lfp.Electrodes`)
+        during the run, from every segment's transmembrane current; it comes back as
+        ``results.lfp`` (:class:`nmlhub.lfp.LFP`). Point cells contribute nothing. Not with the
+        CoreNEURON engine.
+    lfp_every_ms
+        Sampling interval of the potential (a multiple of the time step; default: every step).
 
     Examples
     --------
@@ -73,7 +82,8 @@ class NeuronSimulation:
                  seed: int | None = None, cache: MechanismCache | None = None,
                  progress: Callable[[float], None] | None = None, parallel: bool | None = None,
                  balance: bool = False, share_synapses: bool = False, write_every_ms: float | None = None,
-                 intervals_file: Path | str | None = None, engine: str = "neuron") -> None:
+                 intervals_file: Path | str | None = None, engine: str = "neuron",
+                 lfp: Electrodes | None = None, lfp_every_ms: float | None = None) -> None:
         settings = model.simulation
         if settings is None:
             raise SimulationError("the model has no <Simulation>; run a LEMS simulation file",
@@ -104,6 +114,9 @@ class NeuronSimulation:
         if engine == "coreneuron":
             self.parallel = True  # CoreNEURON takes cells with gids and spikes through ParallelContext
         self._corenrn_library: Path | None = None
+        self.lfp = lfp
+        self._lfp_every_steps = self._lfp_steps(lfp_every_ms)
+        self.lfp_recorder: LFPRecorder | None = None
         self.rank, self.nhost, self.pc = 0, 1, None
         self.mechanisms = {}
         self._probes: list[Probe] = []
@@ -170,6 +183,21 @@ class NeuronSimulation:
         self.instance = instantiate(self.model, self.network, self.mechanisms, self.expanded, parallel,
                                     self.share_synapses)
         self._probes = self._make_probes()
+        if self.lfp is not None:
+            self.lfp_recorder = LFPRecorder(self.instance.cells, self.lfp, self._lfp_every_steps)
+
+    def _lfp_steps(self, every_ms: float | None) -> int:
+        """Time steps per LFP sample."""
+        if self.lfp is not None and self.engine == "coreneuron":
+            raise SimulationError("the LFP is computed in Python after each time step, which CoreNEURON "
+                                  "cannot do; use the neuron engine", file=self.model.path)
+        if every_ms is None:
+            return 1
+        steps = every_ms / self.dt_ms
+        if every_ms <= 0 or abs(steps - round(steps)) > 1e-6 * steps:
+            raise SimulationError(f"lfp_every_ms ({every_ms:g}) must be a positive multiple of the time step "
+                                  f"({self.dt_ms:g} ms)", file=self.model.path)
+        return int(round(steps))
 
     def _gid_wiring_serially(self) -> bool:
         """Whether a serial run can wire its connections by gid: it has connections, every delay
@@ -316,7 +344,11 @@ class NeuronSimulation:
             wiring.pc.set_maxstep(10)
         if self.engine == "coreneuron":
             self._enable_coreneuron(h)
+        if self.lfp_recorder is not None:
+            self.lfp_recorder.attach()
         h.finitialize()
+        if self.lfp_recorder is not None:
+            self.lfp_recorder.start()
         for time_ms, action in self._scheduled:
             h.CVode().event(time_ms, action)
         flush = None
@@ -330,6 +362,9 @@ class NeuronSimulation:
         else:
             spikes = self._gather(np.asarray(spike_times), np.asarray(spike_gids), traces)
             traces = self._traces
+        lfp = None
+        if self.lfp_recorder is not None:
+            lfp = self.lfp_recorder.collect(np.asarray(time_vec), None if wiring is None else wiring.pc, self.rank)
         return Results(
             time_ms=np.asarray(time_vec), traces=traces, spikes=spikes,
             duration_ms=self.duration_ms, dt_ms=self.dt_ms, seed=self.seed,
@@ -339,6 +374,7 @@ class NeuronSimulation:
                       "seed": self.seed, "ranks": self.nhost, "balance": self.balance, "engine": self.engine,
                       "share_synapses": self.share_synapses},
             model_hash=self.model.content_hash(),
+            lfp=lfp,
         )
 
     def _enable_coreneuron(self, h) -> None:

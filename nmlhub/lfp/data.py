@@ -1,0 +1,42 @@
+"""A recorded extracellular potential, as plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class LFP:
+    """The extracellular potential at electrodes over a run.
+
+    Attributes
+    ----------
+    time_ms
+        ``(k,)`` sample times (ms).
+    positions_um
+        ``(n, 3)`` electrode positions (um).
+    potential_mv
+        ``(n, k)`` potential (mV) at each electrode (row) and sample (column).
+    sigma
+        Extracellular conductivity used (S/m).
+    method
+        Forward model used: ``"linesource"`` or ``"pointsource"``.
+    """
+
+    time_ms: np.ndarray
+    positions_um: np.ndarray
+    potential_mv: np.ndarray
+    sigma: float = 0.3
+    method: str = "linesource"
+
+    @property
+    def dt_ms(self) -> float:
+        """Sampling interval (ms)."""
+        return float(self.time_ms[1] - self.time_ms[0]) if len(self.time_ms) > 1 else 0.0
+
+    @property
+    def depths_um(self) -> np.ndarray:
+        """y of each electrode (um): depth along a laminar probe."""
+        return self.positions_um[:, 1]
