@@ -40,3 +40,9 @@ class LFP:
     def depths_um(self) -> np.ndarray:
         """y of each electrode (um): depth along a laminar probe."""
         return self.positions_um[:, 1]
+
+    def between(self, start_ms: float, end_ms: float | None = None) -> "LFP":
+        """The samples from ``start_ms`` up to ``end_ms`` (inclusive; default: the end)."""
+        end = float(self.time_ms[-1]) if end_ms is None and len(self.time_ms) else end_ms
+        keep = (self.time_ms >= start_ms) & (self.time_ms <= end)
+        return LFP(self.time_ms[keep], self.positions_um, self.potential_mv[:, keep], self.sigma, self.method)
