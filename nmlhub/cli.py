@@ -52,12 +52,26 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--engine", choices=("neuron", "coreneuron"), default="neuron",
                      help="integrate with NEURON (default) or CoreNEURON (same results; the model's "
                           "mechanisms are compiled for it once)")
+    run.add_argument("--lfp-probe", type=_probe, metavar="X,Z,Y0,Y1,N",
+                     help="record the LFP at N contacts from depth Y0 to Y1 (um) at x=X, z=Z; written "
+                          "to NAME.lfp.dat (time in s, then V per contact) beside the other outputs")
+    run.add_argument("--lfp-every", type=float, metavar="MS",
+                     help="LFP sampling interval (a multiple of the time step; default: every step)")
     convert = sub.add_parser("convert", help="convert a model or results file into another format")
     convert.add_argument("source", type=Path)
     convert.add_argument("target", type=Path)
     convert.add_argument("--to", dest="fmt", help="the target's format if its extension does not say "
                          "(xml, hdf5, json, pickle, matlab, csv, jneuroml)")
     return parser
+
+
+def _probe(text: str) -> tuple:
+    from .lfp.data import parse_probe
+
+    try:
+        return parse_probe(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -87,16 +101,26 @@ def _run(args: argparse.Namespace) -> int:
         command = mpi.mpiexec_command(args.ranks, forwarded)
         return subprocess.run(command, env=mpi.environment()).returncode
     parallel = mpi.started_by_mpi_launcher() or None
+    lfp = None
+    if args.lfp_probe is not None:
+        from .lfp import laminar_probe
+
+        lfp = laminar_probe(*args.lfp_probe)
     sim = NeuronSimulation(load(args.file), duration_ms=args.duration, dt_ms=args.dt, seed=args.seed,
                            progress=None if args.no_progress else text_progress(), parallel=parallel,
                            balance=args.balance, share_synapses=args.share_synapses,
                            write_every_ms=args.write_every, engine=args.engine,
                            intervals_file=(args.intervals or args.file.with_suffix(".intervals.h5"))
-                           if args.write_every else None)
+                           if args.write_every else None, lfp=lfp, lfp_every_ms=args.lfp_every)
     results = sim.run()
     if sim.rank == 0:
         for path in sim.write_outputs(results, args.outdir):
             print(f"wrote {path}")
+        if results.lfp is not None:
+            from .lfp.data import write_lfp_file
+
+            name = args.file.stem.removeprefix("LEMS_") + ".lfp.dat"
+            print(f"wrote {write_lfp_file(results.lfp, (args.outdir or args.file.parent) / name)}")
         print(f"simulated {results.duration_ms:g} ms at dt {results.dt_ms:g} ms: "
               f"{len(results.spikes)} cells on {sim.nhost} rank(s), {results.spike_count()} spikes")
     sim.finish()

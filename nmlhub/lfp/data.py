@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -46,3 +47,32 @@ class LFP:
         end = float(self.time_ms[-1]) if end_ms is None and len(self.time_ms) else end_ms
         keep = (self.time_ms >= start_ms) & (self.time_ms <= end)
         return LFP(self.time_ms[keep], self.positions_um, self.potential_mv[:, keep], self.sigma, self.method)
+
+
+def write_lfp_file(lfp: LFP, path: Path | str) -> Path:
+    """Write the potential in jNeuroML's ``.dat`` layout: one row per sample, time (s) first,
+    then the potential (V) at each electrode in order (SI units, as nmlhub's other outputs)."""
+    from ..results import format_trace_file, write_atomic_text
+
+    path = Path(path)
+    write_atomic_text(path, format_trace_file(lfp.time_ms * 1e-3, list(lfp.potential_mv * 1e-3)))
+    return path
+
+
+def parse_probe(text: str) -> tuple[float, float, float, float, int]:
+    """``"X,Z,Y_START,Y_END,N"`` (um; N contacts) as the arguments of
+    :func:`nmlhub.lfp.laminar_probe`.
+
+    Raises
+    ------
+    ValueError
+        Not five comma-separated numbers, or N not a positive integer.
+    """
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 5:
+        raise ValueError(f"expected X,Z,Y_START,Y_END,N (um, contacts), not {text!r}")
+    x, z, y_start, y_end = (float(p) for p in parts[:4])
+    n = int(parts[4])
+    if n < 1:
+        raise ValueError(f"a probe needs at least one contact, not {n}")
+    return x, z, y_start, y_end, n
