@@ -9,6 +9,16 @@ import sys
 from nmlhub.model import load
 from nmlhub.neuron.simulation import NeuronSimulation
 
+
+def _tables_read_whole(network):
+    """Ids of the HDF5 connection and input tables this rank read whole (not only its part)."""
+    lists = [(p.id, getattr(p, a, None)) for p in network.projections + network.electrical_projections
+             + network.continuous_projections for a in ("connections", "electrical_connection_instance_ws",
+                                                        "continuous_connection_instance_ws")]
+    lists += [(i.id, i.input) for i in network.input_lists]
+    return sorted(name for name, rows in lists if getattr(getattr(rows, "rows", None), "loaded", False))
+
+
 sim = NeuronSimulation(load(sys.argv[1]), balance="--balance" in sys.argv)
 results = sim.run()
 if sim.rank == 0:
@@ -16,5 +26,7 @@ if sim.rank == 0:
         pickle.dump({"nhost": sim.nhost, "cells_here": len(sim.instance.cells),
                      "spikes": {k: v.tolist() for k, v in results.spikes.items()},
                      "traces": {k: v.tolist() for k, v in results.traces.items()},
-                     "time": results.time_ms.tolist()}, out)
+                     "time": results.time_ms.tolist(),
+                     "tables_read_whole": _tables_read_whole(sim.network),
+                     "connections_here": len(sim.instance.netcons)}, out)
 sim.finish()

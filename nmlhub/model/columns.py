@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -56,6 +57,19 @@ class ConnectionColumns:
     def __len__(self) -> int:
         return int(self.pre_cell.shape[0])
 
+    def select(self, mask: np.ndarray) -> "ConnectionColumns":
+        """The rows where ``mask`` is true."""
+        def names(values: list[str | None] | None) -> list[str | None] | None:
+            return None if values is None else [v for v, m in zip(values, mask.tolist()) if m]
+
+        def part(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else values[mask]
+
+        return ConnectionColumns(self.pre_cell[mask], self.post_cell[mask], self.pre_segment[mask],
+                                 self.post_segment[mask], names(self.pre_population_named),
+                                 names(self.post_population_named), part(self.pre_fraction),
+                                 part(self.post_fraction))
+
     def fractions(self) -> tuple[np.ndarray, np.ndarray]:
         """Fractions along the pre and post segments (0.5 where not given)."""
         n = len(self)
@@ -82,7 +96,8 @@ def _optimised_fraction(olist: Any, name: str) -> np.ndarray | None:
 
 
 def _is_optimised(olist: Any) -> bool:
-    return hasattr(olist, "array") and hasattr(olist, "indices")
+    # asked of the class: a lazy list's ``array`` would read its table
+    return hasattr(type(olist), "array") and hasattr(olist, "indices")
 
 
 def _seg(value: Any) -> int:
@@ -141,13 +156,17 @@ def _concat(parts: list[ConnectionColumns]) -> ConnectionColumns:
                              join_fractions("pre_fraction"), join_fractions("post_fraction"))
 
 
+#: The attributes of a projection (any kind) that hold its connections, in column order.
+CONNECTION_ATTRS = ("connections", "connection_wds", "electrical_connections",
+                    "electrical_connection_instances", "electrical_connection_instance_ws",
+                    "continuous_connections", "continuous_connection_instances",
+                    "continuous_connection_instance_ws")
+
+
 def projection_columns(projection: Any) -> ConnectionColumns:
     """All connections of a projection (chemical, electrical or continuous) as columns."""
     parts: list[ConnectionColumns] = []
-    for attr in ("connections", "connection_wds", "electrical_connections",
-                 "electrical_connection_instances", "electrical_connection_instance_ws",
-                 "continuous_connections", "continuous_connection_instances",
-                 "continuous_connection_instance_ws"):
+    for attr in CONNECTION_ATTRS:
         items = getattr(projection, attr, None)
         if items is None or len(items) == 0:
             continue
@@ -171,10 +190,7 @@ def projection_columns(projection: Any) -> ConnectionColumns:
 def connection_count(projection: Any) -> int:
     """Number of connections of a projection of any kind, without building columns."""
     total = 0
-    for attr in ("connections", "connection_wds", "electrical_connections",
-                 "electrical_connection_instances", "electrical_connection_instance_ws",
-                 "continuous_connections", "continuous_connection_instances",
-                 "continuous_connection_instance_ws"):
+    for attr in CONNECTION_ATTRS:
         items = getattr(projection, attr, None)
         total += len(items) if items is not None else 0
     return total
@@ -221,6 +237,24 @@ def input_columns(input_list: Any) -> InputColumns:
                         np.concatenate(fractions))
 
 
+def input_weights(input_list: Any) -> np.ndarray:
+    """The weight of every input, in :func:`input_columns` order (1 for a plain ``input``)."""
+    weights: list[np.ndarray] = []
+    for attr in ("input", "input_ws"):
+        items = getattr(input_list, attr, None)
+        if items is None or len(items) == 0:
+            continue
+        if _is_optimised(items):
+            array = np.asarray(items.array)
+            column = items.indices.get("weight")
+            weights.append(array[:, column].astype(float) if column is not None else np.ones(len(array)))
+        elif attr == "input":
+            weights.append(np.ones(len(items)))
+        else:
+            weights.append(np.asarray([float(i.weight) for i in items]))
+    return np.concatenate(weights) if weights else np.zeros(0)
+
+
 def input_count(input_list: Any) -> int:
     """Number of inputs of an input list."""
     return sum(len(getattr(input_list, a, None) or []) for a in ("input", "input_ws"))
@@ -253,3 +287,58 @@ def connection_weights_delays(projection: Any, units: Any) -> tuple[np.ndarray, 
     if not weights:
         return np.zeros(0), np.zeros(0)
     return np.concatenate(weights), np.concatenate(delays)
+
+
+def _with_local_rows(owner: Any, attrs: tuple[str, ...], column: str,
+                     keep: Callable[[np.ndarray], np.ndarray]) -> Any:
+    """A shallow copy of a projection or input list whose columnar (HDF5) lists hold only the rows
+    ``keep`` accepts, read in blocks from the file when the list is lazy."""
+    from .hdf5_rows import local_rows
+
+    lists = {a: getattr(owner, a, None) for a in attrs}
+    optimised = {a: items for a, items in lists.items() if items is not None and _is_optimised(items)}
+    if not optimised:
+        return owner
+    part = copy.copy(owner)
+    for attr, items in optimised.items():
+        setattr(part, attr, local_rows(items, column, keep))
+    return part
+
+
+def projection_part(projection: Any, units: Any, keep_post: Callable[[np.ndarray], np.ndarray] | None = None
+                    ) -> tuple[ConnectionColumns, np.ndarray, np.ndarray]:
+    """Columns, weights and delays (ms) of a projection's connections onto the post-synaptic
+    cells ``keep_post`` accepts (a mask of cell indices; all when None).
+
+    Connections read from NeuroML HDF5 are selected while the file is read, so only this part of
+    the table is ever held in memory.
+    """
+    if keep_post is None:
+        columns = projection_columns(projection)
+        weights, delays = connection_weights_delays(projection, units)
+        return columns, weights, delays
+    part = _with_local_rows(projection, CONNECTION_ATTRS, "post_cell_id", keep_post)
+    columns = projection_columns(part)
+    weights, delays = connection_weights_delays(part, units)
+    mask = keep_post(columns.post_cell)
+    if mask.all():
+        return columns, weights, delays
+    return columns.select(mask), weights[mask], delays[mask]
+
+
+def input_part(input_list: Any, keep: Callable[[np.ndarray], np.ndarray] | None = None
+               ) -> tuple[InputColumns, np.ndarray]:
+    """Columns and weights of an input list's inputs onto the cells ``keep`` accepts (all when
+    None), read from NeuroML HDF5 only for those cells."""
+    part = input_list if keep is None else _with_local_rows(input_list, ("input", "input_ws"),
+                                                            "target_cell_id", keep)
+    columns, weights = input_columns(part), input_weights(part)
+    if keep is None or len(columns) == 0:
+        return columns, weights
+    mask = keep(columns.target_cell)
+    if mask.all():
+        return columns, weights
+    fraction = columns.fraction[mask] if columns.fraction is not None else None
+    names = ([n for n, m in zip(columns.population_named, mask.tolist()) if m]
+             if columns.population_named is not None else None)
+    return InputColumns(columns.target_cell[mask], columns.segment[mask], names, fraction), weights[mask]

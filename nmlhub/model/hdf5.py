@@ -64,9 +64,7 @@ def read_hdf5_network(path: Path) -> Hdf5Contents:
     except OSError as exc:
         raise ModelError(f"cannot read HDF5 file (truncated or damaged?): {exc}", file=path) from None
 
-    from neuroml.hdf5.NeuroMLHdf5Parser import NeuroMLHdf5Parser
-
-    parser = NeuroMLHdf5Parser(None, optimized=True)
+    parser = _lazy_parser(path)
     try:
         # libNeuroML prints some diagnostics; keep the library quiet.
         with tables.open_file(str(path), mode="r") as h5file, contextlib.redirect_stdout(io.StringIO()):
@@ -79,6 +77,63 @@ def read_hdf5_network(path: Path) -> Hdf5Contents:
     if network is not None:
         _set_column_names(network, columns)
     return Hdf5Contents(top, network)
+
+
+def _lazy_parser(path: Path) -> Any:
+    """libNeuroML's optimised HDF5 parser, except that connection and input tables become lazy
+    lists (:mod:`nmlhub.model.hdf5_rows`), and electrical and continuous projections (which
+    libNeuroML's optimised parser refuses) are read too."""
+    import neuroml
+    from neuroml.hdf5.NeuroMLHdf5Parser import NeuroMLHdf5Parser
+
+    from .hdf5_rows import lazy_list
+
+    class LazyParser(NeuroMLHdf5Parser):
+        linked: Any = None  # the electrical or continuous projection being read
+
+        def start_group(self, g: Any) -> None:
+            kind = _attribute_text(g, "type") if g._v_name.startswith("projection_") else ""
+            if kind not in ("electricalProjection", "continuousProjection"):
+                super().start_group(g)
+                return
+            make = neuroml.ElectricalProjection if kind == "electricalProjection" else neuroml.ContinuousProjection
+            self.linked = make(id=_attribute_text(g, "id"),
+                               presynaptic_population=_attribute_text(g, "presynapticPopulation"),
+                               postsynaptic_population=_attribute_text(g, "postsynapticPopulation"))
+            self.linked.nmlhub_components = {
+                name: _attribute_text(g, attr) for name, attr in
+                (("synapse", "synapse"), ("pre_component", "preComponent"), ("post_component", "postComponent"))
+                if attr in g._v_attrs}
+            container = (self.optimizedNetwork.electrical_projections if kind == "electricalProjection"
+                         else self.optimizedNetwork.continuous_projections)
+            container.append(self.linked)
+
+        def end_group(self, g: Any) -> None:
+            if self.linked is not None and g._v_name.startswith("projection_"):
+                self.linked = None
+                return
+            super().end_group(g)
+
+        def parse_dataset(self, d: Any) -> None:
+            if self.linked is not None:
+                prefix = "electrical" if isinstance(self.linked, neuroml.ElectricalProjection) else "continuous"
+                rows = lazy_list("projection", path, d, self._extract_named_indices(d))
+                setattr(self.linked, f"{prefix}_connection_instance_ws", rows)
+            elif self.currPopulation == "" and self.currentProjectionId != "":
+                self.currOptProjection.connections = lazy_list("projection", path, d,
+                                                               self._extract_named_indices(d))
+            elif self.currPopulation == "" and self.currInputList != "":
+                self.currOptInputList.input = lazy_list("input", path, d, self._extract_named_indices(d))
+            else:
+                super().parse_dataset(d)
+
+    return LazyParser(None, optimized=True)
+
+
+def _attribute_text(group: Any, name: str) -> str:
+    if name not in group._v_attrs:
+        return ""
+    return _text(_attribute_bytes(group._v_attrs[name]))
 
 
 _LIST_ATTRS = {

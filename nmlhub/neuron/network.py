@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import NmlhubError
 from ..model import Model
 from ..model.columns import (
-    connection_weights_delays, input_columns, parse_cell_reference, projection_columns,
+    ConnectionColumns, input_part, parse_cell_reference, projection_columns, projection_part,
 )
 from ..model.summary import population_size
 from ..lems import expr as ex
@@ -75,6 +75,7 @@ class ParallelWiring:
     owner: np.ndarray
     point_populations: set[str]
     extra_sources: dict[tuple[str, int, int, float], int] = field(default_factory=dict)
+    ranks_by_population: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     min_delay: float = 0.0  # ms; spikes between ranks need at least one time step
 
     def check_delay(self, delay: float, what: str) -> None:
@@ -86,6 +87,19 @@ class ParallelWiring:
     def owns(self, population: str, index: int) -> bool:
         gid = self.gids.get((population, index))
         return gid is not None and int(self.owner[gid]) == self.rank
+
+    def local_mask(self, population: str, indices: np.ndarray) -> np.ndarray:
+        """Which of a population's cell indices this rank owns (False for unknown cells)."""
+        if population not in self.ranks_by_population:
+            ids = np.asarray(sorted(i for p, i in self.gids if p == population), dtype=np.int64)
+            ranks = self.owner[[self.gids[(population, int(i))] for i in ids]] if len(ids) else np.zeros(0, np.int64)
+            self.ranks_by_population[population] = (ids, np.asarray(ranks, dtype=np.int64))
+        ids, ranks = self.ranks_by_population[population]
+        indices = np.asarray(indices, dtype=np.int64)
+        if not len(ids):
+            return np.zeros(len(indices), dtype=bool)
+        where = np.clip(np.searchsorted(ids, indices), 0, len(ids) - 1)
+        return (ids[where] == indices) & (ranks[where] == self.rank)
 
 
 @dataclass
@@ -138,7 +152,7 @@ class NetworkInstance:
             return gid
         key = (population, index, int(segment), round(float(fraction), 9))
         if key not in wiring.extra_sources:
-            # Every rank reads every connection in the same order, so these gids agree.
+            # Ranks ask for sources in the same order (_reserve_spike_sources), so these gids agree.
             extra = len(wiring.owner) + len(wiring.extra_sources)
             wiring.extra_sources[key] = extra
             if int(wiring.owner[gid]) == wiring.rank:
@@ -274,8 +288,11 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
             wiring.pc.set_gid2node(gid, wiring.rank)
             wiring.pc.cell(gid, netcon)
             instance.netcons.append(netcon)
-    for proj in network.projections:
-        _connect(model, network, proj, mechanisms, instance)
+    parts = [_projection_part(model, proj, instance) for proj in network.projections]
+    if instance.parallel is not None:
+        _reserve_spike_sources(network.projections, parts, instance)
+    for proj, part in zip(network.projections, parts):
+        _connect(proj, part, mechanisms, instance)
     for conn in getattr(network, "synaptic_connections", None) or []:
         _connect_one(conn.from_, conn.to, conn.synapse, 1.0, 0.0, mechanisms, instance)
     for extra in model.network_extras.get(network.id, []):
@@ -441,11 +458,44 @@ def _position(pop: Any, k: int) -> tuple[float, float, float] | None:
     return (float(loc.x), float(loc.y), float(loc.z)) if loc is not None else None
 
 
-def _connect(model: Model, network: Any, proj: Any, mechanisms: dict[str, ComponentMechanism],
-             instance: NetworkInstance) -> None:
-    cols = projection_columns(proj)
+def _projection_part(model: Model, proj: Any, instance: NetworkInstance
+                     ) -> tuple[ConnectionColumns, np.ndarray, np.ndarray]:
+    """The connections of a projection this rank makes (those onto its cells): columns, weights,
+    delays. Connections in NeuroML HDF5 are read only for this rank's cells."""
+    wiring = instance.parallel
+    if wiring is None:
+        return projection_part(proj, model.units)
+    post = proj.postsynaptic_population
+    return projection_part(proj, model.units, lambda cells: wiring.local_mask(post, cells))
+
+
+def _reserve_spike_sources(projections: list[Any], parts: list[tuple[ConnectionColumns, np.ndarray, np.ndarray]],
+                           instance: NetworkInstance) -> None:
+    """Give every spike source away from a cell's default place (segment 0, middle) its gid, the
+    same on every rank: each rank sees only the connections onto its own cells, so the sources
+    they need are gathered from all ranks and numbered in one sorted order."""
+    wiring = instance.parallel
+    assert wiring is not None
+    needed: set[tuple[str, int, int, float]] = set()
+    for proj, (cols, _, _) in zip(projections, parts):
+        population = proj.presynaptic_population
+        if population in wiring.point_populations or not len(cols):
+            continue
+        pre_fraction, _ = cols.fractions()
+        away = (cols.pre_segment != 0) | (np.round(pre_fraction, 9) != 0.5)
+        for cell, segment, fraction in zip(cols.pre_cell[away].tolist(), cols.pre_segment[away].tolist(),
+                                           np.round(pre_fraction[away], 9).tolist()):
+            needed.add((population, int(cell), int(segment), float(fraction)))
+    if wiring.nhost > 1:
+        needed = set().union(*(set(map(tuple, found)) for found in wiring.pc.py_allgather(sorted(needed))))
+    for population, cell, segment, fraction in sorted(needed):
+        instance.source_gid(population, cell, segment, fraction)
+
+
+def _connect(proj: Any, part: tuple[ConnectionColumns, np.ndarray, np.ndarray],
+             mechanisms: dict[str, ComponentMechanism], instance: NetworkInstance) -> None:
+    cols, weights, delays = part
     pre_fraction, post_fraction = cols.fractions()
-    weights, delays = connection_weights_delays(proj, model.units)
     connect_columns(proj.presynaptic_population, proj.postsynaptic_population, proj.synapse,
                     cols.pre_cell, cols.post_cell, cols.pre_segment, cols.post_segment,
                     pre_fraction, post_fraction, weights, delays, mechanisms, instance)
@@ -467,12 +517,9 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, pre
     wiring = instance.parallel
     delays = np.asarray(delays, dtype=float)
     if wiring is not None and len(delays):
-        local_rows = [k for k, post in enumerate(np.asarray(post_cell).tolist())
-                      if instance.is_local(post_population, post)]
-        if local_rows:
-            k = local_rows[int(np.argmin(delays[local_rows]))]
-            wiring.check_delay(float(delays[k]), f"connection {k} from {pre_population} to {post_population} "
-                                                 f"({synapse})")
+        k = int(np.argmin(delays))
+        wiring.check_delay(float(delays[k]), f"connection from {pre_population}[{int(pre_cell[k])}] to "
+                                             f"{post_population}[{int(post_cell[k])}] ({synapse})")
     cells: dict[int, PointCell | None] = {}
     places: dict[tuple[int, int, float], Any] = {}
     sources: dict[tuple[int, int, float], Any] = {}
@@ -486,8 +533,6 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, pre
                                  if instance.is_local(post_population, post_index) else None)
         post = cells[post_index]
         if post is None:
-            # every rank sees every row, so extra spike sources get the same gids everywhere
-            instance.source_gid(pre_population, pre, pre_seg, pre_frac)
             continue
         place = (post_index, post_seg, post_frac)
         point = places.get(place) if share else None
@@ -606,8 +651,10 @@ def _connect_one(source: str, target: str, synapse_id: str, weight: float, delay
 
 def _add_input_list(input_list: Any, mechanisms: dict[str, ComponentMechanism],
                     instance: NetworkInstance) -> None:
-    cols = input_columns(input_list)
-    weights = _input_weights(input_list, len(cols))
+    wiring = instance.parallel
+    population = input_list.populations
+    keep = None if wiring is None else (lambda cells: wiring.local_mask(population, cells))
+    cols, weights = input_part(input_list, keep)
     fractions = cols.fraction if cols.fraction is not None else np.full(len(cols), 0.5)
     for k in range(len(cols)):
         if not instance.is_local(input_list.populations, int(cols.target_cell[k])):
@@ -615,12 +662,6 @@ def _add_input_list(input_list: Any, mechanisms: dict[str, ComponentMechanism],
         cell = instance.cell(input_list.populations, int(cols.target_cell[k]))
         _attach_input(cell, input_list.component, mechanisms, weights[k], instance,
                       int(cols.segment[k]), float(fractions[k]))
-
-
-def _input_weights(input_list: Any, n: int) -> np.ndarray:
-    weights = [1.0] * len(getattr(input_list, "input", None) or [])
-    weights += [float(i.weight) for i in getattr(input_list, "input_ws", None) or []]
-    return np.asarray(weights if len(weights) == n else [1.0] * n)
 
 
 def _attach_input(cell: PointCell, component: str, mechanisms: dict[str, ComponentMechanism],

@@ -1,0 +1,106 @@
+"""Connection and input tables of a NeuroML HDF5 file, read only when and where they are needed.
+
+libNeuroML's optimised parser reads every projection's dataset whole while it parses. nmlhub gives
+it lists that remember where their dataset lives instead: the whole table is read the first time
+anything asks for ``array`` (a serial run, ``nmlhub info``, a converter), while a rank of a
+parallel run asks :meth:`LazyRows.rows_where` for the rows onto its own cells, which reads the
+file a block at a time and keeps only those rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from neuroml.hdf5.NetworkContainer import ConnectionList, InputsList
+
+#: Rows read at a time when selecting a rank's part of a table.
+BLOCK_ROWS = 1 << 18
+
+
+class LazyRows:
+    """Where a table lives (file, dataset path, shape), and reading it whole or in part."""
+
+    def __init__(self, path: Path, node: str, shape: tuple[int, ...]) -> None:
+        self._path = Path(path)
+        self._node = node
+        self._shape = tuple(int(n) for n in shape)
+        self._array: np.ndarray | None = None
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the whole table has been read into memory."""
+        return self._array is not None
+
+    def _read_all(self) -> np.ndarray:
+        if self._array is None:
+            import h5py
+
+            with h5py.File(self._path, "r") as handle:
+                self._array = np.asarray(handle[self._node][()])
+        return self._array
+
+    def rows_where(self, column: int, keep: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """The rows whose value in ``column`` ``keep`` accepts (``keep`` maps a block of that
+        column's values to a boolean mask), in file order, without holding the whole table."""
+        if self._array is not None:
+            return self._array[keep(self._array[:, column])]
+        import h5py
+
+        parts = []
+        with h5py.File(self._path, "r") as handle:
+            dataset = handle[self._node]
+            for start in range(0, self._shape[0], BLOCK_ROWS):
+                block = dataset[start:start + BLOCK_ROWS]
+                parts.append(block[keep(block[:, column])])
+        if not parts:
+            return np.zeros((0,) + self._shape[1:])
+        return np.concatenate(parts)
+
+
+class LazyConnectionList(ConnectionList):
+    """libNeuroML's optimised connection list, its ``array`` read from the file on first use."""
+
+    def __init__(self, rows: LazyRows, indices: dict[str, int]) -> None:
+        super().__init__(array=None, indices=indices)
+        self.rows = rows
+
+    array = property(lambda self: self.rows._read_all(), lambda self, value: None)
+
+    def __len__(self) -> int:
+        return self.rows._shape[0]
+
+
+class LazyInputsList(InputsList):
+    """libNeuroML's optimised input list, its ``array`` read from the file on first use."""
+
+    def __init__(self, rows: LazyRows, indices: dict[str, int]) -> None:
+        super().__init__(array=None, indices=indices)
+        self.rows = rows
+
+    array = property(lambda self: self.rows._read_all(), lambda self, value: None)
+
+    def __len__(self) -> int:
+        return self.rows._shape[0]
+
+
+def lazy_list(kind: str, path: Path, dataset: Any, indices: dict[str, int]) -> Any:
+    """A lazy connection (``kind`` = 'projection') or input list for a PyTables dataset node."""
+    rows = LazyRows(path, dataset._v_pathname, tuple(dataset.shape))
+    return LazyConnectionList(rows, indices) if kind == "projection" else LazyInputsList(rows, indices)
+
+
+def local_rows(olist: Any, column_name: str, keep: Callable[[np.ndarray], np.ndarray]) -> Any:
+    """An optimised list holding only the rows ``keep`` accepts by ``column_name`` (cell indices):
+    read in blocks from the file for a lazy list, selected from memory otherwise."""
+    column = olist.indices.get(column_name)
+    if column is None:
+        return olist
+    if isinstance(olist, (LazyConnectionList, LazyInputsList)):
+        array = olist.rows.rows_where(column, lambda values: keep(values.astype(np.int64)))
+    else:
+        array = np.asarray(olist.array)
+        array = array[keep(array[:, column].astype(np.int64))] if array.ndim == 2 else array
+    part = type(olist).__mro__[1] if isinstance(olist, (LazyConnectionList, LazyInputsList)) else type(olist)
+    return part(array=array, indices=dict(olist.indices))
