@@ -45,7 +45,8 @@ class LFP:
     def between(self, start_ms: float, end_ms: float | None = None) -> "LFP":
         """The samples from ``start_ms`` up to ``end_ms`` (inclusive; default: the end)."""
         end = float(self.time_ms[-1]) if end_ms is None and len(self.time_ms) else end_ms
-        keep = (self.time_ms >= start_ms) & (self.time_ms <= end)
+        slack = 1e-6 * self.dt_ms  # NEURON's t accumulates rounding errors
+        keep = (self.time_ms >= start_ms - slack) & (self.time_ms <= end + slack)
         return LFP(self.time_ms[keep], self.positions_um, self.potential_mv[:, keep], self.sigma, self.method)
 
 

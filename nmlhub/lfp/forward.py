@@ -13,6 +13,8 @@ from .electrodes import Electrodes
 
 #: Electrode-segment pairs computed at once (bounds the temporary arrays to a few tens of MB).
 _CHUNK = 1 << 20
+#: Smallest squared distance from a segment's axis (um2), for segments of zero radius.
+_TINY_UM2 = 1e-12
 
 
 def line_source_matrix(starts_um: np.ndarray, ends_um: np.ndarray, radii_um: np.ndarray,
@@ -41,8 +43,9 @@ def line_source_matrix(starts_um: np.ndarray, ends_um: np.ndarray, radii_um: np.
     -----
     With ``a`` the distance along the segment's axis from its start to the electrode's projection,
     ``b = L - a`` and ``rho`` the distance from the axis, the potential of a current ``I`` is
-    ``I / (4 pi sigma L) * (asinh(a / rho) + asinh(b / rho))``. It is evaluated in a form free of
-    cancellation wherever the electrode lies beyond either end, so far fields keep full precision.
+    ``I / (4 pi sigma L) * (asinh(a / rho) + asinh(b / rho))``. Where the electrode lies beyond
+    either end the two terms have opposite signs, and that case is evaluated in a form free of
+    their cancellation (``log1p`` of an exact difference), so far fields keep full precision.
     """
     starts, ends, radii, electrodes = _arrays(starts_um, ends_um, radii_um, electrodes_um)
     out = np.empty((len(electrodes), len(starts)))
@@ -92,10 +95,11 @@ def _line_rows(starts: np.ndarray, ends: np.ndarray, radii: np.ndarray, electrod
     rel = electrodes[:, None, :] - starts[None, :, :]
     a = np.einsum("ijk,jk->ij", rel, unit)
     b = length - a
-    rho2 = np.maximum(np.einsum("ijk,ijk->ij", rel, rel) - a * a, radii * radii)
+    rho2 = np.maximum(np.einsum("ijk,ijk->ij", rel, rel) - a * a, np.maximum(radii * radii, _TINY_UM2))
+    rho = np.sqrt(rho2)
     big_a, big_b = np.sqrt(a * a + rho2), np.sqrt(b * b + rho2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        inside = np.log((a + big_a) * (b + big_b) / rho2)
+        inside = np.arcsinh(a / rho) + np.arcsinh(b / rho)
         beyond_end = np.log1p(length * (1.0 + (a - b) / (big_a + big_b)) / (big_b - b))
         before_start = np.log1p(length * (1.0 + (b - a) / (big_a + big_b)) / (big_a - a))
         integral = np.where(b < 0, beyond_end, np.where(a < 0, before_start, inside))
