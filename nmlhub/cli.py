@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("target", type=Path)
     convert.add_argument("--to", dest="fmt", help="the target's format if its extension does not say "
                          "(xml, hdf5, json, pickle, matlab, csv, jneuroml)")
+    from .batch.cli import add_parser as add_batch_parser
+
+    add_batch_parser(sub)
     return parser
 
 
@@ -179,7 +182,13 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK if all_valid else EXIT_INVALID
 
 
-_COMMANDS = {"info": _info, "validate": _validate, "run": _run, "convert": _convert}
+def _batch(args: argparse.Namespace) -> int:
+    from .batch.cli import main as batch_main
+
+    return batch_main(args)
+
+
+_COMMANDS = {"info": _info, "validate": _validate, "run": _run, "convert": _convert, "batch": _batch}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

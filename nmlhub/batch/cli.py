@@ -1,0 +1,169 @@
+"""``nmlhub batch``: run, resume, status, analyze (and run-one, worker, which executors start)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAILED_RUNS = 0, 1
+
+
+def add_parser(sub: Any) -> None:
+    """Add ``batch`` and its subcommands to the ``nmlhub`` command's subparsers."""
+    batch = sub.add_parser("batch", help="parameter exploration: many runs of one model (local, MPI, SLURM, PBS)")
+    commands = batch.add_subparsers(dest="batch_command", required=True)
+
+    def executor_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--executor", choices=("local", "mpi", "slurm", "pbs"), default="local")
+        parser.add_argument("-j", "--jobs", type=int, default=1, help="local: runs at a time")
+        parser.add_argument("--workers", type=int, default=2, help="mpi: worker ranks")
+        parser.add_argument("--mpiexec-arg", action="append", default=[], metavar="ARG",
+                            help="mpi: an argument for mpiexec (e.g. --mpiexec-arg=-hosts --mpiexec-arg=a,b)")
+        parser.add_argument("--mode", choices=("array", "per-run"), help="slurm: a job array (default) or a job per run")
+        parser.add_argument("--queue", help="slurm/pbs: partition or queue")
+        parser.add_argument("--cpus", type=int, default=1, help="slurm/pbs: CPUs per run")
+        parser.add_argument("--memory", help="slurm/pbs: memory per run (e.g. 2G)")
+        parser.add_argument("--account", help="slurm/pbs: account to charge")
+        parser.add_argument("--directive", action="append", default=[], help="slurm/pbs: a further scheduler option")
+        parser.add_argument("--module", action="append", default=[], help="slurm/pbs: module to load")
+        parser.add_argument("--setup", action="append", default=[], help="slurm/pbs: a shell line run first")
+        parser.add_argument("--max-parallel", type=int, help="slurm arrays: at most this many runs at a time")
+        parser.add_argument("--no-wait", action="store_true", help="slurm/pbs: return after submitting")
+        parser.add_argument("--poll", type=float, default=5.0, help="slurm/pbs: seconds between queue polls")
+
+    run = commands.add_parser("run", help="run the batch a spec file (YAML/JSON) describes")
+    run.add_argument("spec", type=Path)
+    run.add_argument("-o", "--output", type=Path, help="the batch's folder (default: the spec's output)")
+    executor_options(run)
+    resume = commands.add_parser("resume", help="run what a batch has not finished (failed runs too)")
+    resume.add_argument("folder", type=Path)
+    resume.add_argument("--no-retry-failed", action="store_true", help="leave failed runs as they are")
+    executor_options(resume)
+    status = commands.add_parser("status", help="how many runs are pending, running, done, failed")
+    status.add_argument("folder", type=Path)
+    status.add_argument("--json", action="store_true")
+    status.add_argument("--failed", action="store_true", help="list failed runs with their errors")
+    analyze = commands.add_parser("analyze", help="curves, heatmaps and the best runs of a metric")
+    analyze.add_argument("folder", type=Path)
+    analyze.add_argument("--metric", help="the metric (default: the first)")
+    analyze.add_argument("-x", help="parameter on the x axis (default: the first)")
+    analyze.add_argument("-y", help="parameter on the y axis: a heatmap (default: a 1D curve)")
+    analyze.add_argument("--fix", action="append", default=[], metavar="PARAM=VALUE",
+                         help="keep only runs with this value of another parameter (others are averaged)")
+    analyze.add_argument("--best", type=int, default=10, help="rows of the best-runs table")
+    analyze.add_argument("--lowest", action="store_true", help="best = lowest metric (default: highest)")
+    analyze.add_argument("--out", type=Path, help="write the figure here (PNG, SVG, PDF)")
+    one = commands.add_parser("run-one", help=argparse.SUPPRESS)
+    one.add_argument("folder", type=Path)
+    worker = commands.add_parser("worker", help=argparse.SUPPRESS)
+    worker.add_argument("folder", type=Path)
+    worker.add_argument("runs_file", type=Path)
+
+
+def _executor(args: argparse.Namespace) -> Any:
+    from .driver import executor_for
+
+    if args.executor == "local":
+        return executor_for("local", jobs=args.jobs)
+    if args.executor == "mpi":
+        return executor_for("mpi", workers=args.workers, mpiexec_args=args.mpiexec_arg)
+    options = dict(queue=args.queue, cpus=args.cpus, memory=args.memory, account=args.account,
+                   directives=args.directive, modules=args.module, setup=args.setup,
+                   max_parallel=args.max_parallel, wait=not args.no_wait, poll_s=args.poll)
+    if args.mode:
+        options["mode"] = args.mode
+    return executor_for(args.executor, **options)
+
+
+def _report(batch: Any) -> int:
+    counts = batch.counts()
+    print(f"{batch.folder}: " + ", ".join(f"{n} {state}" for state, n in counts.items()))
+    for run, status in zip(batch.runs, batch.statuses()):
+        if status.state == "failed":
+            print(f"  {run.name} failed: {status.error}")
+    return EXIT_FAILED_RUNS if counts["failed"] else EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .driver import run_batch
+    from .spec import load_spec
+
+    spec = load_spec(args.spec)
+    batch, index = run_batch(spec, _executor(args), folder=args.output)
+    print(f"index: {batch.folder / 'index.csv'}, {batch.folder / 'index.h5'}")
+    return _report(batch)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from .driver import run_batch
+
+    batch, _ = run_batch(args.folder, _executor(args), retry_failed=not args.no_retry_failed)
+    return _report(batch)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from .batch import Batch
+    from .driver import executor_for
+    from .index import write_index
+
+    batch = Batch.open(args.folder)
+    queued: dict[str, int] = {}
+    for kind in sorted({job["executor"] for job in batch.jobs()}):
+        jobs = [job for job in batch.jobs() if job["executor"] == kind]
+        try:
+            queued[kind] = len(executor_for(kind).refresh(jobs))
+        except Exception as exc:  # no scheduler reachable from here: say so, show the files' view
+            print(f"({kind}: cannot ask the queue: {exc})", file=sys.stderr)
+    write_index(batch)
+    counts = batch.counts()
+    if args.json:
+        print(json.dumps({"folder": str(batch.folder), "counts": counts, "queued_jobs": queued,
+                          "failed": {r.name: s.error for r, s in zip(batch.runs, batch.statuses())
+                                     if s.state == "failed"}}, indent=2))
+        return EXIT_OK
+    print(f"{batch.name}: {len(batch.runs)} runs: " + ", ".join(f"{n} {state}" for state, n in counts.items()))
+    for kind, n in queued.items():
+        print(f"{kind}: {n} job(s) still queued or running")
+    if args.failed:
+        for run, status in zip(batch.runs, batch.statuses()):
+            if status.state == "failed":
+                print(f"  {run.name}: {status.error}")
+    return EXIT_OK
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from .analyze import best_runs, format_table, plot_metric
+    from .batch import Batch
+    from .index import write_index
+
+    index = write_index(Batch.open(args.folder))
+    if not index.metrics:
+        print("no run has metrics yet", file=sys.stderr)
+        return EXIT_FAILED_RUNS
+    metric = args.metric or next(iter(index.metrics))
+    fixed = {}
+    for item in args.fix:
+        name, _, value = item.partition("=")
+        fixed[name] = value
+    figure = plot_metric(index, metric, x=args.x, y=args.y, fixed=fixed)
+    out = args.out or (args.folder / f"{metric}{'_heatmap' if args.y else ''}.png")
+    figure.savefig(out, dpi=120, bbox_inches="tight")
+    print(f"wrote {out}")
+    print(format_table(best_runs(index, metric, args.best, lowest=args.lowest), metric))
+    return EXIT_OK
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the ``nmlhub batch`` subcommand ``args`` names."""
+    if args.batch_command == "run-one":
+        from .runner import run_one
+
+        return run_one(args.folder)
+    if args.batch_command == "worker":
+        from .executors.mpi import serve
+
+        return serve(args.folder, args.runs_file)
+    return {"run": _run, "resume": _resume, "status": _status, "analyze": _analyze}[args.batch_command](args)
