@@ -23,6 +23,16 @@ key                    value                            meaning
 ``model_hash``         str or None                      sha256 of the model's files
 =====================  ===============================  ============================================
 
+When the results hold an LFP (:class:`nmlhub.lfp.LFP`), five more keys (absent otherwise):
+
+=====================  ===============================  ============================================
+``lfp_time_ms``        float64, shape (k,)              LFP sample times (ms)
+``lfp_positions_um``   float64, shape (e, 3)            electrode positions (um)
+``lfp_potential_mv``   float64, shape (e, k)            potential at each electrode (mV)
+``lfp_sigma``          float                            extracellular conductivity (S/m)
+``lfp_method``         str                              ``linesource`` or ``pointsource``
+=====================  ===============================  ============================================
+
 Cells are in ``Results.spikes`` order, cells without spikes included; :func:`to_plain` writes
 the spikes grouped by cell (cell order, then each cell's own order), but :func:`from_plain`
 accepts them in any order (a stable sort by ``spike_cell`` keeps each cell's order).
@@ -34,12 +44,14 @@ from typing import Any
 
 import numpy as np
 
+from nmlhub.lfp.data import LFP
 from nmlhub.results import Results
 
 from .plain import ConversionError
 
 KEYS = ("time_ms", "trace_names", "traces", "populations", "cell_population", "cell_index",
         "spike_cell", "spike_time_ms", "duration_ms", "dt_ms", "seed", "settings", "model_hash")
+LFP_KEYS = ("lfp_time_ms", "lfp_positions_um", "lfp_potential_mv", "lfp_sigma", "lfp_method")
 
 
 def to_plain(results: Results) -> dict[str, Any]:
@@ -72,7 +84,7 @@ def to_plain(results: Results) -> dict[str, Any]:
     codes = {pop: k for k, pop in enumerate(populations)}
     trains = [np.asarray(t, dtype=np.float64).reshape(-1) for t in results.spikes.values()]
     counts = np.array([len(t) for t in trains], dtype=np.int64)
-    return {
+    data = {
         "time_ms": time_ms,
         "trace_names": names,
         "traces": traces,
@@ -87,6 +99,13 @@ def to_plain(results: Results) -> dict[str, Any]:
         "settings": dict(results.settings),
         "model_hash": results.model_hash,
     }
+    if results.lfp is not None:
+        lfp = results.lfp
+        data.update(lfp_time_ms=np.asarray(lfp.time_ms, dtype=np.float64).reshape(-1),
+                    lfp_positions_um=np.asarray(lfp.positions_um, dtype=np.float64).reshape(-1, 3),
+                    lfp_potential_mv=np.asarray(lfp.potential_mv, dtype=np.float64),
+                    lfp_sigma=float(lfp.sigma), lfp_method=str(lfp.method))
+    return data
 
 
 def from_plain(data: Any) -> Results:
@@ -127,7 +146,30 @@ def from_plain(data: Any) -> Results:
         seed=None if data["seed"] is None else _scalar(data, "seed", int),
         settings=_settings(data["settings"]),
         model_hash=_hash(data["model_hash"]),
+        lfp=_lfp(data),
     )
+
+
+def _lfp(data: dict) -> LFP | None:
+    present = [key for key in LFP_KEYS if key in data]
+    if not present:
+        return None
+    if len(present) != len(LFP_KEYS):
+        raise ConversionError(f"results data has {', '.join(present)} but not every LFP key")
+    time_ms = _column(data, "lfp_time_ms", "f", 1)
+    positions = np.asarray(data["lfp_positions_um"])
+    potential = np.asarray(data["lfp_potential_mv"])
+    if positions.dtype.kind not in "fiu" or potential.dtype.kind not in "fiu" or positions.size % 3:
+        raise ConversionError("'lfp_positions_um' and 'lfp_potential_mv' must be numeric, positions in threes")
+    positions = positions.astype(np.float64).reshape(-1, 3)  # formats may drop unit axes
+    if potential.size != len(positions) * len(time_ms):
+        raise ConversionError(f"'lfp_potential_mv' has {potential.size} values for {len(positions)} "
+                              f"electrodes x {len(time_ms)} samples")
+    method = data["lfp_method"]
+    if not isinstance(method, str):
+        raise ConversionError("'lfp_method' is not a string")
+    return LFP(time_ms, positions, potential.astype(np.float64).reshape(len(positions), len(time_ms)),
+               _scalar(data, "lfp_sigma", float), method)
 
 
 def _trains(populations: list[str], cell_pop: np.ndarray, cell_index: np.ndarray,

@@ -13,6 +13,10 @@ Layout (the columns of :mod:`converters.result_mapping`, one dataset each)::
     /cell_index          int64 (c,)         index of every cell in its population
     /spike_cell          int64 (s,)         row into the cells of every spike
     /spike_time_ms       float64 (s,)       spike times (ms), grouped by cell
+    /lfp_time_ms         float64 (k,)       LFP sample times (ms)            } only when the
+    /lfp_positions_um    float64 (e, 3)     electrode positions (um)         } results hold an
+    /lfp_potential_mv    float64 (e, k)     potential at each electrode (mV) } LFP, with root
+                                            attributes lfp_sigma (S/m) and lfp_method
 
 Strings may not contain NUL characters (HDF5 ends strings there). ``settings`` must be
 JSON-serialisable (NaN and infinities are written as JSON's ``NaN``/``Infinity`` extensions).
@@ -39,6 +43,8 @@ from .result_mapping import from_plain, to_plain
 KIND = "results"
 _COLUMNS = ("time_ms", "traces", "cell_population", "cell_index", "spike_cell", "spike_time_ms")
 _STRINGS = ("trace_names", "populations")
+_LFP_COLUMNS = ("lfp_time_ms", "lfp_positions_um", "lfp_potential_mv")
+_LFP_ATTRIBUTES = ("lfp_sigma", "lfp_method")
 
 
 def write(results: Results, path: Path) -> list[Path]:
@@ -86,6 +92,11 @@ def _fill(out: h5py.File, data: dict[str, Any], settings: str) -> None:
     for key in _STRINGS:
         out.create_dataset(key, data=np.array(data[key], dtype=object), dtype=h5py.string_dtype("utf-8"),
                            shape=(len(data[key]),))
+    if "lfp_potential_mv" in data:
+        for key in _LFP_COLUMNS:
+            out.create_dataset(key, data=data[key])
+        for key in _LFP_ATTRIBUTES:
+            out.attrs[key] = data[key]
 
 
 def read(path: Path) -> Results:
@@ -131,6 +142,12 @@ def _extract(f: h5py.File, path: Path) -> dict[str, Any]:
     data["dt_ms"] = _number(f.attrs.get("dt_ms"))
     data["seed"] = _number(f.attrs.get("seed"))
     data["model_hash"] = _text(f.attrs.get("model_hash"))
+    for key in _LFP_COLUMNS:
+        if isinstance(f.get(key), h5py.Dataset):
+            data[key] = np.asarray(f[key][()])
+    for key in _LFP_ATTRIBUTES:
+        if key in f.attrs:
+            data[key] = _number(_text(f.attrs[key]))
     try:
         data["settings"] = json.loads(_text(f.attrs.get("settings")) or "")
     except ValueError:

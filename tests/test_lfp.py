@@ -334,3 +334,24 @@ def test_cli_lfp_on_two_ranks_equals_serial(tmp_path):
     np.testing.assert_allclose(files["1"][:, 0], np.arange(2001) * 5e-5, atol=1e-12)   # s
     assert np.abs(files["1"][:, 1:]).max() > 1e-6                                      # V
     np.testing.assert_allclose(files["2"], files["1"], rtol=1e-8, atol=1e-15)
+
+
+@pytest.mark.parametrize("fmt", ["hdf5", "json", "pickle", "matlab"])
+def test_results_with_an_lfp_round_trip(mc_run, tmp_path, fmt):
+    from nmlhub.converters.results_io import load_results, save_results
+
+    extension = {"hdf5": ".h5", "json": ".json", "pickle": ".pkl", "matlab": ".mat"}[fmt]
+    original = mc_run.results
+    back = load_results(save_results(original, tmp_path / f"run{extension}")[0])
+    for field in ("time_ms", "positions_um", "potential_mv"):
+        np.testing.assert_array_equal(getattr(back.lfp, field), getattr(original.lfp, field))
+    assert (back.lfp.sigma, back.lfp.method) == (0.3, "linesource")
+    np.testing.assert_array_equal(back.traces["pyr/0/pyr_cell/0/v"], original.traces["pyr/0/pyr_cell/0/v"])
+    # one electrode keeps its shape in every format
+    from nmlhub.lfp import LFP
+    from nmlhub.results import Results
+
+    single = Results(np.arange(3.0), lfp=LFP(np.arange(3.0), np.array([[1.0, 2.0, 3.0]]), np.ones((1, 3))))
+    again = load_results(save_results(single, tmp_path / f"one{extension}")[0])
+    assert again.lfp.positions_um.shape == (1, 3) and again.lfp.potential_mv.shape == (1, 3)
+    assert load_results(save_results(Results(np.arange(3.0)), tmp_path / f"none{extension}")[0]).lfp is None
