@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     from .batch.cli import add_parser as add_batch_parser
 
     add_batch_parser(sub)
+    from .plots.cli import add_parser as add_plot
+
+    add_plot(sub)
     return parser
 
 
@@ -188,7 +191,13 @@ def _batch(args: argparse.Namespace) -> int:
     return batch_main(args)
 
 
-_COMMANDS = {"info": _info, "validate": _validate, "run": _run, "convert": _convert, "batch": _batch}
+def _plot(args: argparse.Namespace) -> int:
+    from .plots.cli import run
+
+    return run(args)
+
+
+_COMMANDS = {"info": _info, "validate": _validate, "run": _run, "convert": _convert, "batch": _batch, "plot": _plot}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -176,7 +176,7 @@ def discretise(signal: np.ndarray, n_bins: int = 2) -> np.ndarray:
     if n_bins < 2:
         raise AnalysisError("discretising needs at least 2 bins")
     edges = np.quantile(values, np.linspace(0, 1, n_bins + 1)[1:-1])
-    return np.searchsorted(edges, values, side="right").astype(np.int64)
+    return np.searchsorted(edges, values, side="left").astype(np.int64)  # a value on an edge goes below
 
 
 def _state_counts(columns: list[np.ndarray]) -> np.ndarray:

@@ -215,3 +215,18 @@ def _continuous_weights(proj: Any, n: int) -> np.ndarray:
             weights.append(np.array([float(getattr(c, "weight", None) or 1.0) for c in items]))
     out = np.concatenate(weights) if weights else np.zeros(0)
     return out if out.size == n else np.ones(n)
+
+
+def positions_of(cells: NetworkCells, populations: tuple[str, ...] | list[str], cell_population: np.ndarray,
+                 cell_id: np.ndarray) -> np.ndarray:
+    """Positions (um) of cells given by population code (into ``populations``) and id, e.g. the
+    cells of a :class:`~nmlhub.analysis.spikes.SpikeTable`; NaN for cells the network lacks."""
+    out = np.full((len(cell_id), 3), np.nan)
+    for code, name in enumerate(populations):
+        mine = np.flatnonzero(np.asarray(cell_population) == code)
+        if name not in cells.populations or mine.size == 0:
+            continue
+        rows = cells.rows(name, np.asarray(cell_id)[mine])
+        found = rows >= 0
+        out[mine[found]] = cells.position[rows[found]]
+    return out

@@ -48,6 +48,8 @@ def raster(table: SpikeTable, ax: Axes | None = None, *, order: str = "populatio
     ax.set_ylim(-0.5, max(table.n_cells, 1) - 0.5)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("cell (by depth)" if order == "depth" else "cell (by population)")
+    if order == "depth":
+        ax.invert_yaxis()  # the shallowest cells on top
     ax.set_title(f"{table.times_ms.size} spikes, {table.n_cells} cells")
     if len(table.populations) > 1:
         ax.legend(loc="upper right", markerscale=max(1.0, 6.0 / size), fontsize="small")
