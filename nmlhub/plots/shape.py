@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
 
@@ -39,13 +40,10 @@ def shape_plot(shapes: NetworkShapes, values: np.ndarray | None = None, ax: Axes
         finite = values[np.isfinite(values)]
         norm = Normalize(*(finite.min(), finite.max()) if finite.size else (0, 1))
         lines.set_array(np.ma.masked_invalid(values))
-        lines.set_cmap(cmap)
-        lines.cmap.set_bad("lightgrey")
+        lines.set_cmap(colormaps[cmap].with_extremes(bad="lightgrey"))
         lines.set_norm(norm)
         ax.figure.colorbar(lines, ax=ax, label=label, shrink=0.6)
     else:
-        from matplotlib import colormaps
-
         lines.set_color(colormaps["tab10"](shapes.cell % 10))
     ax.add_collection3d(lines)
     points = shapes.point_positions[:, order]
