@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
                           "to NAME.lfp.dat (time in s, then V per contact) beside the other outputs")
     run.add_argument("--lfp-every", type=float, metavar="MS",
                      help="LFP sampling interval (a multiple of the time step; default: every step)")
+    run.add_argument("--switch-cell", action="append", default=[], metavar="POP=CELL_ID",
+                     help="population POP uses cell CELL_ID instead (same cells, same connections); repeatable")
+    from .importers.cli import add_parser as add_import_cell
+
+    add_import_cell(sub)
     convert = sub.add_parser("convert", help="convert a model or results file into another format")
     convert.add_argument("source", type=Path)
     convert.add_argument("target", type=Path)
@@ -112,7 +117,12 @@ def _run(args: argparse.Namespace) -> int:
         from .lfp import laminar_probe
 
         lfp = laminar_probe(*args.lfp_probe)
-    sim = NeuronSimulation(load(args.file), duration_ms=args.duration, dt_ms=args.dt, seed=args.seed,
+    model = load(args.file)
+    if args.switch_cell:
+        from .rules.hybrid import parse_switches, switch_cells
+
+        switch_cells(model, parse_switches(args.switch_cell))
+    sim = NeuronSimulation(model, duration_ms=args.duration, dt_ms=args.dt, seed=args.seed,
                            progress=None if args.no_progress else text_progress(), parallel=parallel,
                            balance=args.balance, share_synapses=args.share_synapses,
                            write_every_ms=args.write_every, engine=args.engine,
@@ -191,13 +201,19 @@ def _batch(args: argparse.Namespace) -> int:
     return batch_main(args)
 
 
+def _import_cell(args: argparse.Namespace) -> int:
+    from .importers.cli import run
+
+    return run(args)
+
+
 def _plot(args: argparse.Namespace) -> int:
     from .plots.cli import run
 
     return run(args)
 
 
-_COMMANDS = {"info": _info, "validate": _validate, "run": _run, "convert": _convert, "batch": _batch, "plot": _plot}
+_COMMANDS = {"import-cell": _import_cell, "info": _info, "validate": _validate, "run": _run, "convert": _convert, "batch": _batch, "plot": _plot}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -105,6 +105,9 @@ def validate(path: str | Path) -> list[Problem]:
             problems.extend(schema_problems(source.tree, str(source.path), user_types))
         problems.extend(unit_problems(source.tree, str(source.path), model))
     problems.extend(check_model(model))
+    from ..importers.custom_mechanisms import model_problems
+
+    problems.extend(model_problems(model))
     return problems
 
 

@@ -11,6 +11,7 @@ NEURON segment when the cell is built.
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,9 @@ from ..lems import expr as ex
 from ..lems.nmodl import Mechanism
 from ..model import Model
 from ..model.cells import cell_biophysics, cell_morphology, membrane_items
+
+
+log = logging.getLogger(__name__)
 
 
 class BiophysicsError(UnsupportedComponentError):
@@ -101,6 +105,16 @@ class CellBiophysics:
     resistivity: list[tuple[str, float]] = field(default_factory=list)  # (group, ohm cm)
     v_init_mv: float = -65.0
     threshold_mv: float = 0.0
+    custom: list[CustomPlacement] = field(default_factory=list)
+
+
+@dataclass
+class CustomPlacement:
+    """A mechanism compiled from the user's own ``.mod`` file (recorded in the cell's nmlhub
+    annotation, :mod:`nmlhub.importers.custom_mechanisms`) and that file."""
+
+    mechanism: Any
+    mod_file: Any
 
 
 @dataclass
@@ -231,7 +245,23 @@ def plan_biophysics(model: Model, comp_id: str) -> tuple[CellBiophysics, list[De
         result.threshold_mv = units.to_neuron(v.value, "voltage")
     for r in getattr(intra, "resistivities", None) or []:
         result.resistivity.append((r.segment_groups or "all", units.to_neuron(r.value, "resistivity")))
+    result.custom = _custom_mechanisms(record, comp_id, where)
     return result, specs
+
+
+def _custom_mechanisms(record: Any, comp_id: str, where: dict) -> list[CustomPlacement]:
+    from ..importers.custom_mechanisms import cell_mechanisms, file_sha256
+
+    found = []
+    for mech in cell_mechanisms(record.obj):
+        path = mech.path(record.location.file)
+        if not path.exists():
+            raise BiophysicsError(f"cell '{comp_id}': channel '{mech.name}': NMODL file {mech.file} not "
+                                  f"found (looked for {path})", **where)
+        if mech.sha256 and file_sha256(path) != mech.sha256:
+            log.warning("cell '%s': %s changed since the cell was written; using it as it is now", comp_id, path)
+        found.append(CustomPlacement(mech, path))
+    return found
 
 
 def _population_spec(model: Model, comp_id: str, population: Any, pooled: set[str], where: dict) -> DensitySpec:

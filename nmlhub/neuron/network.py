@@ -358,6 +358,8 @@ def _morphological_cell(pop: Any, k: int, cell_id: int, cm: ComponentMechanism) 
                     setattr(seg, f"initialExtConcentration_{mech.name}", species.initial_ext)
     for placement in bio.densities:
         _place_density(built, morph, placement)
+    for custom in bio.custom:
+        _place_mod_mechanism(built, morph, custom.mechanism)
     for species in bio.species:
         # The species' concentrations, not NEURON's global defaults, at initialisation (set
         # once every mechanism using the ion is inserted, as inserting one resets the style).
@@ -416,6 +418,33 @@ def _place_density(built: Any, morph: Any, placement: Any) -> None:
             for seg, distance in zip(targets, distances):
                 value = ex.evaluate_float(varying.value, {varying.variable: distance})
                 setattr(seg, f"{varying.parameter}_{mech.name}", value)
+
+
+def _place_mod_mechanism(built: Any, morph: Any, mech: Any) -> None:
+    """Insert a mechanism of the user's own .mod file where its placements say, with their
+    values (one per group, or one per NEURON segment of the group's section) and the ions'
+    reversal potentials; its GLOBAL values are set too (they are the same for every cell)."""
+    from neuron import h
+
+    from .morphology import group_segments
+
+    for name, value in mech.globals.items():
+        setattr(h, name, value)
+    for placement in mech.placements:
+        members = group_segments(morph, placement.segment_group)
+        sections = list(dict.fromkeys(built.section_of[s] for s in sorted(members)))
+        for section in sections:
+            section.insert(mech.name)
+            segments = [seg for seg in section if _segment_at(built, section, seg.x) in members]
+            settings = [(f"{name}_{mech.name}", values) for name, values in placement.parameters.items()]
+            settings += [(name, values) for name, values in placement.ions.items()
+                         if h.ismembrane(f"{name[1:]}_ion", sec=section)]  # ek: the k ion
+            for attribute, values in settings:
+                if len(values) not in (1, len(segments)):
+                    raise NetworkError(f"channel '{mech.name}' on segment group '{placement.segment_group}': "
+                                       f"{attribute} has {len(values)} values for {len(segments)} NEURON segments")
+                for k, seg in enumerate(segments):
+                    setattr(seg, attribute, values[0] if len(values) == 1 else values[k])
 
 
 def _segment_at(built: Any, section: Any, x: float) -> int:

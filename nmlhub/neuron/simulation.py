@@ -150,6 +150,7 @@ class NeuronSimulation:
                   for d in m.biophysics.densities]
         mechs += [sp.mechanism for m in self.mechanisms.values() if m.biophysics
                   for sp in m.biophysics.species]
+        self._load_user_mechanisms()
         if self.engine == "coreneuron":
             point_cells = sorted(c for c, cm in self.mechanisms.items()
                                  if cm.mechanism is not None and not cm.biophysics and role_of(self.model, c) == "cell")
@@ -198,6 +199,21 @@ class NeuronSimulation:
             raise SimulationError(f"lfp_every_ms ({every_ms:g}) must be a positive multiple of the time step "
                                   f"({self.dt_ms:g} ms)", file=self.model.path)
         return int(round(steps))
+
+    def _load_user_mechanisms(self) -> None:
+        """Compile (once, cached by content) and load the .mod files cells refer to."""
+        from .mechcache import load_user_library, mod_suffixes, user_library
+
+        files = {custom.mod_file: None for cm in self.mechanisms.values() if cm.biophysics
+                 for custom in cm.biophysics.custom}
+        if not files:
+            return
+        if self.engine == "coreneuron":
+            raise SimulationError("the CoreNEURON engine cannot run channels kept as .mod files "
+                                  f"({', '.join(p.name for p in files)}) yet; use the neuron engine",
+                                  file=self.model.path)
+        names = [name for path in files for name in mod_suffixes(path.read_text(errors="replace"))]
+        load_user_library(user_library(list(files), self.cache.root), names)
 
     def _gid_wiring_serially(self) -> bool:
         """Whether a serial run can wire its connections by gid: it has connections, every delay

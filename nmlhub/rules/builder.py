@@ -146,6 +146,15 @@ class NetworkBuilder:
         self.rules.populations.append(rule)
         return rule
 
+    def switch_cell(self, population: str, cell: str) -> PopulationRule:
+        """Make a population use another cell component without touching any rule: the same
+        cells at the same positions, the same pre/post pairs; synapses onto a point cell land
+        on the cell whatever the rules' segment groups say."""
+        for rule in self.rules.populations:
+            if rule.id == population:
+                return rule.use_cell(cell)
+        raise RuleError(f"network '{self.rules.network_id}' has no population '{population}'")
+
     def connect(self, pre: str | list[str] | CellSelector, post: str | list[str] | CellSelector,
                 synapse: str | list[str], rule: Rule, weight: ValueSpec = 1.0, delay: ValueSpec = 0.0,
                 id: str | None = None, autapses: bool = False, multapses: bool = False,

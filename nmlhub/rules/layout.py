@@ -71,6 +71,14 @@ class PopulationRule:
             if axis not in ("x", "y", "z", "xnorm", "ynorm", "znorm") or not lo <= hi:
                 raise RuleError(f"population '{self.id}': bad range {axis}={lo, hi}")
 
+    def use_cell(self, cell: str) -> PopulationRule:
+        """Use another cell component (e.g. a point cell instead of a detailed one); cell
+        positions and every connection stay the same. Returns the rule."""
+        if not cell:
+            raise RuleError(f"population '{self.id}': use_cell needs a cell id")
+        self.cell = cell
+        return self
+
 
 @dataclass
 class CellTable:
