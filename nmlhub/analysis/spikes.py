@@ -88,6 +88,9 @@ class SpikeTable:
         if not stop > start:
             raise AnalysisError(f"empty time window {start:g}:{stop:g} ms")
         keep = (self.times_ms >= start) & (self.times_ms < stop)
+        if keep.all():
+            return SpikeTable(self.times_ms, self.cell, self.populations, self.cell_population,
+                              self.cell_id, start, stop)
         return SpikeTable(self.times_ms[keep], self.cell[keep], self.populations, self.cell_population,
                           self.cell_id, start, stop)
 
@@ -102,9 +105,11 @@ class SpikeTable:
         remap[codes] = np.arange(len(codes))
         rows = new_row[self.cell]
         keep = rows >= 0
-        # spikes stay sorted by (new) cell then time only if kept in row order
-        sort = np.argsort(rows[keep], kind="stable")
-        return SpikeTable(self.times_ms[keep][sort], rows[keep][sort], tuple(populations),
+        rows, times = rows[keep], self.times_ms[keep]
+        if np.any(rows[1:] < rows[:-1]):   # populations reordered: regroup spikes by new row
+            sort = np.argsort(rows, kind="stable")
+            rows, times = rows[sort], times[sort]
+        return SpikeTable(times, rows, tuple(populations),
                           remap[self.cell_population[order]], self.cell_id[order], self.start_ms,
                           self.stop_ms)
 
@@ -136,8 +141,9 @@ def spike_table(spikes: Mapping[tuple[str, int], np.ndarray], *, start_ms: float
     lengths = np.fromiter((a.size for a in arrays), dtype=np.int64, count=len(arrays))
     times = np.concatenate(arrays) if arrays else np.zeros(0)
     cell = np.repeat(np.arange(len(arrays), dtype=np.int64), lengths)
-    sort = np.lexsort((times, cell))
-    times, cell = times[sort], cell[sort]
+    if times.size and np.any((np.diff(times) < 0) & (cell[1:] == cell[:-1])):
+        sort = np.lexsort((times, cell))   # some cell's spikes are out of order
+        times, cell = times[sort], cell[sort]
     if stop_ms is None:
         stop_ms = float(times.max()) + 1e-9 if times.size else start_ms + 1.0
     table = SpikeTable(times, cell, pops, cell_population[rows], cell_id[rows], float(start_ms),
