@@ -51,9 +51,10 @@ def shape_plot(shapes: NetworkShapes, values: np.ndarray | None = None, ax: Axes
         ax.scatter(points[:, 0], points[:, 1], points[:, 2], s=8, color="black")
     everything = np.vstack([segments.reshape(-1, 3), points]) if len(shapes) or points.size else np.zeros((1, 3))
     low, high = everything.min(axis=0), everything.max(axis=0)
-    centre, half = 0.5 * (low + high), 0.5 * max(float((high - low).max()), 1.0)
-    for setter, c in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), centre):
-        setter(c - half, c + half)
+    span = np.maximum(high - low, 1e-3 * max(float((high - low).max()), 1.0))
+    for setter, lo, width in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), low, span):
+        setter(lo, lo + width)
+    ax.set_box_aspect(span)  # one um is as long along every axis
     names = "xyz"
     ax.set_xlabel(f"{names[order[0]]} (um)")
     ax.set_ylabel(f"{names[order[1]]} (um)")

@@ -52,7 +52,8 @@ def raster(table: SpikeTable, ax: Axes | None = None, *, order: str = "populatio
         ax.invert_yaxis()  # the shallowest cells on top
     ax.set_title(f"{table.times_ms.size} spikes, {table.n_cells} cells")
     if len(table.populations) > 1:
-        ax.legend(loc="upper right", markerscale=max(1.0, 6.0 / size), fontsize="small")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=max(1.0, 6.0 / size),
+                  fontsize="small", frameon=False)
     return ax
 
 
