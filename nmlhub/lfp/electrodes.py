@@ -18,7 +18,7 @@ class ElectrodeError(NmlhubError):
     """Electrodes described inconsistently."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Electrodes:
     """Point electrodes in an infinite, homogeneous, isotropic medium.
 

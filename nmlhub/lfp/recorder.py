@@ -114,6 +114,7 @@ class LFPRecorder:
             shares = pc.py_gather(local, 0)
             if rank == 0:
                 local = np.sum(shares, axis=0)
-        times = np.asarray(time_ms, dtype=float)[::self.every_steps][:local.shape[1]]
+        # a copy: an array over a NEURON Vector that still records changes with the next run
+        times = np.array(time_ms, dtype=float)[::self.every_steps][:local.shape[1]].copy()
         return LFP(times, self.electrodes.positions_um.copy(), local, self.electrodes.sigma,
                    self.electrodes.method)
