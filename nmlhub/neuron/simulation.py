@@ -374,7 +374,7 @@ class NeuronSimulation:
         self._advance(h, flush)
         traces = {p.path: p.values(v) for p, v in zip(self._probes, vectors)}
         if wiring is None:
-            spikes = {k: np.asarray(v) for k, v in spike_vectors.items()}
+            spikes = {k: np.array(v) for k, v in spike_vectors.items()}
         else:
             spikes = self._gather(np.asarray(spike_times), np.asarray(spike_gids), traces)
             traces = self._traces
@@ -382,7 +382,7 @@ class NeuronSimulation:
         if self.lfp_recorder is not None:
             lfp = self.lfp_recorder.collect(np.asarray(time_vec), None if wiring is None else wiring.pc, self.rank)
         return Results(
-            time_ms=np.asarray(time_vec), traces=traces, spikes=spikes,
+            time_ms=np.array(time_vec), traces=traces, spikes=spikes,
             duration_ms=self.duration_ms, dt_ms=self.dt_ms, seed=self.seed,
             settings={"simulator": "NEURON", "simulator_version": str(h.nrnversion(5)),
                       "lems_file": str(self.model.path), "simulation": self.settings.id,
