@@ -207,8 +207,7 @@ def _section_list_groups(morphology: Any, lists: dict[str, list[str]], names: li
     return ids
 
 
-def _densities(data: dict, groups: _Groups, list_ids: dict[str, str], membrane: Any,
-               intracellular: Any) -> tuple[set[str], list[tuple[str, dict[str, dict[str, list[float]]]]]]:
+def _densities(data: dict, groups: _Groups, membrane: Any, intracellular: Any) -> tuple[set[str], list[tuple[str, dict[str, dict[str, list[float]]]]]]:
     """Adds the mapped densities, capacitance and resistivity; returns the NeuroML channels used
     and, per user mechanism, its values per section."""
     sections = data["sections"]
@@ -305,7 +304,7 @@ def description_to_document(data: dict[str, Any], cell_id: str, folder: str | Pa
     groups = _Groups(names, {list_ids[k]: v for k, v in data.get("section_lists", {}).items() if k in list_ids})
     membrane = neuroml.MembraneProperties()
     intracellular = neuroml.IntracellularProperties()
-    used, per_mech = _densities(data, groups, list_ids, membrane, intracellular)
+    used, per_mech = _densities(data, groups, membrane, intracellular)
     membrane.spike_threshes.append(neuroml.SpikeThresh(value=f"{_num(threshold_mv)} mV"))
     membrane.init_memb_potentials.append(neuroml.InitMembPotential(value=f"{_num(v_init_mv)} mV"))
     notes = (f"Imported by nmlhub from {Path(data['source']).name} ({data['template']}"
