@@ -355,3 +355,11 @@ def test_results_with_an_lfp_round_trip(mc_run, tmp_path, fmt):
     again = load_results(save_results(single, tmp_path / f"one{extension}")[0])
     assert again.lfp.positions_um.shape == (1, 3) and again.lfp.potential_mv.shape == (1, 3)
     assert load_results(save_results(Results(np.arange(3.0)), tmp_path / f"none{extension}")[0]).lfp is None
+
+
+def test_a_later_run_leaves_an_earlier_runs_times_alone(mc_run, cortex_lfp):
+    # both fixtures have run: mc_network's times must not be arrays over NEURON's t Vector,
+    # which the layered cortex's run reused
+    expected = np.arange(8001) * 0.025
+    np.testing.assert_allclose(mc_run.results.time_ms, expected, atol=1e-9)
+    np.testing.assert_allclose(mc_run.results.lfp.time_ms, expected, atol=1e-9)
