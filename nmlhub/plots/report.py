@@ -63,7 +63,7 @@ class PlotRequest:
 
     def needs_model(self) -> bool:
         """Whether any requested plot draws the network."""
-        return bool(self.connectivity or self.positions or self.shape or self.order == "depth")
+        return bool(self.connectivity or self.positions or self.shape or (self.raster and self.order == "depth"))
 
     def anything(self) -> bool:
         """Whether any plot is requested."""
@@ -165,7 +165,8 @@ def _spike_plots(request: PlotRequest, results: Any, cells: Any, out: Any) -> No
         from ..analysis.spectra import welch_psd
         from .spectra import psd_plot
 
-        freq, power = welch_psd(rates, request.bin_ms, resolution_hz=max(1000.0 / (table.stop_ms - table.start_ms) * 4, 1.0))
+        four_segments_hz = 4.0 / table.duration_s
+        freq, power = welch_psd(rates, request.bin_ms, resolution_hz=max(four_segments_hz, 1.0))
         ax = psd_plot(freq, power, labels=table.populations, unit="Hz")
         ax.set_title(f"population rates ({request.bin_ms:g} ms bins)")
         out(ax.figure, "psd")
