@@ -34,6 +34,15 @@ def _lagged(z: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
     return target, design
 
 
+def _least_squares(design: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients by the normal equations (the design is a few lags of demeaned
+    signals: small and well conditioned), or by SVD when they are singular."""
+    try:
+        return np.linalg.solve(design.T @ design, design.T @ target)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(design, target, rcond=None)[0]
+
+
 @dataclass(frozen=True)
 class VarModel:
     """A vector autoregressive model ``z_t = sum_k A_k z_{t-k} + e_t`` fitted by least squares.
@@ -63,7 +72,7 @@ def fit_var(signals: np.ndarray, order: int) -> VarModel:
     if order < 1 or z.shape[1] <= order * (d + 1) + 1:
         raise AnalysisError(f"cannot fit {order} lags to {z.shape[1]} samples")
     target, design = _lagged(z, order)
-    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+    coef = _least_squares(design, target)
     residuals = target - design @ coef
     cov = residuals.T @ residuals / residuals.shape[0]
     coefficients = coef.T.reshape(d, order, d).transpose(1, 0, 2)
@@ -124,7 +133,7 @@ class GrangerSpectrum:
 
 def _restricted_variance(z: np.ndarray, order: int) -> float:
     target, design = _lagged(z[None] - z.mean(), order)
-    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+    coef = _least_squares(design, target)
     residual = target - design @ coef
     return float(np.mean(residual ** 2))
 
