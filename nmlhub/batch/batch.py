@@ -71,9 +71,8 @@ class Batch:
         stored = folder / BATCH_FILE
         if stored.exists():
             batch = cls.open(folder)
-            if not (_same(batch.params, combos) and batch.spec["model"] == data["model"]
-                    and _same({k: v for k, v in batch.spec.items() if k != "output"},
-                              {k: v for k, v in data.items() if k != "output"})):
+            if not (_same(batch.params, combos) and _same({k: batch.spec.get(k) for k in data if k != "output"},
+                                                          {k: v for k, v in data.items() if k != "output"})):
                 raise BatchError("this folder holds a different batch (another model, parameters or settings); "
                                  "give another output folder", file=stored)
             return batch

@@ -40,6 +40,26 @@ class ParameterError(ModelError):
     """A parameter path names nothing in the model, or a value the model cannot take."""
 
 
+def model_files(lems_file: str | Path) -> list[Path]:
+    """The LEMS file and every file it includes, recursively (includes that are not found next
+    to their file, such as NeuroML2's core type files, which nmlhub provides, are left out)."""
+    found: list[Path] = []
+    stack = [Path(lems_file).resolve()]
+    while stack:
+        path = stack.pop()
+        if path in found:
+            continue
+        found.append(path)
+        if path.suffix.lower() in (".h5", ".hdf5"):
+            continue
+        for element in parse_xml_file(path).getroot().iter():
+            tag = local_name(element)
+            target = element.get("href") if tag == "include" else element.get("file") if tag == "Include" else None
+            if target and "://" not in target and (path.parent / target).is_file():
+                stack.append((path.parent / target).resolve())
+    return found
+
+
 def copy_model(lems_file: str | Path, folder: str | Path) -> tuple[Path, list[Path]]:
     """Copy a model's files (the LEMS file and everything it includes, except nmlhub's core type
     files) into ``folder``, keeping their relative places.
@@ -49,11 +69,8 @@ def copy_model(lems_file: str | Path, folder: str | Path) -> tuple[Path, list[Pa
     (Path, list of Path)
         The copied LEMS file and every copied file.
     """
-    from ..model import load
-
     lems_file = Path(lems_file).resolve()
-    model = load(lems_file)
-    sources = sorted({Path(f.path).resolve() for f in model.files} | {lems_file})
+    sources = model_files(lems_file)
     root = Path(os.path.commonpath([str(p.parent) for p in sources]))
     folder = Path(folder)
     copies = []
@@ -134,11 +151,24 @@ class ModelDocuments:
         if not found:
             raise ParameterError(f"parameter '{path}': no element with id '{target}'"
                                  + (f" of kind {kind}" if kind else "") + " in the model")
+        kinds = sorted(_kind_of(el) for _f, el in found)
+        if attribute == "size" and kinds == ["population", "rule"]:
+            # a network built from rules declares each population again, with its size: both change
+            texts = [self._set(path, file, element, attribute, value) for file, element in found]
+            return texts[0]
         if len(found) > 1:
             places = "; ".join(_describe(el, f) for f, el in found)
             raise ParameterError(f"parameter '{path}': the id '{target}' names {len(found)} elements ({places}); "
                                  "prefix the path with component:, population: or rule:")
-        file, element = found[0]
+        return self._set(path, *found[0], attribute, value)
+
+    def _set(self, path: str, file: Path, element: etree._Element, attribute: str, value: Any) -> str:
+        if _kind_of(element) == "rule":
+            rules = element.getparent()
+            if rules is not None and rules.get("expanded") == "true":
+                raise ParameterError(f"parameter '{path}': the network's rules are expanded in the file "
+                                     "(expanded=\"true\"), so changing a rule would change nothing; vary a "
+                                     "model saved without its expansion", file=file)
         name = self._attribute_name(path, element, attribute, value)
         text = format_value(value, element.get(name))
         element.set(name, text)

@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -47,12 +48,22 @@ def run_lock(folder: Path) -> Iterator[bool]:
         handle.close()
 
 
-def _raise_interrupted(signum: int, _frame: Any) -> None:
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    if signum == signal.SIGALRM:
-        raise RunInterrupted("time limit exceeded")
-    raise RunInterrupted(f"terminated by {signal.Signals(signum).name} (a scheduler's time limit, "
-                         "a cancellation, or the batch was stopped)")
+class _Interrupter:
+    """The handler of SIGUSR1 (sent by a timer thread at the run's time limit: NEURON uses
+    SIGALRM and its interval timer itself) and SIGTERM: remembers why the run was stopped (the
+    exception it raises may be wrapped by the code it interrupts) and stops it."""
+
+    def __init__(self, timeout_s: float | None) -> None:
+        self.timeout_s = timeout_s
+        self.reason: str | None = None
+
+    def __call__(self, signum: int, _frame: Any) -> None:
+        if signum == signal.SIGUSR1:
+            self.reason = f"time limit of {self.timeout_s:g} s exceeded"
+        else:
+            self.reason = (f"terminated by {signal.Signals(signum).name} (a scheduler's time limit, "
+                           "a cancellation, or the batch was stopped)")
+        raise RunInterrupted(self.reason)
 
 
 def settings_values(config: dict[str, Any]) -> dict[str, Any]:
@@ -112,30 +123,33 @@ def run_one(folder: str | Path) -> int:
         print(f"run {config['id']} (attempt {status.attempt}) on {status.host}, pid {status.pid}: "
               f"{config['params']}", flush=True)
         start = time.perf_counter()
-        old_term = signal.signal(signal.SIGTERM, _raise_interrupted)
-        old_alarm = signal.signal(signal.SIGALRM, _raise_interrupted)
         timeout = config.get("timeout_s")
-        if timeout:
-            signal.setitimer(signal.ITIMER_REAL, float(timeout))
+        interrupter = _Interrupter(timeout)
+        old_term = signal.signal(signal.SIGTERM, interrupter)
+        old_usr1 = signal.signal(signal.SIGUSR1, interrupter)
+        timer = threading.Timer(float(timeout), os.kill, (os.getpid(), signal.SIGUSR1)) if timeout else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
         try:
             metrics = _simulate(config, folder)
         except BaseException as exc:  # every failure is recorded; the batch goes on
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            if timer is not None:
+                timer.cancel()
             status.state = "failed"
-            status.error = f"{type(exc).__name__}: {exc}"
-            if isinstance(exc, RunInterrupted) and "time limit" in str(exc):
-                status.error = f"time limit of {timeout:g} s exceeded"
+            status.error = interrupter.reason or f"{type(exc).__name__}: {exc}"
             status.traceback = "".join(traceback.format_exception(exc)[-12:])
             print(status.traceback, file=sys.stderr, flush=True)
         else:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            if timer is not None:
+                timer.cancel()
             status.state = "done"
             status.metrics = metrics
             print("metrics: " + ", ".join(f"{k}={v:.6g}" if math.isfinite(v) else f"{k}=nan"
                                           for k, v in metrics.items()), flush=True)
         finally:
             signal.signal(signal.SIGTERM, old_term)
-            signal.signal(signal.SIGALRM, old_alarm)
+            signal.signal(signal.SIGUSR1, old_usr1)
         status.finished = time.time()
         status.wall_s = time.perf_counter() - start
         write_status(folder, status)

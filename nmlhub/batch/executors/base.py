@@ -31,8 +31,9 @@ class Executor(Protocol):
 
 
 def run_command(folder: Path, python: str | None = None) -> list[str]:
-    """The command that runs one run: ``python -m nmlhub batch run-one FOLDER``."""
-    return [python or sys.executable, "-m", "nmlhub", "batch", "run-one", str(folder)]
+    """The command that runs one run: ``python -m nmlhub.batch run-one FOLDER`` (the same as
+    ``nmlhub batch run-one FOLDER``)."""
+    return [python or sys.executable, "-m", "nmlhub.batch", "run-one", str(folder)]
 
 
 def run_environment() -> dict[str, str]:

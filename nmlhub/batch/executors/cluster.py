@@ -98,7 +98,7 @@ class ClusterExecutor:
 
     def _run_line(self, run_dir: str) -> str:
         python = shlex.quote(self.python)
-        return (f'exec {python} -m nmlhub batch run-one {run_dir} >> {run_dir}/{LOG_FILE} 2>&1')
+        return f"exec {python} -m nmlhub.batch run-one {run_dir} >> {run_dir}/{LOG_FILE} 2>&1"
 
     def script_text(self, directives: list[str], run_line: str) -> str:
         return "\n".join(["#!/bin/bash", *directives, "", *self._body(run_line), ""])

@@ -1,4 +1,4 @@
-"""A pool of MPI ranks (on one or more nodes): ``mpiexec -n K+1 python -m nmlhub batch worker``.
+"""A pool of MPI ranks (on one or more nodes): ``mpiexec -n K+1 python -m nmlhub.batch worker``.
 
 Rank 0 hands out runs and waits for reports without blocking; every other rank runs one run at a
 time, each in its own process (so a crash kills only that run, and NEURON in it runs serially).
@@ -49,7 +49,9 @@ class MPIExecutor:
     def command(self, batch_folder: Path, runs_file: Path) -> list[str]:
         from ...neuron import mpi
 
-        command = mpi.mpiexec_command(self.workers + 1, ["batch", "worker", str(batch_folder), str(runs_file)])
+        command = mpi.mpiexec_command(self.workers + 1, ["worker", str(batch_folder), str(runs_file)])
+        index = command.index("nmlhub")
+        command[index] = "nmlhub.batch"  # python -m nmlhub.batch worker ...
         return command[:3] + list(self.mpiexec_args) + command[3:]
 
     def run(self, batch: object, runs: Sequence[Path]) -> None:
