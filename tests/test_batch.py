@@ -266,11 +266,20 @@ def test_spec_errors_name_the_file_and_key(tmp_path: Path) -> None:
                       ("model: x.xml\nparameters: {RS.a: [1]}\nmetrics: [{function: nocolon}]\n", "metrics[0].function"),
                       ("model: x.xml\nparameters: {RS.a: [1]}\nsimulation: {duration_ms: long}\n",
                        "simulation.duration_ms"),
+                      ("model: x.xml\nparameters: {RS.a: [1]}\nexecutor: {kind: slurm, jobs: 2}\n", "executor"),
                       ("model: [unclosed\n", "YAML")]:
         bad.write_text(text)
         with pytest.raises(BatchError) as err:
             load_spec(bad)
         assert str(bad) in str(err.value) and key in str(err.value)
+
+
+def test_spec_executor_options(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text("model: x.xml\nparameters: {RS.a: [1, 2]}\n"
+                                     "executor: {kind: slurm, queue: short, modules: [neuron/9], memory: 2G}\n")
+    spec = load_spec(tmp_path / "s.yaml")
+    assert spec.executor == {"kind": "slurm", "queue": "short", "modules": ["neuron/9"], "memory": "2G"}
+    assert spec.output == tmp_path / "s"
 
 
 def test_sampling_grid_list_random_lhs() -> None:

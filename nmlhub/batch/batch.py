@@ -15,6 +15,9 @@ from .spec import BatchError, BatchSpec
 from .status import RUN_FILE, RunStatus, read_status, write_status
 
 BATCH_FILE = "batch.json"
+#: What makes two specs the same batch (a resumed batch may change its name, time limit or executor).
+_IDENTITY = ("model", "parameters", "sampling", "duration_ms", "dt_ms", "seed", "seed_per_run", "metrics",
+             "keep_spikes", "keep_traces")
 JOBS_FILE = "jobs.json"
 
 
@@ -71,8 +74,8 @@ class Batch:
         stored = folder / BATCH_FILE
         if stored.exists():
             batch = cls.open(folder)
-            if not (_same(batch.params, combos) and _same({k: batch.spec.get(k) for k in data if k != "output"},
-                                                          {k: v for k, v in data.items() if k != "output"})):
+            if not (_same(batch.params, combos) and _same({k: batch.spec.get(k) for k in _IDENTITY},
+                                                          {k: data.get(k) for k in _IDENTITY})):
                 raise BatchError("this folder holds a different batch (another model, parameters or settings); "
                                  "give another output folder", file=stored)
             return batch

@@ -17,22 +17,25 @@ def add_parser(sub: Any) -> None:
     commands = batch.add_subparsers(dest="batch_command", required=True)
 
     def executor_options(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--executor", choices=("local", "mpi", "slurm", "pbs"), default="local")
-        parser.add_argument("-j", "--jobs", type=int, default=1, help="local: runs at a time")
-        parser.add_argument("--workers", type=int, default=2, help="mpi: worker ranks")
-        parser.add_argument("--mpiexec-arg", action="append", default=[], metavar="ARG",
+        parser.add_argument("--executor", choices=("local", "mpi", "slurm", "pbs"),
+                            help="where to run (default: the spec's executor, else local)")
+        parser.add_argument("-j", "--jobs", type=int, help="local: runs at a time (default 1)")
+        parser.add_argument("--workers", type=int, help="mpi: worker ranks (default 2)")
+        parser.add_argument("--mpiexec-arg", dest="mpiexec_args", action="append", metavar="ARG",
                             help="mpi: an argument for mpiexec (e.g. --mpiexec-arg=-hosts --mpiexec-arg=a,b)")
         parser.add_argument("--mode", choices=("array", "per-run"), help="slurm: a job array (default) or a job per run")
         parser.add_argument("--queue", help="slurm/pbs: partition or queue")
-        parser.add_argument("--cpus", type=int, default=1, help="slurm/pbs: CPUs per run")
+        parser.add_argument("--cpus", type=int, help="slurm/pbs: CPUs per run (default 1)")
         parser.add_argument("--memory", help="slurm/pbs: memory per run (e.g. 2G)")
         parser.add_argument("--account", help="slurm/pbs: account to charge")
-        parser.add_argument("--directive", action="append", default=[], help="slurm/pbs: a further scheduler option")
-        parser.add_argument("--module", action="append", default=[], help="slurm/pbs: module to load")
-        parser.add_argument("--setup", action="append", default=[], help="slurm/pbs: a shell line run first")
+        parser.add_argument("--directive", dest="directives", action="append",
+                            help="slurm/pbs: a further scheduler option, as written after #SBATCH/#PBS")
+        parser.add_argument("--module", dest="modules", action="append", help="slurm/pbs: module to load")
+        parser.add_argument("--setup", action="append", help="slurm/pbs: a shell line run first")
         parser.add_argument("--max-parallel", type=int, help="slurm arrays: at most this many runs at a time")
-        parser.add_argument("--no-wait", action="store_true", help="slurm/pbs: return after submitting")
-        parser.add_argument("--poll", type=float, default=5.0, help="slurm/pbs: seconds between queue polls")
+        parser.add_argument("--no-wait", dest="wait", action="store_const", const=False,
+                            help="slurm/pbs: return after submitting (see nmlhub batch status)")
+        parser.add_argument("--poll", dest="poll_s", type=float, help="slurm/pbs: seconds between queue polls")
 
     run = commands.add_parser("run", help="run the batch a spec file (YAML/JSON) describes")
     run.add_argument("spec", type=Path)
@@ -63,19 +66,22 @@ def add_parser(sub: Any) -> None:
     worker.add_argument("runs_file", type=Path)
 
 
-def _executor(args: argparse.Namespace) -> Any:
-    from .driver import executor_for
+_CLI_OPTIONS = ("jobs", "workers", "mpiexec_args", "mode", "queue", "cpus", "memory", "account", "directives",
+                "modules", "setup", "max_parallel", "wait", "poll_s")
 
-    if args.executor == "local":
-        return executor_for("local", jobs=args.jobs)
-    if args.executor == "mpi":
-        return executor_for("mpi", workers=args.workers, mpiexec_args=args.mpiexec_arg)
-    options = dict(queue=args.queue, cpus=args.cpus, memory=args.memory, account=args.account,
-                   directives=args.directive, modules=args.module, setup=args.setup,
-                   max_parallel=args.max_parallel, wait=not args.no_wait, poll_s=args.poll)
-    if args.mode:
-        options["mode"] = args.mode
-    return executor_for(args.executor, **options)
+
+def _executor(args: argparse.Namespace, spec_executor: dict[str, Any]) -> Any:
+    """The executor the command line asks for, with the spec's executor options as defaults."""
+    from .driver import executor_for
+    from .spec import EXECUTOR_OPTIONS
+
+    kind = args.executor or spec_executor.get("kind", "local")
+    options = {k: v for k, v in spec_executor.items() if k != "kind"} if kind == spec_executor.get("kind") else {}
+    options.update({k: getattr(args, k) for k in _CLI_OPTIONS if getattr(args, k) is not None})
+    ignored = sorted(set(options) - set(EXECUTOR_OPTIONS[kind]))
+    if ignored:
+        print(f"nmlhub batch: {', '.join(ignored)}: not options of the {kind} executor (ignored)", file=sys.stderr)
+    return executor_for(kind, **{k: v for k, v in options.items() if k in EXECUTOR_OPTIONS[kind]})
 
 
 def _report(batch: Any) -> int:
@@ -92,7 +98,7 @@ def _run(args: argparse.Namespace) -> int:
     from .spec import load_spec
 
     spec = load_spec(args.spec)
-    batch, index = run_batch(spec, _executor(args), folder=args.output)
+    batch, index = run_batch(spec, _executor(args, dict(spec.executor)), folder=args.output)
     print(f"index: {batch.folder / 'index.csv'}, {batch.folder / 'index.h5'}")
     return _report(batch)
 
@@ -100,7 +106,10 @@ def _run(args: argparse.Namespace) -> int:
 def _resume(args: argparse.Namespace) -> int:
     from .driver import run_batch
 
-    batch, _ = run_batch(args.folder, _executor(args), retry_failed=not args.no_retry_failed)
+    from .batch import Batch
+
+    executor = _executor(args, Batch.open(args.folder).spec.get("executor") or {})
+    batch, _ = run_batch(args.folder, executor, retry_failed=not args.no_retry_failed)
     return _report(batch)
 
 

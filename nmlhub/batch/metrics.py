@@ -1,9 +1,9 @@
 """Metrics of one run, computed from its results: named metrics (``rate``, ``isi_cv``,
-``synchrony``, ``spike_count``) and the user's own functions (``"module:function"``).
+``synchrony``, ``spike_count``, from :mod:`nmlhub.analysis.spikes`) and the user's own functions
+(``"module:function"`` or ``"file.py:function"``).
 
 Every named metric gives a value for all cells together (``rate``) and one per population
-(``rate.Exc``). (These small vectorised functions stand on their own; nmlhub's analysis package
-was not committed when they were written.)
+(``rate.Exc``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from ..analysis import spikes as spike_analysis
 from ..results import Results
 from .spec import BatchError, Metric
 
@@ -40,94 +41,50 @@ class RunContext:
     folder: Path | None = None
 
 
-def _window(results: Results, start_ms: float | None, stop_ms: float | None) -> tuple[float, float]:
-    start = 0.0 if start_ms is None else float(start_ms)
-    stop = float(results.duration_ms) if stop_ms is None else float(stop_ms)
-    if not stop > start:
-        raise BatchError(f"metric window: stop ({stop} ms) must be after start ({start} ms)")
-    return start, stop
-
-
-def _populations(results: Results) -> dict[str, list[np.ndarray]]:
-    groups: dict[str, list[np.ndarray]] = {}
-    for (population, _cell), times in sorted(results.spikes.items()):
-        groups.setdefault(population, []).append(np.asarray(times, dtype=float))
-    return groups
-
-
-def _per_population(results: Results, name: str, measure: Callable[[list[np.ndarray]], float]) -> dict[str, float]:
-    groups = _populations(results)
-    values = {name: measure([t for trains in groups.values() for t in trains])}
-    values.update({f"{name}.{pop}": measure(trains) for pop, trains in groups.items()})
+def _per_population(results: Results, name: str, measure: Callable[[Any], float],
+                    start_ms: float | None, stop_ms: float | None) -> dict[str, float]:
+    """``measure`` of the spike table of all cells (``name``) and of each population (``name.POP``)."""
+    if start_ms is not None and stop_ms is not None and not stop_ms > start_ms:
+        raise BatchError(f"metric {name}: stop_ms ({stop_ms}) must be after start_ms ({start_ms})")
+    table = spike_analysis.results_spike_table(results, start_ms=start_ms, stop_ms=stop_ms)
+    values = {name: measure(table)}
+    values.update({f"{name}.{pop}": measure(table.select([pop])) for pop in table.populations})
     return values
 
 
-def _clip(trains: list[np.ndarray], start: float, stop: float) -> list[np.ndarray]:
-    return [t[(t >= start) & (t < stop)] for t in trains]
+def _mean_or_nan(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else math.nan
 
 
 def spike_count(results: Results, context: RunContext | None = None, *, start_ms: float | None = None,
                 stop_ms: float | None = None) -> dict[str, float]:
     """Number of spikes in [start_ms, stop_ms), of all cells and per population."""
-    start, stop = _window(results, start_ms, stop_ms)
-    return _per_population(results, "spike_count",
-                           lambda trains: float(sum(len(t) for t in _clip(trains, start, stop))))
+    return _per_population(results, "spike_count", lambda t: float(t.times_ms.size), start_ms, stop_ms)
 
 
 def rate(results: Results, context: RunContext | None = None, *, start_ms: float | None = None,
          stop_ms: float | None = None) -> dict[str, float]:
     """Mean firing rate (Hz) over cells (silent cells included) in [start_ms, stop_ms)."""
-    start, stop = _window(results, start_ms, stop_ms)
-    seconds = (stop - start) / 1000.0
-
-    def measure(trains: list[np.ndarray]) -> float:
-        if not trains:
-            return math.nan
-        return sum(len(t) for t in _clip(trains, start, stop)) / (len(trains) * seconds)
-
-    return _per_population(results, "rate", measure)
+    return _per_population(results, "rate", lambda t: _mean_or_nan(spike_analysis.firing_rates(t)),
+                           start_ms, stop_ms)
 
 
 def isi_cv(results: Results, context: RunContext | None = None, *, start_ms: float | None = None,
            stop_ms: float | None = None, min_spikes: int = 3) -> dict[str, float]:
     """Mean coefficient of variation of the inter-spike intervals of cells with at least
     ``min_spikes`` spikes (NaN when no cell has that many)."""
-    start, stop = _window(results, start_ms, stop_ms)
-
-    def measure(trains: list[np.ndarray]) -> float:
-        cvs = []
-        for t in _clip(trains, start, stop):
-            if len(t) >= max(min_spikes, 3):
-                isi = np.diff(np.sort(t))
-                cvs.append(float(np.std(isi) / np.mean(isi)) if np.mean(isi) > 0 else math.nan)
-        return float(np.mean(cvs)) if cvs else math.nan
-
-    return _per_population(results, "isi_cv", measure)
-
-
-def binned_counts(trains: list[np.ndarray], start: float, stop: float, bin_ms: float) -> np.ndarray:
-    """Spike counts per cell (rows) and time bin (columns) of width ``bin_ms`` from ``start``."""
-    edges = start + bin_ms * np.arange(int(math.ceil((stop - start) / bin_ms)) + 1)
-    return np.array([np.histogram(t, edges)[0] for t in trains], dtype=float).reshape(len(trains), -1)
+    return _per_population(results, "isi_cv",
+                           lambda t: _mean_or_nan(spike_analysis.isi_cv(t, min_spikes=min_spikes)),
+                           start_ms, stop_ms)
 
 
 def synchrony(results: Results, context: RunContext | None = None, *, start_ms: float | None = None,
               stop_ms: float | None = None, bin_ms: float = 5.0) -> dict[str, float]:
-    """Golomb's synchrony measure chi on binned spike counts: the standard deviation of the
-    population-mean count over time, divided by the root mean variance of the cells' counts
-    (0: independent, 1: identical). NaN when no cell's count varies."""
-    start, stop = _window(results, start_ms, stop_ms)
-
-    def measure(trains: list[np.ndarray]) -> float:
-        if not trains:
-            return math.nan
-        counts = binned_counts(trains, start, stop, bin_ms)
-        mean_var = float(np.mean(np.var(counts, axis=1)))
-        if mean_var == 0:
-            return math.nan
-        return math.sqrt(float(np.var(counts.mean(axis=0))) / mean_var)
-
-    return _per_population(results, "synchrony", measure)
+    """Golomb's synchrony measure chi of spike counts in bins of ``bin_ms``
+    (:func:`nmlhub.analysis.spikes.golomb_synchrony`; NaN when no cell's count varies)."""
+    return _per_population(results, "synchrony", lambda t: spike_analysis.golomb_synchrony(t, bin_ms),
+                           start_ms, stop_ms)
 
 
 NAMED: dict[str, Callable[..., dict[str, float]]] = {

@@ -18,7 +18,17 @@ class BatchError(NmlhubError):
 
 SAMPLING_METHODS = ("grid", "list", "random", "lhs")
 _TOP_KEYS = ("name", "model", "output", "parameters", "sampling", "runs", "simulation", "metrics",
-             "keep", "timeout_s", "seed_per_run")
+             "keep", "timeout_s", "seed_per_run", "executor")
+EXECUTORS = ("local", "mpi", "slurm", "pbs")
+#: The options each executor takes in a spec's ``executor`` mapping (besides ``kind``).
+EXECUTOR_OPTIONS = {
+    "local": ("jobs",),
+    "mpi": ("workers", "mpiexec_args", "max_pools"),
+    "slurm": ("mode", "queue", "cpus", "memory", "account", "directives", "modules", "setup", "max_parallel",
+              "wait", "poll_s", "max_wait_s", "python"),
+    "pbs": ("queue", "cpus", "memory", "account", "directives", "modules", "setup", "wait", "poll_s",
+            "max_wait_s", "python"),
+}
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,9 @@ class BatchSpec:
         A run still going after this long is stopped and recorded as failed.
     name, output
         The batch's name and folder.
+    executor
+        Where to run by default: ``kind`` (``local``, ``mpi``, ``slurm``, ``pbs``) and that
+        executor's options (e.g. ``jobs``; ``queue``, ``memory``, ``modules``, ``directives``).
     """
 
     model: Path
@@ -125,6 +138,7 @@ class BatchSpec:
     timeout_s: float = 3600.0
     name: str = "batch"
     output: Path | None = None
+    executor: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain data (what ``batch.json`` stores)."""
@@ -132,6 +146,7 @@ class BatchSpec:
         data["model"] = str(self.model)
         data["output"] = str(self.output) if self.output is not None else None
         data["sampling"]["combinations"] = [dict(c) for c in self.sampling.combinations]
+        data["executor"] = dict(self.executor)
         return data
 
 
@@ -293,14 +308,33 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>", base: Path |
     seed_per_run = data.get("seed_per_run", False)
     if not isinstance(seed_per_run, bool):
         raise _fail(source, "seed_per_run", f"expected true or false, got {seed_per_run!r}")
+    executor = _executor(source, data.get("executor") or {})
     name = str(data.get("name") or (Path(source).stem if source != "<spec>" else "batch"))
     output = resolve(data["output"], "output") if data.get("output") is not None else None
     spec = BatchSpec(model=model, parameters=parameters, sampling=sampling, duration_ms=duration, dt_ms=dt,
                      seed=sim_seed, seed_per_run=seed_per_run, metrics=metrics,
                      keep_spikes=bool(keep.get("spikes", True)), keep_traces=bool(keep.get("traces", False)),
-                     timeout_s=timeout, name=name, output=output)
+                     timeout_s=timeout, name=name, output=output, executor=executor)
     check_spec(spec, source)
     return spec
+
+
+def _executor(source: str, entry: Any) -> dict[str, Any]:
+    if isinstance(entry, str):
+        entry = {"kind": entry}
+    if not isinstance(entry, Mapping):
+        raise _fail(source, "executor", "expected an executor's name or a mapping with kind and options")
+    kind = entry.get("kind", "local")
+    if kind not in EXECUTORS:
+        raise _fail(source, "executor.kind", f"unknown executor {kind!r} (executors: {', '.join(EXECUTORS)})")
+    unknown = set(entry) - {"kind"} - set(EXECUTOR_OPTIONS[kind])
+    if unknown:
+        raise _fail(source, "executor", f"unknown option(s) {', '.join(sorted(unknown))} for {kind} "
+                                        f"(options: {', '.join(EXECUTOR_OPTIONS[kind])})")
+    for key in ("directives", "modules", "setup", "mpiexec_args"):
+        if key in entry and not (isinstance(entry[key], list) and all(isinstance(v, str) for v in entry[key])):
+            raise _fail(source, f"executor.{key}", "expected a list of strings")
+    return {"kind": kind, **{k: v for k, v in entry.items() if k != "kind"}}
 
 
 def check_spec(spec: BatchSpec, source: str = "<spec>") -> None:

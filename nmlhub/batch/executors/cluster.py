@@ -145,11 +145,12 @@ class ClusterExecutor:
         """Jobs still queued; runs of the others that never recorded a result are marked failed."""
         queued = self.queued()
         left = [job for job in jobs if str(job["id"]) in queued]
+        latest = {run: str(job["id"]) for job in jobs for run in job["runs"]}  # a run submitted again
         for job in jobs:
             if str(job["id"]) in queued:
                 continue
             for run in job["runs"]:
-                if read_status(Path(run)).state not in FINAL_STATES:
+                if latest[run] == str(job["id"]) and read_status(Path(run)).state not in FINAL_STATES:
                     mark_failed_if_unfinished(Path(run), f"{self.name} job {job['id']} left the queue without "
                                                          "this run recording a result (cancelled, time limit "
                                                          "or node failure?); see the run's log")
