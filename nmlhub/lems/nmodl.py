@@ -51,6 +51,12 @@ TSTEP = "tstep_nml"
 ZERO_CONDUCTANCE = "gzero_nml"
 
 
+def transfer_buffer(pointer: str) -> str:
+    """The RANGE variable beside a POINTER that a parallel run's transfer writes (NEURON's
+    ``target_var`` needs a variable of the point process itself); the POINTER then aims at it."""
+    return f"{pointer}_xfer"
+
+
 def safe_name(name: str) -> str:
     """An NMODL-safe variable name for a flat LEMS name."""
     clean = re.sub(r"[^A-Za-z0-9_]", "_", name)
@@ -226,6 +232,7 @@ class _Printer:
         if self.pointers:
             lines.append("    POINTER " + ", ".join(self.pointers.values()))
         extra += [safe_name(n) for n in self.supplied]
+        extra += [transfer_buffer(p) for p in self.pointers.values()]
         for chunk in _chunks(ranges + extra, 8):
             lines.append("    RANGE " + ", ".join(chunk))
         lines += ["}", "", "PARAMETER {"]
@@ -263,6 +270,7 @@ class _Printer:
             lines.append(f"    {VSTEP}")
         lines.append(f"    {TSTEP}")
         lines += [f"    {p}" for p in self.pointers.values()]
+        lines += [f"    {transfer_buffer(p)}" for p in self.pointers.values()]
         if self._once:
             lines.append(f"    {ZERO_CONDUCTANCE}")
         lines.append("}")

@@ -289,19 +289,21 @@ def connection_weights_delays(projection: Any, units: Any) -> tuple[np.ndarray, 
     return np.concatenate(weights), np.concatenate(delays)
 
 
-def _with_local_rows(owner: Any, attrs: tuple[str, ...], column: str,
-                     keep: Callable[[np.ndarray], np.ndarray]) -> Any:
+def with_local_rows(owner: Any, attrs: tuple[str, ...],
+                    keep: Callable[[np.ndarray, dict[str, int]], np.ndarray]) -> Any:
     """A shallow copy of a projection or input list whose columnar (HDF5) lists hold only the rows
-    ``keep`` accepts, read in blocks from the file when the list is lazy."""
+    ``keep`` accepts (see :func:`nmlhub.model.hdf5_rows.local_rows`), read in blocks from the file
+    when the list is lazy. Lists of elements are left whole."""
     from .hdf5_rows import local_rows
 
     lists = {a: getattr(owner, a, None) for a in attrs}
-    optimised = {a: items for a, items in lists.items() if items is not None and _is_optimised(items)}
+    optimised = {a: items for a, items in lists.items()
+                 if items is not None and _is_optimised(items) and len(items)}
     if not optimised:
         return owner
     part = copy.copy(owner)
     for attr, items in optimised.items():
-        setattr(part, attr, local_rows(items, column, keep))
+        setattr(part, attr, local_rows(items, keep))
     return part
 
 
@@ -317,7 +319,9 @@ def projection_part(projection: Any, units: Any, keep_post: Callable[[np.ndarray
         columns = projection_columns(projection)
         weights, delays = connection_weights_delays(projection, units)
         return columns, weights, delays
-    part = _with_local_rows(projection, CONNECTION_ATTRS, "post_cell_id", keep_post)
+    from .hdf5_rows import column_mask
+
+    part = with_local_rows(projection, CONNECTION_ATTRS, column_mask("post_cell_id", keep_post))
     columns = projection_columns(part)
     weights, delays = connection_weights_delays(part, units)
     mask = keep_post(columns.post_cell)
@@ -330,8 +334,10 @@ def input_part(input_list: Any, keep: Callable[[np.ndarray], np.ndarray] | None 
                ) -> tuple[InputColumns, np.ndarray]:
     """Columns and weights of an input list's inputs onto the cells ``keep`` accepts (all when
     None), read from NeuroML HDF5 only for those cells."""
-    part = input_list if keep is None else _with_local_rows(input_list, ("input", "input_ws"),
-                                                            "target_cell_id", keep)
+    from .hdf5_rows import column_mask
+
+    part = input_list if keep is None else with_local_rows(input_list, ("input", "input_ws"),
+                                                           column_mask("target_cell_id", keep))
     columns, weights = input_columns(part), input_weights(part)
     if keep is None or len(columns) == 0:
         return columns, weights

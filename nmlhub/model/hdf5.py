@@ -59,6 +59,7 @@ def read_hdf5_network(path: Path) -> Hdf5Contents:
             attrs = handle["neuroml"].attrs
             top = _attribute_bytes(attrs["neuroml_top_level"]) if "neuroml_top_level" in attrs else None
             columns = _column_names(handle)
+            order = _written_order(handle)
     except ModelError:
         raise
     except OSError as exc:
@@ -76,7 +77,34 @@ def read_hdf5_network(path: Path) -> Hdf5Contents:
     network = getattr(parser, "optimizedNetwork", None)
     if network is not None:
         _set_column_names(network, columns)
+        _restore_order(network, order)
     return Hdf5Contents(top, network)
+
+
+def _written_order(handle: Any) -> list[str]:
+    """Ids of the network's children in document order, when nmlhub wrote the file (HDF5 lists
+    groups alphabetically; the order decides e.g. in which order inputs join a segment)."""
+    import json
+
+    import h5py
+
+    group = next((g for g in handle["neuroml"].values() if isinstance(g, h5py.Group)), None)
+    if group is None or "nmlhub_order" not in group.attrs:
+        return []
+    try:
+        return [str(child_id) for _, child_id in json.loads(_text(_attribute_bytes(group.attrs["nmlhub_order"])))]
+    except (ValueError, TypeError):
+        return []
+
+
+def _restore_order(network: Any, order: list[str]) -> None:
+    if not order:
+        return
+    rank = {child_id: k for k, child_id in enumerate(order)}
+    for attr in ("populations", "projections", "electrical_projections", "continuous_projections", "input_lists"):
+        children = getattr(network, attr, None)
+        if children:
+            children.sort(key=lambda child: rank.get(child.id, len(rank)))
 
 
 def _lazy_parser(path: Path) -> Any:

@@ -41,11 +41,11 @@ class LazyRows:
                 self._array = np.asarray(handle[self._node][()])
         return self._array
 
-    def rows_where(self, column: int, keep: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-        """The rows whose value in ``column`` ``keep`` accepts (``keep`` maps a block of that
-        column's values to a boolean mask), in file order, without holding the whole table."""
+    def rows_where(self, keep: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """The rows ``keep`` accepts (it maps a block of rows to a boolean mask), in file order,
+        without holding the whole table."""
         if self._array is not None:
-            return self._array[keep(self._array[:, column])]
+            return self._array[keep(self._array)]
         import h5py
 
         parts = []
@@ -53,7 +53,7 @@ class LazyRows:
             dataset = handle[self._node]
             for start in range(0, self._shape[0], BLOCK_ROWS):
                 block = dataset[start:start + BLOCK_ROWS]
-                parts.append(block[keep(block[:, column])])
+                parts.append(block[keep(block)])
         if not parts:
             return np.zeros((0,) + self._shape[1:])
         return np.concatenate(parts)
@@ -91,16 +91,28 @@ def lazy_list(kind: str, path: Path, dataset: Any, indices: dict[str, int]) -> A
     return LazyConnectionList(rows, indices) if kind == "projection" else LazyInputsList(rows, indices)
 
 
-def local_rows(olist: Any, column_name: str, keep: Callable[[np.ndarray], np.ndarray]) -> Any:
-    """An optimised list holding only the rows ``keep`` accepts by ``column_name`` (cell indices):
-    read in blocks from the file for a lazy list, selected from memory otherwise."""
-    column = olist.indices.get(column_name)
-    if column is None:
-        return olist
+def local_rows(olist: Any, keep: Callable[[np.ndarray, dict[str, int]], np.ndarray]) -> Any:
+    """An optimised list holding only the rows ``keep`` accepts (it maps a block of rows and the
+    column indices by name to a boolean mask): read in blocks from the file for a lazy list,
+    selected from memory otherwise."""
+    indices = dict(olist.indices)
     if isinstance(olist, (LazyConnectionList, LazyInputsList)):
-        array = olist.rows.rows_where(column, lambda values: keep(values.astype(np.int64)))
+        array = olist.rows.rows_where(lambda block: keep(block, indices))
+        plain = ConnectionList if isinstance(olist, LazyConnectionList) else InputsList
     else:
         array = np.asarray(olist.array)
-        array = array[keep(array[:, column].astype(np.int64))] if array.ndim == 2 else array
-    part = type(olist).__mro__[1] if isinstance(olist, (LazyConnectionList, LazyInputsList)) else type(olist)
-    return part(array=array, indices=dict(olist.indices))
+        array = array[keep(array, indices)] if array.ndim == 2 else array
+        plain = type(olist)
+    return plain(array=array, indices=indices)
+
+
+def column_mask(column: str, keep: Callable[[np.ndarray], np.ndarray]
+                ) -> Callable[[np.ndarray, dict[str, int]], np.ndarray]:
+    """A row selector for :func:`local_rows` from a mask of one column's values (cell indices);
+    rows of a table without that column are all kept."""
+    def select(block: np.ndarray, indices: dict[str, int]) -> np.ndarray:
+        if column not in indices:
+            return np.ones(len(block), dtype=bool)
+        return keep(block[:, indices[column]].astype(np.int64))
+
+    return select

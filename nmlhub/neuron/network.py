@@ -11,11 +11,12 @@ import numpy as np
 from ..errors import NmlhubError
 from ..model import Model
 from ..model.columns import (
-    ConnectionColumns, input_part, parse_cell_reference, projection_columns, projection_part,
+    ConnectionColumns, input_part, parse_cell_reference, projection_part,
 )
 from ..model.summary import population_size
 from ..lems import expr as ex
-from .mechanisms import ComponentMechanism, UnsupportedComponentError
+from .coupling import connect_coupled, coupled_components, keep_jumping_cells_together
+from .mechanisms import ComponentMechanism
 
 #: Membrane area of a point cell's section (um2); its capacitance is set through cm.
 POINT_CELL_AREA_UM2 = 1000.0
@@ -115,6 +116,11 @@ class NetworkInstance:
     parallel: ParallelWiring | None = None
     share_synapses: bool = False
     shared: dict[tuple, Any] = field(default_factory=dict)
+    # membrane potentials sent between ranks (gap junctions, graded synapses): place -> transfer
+    # id, the segments this rank offers by id, and (point process, buffer, id) it receives
+    transfer_ids: dict[tuple[str, int, int, float], int] = field(default_factory=dict)
+    transfer_sources: dict[int, Any] = field(default_factory=dict)
+    transfer_targets: list[tuple[Any, str, int]] = field(default_factory=list)
 
     def cell(self, population: str, index: int) -> PointCell:
         try:
@@ -185,12 +191,9 @@ def needed_components(network: Any, extras: list | None = None, rules: Any = Non
     for conn in getattr(network, "synaptic_connections", None) or []:
         ids.append(conn.synapse)
     for proj in network.electrical_projections:
-        for attr in ("electrical_connections", "electrical_connection_instances", "electrical_connection_instance_ws"):
-            ids.extend(c.synapse for c in getattr(proj, attr, None) or [] if hasattr(c, "synapse"))
+        ids.extend(coupled_components(proj, electrical=True))
     for proj in network.continuous_projections:
-        for attr in ("continuous_connections", "continuous_connection_instances", "continuous_connection_instance_ws"):
-            for c in getattr(proj, attr, None) or []:
-                ids.extend([c.pre_component, c.post_component])
+        ids.extend(coupled_components(proj, electrical=False))
     return list(dict.fromkeys(ids))
 
 
@@ -257,6 +260,10 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
                 gids[(pop.id, cell_id)] = len(gids)
         owner = assign_ranks(cell_costs(populations, mechanisms), nhost, balance)
         points = {pop.id for pop in populations if mechanisms[pop.component].biophysics is None}
+        if nhost > 1:
+            jumping = {pop.id for pop in network.populations if pop.id in points
+                       and mechanisms[pop.component].mechanism.role == "cell"}
+            owner = keep_jumping_cells_together(owner, gids, network, jumping)
         instance.parallel = ParallelWiring(pc, rank, nhost, gids, owner, points, min_delay=dt)
     for pop in populations:
         cm = mechanisms[pop.component]
@@ -301,9 +308,11 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
             _connect_one(p["from"], p["to"], p["synapse"], float(p.get("weight", 1)),
                          model.units.to_neuron(p.get("delay", "0ms"), "time"), mechanisms, instance)
     for proj in network.electrical_projections:
-        _connect_continuously(model, network, proj, mechanisms, instance, electrical=True)
+        connect_coupled(proj, True, mechanisms, instance)
     for proj in network.continuous_projections:
-        _connect_continuously(model, network, proj, mechanisms, instance, electrical=False)
+        connect_coupled(proj, False, mechanisms, instance)
+    if instance.transfer_ids:
+        instance.parallel.pc.setup_transfer()
     for input_list in network.input_lists:
         _add_input_list(input_list, mechanisms, instance)
     if expanded is not None:
@@ -481,8 +490,11 @@ def _position(pop: Any, k: int) -> tuple[float, float, float] | None:
     if isinstance(pop, _RulePopulation):
         return pop.position(k)
     instances = pop.instances
-    if instances is None or len(instances) == 0 or hasattr(instances, "array"):
+    if instances is None or len(instances) == 0:
         return None
+    if hasattr(instances, "array"):  # NeuroML HDF5: columns (id,) x, y, z
+        row = np.asarray(instances.array)[k]
+        return tuple(float(v) for v in row[-3:]) if len(row) >= 3 else None
     loc = instances[k].location
     return (float(loc.x), float(loc.y), float(loc.z)) if loc is not None else None
 
@@ -605,53 +617,6 @@ def _spike_source(cell: PointCell, segment: int, fraction: float) -> tuple[Any, 
         return cell.mechanism, None, 0.0
     section, x = cell.locate(segment, fraction)
     return section(x)._ref_v, section, cell.threshold_mv
-
-
-def _connect_continuously(model: Model, network: Any, proj: Any, mechanisms: dict[str, ComponentMechanism],
-                          instance: NetworkInstance, electrical: bool) -> None:
-    """Gap junctions (electrical) and graded synapses (continuous): a point process on each side,
-    each seeing the other cell's membrane potential through a POINTER."""
-    prefix = "electrical" if electrical else "continuous"
-    if instance.parallel is not None and instance.parallel.nhost > 1:
-        raise UnsupportedComponentError(
-            f"{prefix} projection {proj.id}: gap junctions and graded synapses between ranks are not "
-            "supported yet (run this network on one rank)", file=str(model.path))
-    for attr in (f"{prefix}_connections", f"{prefix}_connection_instances", f"{prefix}_connection_instance_ws"):
-        items = getattr(proj, attr, None) or []
-        if hasattr(items, "array"):
-            raise UnsupportedComponentError(
-                f"{prefix} projection {proj.id}: connections read from HDF5 are not supported yet",
-                file=str(model.path))
-        for conn in items:
-            _, pre_index = parse_cell_reference(conn.pre_cell)
-            _, post_index = parse_cell_reference(conn.post_cell)
-            pre = instance.cell(proj.presynaptic_population, pre_index)
-            post = instance.cell(proj.postsynaptic_population, post_index)
-            weight = float(getattr(conn, "weight", None) or 1.0)
-            if electrical:
-                sides = ((pre, post, conn.synapse), (post, pre, conn.synapse))
-            else:
-                sides = ((pre, post, conn.pre_component), (post, pre, conn.post_component))
-            for here, there, component in sides:
-                _attach_coupled(here, there, component, weight, mechanisms, instance)
-
-
-def _attach_coupled(here: PointCell, there: PointCell, component: str, weight: float,
-                    mechanisms: dict[str, ComponentMechanism], instance: NetworkInstance) -> None:
-    from neuron import h
-
-    cm = mechanisms[component]
-    section, x = here.locate()
-    point = getattr(h, cm.mechanism.name)(section(x))
-    _set_parameters(point, cm)
-    weight_name = cm.mechanism.variables.get("weight")
-    if weight_name:
-        setattr(point, weight_name, weight)
-    there_section, there_x = there.locate()
-    for pointer in cm.mechanism.pointers.values():
-        h.setpointer(there_section(there_x)._ref_v, pointer, point)
-    here.attached.setdefault(component, []).append(point)
-    instance.synapses.append(point)
 
 
 def _connect_one(source: str, target: str, synapse_id: str, weight: float, delay: float,

@@ -18,6 +18,7 @@ from .mechanisms import build_mechanisms, role_of
 from .mechcache import MechanismCache, load_combined, load_libraries
 from ..lfp.electrodes import Electrodes
 from ..lfp.recorder import LFPRecorder
+from .coupling import resend_potentials
 from .network import NetworkInstance, instantiate, needed_components
 from . import mpi
 from .recording import Probe, cell_key, resolve_cell, resolve_quantity
@@ -114,6 +115,7 @@ class NeuronSimulation:
         if engine == "coreneuron":
             self.parallel = True  # CoreNEURON takes cells with gids and spikes through ParallelContext
         self._corenrn_library: Path | None = None
+        self._placeholder: Any = None  # a section on a rank that owns no cell
         self.lfp = lfp
         self._lfp_every_steps = self._lfp_steps(lfp_every_ms)
         self.lfp_recorder: LFPRecorder | None = None
@@ -334,6 +336,10 @@ class NeuronSimulation:
 
     def _run(self, h) -> Results:
         assert self.instance is not None
+        if not self.instance.cells:
+            # a rank may own no cell (more ranks than cells, or coupled cells kept together);
+            # NEURON records t only with some section to refer to
+            self._placeholder = h.Section(name="nmlhub_no_cells_here")
         time_vec = h.Vector().record(h._ref_t)
         vectors = [h.Vector().record(p.reference) for p in self._probes]
         spike_vectors = {}
@@ -461,6 +467,7 @@ class NeuronSimulation:
         for cell in self.instance.cells.values():
             if cell.mechanism is not None and hasattr(cell.mechanism, "vinit_nml"):
                 cell.section(0.5).v = cell.mechanism.vinit_nml
+        resend_potentials(self.instance)
 
     def _set_morphology_potentials(self) -> None:
         # A morphological cell's initMembPotential.

@@ -1,0 +1,209 @@
+"""Gap junctions (electrical projections) and graded synapses (continuous projections).
+
+Each connection puts a point process on both cells; each sees the membrane potential at the other
+end through a POINTER. When the other end lives on another rank, its potential travels through
+ParallelContext's transfer (``source_var``/``target_var``), so a coupled network runs on any number
+of ranks with the serial answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..lems.nmodl import transfer_buffer
+from ..model.columns import ConnectionColumns, projection_columns, with_local_rows
+from .mechanisms import ComponentMechanism
+
+#: A place on a cell: (population, cell index, segment, fraction along it).
+Place = tuple[str, int, int, float]
+
+
+@dataclass
+class CoupledRows:
+    """Connections of an electrical or continuous projection as columns, with the component on
+    each side and the weight of every connection."""
+
+    columns: ConnectionColumns
+    pre_component: list[str]
+    post_component: list[str]
+    weight: np.ndarray
+
+
+def _linked_attrs(electrical: bool) -> tuple[str, str, str]:
+    prefix = "electrical" if electrical else "continuous"
+    return (f"{prefix}_connections", f"{prefix}_connection_instances", f"{prefix}_connection_instance_ws")
+
+
+def coupled_components(proj: Any, electrical: bool) -> list[str]:
+    """The components (gap junctions, graded synapses) an electrical or continuous projection
+    uses, in order of first use; a table read from NeuroML HDF5 names them once, for the whole
+    projection, so it is not read."""
+    found: list[str] = []
+    shared = getattr(proj, "nmlhub_components", {})
+    for attr in _linked_attrs(electrical):
+        items = getattr(proj, attr, None)
+        if items is None or len(items) == 0:
+            continue
+        if hasattr(type(items), "array"):
+            keys = ("synapse",) if electrical else ("pre_component", "post_component")
+            found += [shared[k] for k in keys if shared.get(k)]
+            continue
+        for conn in items:
+            found += [conn.synapse] if electrical else [conn.pre_component, conn.post_component]
+    return list(dict.fromkeys(found))
+
+
+def keep_jumping_cells_together(owner: np.ndarray, gids: dict[tuple[str, int], int], network: Any,
+                                jumping: set[str]) -> np.ndarray:
+    """Ranks of the gids with coupled cells of the populations in ``jumping`` on one rank.
+
+    A cell defined by LEMS dynamics sets its v inside an event (a spike's reset), after NEURON has
+    sent this step's potentials to other ranks; a coupled cell elsewhere would see the old v for
+    one step. So each group of such cells coupled to one another lives on the rank of its first
+    gid (the same choice on every rank), and their coupling never crosses ranks.
+    """
+    parent = np.arange(len(owner))
+
+    def root(gid: int) -> int:
+        while parent[gid] != gid:
+            parent[gid] = parent[parent[gid]]
+            gid = int(parent[gid])
+        return gid
+
+    joined = False
+    for electrical, projections in ((True, network.electrical_projections), (False, network.continuous_projections)):
+        for proj in projections:
+            pre_population, post_population = proj.presynaptic_population, proj.postsynaptic_population
+            if pre_population not in jumping and post_population not in jumping:
+                continue
+            cols = projection_columns(proj)
+            for pre, post in zip(cols.pre_cell.tolist(), cols.post_cell.tolist()):
+                a, b = gids.get((pre_population, pre)), gids.get((post_population, post))
+                if a is not None and b is not None:
+                    a, b = root(a), root(b)
+                    if a != b:
+                        parent[max(a, b)] = min(a, b)
+                        joined = True
+    if not joined:
+        return owner
+    roots = np.asarray([root(g) for g in range(len(owner))])
+    return owner[roots]
+
+
+def coupled_rows(proj: Any, electrical: bool, keep: Any = None) -> CoupledRows:
+    """The connections of ``proj`` (those ``keep`` accepts: a selector of table rows, for NeuroML
+    HDF5 tables read in part) with their components and weights."""
+    attrs = _linked_attrs(electrical)
+    part = proj if keep is None else with_local_rows(proj, attrs, keep)
+    columns = projection_columns(part)
+    pre: list[str] = []
+    post: list[str] = []
+    weights: list[np.ndarray] = []
+    shared = getattr(proj, "nmlhub_components", {})  # components of a projection read from HDF5
+    for attr in attrs:
+        items = getattr(part, attr, None)
+        if items is None or len(items) == 0:
+            continue
+        if hasattr(type(items), "array"):
+            n = len(items)
+            first = shared.get("synapse") if electrical else shared.get("pre_component")
+            last = shared.get("synapse") if electrical else shared.get("post_component")
+            pre += [first] * n
+            post += [last] * n
+            column = items.indices.get("weight")
+            weights.append(np.asarray(items.array)[:, column].astype(float) if column is not None else np.ones(n))
+            continue
+        for conn in items:
+            pre.append(conn.synapse if electrical else conn.pre_component)
+            post.append(conn.synapse if electrical else conn.post_component)
+        weights.append(np.asarray([float(getattr(c, "weight", None) or 1.0) for c in items]))
+    weight = np.concatenate(weights) if weights else np.zeros(0)
+    return CoupledRows(columns, pre, post, weight)
+
+
+def connect_coupled(proj: Any, electrical: bool, mechanisms: dict[str, ComponentMechanism],
+                    instance: Any) -> None:
+    """Instantiate an electrical or continuous projection: on each rank, the sides on its cells."""
+    wiring = instance.parallel if instance.parallel is not None and instance.parallel.nhost > 1 else None
+    pre_population, post_population = proj.presynaptic_population, proj.postsynaptic_population
+    keep = None
+    if wiring is not None:
+        def keep(block: np.ndarray, indices: dict[str, int]) -> np.ndarray:
+            pre = block[:, indices["pre_cell_id"]].astype(np.int64)
+            post = block[:, indices["post_cell_id"]].astype(np.int64)
+            return wiring.local_mask(pre_population, pre) | wiring.local_mask(post_population, post)
+
+    rows = coupled_rows(proj, electrical, keep)
+    cols = rows.columns
+    pre_fraction, post_fraction = cols.fractions()
+    pre_places = [(pre_population, int(c), int(s), float(f)) for c, s, f in
+                  zip(cols.pre_cell.tolist(), cols.pre_segment.tolist(), np.round(pre_fraction, 9).tolist())]
+    post_places = [(post_population, int(c), int(s), float(f)) for c, s, f in
+                   zip(cols.post_cell.tolist(), cols.post_segment.tolist(), np.round(post_fraction, 9).tolist())]
+    sides = [(pre_places[k], post_places[k], rows.pre_component[k], float(rows.weight[k])) for k in range(len(cols))]
+    sides += [(post_places[k], pre_places[k], rows.post_component[k], float(rows.weight[k])) for k in range(len(cols))]
+    local = [side for side in sides if instance.is_local(side[0][0], side[0][1])]
+    if wiring is not None:
+        remote = {there for _, there, component, _ in local
+                  if mechanisms[component].mechanism.pointers and not instance.is_local(there[0], there[1])}
+        _share_potentials(remote, instance)
+    for here, there, component, weight in local:
+        _attach(here, there, component, weight, mechanisms, instance)
+
+
+def _share_potentials(needed: set[Place], instance: Any) -> None:
+    """Number the places whose potential some rank needs from another (gathered from every rank,
+    in one sorted order, continuing earlier projections' numbers) and offer each from its owner."""
+    wiring = instance.parallel
+    gathered = wiring.pc.py_allgather(sorted(needed))
+    every = sorted({tuple(place) for found in gathered for place in found} - set(instance.transfer_ids))
+    for place in every:
+        instance.transfer_ids[place] = len(instance.transfer_ids)
+        if instance.is_local(place[0], place[1]):
+            section, x = instance.cell(place[0], place[1]).locate(place[2], place[3])
+            wiring.pc.source_var(section(x)._ref_v, instance.transfer_ids[place], sec=section)
+            instance.transfer_sources[instance.transfer_ids[place]] = section(x)
+
+
+def resend_potentials(instance: Any) -> None:
+    """Send every transferred potential again (collective). NEURON transfers them when
+    ``finitialize`` sets v, before the INITIAL blocks; a point cell whose INITIAL decides its v
+    gets that v later, so without this the other rank would see the old v for one step."""
+    wiring = instance.parallel
+    if not instance.transfer_ids or wiring is None:
+        return
+    values: dict[int, float] = {}
+    for found in wiring.pc.py_allgather({k: seg.v for k, seg in instance.transfer_sources.items()}):
+        values.update(found)
+    for point, buffer, transfer_id in instance.transfer_targets:
+        setattr(point, buffer, values[transfer_id])
+
+
+def _attach(here: Place, there: Place, component: str, weight: float,
+            mechanisms: dict[str, ComponentMechanism], instance: Any) -> None:
+    from neuron import h
+
+    from .network import _set_parameters
+
+    cm = mechanisms[component]
+    cell = instance.cell(here[0], here[1])
+    section, x = cell.locate(here[2], here[3])
+    point = getattr(h, cm.mechanism.name)(section(x))
+    _set_parameters(point, cm)
+    weight_name = cm.mechanism.variables.get("weight")
+    if weight_name:
+        setattr(point, weight_name, weight)
+    for pointer in cm.mechanism.pointers.values():
+        if instance.is_local(there[0], there[1]):
+            there_section, there_x = instance.cell(there[0], there[1]).locate(there[2], there[3])
+            h.setpointer(there_section(there_x)._ref_v, pointer, point)
+        else:
+            buffer = getattr(point, f"_ref_{transfer_buffer(pointer)}")
+            h.setpointer(buffer, pointer, point)
+            instance.parallel.pc.target_var(point, buffer, instance.transfer_ids[there])
+            instance.transfer_targets.append((point, transfer_buffer(pointer), instance.transfer_ids[there]))
+    cell.attached.setdefault(component, []).append(point)
+    instance.synapses.append(point)
