@@ -68,3 +68,18 @@ def test_spikes_detected_on_a_dendrite_change_the_answer(hdf5_network):
     nmlhub.save(hdf5_network.parent / "soma.net.nml", hdf5_network.parent / "soma.net.nml.h5")
     original = nmlhub.simulate(hdf5_network.parent / "LEMS_soma.xml")
     assert {k: v.tolist() for k, v in moved.spikes.items()} != {k: v.tolist() for k, v in original.spikes.items()}
+
+
+def test_weighted_inputs_and_connections_from_hdf5_on_two_ranks(tmp_path):
+    """izh_network (inputW weights, connectionWD weights and delays) from NeuroML HDF5 gives the
+    spikes of its XML, serially and on 2 ranks (HDF5 input weights were once all read as 1)."""
+    folder = tmp_path / "izh"
+    shutil.copytree(EXAMPLES / "izh_network", folder)
+    nmlhub.save(folder / "izh_network.net.nml", folder / "izh_network.net.nml.h5")
+    lems = (folder / "LEMS_izh_network.xml").read_text()
+    (folder / "LEMS_h5.xml").write_text(lems.replace('"izh_network.net.nml"', '"izh_network.net.nml.h5"'))
+    reference = _run(folder / "LEMS_izh_network.xml", tmp_path / "xml.pkl", 1)
+    assert sum(len(v) for v in reference["spikes"].values()) > 100
+    for ranks in (1, 2):
+        from_hdf5 = _run(folder / "LEMS_h5.xml", tmp_path / f"h5_{ranks}.pkl", ranks)
+        assert from_hdf5["spikes"] == reference["spikes"] and from_hdf5["traces"] == reference["traces"]
