@@ -208,6 +208,11 @@ def test_resume_after_the_driver_is_killed(tmp_path: Path) -> None:
     time.sleep(0.5)
     assert not any(_alive(s.pid) for s in running), "a run outlived its killed driver"
     assert not (folder / "index.csv").exists()
+    status = subprocess.run([sys.executable, "-m", "nmlhub", "batch", "status", str(folder), "--json"],
+                            capture_output=True, text=True, timeout=60)
+    report = json.loads(status.stdout)  # the runs the killed batch left "running" are recorded
+    assert report["counts"]["running"] == 0 and report["counts"]["failed"] == len(running)
+    assert all("is gone without recording a result" in e for e in report["failed"].values())
 
     out = subprocess.run([sys.executable, "-m", "nmlhub", "batch", "resume", str(folder), "-j", "2"],
                          capture_output=True, text=True, timeout=120)

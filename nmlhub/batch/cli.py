@@ -93,11 +93,22 @@ def _report(batch: Any) -> int:
     return EXIT_FAILED_RUNS if counts["failed"] else EXIT_OK
 
 
+def _stop_on_sigterm() -> None:
+    """A SIGTERM to the driver stops it as Ctrl-C does: the runs going on are killed and recorded."""
+    import signal
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def _run(args: argparse.Namespace) -> int:
     from .driver import run_batch
     from .spec import load_spec
 
     spec = load_spec(args.spec)
+    _stop_on_sigterm()
     batch, index = run_batch(spec, _executor(args, dict(spec.executor)), folder=args.output)
     print(f"index: {batch.folder / 'index.csv'}, {batch.folder / 'index.h5'}")
     return _report(batch)
@@ -109,6 +120,7 @@ def _resume(args: argparse.Namespace) -> int:
     from .batch import Batch
 
     executor = _executor(args, Batch.open(args.folder).spec.get("executor") or {})
+    _stop_on_sigterm()
     batch, _ = run_batch(args.folder, executor, retry_failed=not args.no_retry_failed)
     return _report(batch)
 
@@ -116,9 +128,12 @@ def _resume(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from .batch import Batch
     from .driver import executor_for
+    from .executors.base import mark_failed_if_gone
     from .index import write_index
 
     batch = Batch.open(args.folder)
+    for run in batch.runs:
+        mark_failed_if_gone(run)
     queued: dict[str, int] = {}
     for kind in sorted({job["executor"] for job in batch.jobs()}):
         jobs = [job for job in batch.jobs() if job["executor"] == kind]

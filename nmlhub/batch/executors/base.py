@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -65,6 +66,22 @@ def mark_failed_if_unfinished(folder: Path, message: str) -> bool:
         status.wall_s = status.finished - status.started
     write_status(folder, status)
     return True
+
+
+def mark_failed_if_gone(folder: Path) -> bool:
+    """Record a run that says it is running on this host, but whose process is gone (its batch
+    was killed), as failed; returns whether it did."""
+    status = read_status(folder)
+    if status.state != "running" or status.host != socket.gethostname() or status.pid is None:
+        return False
+    try:
+        with open(f"/proc/{status.pid}/stat") as handle:
+            if handle.read().rsplit(")", 1)[1].split()[0] != "Z":
+                return False
+    except OSError:
+        pass
+    return mark_failed_if_unfinished(folder, f"its process (pid {status.pid} on {status.host}) is gone "
+                                             "without recording a result (the batch was killed?)")
 
 
 def exit_description(code: int) -> str:
