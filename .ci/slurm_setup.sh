@@ -23,7 +23,7 @@ fi
 
 need=()
 for pkg in slurmctld slurmd slurm-client munge slurm-wlm-torque; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+    [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = "install ok installed" ] || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
     echo "slurm_setup: installing ${need[*]}"
