@@ -37,7 +37,8 @@ def grid_spec(name: str = "grid") -> BatchSpec:
         "name": name, "model": str(LEMS), "parameters": GRID,
         "simulation": {"duration_ms": 100},
         "metrics": ["rate", "isi_cv", "synchrony", "spike_count",
-                    {"name": "checked", "function": f"{HELPERS}:deliberate"}],
+                    {"name": "checked", "function": f"{HELPERS}:deliberate"},
+                    {"name": "corr", "function": "nmlhub.analysis.spikes:count_correlation", "bin_ms": 5}],
         "timeout_s": 120,
     })
 
@@ -102,6 +103,7 @@ def check_grid_index(folder: Path) -> dict[tuple, dict[str, float]]:
             assert same(float(row[name] or "nan"), value), (row["run"], name, row[name], value)
             assert same(float(h5.metrics[name][i]), value)
         assert float(row["checked"]) == expected["spike_count"]
+        assert -1 <= float(row["corr.Exc"] or 0) <= 1 and "corr.Inh" in row
         by_combo[combo] = {k: float(v) if v else None for k, v in row.items() if k in expected}
         # the model as run is a real file holding the run's values
         net = (run_dir / "model" / "izh_network.net.nml").read_text()

@@ -124,12 +124,44 @@ def load_function(reference: str, base: Path | None = None) -> Callable[..., Any
     return function
 
 
+def _takes_spike_table(function: Callable[..., Any]) -> bool:
+    """Whether ``function`` is an analysis function of a spike table (first parameter ``table``,
+    as :mod:`nmlhub.analysis.spikes` writes them)."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return False
+    return bool(parameters) and parameters[0] == "table"
+
+
+def _table_metric(results: Results, metric: Metric, function: Callable[..., Any]) -> dict[str, float]:
+    """A spike-table function (e.g. ``nmlhub.analysis.spikes:count_correlation``) of all cells and
+    of each population; per-cell arrays are averaged over their finite values."""
+    options = dict(metric.options)
+    start, stop = options.pop("start_ms", None), options.pop("stop_ms", None)
+
+    def measure(table: Any) -> float:
+        value = function(table, **options)
+        if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
+            return _mean_or_nan(value.astype(float))
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+            return float(value)
+        raise BatchError(f"metric {metric.name!r}: {metric.function} returned a {type(value).__name__}; "
+                         "a metric needs a number or an array of numbers")
+
+    return _per_population(results, metric.name, measure, start, stop)
+
+
 def compute(results: Results, metrics: list[Metric], context: RunContext | None = None,
             base: Path | None = None) -> dict[str, float]:
     """Every metric of a run, flattened to name -> number.
 
     A function returning a number gives one value named after the metric; one returning a
-    mapping gives ``metric.key`` values (``metric`` alone for the key ``""``).
+    mapping gives ``metric.key`` values (``metric`` alone for the key ``""``). A function of a
+    spike table (first parameter ``table``: any of :mod:`nmlhub.analysis.spikes`) is given the
+    run's table, of all cells and of each population (``metric``, ``metric.POP``).
 
     Raises
     ------
@@ -145,7 +177,11 @@ def compute(results: Results, metrics: list[Metric], context: RunContext | None 
                                  "or give function: 'module:function')")
             values.update(NAMED[metric.name](results, context, **dict(metric.options)))
             continue
-        result = load_function(metric.function, base)(results, context, **dict(metric.options))
+        function = load_function(metric.function, base)
+        if _takes_spike_table(function):
+            values.update(_table_metric(results, metric, function))
+            continue
+        result = function(results, context, **dict(metric.options))
         items = result.items() if isinstance(result, Mapping) else [("", result)]
         for key, value in items:
             if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
