@@ -27,9 +27,12 @@ HELPERS = Path(__file__).resolve().parent / "batch_helpers.py"
 
 def _slurm_problem() -> str | None:
     """Why no SLURM can run jobs here (None when one can)."""
-    for tool in ("sbatch", "squeue", "sinfo", "scancel"):
+    for tool in ("sbatch", "squeue", "sinfo", "scancel", "scontrol"):
         if shutil.which(tool) is None:
             return f"{tool} not found"
+    ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=20)
+    if ping.returncode != 0 or "UP" not in ping.stdout:  # answers at once; sinfo retries for 10 s
+        return f"no SLURM controller up (scontrol ping: {(ping.stdout + ping.stderr).strip().splitlines()[0:1]})"
     try:
         out = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=20)
     except subprocess.TimeoutExpired:
