@@ -144,3 +144,24 @@ def test_cli_missing_file_is_usage_error(tmp_path, capsys):
 def test_cli_bad_arguments_exit_2():
     result = subprocess.run([sys.executable, "-m", "nmlhub", "validate"], capture_output=True, text=True)
     assert result.returncode == 2
+
+
+def test_a_value_that_is_no_quantity_is_refused_before_pylems_reads_it(tmp_path):
+    """pylems loops forever on a parameter value that does not start with a number; nmlhub names
+    the file, line and attribute instead (the run is given a minute; it takes seconds)."""
+    import shutil
+
+    examples = Path(__file__).resolve().parent.parent / "nml_examples" / "hh_single"
+    for item in examples.iterdir():
+        shutil.copy(item, tmp_path / item.name)
+    net = tmp_path / "hh_single.net.nml"
+    text = net.read_text()
+    line = next(k for k, row in enumerate(text.splitlines(), start=1) if "<pulseGenerator" in row)
+    start = text.index('amplitude="') + len('amplitude="')
+    net.write_text(text[:start] + "a lot" + text[text.index('"', start):])
+    result = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(tmp_path / "LEMS_hh_single.xml")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    message = result.stderr.strip().splitlines()[-1]
+    assert f"hh_single.net.nml:{line}" in message and "amplitude" in message and "'a lot' is not a quantity" in message
+    assert "Traceback" not in result.stderr

@@ -77,6 +77,7 @@ class Flattener:
             parts.append(_strip_namespace(ct.xml))
         sources = _SourceXml()
         for comp_id in _with_references(model, component_ids, sources):
+            sources.check_quantities(model, comp_id)
             parts.append(_strip_namespace(sources.xml(model, comp_id)))
         for xml in (extra_xml or {}).values():
             parts.append(xml)
@@ -118,17 +119,38 @@ class _SourceXml:
         self._trees: dict[str, etree._Element] = {}
 
     def xml(self, model: Model, comp_id: str) -> str:
+        element = self.element(model, comp_id)
+        if element is not None:
+            return etree.tostring(element, encoding="unicode")
+        record = model.components[comp_id]
+        return component_xml(record.obj, record.type)
+
+    def element(self, model: Model, comp_id: str) -> etree._Element | None:
+        """The component's element in its file (None for one read from HDF5 or made in memory)."""
         from ..xmlsafe import parse_xml_file
 
-        record = model.components[comp_id]
-        file = record.location.file
-        if not file.lower().endswith((".h5", ".hdf5")):
-            if file not in self._trees:
-                self._trees[file] = parse_xml_file(file).getroot()
-            for element in self._trees[file]:
-                if isinstance(element.tag, str) and element.get("id") == comp_id:
-                    return etree.tostring(element, encoding="unicode")
-        return component_xml(record.obj, record.type)
+        file = model.components[comp_id].location.file
+        if file.lower().endswith((".h5", ".hdf5")) or not Path(file).is_file():
+            return None
+        if file not in self._trees:
+            self._trees[file] = parse_xml_file(file).getroot()
+        for element in self._trees[file]:
+            if isinstance(element.tag, str) and element.get("id") == comp_id:
+                return element
+        return None
+
+    def check_quantities(self, model: Model, comp_id: str) -> None:
+        """Refuse a component whose quantities are malformed before pylems reads them (pylems
+        loops forever on a value that does not start with a number)."""
+        from ..model.unitcheck import quantity_problems
+
+        element = self.element(model, comp_id)
+        if element is None:
+            return
+        problems = quantity_problems(element.iter(etree.Element), model.components[comp_id].location.file, model)
+        if problems:
+            first = problems[0]
+            raise TranslationError(first.message, file=first.file, line=first.line, element=first.element)
 
 
 def _with_references(model: Model, component_ids: list[str], sources: "_SourceXml") -> list[str]:

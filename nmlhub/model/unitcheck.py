@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
 from lxml import etree
 
 from ..errors import UnitError
@@ -25,11 +27,16 @@ def unit_problems(tree: etree._ElementTree, file: str, model: Model) -> list[Pro
     Each element is matched to its ComponentType (its tag, or its ``type`` attribute); the
     ``Parameter`` elements of that type and of every type it extends give the dimensions.
     """
+    return quantity_problems(tree.iter(etree.Element), file, model)
+
+
+def quantity_problems(elements: Iterable[etree._Element], file: str, model: Model) -> list[Problem]:
+    """:func:`unit_problems` for the given elements (not their children)."""
     parents = model.user_type_parents()
     user_params = {name: ct.parameters for name, ct in model.component_types.items()}
     cache: dict[str, dict[str, str]] = {}
     problems: list[Problem] = []
-    for element in tree.iter(etree.Element):
+    for element in elements:
         if local_name(element) in ("ComponentType", "Dimension", "Unit"):
             continue
         comp_type = _element_type(element, parents)
