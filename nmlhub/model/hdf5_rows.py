@@ -59,11 +59,11 @@ class LazyRows:
         return np.concatenate(parts)
 
 
-class LazyConnectionList(ConnectionList):
-    """libNeuroML's optimised connection list, its ``array`` read from the file on first use."""
+class _Lazy:
+    """What makes a libNeuroML optimised list lazy: ``array`` read from the file on first use."""
 
     def __init__(self, rows: LazyRows, indices: dict[str, int]) -> None:
-        super().__init__(array=None, indices=indices)
+        super().__init__(array=None, indices=indices)  # type: ignore[call-arg]
         self.rows = rows
 
     array = property(lambda self: self.rows._read_all(), lambda self, value: None)
@@ -72,17 +72,12 @@ class LazyConnectionList(ConnectionList):
         return self.rows._shape[0]
 
 
-class LazyInputsList(InputsList):
-    """libNeuroML's optimised input list, its ``array`` read from the file on first use."""
+class LazyConnectionList(_Lazy, ConnectionList):
+    """libNeuroML's optimised connection list, its table read when first needed."""
 
-    def __init__(self, rows: LazyRows, indices: dict[str, int]) -> None:
-        super().__init__(array=None, indices=indices)
-        self.rows = rows
 
-    array = property(lambda self: self.rows._read_all(), lambda self, value: None)
-
-    def __len__(self) -> int:
-        return self.rows._shape[0]
+class LazyInputsList(_Lazy, InputsList):
+    """libNeuroML's optimised input list, its table read when first needed."""
 
 
 def lazy_list(kind: str, path: Path, dataset: Any, indices: dict[str, int]) -> Any:
@@ -96,7 +91,7 @@ def local_rows(olist: Any, keep: Callable[[np.ndarray, dict[str, int]], np.ndarr
     column indices by name to a boolean mask): read in blocks from the file for a lazy list,
     selected from memory otherwise."""
     indices = dict(olist.indices)
-    if isinstance(olist, (LazyConnectionList, LazyInputsList)):
+    if isinstance(olist, _Lazy):
         array = olist.rows.rows_where(lambda block: keep(block, indices))
         plain = ConnectionList if isinstance(olist, LazyConnectionList) else InputsList
     else:

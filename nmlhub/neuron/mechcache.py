@@ -81,31 +81,10 @@ class MechanismCache:
         return [self.library(m) for m in unique.values()]  # type: ignore[misc]
 
     def _compile(self, mechanism: Mechanism) -> None:
-        work = Path(tempfile.mkdtemp(prefix=f".{mechanism.name}-", dir=self.root))
-        try:
-            (work / f"{mechanism.name}.mod").write_text(mechanism.text)
-            result = subprocess.run([_nrnivmodl(), "."], cwd=work, capture_output=True, text=True)
-            if result.returncode != 0:
-                errors = [line for line in (result.stdout + result.stderr).splitlines()
-                          if "error" in line.lower() or "nocmodl" in line.lower()]
-                flat = mechanism.flat
-                raise CompileError(
-                    f"nrnivmodl failed on the mechanism generated for ComponentType "
-                    f"'{flat.type if flat else mechanism.name}': " + " | ".join(errors[:5])
-                    + f" (mod file kept in {work})"
-                )
-            final = self.root / mechanism.name
-            try:
-                os.rename(work, final)
-            except OSError:
-                shutil.rmtree(work, ignore_errors=True)  # another run put it there first
-            self.compiled.append(mechanism.name)
-        except CompileError:
-            raise
-        except Exception:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
-
+        flat = mechanism.flat
+        _compile_into(self.root / mechanism.name, {f"{mechanism.name}.mod": mechanism.text.encode()}, [],
+                      f"the mechanism generated for ComponentType '{flat.type if flat else mechanism.name}'")
+        self.compiled.append(mechanism.name)
 
     def combined(self, mechanisms: list[Mechanism], coreneuron: bool = True) -> Path:
         """One library holding all ``mechanisms`` (for CoreNEURON, which loads a single mechanism
@@ -119,31 +98,36 @@ class MechanismCache:
         library = final / platform.machine() / "libnrnmech.so"
         if library.exists():
             return library
-        self.root.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=self.root))
-        try:
-            for m in unique:
-                (work / f"{m.name}.mod").write_text(m.text)
-            command = [_nrnivmodl()] + (["-coreneuron"] if coreneuron else []) + ["."]
-            log.info("compiling %d mechanisms into one library%s", len(unique), " for CoreNEURON" if coreneuron else "")
-            result = subprocess.run(command, cwd=work, capture_output=True, text=True)
-            if result.returncode != 0 or not (work / platform.machine() / "libnrnmech.so").exists():
-                errors = [line for line in (result.stdout + result.stderr).splitlines()
-                          if "error" in line.lower()]
-                raise CompileError("nrnivmodl" + (" -coreneuron" if coreneuron else "")
-                                   + " failed on the model's mechanisms: " + " | ".join(errors[:5])
-                                   + f" (mod files kept in {work})")
-            try:
-                os.rename(work, final)
-            except OSError:
-                shutil.rmtree(work, ignore_errors=True)  # another run put it there first
-            self.compiled.extend(m.name for m in unique)
-        except CompileError:
-            raise
-        except Exception:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
+        log.info("compiling %d mechanisms into one library%s", len(unique), " for CoreNEURON" if coreneuron else "")
+        _compile_into(final, {f"{m.name}.mod": m.text.encode() for m in unique},
+                      ["-coreneuron"] if coreneuron else [], "the model's mechanisms")
+        self.compiled.extend(m.name for m in unique)
         return library
+
+
+def _compile_into(final: Path, files: dict[str, bytes], options: list[str], what: str) -> None:
+    """Compile ``files`` (name -> NMODL text) with ``nrnivmodl`` in a temporary folder beside
+    ``final``, then rename it to ``final``, so concurrent runs never see a half-built library."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+    try:
+        for name, data in files.items():
+            (work / name).write_bytes(data)
+        result = subprocess.run([_nrnivmodl(), *options, "."], cwd=work, capture_output=True, text=True)
+        if result.returncode != 0 or not (work / platform.machine() / "libnrnmech.so").exists():
+            errors = [line for line in (result.stdout + result.stderr).splitlines()
+                      if "error" in line.lower() or "nocmodl" in line.lower()]
+            raise CompileError(f"nrnivmodl{''.join(' ' + o for o in options)} failed on {what}: "
+                               + " | ".join(errors[:5]) + f" (mod files kept in {work})")
+        try:
+            os.rename(work, final)
+        except OSError:
+            shutil.rmtree(work, ignore_errors=True)  # another run put it there first
+    except CompileError:
+        raise
+    except Exception:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
 
 
 def load_combined(library: Path, mechanisms: list[Mechanism]) -> None:
@@ -200,26 +184,8 @@ def user_library(mod_files: list[Path], root: Path | None = None) -> Path:
     library = final / platform.machine() / "libnrnmech.so"
     if library.exists():
         return library
-    root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=root))
-    try:
-        for name, data in contents:
-            (work / name).write_bytes(data)
-        log.info("compiling %d user mechanisms", len(contents))
-        result = subprocess.run([_nrnivmodl(), "."], cwd=work, capture_output=True, text=True)
-        if result.returncode != 0 or not (work / platform.machine() / "libnrnmech.so").exists():
-            errors = [line for line in (result.stdout + result.stderr).splitlines() if "error" in line.lower()]
-            raise CompileError(f"nrnivmodl failed on {', '.join(names)}: " + " | ".join(errors[:5])
-                               + f" (files kept in {work})")
-        try:
-            os.rename(work, final)
-        except OSError:
-            shutil.rmtree(work, ignore_errors=True)  # another run put it there first
-    except CompileError:
-        raise
-    except Exception:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+    log.info("compiling %d user mechanisms", len(contents))
+    _compile_into(final, dict(contents), [], ", ".join(names))
     return library
 
 
