@@ -171,7 +171,8 @@ def test_failures_of_every_kind_are_recorded(tmp_path: Path) -> None:
     batch, index = run_batch(spec, executor_for("local", jobs=2), folder=tmp_path / "b")
     assert time.monotonic() - start < 40
     status = dict(zip(index.params["drive_E.amplitude"], zip(index.status, index.error)))
-    assert status["100parsec"][0] == "failed" and "unknown unit 'parsec'" in status["100parsec"][1] and "amplitude" in status["100parsec"][1]
+    state, error = status["100parsec"][:2]
+    assert state == "failed" and "unknown unit 'parsec'" in error and "amplitude" in error
     assert status["61"] == ("failed", "time limit of 8 s exceeded")
     assert status["62"][0] == "failed" and "exited with code 7 without recording a result" in status["62"][1]
     assert status["100"] == ("done", "")
