@@ -107,8 +107,19 @@ class MechanismCache:
 
 def _compile_into(final: Path, files: dict[str, bytes], options: list[str], what: str) -> None:
     """Compile ``files`` (name -> NMODL text) with ``nrnivmodl`` in a temporary folder beside
-    ``final``, then rename it to ``final``, so concurrent runs never see a half-built library."""
+    ``final``, then rename it to ``final``, so concurrent runs never see a half-built library.
+    Processes wanting the same library (MPI ranks of one run, say) take turns: the first builds
+    it, the others find it built."""
+    import fcntl
+
     final.parent.mkdir(parents=True, exist_ok=True)
+    with open(final.parent / f".{final.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not final.exists():
+            _build(final, files, options, what)
+
+
+def _build(final: Path, files: dict[str, bytes], options: list[str], what: str) -> None:
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
     try:
         for name, data in files.items():
