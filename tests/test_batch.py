@@ -258,6 +258,9 @@ def test_analyze_heatmap_curve_and_best_runs(local_grid: Path, tmp_path: Path) -
     assert isinstance(plot_metric(index, "rate.Exc", "drive_E.amplitude", "RS.a"), Figure)
     best = best_runs(index, "rate", 3)
     assert [row["rate"] for row in best] == sorted(index.metrics["rate"][done], reverse=True)[:3]
+    among = best_runs(index, "rate", 3, fixed={"RS.a": "0.02"})
+    assert [row["rate"] for row in among] == sorted(index.metrics["rate"][done & (index.params["RS.a"] == 0.02)],
+                                                   reverse=True)[:3]
     out = subprocess.run([sys.executable, "-m", "nmlhub", "batch", "analyze", str(local_grid), "--metric", "rate",
                           "-x", "drive_E.amplitude", "-y", "RS.a", "--out", str(tmp_path / "h.png"), "--best", "2"],
                          capture_output=True, text=True, timeout=60)

@@ -141,12 +141,14 @@ def plot_metric(index: Index, metric: str, x: str | None = None, y: str | None =
     return fig
 
 
-def best_runs(index: Index, metric: str, n: int = 10, lowest: bool = False) -> list[dict[str, Any]]:
-    """The ``n`` done runs with the highest (or lowest) finite ``metric``: run, parameters, metric."""
+def best_runs(index: Index, metric: str, n: int = 10, lowest: bool = False,
+              fixed: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The ``n`` done runs (among those with the parameters in ``fixed`` at their values) with the
+    highest (or lowest) finite ``metric``: run, parameters, metric."""
     if metric not in index.metrics:
         raise BatchError(f"no metric {metric!r} (metrics: {', '.join(index.metrics)})")
     values = index.metrics[metric]
-    candidates = np.flatnonzero(index.done() & np.isfinite(values))
+    candidates = np.flatnonzero(_selection(index, fixed or {}) & np.isfinite(values))
     order = candidates[np.argsort(values[candidates], kind="stable")]
     if not lowest:
         order = order[::-1]

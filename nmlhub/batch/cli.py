@@ -176,7 +176,7 @@ def _analyze(args: argparse.Namespace) -> int:
     out = args.out or (args.folder / f"{metric}{'_heatmap' if args.y else ''}.png")
     figure.savefig(out, dpi=120, bbox_inches="tight")
     print(f"wrote {out}")
-    print(format_table(best_runs(index, metric, args.best, lowest=args.lowest), metric))
+    print(format_table(best_runs(index, metric, args.best, lowest=args.lowest, fixed=fixed), metric))
     return EXIT_OK
 
 

@@ -112,8 +112,9 @@ def _compile_into(final: Path, files: dict[str, bytes], options: list[str], what
     it, the others find it built."""
     import fcntl
 
-    final.parent.mkdir(parents=True, exist_ok=True)
-    with open(final.parent / f".{final.name}.lock", "w") as lock:
+    locks = final.parent / "locks"  # kept: removing a lock file others may hold is a race
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{final.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not final.exists():
             _build(final, files, options, what)
