@@ -22,6 +22,7 @@ from .records import (
     SourceFile,
 )
 from .simulation import parse_simulation
+from .xml_columns import attach_tables, take_tables
 from .typesystem import category_of, is_known_type, type_chain, component_type_parameters, neuroml_tag_to_libneuroml
 
 log = logging.getLogger(__name__)
@@ -278,6 +279,12 @@ class _Loader:
     def _add_libneuroml(self, element: etree._Element, tag: str, here: Location) -> None:
         attr, cls = self.tag_table[tag]
         obj = cls.factory()
+        tables = []
+        if tag == "network" and not self.keep_trees:
+            # large connection and input lists as tables, not one object per row; a kept tree
+            # (nmlhub validate) keeps every row, for its checks
+            assert self.model is not None
+            tables = take_tables(element, self.model.units)
         try:
             obj.build(element)
         except NmlhubError:
@@ -287,6 +294,8 @@ class _Loader:
                 f"cannot read element: {exc}", file=here.file, line=here.line,
                 element=f"<{tag} id='{element.get('id', '')}'>",
             ) from None
+        if tables:
+            attach_tables(obj, tables)
         self._register(tag, attr, obj, here)
         if tag == "network":
             self._locate_network_children(element, obj.id, here.file)
