@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import re
 from pathlib import Path
+from typing import Any, Iterator
 
 from lxml import etree
 
@@ -48,6 +52,12 @@ def parse_xml_file(path: str | Path, max_bytes: int = DEFAULT_MAX_XML_BYTES) -> 
     XmlSecurityError
         The file declares a DTD or entities, or is larger than ``max_bytes``.
     """
+    return parse_xml_bytes(read_xml_file(path, max_bytes), source=path)
+
+
+def read_xml_file(path: str | Path, max_bytes: int = DEFAULT_MAX_XML_BYTES) -> bytes:
+    """The bytes of an XML file, refusing a missing, empty or too large file
+    (:func:`parse_xml_file`'s checks before parsing)."""
     path = Path(path)
     if not path.exists():
         raise ModelError("file not found", file=path)
@@ -65,13 +75,33 @@ def parse_xml_file(path: str | Path, max_bytes: int = DEFAULT_MAX_XML_BYTES) -> 
         raise XmlSecurityError(
             f"file is {size} bytes, larger than the limit of {max_bytes} bytes for XML", file=path
         )
-    return parse_xml_bytes(data, source=path)
+    return data
 
 
-def parse_xml_bytes(data: bytes, source: str | Path = "<string>") -> etree._ElementTree:
-    """Parse XML held in memory with the same guards as :func:`parse_xml_file`."""
+def iterparse_xml_bytes(data: bytes, source: str | Path = "<string>") -> Any:
+    """lxml's ``iterparse`` (``end`` events) over XML held in memory, with the guards of
+    :func:`parse_xml_file`: a DOCTYPE is refused before parsing (so no entity can be declared);
+    iterate it inside :func:`xml_errors`, then pass its ``root`` to :func:`checked_tree`."""
+    root_start = _ROOT_START.search(data)
+    prolog = data[:root_start.start()] if root_start else data
+    if b"<!DOCTYPE" in prolog.upper() or b"<!ENTITY" in prolog.upper():
+        raise XmlSecurityError(
+            "XML declares a DOCTYPE/DTD (entities are refused: possible XXE or entity expansion)",
+            file=source, line=1)
+    return etree.iterparse(io.BytesIO(data), events=("end",), resolve_entities=False, no_network=True,
+                           load_dtd=False, dtd_validation=False, huge_tree=False, remove_comments=True,
+                           remove_pis=True, collect_ids=False)
+
+
+#: Where the root element starts: the first '<' followed by a name (not '<?' or '<!').
+_ROOT_START = re.compile(rb"<[A-Za-z_:]")
+
+
+@contextlib.contextmanager
+def xml_errors(source: str | Path) -> Iterator[None]:
+    """lxml's syntax errors as nmlhub's: truncated, not well-formed, entities."""
     try:
-        root = etree.fromstring(data, parser=_parser(), base_url=None)
+        yield
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
         msg = exc.msg or str(exc)
@@ -84,6 +114,17 @@ def parse_xml_bytes(data: bytes, source: str | Path = "<string>") -> etree._Elem
                 f"XML uses entities, which nmlhub does not expand: {msg}", file=source, line=line
             ) from None
         raise ModelError(f"not well-formed XML: {msg}", file=source, line=line) from None
+
+
+def parse_xml_bytes(data: bytes, source: str | Path = "<string>") -> etree._ElementTree:
+    """Parse XML held in memory with the same guards as :func:`parse_xml_file`."""
+    with xml_errors(source):
+        root = etree.fromstring(data, parser=_parser(), base_url=None)
+    return checked_tree(root, source)
+
+
+def checked_tree(root: etree._Element, source: str | Path) -> etree._ElementTree:
+    """The tree of a parsed root, refused if it declares a DTD or holds an entity."""
     tree = root.getroottree()
     docinfo = tree.docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:

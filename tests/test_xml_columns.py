@@ -15,6 +15,13 @@ from conftest import EXAMPLES
 N_CELLS = 40
 
 
+@pytest.fixture(params=["parsed", "streamed"])
+def reading(request, monkeypatch) -> str:
+    """Tables taken from the parsed tree, or while lxml streams the file (as for large files)."""
+    monkeypatch.setattr(xml_columns, "STREAM_BYTES", 0 if request.param == "streamed" else 10**15)
+    return request.param
+
+
 def _network(rng: np.random.Generator, rows: int) -> str:
     def connection_wd(k: int) -> str:
         unit, scale = ("ms", 1.0) if k % 3 else ("s", 0.001)
@@ -50,9 +57,9 @@ def _network(rng: np.random.Generator, rows: int) -> str:
 </neuroml>"""
 
 
-def test_tables_equal_libneuroml_objects(tmp_path):
+def test_tables_equal_libneuroml_objects(tmp_path, reading):
     path = tmp_path / "net.nml"
-    path.write_text(_network(np.random.default_rng(3), 2 * xml_columns.MIN_ROWS))
+    path.write_text(_network(np.random.default_rng(3), 2 * xml_columns.MIN_ROWS + 7))
     tables = load(path).network()
     objects = load(path, keep_trees=True).network()  # nmlhub validate's load keeps every row as an object
     kinds = {p.id: type(p.connections).__name__ for p in tables.projections}
@@ -70,7 +77,7 @@ def test_tables_equal_libneuroml_objects(tmp_path):
     assert np.allclose(fi.fraction, si.fraction) and np.allclose(fw, sw)
 
 
-def test_a_network_read_as_tables_runs_like_its_objects(monkeypatch):
+def test_a_network_read_as_tables_runs_like_its_objects(monkeypatch, reading):
     lems = EXAMPLES / "izh_network" / "LEMS_izh_network.xml"
     as_objects = nmlhub.simulate(lems)
     monkeypatch.setattr(xml_columns, "MIN_ROWS", 1)
@@ -82,13 +89,16 @@ def test_a_network_read_as_tables_runs_like_its_objects(monkeypatch):
 
 
 @pytest.mark.parametrize("bad", ['delay="3 furlongs"', 'weight="heavy"'])
-def test_a_bad_value_is_met_as_libneuroml_meets_it(tmp_path, monkeypatch, bad):
+@pytest.mark.parametrize("row", [0, "last"])
+def test_a_bad_value_is_met_as_libneuroml_meets_it(tmp_path, monkeypatch, reading, bad, row):
     """A row with a value that is not a plain number leaves its list to libNeuroML, so the error
-    (or the object read) is what it was without tables."""
-    rows = xml_columns.MIN_ROWS
+    (or the object read) is what it was without tables; streamed, also when earlier blocks of the
+    list had already become a table."""
+    rows = 2 * xml_columns.MIN_ROWS + 7
     text = _network(np.random.default_rng(4), rows)
     name = bad.split("=")[0]
-    start = text.index(f' {name}="', text.index("<connectionWD"))
+    where = text.index("<connectionWD") if row == 0 else text.rindex("<connectionWD")
+    start = text.index(f' {name}="', where)
     end = text.index('"', start + len(name) + 3) + 1
     path = tmp_path / "net.nml"
     path.write_text(text[:start] + " " + bad + text[end:])
@@ -104,3 +114,33 @@ def test_a_bad_value_is_met_as_libneuroml_meets_it(tmp_path, monkeypatch, bad):
     monkeypatch.setattr(xml_columns, "MIN_ROWS", 10**9)
     assert with_tables == outcome()
     assert with_tables.startswith("error: ") or with_tables == f"list of {rows}"
+
+
+def test_a_streamed_file_with_a_doctype_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(xml_columns, "STREAM_BYTES", 0)
+    text = _network(np.random.default_rng(5), 10)
+    path = tmp_path / "net.nml"
+    path.write_text('<?xml version="1.0"?>\n<!DOCTYPE neuroml [<!ENTITY big "x">]>\n' + text)
+    with pytest.raises(nmlhub.XmlSecurityError, match="DOCTYPE"):
+        load(path)
+
+
+def test_streaming_drops_the_rows_from_the_tree(tmp_path):
+    path = tmp_path / "net.nml"
+    path.write_text(_network(np.random.default_rng(6), 2 * xml_columns.MIN_ROWS + 7))
+    units = load(path).units
+    tree, tables = xml_columns.parse_streaming(path, 10**9, units)
+    assert not any(e.tag.endswith(("connectionWD", "inputW")) for e in tree.iter() if isinstance(e.tag, str))
+    (network_tables,) = tables.values()
+    assert sorted((t.kind, t.element_id, len(t.array)) for t in network_tables) == [
+        ("inputList", "drive_A", 2 * xml_columns.MIN_ROWS + 7), ("projection", "AB", 2 * xml_columns.MIN_ROWS + 7),
+        ("projection", "BA", 2 * xml_columns.MIN_ROWS + 7)]
+
+
+def test_a_truncated_streamed_file_names_the_problem(tmp_path, monkeypatch):
+    monkeypatch.setattr(xml_columns, "STREAM_BYTES", 0)
+    text = _network(np.random.default_rng(7), xml_columns.MIN_ROWS)
+    path = tmp_path / "net.nml"
+    path.write_text(text[: len(text) // 2])
+    with pytest.raises(nmlhub.ModelError, match="truncated|not well-formed"):
+        load(path)

@@ -22,7 +22,7 @@ from .records import (
     SourceFile,
 )
 from .simulation import parse_simulation
-from .xml_columns import attach_tables, take_tables
+from . import xml_columns
 from .typesystem import category_of, is_known_type, type_chain, component_type_parameters, neuroml_tag_to_libneuroml
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,8 @@ class _Loader:
         self.seen: set[Path] = set()
         self.stack: list[Path] = []
         self.tag_table = neuroml_tag_to_libneuroml()
+        # tables of large lists read while a file streamed, by the network element they belong to
+        self.streamed_tables: dict[etree._Element, list[xml_columns.RowTable]] = {}
 
     # -- entry ---------------------------------------------------------------------------------
     def run(self, path: Path) -> Model:
@@ -162,7 +164,14 @@ class _Loader:
 
     def _load_xml(self, path: Path, included_from: Location | None, is_top: bool) -> None:
         assert self.model is not None
-        tree = parse_xml_file(path, self.max_xml_bytes)
+        streamed = None
+        if not self.keep_trees and path.is_file() and path.stat().st_size >= xml_columns.STREAM_BYTES:
+            streamed = xml_columns.parse_streaming(path, self.max_xml_bytes, self.model.units)
+        if streamed is not None:
+            tree, tables = streamed
+            self.streamed_tables.update(tables)
+        else:
+            tree = parse_xml_file(path, self.max_xml_bytes)
         root = tree.getroot()
         kind = local_name(root)
         if kind not in ("neuroml", "Lems"):
@@ -284,7 +293,7 @@ class _Loader:
             # large connection and input lists as tables, not one object per row; a kept tree
             # (nmlhub validate) keeps every row, for its checks
             assert self.model is not None
-            tables = take_tables(element, self.model.units)
+            tables = self.streamed_tables.pop(element, []) + xml_columns.take_tables(element, self.model.units)
         try:
             obj.build(element)
         except NmlhubError:
@@ -295,7 +304,7 @@ class _Loader:
                 element=f"<{tag} id='{element.get('id', '')}'>",
             ) from None
         if tables:
-            attach_tables(obj, tables)
+            xml_columns.attach_tables(obj, tables)
         self._register(tag, attr, obj, here)
         if tag == "network":
             self._locate_network_children(element, obj.id, here.file)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -145,3 +146,79 @@ def _table(kind: str, element: etree._Element, columns: list[tuple[str, np.ndarr
         return None
     array = np.column_stack([values for _, values in columns])
     return RowTable(kind, element.get("id", ""), array, {name: k for k, (name, _) in enumerate(columns)})
+
+
+#: XML files at least this large are read while lxml streams them, each large list's rows turned
+#: into a table a block at a time and dropped from the tree.
+STREAM_BYTES = 16 * 1024 * 1024
+
+_ROW_TAGS = {"projection": ("connection", "connectionWD"), "inputList": ("input", "inputW")}
+
+
+class _Rows:
+    """The rows of one projection or input list met so far while streaming."""
+
+    def __init__(self, parent: etree._Element, tag: str) -> None:
+        self.parent, self.tag = parent, tag
+        self.pending: list[etree._Element] = []
+        self.tables: list[RowTable] = []
+
+
+def parse_streaming(path: Path, max_bytes: int, units: Any) -> tuple[etree._ElementTree, dict] | None:
+    """Parse a network file while lxml streams it: each projection or input list, once it has
+    :data:`MIN_ROWS` rows, becomes a table block by block and its rows leave the tree, so the
+    rows never all exist as lxml elements. Returns the tree (without those rows) and the tables
+    by network element, or None when a list turned out not to be tabular after some of its rows
+    had left the tree (then the file is parsed the ordinary way)."""
+    from ..xmlsafe import checked_tree, iterparse_xml_bytes, read_xml_file, xml_errors
+
+    data = read_xml_file(path, max_bytes)
+    events = iterparse_xml_bytes(data, source=path)
+    lists: dict[etree._Element, _Rows] = {}
+    with xml_errors(path):
+        for _, element in events:
+            tag = local_name(element) if isinstance(element.tag, str) else ""
+            parent = element.getparent()
+            if parent is None or tag not in ("connection", "connectionWD", "input", "inputW"):
+                continue
+            kind = local_name(parent)
+            if tag not in _ROW_TAGS.get(kind, ()) or local_name(parent.getparent()) != "network":
+                continue
+            rows = lists.get(parent)
+            if rows is None:
+                rows = lists[parent] = _Rows(parent, element.tag)
+            if rows.tag != element.tag:
+                if rows.tables:
+                    return None
+                rows.tag = None  # mixed rows: left to libNeuroML
+            if rows.tag is None:
+                continue
+            rows.pending.append(element)
+            if len(rows.pending) >= MIN_ROWS and not _take_block(rows, kind, units):
+                if rows.tables:
+                    return None
+                rows.tag = None
+        tree = checked_tree(events.root, path)
+    tables: dict[etree._Element, list[RowTable]] = {}
+    for parent, rows in lists.items():
+        kind = local_name(parent)
+        if rows.tag is None or not rows.tables:
+            continue  # small or not tabular: the ordinary path takes it
+        if rows.pending and not _take_block(rows, kind, units):
+            return None
+        joined = RowTable(kind, parent.get("id", ""), np.concatenate([t.array for t in rows.tables]),
+                          rows.tables[0].indices)
+        tables.setdefault(parent.getparent(), []).append(joined)
+    return tree, tables
+
+
+def _take_block(rows: _Rows, kind: str, units: Any) -> bool:
+    table = (_connection_table(rows.parent, rows.pending, units) if kind == "projection"
+             else _input_table(rows.parent, rows.pending))
+    if table is None:
+        return False
+    for element in rows.pending:
+        rows.parent.remove(element)
+    rows.pending = []
+    rows.tables.append(table)
+    return True
