@@ -346,3 +346,38 @@ def test_transfer_entropy_of_coupled_and_independent_signals():
     assert not causality.transfer_entropy(u, y, n_bins=3).significant
     with pytest.raises(AnalysisError, match="integer symbols"):
         causality.transfer_entropy(x, y)
+
+
+def test_gap_junction_weights_from_xml_and_hdf5(tmp_path):
+    """Weights of electricalConnectionInstanceW rows, read as written in the XML (lxml) and as
+    nmlhub's connection table gives them, from the XML file and from its NeuroML HDF5."""
+    from lxml import etree
+
+    from nmlhub.analysis.network import network_cells, network_connections
+
+    rng = np.random.default_rng(11)
+    rows = "".join(
+        f'<electricalConnectionInstanceW id="{k}" preCell="../A/{k % 4}/iaf" postCell="../B/{(k * 3) % 5}/iaf" '
+        f'preSegment="0" preFractionAlong="0.5" postSegment="0" postFractionAlong="0.5" synapse="gj" '
+        f'weight="{rng.uniform(0.1, 3):.5f}"/>' for k in range(12))
+    xml = tmp_path / "gj.net.nml"
+    xml.write_text(f"""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="gj">
+  <iafCell id="iaf" leakReversal="-65mV" thresh="-50mV" reset="-65mV" C="1nF" leakConductance="10nS"/>
+  <gapJunction id="gj" conductance="10pS"/>
+  <network id="net">
+    <population id="A" component="iaf" size="4" type="populationList">
+      {"".join(f'<instance id="{i}"><location x="{i}" y="0" z="0"/></instance>' for i in range(4))}
+    </population>
+    <population id="B" component="iaf" size="5" type="populationList">
+      {"".join(f'<instance id="{i}"><location x="{i}" y="10" z="0"/></instance>' for i in range(5))}
+    </population>
+    <electricalProjection id="AB" presynapticPopulation="A" postsynapticPopulation="B">{rows}</electricalProjection>
+  </network>
+</neuroml>""")
+    written = [float(e.get("weight")) for e in etree.parse(str(xml)).iter("{*}electricalConnectionInstanceW")]
+    h5 = tmp_path / "gj.net.nml.h5"
+    nmlhub.save(xml, h5)
+    for path in (xml, h5):
+        model = nmlhub.load(path)
+        connections = network_connections(model, network_cells(model))
+        assert np.allclose(connections.weight, written), path.name

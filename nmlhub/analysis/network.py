@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..model.columns import connection_weights_delays, projection_columns
+from ..neuron.coupling import coupled_rows
 from ..model.summary import population_size
 from .errors import AnalysisError
 
@@ -185,11 +186,12 @@ def network_connections(model: Any, cells: NetworkCells | None = None, network: 
             weights, delays = np.ones(len(cols)), np.zeros(len(cols))
         add(proj.id, proj.presynaptic_population, proj.postsynaptic_population, cols.pre_cell,
             cols.post_cell, weights, delays, cols.post_segment, cols.fractions()[1])
-    for proj in list(network.electrical_projections) + list(network.continuous_projections):
-        cols = projection_columns(proj)
-        weights = _continuous_weights(proj, len(cols))
-        add(proj.id, proj.presynaptic_population, proj.postsynaptic_population, cols.pre_cell,
-            cols.post_cell, weights, np.zeros(len(cols)), cols.post_segment, cols.fractions()[1])
+    for electrical, coupled in ((True, network.electrical_projections), (False, network.continuous_projections)):
+        for proj in coupled:
+            rows = coupled_rows(proj, electrical)
+            cols = rows.columns
+            add(proj.id, proj.presynaptic_population, proj.postsynaptic_population, cols.pre_cell,
+                cols.post_cell, rows.weight, np.zeros(len(cols)), cols.post_segment, cols.fractions()[1])
     if expanded is not None:
         for proj in expanded.projections:
             add(proj.id, proj.pre_population, proj.post_population, proj.pre_cell, proj.post_cell,
@@ -199,22 +201,6 @@ def network_connections(model: Any, cells: NetworkCells | None = None, network: 
         return NetworkConnections(empty_i, empty_i, empty_f, empty_f, empty_i, empty_f, empty_i, ())
     columns = [np.concatenate(c) for c in zip(*parts)]
     return NetworkConnections(*columns, tuple(ids))
-
-
-def _continuous_weights(proj: Any, n: int) -> np.ndarray:
-    weights = []
-    for attr in ("electrical_connections", "electrical_connection_instances",
-                 "electrical_connection_instance_ws", "continuous_connections",
-                 "continuous_connection_instances", "continuous_connection_instance_ws"):
-        items = getattr(proj, attr, None)
-        if items is None or len(items) == 0:
-            continue
-        if hasattr(items, "array"):
-            weights.append(np.ones(len(items)))
-        else:
-            weights.append(np.array([float(getattr(c, "weight", None) or 1.0) for c in items]))
-    out = np.concatenate(weights) if weights else np.zeros(0)
-    return out if out.size == n else np.ones(n)
 
 
 def positions_of(cells: NetworkCells, populations: tuple[str, ...] | list[str], cell_population: np.ndarray,
