@@ -419,7 +419,9 @@ def _int_column(values: np.ndarray, prefix: str = "", suffix: str = "") -> dict:
 
 def _float_column(values: np.ndarray, suffix: str = "") -> dict:
     values = np.asarray(values, dtype=np.float64)
-    if np.all(values == np.rint(values)) and suffix == "" and np.all(np.abs(values) < 2**53):
+    whole = np.all(values == np.rint(values)) and np.all(np.abs(values) < 2**53)
+    # -0.0 is whole too, but written as an integer it would come back as +0.0
+    if whole and suffix == "" and not np.any(np.signbit(values) & (values == 0)):
         return _int_column(values)
     return {"float": values, "prefix": "", "suffix": suffix}
 

@@ -7,6 +7,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# The same generated cases on every run, so CI passes or fails on the code alone; set
+# HYPOTHESIS_PROFILE=explore to look for new cases (and add any failure as an @example).
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "nml_examples"

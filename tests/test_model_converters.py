@@ -328,7 +328,7 @@ def test_reader_names_malformed_xml(tmp_path):
 
 # ---------------------------------------------------------------- random networks (hypothesis)
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 _XML_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("&<>\"' \t\n"),
@@ -408,6 +408,10 @@ def random_networks(draw) -> str:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=random_networks())
+@example(text=  # found by hypothesis: -0.0 came back from NeuroML HDF5 as 0
+         '<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="random"><network id="net">'
+         '<population id="p0" component="c" size="1" type="populationList"><instance id="0">'
+         '<location x="0.0" y="0.0" z="-0.0"/></instance></population></network></neuroml>')
 def test_random_networks_round_trip_every_format(tmp_path, text):
     source = tmp_path / "random.nml"
     source.write_text(text, encoding="utf-8")
