@@ -11,13 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fresh import fresh_result  # noqa: E402
 
 NEUROML_NS = "http://www.neuroml.org/schema/neuroml2"
 
@@ -93,13 +95,10 @@ def main() -> None:
         rows = {}
         for fmt, name in (("hdf5", "net.nml.h5"), ("xml", "net.nml"), ("json", "net.json"),
                           ("pickle", "net.pkl"), ("matlab", "net.mat")):
-            proc = subprocess.run([sys.executable, __file__, "--one", str(source), str(Path(tmp) / name)],
-                                  capture_output=True, text=True)
-            line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT_JSON ")), None)
-            if line is None:
-                print(f"{fmt}: failed\n{proc.stderr[-2000:]}")
+            result = fresh_result([__file__, "--one", str(source), str(Path(tmp) / name)])
+            if result is None:
                 continue
-            rows[fmt] = json.loads(line[len("RESULT_JSON "):])
+            rows[fmt] = result
         hdf5 = rows.get("hdf5")
         print(f"{args.cells} cells, {args.connections} connections\n")
         print("| format | write s | read s | write+read s | x HDF5 | file MB | peak MB (source tree alone) |")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from convert_bench import network_tree  # noqa: E402
+from fresh import fresh_result  # noqa: E402
 
 
 def read_part(path: Path, nhost: int) -> None:
@@ -57,13 +57,10 @@ def main() -> None:
         save(network_tree(args.cells, args.connections), path)
         rows = {}
         for nhost in (1, 2, 4):
-            proc = subprocess.run([sys.executable, __file__, "--one", str(path), str(nhost)],
-                                  capture_output=True, text=True)
-            line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT_JSON ")), None)
-            if line is None:
-                print(f"{nhost} ranks: failed\n{proc.stderr[-2000:]}")
+            result = fresh_result([__file__, "--one", str(path), str(nhost)])
+            if result is None:
                 return
-            rows[nhost] = json.loads(line[len("RESULT_JSON "):])
+            rows[nhost] = result
         whole = rows[1]
         print(f"{args.cells} cells, {args.connections} connections in NeuroML HDF5\n")
         print("| read | rows kept | s | peak MB while reading | MB held after | x whole (peak) | process peak MB |")

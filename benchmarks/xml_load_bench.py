@@ -12,7 +12,6 @@ import argparse
 import gc
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from convert_bench import network_tree  # noqa: E402
+from fresh import fresh_result  # noqa: E402
 
 
 def _current_rss_mb() -> float:
@@ -58,13 +58,10 @@ def main() -> None:
         save(network_tree(args.cells, args.connections), path)
         rows = {}
         for label, tables in (("tables", True), ("objects", False)):
-            proc = subprocess.run([sys.executable, __file__, "--one", str(path), str(int(tables))],
-                                  capture_output=True, text=True)
-            line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT_JSON ")), None)
-            if line is None:
-                print(f"{label}: failed\n{proc.stderr[-2000:]}")
+            result = fresh_result([__file__, "--one", str(path), str(int(tables))])
+            if result is None:
                 return
-            rows[label] = json.loads(line[len("RESULT_JSON "):])
+            rows[label] = result
         print(f"{args.cells} cells, {args.connections} connections, XML of {path.stat().st_size / 1e6:.0f} MB\n")
         print("| lists read as | s | peak MB | MB held after loading | x objects (s) |")
         print("|---|---|---|---|---|")
