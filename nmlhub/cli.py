@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 import traceback
 from pathlib import Path
@@ -34,16 +35,16 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--no-warnings", action="store_true", help="print errors only")
     run = sub.add_parser("run", help="run a LEMS simulation file in NEURON and write its outputs")
     run.add_argument("file", type=Path)
-    run.add_argument("--duration", type=float, help="simulated time (ms), instead of the file's length")
-    run.add_argument("--dt", type=float, help="time step (ms), instead of the file's step")
+    run.add_argument("--duration", type=positive_number, help="simulated time (ms), instead of the file's length")
+    run.add_argument("--dt", type=positive_number, help="time step (ms), instead of the file's step")
     run.add_argument("--seed", type=int, help="random seed, instead of the file's")
     run.add_argument("--outdir", type=Path, help="write output files here instead of next to the LEMS file")
     run.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
-    run.add_argument("-n", "--ranks", type=int, default=1,
+    run.add_argument("-n", "--ranks", type=positive_int, default=1,
                      help="run on this many MPI ranks (starts mpiexec; under mpiexec already, ranks come from it)")
     run.add_argument("--share-synapses", action="store_true",
                      help="connections of a linear synapse type onto one place of a cell share one instance")
-    run.add_argument("--write-every", type=float, metavar="MS",
+    run.add_argument("--write-every", type=positive_number, metavar="MS",
                      help="append everything recorded to an HDF5 file every MS ms (see --intervals)")
     run.add_argument("--intervals", type=Path, metavar="FILE.h5",
                      help="the HDF5 file --write-every appends to (default: next to the LEMS file)")
@@ -55,8 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--lfp-probe", type=_probe, metavar="X,Z,Y0,Y1,N",
                      help="record the LFP at N contacts from depth Y0 to Y1 (um) at x=X, z=Z; written "
                           "to NAME.lfp.dat (time in s, then V per contact) beside the other outputs")
-    run.add_argument("--lfp-every", type=float, metavar="MS",
+    run.add_argument("--lfp-every", type=positive_number, metavar="MS",
                      help="LFP sampling interval (a multiple of the time step; default: every step)")
+    run.add_argument("--max-connections", type=positive_int, metavar="N",
+                     help="the most connections the network's rules may make (default: what the "
+                          "available memory holds); a rule beyond it is refused before allocation")
     run.add_argument("--switch-cell", action="append", default=[], metavar="POP=CELL_ID",
                      help="population POP uses cell CELL_ID instead (same cells, same connections); repeatable")
     from .importers.cli import add_parser as add_import_cell
@@ -74,6 +78,45 @@ def _parser() -> argparse.ArgumentParser:
 
     add_plot(sub)
     return parser
+
+
+def positive_number(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be a finite number > 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be at least 1")
+    return value
+
+
+def without_rank_option(argv: Sequence[str]) -> list[str]:
+    """The command line with ``-n N`` / ``--ranks N`` (in any spelling) taken out, and nothing
+    else: an argument equal to the rank count stays."""
+    out: list[str] = []
+    skip_next = False
+    for arg in argv:
+        if skip_next:
+            skip_next = False
+        elif arg in ("-n", "--ranks"):
+            skip_next = True
+        elif arg.startswith("--ranks=") or (arg.startswith("-n") and not arg.startswith("--")):
+            continue
+        else:
+            out.append(arg)
+    return out
 
 
 def _probe(text: str) -> tuple:
@@ -108,7 +151,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.ranks > 1 and not mpi.started_by_mpi_launcher():
         import subprocess
 
-        forwarded = [a for a in sys.argv[1:] if a not in ("-n", "--ranks", str(args.ranks))]
+        forwarded = without_rank_option(args.argv)
         command = mpi.mpiexec_command(args.ranks, forwarded)
         return subprocess.run(command, env=mpi.environment()).returncode
     parallel = mpi.started_by_mpi_launcher() or None
@@ -127,7 +170,8 @@ def _run(args: argparse.Namespace) -> int:
                            balance=args.balance, share_synapses=args.share_synapses,
                            write_every_ms=args.write_every, engine=args.engine,
                            intervals_file=(args.intervals or args.file.with_suffix(".intervals.h5"))
-                           if args.write_every else None, lfp=lfp, lfp_every_ms=args.lfp_every)
+                           if args.write_every else None, lfp=lfp, lfp_every_ms=args.lfp_every,
+                           max_connections=args.max_connections)
     results = sim.run()
     if sim.rank == 0:
         for path in sim.write_outputs(results, args.outdir):
@@ -219,7 +263,9 @@ _COMMANDS = {"import-cell": _import_cell, "info": _info, "validate": _validate, 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

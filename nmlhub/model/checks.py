@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -9,9 +10,12 @@ from typing import Any, Iterator
 import numpy as np
 
 from .cells import cell_morphology, segment_ids
-from .columns import BAD_INDEX, input_columns, parse_cell_reference, projection_columns
+from .columns import (BAD_INDEX, CONNECTION_ATTRS, input_columns, input_weights, parse_cell_reference,
+                      projection_columns)
+from ..errors import ModelError
 from .model import Model
 from .records import Location, Problem
+from .row_checks import BadRow, is_columnar, safe_weights_delays, table_problems, value_problems
 from .summary import population_size
 
 #: At most this many bad connections or inputs are listed per projection or input list.
@@ -34,8 +38,9 @@ class _Population:
 
 
 class _Checker:
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, max_connections: int | None = None) -> None:
         self.model = model
+        self.max_connections = max_connections
         self.problems: list[Problem] = []
         self._segments: dict[str, set[int] | None] = {}
 
@@ -82,6 +87,33 @@ class _Checker:
         self.check_simulations()
         return self.problems
 
+    def check_rules(self) -> list[Problem]:
+        """Expand each network's rules (within the connection budget), as a run would: a rule
+        that cannot be expanded is an error here too."""
+        from ..rules.values import RuleError
+        from .cells import cell_morphology
+
+        for net_id, rules in self.model.rules.items():
+            if getattr(rules, "expanded_in_file", False):
+                continue
+            record = self.model.components.get(net_id)
+            loc = record.location if record is not None else None
+            morphologies = {}
+            for pop in rules.populations:
+                cell = self.model.components.get(pop.cell)
+                if cell is None:
+                    self.add(f"rule population '{pop.id}': cell '{pop.cell}' is not defined", loc,
+                             f"network {net_id}")
+                    continue
+                morphologies[pop.cell] = cell_morphology(cell.obj, self.model.components)
+            try:
+                from ..rules.expand import expand
+
+                expand(rules, morphologies, max_connections=self.max_connections)
+            except RuleError as exc:
+                self.add(f"rules: {exc.message}", loc, f"network {net_id}")
+        return self.problems
+
     def check_populations(self, net: Any) -> dict[str, _Population]:
         pops: dict[str, _Population] = {}
         for pop in net.populations:
@@ -91,6 +123,10 @@ class _Checker:
                 self.add(f"component '{pop.component}' is not defined in the model", loc, element)
             instance_ids = None
             if pop.instances is not None and len(pop.instances) > 0:
+                unreadable = _unreadable_instance_id(pop.instances)
+                if unreadable is not None:
+                    self.add(f"instance id {unreadable:g} is not a whole number >= 0", loc, element)
+                    continue
                 instance_ids = _instance_ids(pop.instances)
                 if len(np.unique(instance_ids)) != len(instance_ids):
                     self.add("instance ids are not unique", loc, element)
@@ -119,7 +155,20 @@ class _Checker:
                 self.add(f"synapse/component '{item}' is not defined in the model", loc, element)
         if pre is None or post is None:
             return
-        cols = projection_columns(proj)
+        valid = {"pre_cell_id": (pre.valid, f"{pre.id} (size {pre.size})"),
+                 "post_cell_id": (post.valid, f"{post.id} (size {post.size})")}
+        for side, pop in (("pre", pre), ("post", post)):
+            known = self.cell_segments(pop.component)
+            if known is not None:
+                valid[f"{side}_segment_id"] = (_member_of(known), f"the segments of cell '{pop.component}'")
+        offset = 0
+        for attr in CONNECTION_ATTRS:
+            items = getattr(proj, attr, None)
+            if items is not None and len(items) and is_columnar(items):
+                self._report_bad_rows(table_problems(items, valid, offset), loc, element, "connection")
+            offset += len(items) if items is not None else 0
+        elements = _element_rows(proj, CONNECTION_ATTRS)
+        cols = projection_columns(elements)
         if len(cols) == 0:
             return
         bad = ~pre.valid(cols.pre_cell) | ~post.valid(cols.post_cell)
@@ -141,6 +190,20 @@ class _Checker:
             self._report_rows(bad_seg, loc, element, "connection",
                               lambda i, side=side, segs=segs, pop=pop:
                               f"{side} segment {segs[i]} does not exist in cell '{pop.component}'")
+        values = safe_weights_delays(elements, self.model.units)
+        if isinstance(values, str):
+            self.add(f"a weight or delay cannot be read: {values}", loc, element)
+            return
+        weights, delays = values
+        self._report_bad_rows([BadRow(int(i), m) for i, m in value_problems(
+            weights, delays, cols.fractions())], loc, element, "connection")
+
+    def _report_bad_rows(self, bad: list[BadRow], loc: Location | None, element: str, row_name: str) -> None:
+        for item in bad[:MAX_LISTED]:
+            self.add(item.message, loc, f"{element} {row_name} {item.row}")
+        if len(bad) > MAX_LISTED:
+            self.add(f"... and {len(bad) - MAX_LISTED} more {row_name}s with the same kind of problem",
+                     loc, element)
 
     def _report_rows(self, bad: np.ndarray, loc: Location | None, element: str, row_name: str,
                      describe: Any) -> None:
@@ -160,16 +223,34 @@ class _Checker:
         if pop is None:
             self.add(f"population '{input_list.populations}' is not in network {net_id}", loc, element)
             return
-        cols = input_columns(input_list)
+        valid = {"target_cell_id": (pop.valid, f"{pop.id} (size {pop.size})")}
+        known = self.cell_segments(pop.component)
+        if known is not None:
+            valid["segment_id"] = (_member_of(known), f"the segments of cell '{pop.component}'")
+        offset = 0
+        for attr in ("input", "input_ws"):
+            items = getattr(input_list, attr, None)
+            if items is not None and len(items) and is_columnar(items):
+                self._report_bad_rows(table_problems(items, valid, offset), loc, element, "input")
+            offset += len(items) if items is not None else 0
+        elements = _element_rows(input_list, ("input", "input_ws"))
+        cols = input_columns(elements)
         if len(cols) == 0:
             return
         self._report_rows(~pop.valid(cols.target_cell), loc, element, "input",
                           lambda i: f"target cell {cols.target_cell[i]} is not in {pop.id} (size {pop.size})")
-        known = self.cell_segments(pop.component)
         if known is not None:
             bad_seg = ~np.isin(cols.segment, np.fromiter(known, dtype=np.int64))
             self._report_rows(bad_seg, loc, element, "input",
                               lambda i: f"segment {cols.segment[i]} does not exist in cell '{pop.component}'")
+        try:
+            weights = input_weights(elements)
+        except (ValueError, TypeError) as exc:
+            self.add(f"a weight cannot be read: {exc}", loc, element)
+            return
+        fractions = (cols.fraction,) if cols.fraction is not None else ()
+        self._report_bad_rows([BadRow(int(i), m) for i, m in value_problems(weights, None, fractions)],
+                              loc, element, "input")
 
     def check_explicit_inputs(self, net: Any, pops: dict[str, _Population]) -> None:
         record = self.model.components.get(net.id)
@@ -221,6 +302,16 @@ class _Checker:
             self.add(f"{kind} '{path}' refers to cell {index}, not in {pop_id} (size {size})", loc, element)
 
 
+def _unreadable_instance_id(instances: Any) -> float | None:
+    """The first instance id (of an HDF5 table) that is not a whole number >= 0, if any."""
+    array = np.asarray(getattr(instances, "array", None) if hasattr(instances, "array") else [])
+    if array.ndim != 2 or array.shape[1] != 4 or array.dtype.kind not in "iuf":
+        return None
+    ids = array[:, getattr(instances, "indices", {}).get("id", 0)].astype(float)
+    bad = ~(np.isfinite(ids) & (ids == np.round(ids)) & (ids >= 0))
+    return float(ids[np.flatnonzero(bad)[0]]) if bad.any() else None
+
+
 def _instance_ids(instances: Any) -> np.ndarray:
     if hasattr(instances, "array") and instances.array is not None:
         # libNeuroML's HDF5 columns: (id, x, y, z) or just (x, y, z) where the row is the id.
@@ -230,6 +321,22 @@ def _instance_ids(instances: Any) -> np.ndarray:
         return np.arange(len(instances), dtype=np.int64)
     return np.asarray([int(inst.id) if inst.id is not None else i for i, inst in enumerate(instances)],
                       dtype=np.int64)
+
+
+def _member_of(known: set[int]) -> Any:
+    ids = np.fromiter(known, dtype=np.int64)
+    return lambda values: np.isin(values, ids)
+
+
+def _element_rows(owner: Any, attrs: tuple[str, ...]) -> Any:
+    """A shallow copy of a projection or input list without its columnar lists."""
+    columnar = [a for a in attrs if getattr(owner, a, None) is not None and is_columnar(getattr(owner, a))]
+    if not columnar:
+        return owner
+    part = copy.copy(owner)
+    for attr in columnar:
+        setattr(part, attr, [])
+    return part
 
 
 def _per_connection_components(proj: Any) -> Iterator[str]:
@@ -260,11 +367,45 @@ def _recorded_paths(sim: Any) -> Iterator[tuple[str, str]]:
             yield "display line", line.quantity
 
 
-def check_model(model: Model) -> list[Problem]:
-    """Semantic problems of a model: dangling references and out-of-range indices.
+def check_model(model: Model, *, expand_rules: bool = True,
+                max_connections: int | None = None) -> list[Problem]:
+    """Semantic problems of a model: dangling references, out-of-range indices, numbers that
+    are not finite or outside their domain.
 
-    Checks populations (component defined, size vs instances), projections of every kind
-    (populations, synapses, cell indices, segment ids), input lists and explicit inputs (component,
-    target cell, segment), and the simulation (target, recorded cells).
+    Checks populations (component defined, size vs instances, whole instance ids), projections
+    of every kind (populations, synapses, cell and segment ids, finite weights, delays >= 0,
+    fractions along in [0, 1]), input lists and explicit inputs (component, target cell,
+    segment, weight), the simulation (target, recorded cells) and, with ``expand_rules``, that
+    the network's rules expand (within ``max_connections``, see
+    :func:`nmlhub.rules.budget.connection_limit`).
     """
-    return _Checker(model).run()
+    checker = _Checker(model, max_connections)
+    checker.run()
+    if expand_rules:
+        checker.check_rules()
+    return checker.problems
+
+
+def model_errors(model: Model, *, expand_rules: bool = False) -> list[Problem]:
+    """The errors among what loading found (duplicate ids, missing includes) and :func:`check_model`
+    finds: what both ``nmlhub validate`` and ``nmlhub run`` refuse. A run expands its rules
+    itself, so it does not ask for them to be expanded here."""
+    problems = list(model.problems) + check_model(model, expand_rules=expand_rules)
+    return [p for p in problems if p.severity == "error"]
+
+
+def require_runnable(model: Model) -> None:
+    """Refuse a model with errors, before anything is built, with validate's first message.
+
+    Raises
+    ------
+    ModelError
+        ``file:line: element: message`` of the first error, and how many more there are.
+    """
+    errors = model_errors(model)
+    if not errors:
+        return
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more; nmlhub validate lists them)" if len(errors) > 1 else ""
+    raise ModelError(f"{first.message}{more}", file=first.file or model.path, line=first.line,
+                     element=first.element)

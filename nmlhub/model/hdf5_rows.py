@@ -10,7 +10,7 @@ file a block at a time and keeps only those rows.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from neuroml.hdf5.NetworkContainer import ConnectionList, InputsList
@@ -40,6 +40,15 @@ class LazyRows:
             with h5py.File(self._path, "r") as handle:
                 self._array = np.asarray(handle[self._node][()])
         return self._array
+
+    def blocks(self) -> "Iterator[tuple[int, np.ndarray]]":
+        """(first row, rows) of the table, read from the file a block at a time."""
+        import h5py
+
+        with h5py.File(self._path, "r") as handle:
+            dataset = handle[self._node]
+            for start in range(0, self._shape[0], BLOCK_ROWS):
+                yield start, np.asarray(dataset[start:start + BLOCK_ROWS])
 
     def rows_where(self, keep: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """The rows ``keep`` accepts (it maps a block of rows to a boolean mask), in file order,

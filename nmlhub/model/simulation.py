@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -140,8 +142,9 @@ def parse_simulation(element: etree._Element, units: UnitRegistry, file: str) ->
             raise ModelError(f"attribute '{required}' is missing", **where)
     length = units.to_neuron(element.get("length"), "time", where={**where, "element": f"Simulation {sim_id} attribute length"})
     step = units.to_neuron(element.get("step"), "time", where={**where, "element": f"Simulation {sim_id} attribute step"})
-    if step <= 0 or length < 0:
-        raise ModelError("length must be >= 0 and step > 0", **where)
+    if not (math.isfinite(step) and step > 0 and math.isfinite(length) and length >= 0):
+        raise ModelError(f"length ({length:g} ms) must be a finite number >= 0 and step ({step:g} ms) "
+                         "a finite number > 0", **where)
     seed_text = element.get("seed")
     try:
         seed = int(seed_text) if seed_text is not None else None
@@ -211,3 +214,22 @@ def parse_simulation(element: etree._Element, units: UnitRegistry, file: str) ->
         tuple(meta),
         Location(file, element.sourceline),
     )
+
+
+def checked_time(name: str, value: Any, file: Any = None, allow_zero: bool = False) -> float:
+    """A duration or time step (ms) as a float, refused unless finite and positive (or zero,
+    with ``allow_zero``).
+
+    Raises
+    ------
+    ModelError
+        Not a number, not finite, negative, or zero where that is not allowed.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ModelError(f"{name} {value!r} is not a number", file=file) from None
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        need = ">= 0" if allow_zero else "> 0"
+        raise ModelError(f"{name} {value!r} must be a finite number {need}", file=file)
+    return number

@@ -12,7 +12,8 @@ import numpy as np
 
 from ..errors import NmlhubError
 from ..model import Model, load
-from ..model.simulation import Simulation
+from ..model.checks import require_runnable
+from ..model.simulation import Simulation, checked_time
 from ..results import Results, format_event_file, format_trace_file, write_atomic_text
 from .mechanisms import build_mechanisms, role_of
 from .mechcache import MechanismCache, load_combined, load_libraries
@@ -71,6 +72,15 @@ class NeuronSimulation:
         CoreNEURON engine.
     lfp_every_ms
         Sampling interval of the potential (a multiple of the time step; default: every step).
+    max_connections
+        The most connections the network's rules may make (default: what the available memory
+        holds, or ``$NMLHUB_MAX_CONNECTIONS``); a rule beyond it is refused before allocation.
+
+    Raises
+    ------
+    ModelError
+        The model has an error ``nmlhub validate`` reports (the first one, naming file, line and
+        element), or the duration or step is not a finite positive number.
 
     Examples
     --------
@@ -84,15 +94,19 @@ class NeuronSimulation:
                  progress: Callable[[float], None] | None = None, parallel: bool | None = None,
                  balance: bool = False, share_synapses: bool = False, write_every_ms: float | None = None,
                  intervals_file: Path | str | None = None, engine: str = "neuron",
-                 lfp: Electrodes | None = None, lfp_every_ms: float | None = None) -> None:
+                 lfp: Electrodes | None = None, lfp_every_ms: float | None = None,
+                 max_connections: int | None = None) -> None:
         settings = model.simulation
         if settings is None:
             raise SimulationError("the model has no <Simulation>; run a LEMS simulation file",
                                   file=model.path)
+        require_runnable(model)  # what validate rejects is refused before anything is built
         self.model = model
         self.settings: Simulation = settings
-        self.duration_ms = float(duration_ms if duration_ms is not None else settings.length_ms)
-        self.dt_ms = float(dt_ms if dt_ms is not None else settings.step_ms)
+        self.duration_ms = checked_time("duration_ms", duration_ms if duration_ms is not None else settings.length_ms,
+                                        model.path, allow_zero=duration_ms is None)
+        self.dt_ms = checked_time("dt_ms", dt_ms if dt_ms is not None else settings.step_ms, model.path)
+        self.max_connections = max_connections
         self.seed = seed if seed is not None else settings.seed
         self.cache = cache or MechanismCache()
         self.progress = progress
@@ -261,7 +275,7 @@ class NeuronSimulation:
                 owner = assign_ranks(cell_costs(populations, self.mechanisms), self.nhost, self.balance)
                 first = len(owner) - len(cells)
                 owned = np.flatnonzero(owner[first:] == self.rank)
-            return expand(rules, morphologies, owned)
+            return expand(rules, morphologies, owned, self.max_connections)
         except RuleError as exc:
             raise SimulationError(f"network '{self.network.id}': {exc.message}", file=self.model.path) from None
 

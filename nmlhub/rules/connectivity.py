@@ -15,6 +15,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from . import counter_rng as crng
+from .budget import ConnectionBudget, connection_limit
 from .layout import CellTable
 from .selection import CellSelector
 from .values import POSITION_NAMES, RuleError, Value, parse_value
@@ -209,57 +210,94 @@ def _candidate_pairs(rule: ConnectivityRule, cells: CellTable, pre_gids: np.ndar
         yield pre_gids[near.col], posts[near.row], {"dist_3D": near.data}
 
 
-def _pairs_probability(rule, cells, pre_gids, post_gids, seed):
+def _check_probability(rule: ConnectivityRule, prob: np.ndarray) -> None:
+    bad = ~(np.isfinite(prob) & (prob >= 0) & (prob <= 1))
+    if np.any(bad):
+        value = float(prob[np.flatnonzero(bad)[0]])
+        raise RuleError(f"rule '{rule.id}': probability {value:g} is not in [0, 1]")
+
+
+def _pairs_probability(rule, cells, pre_gids, post_gids, seed, budget):
     p = rule.parameter
+    if p.constant is not None:
+        _check_probability(rule, np.asarray([p.constant]))
     if p.constant is not None and rule.max_distance is None:
         excluded = _self_positions(pre_gids, post_gids, rule.autapses)
         n_valid = len(pre_gids) - (excluded >= 0)
-        counts = crng.binomial(crng.key(seed, rule.id, "count"), post_gids, n_valid, min(max(p.constant, 0.0), 1.0))
+        counts = crng.binomial(crng.key(seed, rule.id, "count"), post_gids, n_valid, p.constant)
+        budget.charge(rule.id, int(np.sum(counts)))
         post, pre = _sample(rule, crng.key(seed, rule.id, "pick"), post_gids, counts, pre_gids, excluded)
         return pre, post
     pres, posts = [], []
     accept = crng.key(seed, rule.id, "accept")
+    every_pair = len(pre_gids) * len(post_gids)
+    tested = made = 0
     for pre, post, known in _candidate_pairs(rule, cells, pre_gids, post_gids):
+        tested += len(pre)
         if not rule.autapses:
             keep = pre != post
             pre, post = pre[keep], post[keep]
             known = {name: values[keep] for name, values in known.items()}
         env = {**pair_environment(cells, pre, post, p.names() - set(known)), **known}
         prob = p.evaluate(env, len(pre), crng.uniforms(crng.key(seed, rule.id, "p"), post, pre) if p.is_random else None)
+        _check_probability(rule, prob)
         keep = crng.uniforms(accept, post, pre) < prob
+        made += int(np.count_nonzero(keep))
+        # without a distance cutoff, the count so far scaled to every pair of cells; refused early
+        # when that is well beyond the limit, so as not to spend the time testing every pair
+        estimate = made * every_pair // tested if rule.max_distance is None else made
+        if not budget.allows(made) or not budget.allows(estimate // 2):
+            budget.refuse(rule.id, max(made, estimate), "about " if rule.max_distance is None else "at least ")
         pres.append(pre[keep])
         posts.append(post[keep])
+    budget.charge(rule.id, made)
     return (np.concatenate(pres) if pres else np.zeros(0, np.int64),
             np.concatenate(posts) if posts else np.zeros(0, np.int64))
 
 
 def expand_rule(rule: ConnectivityRule, cells: CellTable, seed: int,
-                owned_posts: np.ndarray | None = None) -> list[ExpandedProjection]:
+                owned_posts: np.ndarray | None = None,
+                budget: ConnectionBudget | None = None) -> list[ExpandedProjection]:
     """Expand one rule into projections (one per pre population, post population and synapse).
 
     Parameters
     ----------
     owned_posts
         Gids of the post-synaptic cells to expand for (a rank's cells); all when ``None``.
+    budget
+        Connections allowed (the limit from available memory when ``None``); the rule's count is
+        estimated and charged before its connections are allocated.
+
+    Raises
+    ------
+    RuleError
+        The rule cannot be expanded: a probability outside [0, 1], a count that is negative or
+        larger than the candidates, a weight or delay that is not finite, a negative delay, or
+        more connections than the budget allows.
     """
+    if budget is None:
+        budget = ConnectionBudget(connection_limit())
     pre_gids = rule.pre.select(cells)
     all_post_gids = rule.post.select(cells)
     post_gids = all_post_gids if owned_posts is None else np.intersect1d(all_post_gids, owned_posts)
     listed = None
     if rule.kind == "probability":
-        pre, post = _pairs_probability(rule, cells, pre_gids, post_gids, seed)
+        pre, post = _pairs_probability(rule, cells, pre_gids, post_gids, seed, budget)
     elif rule.kind == "convergence":
         counts = _counts(rule.parameter, cells, post_gids, crng.key(seed, rule.id, "count"), f"rule '{rule.id}'")
+        budget.charge(rule.id, int(np.sum(counts)))
         excluded = _self_positions(pre_gids, post_gids, rule.autapses)
         post, pre = _sample(rule, crng.key(seed, rule.id, "pick"), post_gids, counts, pre_gids, excluded)
     elif rule.kind == "divergence":
         counts = _counts(rule.parameter, cells, pre_gids, crng.key(seed, rule.id, "count"), f"rule '{rule.id}'")
+        budget.charge(rule.id, int(np.sum(counts)))
         excluded = _self_positions(all_post_gids, pre_gids, rule.autapses)
         pre, post = _sample(rule, crng.key(seed, rule.id, "pick"), pre_gids, counts, all_post_gids, excluded)
         if owned_posts is not None:
             keep = np.isin(post, post_gids)
             pre, post = pre[keep], post[keep]
     elif rule.kind == "all_to_all":
+        budget.charge(rule.id, len(pre_gids) * len(post_gids))
         pre, post = np.tile(pre_gids, len(post_gids)), np.repeat(post_gids, len(pre_gids))
         if not rule.autapses:
             keep = pre != post
@@ -294,9 +332,19 @@ def expand_rule(rule: ConnectivityRule, cells: CellTable, seed: int,
             weight = np.asarray(rule.list_weights, dtype=float)[listed]
         if rule.list_delays is not None:
             delay = np.asarray(rule.list_delays, dtype=float)[listed]
-    if np.any(delay < 0):
-        raise RuleError(f"rule '{rule.id}': negative delay")
+    _check_values(rule, "weight", weight, minimum=None)
+    _check_values(rule, "delay", delay, minimum=0.0)
     return _split(rule, cells, pre, post, weight, delay)
+
+
+def _check_values(rule: ConnectivityRule, what: str, values: np.ndarray, minimum: float | None) -> None:
+    bad = ~np.isfinite(values)
+    if minimum is not None:
+        bad |= values < minimum
+    if np.any(bad):
+        value = float(values[np.flatnonzero(bad)[0]])
+        need = "a finite number" + (f" >= {minimum:g}" if minimum is not None else "")
+        raise RuleError(f"rule '{rule.id}': {what} {value:g} is not {need}")
 
 
 def _split(rule: ConnectivityRule, cells: CellTable, pre: np.ndarray, post: np.ndarray,

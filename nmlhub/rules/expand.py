@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import counter_rng as crng
+from .budget import ConnectionBudget, connection_limit
 from .connectivity import ConnectivityRule, ExpandedProjection, expand_rule, repeat_index
 from .layout import CellTable, PopulationRule, expand_populations
 from .placement import place, segment_table
@@ -61,7 +62,7 @@ class ExpandedNetwork:
 
 
 def expand(rules: NetworkRules, morphologies: dict[str, Any] | None = None,
-           owned: np.ndarray | None = None) -> ExpandedNetwork:
+           owned: np.ndarray | None = None, max_connections: int | None = None) -> ExpandedNetwork:
     """Expand every rule; only for the post-synaptic cells (gids) in ``owned`` when given.
 
     Parameters
@@ -69,12 +70,22 @@ def expand(rules: NetworkRules, morphologies: dict[str, Any] | None = None,
     morphologies
         Morphology (libNeuroML) of each cell component that has one; synapses onto other cells
         go to segment 0.
+    max_connections
+        The most connections the rules may make together (see
+        :func:`nmlhub.rules.budget.connection_limit`: by default what the available memory holds).
+
+    Raises
+    ------
+    RuleError
+        A rule cannot be expanded, or the rules would make more than ``max_connections``
+        connections (the message names the rule and its estimate).
     """
     rules.check()
     cells = expand_populations(rules.populations, rules.size, rules.seed)
+    budget = ConnectionBudget(connection_limit(max_connections))
     projections = []
     for rule in rules.connections:
-        expanded = expand_rule(rule, cells, rules.seed, owned)
+        expanded = expand_rule(rule, cells, rules.seed, owned, budget)
         if rule.placement is not None:
             for projection in expanded:
                 _place(rule, projection, cells, rules, morphologies or {})
