@@ -37,7 +37,6 @@ import functools
 import io
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,7 @@ from lxml import etree
 
 from nmlhub.errors import ModelError, XmlSecurityError
 from nmlhub.xmlsafe import DEFAULT_MAX_XML_BYTES
+from nmlhub.atomic import publish, temporary_file
 
 _INT = re.compile(r"^(.*?)(-?(?:0|[1-9][0-9]*))(\D*)$", re.S)
 _FLOAT = re.compile(r"^(.*?)([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)([^0-9.eE+-]*)$", re.S)
@@ -603,14 +603,14 @@ def write_xml(tree: dict, path: str | Path) -> None:
     in the same folder, then a rename): a million connections never sit in memory as text."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    handle, tmp = temporary_file(path)
     try:
         with os.fdopen(handle, "wb") as stream:
             lines = _Lines(stream)
             lines.append('<?xml version="1.0" encoding="UTF-8"?>')
             _write_element(tree["root"], None, _Names({}), "", lines)
             lines.close()
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

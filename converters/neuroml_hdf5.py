@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ from nmlhub.units import UnitRegistry
 from .model_tree import (SLOT, block_part, decode_column, encode_column, insert_element, tree_from_xml_bytes,
                          xml_from_tree)
 from .plain import ConversionError
+from nmlhub.atomic import publish, temporary_file
 
 _CELL_PATH = re.compile(r"^\.\./([^/\[\]]+)/(\d+)/([^/]+)$")
 _CELL_INDEX = re.compile(r"^\.\./([^/\[\]]+)\[(\d+)\]$")
@@ -338,7 +338,7 @@ def write_neuroml_hdf5(tree: dict, path: Path) -> None:
     top = dict(root, children=[c for k, c in enumerate(children) if k != first])
     position = sum(c.get("count", 1) if "block" in c else 1 for c in children[:first]) if network else 0
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    handle, tmp = temporary_file(path)
     os.close(handle)
     try:
         with h5py.File(tmp, "w") as f:
@@ -353,7 +353,7 @@ def write_neuroml_hdf5(tree: dict, path: Path) -> None:
             else:
                 neuroml.attrs["nmlhub_network_position"] = position
                 _write_network(neuroml, network)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

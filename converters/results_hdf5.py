@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from nmlhub.results import Results
 
 from .plain import VERSION, ConversionError
 from .result_mapping import from_plain, to_plain
+from nmlhub.atomic import publish, temporary_file
 
 KIND = "results"
 _COLUMNS = ("time_ms", "traces", "cell_population", "cell_index", "spike_cell", "spike_time_ms")
@@ -65,12 +65,12 @@ def write(results: Results, path: Path) -> list[Path]:
         if any("\x00" in name for name in data[key]):
             raise ConversionError(f"a name in {key} contains a NUL character", file=path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    handle, tmp = temporary_file(path)
     os.close(handle)
     try:
         with h5py.File(tmp, "w") as out:
             _fill(out, data, settings)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -257,6 +257,16 @@ def _plot(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _input_named(args: argparse.Namespace) -> str:
+    """The file a command reads (for a message that has no other place to name)."""
+    for name in ("file", "source", "spec", "input", "folder"):
+        value = getattr(args, name, None)
+        if value is not None:
+            return str(value)
+    files = getattr(args, "files", None)
+    return str(files[0]) if files else "input"
+
+
 _COMMANDS = {"import-cell": _import_cell, "info": _info, "validate": _validate, "run": _run, "convert": _convert, "batch": _batch, "plot": _plot}
 
 
@@ -278,6 +288,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nmlhub: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full or read-only disk, a folder where a file should be...
+        if args.debug:
+            raise
+        where = exc.filename if exc.filename is not None else _input_named(args)
+        print(f"nmlhub: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except RecursionError:
+        if args.debug:
+            raise
+        print(f"nmlhub: error: {_input_named(args)}: nested too deeply to read", file=sys.stderr)
+        return EXIT_INVALID
     except Exception as exc:  # the CLI never shows a bare traceback without --debug
         if args.debug:
             raise

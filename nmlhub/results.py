@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,17 +59,10 @@ def write_atomic_text(path: Path, text: str) -> None:
 
 def write_atomic_bytes(path: Path, data: bytes) -> None:
     """Write a file through a temporary file and a rename: an interrupted write leaves any old
-    file intact and never a half-written one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    file intact and never a half-written one (see :mod:`nmlhub.atomic`)."""
+    from .atomic import write_bytes
+
+    write_bytes(path, data)
 
 
 def format_trace_file(time_s: np.ndarray, columns: list[np.ndarray]) -> str:

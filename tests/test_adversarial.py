@@ -261,3 +261,79 @@ def test_arguments_equal_to_the_rank_count_reach_the_ranks(tmp_path):
                            "--duration", "2", "--no-progress"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "simulated 2 ms at dt 0.025 ms: 5 cells on 2 rank(s)" in proc.stdout
+
+
+# -- one-line errors (item 11) ---------------------------------------------------------------
+def test_deeply_nested_input_gives_one_line(tmp_path, capsys):
+    """900 nested parentheses in a rule and deeply nested JSON ended in RecursionError."""
+    from nmlhub.rules.values import RuleError, parse_value
+
+    with pytest.raises(RuleError, match="nested too deeply"):
+        parse_value("(" * 900 + "dist_3D" + ")" * 900, what="rule 'r' delay")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(nmlhub.ModelError, match="nested too deeply"):
+        nmlhub.load(deep)
+    assert main(["convert", str(deep), str(tmp_path / "deep.nml")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"nmlhub: error: {deep}") and err.count("\n") == 1, err
+
+
+def test_damaged_hdf5_gives_one_line(tmp_path, capsys):
+    lems = _hdf5_model(tmp_path, "post_cell_id", 1)
+    network = tmp_path / "net.nml.h5"
+    data = bytearray(network.read_bytes())
+    for i in range(2000, len(data), 97):
+        data[i] ^= 0xFF
+    network.write_bytes(bytes(data))
+    errors, status, err = verdicts(lems, capsys)
+    assert errors and str(network) in errors[0]
+    assert status == 1 and err.startswith(f"nmlhub: error: {network}") and err.count("\n") == 1, err
+
+
+def test_string_typed_hdf5_table_is_refused(tmp_path, capsys):
+    lems = _hdf5_model(tmp_path, "post_cell_id", 1)
+    with h5py.File(tmp_path / "net.nml.h5", "r+") as handle:
+        dataset = handle["neuroml/network/projection_AB/AB"]
+        attrs = dict(dataset.attrs)
+        del handle["neuroml/network/projection_AB/AB"]
+        handle["neuroml/network/projection_AB"].create_dataset("AB", data=np.array([[b"a", b"b", b"c", b"d"]]))
+        handle["neuroml/network/projection_AB/AB"].attrs.update(attrs)
+    assert_both_refuse(lems, capsys, "not numbers")
+
+
+def test_a_write_that_fails_gives_one_line(tmp_path, capsys):
+    source = write_model(tmp_path).parent / "net.nml"
+    assert main(["convert", str(source), "/dev/full/x.json"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("nmlhub: error: /dev/full") and err.count("\n") == 1, err
+
+
+# -- file modes and temporary files (items 8 and 12) ------------------------------------------
+def test_files_are_written_with_the_umask(tmp_path):
+    import os
+    import stat
+
+    source = write_model(tmp_path).parent / "net.nml"
+    old = os.umask(0o022)
+    try:
+        for name in ("a.json", "a.nml.h5", "a.mat", "a.pkl"):
+            nmlhub.save(source, tmp_path / name)
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
+        (tmp_path / "a.json").chmod(0o640)
+        nmlhub.save(source, tmp_path / "a.json")
+        assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o640  # an overwrite keeps the mode
+    finally:
+        os.umask(old)
+
+
+def test_temporary_files_of_a_killed_writer_are_removed(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".a.json.nmlhub-{dead.pid}.x1y2"
+    stale.write_text("half")
+    alive = tmp_path / ".a.json.nmlhub-1.z"  # pid 1 is always alive
+    alive.write_text("someone else's")
+    nmlhub.save(write_model(tmp_path).parent / "net.nml", tmp_path / "a.json")
+    assert not stale.exists() and alive.exists()
+    assert (tmp_path / "a.json").exists()

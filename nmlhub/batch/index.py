@@ -9,7 +9,6 @@ import io
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import numpy as np
 
 from ..results import write_atomic_text
 from .status import read_config, read_status
+from ..atomic import publish, temporary_file
 
 INDEX_CSV = "index.csv"
 INDEX_HDF5 = "index.h5"
@@ -116,7 +116,7 @@ def _write_hdf5(index: Index, path: Path) -> None:
         else:
             group.create_dataset(name, data=values)
 
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    handle, tmp = temporary_file(path)
     os.close(handle)
     try:
         with h5py.File(tmp, "w") as f:
@@ -131,7 +131,7 @@ def _write_hdf5(index: Index, path: Path) -> None:
                 put(params, name, values)
             for name, values in index.metrics.items():
                 put(metrics, name, values)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

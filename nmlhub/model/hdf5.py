@@ -62,7 +62,7 @@ def read_hdf5_network(path: Path) -> Hdf5Contents:
             order = _written_order(handle)
     except ModelError:
         raise
-    except OSError as exc:
+    except (OSError, KeyError, ValueError, RuntimeError, TypeError) as exc:  # h5py's errors on damaged files
         raise ModelError(f"cannot read HDF5 file (truncated or damaged?): {exc}", file=path) from None
 
     parser = _lazy_parser(path)

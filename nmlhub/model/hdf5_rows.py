@@ -15,6 +15,8 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from neuroml.hdf5.NetworkContainer import ConnectionList, InputsList
 
+from ..errors import ModelError
+
 #: Rows read at a time when selecting a rank's part of a table.
 BLOCK_ROWS = 1 << 18
 
@@ -37,18 +39,27 @@ class LazyRows:
         if self._array is None:
             import h5py
 
-            with h5py.File(self._path, "r") as handle:
-                self._array = np.asarray(handle[self._node][()])
+            try:
+                with h5py.File(self._path, "r") as handle:
+                    self._array = np.asarray(handle[self._node][()])
+            except (OSError, KeyError, ValueError) as exc:
+                raise self._damaged(exc) from None
         return self._array
+
+    def _damaged(self, exc: Exception) -> ModelError:
+        return ModelError(f"cannot read dataset {self._node} (damaged?): {exc}", file=self._path)
 
     def blocks(self) -> "Iterator[tuple[int, np.ndarray]]":
         """(first row, rows) of the table, read from the file a block at a time."""
         import h5py
 
-        with h5py.File(self._path, "r") as handle:
-            dataset = handle[self._node]
-            for start in range(0, self._shape[0], BLOCK_ROWS):
-                yield start, np.asarray(dataset[start:start + BLOCK_ROWS])
+        try:
+            with h5py.File(self._path, "r") as handle:
+                dataset = handle[self._node]
+                for start in range(0, self._shape[0], BLOCK_ROWS):
+                    yield start, np.asarray(dataset[start:start + BLOCK_ROWS])
+        except (OSError, KeyError, ValueError) as exc:
+            raise self._damaged(exc) from None
 
     def rows_where(self, keep: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """The rows ``keep`` accepts (it maps a block of rows to a boolean mask), in file order,

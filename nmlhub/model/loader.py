@@ -92,17 +92,21 @@ def _load_converted(path: Path, **options: Any) -> Model:
     """A model saved as JSON, pickle or MATLAB: written back as NeuroML XML beside it (so that its
     includes resolve as they did), loaded, and the XML removed."""
     import os
-    import tempfile
 
+    from ..atomic import temporary_file
     from ..converters import kind_of
     from ..converters.model_io import read_model, write_model
 
     if not path.is_file():
         raise ModelError("file not found", file=path)
-    if kind_of(path) != "model":
-        raise ModelError("holds simulation results, not a model (read it with nmlhub.converters.load)", file=path)
-    tree = read_model(path)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".nml", dir=path.parent)
+    try:
+        if kind_of(path) != "model":
+            raise ModelError("holds simulation results, not a model (read it with nmlhub.converters.load)",
+                             file=path)
+        tree = read_model(path)
+    except RecursionError:
+        raise ModelError("nested too deeply to read", file=path) from None
+    handle, tmp = temporary_file(path.parent / f"{path.stem}.nml")
     os.close(handle)
     try:
         write_model(tree, Path(tmp), "xml")

@@ -107,6 +107,8 @@ class Value:
             result = ex.evaluate(self.expression, env)
         except ex.ExpressionError as exc:
             raise RuleError(f"'{self.text}': {exc.message}") from None
+        except RecursionError:
+            raise RuleError(f"'{_shortened(str(self.text))}': nested too deeply to evaluate") from None
         return np.broadcast_to(np.asarray(result, dtype=float), (n,)).copy()
 
     def to_text(self) -> str:
@@ -140,15 +142,22 @@ def parse_value(spec: ValueSpec | Value, allowed: frozenset[str] = POSITION_NAME
         return Value(distribution=distribution)
     try:
         parsed = ex.parse(text.replace("**", "^"))
+        names = ex.names(parsed)
+        unknown = names - allowed
+        if unknown:
+            raise RuleError(f"{what} '{_shortened(text)}': unknown name(s) {', '.join(sorted(unknown))} "
+                            f"(allowed: {', '.join(sorted(allowed))})")
+        if not names:
+            return Value(constant=float(ex.evaluate(parsed, {})))
     except ex.ExpressionError as exc:
-        raise RuleError(f"{what} '{text}': {exc.message}") from None
-    unknown = ex.names(parsed) - allowed
-    if unknown:
-        raise RuleError(f"{what} '{text}': unknown name(s) {', '.join(sorted(unknown))} "
-                        f"(allowed: {', '.join(sorted(allowed))})")
-    if not ex.names(parsed):
-        return Value(constant=float(ex.evaluate(parsed, {})))
+        raise RuleError(f"{what} '{_shortened(text)}': {exc.message}") from None
+    except RecursionError:
+        raise RuleError(f"{what} '{_shortened(text)}': nested too deeply to read") from None
     return Value(expression=parsed, text=text)
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _distribution_text(text: str) -> Distribution | None:
