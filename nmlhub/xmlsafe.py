@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -63,6 +64,7 @@ def read_xml_file(path: str | Path, max_bytes: int = DEFAULT_MAX_XML_BYTES) -> b
         raise ModelError("file not found", file=path)
     if path.is_dir():
         raise ModelError("is a directory, not a model file", file=path)
+    require_regular_file(path)
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as handle:
@@ -78,16 +80,30 @@ def read_xml_file(path: str | Path, max_bytes: int = DEFAULT_MAX_XML_BYTES) -> b
     return data
 
 
+def require_regular_file(path: str | Path) -> None:
+    """Refuse a path that is not a regular file (a FIFO would block a read forever, a device
+    such as ``/dev/urandom`` never ends), without opening it.
+
+    Raises
+    ------
+    ModelError
+        The path is missing or is a FIFO, socket, device or directory.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise ModelError(f"cannot read file: {exc.strerror}", file=path) from None
+    if not stat.S_ISREG(mode):
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+        raise ModelError(f"is {kind}, not a model file", file=path)
+
+
 def iterparse_xml_bytes(data: bytes, source: str | Path = "<string>") -> Any:
     """lxml's ``iterparse`` (``end`` events) over XML held in memory, with the guards of
     :func:`parse_xml_file`: a DOCTYPE is refused before parsing (so no entity can be declared);
     iterate it inside :func:`xml_errors`, then pass its ``root`` to :func:`checked_tree`."""
-    root_start = _ROOT_START.search(data)
-    prolog = data[:root_start.start()] if root_start else data
-    if b"<!DOCTYPE" in prolog.upper() or b"<!ENTITY" in prolog.upper():
-        raise XmlSecurityError(
-            "XML declares a DOCTYPE/DTD (entities are refused: possible XXE or entity expansion)",
-            file=source, line=1)
+    refuse_doctype(data, source)
     return etree.iterparse(io.BytesIO(data), events=("end",), resolve_entities=False, no_network=True,
                            load_dtd=False, dtd_validation=False, huge_tree=False, remove_comments=True,
                            remove_pis=True, collect_ids=False)
@@ -95,6 +111,23 @@ def iterparse_xml_bytes(data: bytes, source: str | Path = "<string>") -> Any:
 
 #: Where the root element starts: the first '<' followed by a name (not '<?' or '<!').
 _ROOT_START = re.compile(rb"<[A-Za-z_:]")
+
+
+def refuse_doctype(data: bytes, source: str | Path = "<string>") -> None:
+    """Refuse XML whose prolog declares a DOCTYPE or entities, before any parser sees it (so no
+    file a DOCTYPE names is ever opened).
+
+    Raises
+    ------
+    XmlSecurityError
+        The prolog holds ``<!DOCTYPE`` or ``<!ENTITY`` (in any text encoding lxml reads as ASCII).
+    """
+    root_start = _ROOT_START.search(data)
+    prolog = (data[:root_start.start()] if root_start else data).upper()
+    if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog or b"<\x00!\x00D" in prolog:
+        raise XmlSecurityError(
+            "XML declares a DOCTYPE/DTD (entities are refused: possible XXE or entity expansion)",
+            file=source, line=1)
 
 
 @contextlib.contextmanager
@@ -118,6 +151,7 @@ def xml_errors(source: str | Path) -> Iterator[None]:
 
 def parse_xml_bytes(data: bytes, source: str | Path = "<string>") -> etree._ElementTree:
     """Parse XML held in memory with the same guards as :func:`parse_xml_file`."""
+    refuse_doctype(data, source)
     with xml_errors(source):
         root = etree.fromstring(data, parser=_parser(), base_url=None)
     return checked_tree(root, source)

@@ -337,3 +337,36 @@ def test_temporary_files_of_a_killed_writer_are_removed(tmp_path):
     nmlhub.save(write_model(tmp_path).parent / "net.nml", tmp_path / "a.json")
     assert not stale.exists() and alive.exists()
     assert (tmp_path / "a.json").exists()
+
+
+# -- XML guards (item 10) ----------------------------------------------------------------------
+def _validate_in_subprocess(path: Path) -> subprocess.CompletedProcess:
+    """`nmlhub validate` in its own process, so a parser that blocks on a FIFO fails the test by
+    its timeout instead of hanging the suite."""
+    return subprocess.run([sys.executable, "-m", "nmlhub", "validate", str(path)], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_a_doctype_naming_a_fifo_is_refused_without_opening_it(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe")
+    path = tmp_path / "doc.nml"
+    path.write_text('<?xml version="1.0"?>\n<!DOCTYPE neuroml SYSTEM "pipe">\n<neuroml id="x"/>\n')
+    proc = _validate_in_subprocess(path)
+    assert proc.returncode == 1 and "DOCTYPE" in proc.stdout, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("target, kind", [("pipe.nml", "a FIFO"), ("pipe.nml.h5", "a FIFO"),
+                                          ("/dev/urandom", "a device")])
+def test_includes_must_be_regular_files(tmp_path, target, kind):
+    import os
+
+    for name in ("pipe.nml", "pipe.nml.h5"):
+        os.mkfifo(tmp_path / name)
+    path = tmp_path / "doc.nml"
+    path.write_text(f'<neuroml id="x"><include href="{target}"/></neuroml>\n')
+    proc = _validate_in_subprocess(path)
+    assert proc.returncode == 1 and f"is {kind}, not a model file" in proc.stdout, proc.stdout + proc.stderr
+    with pytest.raises(nmlhub.ModelError, match=f"is {kind}"):
+        nmlhub.load(path)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
+from ..xmlsafe import require_regular_file
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def read_hdf5_network(path: Path) -> Hdf5Contents:
     import h5py
     import tables
 
+    require_regular_file(path)
     try:
         if not h5py.is_hdf5(path):
             raise ModelError("not an HDF5 file (no HDF5 signature)", file=path)
