@@ -370,3 +370,30 @@ def test_includes_must_be_regular_files(tmp_path, target, kind):
     assert proc.returncode == 1 and f"is {kind}, not a model file" in proc.stdout, proc.stdout + proc.stderr
     with pytest.raises(nmlhub.ModelError, match=f"is {kind}"):
         nmlhub.load(path)
+
+
+# -- mechanism cache (item 7) ------------------------------------------------------------------
+def test_a_damaged_mechanism_library_is_compiled_again(tmp_path):
+    """A truncated libnrnmech.so made every later run die with SIGBUS and print nothing; another
+    mechanism's library gave an internal AttributeError."""
+    import os
+
+    lems = write_model(tmp_path / "model")
+    env = {**os.environ, "NMLHUB_CACHE": str(tmp_path / "cache")}
+
+    def run() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "nmlhub", "run", str(lems), "--no-progress"],
+                              capture_output=True, text=True, timeout=600, env=env)
+
+    first = run()
+    assert first.returncode == 0, first.stderr
+    spikes = (lems.parent / "tiny.spikes").read_text()
+    libraries = {p.parts[-3].split("_")[1]: p for p in (tmp_path / "cache").rglob("libnrnmech.so")}
+    truncated = libraries["izhikevich2007Cell"]
+    truncated.write_bytes(truncated.read_bytes()[:20_000])
+    libraries["expTwoSynapse"].write_bytes(libraries["pulseGenerator"].read_bytes())
+    (lems.parent / "tiny.spikes").unlink()
+    second = run()
+    assert second.returncode == 0, second.stderr
+    assert second.stderr.count("compiling it again") == 2, second.stderr
+    assert (lems.parent / "tiny.spikes").read_text() == spikes

@@ -69,11 +69,23 @@ class MechanismCache:
         libs = sorted(folder.glob("*/libnrnmech.so")) + sorted(folder.glob("*/.libs/libnrnmech.so"))
         return libs[0] if libs else None
 
+    def checked_library(self, mechanism: Mechanism) -> Path | None:
+        """The mechanism's library if it is in the cache and intact (its recorded hash matches);
+        a damaged one is removed (so it is compiled again) with a warning."""
+        library = self.library(mechanism)
+        if library is None:
+            return None
+        problem = library_problem(library, [mechanism.name])
+        if problem is None:
+            return library
+        discard(self.root / mechanism.name, problem)
+        return None
+
     def ensure(self, mechanisms: list[Mechanism], jobs: int = 2) -> list[Path]:
-        """Compile what is missing (in parallel) and return every mechanism's library."""
+        """Compile what is missing or damaged (in parallel) and return every mechanism's library."""
         self.root.mkdir(parents=True, exist_ok=True)
         unique = {m.name: m for m in mechanisms}
-        missing = [m for m in unique.values() if self.library(m) is None]
+        missing = [m for m in unique.values() if self.checked_library(m) is None]
         if missing:
             log.info("compiling %d mechanisms", len(missing))
             with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -97,7 +109,10 @@ class MechanismCache:
         final = self.root / f"combined-{key}{'-coreneuron' if coreneuron else ''}"
         library = final / platform.machine() / "libnrnmech.so"
         if library.exists():
-            return library
+            problem = library_problem(library, [m.name for m in unique])
+            if problem is None:
+                return library
+            discard(final, problem)
         log.info("compiling %d mechanisms into one library%s", len(unique), " for CoreNEURON" if coreneuron else "")
         _compile_into(final, {f"{m.name}.mod": m.text.encode() for m in unique},
                       ["-coreneuron"] if coreneuron else [], "the model's mechanisms")
@@ -131,6 +146,7 @@ def _build(final: Path, files: dict[str, bytes], options: list[str], what: str) 
                       if "error" in line.lower() or "nocmodl" in line.lower()]
             raise CompileError(f"nrnivmodl{''.join(' ' + o for o in options)} failed on {what}: "
                                + " | ".join(errors[:5]) + f" (mod files kept in {work})")
+        record_hash(work / platform.machine() / "libnrnmech.so")
         try:
             os.rename(work, final)
         except OSError:
@@ -140,6 +156,74 @@ def _build(final: Path, files: dict[str, bytes], options: list[str], what: str) 
     except Exception:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _hash_file(library: Path) -> Path:
+    return library.with_name(library.name + ".sha256")
+
+
+def record_hash(library: Path) -> None:
+    """Record a library's sha256 beside it (``libnrnmech.so.sha256``)."""
+    from ..atomic import write_bytes
+
+    write_bytes(_hash_file(library), _sha256(library).encode())
+
+
+def library_problem(library: Path, names: list[str]) -> str | None:
+    """What is wrong with a cached library, or None: its content no longer matches the hash
+    recorded when it was built (truncated, replaced by another library). A library cached
+    before hashes were recorded is adopted when it is a whole ELF file that names ``names``."""
+    record = _hash_file(library)
+    try:
+        if record.exists():
+            return None if record.read_text().strip() == _sha256(library) else "does not match its recorded hash"
+        data = library.read_bytes()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    problem = _elf_problem(data) or next((f"does not define mechanism '{name}'" for name in names
+                                          if name.encode() not in data), None)
+    if problem is None:
+        record_hash(library)
+    return problem
+
+
+def _elf_problem(data: bytes) -> str | None:
+    """Whether bytes are a whole 64- or 32-bit ELF file: its section headers end inside it."""
+    import struct
+
+    if len(data) < 64 or data[:4] != b"\x7fELF":
+        return "is not an ELF library"
+    order = "<" if data[5] == 1 else ">"
+    if data[4] == 2:
+        shoff, = struct.unpack_from(order + "Q", data, 0x28)
+        shentsize, shnum = struct.unpack_from(order + "HH", data, 0x3A)
+    else:
+        shoff, = struct.unpack_from(order + "I", data, 0x20)
+        shentsize, shnum = struct.unpack_from(order + "HH", data, 0x2E)
+    if shoff + shentsize * shnum > len(data):
+        return "is truncated"
+    return None
+
+
+def discard(folder: Path, problem: str) -> None:
+    """Remove a damaged cache folder (so its library is compiled again), saying why."""
+    log.warning("cached mechanism library in %s %s: compiling it again", folder, problem)
+    aside = folder.with_name(f".discarded-{folder.name}-{os.getpid()}")
+    try:
+        os.rename(folder, aside)
+    except OSError:
+        return  # another process moved it first
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def load_combined(library: Path, mechanisms: list[Mechanism]) -> None:
@@ -195,7 +279,10 @@ def user_library(mod_files: list[Path], root: Path | None = None) -> Path:
     final = root / f"user-{digest.hexdigest()[:16]}"
     library = final / platform.machine() / "libnrnmech.so"
     if library.exists():
-        return library
+        problem = library_problem(library, [])
+        if problem is None:
+            return library
+        discard(final, problem)
     log.info("compiling %d user mechanisms", len(contents))
     _compile_into(final, dict(contents), [], ", ".join(names))
     return library
