@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     from .plots.cli import add_parser as add_plot
 
     add_plot(sub)
+    from .omv.cli import add_parser as add_omv
+
+    add_omv(sub)
     return parser
 
 
@@ -213,7 +216,13 @@ def _plot(args: argparse.Namespace) -> int:
     return run(args)
 
 
-_COMMANDS = {"import-cell": _import_cell, "info": _info, "validate": _validate, "run": _run, "convert": _convert, "batch": _batch, "plot": _plot}
+def _omv(args: argparse.Namespace) -> int:
+    from .omv.cli import run
+
+    return run(args)
+
+
+_COMMANDS = {"omv": _omv, "import-cell": _import_cell, "info": _info, "validate": _validate, "run": _run, "convert": _convert, "batch": _batch, "plot": _plot}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
