@@ -247,8 +247,9 @@ class _Loader:
         return declared not in type_chain(tag, parents) and tag not in type_chain(declared, parents)
 
     def _follow_include(self, element: etree._Element, tag: str, path: Path, here: Location) -> None:
+        # jNeuroML reads a NeuroML <include file=...> (and a LEMS <Include href=...>) as well
         attr = "href" if tag == "include" else "file"
-        target = element.get(attr)
+        target = element.get(attr) or element.get("file" if attr == "href" else "href")
         if not target:
             raise ModelError(f"<{tag}> has no '{attr}' attribute", file=here.file, line=here.line)
         if Path(target).name in core_type_file_names():
@@ -258,9 +259,13 @@ class _Loader:
                 f"include '{target}' is remote; nmlhub never fetches files over the network",
                 file=here.file, line=here.line,
             )
-        resolved = (path.parent / target).resolve()
-        if not resolved.exists():
-            message = f"included file '{target}' not found (looked for {resolved})"
+        resolved = include_path(target, path.parent)
+        if resolved is None:
+            message = f"included file '{target}' not found (looked for {(path.parent / target).resolve()})"
+            if target.startswith("/"):
+                relative = (path.parent / target.lstrip("/")).resolve()
+                message = (f"included file '{target}' not found: a leading '/' is read, as jNeuroML does, "
+                           f"relative to the including file's folder ({relative}), and as an absolute path")
             if self.strict:
                 raise ModelError(message, file=here.file, line=here.line, element=f"<{tag}>")
             self._problem(message, here, f"<{tag}>")
@@ -402,3 +407,19 @@ def _doc_id(path: Path) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return path.stem
+
+
+def include_path(target: str, folder: Path) -> Path | None:
+    """The file an include names, or None when it is not there.
+
+    Relative to the including file's ``folder``; a path with a leading ``/`` is first read relative
+    to that folder too (as jNeuroML does: OSB models write ``/channels/Na.channel.nml`` for the
+    model's own folder), then as an absolute path.
+    """
+    candidates = [folder / target]
+    if target.startswith("/"):
+        candidates = [folder / target.lstrip("/"), Path(target)]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
