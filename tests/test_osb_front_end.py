@@ -85,3 +85,16 @@ def test_channel_population_without_segment_on_several_segments_is_refused(tmp_p
     model = nmlhub.load(_model_folder(tmp_path, extra=SECOND_SEGMENT) / "LEMS_cell.xml")
     with pytest.raises(NmlhubError, match="channelPopulation 'leakPop' names no segment, and the cell has 2"):
         NeuronSimulation(model).build()
+
+
+def test_an_include_is_also_looked_for_in_the_folders_of_files_read_before(tmp_path):
+    # jLEMS's FileInclusionReader: a file found in channels/ makes channels/ a search folder
+    folder = _model_folder(tmp_path)
+    (folder / "channels" / "more.nml").write_text(CHANNEL.replace('id="leak"', 'id="more"').replace('id="ch"', 'id="m"'))
+    (folder / "LEMS_cell.xml").write_text(LEMS.replace('<Include file="cell.nml"/>',
+                                                       '<Include file="cell.nml"/><Include file="more.nml"/>'))
+    model = nmlhub.load(folder / "LEMS_cell.xml")
+    assert model.components["more"].location.file == str((folder / "channels" / "more.nml").resolve())
+    (folder / "LEMS_cell.xml").write_text(LEMS.replace('<Include file="cell.nml"/>', '<Include file="gone.nml"/>'))
+    with pytest.raises(ModelError, match="'gone.nml' not found .* in the folders of the files read before"):
+        nmlhub.load(folder / "LEMS_cell.xml")

@@ -125,6 +125,8 @@ class _Loader:
         self.model: Model | None = None
         self.seen: set[Path] = set()
         self.stack: list[Path] = []
+        # folders of the files read so far, latest first: where jNeuroML also looks for an include
+        self.search_dirs: list[Path] = []
         self.tag_table = neuroml_tag_to_libneuroml()
         # tables of large lists read while a file streamed, by the network element they belong to
         self.streamed_tables: dict[etree._Element, list[xml_columns.RowTable]] = {}
@@ -154,6 +156,8 @@ class _Loader:
             return
         self.seen.add(path)
         self.stack.append(path)
+        if path.parent not in self.search_dirs:
+            self.search_dirs.insert(0, path.parent)
         try:
             if path.name.lower().endswith(HDF5_SUFFIXES):
                 self._load_hdf5(path, included_from)
@@ -259,13 +263,15 @@ class _Loader:
                 f"include '{target}' is remote; nmlhub never fetches files over the network",
                 file=here.file, line=here.line,
             )
-        resolved = include_path(target, path.parent)
+        resolved = include_path(target, path.parent, self.search_dirs)
         if resolved is None:
-            message = f"included file '{target}' not found (looked for {(path.parent / target).resolve()})"
+            message = (f"included file '{target}' not found (looked for {(path.parent / target).resolve()}, "
+                       f"then, as jNeuroML does, in the folders of the files read before)")
             if target.startswith("/"):
                 relative = (path.parent / target.lstrip("/")).resolve()
                 message = (f"included file '{target}' not found: a leading '/' is read, as jNeuroML does, "
-                           f"relative to the including file's folder ({relative}), and as an absolute path")
+                           f"relative to the including file's folder ({relative}), as an absolute path "
+                           f"and relative to the folders of the files read before")
             if self.strict:
                 raise ModelError(message, file=here.file, line=here.line, element=f"<{tag}>")
             self._problem(message, here, f"<{tag}>")
@@ -409,16 +415,19 @@ def _doc_id(path: Path) -> str:
     return path.stem
 
 
-def include_path(target: str, folder: Path) -> Path | None:
+def include_path(target: str, folder: Path, search_dirs: list[Path] = ()) -> Path | None:
     """The file an include names, or None when it is not there.
 
-    Relative to the including file's ``folder``; a path with a leading ``/`` is first read relative
-    to that folder too (as jNeuroML does: OSB models write ``/channels/Na.channel.nml`` for the
-    model's own folder), then as an absolute path.
+    As jNeuroML (jLEMS) finds it: relative to the including file's ``folder``, then as written
+    (an absolute path), then relative to each of ``search_dirs`` (the folders of the files read so
+    far, latest first). A leading ``/`` is read relative to a folder first, as jNeuroML does (OSB
+    models write ``/channels/Na.channel.nml`` for the model's own ``channels`` folder).
     """
-    candidates = [folder / target]
+    relative = target.lstrip("/")
+    candidates = [folder / relative]
     if target.startswith("/"):
-        candidates = [folder / target.lstrip("/"), Path(target)]
+        candidates.append(Path(target))
+    candidates += [d / relative for d in search_dirs]
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
