@@ -98,3 +98,26 @@ def test_an_include_is_also_looked_for_in_the_folders_of_files_read_before(tmp_p
     (folder / "LEMS_cell.xml").write_text(LEMS.replace('<Include file="cell.nml"/>', '<Include file="gone.nml"/>'))
     with pytest.raises(ModelError, match="'gone.nml' not found .* in the folders of the files read before"):
         nmlhub.load(folder / "LEMS_cell.xml")
+
+
+def test_a_component_written_before_its_type_is_defined_gets_the_types_category(tmp_path):
+    # LEMS lets a file use a ComponentType above its definition (MiglioreEtAl14's FI.synapse.xml)
+    (tmp_path / "syn.nml").write_text("""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="s">
+    <mySynapse id="syn" tauRise="1 ms" tauDecay="10 ms" gbase="1 nS" erev="-80 mV"/>
+    <ComponentType name="mySynapse" extends="expTwoSynapse"/>
+</neuroml>""")
+    model = nmlhub.load(tmp_path / "syn.nml")
+    assert model.components["syn"].category == "synapse"
+
+
+def test_a_network_defined_in_lems_is_refused_in_one_line(core_examples):
+    from nmlhub.errors import UnsupportedComponentError
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    lems = core_examples / "LEMSexamples" / "LEMS_NML2_Ex17_Tissue.xml"
+    with pytest.raises(UnsupportedComponentError) as info:
+        NeuronSimulation(nmlhub.load(lems)).run()
+    message = str(info.value)
+    line = next(k for k, text in enumerate(lems.read_text().splitlines(), 1) if 'id="slice"' in text)
+    assert message.startswith(f"{lems}:{line}: <tissueWithVaryingTemperature id='slice'>: not supported: "
+                              "a network defined in LEMS (network 'net1'")

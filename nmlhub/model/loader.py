@@ -136,7 +136,17 @@ class _Loader:
         top = path.expanduser().resolve()
         self.model = Model(path=top, document=neuroml.NeuroMLDocument(id=_doc_id(top)))
         self._load_file(top, included_from=None, is_top=True)
+        self._categorize_again()
         return self.model
+
+    def _categorize_again(self) -> None:
+        """Categories once every ComponentType is known: a component may come before the
+        definition of its type (MiglioreEtAl14's FI.synapse.xml), and LEMS allows it."""
+        assert self.model is not None
+        parents = self.model.user_type_parents()
+        for record in self.model.components.values():
+            if record.category == "other":
+                record.category = category_of(record.type, parents)
 
     def _problem(self, message: str, location: Location | None, element: str | None = None,
                  severity: str = "error") -> None:
