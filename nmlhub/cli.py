@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     from .plots.cli import add_parser as add_plot
 
     add_plot(sub)
+    from .omv.cli import add_parser as add_omv
+
+    add_omv(sub)
     return parser
 
 
@@ -257,6 +260,12 @@ def _plot(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _omv(args: argparse.Namespace) -> int:
+    from .omv.cli import run
+
+    return run(args)
+
+
 def _input_named(args: argparse.Namespace) -> str:
     """The file a command reads (for a message that has no other place to name)."""
     for name in ("file", "source", "spec", "input", "folder"):
@@ -267,7 +276,7 @@ def _input_named(args: argparse.Namespace) -> str:
     return str(files[0]) if files else "input"
 
 
-_COMMANDS = {"import-cell": _import_cell, "info": _info, "validate": _validate, "run": _run, "convert": _convert, "batch": _batch, "plot": _plot}
+_COMMANDS = {"omv": _omv, "import-cell": _import_cell, "info": _info, "validate": _validate, "run": _run, "convert": _convert, "batch": _batch, "plot": _plot}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,13 +13,10 @@ from typing import Any
 from lxml import etree
 
 from ..coretypes import CORE_TYPES_DIR, list_jar_files, read_jar_file
-from ..errors import NmlhubError
 from ..model import Model
 from ..model.records import LemsComponent
-
-
-class TranslationError(NmlhubError):
-    """A component cannot be turned into a NEURON mechanism."""
+from .pylems_fallback import (ExpressionStandIns, TranslationError, pylems_error,  # noqa: F401
+                              refuse_unsupported_constructs)
 
 
 def component_xml(record_obj: Any, tag: str) -> str:
@@ -65,6 +62,7 @@ class Flattener:
                  extra_xml: dict[str, str] | None = None) -> None:
         import lems.api as lems
 
+        self._model = model
         self._dir = tempfile.TemporaryDirectory(prefix="nmlhub-lems-")
         folder = Path(self._dir.name)
         for name in list_jar_files(CORE_TYPES_DIR):
@@ -73,14 +71,16 @@ class Flattener:
             text = re.sub(rb"<InstanceRequirement[^>]*/>", b"", read_jar_file(name))
             (folder / Path(name).name).write_bytes(text)
         parts = ['<Lems>', '<Include file="NeuroML2CoreTypes.xml"/>', '<Include file="PyNN.xml"/>']
+        self._expressions = ExpressionStandIns()
         for ct in model.component_types.values():
-            parts.append(_strip_namespace(ct.xml))
+            refuse_unsupported_constructs(ct)
+            parts.append(self._expressions.replace_in(_strip_namespace(ct.xml)))
         sources = _SourceXml()
         for comp_id in _with_references(model, component_ids, sources):
             sources.check_quantities(model, comp_id)
             parts.append(_strip_namespace(sources.xml(model, comp_id)))
         for xml in (extra_xml or {}).values():
-            parts.append(xml)
+            parts.append(self._expressions.replace_in(xml))
         parts.append("</Lems>")
         (folder / "model.xml").write_text("\n".join(parts))
         lems_model = lems.Model(include_includes=True, fail_on_missing_includes=True)
@@ -89,8 +89,8 @@ class Flattener:
             with contextlib.redirect_stdout(io.StringIO()):
                 lems_model.import_from_file(str(folder / "model.xml"))
                 self._resolved = lems_model.resolve()
-        except Exception as exc:  # pylems raises plain exceptions with useful text
-            raise TranslationError(f"LEMS could not resolve the model's components: {exc}") from None
+        except Exception as exc:  # pylems raises plain exceptions; nmlhub names the element
+            raise pylems_error(exc, model) from None
 
     def fatten(self, component_id: str) -> Any:
         """The pylems FatComponent of a component.
@@ -102,9 +102,10 @@ class Flattener:
         """
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                return self._resolved.fatten_component(self._resolved.components[component_id])
+                fat = self._resolved.fatten_component(self._resolved.components[component_id])
         except Exception as exc:
-            raise TranslationError(f"cannot flatten component '{component_id}': {exc}") from None
+            raise pylems_error(exc, self._model, component_id) from None
+        return self._expressions.restore(fat)
 
     def close(self) -> None:
         """Remove the temporary folder."""

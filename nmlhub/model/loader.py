@@ -129,6 +129,8 @@ class _Loader:
         self.model: Model | None = None
         self.seen: set[Path] = set()
         self.stack: list[Path] = []
+        # folders of the files read so far, latest first: where jNeuroML also looks for an include
+        self.search_dirs: list[Path] = []
         self.tag_table = neuroml_tag_to_libneuroml()
         # tables of large lists read while a file streamed, by the network element they belong to
         self.streamed_tables: dict[etree._Element, list[xml_columns.RowTable]] = {}
@@ -138,7 +140,17 @@ class _Loader:
         top = path.expanduser().resolve()
         self.model = Model(path=top, document=neuroml.NeuroMLDocument(id=_doc_id(top)))
         self._load_file(top, included_from=None, is_top=True)
+        self._categorize_again()
         return self.model
+
+    def _categorize_again(self) -> None:
+        """Categories once every ComponentType is known: a component may come before the
+        definition of its type (MiglioreEtAl14's FI.synapse.xml), and LEMS allows it."""
+        assert self.model is not None
+        parents = self.model.user_type_parents()
+        for record in self.model.components.values():
+            if record.category == "other":
+                record.category = category_of(record.type, parents)
 
     def _problem(self, message: str, location: Location | None, element: str | None = None,
                  severity: str = "error") -> None:
@@ -158,6 +170,8 @@ class _Loader:
             return
         self.seen.add(path)
         self.stack.append(path)
+        if path.parent not in self.search_dirs:
+            self.search_dirs.insert(0, path.parent)
         try:
             if path.name.lower().endswith(HDF5_SUFFIXES):
                 self._load_hdf5(path, included_from)
@@ -251,8 +265,9 @@ class _Loader:
         return declared not in type_chain(tag, parents) and tag not in type_chain(declared, parents)
 
     def _follow_include(self, element: etree._Element, tag: str, path: Path, here: Location) -> None:
+        # jNeuroML reads a NeuroML <include file=...> (and a LEMS <Include href=...>) as well
         attr = "href" if tag == "include" else "file"
-        target = element.get(attr)
+        target = element.get(attr) or element.get("file" if attr == "href" else "href")
         if not target:
             raise ModelError(f"<{tag}> has no '{attr}' attribute", file=here.file, line=here.line)
         if Path(target).name in core_type_file_names():
@@ -262,9 +277,15 @@ class _Loader:
                 f"include '{target}' is remote; nmlhub never fetches files over the network",
                 file=here.file, line=here.line,
             )
-        resolved = (path.parent / target).resolve()
-        if not resolved.exists():
-            message = f"included file '{target}' not found (looked for {resolved})"
+        resolved = include_path(target, path.parent, self.search_dirs)
+        if resolved is None:
+            message = (f"included file '{target}' not found (looked for {(path.parent / target).resolve()}, "
+                       f"then, as jNeuroML does, in the folders of the files read before)")
+            if target.startswith("/"):
+                relative = (path.parent / target.lstrip("/")).resolve()
+                message = (f"included file '{target}' not found: a leading '/' is read, as jNeuroML does, "
+                           f"relative to the including file's folder ({relative}), as an absolute path "
+                           f"and relative to the folders of the files read before")
             if self.strict:
                 raise ModelError(message, file=here.file, line=here.line, element=f"<{tag}>")
             self._problem(message, here, f"<{tag}>")
@@ -406,3 +427,22 @@ def _doc_id(path: Path) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return path.stem
+
+
+def include_path(target: str, folder: Path, search_dirs: list[Path] = ()) -> Path | None:
+    """The file an include names, or None when it is not there.
+
+    As jNeuroML (jLEMS) finds it: relative to the including file's ``folder``, then as written
+    (an absolute path), then relative to each of ``search_dirs`` (the folders of the files read so
+    far, latest first). A leading ``/`` is read relative to a folder first, as jNeuroML does (OSB
+    models write ``/channels/Na.channel.nml`` for the model's own ``channels`` folder).
+    """
+    relative = target.lstrip("/")
+    candidates = [folder / relative]
+    if target.startswith("/"):
+        candidates.append(Path(target))
+    candidates += [d / relative for d in search_dirs]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    return None

@@ -101,8 +101,26 @@ class Model:
                     file=self.path,
                 )
         if network_id not in networks:
+            self._refuse_lems_defined_network(network_id)
             raise ModelError(f"no network with id '{network_id}'", file=self.path)
         return networks[network_id]
+
+    def _refuse_lems_defined_network(self, component_id: str) -> None:
+        """A simulation target that is a LEMS component holding a network (Ex17's tissue, whose
+        own dynamics set the temperature) is refused in one line naming it."""
+        from ..errors import UnsupportedComponentError
+        from .records import LemsComponent
+
+        record = self.components.get(component_id)
+        if record is None or not isinstance(record.obj, LemsComponent):
+            return
+        inner = [c for c in record.obj.children if "network" in self.type_chain(c.type)]
+        if inner:
+            raise UnsupportedComponentError(
+                f"not supported: a network defined in LEMS (network '{inner[0].id}' inside this "
+                f"{record.type}, whose own dynamics the run would need); nmlhub runs a NeuroML <network>",
+                file=record.location.file, line=record.location.line,
+                element=f"<{record.type} id='{component_id}'>")
 
     def component(self, component_id: str) -> Any:
         """The libNeuroML object (or :class:`LemsComponent`) with this id.

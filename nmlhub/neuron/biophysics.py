@@ -231,7 +231,7 @@ def plan_biophysics(model: Model, comp_id: str) -> tuple[CellBiophysics, list[De
                 specs.append(DensitySpec(density_id, _attrs_xml(uniform, attrs), cd.ion_channel,
                                          group, ion, varying))
             elif kind == "channelPopulation":
-                specs.append(_population_spec(model, comp_id, cd, pooled, where))
+                specs.append(_population_spec(model, comp_id, cd, pooled, where, morphology))
     for sp in species:
         result.species.append(SpeciesPlacement(
             sp.ion, sp.concentration_model, None, sp.segment_groups or "all",
@@ -264,9 +264,11 @@ def _custom_mechanisms(record: Any, comp_id: str, where: dict) -> list[CustomPla
     return found
 
 
-def _population_spec(model: Model, comp_id: str, population: Any, pooled: set[str], where: dict) -> DensitySpec:
+def _population_spec(model: Model, comp_id: str, population: Any, pooled: set[str], where: dict,
+                     morphology: Any) -> DensitySpec:
     """A channel population: a uniform density on one segment whose value makes the population's
-    total conductance (number × single-channel conductance)."""
+    total conductance (number × single-channel conductance). Without a ``segment``, the cell's
+    only segment (jNeuroML's reading; a cell of several segments must name one)."""
     density_id = f"{comp_id}__{population.id}"
     channel = model.components.get(population.ion_channel)
     conductance = getattr(getattr(channel, "obj", None), "conductance", None)
@@ -277,9 +279,12 @@ def _population_spec(model: Model, comp_id: str, population: Any, pooled: set[st
         raise BiophysicsError(f"cell '{comp_id}': channelPopulation '{population.id}' with "
                               "variableParameter is not supported", **where)
     segment = int(population.segments) if population.segments is not None else None
+    if segment is None and len(morphology.segments) == 1:
+        segment = int(morphology.segments[0].id)
     if segment is None:
         raise BiophysicsError(f"cell '{comp_id}': channelPopulation '{population.id}' names no "
-                              "segment (a population needs one)", **where)
+                              f"segment, and the cell has {len(morphology.segments)} (a population on a "
+                              "cell of several segments needs one)", **where)
     total = float(population.number) * model.units.parse_as(conductance, "conductance").si
     attrs = {"id": density_id, "ionChannel": population.ion_channel, "ion": population.ion,
              "erev": population.erev, "condDensity": "0 S_per_m2"}

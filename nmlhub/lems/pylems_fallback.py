@@ -1,0 +1,175 @@
+"""Where pylems cannot read LEMS that jLEMS runs, nmlhub steps in.
+
+nmlhub reads component dynamics through pylems (``flatten.py``) but parses every expression with
+its own parser (``expr.py``). pylems parses expressions too, and refuses some that jLEMS reads
+(``V .leq. ( -10 )``: its parser does not know ``.leq.``), so an expression pylems cannot parse is
+handed to it as a stand-in name and put back, as written, in the flattened component.
+
+Every other pylems failure becomes nmlhub's own one-line error naming the file, the line and the
+construct; a pylems message is never what a user sees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from typing import Any
+
+from lxml import etree
+
+from ..errors import NmlhubError
+from ..model.records import ComponentTypeDef
+
+#: dynamics elements and their attributes that hold expressions
+EXPRESSION_ATTRIBUTES = {
+    "DerivedVariable": ("value",), "DerivedParameter": ("value",), "TimeDerivative": ("value",),
+    "StateAssignment": ("value",), "Case": ("condition", "value"), "OnCondition": ("test",),
+}
+#: LEMS constructs pylems cannot resolve, and what nmlhub says about them
+UNSUPPORTED = {
+    "InstanceRequirement": "an instance requirement (a peer's variables, as in rate-based population "
+                           "models) in a ComponentType of the model",
+}
+_STAND_IN = "nmlhub_expression_"
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+
+
+class TranslationError(NmlhubError):
+    """A component cannot be turned into a NEURON mechanism."""
+
+
+def pylems_parses(text: str) -> bool:
+    """True when pylems's expression parser reads ``text``."""
+    from lems.parser.expr import ExprParser
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            ExprParser(text).parse()
+    except Exception:  # pylems raises bare Exceptions for what it cannot parse
+        return False
+    return True
+
+
+class ExpressionStandIns:
+    """Expressions pylems cannot parse, replaced by stand-in names and put back after flattening."""
+
+    def __init__(self) -> None:
+        self.originals: dict[str, str] = {}
+
+    def replace_in(self, xml: str) -> str:
+        """``xml`` with every expression pylems cannot parse replaced by a stand-in name
+        (unchanged when there is none)."""
+        root = etree.fromstring(xml.encode(), _PARSER)
+        changed = False
+        for element in root.iter(etree.Element):
+            for attribute in EXPRESSION_ATTRIBUTES.get(etree.QName(element).localname, ()):
+                text = element.get(attribute)
+                if text is not None and text.strip() and not pylems_parses(text):
+                    name = f"{_STAND_IN}{len(self.originals)}"
+                    self.originals[name] = text
+                    element.set(attribute, name)
+                    changed = True
+        return etree.tostring(root, encoding="unicode") if changed else xml
+
+    def restore(self, fat: Any) -> Any:
+        """Put the original expressions back into a pylems FatComponent (and its children)."""
+        if self.originals:
+            self._restore(fat, set())
+        return fat
+
+    def _restore(self, obj: Any, seen: set[int]) -> None:
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            for value in obj.values():
+                self._restore(value, seen)
+        elif isinstance(obj, (list, tuple)):
+            for value in obj:
+                self._restore(value, seen)
+        elif type(obj).__module__.startswith("lems.") and hasattr(obj, "__dict__"):
+            for key, value in vars(obj).items():
+                if isinstance(value, str):
+                    if value in self.originals:
+                        setattr(obj, key, self.originals[value])
+                else:
+                    self._restore(value, seen)
+
+
+def refuse_unsupported_constructs(component_type: ComponentTypeDef) -> None:
+    """Refuse, naming its file and line, a ComponentType using a construct pylems cannot resolve.
+
+    Raises
+    ------
+    TranslationError
+        ``not supported: ...`` with the element and where it is.
+    """
+    if not any(f"<{tag}" in component_type.xml or f":{tag}" in component_type.xml for tag in UNSUPPORTED):
+        return
+    root = etree.fromstring(component_type.xml.encode(), _PARSER)
+    for element in root.iter(etree.Element):
+        tag = etree.QName(element).localname
+        if tag in UNSUPPORTED:
+            name = element.get("name")
+            raise TranslationError(
+                f"not supported: {UNSUPPORTED[tag]}", file=component_type.location.file,
+                line=_line(component_type, element),
+                element=f"ComponentType '{component_type.name}': <{tag}{f' name={name!r}' if name else ''}>")
+
+
+def _line(component_type: ComponentTypeDef, element: etree._Element) -> int | None:
+    start = component_type.location.line
+    return start + element.sourceline - 1 if start and element.sourceline else start
+
+
+_UNRESOLVED_TYPE = re.compile(r"Unable to resolve type '([^']+)' for component '([^']*)'")
+
+
+def pylems_error(exc: Exception, model: Any, component_id: str | None = None) -> TranslationError:
+    """nmlhub's one-line error for a pylems failure: what could not be read, and where."""
+    if isinstance(exc, NmlhubError):
+        return exc if isinstance(exc, TranslationError) else TranslationError(
+            exc.message, file=exc.file, line=exc.line, element=exc.element)
+    text = str(exc)
+    unresolved = _UNRESOLVED_TYPE.search(text)
+    if unresolved:
+        return _unresolved_type(model, *unresolved.groups())
+    component = model.components.get(component_id) if component_id else None
+    where = {"file": component.location.file, "line": component.location.line} if component else {}
+    construct = _construct(text)
+    subject = f"component '{component_id}'" if component_id else "the model's ComponentTypes"
+    return TranslationError(f"not supported: nmlhub's LEMS reader cannot read {construct} of {subject}",
+                            element=f"<{component.type} id='{component_id}'>" if component else None, **where)
+
+
+def _construct(text: str) -> str:
+    """The LEMS construct a pylems message is about, in nmlhub's words."""
+    for pattern, words in ((r"[Cc]ase", "a conditional derived variable"), (r"Regime", "a regime"),
+                           (r"KineticScheme", "a kinetic scheme"), (r"[Ee]xpression|[Pp]arse", "an expression"),
+                           (r"Child|Children|Path|Tunnel|With", "a child, path or tunnel"),
+                           (r"Event", "an event connection"), (r"[Ii]nstantiate", "a structure"),
+                           (r"[Ii]nclude", "an include")):
+        if re.search(pattern, text):
+            return words
+    return "a construct"
+
+
+def _unresolved_type(model: Any, type_name: str, component: str) -> TranslationError:
+    for ct in model.component_types.values():
+        if f"<{type_name}" not in ct.xml:
+            continue
+        root = etree.fromstring(ct.xml.encode(), _PARSER)
+        for element in root.iter(etree.Element):
+            if etree.QName(element).localname == type_name and element is not root:
+                parent = etree.QName(element.getparent()).localname
+                return TranslationError(
+                    f"not supported: <{type_name}> directly inside <{parent}>; LEMS reads it only "
+                    f"inside <Dynamics>", file=ct.location.file, line=_line(ct, element),
+                    element=f"ComponentType '{ct.name}'")
+    record = model.components.get(component)
+    if record is not None:
+        return TranslationError(f"not supported: type '{type_name}' is defined by no ComponentType nmlhub has",
+                                file=record.location.file, line=record.location.line,
+                                element=f"<{record.type} id='{component}'>")
+    return TranslationError(f"not supported: an element <{type_name}> that no ComponentType defines")

@@ -1,0 +1,123 @@
+"""What OSB models write that jNeuroML reads: ``<include file=...>``, include paths with a leading
+``/`` (the including file's folder), a ``channelPopulation`` without ``segment`` on a one-segment cell.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import nmlhub
+from nmlhub.errors import ModelError, NmlhubError
+
+CHANNEL = """<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="ch">
+    <ionChannelHH id="leak" conductance="10pS" species="non_specific"/>
+</neuroml>"""
+
+CELL = """<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="c">
+    <include {attr}="{path}"/>
+    <cell id="one">
+        <morphology id="m">
+            <segment id="0" name="soma"><proximal x="0" y="0" z="0" diameter="10"/><distal x="10" y="0" z="0" diameter="10"/></segment>
+            {extra}
+        </morphology>
+        <biophysicalProperties id="bio">
+            <membraneProperties>
+                <channelPopulation id="leakPop" ionChannel="leak" number="3000" erev="-54mV" ion="non_specific"/>
+                <specificCapacitance value="1uF_per_cm2"/>
+            </membraneProperties>
+            <intracellularProperties><resistivity value="0.1kohm_cm"/></intracellularProperties>
+        </biophysicalProperties>
+    </cell>
+    <network id="net"><population id="pop" component="one" size="1"/></network>
+</neuroml>"""
+
+LEMS = """<Lems><Target component="sim"/><Include file="Cells.xml"/><Include file="Networks.xml"/>
+<Include file="Simulation.xml"/><Include file="cell.nml"/>
+<Simulation id="sim" length="1ms" step="0.025ms" target="net"/></Lems>"""
+
+SECOND_SEGMENT = ('<segment id="1" name="d"><parent segment="0"/>'
+                  '<distal x="60" y="0" z="0" diameter="2"/></segment>')
+
+
+def _model_folder(tmp_path, attr="href", path="channels/leak.channel.nml", extra=""):
+    (tmp_path / "channels").mkdir()
+    (tmp_path / "channels" / "leak.channel.nml").write_text(CHANNEL)
+    (tmp_path / "cell.nml").write_text(CELL.format(attr=attr, path=path, extra=extra))
+    (tmp_path / "LEMS_cell.xml").write_text(LEMS)
+    return tmp_path
+
+
+@pytest.mark.parametrize("attr, path", [("href", "channels/leak.channel.nml"),
+                                        ("file", "channels/leak.channel.nml"),
+                                        ("href", "/channels/leak.channel.nml"),
+                                        ("file", "/channels/leak.channel.nml")])
+def test_include_file_attribute_and_leading_slash_read_as_jneuroml_does(tmp_path, attr, path):
+    model = nmlhub.load(_model_folder(tmp_path, attr, path) / "LEMS_cell.xml")
+    assert "leak" in model.components
+    assert model.components["leak"].location.file == str((tmp_path / "channels" / "leak.channel.nml").resolve())
+
+
+def test_a_leading_slash_include_still_missing_says_how_it_was_read(tmp_path):
+    folder = _model_folder(tmp_path, "href", "/channels/nosuch.channel.nml")
+    with pytest.raises(ModelError) as info:
+        nmlhub.load(folder / "LEMS_cell.xml")
+    message = str(info.value)
+    assert message.startswith(f"{folder / 'cell.nml'}:2: <include>: included file '/channels/nosuch.channel.nml'")
+    assert "leading '/'" in message and str(folder / "channels" / "nosuch.channel.nml") in message
+
+
+def test_channel_population_without_segment_on_a_one_segment_cell(tmp_path):
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    sim = NeuronSimulation(nmlhub.load(_model_folder(tmp_path) / "LEMS_cell.xml"))
+    sim.build()
+    cell = sim.instance.cell("pop", 0)
+    bio = sim.mechanisms["one"].biophysics
+    mechanism = next(d for d in bio.densities if d.density_id.endswith("leakPop")).mechanism.name
+    total = sum(getattr(seg, f"condDensity_{mechanism}") * seg.area() * 1e-12
+                for section in cell.built.sections for seg in section)
+    assert total == pytest.approx(3000 * 10e-12, rel=1e-9)  # number x single-channel conductance
+
+
+def test_channel_population_without_segment_on_several_segments_is_refused(tmp_path):
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    model = nmlhub.load(_model_folder(tmp_path, extra=SECOND_SEGMENT) / "LEMS_cell.xml")
+    with pytest.raises(NmlhubError, match="channelPopulation 'leakPop' names no segment, and the cell has 2"):
+        NeuronSimulation(model).build()
+
+
+def test_an_include_is_also_looked_for_in_the_folders_of_files_read_before(tmp_path):
+    # jLEMS's FileInclusionReader: a file found in channels/ makes channels/ a search folder
+    folder = _model_folder(tmp_path)
+    (folder / "channels" / "more.nml").write_text(CHANNEL.replace('id="leak"', 'id="more"').replace('id="ch"', 'id="m"'))
+    (folder / "LEMS_cell.xml").write_text(LEMS.replace('<Include file="cell.nml"/>',
+                                                       '<Include file="cell.nml"/><Include file="more.nml"/>'))
+    model = nmlhub.load(folder / "LEMS_cell.xml")
+    assert model.components["more"].location.file == str((folder / "channels" / "more.nml").resolve())
+    (folder / "LEMS_cell.xml").write_text(LEMS.replace('<Include file="cell.nml"/>', '<Include file="gone.nml"/>'))
+    with pytest.raises(ModelError, match="'gone.nml' not found .* in the folders of the files read before"):
+        nmlhub.load(folder / "LEMS_cell.xml")
+
+
+def test_a_component_written_before_its_type_is_defined_gets_the_types_category(tmp_path):
+    # LEMS lets a file use a ComponentType above its definition (MiglioreEtAl14's FI.synapse.xml)
+    (tmp_path / "syn.nml").write_text("""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="s">
+    <mySynapse id="syn" tauRise="1 ms" tauDecay="10 ms" gbase="1 nS" erev="-80 mV"/>
+    <ComponentType name="mySynapse" extends="expTwoSynapse"/>
+</neuroml>""")
+    model = nmlhub.load(tmp_path / "syn.nml")
+    assert model.components["syn"].category == "synapse"
+
+
+def test_a_network_defined_in_lems_is_refused_in_one_line(core_examples):
+    from nmlhub.errors import UnsupportedComponentError
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    lems = core_examples / "LEMSexamples" / "LEMS_NML2_Ex17_Tissue.xml"
+    with pytest.raises(UnsupportedComponentError) as info:
+        NeuronSimulation(nmlhub.load(lems)).run()
+    message = str(info.value)
+    line = next(k for k, text in enumerate(lems.read_text().splitlines(), 1) if 'id="slice"' in text)
+    assert message.startswith(f"{lems}:{line}: <tissueWithVaryingTemperature id='slice'>: not supported: "
+                              "a network defined in LEMS (network 'net1'")

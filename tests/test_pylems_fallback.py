@@ -1,0 +1,109 @@
+"""LEMS that pylems cannot read but jLEMS runs: nmlhub reads it (or refuses it in its own words).
+
+The reference for the run is jLEMS: the bundled HH cell's spike times as jNeuroML computed them
+(tests/conformance/reference/nml_hh_single.npz, made by tests/conformance/make_references.py).
+The K channel's reverse rate is written again as neuroConstruct writes custom rates: a
+ConditionalDerivedVariable with ``V .leq. ( -65 )`` (pylems's parser does not know ``.leq.``) whose
+two cases are both HH's ``0.125 exp(-(V + 65)/80)``, so the model is the same HH cell.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nmlhub
+from nmlhub.errors import NmlhubError
+from nmlhub.lems.pylems_fallback import ExpressionStandIns, pylems_parses
+
+from conftest import EXAMPLES
+
+REFERENCE = Path(__file__).resolve().parent / "conformance" / "reference" / "nml_hh_single.npz"
+SPIKE_TOL_MS = 0.1  # as tests/conformance/compare.py: nmlhub at the file's step, jLEMS at 1/10 of it
+
+CUSTOM_RATE = """
+    <ComponentType name="nc_kRate" extends="baseVoltageDepRate">
+        <Constant name="TIME_SCALE" dimension="time" value="1 ms"/>
+        <Constant name="VOLT_SCALE" dimension="voltage" value="1 mV"/>
+        <Dynamics>
+            <DerivedVariable name="V" dimension="none" value="v / VOLT_SCALE"/>
+            <ConditionalDerivedVariable name="r" exposure="r" dimension="per_time">
+                <Case condition="V .leq. ( -65 )" value="( 0.125 * (exp (-( V + 65 )/80)) ) / TIME_SCALE"/>
+                <Case value="( 0.125 * (exp (( -65 - V )/80)) ) / TIME_SCALE"/>
+            </ConditionalDerivedVariable>
+        </Dynamics>
+    </ComponentType>
+"""
+
+
+def test_pylems_cannot_parse_what_neuroconstruct_writes():
+    assert not pylems_parses("V .leq. ( -10 )")
+    assert pylems_parses("V .gt. ( -10 )")
+
+
+def test_stand_ins_replace_only_what_pylems_cannot_parse():
+    xml = ('<ComponentType name="t"><Dynamics><ConditionalDerivedVariable name="r" dimension="none">'
+           '<Case condition="V .leq. ( -10 )" value="2*V"/><Case value="3"/></ConditionalDerivedVariable>'
+           '</Dynamics></ComponentType>')
+    stand_ins = ExpressionStandIns()
+    replaced = stand_ins.replace_in(xml)
+    assert list(stand_ins.originals.values()) == ["V .leq. ( -10 )"]
+    assert 'value="2*V"' in replaced and ".leq." not in replaced
+    assert stand_ins.replace_in('<ComponentType name="u"/>') == '<ComponentType name="u"/>'
+
+
+def _neuroconstruct_rate_model(folder: Path) -> Path:
+    shutil.copytree(EXAMPLES / "hh_single", folder)
+    channel = folder / "K.channel.nml"
+    text = channel.read_text()
+    text = text.replace('<reverseRate type="HHExpRate" rate="0.125per_ms" midpoint="-65mV" scale="-80mV"/>',
+                        '<reverseRate type="nc_kRate"/>')
+    text = text.replace("</neuroml>", CUSTOM_RATE + "</neuroml>")
+    assert "nc_kRate" in text
+    channel.write_text(text)
+    return folder / "LEMS_hh_single.xml"
+
+
+def test_a_leq_case_runs_and_matches_jlems(tmp_path):
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    results = NeuronSimulation(nmlhub.load(_neuroconstruct_rate_model(tmp_path / "m"))).run()
+    spikes = np.asarray(results.spikes[("hhpop", 0)])
+    expected = np.load(REFERENCE)["events:hh_single.spikes.dat"][:, 1] * 1e3
+    assert len(spikes) == len(expected) >= 3
+    assert np.max(np.abs(spikes - expected)) < SPIKE_TOL_MS
+
+
+def test_an_instance_requirement_is_refused_in_one_line_naming_it(tmp_path):
+    lems = _neuroconstruct_rate_model(tmp_path / "m")
+    channel = lems.parent / "K.channel.nml"
+    channel.write_text(channel.read_text().replace(
+        '<Constant name="TIME_SCALE"', '<InstanceRequirement name="peer" type="nc_kRate"/>\n        '
+                                       '<Constant name="TIME_SCALE"'))
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    with pytest.raises(NmlhubError) as info:
+        NeuronSimulation(nmlhub.load(lems)).run()
+    message = str(info.value)
+    assert "not supported" in message and "<InstanceRequirement name='peer'>" in message
+    assert f"{channel}:" in message and "nc_kRate" in message and "\n" not in message
+    assert "PyLEMS" not in message
+
+
+def test_a_dynamics_element_outside_dynamics_is_refused_in_one_line(tmp_path):
+    lems = _neuroconstruct_rate_model(tmp_path / "m")
+    channel = lems.parent / "K.channel.nml"
+    channel.write_text(channel.read_text().replace(
+        '<Constant name="TIME_SCALE"', '<DerivedVariable name="W" dimension="none" value="1"/>\n        '
+                                       '<Constant name="TIME_SCALE"'))
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    with pytest.raises(NmlhubError) as info:
+        NeuronSimulation(nmlhub.load(lems)).run()
+    message = str(info.value)
+    line = next(k for k, text in enumerate(channel.read_text().splitlines(), 1) if 'name="W"' in text)
+    assert f"{channel}:{line}: ComponentType 'nc_kRate': not supported: <DerivedVariable> directly inside" in message
+    assert "Unable to resolve" not in message
