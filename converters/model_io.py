@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import plain
-from .model_tree import tree_from_xml_bytes, tree_from_xml_file, write_xml
+from .model_tree import FLOAT_STYLES, tree_from_xml_bytes, tree_from_xml_file, write_xml
 from .plain import ConversionError
 
 MODEL_FORMATS = ("xml", "hdf5", "json", "pickle", "matlab")
@@ -128,9 +128,11 @@ def _check_column(column: Any, count: int, where: str, path: Path) -> None:
     if not isinstance(column, dict):
         raise ConversionError(f"{where}: not a column", file=path)
     if "int" in column or "float" in column:
-        values = column.get("int", column.get("float"))
-        ok = isinstance(values, np.ndarray) and isinstance(column.get("prefix"), str) \
-            and isinstance(column.get("suffix"), str)
+        kind = "int" if "int" in column else "float"
+        values = column[kind]
+        ok = isinstance(values, np.ndarray) and values.dtype.kind == kind[0] and isinstance(column.get("prefix"), str) \
+            and isinstance(column.get("suffix"), str) and column.get("style", "repr") in FLOAT_STYLES \
+            and (kind == "float" or "style" not in column)
     elif "codes" in column:
         values = column["codes"]
         ok = (isinstance(values, np.ndarray) and values.dtype.kind in "iu"

@@ -26,8 +26,9 @@ A COLUMN is the cheapest exact form of its strings:
 - ``{"int": int64 array, "prefix": p, "suffix": s}``: each value is ``p + str(i) + s``
   (``../pop0/12/cell``: prefix ``../pop0/``, suffix ``/cell``);
 - ``{"float": float64 array, "prefix": p, "suffix": s}``: a number with a common unit or
-  reference around it (``2.5ms``); written back with Python's shortest repr, so ``0.50`` comes
-  back as ``0.5``: equal in value, not in spelling;
+  reference around it (``2.5ms``), only where every number is written as Python's shortest repr
+  writes it (``0.5``, ``2.0``), so that it comes back as the same text; with ``"style": "int"``,
+  whole numbers are written as integers (``2``, ``2.5``);
 - ``{"codes": int64 array, "values": [str, ...]}``: anything else, each distinct string once.
 """
 
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import os
 import re
 from pathlib import Path
@@ -53,6 +55,8 @@ MIN_BLOCK = 2
 #: An element never grouped into a block (nmlhub uses it to keep the boundaries of stored children).
 SLOT = "nmlhub_slot"
 _NUMBER_CHARS = tuple("0123456789.eE+-")
+# a prefix that ends inside a decimal number ('1.', '2e', '3.5E-'): 'Dendrite' or 'cell_' do not
+_DECIMAL_HEAD = re.compile(r"(?:[0-9.]|[0-9.][eE][+-]?|[+-])$")
 _NOT_NUMBER = re.compile(r"[^0-9eE.+-]")
 _NOT_INT = re.compile(r"[^0-9,-]")
 _LEADING_ZERO = re.compile(r",-?0[0-9]")
@@ -65,7 +69,7 @@ def encode_column(values: list[str]) -> dict:
     if not values:
         return {"codes": np.zeros(0, dtype=np.int64), "values": []}
     first = _INT.match(values[0])
-    if first is not None and not first.group(1).endswith(_NUMBER_CHARS) \
+    if first is not None and not _DECIMAL_HEAD.search(first.group(1)) \
             and not first.group(3).startswith(_NUMBER_CHARS):  # not a piece of a decimal number
         prefix, suffix = first.group(1), first.group(3)
         cores = _strip(values, prefix, suffix)
@@ -82,10 +86,16 @@ def encode_column(values: list[str]) -> dict:
         # only digits, point, sign and exponent (float() would also read '2_1' as 21, or 'inf')
         if cores is not None and not _NOT_NUMBER.search("".join(cores)):
             try:
-                return {"float": np.array(list(map(float, cores)), dtype=np.float64), "prefix": prefix,
-                        "suffix": suffix}
+                numbers = list(map(float, cores))
             except ValueError:
-                pass
+                numbers = None
+            # exact only: each text is the one the column's style gives back ('0.50' never is)
+            for style, spell in FLOAT_STYLES.items():
+                if numbers is not None and list(map(spell, numbers)) == cores:
+                    column = {"float": np.array(numbers, dtype=np.float64), "prefix": prefix, "suffix": suffix}
+                    if style != "repr":
+                        column["style"] = style
+                    return column
     uniques, codes = np.unique(np.array(values, dtype=str), return_inverse=True)
     return {"codes": codes.astype(np.int64).reshape(-1), "values": uniques.tolist()}
 
@@ -117,7 +127,8 @@ def decode_column(column: dict) -> list[str]:
         return [f"{p}{i}{s}" for i in np.asarray(column["int"]).tolist()]
     if "float" in column:
         p, s = column["prefix"], column["suffix"]
-        return [f"{p}{format_float(x)}{s}" for x in np.asarray(column["float"]).tolist()]
+        spell = FLOAT_STYLES[column.get("style", "repr")]
+        return [f"{p}{spell(x)}{s}" for x in np.asarray(column["float"]).tolist()]
     values = column["values"]
     return [values[c] for c in np.asarray(column["codes"]).tolist()]
 
@@ -125,6 +136,16 @@ def decode_column(column: dict) -> list[str]:
 def format_float(x: float) -> str:
     """Shortest text that reads back as ``x`` (and as a float column again: ``2.0``, not ``2``)."""
     return repr(x)
+
+
+def format_whole_as_int(x: float) -> str:
+    """``x`` as :func:`format_float` writes it, but a whole number as an integer (``2``, ``2.5``)."""
+    return str(int(x)) if x.is_integer() and abs(x) < 2**53 and not (x == 0 and math.copysign(1, x) < 0) \
+        else repr(x)
+
+
+#: How a float column's numbers are written back, by its ``style`` (``repr`` when absent).
+FLOAT_STYLES = {"repr": format_float, "int": format_whole_as_int}
 
 
 # ---------------------------------------------------------------- XML -> tree
@@ -217,9 +238,9 @@ def _merge(chunks: list[dict]) -> dict:
     if len(chunks) == 1:
         return chunks[0]
     for kind in ("int", "float"):
-        if all(kind in c for c in chunks) and len({(c["prefix"], c["suffix"]) for c in chunks}) == 1:
-            return {kind: np.concatenate([c[kind] for c in chunks]), "prefix": chunks[0]["prefix"],
-                    "suffix": chunks[0]["suffix"]}
+        if all(kind in c for c in chunks) and len({(c["prefix"], c["suffix"], c.get("style")) for c in chunks}) == 1:
+            merged = {k: v for k, v in chunks[0].items() if k != kind}
+            return {kind: np.concatenate([c[kind] for c in chunks]), **merged}
     return encode_column([v for c in chunks for v in decode_column(c)])
 
 
@@ -515,7 +536,8 @@ def _quoted_values(column: dict, start: int, stop: int) -> list[str]:
         p, s = _quote(column["prefix"]), _quote(column["suffix"])
         if "int" in column:
             return [f"{p}{i}{s}" for i in np.asarray(column["int"])[start:stop].tolist()]
-        return [f"{p}{x!r}{s}" for x in np.asarray(column["float"])[start:stop].tolist()]
+        spell = FLOAT_STYLES[column.get("style", "repr")]
+        return [f"{p}{spell(x)}{s}" for x in np.asarray(column["float"])[start:stop].tolist()]
     quoted = [_quote(v) for v in column["values"]]
     return [quoted[c] for c in np.asarray(column["codes"])[start:stop].tolist()]
 
@@ -619,7 +641,7 @@ def write_xml(tree: dict, path: str | Path) -> None:
 def _slice_column(column: dict, start: int, stop: int) -> dict:
     if "int" in column or "float" in column:
         kind = "int" if "int" in column else "float"
-        return {kind: np.asarray(column[kind])[start:stop], "prefix": column["prefix"], "suffix": column["suffix"]}
+        return {**column, kind: np.asarray(column[kind])[start:stop]}
     return {"codes": np.asarray(column["codes"])[start:stop], "values": column["values"]}
 
 

@@ -38,7 +38,8 @@ import numpy as np
 
 from nmlhub.units import UnitRegistry
 
-from .model_tree import (SLOT, block_part, decode_column, encode_column, insert_element, tree_from_xml_bytes,
+from . import neuroml_hdf5_exact as exact
+from .model_tree import (block_part, decode_column, encode_column, insert_element, tree_from_xml_bytes,
                          xml_from_tree)
 from .plain import ConversionError
 from nmlhub.atomic import publish, temporary_file
@@ -47,6 +48,7 @@ _CELL_PATH = re.compile(r"^\.\./([^/\[\]]+)/(\d+)/([^/]+)$")
 _CELL_INDEX = re.compile(r"^\.\./([^/\[\]]+)\[(\d+)\]$")
 _CELL_PREFIX = re.compile(r"^\.\./[^/\[\]]+[/\[]$")  # ../pop/ or ../pop[
 _CELL_SUFFIX = re.compile(r"^(/[^/\[\]]+|\])$")  # /cell or ]
+_GROUP_ID = re.compile(r"(?!\.{1,2}$)[^/]+")
 _SEGMENT_COLUMNS = ("preSegmentId", "postSegmentId", "preFractionAlong", "postFractionAlong")
 _H5_SEGMENT_COLUMNS = ("pre_segment_id", "post_segment_id", "pre_fraction_along", "post_fraction_along")
 
@@ -148,8 +150,10 @@ def _is_range(ids: dict) -> bool:
 
 def _write_population(group: Any, node: dict) -> bool:
     attrs = node.get("attrs", {})
-    if not set(attrs) <= {"id", "component", "size", "type"} or "ns" in node or "text" in node:
+    if not {"id", "component"} <= set(attrs) or "ns" in node or "text" in node:
         return False
+    if not node.get("children") and not re.fullmatch(r"[0-9]+", attrs.get("size", "")):
+        return False  # libNeuroML's size is an integer
     children = node.get("children", [])
     if children:
         rows = _rows(children, "instance")
@@ -169,7 +173,7 @@ def _write_population(group: Any, node: dict) -> bool:
             dataset.attrs[f"column_{k}"] = name
         pop.attrs["nmlhub_declared_size"] = attrs.get("size", "")
     else:
-        pop.attrs["size"] = int(attrs.get("size", "0"))
+        pop.attrs["size"] = int(attrs["size"])
         if "type" in attrs:
             pop.attrs["type"] = attrs["type"]
     return True
@@ -187,7 +191,7 @@ def _write_table(group: Any, name: str, columns: list[tuple[str, np.ndarray]]) -
 def _table_rows(node: dict, attr_names: set[str], tags: tuple[str, ...]) -> tuple[str, dict, set[str]] | None:
     """For an element with exactly ``attr_names`` whose children are all one of ``tags`` with
     ids 0..n-1: (that tag, the children's columns, their attribute names other than id)."""
-    if set(node.get("attrs", {})) != attr_names or "text" in node:
+    if not attr_names <= set(node.get("attrs", {})) or "text" in node or "ns" in node:
         return None
     children = node.get("children", [])
     found = {c.get("block") or c.get("tag") for c in children}
@@ -210,7 +214,7 @@ def _write_projection(group: Any, node: dict) -> bool:
     base = {"preCellId", "postCellId"}
     wd = {"weight", "delay"} if tag == "connectionWD" else set()
     segments = set(_SEGMENT_COLUMNS) & names
-    if names != base | wd | segments or (segments and segments != set(_SEGMENT_COLUMNS)):
+    if names != base | wd | segments:
         return False
     pre, post = _cells(rows["preCellId"]), _cells(rows["postCellId"])
     if pre is None or post is None:
@@ -222,7 +226,9 @@ def _write_projection(group: Any, node: dict) -> bool:
     proj.attrs["nmlhub_cell_references"] = json.dumps([pre[1], pre[2], post[1], post[2]])
     columns = [("pre_cell_id", pre[0]), ("post_cell_id", post[0])]
     if segments:
-        columns += [(h5, _numbers(rows[xml])) for xml, h5 in zip(_SEGMENT_COLUMNS, _H5_SEGMENT_COLUMNS)]
+        n = len(pre[0])
+        columns += [(h5, _numbers(rows[xml]) if xml in rows else np.full(n, 0.5 if "Fraction" in xml else 0.0))
+                    for xml, h5 in zip(_SEGMENT_COLUMNS, _H5_SEGMENT_COLUMNS)]
     if wd:
         columns += [("weight", _numbers(rows["weight"])), ("delay", _numbers(rows["delay"], unit_to_ms=True))]
     _write_table(proj, attrs["id"], columns)
@@ -237,7 +243,7 @@ def _write_input_list(group: Any, node: dict) -> bool:
     tag, rows, names = table
     weight = {"weight"} if tag == "inputW" else set()
     location = {"segmentId", "fractionAlong"} & names
-    if names - location != {"target", "destination"} | weight or len(location) == 1:
+    if names - location != {"target", "destination"} | weight:
         return False
     target = _cells(rows["target"])
     destinations = set(decode_column(rows["destination"]))
@@ -251,8 +257,9 @@ def _write_input_list(group: Any, node: dict) -> bool:
     n = len(target[0])
     inputs.attrs["nmlhub_explicit_location"] = np.int8(bool(location))  # PyTables cannot read HDF5 booleans
     columns = [("id", _numbers(rows["id"])), ("target_cell_id", target[0]),
-               ("segment_id", _numbers(rows["segmentId"]) if location else np.zeros(n)),
-               ("fraction_along", _numbers(rows["fractionAlong"]) if location else np.full(n, 0.5))]
+               ("segment_id", _numbers(rows["segmentId"]) if "segmentId" in location else np.zeros(n)),
+               ("fraction_along", _numbers(rows["fractionAlong"]) if "fractionAlong" in location
+                else np.full(n, 0.5))]
     if weight:
         columns.append(("weight", _numbers(rows["weight"])))
     _write_table(inputs, attrs["id"], columns)
@@ -280,8 +287,7 @@ def _write_linked(group: Any, node: dict) -> bool:
     tag, rows, names = table
     weight = {"weight"} if tag.endswith("W") else set()
     segments = set(_LINK_SEGMENTS) & names
-    if names != {"preCell", "postCell"} | set(components) | weight | segments \
-            or (segments and segments != set(_LINK_SEGMENTS)):
+    if names != {"preCell", "postCell"} | set(components) | weight | segments:
         return False
     values = {c: set(decode_column(rows[c])) for c in components}
     if any(len(v) != 1 for v in values.values()):
@@ -308,9 +314,10 @@ def _write_linked(group: Any, node: dict) -> bool:
     n = len(pre[0])
     columns = [("id", _numbers(rows["id"])), ("pre_cell_id", pre[0]), ("post_cell_id", post[0])]
     if segments:
-        columns += [("pre_segment_id", _numbers(rows["preSegment"])), ("post_segment_id", _numbers(rows["postSegment"])),
-                    ("pre_fraction_along", _numbers(rows["preFractionAlong"])),
-                    ("post_fraction_along", _numbers(rows["postFractionAlong"]))]
+        columns += [(h5, _numbers(rows[xml]) if xml in rows else np.full(n, 0.5 if "Fraction" in xml else 0.0))
+                    for xml, h5 in (("preSegment", "pre_segment_id"), ("postSegment", "post_segment_id"),
+                                    ("preFractionAlong", "pre_fraction_along"),
+                                    ("postFractionAlong", "post_fraction_along"))]
     else:
         columns += [("pre_segment_id", np.zeros(n)), ("post_segment_id", np.zeros(n)),
                     ("pre_fraction_along", np.full(n, 0.5)), ("post_fraction_along", np.full(n, 0.5))]
@@ -352,7 +359,9 @@ def write_neuroml_hdf5(tree: dict, path: Path) -> None:
                 neuroml.attrs["nmlhub_network_position"] = -1
             else:
                 neuroml.attrs["nmlhub_network_position"] = position
-                _write_network(neuroml, network)
+                texts: list[tuple[str, str, dict]] = []
+                _write_network(neuroml, network, root.get("nsmap", {}), texts)
+                exact.write_texts(neuroml, texts)
         publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -371,8 +380,10 @@ def _rows_as_elements(children: list[dict]) -> list[dict]:
     return out
 
 
-def _write_network(neuroml: Any, network: dict) -> None:
-    """The network's group: populations, projections and input lists as datasets, the rest as XML."""
+def _write_network(neuroml: Any, network: dict, scope: dict[str, str], texts: list) -> None:
+    """The network's group: populations, projections and input lists as datasets (with what they
+    cannot say beside them, :mod:`converters.neuroml_hdf5_exact`; columns whose text they lose
+    added to ``texts``), the rest as XML."""
     net = neuroml.create_group("network")
     net_attrs = network.get("attrs", {})
     net.attrs["id"] = net_attrs.get("id", "")
@@ -380,19 +391,37 @@ def _write_network(neuroml: Any, network: dict) -> None:
     if "temperature" in net_attrs:
         net.attrs["temperature"] = net_attrs["temperature"]
     order, extra = [], []
+    scope = {**scope, **network.get("nsmap", {})}
     for child in _rows_as_elements(network.get("children", [])):
-        writer = _WRITERS.get(child.get("tag")) if "block" not in child else None
-        if writer is not None and writer(net, child):
+        if _write_group(net, child, scope, texts):
             order.append([child["tag"], child["attrs"]["id"]])
         else:
             order.append(["xml", len(extra)])
             extra.append(child)
     net.attrs["nmlhub_order"] = json.dumps(order)
-    shell = {k: v for k, v in network.items() if k != "tail"}
-    slots = [{"tag": SLOT, "attrs": {}, "children": [child]} for child in extra]
-    net.attrs["nmlhub_extra_xml"] = xml_from_tree({"root": dict(shell, children=slots)}).decode()
+    net.attrs["nmlhub_extra_xml"] = exact.slots_xml(extra, network, scope)
     if "tail" in network:
         net.attrs["nmlhub_tail"] = network["tail"]
+
+
+def _write_group(net: Any, child: dict, scope: dict[str, str], texts: list) -> bool:
+    """Write one population, projection or input list as libNeuroML's group; False (nothing
+    written) if it does not fit the layout."""
+    writer = _WRITERS.get(child.get("tag")) if "block" not in child else None
+    parts = exact.split_head(child) if writer is not None else None
+    if parts is None or not _GROUP_ID.fullmatch(child.get("attrs", {}).get("id", "")):
+        return False  # an id HDF5 would read as a path ('a/b', '..') stays in the XML
+    head, body = parts
+    if not writer(net, dict(child, children=body)):
+        return False
+    group = net[f"{_GROUP_PREFIX.get(child['tag'], child['tag'])}_{child['attrs']['id']}"]
+    tags = {c.get("block") or c.get("tag") for c in body}
+    rows = _rows(body, tags.pop()) if body else None
+    exact.mark(group, child, head, rows, scope)
+    if rows is not None:
+        rebuilt = _READERS[child["tag"]](group, {}, set())
+        texts.extend((group.name.rsplit("/", 1)[-1], name, column) for name, column in exact.mismatches(rows, rebuilt))
+    return True
 
 
 # ---------------------------------------------------------------- read
@@ -501,10 +530,12 @@ def _read_projection(group: Any, components: dict[str, str], lists: set[str]) ->
     cols = {"id": _int_column(np.arange(n)), "preCellId": _int_column(columns.get("pre_cell_id", np.zeros(0)), *pre)}
     if "pre_segment_id" in columns:
         cols["preSegmentId"] = _int_column(columns["pre_segment_id"])
+    if "pre_fraction_along" in columns:
         cols["preFractionAlong"] = _float_column(columns["pre_fraction_along"])
     cols["postCellId"] = _int_column(columns.get("post_cell_id", np.zeros(0)), *post)
     if "post_segment_id" in columns:
         cols["postSegmentId"] = _int_column(columns["post_segment_id"])
+    if "post_fraction_along" in columns:
         cols["postFractionAlong"] = _float_column(columns["post_fraction_along"])
     tag = "connection"
     if "weight" in columns:
@@ -570,10 +601,7 @@ def _read(neuroml: Any, path: Path) -> dict:
 
 def _read_network(net: Any, path: Path) -> dict:
     if "nmlhub_extra_xml" in net.attrs:
-        shell = tree_from_xml_bytes(_text(net.attrs["nmlhub_extra_xml"]).encode(), path)["root"]
-        shell.pop("ns", None)
-        shell.pop("nsmap", None)
-        extra = [slot["children"][0] for slot in shell["children"]]
+        shell, extra = exact.slots_read(_text(net.attrs["nmlhub_extra_xml"]), path)
     else:
         attrs = {"id": _text(net.attrs.get("id", ""))}
         if "temperature" in net.attrs:
@@ -588,12 +616,8 @@ def _read_network(net: Any, path: Path) -> dict:
             components[pop_id] = _text(group.attrs.get("component", ""))
             if any(hasattr(d, "shape") for d in group.values()):
                 lists.add(pop_id)
-    readers = {"population": lambda g: _read_population(g),
-               "projection": lambda g: _read_projection(g, components, lists),
-               "electricalProjection": lambda g: _read_projection(g, components, lists),
-               "continuousProjection": lambda g: _read_projection(g, components, lists),
-               "inputList": lambda g: _read_input_list(g, components, lists)}
-    group_prefix = {"electricalProjection": "projection", "continuousProjection": "projection"}
+    readers = _READERS
+    texts = exact.read_texts(net.parent)
     if "nmlhub_order" in net.attrs:
         order = json.loads(_text(net.attrs["nmlhub_order"]))
     else:
@@ -605,8 +629,16 @@ def _read_network(net: Any, path: Path) -> dict:
         if kind == "xml":
             children.append(extra[key])
         else:
-            children.append(readers[kind](groups[f"{group_prefix.get(kind, kind)}_{key}"]))
+            name = f"{_GROUP_PREFIX.get(kind, kind)}_{key}"
+            node = readers[kind](groups[name], components, lists)
+            children.append(exact.restore(groups[name], node, texts.get(name, {}), path))
     shell["children"] = children
     if "nmlhub_tail" in net.attrs:
         shell["tail"] = _text(net.attrs["nmlhub_tail"])
     return shell
+
+
+_READERS = {"population": lambda g, components, lists: _read_population(g),
+            "projection": _read_projection, "electricalProjection": _read_projection,
+            "continuousProjection": _read_projection, "inputList": _read_input_list}
+_GROUP_PREFIX = {"electricalProjection": "projection", "continuousProjection": "projection"}
