@@ -2,7 +2,7 @@
 
 Models: NeuroML XML (``.nml``, ``.xml``), NeuroML HDF5 (``.h5``, ``.hdf5``), JSON (``.json``),
 pickle (``.pkl``, ``.pickle``) and MATLAB (``.mat``). Results: HDF5, JSON, pickle, MATLAB, CSV
-(``.csv``) and jNeuroML's output files (``.dat``, ``.spikes``). :func:`save`, :func:`load` and
+(``.csv``), jNeuroML's output files (``.dat``, ``.spikes``) and NWB (``.nwb``). :func:`save`, :func:`load` and
 :func:`convert` pick the format from the file's extension, or from ``fmt``.
 """
 
@@ -16,8 +16,9 @@ from .plain import ConversionError
 EXTENSIONS = {
     ".nml": "xml", ".xml": "xml", ".h5": "hdf5", ".hdf5": "hdf5", ".json": "json", ".pkl": "pickle",
     ".pickle": "pickle", ".mat": "matlab", ".csv": "csv", ".dat": "jneuroml", ".spikes": "jneuroml",
+    ".nwb": "nwb",
 }
-FORMATS = ("xml", "hdf5", "json", "pickle", "matlab", "csv", "jneuroml")
+FORMATS = ("xml", "hdf5", "json", "pickle", "matlab", "csv", "jneuroml", "nwb")
 
 
 def format_of(path: str | Path, fmt: str | None = None) -> str:
@@ -41,7 +42,7 @@ def is_results(obj: Any) -> bool:
 def kind_of(path: str | Path, fmt: str | None = None) -> str:
     """``"model"`` or ``"results"``: what the file at ``path`` holds."""
     fmt = format_of(path, fmt)
-    if fmt in ("csv", "jneuroml"):
+    if fmt in ("csv", "jneuroml", "nwb"):
         return "results"
     if fmt == "xml":
         return "model"

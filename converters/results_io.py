@@ -9,6 +9,7 @@ format          extensions                  module
 ``matlab``      ``.mat``                    :mod:`converters.plain`
 ``csv``         ``.csv``                    :mod:`converters.csv_results` (two files)
 ``jneuroml``    ``.dat``, ``.spikes``       :mod:`converters.jneuroml_files` (two files)
+``nwb``         ``.nwb``                    :mod:`converters.nwb` (pynwb)
 ==============  ==========================  ===============================================
 
 Each format is one :class:`ResultsFormat` in :data:`FORMATS`; nothing here branches on names.
@@ -18,11 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from nmlhub.results import Results
 
-from . import csv_results, jneuroml_files, plain, results_hdf5
+from . import csv_results, jneuroml_files, nwb, plain, results_hdf5
 from .plain import ConversionError
 from .result_mapping import from_plain, to_plain
 
@@ -41,12 +42,15 @@ class ResultsFormat:
         ``write(results, path)``: writes atomically, returns the files written.
     read
         ``read(path)``: the results, or :class:`ConversionError` naming the file.
+    uses_model
+        ``write`` also takes ``model=``, the model that was run (for cell positions and types).
     """
 
     name: str
     extensions: tuple[str, ...]
-    write: Callable[[Results, Path], list[Path]]
+    write: Callable[..., list[Path]]
     read: Callable[[Path], Results]
+    uses_model: bool = False
 
 
 def _plain_format(name: str, extensions: tuple[str, ...]) -> ResultsFormat:
@@ -75,6 +79,7 @@ FORMATS: dict[str, ResultsFormat] = {f.name: f for f in (
     _plain_format("matlab", (".mat",)),
     ResultsFormat("csv", (".csv",), csv_results.write, csv_results.read),
     ResultsFormat("jneuroml", (".dat", ".spikes"), jneuroml_files.write, jneuroml_files.read),
+    ResultsFormat("nwb", (".nwb",), nwb.write, nwb.read, uses_model=True),
 )}
 
 
@@ -102,7 +107,7 @@ def _listing() -> str:
     return ", ".join(f"{f.name} ({' '.join(f.extensions)})" for f in FORMATS.values())
 
 
-def save_results(results: Results, path: str | Path, fmt: str | None = None) -> list[Path]:
+def save_results(results: Results, path: str | Path, fmt: str | None = None, model: Any = None) -> list[Path]:
     """Write simulation results in the format of the extension of ``path`` (or ``fmt``).
 
     Parameters
@@ -114,6 +119,9 @@ def save_results(results: Results, path: str | Path, fmt: str | None = None) -> 
         :mod:`converters.csv_results` and :mod:`converters.jneuroml_files`).
     fmt
         A name from :data:`FORMATS`, to override the extension.
+    model
+        The :class:`nmlhub.Model` that was run, for formats that describe the cells (NWB);
+        they otherwise reload it from the LEMS file the results name, if it is unchanged.
 
     Returns
     -------
@@ -132,7 +140,10 @@ def save_results(results: Results, path: str | Path, fmt: str | None = None) -> 
     [PosixPath('run.h5')]
     """
     path = Path(path)
-    return results_format(path, fmt).write(results, path)
+    chosen = results_format(path, fmt)
+    if chosen.uses_model:
+        return chosen.write(results, path, model=model)
+    return chosen.write(results, path)
 
 
 def load_results(path: str | Path, fmt: str | None = None) -> Results:

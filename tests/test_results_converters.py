@@ -26,8 +26,10 @@ from nmlhub.results import Results
 REPO = Path(__file__).resolve().parents[1]
 IZH = REPO / "nml_examples" / "izh_network" / "LEMS_izh_network.xml"
 REFERENCE = REPO / "tests" / "conformance" / "reference"
-EXTENSION = {"hdf5": ".h5", "json": ".json", "pickle": ".pkl", "matlab": ".mat", "csv": ".csv", "jneuroml": ".dat"}
-LOSSLESS = [name for name in FORMATS if name != "jneuroml"]
+EXTENSION = {"hdf5": ".h5", "json": ".json", "pickle": ".pkl", "matlab": ".mat", "csv": ".csv", "jneuroml": ".dat",
+             "nwb": ".nwb"}
+# NWB holds times in seconds (ms -> s -> ms rounds): tests/test_nwb.py checks it with its tolerance.
+LOSSLESS = [name for name in FORMATS if name not in ("jneuroml", "nwb")]
 
 
 @pytest.fixture(scope="module")
