@@ -10,6 +10,8 @@ format          extensions                  module
 ``csv``         ``.csv``                    :mod:`converters.csv_results` (two files)
 ``jneuroml``    ``.dat``, ``.spikes``       :mod:`converters.jneuroml_files` (two files)
 ``nwb``         ``.nwb``                    :mod:`converters.nwb` (pynwb)
+``sonata_spikes`` ``.spikes.h5`` (or any     :mod:`converters.sonata_spikes` (spikes only)
+                HDF5 with ``/spikes``)
 ==============  ==========================  ===============================================
 
 Each format is one :class:`ResultsFormat` in :data:`FORMATS`; nothing here branches on names.
@@ -23,7 +25,7 @@ from typing import Any, Callable
 
 from nmlhub.results import Results
 
-from . import csv_results, jneuroml_files, nwb, plain, results_hdf5
+from . import csv_results, jneuroml_files, nwb, plain, results_hdf5, sonata_spikes
 from .plain import ConversionError
 from .result_mapping import from_plain, to_plain
 
@@ -44,6 +46,9 @@ class ResultsFormat:
         ``read(path)``: the results, or :class:`ConversionError` naming the file.
     uses_model
         ``write`` also takes ``model=``, the model that was run (for cell positions and types).
+    claims
+        ``claims(path)``: whether an existing file is in this format whatever its extension says
+        (a SONATA spike file is a ``.h5`` file too).
     """
 
     name: str
@@ -51,6 +56,7 @@ class ResultsFormat:
     write: Callable[..., list[Path]]
     read: Callable[[Path], Results]
     uses_model: bool = False
+    claims: Callable[[Path], bool] | None = None
 
 
 def _plain_format(name: str, extensions: tuple[str, ...]) -> ResultsFormat:
@@ -80,6 +86,8 @@ FORMATS: dict[str, ResultsFormat] = {f.name: f for f in (
     ResultsFormat("csv", (".csv",), csv_results.write, csv_results.read),
     ResultsFormat("jneuroml", (".dat", ".spikes"), jneuroml_files.write, jneuroml_files.read),
     ResultsFormat("nwb", (".nwb",), nwb.write, nwb.read, uses_model=True),
+    ResultsFormat("sonata_spikes", (".spikes.h5",), sonata_spikes.write, sonata_spikes.read,
+                  claims=sonata_spikes.is_spike_file),
 )}
 
 
@@ -95,10 +103,16 @@ def results_format(path: Path, fmt: str | None = None) -> ResultsFormat:
         if fmt not in FORMATS:
             raise ConversionError(f"unknown results format {fmt!r}; formats: {_listing()}", file=path)
         return FORMATS[fmt]
-    suffix = Path(path).suffix.lower()
+    path = Path(path)
     for candidate in FORMATS.values():
-        if suffix in candidate.extensions:
+        if candidate.claims is not None and path.is_file() and candidate.claims(path):
             return candidate
+    double = "".join(path.suffixes[-2:]).lower()
+    for suffix in (double, path.suffix.lower()):
+        for candidate in FORMATS.values():
+            if suffix in candidate.extensions:
+                return candidate
+    suffix = path.suffix.lower()
     raise ConversionError(f"cannot tell a results format from the extension {suffix or '(none)'!r}; "
                           f"formats: {_listing()}", file=path)
 

@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("source", type=Path)
     convert.add_argument("target", type=Path)
     convert.add_argument("--to", dest="fmt", help="the target's format if its extension does not say "
-                         "(xml, hdf5, json, pickle, matlab, csv, jneuroml, nwb)")
+                         "(xml, hdf5, json, pickle, matlab, csv, jneuroml, nwb, sonata, sonata_spikes)")
     from .batch.cli import add_parser as add_batch_parser
 
     add_batch_parser(sub)
