@@ -220,24 +220,31 @@ _CELL_COLUMNS = (("population", "NeuroML population of the cell"),
 
 def _add_units(nwbfile: Any, results: Results, model: Any) -> None:
     """Every cell as a unit with its spikes; with no spike at all (where NWB's checks reject a
-    Units table) every cell as a row of the table ``misc/cells`` instead."""
-    from hdmf.common import DynamicTable
+    Units table) every cell as a row of the table ``misc/cells`` instead. Columns are built whole
+    (a row at a time takes pynwb about 1 ms a cell)."""
+    from hdmf.common import DynamicTable, VectorData, VectorIndex
     from pynwb.misc import Units
 
     types, positions = _cell_table(results, model)
+    keys = list(results.spikes)
+    values = {"population": [str(p) for p, _ in keys], "cell_index": np.array([int(i) for _, i in keys], np.int64),
+              "cell_type": types, "x": positions[:, 0], "y": positions[:, 1], "z": positions[:, 2]}
+    columns = [VectorData(name=name, description=description, data=values[name])
+               for name, description in _CELL_COLUMNS]
+    ids = np.arange(len(keys), dtype=np.int64)
     if results.spike_count() > 0:
-        table = Units(name="units", description="every cell of the network, with its spikes",
-                      resolution=float(results.dt_ms) * 1e-3 if results.dt_ms > 0 else -1.0)
-        nwbfile.units = table
+        trains = [np.asarray(results.spikes[k], dtype=np.float64).reshape(-1) for k in keys]
+        times = VectorData(name="spike_times", description="the cell's spike times (s)",
+                           data=np.concatenate(trains) * 1e-3)
+        index = VectorIndex(name="spike_times_index", target=times,
+                            data=np.cumsum([t.size for t in trains]).astype(np.int64))
+        nwbfile.units = Units(name="units", description="every cell of the network, with its spikes",
+                              resolution=float(results.dt_ms) * 1e-3 if results.dt_ms > 0 else -1.0,
+                              columns=[times, index] + columns, id=ids)
     else:
-        table = DynamicTable(name=CELLS_TABLE, description="every cell of the network (none spiked)")
+        table = DynamicTable(name=CELLS_TABLE, description="every cell of the network (none spiked)",
+                             columns=columns, id=ids)
         nwbfile.create_processing_module("misc", "the cells of a run without spikes").add(table)
-    for name, description in _CELL_COLUMNS:
-        table.add_column(name=name, description=description)
-    for k, ((pop, index), times) in enumerate(results.spikes.items()):
-        spikes = {"spike_times": np.asarray(times, dtype=np.float64) * 1e-3} if table is nwbfile.units else {}
-        table.add_row(**spikes, population=str(pop), cell_index=int(index), cell_type=types[k],
-                      x=float(positions[k, 0]), y=float(positions[k, 1]), z=float(positions[k, 2]))
 
 
 def _variable(path: str) -> str:

@@ -320,6 +320,11 @@ def _edge_projections(circuit: _Circuit, edges: Any, types: dict[int, dict], nod
     target = np.asarray(edges.target_nodes(everything), np.int64)
     src_which, src_row = _lookup(src, sum(g.node_ids.size for g in src))
     dst_which, dst_row = _lookup(dst, sum(g.node_ids.size for g in dst))
+    for ids, size, pop in ((source, src_which.size, edges.source), (target, dst_which.size, edges.target)):
+        bad = (ids < 0) | (ids >= size)
+        if np.any(bad):
+            raise circuit.error(f"edge population '{edges.name}': edge {int(np.argmax(bad))} names node "
+                                f"{int(ids[np.argmax(bad)])} of '{pop}', which has {size} nodes")
     attributes = set(edges.attribute_names)
     type_ids = np.asarray(edges.get_attribute("edge_type_id", everything))
     column = {a: np.asarray(edges.get_attribute(a, everything)) for a in attributes
@@ -327,11 +332,15 @@ def _edge_projections(circuit: _Circuit, edges: Any, types: dict[int, dict], nod
                        "nml_pre_fraction_along", "nml_post_segment_id", "nml_post_fraction_along")}
     refs = edges.attrs.get("nmlhub_cell_references")
     references = tuple(json.loads(refs)) if refs else ("", "", "", "")
-    keys = np.stack([type_ids, src_which[source], dst_which[target]], axis=1)
-    distinct = [tuple(k) for k in dict.fromkeys(map(tuple, keys.tolist()))]
+    type_ids = type_ids.astype(np.int64)
+    pre_which, post_which = src_which[source], dst_which[target]
+    code = ((type_ids - (type_ids.min() if type_ids.size else 0)) * len(src) + pre_which) * len(dst) + post_which
+    _, first = np.unique(code, return_index=True)
+    first = np.sort(first)  # one edge of each (type, pre population, post population), by first edge
+    distinct = [(int(type_ids[i]), int(pre_which[i]), int(post_which[i])) for i in first]
     out = []
-    for type_id, pre_k, post_k in distinct:
-        members = np.flatnonzero((type_ids == type_id) & (src_which[source] == pre_k) & (dst_which[target] == post_k))
+    for (type_id, pre_k, post_k), one in zip(distinct, first):
+        members = np.flatnonzero(code == code[one]) if len(distinct) > 1 else np.arange(code.size)
         if "nsyns" in column:  # BMTK: an edge of n synapses is n connections (n = 0: none)
             members = np.repeat(members, np.maximum(column["nsyns"][members].astype(np.int64), 0))
         row = types.get(int(type_id), {})

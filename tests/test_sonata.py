@@ -208,6 +208,13 @@ def test_bmtk_circuit_imports_with_every_cell_position_and_connection(bmtk_circu
             for a, b, w, d in zip(mine.pre, mine.post, mine.weight, mine.delay_ms)]
     assert sorted(rows) == conns
     assert len(conns) > 20
+    # and through SONATA once more: BMTK -> NeuroML -> SONATA -> NeuroML keeps them all
+    nmlhub.save(back, tmp_path / "again.sonata")
+    nmlhub.save(converters.load(tmp_path / "again.sonata"), tmp_path / "again.net.nml")
+    _, cells2, mine2 = model_network(tmp_path / "again.net.nml")
+    np.testing.assert_array_equal(cells2.position, cells.position)
+    for field in ("pre", "post", "weight", "delay_ms"):
+        np.testing.assert_array_equal(getattr(mine2, field), getattr(mine, field))
 
 
 def test_bmtk_circuit_simulates(bmtk_circuit, tmp_path):
