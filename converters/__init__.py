@@ -2,7 +2,8 @@
 
 Models: NeuroML XML (``.nml``, ``.xml``), NeuroML HDF5 (``.h5``, ``.hdf5``), JSON (``.json``),
 pickle (``.pkl``, ``.pickle``) and MATLAB (``.mat``). Results: HDF5, JSON, pickle, MATLAB, CSV
-(``.csv``) and jNeuroML's output files (``.dat``, ``.spikes``). :func:`save`, :func:`load` and
+(``.csv``), jNeuroML's output files (``.dat``, ``.spikes``) and NWB (``.nwb``). A SONATA circuit
+(a folder, ``*.sonata``, or its ``circuit_config.json``) holds a network. :func:`save`, :func:`load` and
 :func:`convert` pick the format from the file's extension, or from ``fmt``.
 """
 
@@ -16,8 +17,10 @@ from .plain import ConversionError
 EXTENSIONS = {
     ".nml": "xml", ".xml": "xml", ".h5": "hdf5", ".hdf5": "hdf5", ".json": "json", ".pkl": "pickle",
     ".pickle": "pickle", ".mat": "matlab", ".csv": "csv", ".dat": "jneuroml", ".spikes": "jneuroml",
+    ".nwb": "nwb", ".sonata": "sonata",
 }
-FORMATS = ("xml", "hdf5", "json", "pickle", "matlab", "csv", "jneuroml")
+FORMATS = ("xml", "hdf5", "json", "pickle", "matlab", "csv", "jneuroml", "nwb", "sonata", "sonata_spikes")
+SONATA_CONFIGS = ("circuit_config.json",)
 
 
 def format_of(path: str | Path, fmt: str | None = None) -> str:
@@ -26,6 +29,10 @@ def format_of(path: str | Path, fmt: str | None = None) -> str:
         if fmt not in FORMATS:
             raise ConversionError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}", file=path)
         return fmt
+    if Path(path).is_dir() or Path(path).name in SONATA_CONFIGS:  # a SONATA circuit
+        return "sonata"
+    if "".join(Path(path).suffixes[-2:]).lower() == ".spikes.h5":
+        return "sonata_spikes"
     suffix = Path(path).suffix.lower()
     if suffix not in EXTENSIONS:
         raise ConversionError(f"cannot tell the format from the extension {suffix or '(none)'!r}; "
@@ -41,16 +48,17 @@ def is_results(obj: Any) -> bool:
 def kind_of(path: str | Path, fmt: str | None = None) -> str:
     """``"model"`` or ``"results"``: what the file at ``path`` holds."""
     fmt = format_of(path, fmt)
-    if fmt in ("csv", "jneuroml"):
+    if fmt in ("csv", "jneuroml", "nwb", "sonata_spikes"):
         return "results"
-    if fmt == "xml":
+    if fmt in ("xml", "sonata"):
         return "model"
     if fmt == "hdf5":
         import h5py
 
         try:
             with h5py.File(path, "r") as f:
-                return "results" if f.attrs.get("nmlhub_kind") == "results" else "model"
+                spikes = "spikes" in f and "neuroml" not in f  # SONATA's spike layout
+                return "results" if f.attrs.get("nmlhub_kind") == "results" or spikes else "model"
         except OSError as exc:
             raise ConversionError(f"not a readable HDF5 file: {exc}", file=path) from None
     from . import plain
@@ -81,6 +89,10 @@ def save(obj: Any, path: str | Path, fmt: str | None = None) -> list[Path]:
         from .results_io import save_results
 
         return list(save_results(obj, Path(path), fmt))
+    if format_of(path, fmt) == "sonata":  # needs the model itself, to expand rules and find morphologies
+        from .sonata_write import write as write_sonata
+
+        return write_sonata(obj, Path(path))
     from .model_io import model_tree, write_model
 
     return [write_model(model_tree(obj), Path(path), format_of(path, fmt))]
@@ -100,6 +112,8 @@ def load(path: str | Path, fmt: str | None = None) -> Any:
 
 def convert(source: str | Path, target: str | Path, fmt: str | None = None) -> list[Path]:
     """Convert a model or results file into another format (``fmt`` names the target's)."""
+    if format_of(target, fmt) == "sonata":  # from the file itself: its folder, rules and morphologies
+        return save(source, target, fmt)
     return save(load(source), target, fmt)
 
 

@@ -16,7 +16,7 @@ from . import plain
 from .model_tree import FLOAT_STYLES, tree_from_xml_bytes, tree_from_xml_file, write_xml
 from .plain import ConversionError
 
-MODEL_FORMATS = ("xml", "hdf5", "json", "pickle", "matlab")
+MODEL_FORMATS = ("xml", "hdf5", "json", "pickle", "matlab", "sonata")
 
 
 def model_tree(obj: Any) -> dict:
@@ -55,6 +55,10 @@ def read_model(path: Path, fmt: str | None = None) -> dict:
         from .neuroml_hdf5 import read_neuroml_hdf5
 
         return read_neuroml_hdf5(path)
+    if fmt == "sonata":
+        from .sonata_read import read as read_sonata
+
+        return read_sonata(path)
     if fmt in plain.READERS:
         _, tree = plain.READERS[fmt](path, ("model",))
         check_tree(tree, path)
@@ -75,6 +79,10 @@ def write_model(tree: dict, path: Path, fmt: str | None = None) -> Path:
         from .neuroml_hdf5 import write_neuroml_hdf5
 
         write_neuroml_hdf5(tree, path)
+    elif fmt == "sonata":
+        from .sonata_write import write as write_sonata
+
+        write_sonata(tree, path)
     elif fmt in plain.WRITERS:
         plain.WRITERS[fmt](path, "model", tree)
     else:

@@ -9,6 +9,9 @@ format          extensions                  module
 ``matlab``      ``.mat``                    :mod:`converters.plain`
 ``csv``         ``.csv``                    :mod:`converters.csv_results` (two files)
 ``jneuroml``    ``.dat``, ``.spikes``       :mod:`converters.jneuroml_files` (two files)
+``nwb``         ``.nwb``                    :mod:`converters.nwb` (pynwb)
+``sonata_spikes`` ``.spikes.h5`` (or any     :mod:`converters.sonata_spikes` (spikes only)
+                HDF5 with ``/spikes``)
 ==============  ==========================  ===============================================
 
 Each format is one :class:`ResultsFormat` in :data:`FORMATS`; nothing here branches on names.
@@ -18,11 +21,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from nmlhub.results import Results
 
-from . import csv_results, jneuroml_files, plain, results_hdf5
+from . import csv_results, jneuroml_files, nwb, plain, results_hdf5, sonata_spikes
 from .plain import ConversionError
 from .result_mapping import from_plain, to_plain
 
@@ -41,12 +44,19 @@ class ResultsFormat:
         ``write(results, path)``: writes atomically, returns the files written.
     read
         ``read(path)``: the results, or :class:`ConversionError` naming the file.
+    uses_model
+        ``write`` also takes ``model=``, the model that was run (for cell positions and types).
+    claims
+        ``claims(path)``: whether an existing file is in this format whatever its extension says
+        (a SONATA spike file is a ``.h5`` file too).
     """
 
     name: str
     extensions: tuple[str, ...]
-    write: Callable[[Results, Path], list[Path]]
+    write: Callable[..., list[Path]]
     read: Callable[[Path], Results]
+    uses_model: bool = False
+    claims: Callable[[Path], bool] | None = None
 
 
 def _plain_format(name: str, extensions: tuple[str, ...]) -> ResultsFormat:
@@ -75,6 +85,9 @@ FORMATS: dict[str, ResultsFormat] = {f.name: f for f in (
     _plain_format("matlab", (".mat",)),
     ResultsFormat("csv", (".csv",), csv_results.write, csv_results.read),
     ResultsFormat("jneuroml", (".dat", ".spikes"), jneuroml_files.write, jneuroml_files.read),
+    ResultsFormat("nwb", (".nwb",), nwb.write, nwb.read, uses_model=True),
+    ResultsFormat("sonata_spikes", (".spikes.h5",), sonata_spikes.write, sonata_spikes.read,
+                  claims=sonata_spikes.is_spike_file),
 )}
 
 
@@ -90,10 +103,16 @@ def results_format(path: Path, fmt: str | None = None) -> ResultsFormat:
         if fmt not in FORMATS:
             raise ConversionError(f"unknown results format {fmt!r}; formats: {_listing()}", file=path)
         return FORMATS[fmt]
-    suffix = Path(path).suffix.lower()
+    path = Path(path)
     for candidate in FORMATS.values():
-        if suffix in candidate.extensions:
+        if candidate.claims is not None and path.is_file() and candidate.claims(path):
             return candidate
+    double = "".join(path.suffixes[-2:]).lower()
+    for suffix in (double, path.suffix.lower()):
+        for candidate in FORMATS.values():
+            if suffix in candidate.extensions:
+                return candidate
+    suffix = path.suffix.lower()
     raise ConversionError(f"cannot tell a results format from the extension {suffix or '(none)'!r}; "
                           f"formats: {_listing()}", file=path)
 
@@ -102,7 +121,7 @@ def _listing() -> str:
     return ", ".join(f"{f.name} ({' '.join(f.extensions)})" for f in FORMATS.values())
 
 
-def save_results(results: Results, path: str | Path, fmt: str | None = None) -> list[Path]:
+def save_results(results: Results, path: str | Path, fmt: str | None = None, model: Any = None) -> list[Path]:
     """Write simulation results in the format of the extension of ``path`` (or ``fmt``).
 
     Parameters
@@ -114,6 +133,9 @@ def save_results(results: Results, path: str | Path, fmt: str | None = None) -> 
         :mod:`converters.csv_results` and :mod:`converters.jneuroml_files`).
     fmt
         A name from :data:`FORMATS`, to override the extension.
+    model
+        The :class:`nmlhub.Model` that was run, for formats that describe the cells (NWB);
+        they otherwise reload it from the LEMS file the results name, if it is unchanged.
 
     Returns
     -------
@@ -132,7 +154,10 @@ def save_results(results: Results, path: str | Path, fmt: str | None = None) -> 
     [PosixPath('run.h5')]
     """
     path = Path(path)
-    return results_format(path, fmt).write(results, path)
+    chosen = results_format(path, fmt)
+    if chosen.uses_model:
+        return chosen.write(results, path, model=model)
+    return chosen.write(results, path)
 
 
 def load_results(path: str | Path, fmt: str | None = None) -> Results:

@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
                           "available memory holds); a rule beyond it is refused before allocation")
     run.add_argument("--switch-cell", action="append", default=[], metavar="POP=CELL_ID",
                      help="population POP uses cell CELL_ID instead (same cells, same connections); repeatable")
+    run.add_argument("--output", action="append", default=[], type=Path, metavar="FILE",
+                     help="also write the results to FILE, in the format its extension names (run.nwb, "
+                          "run.h5, run.json, ...; see nmlhub convert); repeatable")
     from .importers.cli import add_parser as add_import_cell
 
     add_import_cell(sub)
@@ -70,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("source", type=Path)
     convert.add_argument("target", type=Path)
     convert.add_argument("--to", dest="fmt", help="the target's format if its extension does not say "
-                         "(xml, hdf5, json, pickle, matlab, csv, jneuroml)")
+                         "(xml, hdf5, json, pickle, matlab, csv, jneuroml, nwb, sonata, sonata_spikes)")
     from .batch.cli import add_parser as add_batch_parser
 
     add_batch_parser(sub)
@@ -184,10 +187,19 @@ def _run(args: argparse.Namespace) -> int:
 
             name = args.file.stem.removeprefix("LEMS_") + ".lfp.dat"
             print(f"wrote {write_lfp_file(results.lfp, (args.outdir or args.file.parent) / name)}")
+        _save_outputs(results, model, args.output)
         print(f"simulated {results.duration_ms:g} ms at dt {results.dt_ms:g} ms: "
               f"{len(results.spikes)} cells on {sim.nhost} rank(s), {results.spike_count()} spikes")
     sim.finish()
     return EXIT_OK
+
+
+def _save_outputs(results, model, outputs: list[Path]) -> None:
+    from .converters.results_io import save_results
+
+    for output in outputs:
+        for path in save_results(results, output, model=model):
+            print(f"wrote {path}")
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -26,8 +26,11 @@ from nmlhub.results import Results
 REPO = Path(__file__).resolve().parents[1]
 IZH = REPO / "nml_examples" / "izh_network" / "LEMS_izh_network.xml"
 REFERENCE = REPO / "tests" / "conformance" / "reference"
-EXTENSION = {"hdf5": ".h5", "json": ".json", "pickle": ".pkl", "matlab": ".mat", "csv": ".csv", "jneuroml": ".dat"}
-LOSSLESS = [name for name in FORMATS if name != "jneuroml"]
+EXTENSION = {"hdf5": ".h5", "json": ".json", "pickle": ".pkl", "matlab": ".mat", "csv": ".csv", "jneuroml": ".dat",
+             "nwb": ".nwb", "sonata_spikes": ".spikes.h5"}
+# NWB holds times in seconds (ms -> s -> ms rounds): tests/test_nwb.py checks it with its tolerance;
+# SONATA spike files hold spikes only: tests/test_sonata.py.
+LOSSLESS = [name for name in FORMATS if name not in ("jneuroml", "nwb", "sonata_spikes")]
 
 
 @pytest.fixture(scope="module")
@@ -352,7 +355,7 @@ def test_interrupted_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytes
         save_results(new, path)
     monkeypatch.undo()
     assert _folder_state(tmp_path) == before
-    assert_same(load_results(path), old) if fmt != "jneuroml" else None
+    assert_same(load_results(path), old) if fmt not in ("jneuroml", "sonata_spikes") else None
 
 
 def test_hdf5_failing_mid_file_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
