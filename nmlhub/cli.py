@@ -18,7 +18,8 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="nmlhub", description="NeuroML models: inspect, validate (and soon run in NEURON)."
+        prog="nmlhub", description="NeuroML models: inspect, validate, run in NEURON (serially or on MPI ranks), "
+                    "build from rules, import (NEURON cells, NetPyNE models), convert, plot, explore in batches."
     )
     parser.add_argument("--version", action="version", version=f"nmlhub {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
@@ -62,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     from .importers.cli import add_parser as add_import_cell
 
     add_import_cell(sub)
+    from .importers.netpyne_cli import add_parser as add_import_netpyne
+
+    add_import_netpyne(sub)
     convert = sub.add_parser("convert", help="convert a model or results file into another format")
     convert.add_argument("source", type=Path)
     convert.add_argument("target", type=Path)
@@ -207,13 +211,19 @@ def _import_cell(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _import_netpyne(args: argparse.Namespace) -> int:
+    from .importers.netpyne_cli import run
+
+    return run(args)
+
+
 def _plot(args: argparse.Namespace) -> int:
     from .plots.cli import run
 
     return run(args)
 
 
-_COMMANDS = {"import-cell": _import_cell, "info": _info, "validate": _validate, "run": _run, "convert": _convert, "batch": _batch, "plot": _plot}
+_COMMANDS = {"import-cell": _import_cell, "import-netpyne": _import_netpyne, "info": _info, "validate": _validate, "run": _run, "convert": _convert, "batch": _batch, "plot": _plot}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
