@@ -232,6 +232,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.debug:  # long steps say what they do: compiling mechanisms
+        compile_log = logging.getLogger("nmlhub.neuron.mechcache")
+        compile_log.setLevel(logging.INFO)
+        compile_log.propagate = False
+        if not compile_log.handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("nmlhub: %(message)s"))
+            compile_log.addHandler(handler)
     try:
         return _COMMANDS[args.command](args)
     except NmlhubError as exc:
