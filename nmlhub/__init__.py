@@ -22,18 +22,34 @@ def simulate(model, **options):
     Parameters
     ----------
     model
-        A :class:`Model` or the path of a LEMS simulation file.
+        A :class:`Model`, the path of a LEMS simulation file, or a :class:`NetworkBuilder`
+        (then ``duration_ms`` and ``dt_ms`` are required; every cell's spikes are recorded).
     **options
         ``duration_ms``, ``dt_ms``, ``seed``, ``cache``, ``progress``
         (see :class:`nmlhub.neuron.simulation.NeuronSimulation`).
+
+    Raises
+    ------
+    NmlhubError
+        A builder without ``duration_ms`` or ``dt_ms``, or anything else the model cannot do.
 
     Examples
     --------
     >>> results = nmlhub.simulate("nml_examples/izh_network/LEMS_izh_network.xml")  # doctest: +SKIP
     >>> results.spike_count()  # doctest: +SKIP
     """
+    from os import PathLike
+
     from .neuron.simulation import simulate as _simulate  # NEURON is imported only when used
 
+    if isinstance(model, NetworkBuilder):
+        missing = [name for name in ("duration_ms", "dt_ms") if options.get(name) is None]
+        if missing:
+            raise NmlhubError(f"simulate(NetworkBuilder) needs {' and '.join(missing)} (or save the builder "
+                              "with simulation=dict(duration_ms=..., dt_ms=...) and simulate that file)")
+        model = model.to_model(simulation={"duration_ms": options["duration_ms"], "dt_ms": options["dt_ms"]})
+    elif not isinstance(model, (Model, str, PathLike)):
+        raise NmlhubError(f"simulate() takes a Model, a LEMS file path or a NetworkBuilder, not {type(model).__name__}")
     return _simulate(model, **options)
 
 def save(obj, path, fmt=None):

@@ -19,7 +19,8 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="nmlhub", description="NeuroML models: inspect, validate (and soon run in NEURON)."
+        prog="nmlhub", description="NeuroML models: inspect, validate, run in NEURON (serially or on MPI ranks), "
+                    "build from rules, import (NEURON cells, NetPyNE models), convert, plot, explore in batches."
     )
     parser.add_argument("--version", action="version", version=f"nmlhub {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
@@ -69,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     from .importers.cli import add_parser as add_import_cell
 
     add_import_cell(sub)
+    from .importers.netpyne_cli import add_parser as add_import_netpyne
+
+    add_import_netpyne(sub)
     convert = sub.add_parser("convert", help="convert a model or results file into another format")
     convert.add_argument("source", type=Path)
     convert.add_argument("target", type=Path)
@@ -266,6 +270,12 @@ def _import_cell(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _import_netpyne(args: argparse.Namespace) -> int:
+    from .importers.netpyne_cli import run
+
+    return run(args)
+
+
 def _plot(args: argparse.Namespace) -> int:
     from .plots.cli import run
 
@@ -288,7 +298,7 @@ def _input_named(args: argparse.Namespace) -> str:
     return str(files[0]) if files else "input"
 
 
-_COMMANDS = {"omv": _omv, "import-cell": _import_cell, "info": _info, "validate": _validate, "run": _run, "convert": _convert, "batch": _batch, "plot": _plot}
+_COMMANDS = {"omv": _omv, "import-cell": _import_cell, "import-netpyne": _import_netpyne, "info": _info, "validate": _validate, "run": _run, "convert": _convert, "batch": _batch, "plot": _plot}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -299,6 +309,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = argv
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.debug:  # long steps say what they do: compiling mechanisms
+        compile_log = logging.getLogger("nmlhub.neuron.mechcache")
+        compile_log.setLevel(logging.INFO)
+        compile_log.propagate = False
+        if not compile_log.handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("nmlhub: %(message)s"))
+            compile_log.addHandler(handler)
     try:
         return _COMMANDS[args.command](args)
     except NmlhubError as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..results import write_atomic_text
+from .params import check_parameter_names
 from .sampling import combinations
 from .spec import BatchError, BatchSpec
 from .status import RUN_FILE, RunStatus, read_status, write_status
@@ -64,6 +65,7 @@ class Batch:
         if not model_file.is_file():
             raise BatchError("model file not found", file=model_file)
         combos = combinations(spec)
+        check_parameter_names(model_file, sorted({path for values in combos for path in values}))
         data = spec.to_dict()
         data["model"] = str(model_file)
         data["output"] = str(folder)

@@ -40,9 +40,12 @@ def add_parser(sub: Any) -> None:
     run = commands.add_parser("run", help="run the batch a spec file (YAML/JSON) describes")
     run.add_argument("spec", type=Path)
     run.add_argument("-o", "--output", type=Path, help="the batch's folder (default: the spec's output)")
+    progress_help = "print runs done/running/pending/failed every S seconds when they change (0: never; default 5)"
+    run.add_argument("--progress-every", type=float, default=5.0, metavar="S", help=progress_help)
     executor_options(run)
     resume = commands.add_parser("resume", help="run what a batch has not finished (failed runs too)")
     resume.add_argument("folder", type=Path)
+    resume.add_argument("--progress-every", type=float, default=5.0, metavar="S", help=progress_help)
     resume.add_argument("--no-retry-failed", action="store_true", help="leave failed runs as they are")
     executor_options(resume)
     status = commands.add_parser("status", help="how many runs are pending, running, done, failed")
@@ -103,13 +106,27 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+def _progress(folder: Path, every_s: float) -> Any:
+    """Print the runs' progress while the batch runs (every ``every_s`` s when it changed; 0: never)."""
+    import contextlib
+
+    from .progress import ProgressWatcher, describe
+
+    if not every_s or every_s <= 0:
+        return contextlib.nullcontext()
+    return ProgressWatcher(folder, lambda counts, elapsed: print(f"{folder.name}: {describe(counts, elapsed)}",
+                                                                 flush=True), every_s)
+
+
 def _run(args: argparse.Namespace) -> int:
     from .driver import run_batch
     from .spec import load_spec
 
     spec = load_spec(args.spec)
     _stop_on_sigterm()
-    batch, index = run_batch(spec, _executor(args, dict(spec.executor)), folder=args.output)
+    folder = Path(args.output if args.output is not None else spec.output or spec.name).resolve()
+    with _progress(folder, args.progress_every):
+        batch, index = run_batch(spec, _executor(args, dict(spec.executor)), folder=args.output)
     print(f"index: {batch.folder / 'index.csv'}, {batch.folder / 'index.h5'}")
     return _report(batch)
 
@@ -121,7 +138,8 @@ def _resume(args: argparse.Namespace) -> int:
 
     executor = _executor(args, Batch.open(args.folder).spec.get("executor") or {})
     _stop_on_sigterm()
-    batch, _ = run_batch(args.folder, executor, retry_failed=not args.no_retry_failed)
+    with _progress(args.folder, args.progress_every):
+        batch, _ = run_batch(args.folder, executor, retry_failed=not args.no_retry_failed)
     return _report(batch)
 
 

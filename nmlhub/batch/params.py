@@ -95,6 +95,27 @@ def format_value(value: Any, old: str | None) -> str:
     return text
 
 
+def camel_case(name: str) -> str:
+    """``average_rate`` -> ``averageRate`` (the XML attribute of a snake_case Python name)."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def check_parameter_names(lems_file: str | Path, paths: Iterable[str]) -> None:
+    """Check that every parameter path names an element and attribute of the model (values are
+    checked run by run), so a misspelt path stops a batch before its first run.
+
+    Raises
+    ------
+    ParameterError
+        The first path that names nothing, or names several elements.
+    """
+    lems_file = Path(lems_file).resolve()
+    documents = ModelDocuments(model_files(lems_file), lems_file)
+    for path in paths:
+        documents.check_name(path)
+
+
 def _split(path: str) -> tuple[str | None, str, str]:
     kind = None
     if ":" in path:
@@ -162,6 +183,35 @@ class ModelDocuments:
                                  "prefix the path with component:, population: or rule:")
         return self._set(path, *found[0], attribute, value)
 
+    def check_name(self, path: str) -> None:
+        """Raise :class:`ParameterError` unless ``path`` names one element's attribute (or the
+        simulation's duration, dt or seed)."""
+        kind, target, attribute = _split(path)
+        if kind is None and target == "simulation":
+            if attribute not in _SIMULATION_ATTRIBUTES:
+                raise ParameterError(f"parameter '{path}': the simulation has duration, dt and seed")
+            return
+        found = self._elements_with_id(target)
+        if kind is not None:
+            found = [(f, el) for f, el in found if _kind_of(el) == kind]
+        if not found:
+            raise ParameterError(f"parameter '{path}': no element with id '{target}'"
+                                 + (f" of kind {kind}" if kind else "") + " in the model")
+        kinds = sorted(_kind_of(el) for _f, el in found)
+        if len(found) > 1 and not (attribute == "size" and kinds == ["population", "rule"]):
+            places = "; ".join(_describe(el, f) for f, el in found)
+            raise ParameterError(f"parameter '{path}': the id '{target}' names {len(found)} elements ({places}); "
+                                 "prefix the path with component:, population: or rule:")
+        for file, element in found:
+            tag = local_name(element)
+            settable = (element.get(attribute) is not None or element.get(camel_case(attribute)) is not None
+                        or (tag == "connection" and attribute in _RULE_PARAMETER_NAMES)
+                        or (tag == "population" and attribute == "size"))
+            if not settable:
+                known = ", ".join(sorted(element.attrib)) or "none"
+                raise ParameterError(f"parameter '{path}': <{tag} id=\"{element.get('id')}\"> has no attribute "
+                                     f"'{attribute}' (it has: {known})", file=file)
+
     def _set(self, path: str, file: Path, element: etree._Element, attribute: str, value: Any) -> str:
         if _kind_of(element) == "rule":
             rules = element.getparent()
@@ -200,6 +250,8 @@ class ModelDocuments:
                                      "cells one by one (with their connections); its size cannot be changed "
                                      "(build the network from rules to vary it)")
             return "size"
+        if element.get(attribute) is None and element.get(camel_case(attribute)) is not None:
+            return camel_case(attribute)  # the builder's and libNeuroML's snake_case names
         if element.get(attribute) is None:
             known = ", ".join(sorted(element.attrib)) or "none"
             raise ParameterError(f"parameter '{path}': <{tag} id=\"{element.get('id')}\"> has no attribute "

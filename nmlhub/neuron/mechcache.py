@@ -87,9 +87,14 @@ class MechanismCache:
         unique = {m.name: m for m in mechanisms}
         missing = [m for m in unique.values() if self.checked_library(m) is None]
         if missing:
-            log.info("compiling %d mechanisms", len(missing))
+            import time
+
+            names = ", ".join(sorted(m.flat.type if m.flat else m.name for m in missing))
+            log.info("compiling %d NEURON mechanisms (once; cached in %s): %s", len(missing), self.root, names)
+            started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
                 list(pool.map(self._compile, missing))
+            log.info("compiled %d mechanisms in %.1f s", len(missing), time.perf_counter() - started)
         return [self.library(m) for m in unique.values()]  # type: ignore[misc]
 
     def _compile(self, mechanism: Mechanism) -> None:

@@ -79,12 +79,25 @@ class ConnectivityRule:
             allowed = {"probability": POSITION_NAMES, "convergence": _POST_ONLY,
                        "divergence": _PRE_ONLY}.get(self.kind, frozenset())
             self.parameter = parse_value(self.parameter, frozenset(allowed), f"rule '{self.id}' {self.kind}")
+            if self.kind == "probability":
+                _check_probability(self.id, self.parameter)
         self.weight = parse_value(self.weight, POSITION_NAMES, f"rule '{self.id}' weight")
         self.delay = parse_value(self.delay, POSITION_NAMES, f"rule '{self.id}' delay")
         if self.kind == "from_list":
             if self.pairs is None:
                 raise RuleError(f"rule '{self.id}': a from_list rule needs its pairs")
             self.pairs = np.asarray(self.pairs, dtype=np.int64).reshape(-1, 2)
+
+
+def _check_probability(rule_id: str, value: Value) -> None:
+    """A probability outside [0, 1] is a mistake in the rule, refused rather than clipped."""
+    if value.constant is not None and not 0.0 <= value.constant <= 1.0:
+        raise RuleError(f"rule '{rule_id}': probability {value.constant:g} is not in [0, 1]")
+    dist = value.distribution
+    if dist is not None and (dist.kind == "uniform" and (dist.a < 0 or dist.b > 1)
+                             or dist.kind != "uniform" and (dist.low < 0 or dist.high > 1)):
+        raise RuleError(f"rule '{rule_id}': probability {dist.to_text()} can fall outside [0, 1] "
+                        "(bound it with low=0, high=1)")
 
 
 @dataclass
@@ -210,7 +223,8 @@ def _candidate_pairs(rule: ConnectivityRule, cells: CellTable, pre_gids: np.ndar
         yield pre_gids[near.col], posts[near.row], {"dist_3D": near.data}
 
 
-def _check_probability(rule: ConnectivityRule, prob: np.ndarray) -> None:
+def _check_probabilities(rule: ConnectivityRule, prob: np.ndarray) -> None:
+    """Probabilities an expression gives, each in [0, 1] and finite, or the rule is refused."""
     bad = ~(np.isfinite(prob) & (prob >= 0) & (prob <= 1))
     if np.any(bad):
         value = float(prob[np.flatnonzero(bad)[0]])
@@ -220,7 +234,7 @@ def _check_probability(rule: ConnectivityRule, prob: np.ndarray) -> None:
 def _pairs_probability(rule, cells, pre_gids, post_gids, seed, budget):
     p = rule.parameter
     if p.constant is not None:
-        _check_probability(rule, np.asarray([p.constant]))
+        _check_probabilities(rule, np.asarray([p.constant]))
     if p.constant is not None and rule.max_distance is None:
         excluded = _self_positions(pre_gids, post_gids, rule.autapses)
         n_valid = len(pre_gids) - (excluded >= 0)
@@ -240,7 +254,7 @@ def _pairs_probability(rule, cells, pre_gids, post_gids, seed, budget):
             known = {name: values[keep] for name, values in known.items()}
         env = {**pair_environment(cells, pre, post, p.names() - set(known)), **known}
         prob = p.evaluate(env, len(pre), crng.uniforms(crng.key(seed, rule.id, "p"), post, pre) if p.is_random else None)
-        _check_probability(rule, prob)
+        _check_probabilities(rule, prob)
         keep = crng.uniforms(accept, post, pre) < prob
         made += int(np.count_nonzero(keep))
         # without a distance cutoff, the count so far scaled to every pair of cells; refused early

@@ -1,0 +1,503 @@
+"""A NetPyNE model (``netParams`` and ``simConfig``, as data) as an nmlhub network of rules.
+
+The file is read as JSON (NetPyNE's ``netParams.save``, ``simConfig.save`` or ``sim.saveData``
+output, whose ``net.params`` and ``simConfig`` are used); nothing in it is run. Each part becomes
+the nmlhub counterpart through :class:`~nmlhub.rules.builder.NetworkBuilder`:
+
+- ``popParams`` → populations (``numCells``, ``density``, ``gridSpacing``, ``cellsList``
+  positions; ``x/y/zRange`` and ``x/y/znormRange`` in a network of ``sizeX/Y/Z``); a population
+  of ``cellModel`` NetStim is a population of NetStim generators (``nmlhubNetStimCell``);
+- ``cellParams`` → NeuroML cells (:mod:`nmlhub.importers.netpyne_cells`), matched to
+  populations by ``cellType`` (the rule's label) or by the rule's ``conds``;
+- ``synMechParams`` → ``expTwoSynapse``/``expOneSynapse`` with ``gbase`` 1 uS, so NetPyNE's
+  weights (uS) are kept as they are;
+- ``connParams`` → connectivity rules (``probability``, ``convergence``, ``divergence``,
+  ``connList``; none of them: all to all), weights and delays (``defaultWeight``,
+  ``defaultDelay``), ``sec`` as the segment groups synapses land on; string expressions through
+  :mod:`nmlhub.importers.netpyne_expr`;
+- ``stimSourceParams``/``stimTargetParams`` → NetStim (rate or interval, noise, start, number) as
+  an ``nmlhubNetStimSynapse`` input on each target cell (the connection's delay is added to the
+  generator's start), IClamp as a ``pulseGenerator``;
+- ``simConfig`` → the LEMS simulation (``duration``, ``dt``, ``seeds``, ``hParams`` celsius and
+  v_init), every cell's spikes recorded.
+
+What has no counterpart yet is refused with a message naming the part and the key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import neuroml
+
+from ..rules.builder import AllToAll, Convergence, Divergence, FromList, NetworkBuilder, Probability
+from ..rules.connectivity import Placement
+from ..rules.plasticity import LIBRARY, LemsComponent
+from ..rules.selection import CellSelector
+from ..rules.values import POSITION_NAMES, RuleError
+from .netpyne_cells import cell_document, synapse_component
+from .netpyne_expr import NetPyNEError, random_centre, translate_value
+
+NETSTIM_TYPES = LIBRARY / "netstim.xml"
+#: Size of NetPyNE's network (um) when netParams does not give it.
+DEFAULT_SIZE = 100.0
+_POP_KEYS = {"cellType", "cellModel", "numCells", "density", "gridSpacing", "cellsList", "xRange", "yRange",
+             "zRange", "xnormRange", "ynormRange", "znormRange", "rate", "noise", "start", "number",
+             "interval", "seed", "label", "popLabel"}
+_CONN_KEYS = {"preConds", "postConds", "preTags", "postTags", "probability", "convergence", "divergence",
+              "connList", "weight", "delay", "synMech", "sec", "loc", "label", "connFunc"}
+_AXES = ("x", "y", "z", "xnorm", "ynorm", "znorm")
+_POST_NAMES = frozenset(n for n in POSITION_NAMES if n.startswith("post_"))
+_PRE_NAMES = frozenset(n for n in POSITION_NAMES if n.startswith("pre_"))
+_DENSITY_NAMES = frozenset({"x", "y", "z", "xnorm", "ynorm", "znorm"})
+
+
+@dataclass
+class NetPyNEImport:
+    """What :func:`import_netpyne` wrote: the network file, the LEMS simulation file (when the
+    model had a ``simConfig``), and notes on what was approximated."""
+
+    network: Path
+    lems: Path | None
+    notes: list[str] = field(default_factory=list)
+
+
+def read_netpyne(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``netParams`` and ``simConfig`` (empty when absent) of a NetPyNE JSON file.
+
+    Raises
+    ------
+    NetPyNEError
+        Not JSON, or no ``netParams`` in it (naming the file).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise NetPyNEError(f"{path}: file not found")
+    if path.suffix.lower() != ".json":
+        raise NetPyNEError(f"{path}: expected NetPyNE's JSON (netParams.save or sim.saveData with saveJson)")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise NetPyNEError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise NetPyNEError(f"{path}: expected a JSON object")
+    if "popParams" in data:
+        net_params = data
+    elif isinstance(data.get("net"), dict) and isinstance(data["net"].get("params"), dict):
+        net_params = data["net"]["params"]
+    elif isinstance(data.get("netParams"), dict):
+        net_params = data["netParams"]
+    else:
+        raise NetPyNEError(f"{path}: no NetPyNE netParams (popParams, net.params or netParams)")
+    sim_config = data.get("simConfig") or {}
+    if not isinstance(sim_config, dict):
+        raise NetPyNEError(f"{path}: simConfig is not an object")
+    return net_params, sim_config
+
+
+def import_netpyne(source: str | Path, out: str | Path, mod_dir: str | Path | None = None,
+                   sim_config: str | Path | None = None) -> NetPyNEImport:
+    """Write a NetPyNE model as an nmlhub network of rules (and its LEMS simulation file).
+
+    Parameters
+    ----------
+    source
+        NetPyNE JSON holding ``netParams`` (and ``simConfig``).
+    out
+        The network file to write (``model.net.nml``); the LEMS file ``LEMS_<id>.xml`` goes
+        beside it.
+    mod_dir
+        A folder of ``.mod`` files for cell mechanisms other than ``hh`` and ``pas``.
+    sim_config
+        A separate JSON file holding ``simConfig`` (NetPyNE's ``simConfig.save``).
+
+    Returns
+    -------
+    NetPyNEImport
+
+    Raises
+    ------
+    NetPyNEError
+        A part of the model nmlhub cannot translate (the message names it and the key).
+    """
+    net_params, config = read_netpyne(source)
+    if sim_config is not None:
+        config = read_netpyne_config(sim_config)
+    out = Path(out).resolve()
+    network_id = _clean_id(re.sub(r"(\.net)?\.nml$", "", out.name)) or "network"
+    translator = _Translator(net_params, config, out.parent, _mod_files(mod_dir))
+    try:
+        builder = translator.build(network_id)
+    except NetPyNEError as exc:
+        if exc.file is not None:
+            raise
+        raise NetPyNEError(exc.message, file=source) from None
+    simulation = translator.simulation() if config else None
+    written = builder.save(out, simulation=simulation)
+    return NetPyNEImport(out, written if simulation else None, translator.notes)
+
+
+def read_netpyne_config(path: str | Path) -> dict[str, Any]:
+    """The ``simConfig`` of a NetPyNE JSON file (``simConfig.save`` writes ``{"simConfig": ...}``)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise NetPyNEError(f"{path}: cannot read a simConfig ({exc})") from None
+    config = data.get("simConfig", data) if isinstance(data, dict) else None
+    if not isinstance(config, dict):
+        raise NetPyNEError(f"{path}: no simConfig object")
+    return config
+
+
+def _mod_files(mod_dir: str | Path | None) -> dict[str, str]:
+    if mod_dir is None:
+        return {}
+    from ..neuron.mechcache import mod_suffixes
+
+    folder = Path(mod_dir)
+    if not folder.is_dir():
+        raise NetPyNEError(f"{folder}: not a folder of .mod files")
+    found = {}
+    for file in sorted(folder.glob("*.mod")):
+        for name in mod_suffixes(file.read_text(errors="replace")):
+            found[name] = str(file.resolve())
+    return found
+
+
+def _clean_id(name: str) -> str:
+    text = re.sub(r"[^A-Za-z0-9_]", "_", str(name))
+    return text if re.match(r"[A-Za-z_]", text) else f"n_{text}"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _named(params: Any, what: str) -> dict[str, dict[str, Any]]:
+    """NetPyNE's rule containers: a dict by label, or (old versions) a list with labels."""
+    if params is None:
+        return {}
+    if isinstance(params, dict):
+        return {str(k): dict(v) for k, v in params.items()}
+    if isinstance(params, list):
+        out = {}
+        for k, item in enumerate(params):
+            label = item.get("label", item.get("popLabel", f"{what}_{k}"))
+            out[str(label)] = dict(item)
+        return out
+    raise NetPyNEError(f"{what}: expected an object of rules")
+
+
+class _Translator:
+    """Turns one NetPyNE model into a :class:`NetworkBuilder`, collecting notes."""
+
+    def __init__(self, net_params: dict[str, Any], sim_config: dict[str, Any], folder: Path,
+                 mod_files: dict[str, str]) -> None:
+        self.params, self.config, self.folder, self.mod_files = net_params, sim_config, folder, mod_files
+        self.notes: list[str] = []
+        self.constants = {k: float(v) for k, v in net_params.items()
+                          if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        self.pop_tags: dict[str, dict[str, Any]] = {}
+        self.pop_cell: dict[str, str] = {}
+        self.cell_sections: dict[str, Any] = {}
+        h_params = dict(sim_config.get("hParams") or {})
+        self.celsius = float(h_params.get("celsius", 6.3))
+        self.v_init = float(h_params.get("v_init", -65.0))
+
+    # -- the whole model -------------------------------------------------------------------------
+    def build(self, network_id: str) -> NetworkBuilder:
+        self._check_globals()
+        size = tuple(float(self.params.get(f"size{a}", DEFAULT_SIZE)) for a in "XYZ")
+        seeds = dict(self.config.get("seeds") or {})
+        builder = NetworkBuilder(network_id, size=size, seed=int(seeds.get("conn", 1)),
+                                 temperature=f"{self.celsius!r} degC")
+        pops = _named(self.params.get("popParams"), "popParams")
+        if not pops:
+            raise NetPyNEError("netParams: no populations (popParams)")
+        for pop_id, pop in pops.items():
+            self.pop_tags[pop_id] = {"pop": pop_id, **{k: v for k, v in pop.items()
+                                                       if k in ("cellType", "cellModel")}}
+        cells = _named(self.params.get("cellParams"), "cellParams")
+        for syn_id, syn in _named(self.params.get("synMechParams"), "synMechParams").items():
+            builder.add(synapse_component(_clean_id(syn_id), syn))
+        self._cells(builder, cells, pops)
+        for pop_id, pop in pops.items():
+            self._population(builder, pop_id, pop)
+        for rule_id, rule in _named(self.params.get("connParams"), "connParams").items():
+            self._connection(builder, rule_id, rule)
+        self._stimulations(builder)
+        return builder
+
+    def _check_globals(self) -> None:
+        """netParams settings that change the network and are not imported, at their defaults."""
+        defaults = {"scale": 1, "scaleConnWeight": 1, "scaleConnWeightModels": {}, "scaleConnWeightNetStims": 1,
+                    "shape": "cuboid", "subConnParams": {}, "rxdParams": {}, "rotateCellsRandomly": False}
+        for key, default in defaults.items():
+            value = self.params.get(key, default)
+            if value != default and value not in (None, {}, [], False):
+                raise NetPyNEError(f"netParams {key} = {value!r} is not imported (only its default {default!r})")
+
+    def simulation(self) -> dict[str, Any]:
+        """The builder's ``simulation`` settings from ``simConfig``."""
+        seeds = dict(self.config.get("seeds") or {})
+        if self.config.get("recordTraces"):
+            self.notes.append("simConfig recordTraces: not imported yet (every cell's spikes are recorded)")
+        return {"duration_ms": float(self.config.get("duration", 1000.0)),
+                "dt_ms": float(self.config.get("dt", 0.025)), "seed": int(seeds.get("stim", 1))}
+
+    # -- cells and populations -------------------------------------------------------------------
+    def _cells(self, builder: NetworkBuilder, cells: dict[str, dict], pops: dict[str, dict]) -> None:
+        threshold = float(self.params.get("defaultThreshold", 10.0))
+        channels: dict[str, Any] = {}
+        used: dict[str, str] = {}
+        for pop_id, pop in pops.items():
+            if pop.get("cellModel") in ("NetStim", "VecStim"):
+                continue
+            rule_id = self._cell_rule(pop_id, pop, cells)
+            if rule_id not in used:
+                cell_id = _clean_id(rule_id)
+                document = cell_document(rule_id, cells[rule_id], cell_id, self.folder, self.mod_files,
+                                         self.v_init, threshold)
+                for channel in list(document.ion_channel_hhs) + list(document.ion_channel):
+                    channels.setdefault(channel.id, channel)
+                builder.add(document.cells[0])
+                self.cell_sections[cell_id] = document.cells[0]
+                used[rule_id] = cell_id
+            self.pop_cell[pop_id] = used[rule_id]
+        for channel in channels.values():
+            builder.add(channel)
+
+    def _cell_rule(self, pop_id: str, pop: dict, cells: dict[str, dict]) -> str:
+        cell_type = pop.get("cellType")
+        if cell_type in cells:
+            return str(cell_type)
+        tags = {**self.pop_tags[pop_id], **pop}
+        matching = [rule_id for rule_id, rule in cells.items()
+                    if rule.get("conds", rule.get("conditions")) and
+                    all(tags.get(k) in _as_list(v) for k, v in rule.get("conds", rule.get("conditions")).items())]
+        if len(matching) != 1:
+            found = "no cellParams rule applies" if not matching else \
+                f"several cellParams rules apply ({', '.join(matching)}); nmlhub imports one per population"
+            raise NetPyNEError(f"popParams '{pop_id}': {found} (cellType {cell_type!r})")
+        return matching[0]
+
+    def _population(self, builder: NetworkBuilder, pop_id: str, pop: dict) -> None:
+        what = f"popParams '{pop_id}'"
+        unknown = set(pop) - _POP_KEYS
+        if unknown:
+            raise NetPyNEError(f"{what}: key(s) {', '.join(sorted(unknown))} are not imported")
+        ranges = {}
+        for axis in _AXES:
+            if f"{axis}Range" in pop:
+                lo, hi = (float(v) for v in pop[f"{axis}Range"])
+                ranges[f"{axis}_range"] = (lo, hi)
+        kwargs: dict[str, Any] = {}
+        if "numCells" in pop:
+            kwargs["count"] = int(pop["numCells"])
+        elif "density" in pop:
+            kwargs["density"] = translate_value(pop["density"], _DENSITY_NAMES, self.constants, f"{what} density")
+        elif "gridSpacing" in pop:
+            kwargs["grid_spacing"] = float(pop["gridSpacing"])
+        elif "cellsList" in pop:
+            kwargs["positions"] = [[float(c.get(a, 0.0)) for a in "xyz"] for c in pop["cellsList"]]
+        else:
+            raise NetPyNEError(f"{what}: give numCells, density, gridSpacing or cellsList")
+        model = pop.get("cellModel")
+        if model == "NetStim":
+            cell_id = _clean_id(f"{pop_id}_netstim")
+            builder.add(LemsComponent("nmlhubNetStimCell", cell_id, self._netstim(pop, what, 0.0),
+                                      types_file=NETSTIM_TYPES))
+            self.pop_cell[pop_id] = cell_id
+        elif model == "VecStim":
+            raise NetPyNEError(f"{what}: VecStim populations are not imported yet")
+        try:
+            builder.population(pop_id, cell=self.pop_cell[pop_id], **kwargs, **ranges)
+        except RuleError as exc:
+            raise NetPyNEError(f"{what}: {exc.message}") from None
+
+    def _netstim(self, params: dict, what: str, extra_start: float) -> dict[str, str]:
+        if "rate" in params:
+            rate = float(params["rate"])
+            if rate <= 0:
+                raise NetPyNEError(f"{what}: rate must be positive")
+            interval = 1000.0 / rate
+        elif "interval" in params:
+            interval = float(params["interval"])
+        else:
+            raise NetPyNEError(f"{what}: a NetStim needs a rate or an interval")
+        noise = min(max(float(params.get("noise", 0.0)), 0.0), 1.0)  # as NetStim clips it
+        start = float(params.get("start", 0.0)) + extra_start
+        number = float(params.get("number", 1e9))
+        return {"interval": f"{interval!r}ms", "noise": repr(noise), "start": f"{start!r}ms", "number": repr(number)}
+
+    # -- connections -----------------------------------------------------------------------------
+    def _selector(self, conds: dict[str, Any] | None, what: str) -> CellSelector:
+        pops = list(self.pop_tags)
+        ranges = {}
+        for key, value in (conds or {}).items():
+            if key in _AXES:
+                lo, hi = (float(v) for v in value)
+                ranges[key] = (lo, hi)
+            elif key in ("pop", "popLabel", "cellType", "cellModel"):
+                tag = "pop" if key == "popLabel" else key
+                pops = [p for p in pops if self.pop_tags[p].get(tag) in _as_list(value)]
+            else:
+                raise NetPyNEError(f"{what}: condition '{key}' is not imported (pop, cellType, cellModel "
+                                   "and x/y/z/xnorm/ynorm/znorm ranges are)")
+        if not pops:
+            raise NetPyNEError(f"{what}: no population satisfies {conds}")
+        return CellSelector.make(pops, **ranges)
+
+    def _connection(self, builder: NetworkBuilder, rule_id: str, rule: dict) -> None:
+        what = f"connParams '{rule_id}'"
+        unknown = set(rule) - _CONN_KEYS
+        if unknown:
+            raise NetPyNEError(f"{what}: key(s) {', '.join(sorted(unknown))} are not imported yet")
+        pre = self._selector(rule.get("preConds", rule.get("preTags")), f"{what} preConds")
+        post = self._selector(rule.get("postConds", rule.get("postTags")), f"{what} postConds")
+        given = [k for k in ("probability", "convergence", "divergence", "connList") if k in rule]
+        if len(given) > 1:
+            raise NetPyNEError(f"{what}: give one of probability, convergence, divergence, connList")
+        if rule.get("connFunc") not in (None, "probConn", "convConn", "divConn", "fromListConn", "fullConn"):
+            raise NetPyNEError(f"{what}: connFunc '{rule['connFunc']}' is not imported")
+        kind = given[0] if given else None
+        if kind == "probability":
+            p = translate_value(rule[kind], POSITION_NAMES, self.constants, f"{what} probability")
+            if isinstance(p, float) and not 0.0 <= p <= 1.0:
+                raise NetPyNEError(f"{what}: probability {p:g} is not in [0, 1]")
+            connectivity: Any = Probability(p)
+        elif kind == "convergence":
+            connectivity = Convergence(translate_value(rule[kind], _POST_NAMES, self.constants, f"{what} convergence"))
+        elif kind == "divergence":
+            connectivity = Divergence(translate_value(rule[kind], _PRE_NAMES, self.constants, f"{what} divergence"))
+        elif kind == "connList":
+            pairs = [[int(a), int(b)] for a, b in rule["connList"]]
+            connectivity = FromList(pairs, *self._list_values(rule, len(pairs), what))
+        else:
+            connectivity = AllToAll()
+        synapses = [_clean_id(s) for s in _as_list(rule.get("synMech", self._default_synapse(what)))]
+        weight, delay = rule.get("weight", self.params.get("defaultWeight", 1.0)), \
+            rule.get("delay", self.params.get("defaultDelay", 1.0))
+        if kind == "connList":
+            weight = weight if not isinstance(weight, list) else 1.0
+            delay = delay if not isinstance(delay, list) else 1.0
+        placement = self._placement(rule, what)
+        try:
+            builder.connect(pre, post, synapses, connectivity, id=_clean_id(rule_id),
+                            weight=translate_value(weight, POSITION_NAMES, self.constants, f"{what} weight"),
+                            delay=translate_value(delay, POSITION_NAMES, self.constants, f"{what} delay"),
+                            placement=placement)
+        except RuleError as exc:
+            raise NetPyNEError(f"{what}: {exc.message}") from None
+
+    def _list_values(self, rule: dict, n: int, what: str) -> tuple[Any, Any]:
+        out = []
+        for key in ("weight", "delay"):
+            value = rule.get(key)
+            if isinstance(value, list):
+                if len(value) != n:
+                    raise NetPyNEError(f"{what}: {key} lists {len(value)} values for {n} connections")
+                out.append([float(v) for v in value])
+            else:
+                out.append(None)
+        return out[0], out[1]
+
+    def _default_synapse(self, what: str) -> str:
+        synapses = list(_named(self.params.get("synMechParams"), "synMechParams"))
+        if not synapses:
+            raise NetPyNEError(f"{what}: no synMech and no synMechParams")
+        return synapses[0]
+
+    def _placement(self, rule: dict, what: str) -> Placement | None:
+        sec = rule.get("sec")
+        loc = rule.get("loc", 0.5)
+        if sec is None:
+            if loc != 0.5:
+                self.notes.append(f"{what}: loc {loc} on the default section: placed at the soma's middle")
+            return None
+        groups = tuple(_clean_id(s) for s in _as_list(sec))
+        if loc != 0.5 and not isinstance(loc, list):
+            self.notes.append(f"{what}: loc {loc} not kept: synapses spread by length over {', '.join(groups)} "
+                              "(the same compartment when the section has nseg 1)")
+        return Placement(groups)
+
+    # -- stimulation -----------------------------------------------------------------------------
+    def _stimulations(self, builder: NetworkBuilder) -> None:
+        sources = _named(self.params.get("stimSourceParams"), "stimSourceParams")
+        for target_id, target in _named(self.params.get("stimTargetParams"), "stimTargetParams").items():
+            what = f"stimTargetParams '{target_id}'"
+            source_id = target.get("source")
+            if source_id not in sources:
+                raise NetPyNEError(f"{what}: source '{source_id}' is not in stimSourceParams")
+            source = dict(sources[source_id])
+            kind = source.pop("type", None)
+            unknown = set(target) - {"source", "conds", "weight", "delay", "synMech", "sec", "loc", "label"}
+            if unknown:
+                raise NetPyNEError(f"{what}: key(s) {', '.join(sorted(unknown))} are not imported yet")
+            cells = self._selector(target.get("conds"), f"{what} conds")
+            if kind == "NetStim":
+                self._netstim_target(builder, target_id, target, source, cells, what)
+            elif kind == "IClamp":
+                self._iclamp_target(builder, target_id, target, source, cells, what)
+            else:
+                raise NetPyNEError(f"stimSourceParams '{source_id}': type '{kind}' is not imported yet "
+                                   "(NetStim and IClamp are)")
+
+    def _netstim_target(self, builder: NetworkBuilder, target_id: str, target: dict, source: dict,
+                        cells: CellSelector, what: str) -> None:
+        delay, was_random = random_centre(target.get("delay", self.params.get("defaultDelay", 1.0)),
+                                          self.constants, f"{what} delay")
+        if was_random:
+            self.notes.append(f"{what}: the random delay {target['delay']!r} is its centre, {delay:g} ms, for "
+                              "every cell (it shifts each cell's stationary NetStim train as a whole)")
+        unknown = set(source) - {"rate", "interval", "noise", "start", "number", "seed", "label"}
+        if unknown:
+            raise NetPyNEError(f"{what}: NetStim parameter(s) {', '.join(sorted(unknown))} are not imported")
+        weight = translate_value(target.get("weight", self.params.get("defaultWeight", 1.0)), _POST_NAMES,
+                                 self.constants, f"{what} weight")
+        if target.get("sec") not in (None, "soma") or target.get("loc", 0.5) != 0.5:
+            self.notes.append(f"{what}: sec/loc not kept: the input lands at the middle of the first section")
+        for synapse in _as_list(target.get("synMech", self._default_synapse(what))):
+            component_id = _clean_id(f"{target_id}_{synapse}")
+            attributes = self._netstim(source, what, delay)
+            attributes.update(synapse=_clean_id(synapse), spikeTarget=f"./{_clean_id(synapse)}")
+            builder.add(LemsComponent("nmlhubNetStimSynapse", component_id, attributes, types_file=NETSTIM_TYPES))
+            builder.stimulate(component_id, cells, weight=weight, id=_clean_id(f"stim_{target_id}_{synapse}"))
+
+    def _iclamp_target(self, builder: NetworkBuilder, target_id: str, target: dict, source: dict,
+                       cells: CellSelector, what: str) -> None:
+        unknown = set(source) - {"del", "dur", "amp", "label"}
+        if unknown:
+            raise NetPyNEError(f"{what}: IClamp parameter(s) {', '.join(sorted(unknown))} are not imported")
+        values = {k: float(source.get(k, 0.0)) for k in ("del", "dur", "amp")}
+        component_id = _clean_id(f"{target_id}_iclamp")
+        builder.add(neuroml.PulseGenerator(id=component_id, delay=f"{values['del']!r}ms",
+                                           duration=f"{values['dur']!r}ms", amplitude=f"{values['amp']!r}nA"))
+        segment, fraction = 0, float(target.get("loc", 0.5))
+        if target.get("sec") is not None:
+            segment, fraction = self._segment_at(cells, str(target["sec"]), fraction, what)
+        builder.stimulate(component_id, cells, id=_clean_id(f"stim_{target_id}"), segment=segment,
+                          fraction=fraction)
+
+    def _segment_at(self, cells: CellSelector, sec: str, loc: float, what: str) -> tuple[int, float]:
+        """The NeuroML segment and fraction of ``loc`` along section ``sec`` (the same on every
+        targeted cell: they must share their section layout)."""
+        found = set()
+        for pop in cells.populations:
+            cell = self.cell_sections.get(self.pop_cell.get(pop, ""))
+            if cell is None:
+                raise NetPyNEError(f"{what}: population '{pop}' has no sections")
+            group = next((g for g in cell.morphology.segment_groups if g.id == _clean_id(sec)), None)
+            if group is None:
+                raise NetPyNEError(f"{what}: cell '{cell.id}' has no section '{sec}'")
+            members = [int(m.segments) for m in group.members]
+            k = min(int(loc * len(members)), len(members) - 1)
+            found.add((members[k], loc * len(members) - k))
+        if len(found) != 1:
+            raise NetPyNEError(f"{what}: section '{sec}' differs between the targeted cells")
+        return found.pop()

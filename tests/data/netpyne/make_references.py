@@ -1,0 +1,164 @@
+"""NetPyNE's tutorials tut2, tut3 and tut5 as data, and NetPyNE's own results for them.
+
+Writes, next to this script:
+
+- ``tut2.json``, ``tut3.json``, ``tut5.json``: each tutorial's ``netParams`` and ``simConfig``
+  (the parameters published in NetPyNE's documentation, doc/source/code/tutN.py, in NetPyNE's
+  current dict style), saved as ``sim.saveData`` lays them out (``net.params``, ``simConfig``);
+- ``references.json``: for each tutorial and each of SEEDS, NetPyNE's number of connections per
+  connectivity rule and every population's mean firing rate (Hz), from running the tutorial in
+  NetPyNE (each run in a fresh process; NetPyNE keeps global state).
+
+Run with NetPyNE installed (``pip install -e '.[bench]'``)::
+
+    python tests/data/netpyne/make_references.py            # everything (~5 min on 2 cores)
+    python tests/data/netpyne/make_references.py --data-only
+
+``tests/test_netpyne_import.py`` imports the JSON files with nmlhub and compares with these
+references (tolerances stated there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SEEDS = (1, 2, 3, 4, 5)
+TUTORIALS = ("tut2", "tut3", "tut5")
+
+
+def tutorial(name: str):
+    """NetPyNE ``(netParams, simConfig)`` of a tutorial, as the documentation publishes them."""
+    from netpyne import specs
+
+    net = specs.NetParams()
+    cfg = specs.SimConfig()
+    cfg.duration = 1000.0
+    cfg.dt = 0.025
+    cfg.verbose = False
+    cfg.recordStep = 0.1
+    cfg.recordTraces = {"V_soma": {"sec": "soma", "loc": 0.5, "var": "v"}}
+    if name in ("tut2", "tut3"):
+        pyr = {"secs": {"soma": {"geom": {"diam": 18.8, "L": 18.8, "Ra": 123.0},
+                                 "mechs": {"hh": {"gnabar": 0.12, "gkbar": 0.036, "gl": 0.003, "el": -70}}}}}
+        if name == "tut3":
+            pyr["secs"]["dend"] = {"geom": {"diam": 5.0, "L": 150.0, "Ra": 150.0, "cm": 1},
+                                   "topol": {"parentSec": "soma", "parentX": 1.0, "childX": 0},
+                                   "mechs": {"pas": {"g": 0.0000357, "e": -70}}}
+        net.cellParams["PYR"] = pyr
+        net.popParams["S"] = {"cellType": "PYR", "numCells": 20}
+        net.popParams["M"] = {"cellType": "PYR", "numCells": 20}
+        tau1 = 0.1 if name == "tut2" else 1.0
+        net.synMechParams["exc"] = {"mod": "Exp2Syn", "tau1": tau1, "tau2": 5.0, "e": 0}
+        net.stimSourceParams["bkg"] = {"type": "NetStim", "rate": 10, "noise": 0.5}
+        net.stimTargetParams["bkg->PYR"] = {"source": "bkg", "conds": {"cellType": "PYR"}, "weight": 0.01,
+                                            "delay": 5, "synMech": "exc"}
+        if name == "tut2":
+            net.connParams["S->M"] = {"preConds": {"pop": "S"}, "postConds": {"pop": "M"}, "divergence": 12,
+                                      "weight": 0.01, "delay": 5, "synMech": "exc"}
+        else:
+            net.connParams["S->M"] = {"preConds": {"pop": "S"}, "postConds": {"pop": "M"}, "probability": 0.5,
+                                      "weight": 0.01, "delay": 5, "sec": "dend", "loc": 1.0, "synMech": "exc"}
+        return net, cfg
+    net.sizeX, net.sizeY, net.sizeZ = 100, 1000, 100
+    net.propVelocity = 100.0
+    net.probLengthConst = 150.0
+    for pop, cell_type, ranges in (("E2", "E", {"yRange": [100, 300]}), ("I2", "I", {"yRange": [100, 300]}),
+                                   ("E4", "E", {"yRange": [300, 600]}), ("I4", "I", {"yRange": [300, 600]}),
+                                   ("E5", "E", {"ynormRange": [0.6, 1.0]}), ("I5", "I", {"ynormRange": [0.6, 1.0]})):
+        net.popParams[pop] = {"cellType": cell_type, "numCells": 50, **ranges}
+    net.cellParams["E"] = {"secs": {"soma": {"geom": {"diam": 15, "L": 14, "Ra": 120.0},
+                                             "mechs": {"hh": {"gnabar": 0.13, "gkbar": 0.036, "gl": 0.003, "el": -70}}}}}
+    net.cellParams["I"] = {"secs": {"soma": {"geom": {"diam": 10.0, "L": 9.0, "Ra": 110.0},
+                                             "mechs": {"hh": {"gnabar": 0.11, "gkbar": 0.036, "gl": 0.003, "el": -70}}}}}
+    net.synMechParams["exc"] = {"mod": "Exp2Syn", "tau1": 0.8, "tau2": 5.3, "e": 0}
+    net.synMechParams["inh"] = {"mod": "Exp2Syn", "tau1": 0.6, "tau2": 8.5, "e": -75}
+    net.stimSourceParams["bkg"] = {"type": "NetStim", "rate": 20, "noise": 0.3}
+    net.stimTargetParams["bkg->all"] = {"source": "bkg", "conds": {"cellType": ["E", "I"]}, "weight": 0.01,
+                                        "delay": "max(1, normal(5,2))", "synMech": "exc"}
+    net.connParams["E->all"] = {"preConds": {"cellType": "E"}, "postConds": {"y": [100, 1000]},
+                                "probability": 0.1, "weight": "0.005*post_ynorm",
+                                "delay": "dist_3D/propVelocity", "synMech": "exc"}
+    net.connParams["I->E"] = {"preConds": {"cellType": "I"}, "postConds": {"pop": ["E2", "E4", "E5"]},
+                              "probability": "0.4*exp(-dist_3D/probLengthConst)", "weight": 0.001,
+                              "delay": "dist_3D/propVelocity", "synMech": "inh"}
+    return net, cfg
+
+
+def save_data(name: str) -> Path:
+    """Write a tutorial's netParams and simConfig as JSON (sim.saveData's layout)."""
+    net, cfg = tutorial(name)
+    config = {k: v for k, v in cfg.__dict__.items() if isinstance(v, (int, float, str, bool, list, dict, type(None)))}
+    path = HERE / f"{name}.json"
+    path.write_text(json.dumps({"net": {"params": _plain(net.todict())}, "simConfig": _plain(config)},
+                               indent=1) + "\n")
+    return path
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def run_one(name: str, seed: int) -> dict:
+    """Run a tutorial in NetPyNE with one seed (call in a fresh process)."""
+    from netpyne import sim
+
+    net, cfg = tutorial(name)
+    cfg.seeds = {"conn": seed, "stim": seed, "loc": seed}
+    cfg.recordTraces = {}
+    cfg.saveJson = cfg.savePickle = False
+    cfg.analysis = {}
+    sim.create(netParams=net, simConfig=cfg, output=False)
+    sim.simulate()
+    counts: dict[str, int] = {label: 0 for label in net.connParams}
+    for cell in sim.net.cells:
+        for conn in cell.conns:
+            if conn.get("label") in counts:
+                counts[conn["label"]] += 1
+    gids = {pop: list(p.cellGids) for pop, p in sim.net.pops.items()}
+    spike_gids = list(sim.allSimData["spkid"])
+    rates = {pop: sum(1 for g in spike_gids if int(g) in set(ids)) / len(ids) / (cfg.duration / 1000.0)
+             for pop, ids in gids.items() if ids}
+    return {"seed": seed, "connections": counts, "rates_hz": rates}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-only", action="store_true")
+    parser.add_argument("--run-one", nargs=2, metavar=("TUTORIAL", "SEED"))
+    args = parser.parse_args()
+    if args.run_one:
+        result = run_one(args.run_one[0], int(args.run_one[1]))
+        print("RESULT_JSON " + json.dumps(result))
+        return 0
+    for name in TUTORIALS:
+        print(f"wrote {save_data(name)}")
+    if args.data_only:
+        return 0
+    import netpyne
+
+    references = {"netpyne_version": netpyne.__version__, "seeds": list(SEEDS), "tutorials": {}}
+    for name in TUTORIALS:
+        runs = []
+        for seed in SEEDS:
+            done = subprocess.run([sys.executable, __file__, "--run-one", name, str(seed)], capture_output=True,
+                                  text=True, check=True)
+            line = next(ln for ln in done.stdout.splitlines() if ln.startswith("RESULT_JSON "))
+            runs.append(json.loads(line[len("RESULT_JSON "):]))
+            print(name, runs[-1])
+        references["tutorials"][name] = runs
+    (HERE / "references.json").write_text(json.dumps(references, indent=1) + "\n")
+    print(f"wrote {HERE / 'references.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Long steps say what they do (issue 21): compiling mechanisms into an empty cache prints what is
+compiled and how many, then that it is done and how long it took."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+
+def test_compiling_into_an_empty_cache_says_what_and_how_long(tmp_path):
+    model = tmp_path / "ns.json"
+    model.write_text(json.dumps({"netParams": {"popParams": {"bg": {"cellModel": "NetStim", "numCells": 2,
+                                                                    "rate": 10}}},
+                                 "simConfig": {"duration": 5, "dt": 0.025}}))
+    env = dict(os.environ, NMLHUB_CACHE=str(tmp_path / "cache"))
+    subprocess.run([sys.executable, "-m", "nmlhub", "import-netpyne", str(model), "-o", str(tmp_path / "ns.net.nml")],
+                   check=True, capture_output=True, env=env)
+    command = [sys.executable, "-m", "nmlhub", "run", str(tmp_path / "LEMS_ns.xml"), "--no-progress"]
+    first = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert first.returncode == 0, first.stderr
+    assert re.search(r"nmlhub: compiling 1 NEURON mechanisms \(once; cached in .*\): nmlhubNetStimCell", first.stderr)
+    done = re.search(r"nmlhub: compiled 1 mechanisms in ([0-9.]+) s", first.stderr)
+    assert done and float(done.group(1)) > 0
+    again = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert again.returncode == 0 and "compil" not in again.stderr
