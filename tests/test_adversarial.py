@@ -188,14 +188,24 @@ def _rules_model(folder: Path, rule, delay="1", populations=(("E", 20), ("I", 5)
     net.include(folder / "cells.nml")
     for pop, count in populations:
         net.population(pop, cell="RS", count=count)
-    net.connect("E", "I", "syn", rule, weight=1.0, delay=delay)
-    return net.save(folder / "net.net.nml", simulation=dict(duration_ms=10, dt_ms=0.025, spikes=None))
+    # the builder refuses a bad probability itself; a file written elsewhere must be refused too
+    written_probability = isinstance(rule, str)
+    net.connect("E", "I", "syn", nmlhub.Probability(_PLACEHOLDER) if written_probability else rule,
+                weight=1.0, delay=delay)
+    lems = net.save(folder / "net.net.nml", simulation=dict(duration_ms=10, dt_ms=0.025, spikes=None))
+    if written_probability:
+        for path in folder.glob("*.nml"):
+            path.write_text(path.read_text().replace(repr(_PLACEHOLDER), rule))
+    return lems
+
+
+_PLACEHOLDER = 0.123457
 
 
 @pytest.mark.parametrize("rule, delay, fragment", [
-    (nmlhub.Probability(1.5), "1", "probability 1.5 is not in [0, 1]"),
-    (nmlhub.Probability(-0.2), "1", "probability -0.2 is not in [0, 1]"),
-    (nmlhub.Probability("1.5 - dist_3D/1e9"), "1", "is not in [0, 1]"),
+    ("1.5", "1", "probability 1.5 is not in [0, 1]"),
+    ("-0.2", "1", "probability -0.2 is not in [0, 1]"),
+    ("1.5 - dist_3D/1e9", "1", "is not in [0, 1]"),
     (nmlhub.Probability(0.5), "0/0 + dist_3D", "delay nan is not a finite number >= 0"),
     (nmlhub.Convergence(30), "1", "30 connections asked of 20 candidates"),
     (nmlhub.Convergence(-2), "1", "negative"),
