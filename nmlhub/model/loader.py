@@ -443,6 +443,7 @@ def include_path(target: str, folder: Path, search_dirs: list[Path] = ()) -> Pat
         candidates.append(Path(target))
     candidates += [d / relative for d in search_dirs]
     for candidate in candidates:
-        if candidate.is_file():
+        # the first that exists, whatever it is: loading refuses what is not a regular file by name
+        if candidate.exists():
             return candidate.resolve()
     return None
