@@ -59,7 +59,8 @@ def config_path(path: Path) -> Path:
 
 def _resolve(config: dict, base: Path) -> dict:
     """The config with its manifest variables ($BASE_DIR...) replaced, paths absolute."""
-    manifest = dict(config.get("manifest", {}))
+    manifest = {k: str(v).replace("${configdir}", str(base.resolve()))  # BMTK's name for the config's folder
+                for k, v in config.get("manifest", {}).items()}
     manifest.setdefault("$BASE_DIR", ".")
     values: dict[str, str] = {}
     for _ in range(len(manifest) + 1):

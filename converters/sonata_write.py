@@ -57,7 +57,8 @@ NODE_TYPE_BASE, EDGE_TYPE_BASE = 100, 1000
 
 
 def write(obj: Any, directory: Path) -> list[Path]:
-    """Write a model (a file path, an :class:`nmlhub.Model` or a plain tree) as a SONATA circuit.
+    """Write a model (a file path, an :class:`nmlhub.Model` or a plain tree) as a SONATA circuit;
+    a LEMS file's network is its simulation's target.
 
     Returns
     -------
@@ -78,6 +79,10 @@ def write(obj: Any, directory: Path) -> list[Path]:
     tree = model_tree(obj)
     source = Path(model.path).parent if model is not None else None
     networks = network_nodes(tree)
+    if not networks and model is not None and model.networks:  # a LEMS file: its target network's file
+        network_file = model.file_of(model.network().id)
+        tree, source = model_tree(network_file), network_file.parent
+        networks = network_nodes(tree)
     if len(networks) != 1:
         raise ConversionError(f"a SONATA circuit holds one network; the document has {len(networks)}",
                               file=directory)

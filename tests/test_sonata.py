@@ -160,17 +160,16 @@ def bmtk_circuit(tmp_path_factory):
                   delay=1.0, model_template="exp2syn", dynamics_params="GABA.json")
     net.build()
     net.save(output_dir=str(folder / "network"))
-    components = folder / "components"
-    components.mkdir()
-    (components / "izh_cells.nml").write_text(IZH_CELLS)
-    (components / "AMPA.json").write_text(json.dumps({"tau1": 0.5, "tau2": 5.0, "erev": 0.0}))
-    (components / "GABA.json").write_text(json.dumps({"tau1": 1.0, "tau2": 10.0, "erev": -80.0}))
-    config = {"manifest": {"$BASE_DIR": ".", "$NETWORK_DIR": "$BASE_DIR/network", "$COMPONENTS_DIR": "$BASE_DIR/components"},
-              "components": {"point_neuron_models_dir": "$COMPONENTS_DIR", "synaptic_models_dir": "$COMPONENTS_DIR"},
-              "networks": {"nodes": [{"nodes_file": "$NETWORK_DIR/V1_nodes.h5", "node_types_file": "$NETWORK_DIR/V1_node_types.csv"}],
-                           "edges": [{"edges_file": "$NETWORK_DIR/V1_V1_edges.h5",
-                                      "edge_types_file": "$NETWORK_DIR/V1_V1_edge_types.csv"}]}}
-    (folder / "circuit_config.json").write_text(json.dumps(config))
+    # BMTK's own environment: its circuit_config.json (with ${configdir}) and components folders
+    from bmtk.utils.sim_setup import build_env_pointnet
+
+    build_env_pointnet(base_dir=str(folder), network_dir=str(folder / "network"),
+                       components_dir=str(folder / "components"), tstop=100.0, dt=0.025)
+    (folder / "components" / "point_neuron_models" / "izh_cells.nml").write_text(IZH_CELLS)
+    synapses = folder / "components" / "synaptic_models"
+    (synapses / "AMPA.json").write_text(json.dumps({"tau1": 0.5, "tau2": 5.0, "erev": 0.0}))
+    (synapses / "GABA.json").write_text(json.dumps({"tau1": 1.0, "tau2": 10.0, "erev": -80.0}))
+    assert "${configdir}" in (folder / "circuit_config.json").read_text()
     return folder
 
 
@@ -262,6 +261,15 @@ def test_models_with_no_neuroml_counterpart_are_refused_with_the_type_named(bmtk
         converters.load(folder)
     with pytest.raises(ConversionError, match="no circuit_config.json"):
         converters.load(tmp_path)
+
+
+def test_a_lems_file_exports_its_target_network(tmp_path):
+    lems = REPO / "nml_examples" / "layered_cortex" / "LEMS_layered_cortex.xml"
+    nmlhub.save(lems, tmp_path / "c.sonata")
+    config = libsonata.CircuitConfig.from_file(str(tmp_path / "c.sonata" / "circuit_config.json"))
+    _, cells, conns = model_network(lems)
+    assert sum(config.node_population(p).size for p in config.node_populations) == cells.n_cells
+    assert sum(config.edge_population(p).size for p in config.edge_populations) == len(conns)
 
 
 def test_cli_converts_to_and_from_sonata(tmp_path):
