@@ -121,10 +121,11 @@ def _expansion(model: Any, network_id: str | None) -> Any:
     if model is None:
         return None
     from nmlhub.analysis.network import expanded_rules
+    from nmlhub.errors import NmlhubError
 
     try:
         network = model.network(network_id)
-    except Exception:  # a model file whose network is not the tree's (e.g. a LEMS file's target)
+    except NmlhubError:  # a model file whose network is not the tree's
         return None
     return expanded_rules(model, network)
 
