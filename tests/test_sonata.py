@@ -263,6 +263,16 @@ def test_models_with_no_neuroml_counterpart_are_refused_with_the_type_named(bmtk
         converters.load(tmp_path)
 
 
+def test_nmlhub_load_reads_a_circuit_as_a_model(exported):
+    source, folder = exported
+    _, cells, conns = model_network(source)
+    for path in (folder, folder / "circuit_config.json"):
+        model = nmlhub.load(path)
+        assert network_cells(model).n_cells == cells.n_cells
+        assert len(network_connections(model)) == len(conns)
+    assert not any(p.name.startswith(".") for p in folder.parent.iterdir())  # its temporary XML removed
+
+
 def test_a_lems_file_exports_its_target_network(tmp_path):
     lems = REPO / "nml_examples" / "layered_cortex" / "LEMS_layered_cortex.xml"
     nmlhub.save(lems, tmp_path / "c.sonata")
