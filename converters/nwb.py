@@ -318,13 +318,13 @@ def _add_lfp(nwbfile: Any, lfp: Any) -> None:
     for x, y, z in np.asarray(lfp.positions_um, dtype=np.float64):
         nwbfile.add_electrode(x=float(x), y=float(y), z=float(z), location="simulated tissue", group=group)
     region = nwbfile.create_electrode_table_region(list(range(len(lfp.positions_um))), "probe contacts")
-    series = ElectricalSeries(
+    container = LFP()  # in the file before the series joins it, so the series' region finds its table
+    nwbfile.create_processing_module("ecephys", "simulated extracellular potential").add(container)
+    container.add_electrical_series(ElectricalSeries(
         name=LFP_NAME, data=np.asarray(lfp.potential_mv, dtype=np.float64).T * 1e-3, electrodes=region,
         **time_base(lfp.time_ms),
         description="extracellular potential computed from the membrane currents (positions in um)",
-        comments=json.dumps({"sigma": float(lfp.sigma), "method": str(lfp.method)}))
-    module = nwbfile.create_processing_module("ecephys", "simulated extracellular potential")
-    module.add(LFP(electrical_series=series))
+        comments=json.dumps({"sigma": float(lfp.sigma), "method": str(lfp.method)})))
 
 
 # ---------------------------------------------------------------- reading
