@@ -134,15 +134,17 @@ def _cell_rows(populations: dict[str, PopulationColumns], pop: str, ids: np.ndar
 
 # ---------------------------------------------------------------- back to tree nodes
 
-def _ints(values: np.ndarray, prefix: str = "", suffix: str = "") -> dict:
+def int_column(values: np.ndarray, prefix: str = "", suffix: str = "") -> dict:
+    """A tree column of integers written ``prefix + str(i) + suffix``."""
     return {"int": np.asarray(values, dtype=np.int64), "prefix": prefix, "suffix": suffix}
 
 
-def _floats(values: np.ndarray, suffix: str = "") -> dict:
+def float_column(values: np.ndarray, suffix: str = "") -> dict:
+    """A tree column of numbers followed by ``suffix`` (a unit)."""
     return {"float": np.asarray(values, dtype=np.float64), "prefix": "", "suffix": suffix}
 
 
-def _rows_node(tag: str, count: int, columns: dict[str, dict], children: list[dict] | None = None) -> list[dict]:
+def rows_node(tag: str, count: int, columns: dict[str, dict], children: list[dict] | None = None) -> list[dict]:
     """Tree children for ``count`` same-shaped elements: a block, one element, or none."""
     if count == 0:
         return []
@@ -156,8 +158,8 @@ def population_node(pop: PopulationColumns) -> dict:
     if pop.positions is None:
         return {"tag": "population", "attrs": attrs, "children": list(pop.extra)}
     attrs["type"] = "populationList"
-    location = {"tag": "location", "columns": {a: _floats(pop.positions[:, k]) for k, a in enumerate("xyz")}}
-    instances = _rows_node("instance", len(pop.ids), {"id": _ints(pop.ids)}, [location])
+    location = {"tag": "location", "columns": {a: float_column(pop.positions[:, k]) for k, a in enumerate("xyz")}}
+    instances = rows_node("instance", len(pop.ids), {"id": int_column(pop.ids)}, [location])
     return {"tag": "population", "attrs": attrs, "children": list(pop.extra) + instances}
 
 
@@ -166,25 +168,25 @@ def projection_node(proj: ProjectionColumns, populations: dict[str, PopulationCo
     refs = proj.cell_reference
     if not any(refs):
         refs = _reference(populations[proj.pre_population]) + _reference(populations[proj.post_population])
-    columns = {"id": _ints(np.arange(len(proj))),
-               "preCellId": _ints(populations[proj.pre_population].ids[proj.pre], refs[0], refs[1])}
+    columns = {"id": int_column(np.arange(len(proj))),
+               "preCellId": int_column(populations[proj.pre_population].ids[proj.pre], refs[0], refs[1])}
     for name in ("preSegmentId", "preFractionAlong"):
         if name in proj.segments:
             columns[name] = _number_column(name, proj.segments[name])
-    columns["postCellId"] = _ints(populations[proj.post_population].ids[proj.post], refs[2], refs[3])
+    columns["postCellId"] = int_column(populations[proj.post_population].ids[proj.post], refs[2], refs[3])
     for name in ("postSegmentId", "postFractionAlong"):
         if name in proj.segments:
             columns[name] = _number_column(name, proj.segments[name])
     if proj.tag == "connectionWD":
-        columns["weight"] = _floats(proj.weight if proj.weight is not None else np.ones(len(proj)))
-        columns["delay"] = _floats(proj.delay_ms if proj.delay_ms is not None else np.zeros(len(proj)), "ms")
+        columns["weight"] = float_column(proj.weight if proj.weight is not None else np.ones(len(proj)))
+        columns["delay"] = float_column(proj.delay_ms if proj.delay_ms is not None else np.zeros(len(proj)), "ms")
     attrs = {"id": proj.id, "presynapticPopulation": proj.pre_population,
              "postsynapticPopulation": proj.post_population, "synapse": proj.synapse}
-    return {"tag": "projection", "attrs": attrs, "children": _rows_node(proj.tag, len(proj), columns)}
+    return {"tag": "projection", "attrs": attrs, "children": rows_node(proj.tag, len(proj), columns)}
 
 
 def _number_column(name: str, values: np.ndarray) -> dict:
-    return _ints(np.rint(values)) if name.endswith("SegmentId") else _floats(values)
+    return int_column(np.rint(values)) if name.endswith("SegmentId") else float_column(values)
 
 
 def _reference(pop: PopulationColumns) -> tuple[str, str]:
@@ -196,11 +198,6 @@ def _reference(pop: PopulationColumns) -> tuple[str, str]:
 def network_nodes(tree: dict) -> list[dict]:
     """The ``network`` elements of a document tree."""
     return [c for c in tree["root"].get("children", []) if c.get("tag") == "network"]
-
-
-def text_of(column: dict) -> list[str]:
-    """Strings of a tree column (re-exported for the SONATA modules)."""
-    return decode_column(column)
 
 
 def split_network(network: dict) -> tuple[list[dict], list[dict], list[dict]]:
@@ -226,7 +223,3 @@ def with_includes(node: dict, rewrite: Any) -> dict:
         hrefs = [rewrite(h) for h in decode_column(node["columns"]["href"])]
         return {**node, "columns": {**node["columns"], "href": encode_column(hrefs)}}
     return node
-
-
-def as_text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

@@ -160,18 +160,18 @@ def _marked_expanded(node: dict) -> dict:
 
 
 def _input_list(inputs: Any, populations: dict) -> dict:
-    from .sonata_network import _floats, _ints, _rows_node
+    from .sonata_network import float_column, int_column, rows_node
 
     pop = populations[inputs.population]
     n = len(inputs)
-    columns = {"id": _ints(np.arange(n)),
-               "target": _ints(np.asarray(inputs.cell, np.int64), f"../{pop.id}/", f"/{pop.component}"),
+    columns = {"id": int_column(np.arange(n)),
+               "target": int_column(np.asarray(inputs.cell, np.int64), f"../{pop.id}/", f"/{pop.component}"),
                "destination": {"codes": np.zeros(n, np.int64), "values": ["synapses"]},
-               "segmentId": _ints(np.asarray(inputs.segment, np.int64)),
-               "fractionAlong": _floats(inputs.fraction), "weight": _floats(inputs.weight)}
+               "segmentId": int_column(np.asarray(inputs.segment, np.int64)),
+               "fractionAlong": float_column(inputs.fraction), "weight": float_column(inputs.weight)}
     return {"tag": "inputList", "attrs": {"id": inputs.id, "population": inputs.population,
                                           "component": inputs.source},
-            "children": _rows_node("inputW", n, columns)}
+            "children": rows_node("inputW", n, columns)}
 
 
 def _side_document(tree: dict, network: dict, rest: list[dict], source: Path | None, folder: Path) -> dict:
