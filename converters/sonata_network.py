@@ -197,7 +197,13 @@ def _reference(pop: PopulationColumns) -> tuple[str, str]:
 
 def network_nodes(tree: dict) -> list[dict]:
     """The ``network`` elements of a document tree."""
-    return [c for c in tree["root"].get("children", []) if c.get("tag") == "network"]
+    found = []
+    for child in tree["root"].get("children", []):
+        if child.get("tag") == "network":
+            found.append(child)
+        elif child.get("block") == "network":  # same-shaped networks, held as one block
+            found += [block_part(child, k, k + 1) for k in range(child["count"])]
+    return found
 
 
 def split_network(network: dict) -> tuple[list[dict], list[dict], list[dict]]:

@@ -326,3 +326,36 @@ def test_a_foreign_spike_file_reads_as_the_cells_that_spiked(tmp_path):
     back = converters.load(path)
     assert list(back.spikes) == [("V1", 1), ("V1", 3)]
     np.testing.assert_array_equal(back.spikes[("V1", 3)], [500.0, 900.0])
+
+
+def test_what_sonata_cannot_hold_is_refused_with_the_element_named(tmp_path):
+    two = tmp_path / "two.net.nml"
+    two.write_text("""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="two">
+  <network id="a"><population id="p" component="c" size="1"/></network>
+  <network id="b"><population id="q" component="c" size="1"/></network>
+</neuroml>
+""")
+    with pytest.raises(ConversionError, match="one network; the document has 2"):
+        nmlhub.save(converters.load(two), tmp_path / "two.sonata")
+    grid = tmp_path / "grid.net.nml"
+    grid.write_text("""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="grid">
+  <network id="n"><population id="p" component="c" size="2" type="populationList">
+    <instance id="0" i="0"><location x="0" y="0" z="0"/></instance>
+    <instance id="1" i="1"><location x="1" y="0" z="0"/></instance>
+  </population></network>
+</neuroml>
+""")
+    with pytest.raises(ConversionError, match=r"population 'p': instance attributes \['i'\]"):
+        nmlhub.save(converters.load(grid), tmp_path / "grid.sonata")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.net.nml", "two.net.nml"]  # nothing half-written
+
+
+def test_a_damaged_circuit_names_the_file(exported, tmp_path):
+    import shutil
+
+    _, folder = exported
+    broken = tmp_path / "broken"
+    shutil.copytree(folder, broken)
+    (broken / "network" / "nodes.h5").write_bytes(b"truncated")
+    with pytest.raises(ConversionError, match=r"circuit_config.json.*cannot read nodes file .*nodes.h5"):
+        converters.load(broken)
