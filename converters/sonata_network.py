@@ -60,7 +60,7 @@ def population_columns(node: dict) -> PopulationColumns:
     attrs = node.get("attrs", {})
     pid = attrs.get("id", "")
     instances = [c for c in node.get("children", []) if (c.get("block") or c.get("tag")) == "instance"]
-    extra = [c for c in node.get("children", []) if (c.get("block") or c.get("tag")) != "instance"]
+    extra = _elements([c for c in node.get("children", []) if (c.get("block") or c.get("tag")) != "instance"])
     if not instances:
         size = int(attrs.get("size", "0"))
         return PopulationColumns(pid, attrs.get("component", ""), np.arange(size, dtype=np.int64), None, extra)
@@ -74,6 +74,17 @@ def population_columns(node: dict) -> PopulationColumns:
     positions = np.column_stack([_numbers(rows[f"location.{a}"]) for a in "xyz"])
     return PopulationColumns(pid, attrs.get("component", ""), _numbers(rows["id"]).astype(np.int64),
                              positions.reshape(-1, 3), extra)
+
+
+def _elements(children: list[dict]) -> list[dict]:
+    """Children as plain elements (a block's rows one by one), so they travel as JSON."""
+    out = []
+    for child in children:
+        if "block" in child:
+            out += [block_part(child, k, k + 1) for k in range(child["count"])]
+        else:
+            out.append(child)
+    return out
 
 
 def projection_columns(node: dict, populations: dict[str, PopulationColumns]) -> ProjectionColumns:

@@ -359,3 +359,22 @@ def test_a_damaged_circuit_names_the_file(exported, tmp_path):
     (broken / "network" / "nodes.h5").write_bytes(b"truncated")
     with pytest.raises(ConversionError, match=r"circuit_config.json.*cannot read nodes file .*nodes.h5"):
         converters.load(broken)
+
+
+def test_population_properties_travel_with_their_node_population(tmp_path):
+    net = tmp_path / "props.net.nml"
+    net.write_text("""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="props">
+  <izhikevich2007Cell id="c" C="100pF" v0="-60mV" k="0.7nS_per_mV" vr="-60mV" vt="-40mV" vpeak="35mV"
+                      a="0.03per_ms" b="-2nS" c="-50mV" d="100pA"/>
+  <network id="n"><population id="p" component="c" size="2" type="populationList">
+    <property tag="color" value="0 0 1"/>
+    <property tag="region" value="L4"/>
+    <instance id="0"><location x="0" y="0" z="0"/></instance>
+    <instance id="1"><location x="1" y="0" z="0"/></instance>
+  </population></network>
+</neuroml>
+""")
+    nmlhub.save(net, tmp_path / "p.sonata")
+    nmlhub.save(converters.load(tmp_path / "p.sonata"), tmp_path / "back.net.nml")
+    population = nmlhub.load(tmp_path / "back.net.nml").network().populations[0]
+    assert [(p.tag, p.value) for p in population.properties] == [("color", "0 0 1"), ("region", "L4")]
