@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .model_tree import tree_from_xml_file
+from .model_tree import tree_from_xml_bytes, tree_from_xml_file
 from .plain import ConversionError
 from .sonata_network import PopulationColumns, ProjectionColumns, population_node, projection_node, with_includes
 
@@ -172,8 +172,9 @@ def _node_groups(circuit: _Circuit, pop: Any, types: dict[int, dict], nodes_file
     if not {"x", "y", "z"} <= set(columns) and "positions" in attributes:
         positions = np.asarray(pop.get_attribute("positions", everything))
         columns.update({a: positions[:, k] for k, a in enumerate("xyz")})
-    extra_json = pop.attrs.get("nmlhub_population_children")
-    extra = json.loads(extra_json) if extra_json else []
+    extra_xml = pop.attrs.get("nmlhub_population_children")
+    extra = tree_from_xml_bytes(extra_xml.encode() if isinstance(extra_xml, str) else bytes(extra_xml),
+                                "nmlhub_population_children")["root"].get("children", []) if extra_xml else []
     distinct = list(dict.fromkeys(type_ids.tolist()))
     out = []
     for type_id in distinct:

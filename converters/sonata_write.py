@@ -7,7 +7,8 @@ The circuit is a folder::
     network/nodes.h5             one node population per NeuroML population (same name): node_type_id,
                                  node_group_id, node_group_index and group 0 with x, y, z (um) when
                                  the population has positions; ``nmlhub_cell_id`` when its ids are
-                                 not 0..n-1 (node ids are always 0..n-1)
+                                 not 0..n-1 (node ids are always 0..n-1); the population's other
+                                 children (properties...) as XML in ``nmlhub_population_children``
     network/node_types.csv       one node type per population: model_type (``biophysical`` for a
                                  cell with a morphology, else ``point_neuron``), model_template
                                  ``nml:CELL`` (the NeuroML component), morphology (an SWC file or
@@ -43,7 +44,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .model_tree import write_xml
+from .model_tree import write_xml, xml_from_tree
 from .plain import ConversionError
 from .sonata_network import (PopulationColumns, ProjectionColumns, network_nodes, population_columns,
                              projection_columns, split_network, with_includes)
@@ -53,6 +54,7 @@ NODES, NODE_TYPES = "network/nodes.h5", "network/node_types.csv"
 EDGES, EDGE_TYPES = "network/edges.h5", "network/edge_types.csv"
 MORPHOLOGIES, NEUROML = "components/morphologies", "components/neuroml"
 RULES_NS = "https://nmlhub.org/schema/rules/1"
+NEUROML_NS = "http://www.neuroml.org/schema/neuroml2"
 NODE_TYPE_BASE, EDGE_TYPE_BASE = 100, 1000
 
 
@@ -257,7 +259,9 @@ def _write_nodes(folder: Path, populations: list[PopulationColumns], morphologie
             if not np.array_equal(pop.ids, np.arange(n)):
                 attributes.create_dataset("nmlhub_cell_id", data=pop.ids)
             if pop.extra:
-                group.attrs["nmlhub_population_children"] = json.dumps(pop.extra)
+                wrapper = {"tag": "population", "ns": NEUROML_NS, "nsmap": {"": NEUROML_NS}, "attrs": {},
+                           "children": pop.extra}
+                group.attrs["nmlhub_population_children"] = xml_from_tree({"root": wrapper}, declaration=False)
             morphology = morphologies.get(pop.component)
             rows.append([NODE_TYPE_BASE + k, "biophysical" if morphology else "point_neuron",
                          f"nml:{pop.component}", morphology or "NULL", pop.id, pop.component])
