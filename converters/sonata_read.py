@@ -13,8 +13,7 @@ edge type CSVs with Python's csv module. The mapping:
 - a NeuroML projection per edge population, edge type and pair of NeuroML populations, with
   ``connectionWD`` elements: weight from ``syn_weight``, delay (ms) from ``delay`` (edge attribute,
   else edge type column, else refused); an edge of ``nsyns`` synapses (BMTK) becomes that many
-  connections; segment and
-  fraction from ``nml_post_segment_id``/``nml_post_fraction_along`` (and pre); the synapse from
+  connections; segment and fraction from ``nml_post_segment_id``/``nml_post_fraction_along`` (and pre); the synapse from
   ``nml_synapse`` or a ``model_template`` ``nml:ID``, or NEURON's ``exp2syn`` made a NeuroML
   ``expTwoSynapse`` (tau1, tau2, erev from its dynamics_params; gbase 1 uS, as syn_weight is in uS);
 - a circuit written by nmlhub carries the rest of its document (components, inputs) in the NeuroML
@@ -22,7 +21,8 @@ edge type CSVs with Python's csv module. The mapping:
 
 Refused with a message naming the node or edge type (never dropped): a cell model or synapse with
 no NeuroML counterpart (NEST models...), edges targeting a section other than the soma
-(``afferent_section_id``/``sec_id`` > 0) of a cell without nmlhub's segment columns.
+(``afferent_section_id``/``sec_id`` > 0) of a cell without nmlhub's segment columns, edge types
+whose weights BMTK computes with a Python ``weight_function``.
 """
 
 from __future__ import annotations
@@ -347,6 +347,9 @@ def _edge_projections(circuit: _Circuit, edges: Any, types: dict[int, dict], nod
             members = np.repeat(members, np.maximum(column["nsyns"][members].astype(np.int64), 0))
         row = types.get(int(type_id), {})
         where = f"edge population '{edges.name}' type {type_id}"
+        if row.get("weight_function") not in (None, "", "NULL"):
+            raise circuit.error(f"{where}: weights computed by BMTK's Python weight_function "
+                                f"'{row['weight_function']}' cannot be read from the files")
         name = edges.name if len(distinct) == 1 else f"{edges.name}_{type_id}_{src[pre_k].population.id}_" \
                                                       f"{dst[post_k].population.id}"
         out.append(ProjectionColumns(

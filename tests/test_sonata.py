@@ -259,6 +259,11 @@ def test_models_with_no_neuroml_counterpart_are_refused_with_the_type_named(bmtk
     (folder / "network" / "V1_V1_edge_types.csv").write_text(edge_types.read_text().replace("exp2syn", "static_synapse"))
     with pytest.raises(ConversionError, match="edge population 'V1_to_V1' type 10\\d.*static_synapse"):
         converters.load(folder)
+    (folder / "network" / "V1_V1_edge_types.csv").write_text(
+        edge_types.read_text().replace("model_template", "model_template weight_function", 1)
+        .replace("exp2syn", "exp2syn wmax"))
+    with pytest.raises(ConversionError, match="edge population 'V1_to_V1' type 10\\d.*weight_function 'wmax'"):
+        converters.load(folder)
     with pytest.raises(ConversionError, match="no circuit_config.json"):
         converters.load(tmp_path)
 
