@@ -94,7 +94,7 @@ def one_results_format(target: Path, cells: int, spikes: int) -> None:
     results = run_spikes(cells, spikes)
     t0 = time.perf_counter()
     if target.suffix == ".nwb":
-        import pynwb  # noqa: F401  (its import, about 2 s, is timed apart)
+        import pynwb  # noqa: F401  # its import (about 2 s) is timed apart
     t1 = time.perf_counter()
     save(results, target)
     t2 = time.perf_counter()

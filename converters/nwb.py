@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import uuid
 from datetime import datetime, timezone
@@ -54,24 +55,27 @@ LFP_NAME = "lfp"
 CELLS_TABLE = "cells"
 PROBE_DEVICE = "nmlhub_lfp_probe"
 UNIDENTIFIED_SPECIES = "http://purl.obolibrary.org/obo/NCBITaxon_32644"
-# Unit (SI) of a recorded variable, by its name; the LEMS path in trace_columns says what it is.
-_UNITS = (("v", "volts"), ("i", "amperes"), ("g", "siemens"), ("conc", "mol/m^3"))
+# Unit (SI) of a recorded variable, by its name (first match); trace_columns says what it is.
+_UNITS = ((r"v|erev|V", "volts"), (r"(?i).*conc.*", "mol/m^3"), (r"i[A-Z_0-9]*\w*Density", "A/m^2"),
+          (r"i([A-Z_0-9]\w*)?", "amperes"), (r"g[A-Z_0-9]*\w*Density\w*", "S/m^2"), (r"g([A-Z_0-9]\w*)?", "siemens"),
+          (r"tau\w*", "seconds"))
 
 
 def unit_of(variable: str) -> str:
-    """The SI unit NWB should show for a recorded variable, from its name.
+    """The SI unit NWB should show for a recorded variable, from its name (nmlhub records every
+    quantity in SI; the ``lems_path`` column says exactly what each one is).
 
-    ``v`` is a membrane potential (volts), names starting with ``i`` currents (amperes), with
-    ``g`` conductances (siemens), names holding ``conc`` concentrations (mol/m^3); anything else
-    is written as ``"SI"`` (nmlhub records every quantity in SI units).
+    ``v``, ``erev``: volts; names holding ``conc``: mol/m^3; ``i``, ``iSyn``, ``iCa``...: amperes
+    (``iDensity``: A/m^2); ``g``, ``gSyn``...: siemens (``gDensity``: S/m^2); ``tau...``: seconds;
+    ``q``, ``fcond``, ``r``... and anything else: ``"SI"``.
+
+    Examples
+    --------
+    >>> unit_of("v"), unit_of("caConc"), unit_of("iSyn"), unit_of("gDensity"), unit_of("fcond")
+    ('volts', 'mol/m^3', 'amperes', 'S/m^2', 'SI')
     """
-    name = variable.lower()
-    if name == "v":
-        return "volts"
-    if "conc" in name:
-        return "mol/m^3"
-    for prefix, unit in _UNITS[1:3]:
-        if name.startswith(prefix):
+    for pattern, unit in _UNITS:
+        if re.fullmatch(pattern, variable):
             return unit
     return "SI"
 
@@ -196,10 +200,11 @@ def _cell_table(results: Results, model: Any) -> tuple[list[str], np.ndarray]:
     if model is None or not keys:
         return types, positions
     from nmlhub.analysis.network import network_cells
+    from nmlhub.errors import NmlhubError
 
     try:
         cells = network_cells(model)
-    except Exception:  # a model whose network cannot be listed still gets its spikes written
+    except NmlhubError:  # a model whose network cannot be listed still gets its spikes written
         return types, positions
     for k, (pop, index) in enumerate(keys):
         if pop in cells.populations:
@@ -313,13 +318,13 @@ def _add_lfp(nwbfile: Any, lfp: Any) -> None:
     for x, y, z in np.asarray(lfp.positions_um, dtype=np.float64):
         nwbfile.add_electrode(x=float(x), y=float(y), z=float(z), location="simulated tissue", group=group)
     region = nwbfile.create_electrode_table_region(list(range(len(lfp.positions_um))), "probe contacts")
-    series = ElectricalSeries(
+    container = LFP()  # in the file before the series joins it, so the series' region finds its table
+    nwbfile.create_processing_module("ecephys", "simulated extracellular potential").add(container)
+    container.add_electrical_series(ElectricalSeries(
         name=LFP_NAME, data=np.asarray(lfp.potential_mv, dtype=np.float64).T * 1e-3, electrodes=region,
         **time_base(lfp.time_ms),
         description="extracellular potential computed from the membrane currents (positions in um)",
-        comments=json.dumps({"sigma": float(lfp.sigma), "method": str(lfp.method)}))
-    module = nwbfile.create_processing_module("ecephys", "simulated extracellular potential")
-    module.add(LFP(electrical_series=series))
+        comments=json.dumps({"sigma": float(lfp.sigma), "method": str(lfp.method)})))
 
 
 # ---------------------------------------------------------------- reading

@@ -60,7 +60,7 @@ def population_columns(node: dict) -> PopulationColumns:
     attrs = node.get("attrs", {})
     pid = attrs.get("id", "")
     instances = [c for c in node.get("children", []) if (c.get("block") or c.get("tag")) == "instance"]
-    extra = [c for c in node.get("children", []) if (c.get("block") or c.get("tag")) != "instance"]
+    extra = _elements([c for c in node.get("children", []) if (c.get("block") or c.get("tag")) != "instance"])
     if not instances:
         size = int(attrs.get("size", "0"))
         return PopulationColumns(pid, attrs.get("component", ""), np.arange(size, dtype=np.int64), None, extra)
@@ -74,6 +74,17 @@ def population_columns(node: dict) -> PopulationColumns:
     positions = np.column_stack([_numbers(rows[f"location.{a}"]) for a in "xyz"])
     return PopulationColumns(pid, attrs.get("component", ""), _numbers(rows["id"]).astype(np.int64),
                              positions.reshape(-1, 3), extra)
+
+
+def _elements(children: list[dict]) -> list[dict]:
+    """Children as plain elements (a block's rows one by one), so they travel as JSON."""
+    out = []
+    for child in children:
+        if "block" in child:
+            out += [block_part(child, k, k + 1) for k in range(child["count"])]
+        else:
+            out.append(child)
+    return out
 
 
 def projection_columns(node: dict, populations: dict[str, PopulationColumns]) -> ProjectionColumns:
@@ -134,15 +145,17 @@ def _cell_rows(populations: dict[str, PopulationColumns], pop: str, ids: np.ndar
 
 # ---------------------------------------------------------------- back to tree nodes
 
-def _ints(values: np.ndarray, prefix: str = "", suffix: str = "") -> dict:
+def int_column(values: np.ndarray, prefix: str = "", suffix: str = "") -> dict:
+    """A tree column of integers written ``prefix + str(i) + suffix``."""
     return {"int": np.asarray(values, dtype=np.int64), "prefix": prefix, "suffix": suffix}
 
 
-def _floats(values: np.ndarray, suffix: str = "") -> dict:
+def float_column(values: np.ndarray, suffix: str = "") -> dict:
+    """A tree column of numbers followed by ``suffix`` (a unit)."""
     return {"float": np.asarray(values, dtype=np.float64), "prefix": "", "suffix": suffix}
 
 
-def _rows_node(tag: str, count: int, columns: dict[str, dict], children: list[dict] | None = None) -> list[dict]:
+def rows_node(tag: str, count: int, columns: dict[str, dict], children: list[dict] | None = None) -> list[dict]:
     """Tree children for ``count`` same-shaped elements: a block, one element, or none."""
     if count == 0:
         return []
@@ -156,8 +169,8 @@ def population_node(pop: PopulationColumns) -> dict:
     if pop.positions is None:
         return {"tag": "population", "attrs": attrs, "children": list(pop.extra)}
     attrs["type"] = "populationList"
-    location = {"tag": "location", "columns": {a: _floats(pop.positions[:, k]) for k, a in enumerate("xyz")}}
-    instances = _rows_node("instance", len(pop.ids), {"id": _ints(pop.ids)}, [location])
+    location = {"tag": "location", "columns": {a: float_column(pop.positions[:, k]) for k, a in enumerate("xyz")}}
+    instances = rows_node("instance", len(pop.ids), {"id": int_column(pop.ids)}, [location])
     return {"tag": "population", "attrs": attrs, "children": list(pop.extra) + instances}
 
 
@@ -166,25 +179,25 @@ def projection_node(proj: ProjectionColumns, populations: dict[str, PopulationCo
     refs = proj.cell_reference
     if not any(refs):
         refs = _reference(populations[proj.pre_population]) + _reference(populations[proj.post_population])
-    columns = {"id": _ints(np.arange(len(proj))),
-               "preCellId": _ints(populations[proj.pre_population].ids[proj.pre], refs[0], refs[1])}
+    columns = {"id": int_column(np.arange(len(proj))),
+               "preCellId": int_column(populations[proj.pre_population].ids[proj.pre], refs[0], refs[1])}
     for name in ("preSegmentId", "preFractionAlong"):
         if name in proj.segments:
             columns[name] = _number_column(name, proj.segments[name])
-    columns["postCellId"] = _ints(populations[proj.post_population].ids[proj.post], refs[2], refs[3])
+    columns["postCellId"] = int_column(populations[proj.post_population].ids[proj.post], refs[2], refs[3])
     for name in ("postSegmentId", "postFractionAlong"):
         if name in proj.segments:
             columns[name] = _number_column(name, proj.segments[name])
     if proj.tag == "connectionWD":
-        columns["weight"] = _floats(proj.weight if proj.weight is not None else np.ones(len(proj)))
-        columns["delay"] = _floats(proj.delay_ms if proj.delay_ms is not None else np.zeros(len(proj)), "ms")
+        columns["weight"] = float_column(proj.weight if proj.weight is not None else np.ones(len(proj)))
+        columns["delay"] = float_column(proj.delay_ms if proj.delay_ms is not None else np.zeros(len(proj)), "ms")
     attrs = {"id": proj.id, "presynapticPopulation": proj.pre_population,
              "postsynapticPopulation": proj.post_population, "synapse": proj.synapse}
-    return {"tag": "projection", "attrs": attrs, "children": _rows_node(proj.tag, len(proj), columns)}
+    return {"tag": "projection", "attrs": attrs, "children": rows_node(proj.tag, len(proj), columns)}
 
 
 def _number_column(name: str, values: np.ndarray) -> dict:
-    return _ints(np.rint(values)) if name.endswith("SegmentId") else _floats(values)
+    return int_column(np.rint(values)) if name.endswith("SegmentId") else float_column(values)
 
 
 def _reference(pop: PopulationColumns) -> tuple[str, str]:
@@ -195,12 +208,13 @@ def _reference(pop: PopulationColumns) -> tuple[str, str]:
 
 def network_nodes(tree: dict) -> list[dict]:
     """The ``network`` elements of a document tree."""
-    return [c for c in tree["root"].get("children", []) if c.get("tag") == "network"]
-
-
-def text_of(column: dict) -> list[str]:
-    """Strings of a tree column (re-exported for the SONATA modules)."""
-    return decode_column(column)
+    found = []
+    for child in tree["root"].get("children", []):
+        if child.get("tag") == "network":
+            found.append(child)
+        elif child.get("block") == "network":  # same-shaped networks, held as one block
+            found += [block_part(child, k, k + 1) for k in range(child["count"])]
+    return found
 
 
 def split_network(network: dict) -> tuple[list[dict], list[dict], list[dict]]:
@@ -226,7 +240,3 @@ def with_includes(node: dict, rewrite: Any) -> dict:
         hrefs = [rewrite(h) for h in decode_column(node["columns"]["href"])]
         return {**node, "columns": {**node["columns"], "href": encode_column(hrefs)}}
     return node
-
-
-def as_text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

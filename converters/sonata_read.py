@@ -13,8 +13,7 @@ edge type CSVs with Python's csv module. The mapping:
 - a NeuroML projection per edge population, edge type and pair of NeuroML populations, with
   ``connectionWD`` elements: weight from ``syn_weight``, delay (ms) from ``delay`` (edge attribute,
   else edge type column, else refused); an edge of ``nsyns`` synapses (BMTK) becomes that many
-  connections; segment and
-  fraction from ``nml_post_segment_id``/``nml_post_fraction_along`` (and pre); the synapse from
+  connections; segment and fraction from ``nml_post_segment_id``/``nml_post_fraction_along`` (and pre); the synapse from
   ``nml_synapse`` or a ``model_template`` ``nml:ID``, or NEURON's ``exp2syn`` made a NeuroML
   ``expTwoSynapse`` (tau1, tau2, erev from its dynamics_params; gbase 1 uS, as syn_weight is in uS);
 - a circuit written by nmlhub carries the rest of its document (components, inputs) in the NeuroML
@@ -22,7 +21,8 @@ edge type CSVs with Python's csv module. The mapping:
 
 Refused with a message naming the node or edge type (never dropped): a cell model or synapse with
 no NeuroML counterpart (NEST models...), edges targeting a section other than the soma
-(``afferent_section_id``/``sec_id`` > 0) of a cell without nmlhub's segment columns.
+(``afferent_section_id``/``sec_id`` > 0) of a cell without nmlhub's segment columns, edge types
+whose weights BMTK computes with a Python ``weight_function``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .model_tree import tree_from_xml_file
+from .model_tree import tree_from_xml_bytes, tree_from_xml_file
 from .plain import ConversionError
 from .sonata_network import PopulationColumns, ProjectionColumns, population_node, projection_node, with_includes
 
@@ -59,7 +59,8 @@ def config_path(path: Path) -> Path:
 
 def _resolve(config: dict, base: Path) -> dict:
     """The config with its manifest variables ($BASE_DIR...) replaced, paths absolute."""
-    manifest = dict(config.get("manifest", {}))
+    manifest = {k: str(v).replace("${configdir}", str(base.resolve()))  # BMTK's name for the config's folder
+                for k, v in config.get("manifest", {}).items()}
     manifest.setdefault("$BASE_DIR", ".")
     values: dict[str, str] = {}
     for _ in range(len(manifest) + 1):
@@ -171,8 +172,9 @@ def _node_groups(circuit: _Circuit, pop: Any, types: dict[int, dict], nodes_file
     if not {"x", "y", "z"} <= set(columns) and "positions" in attributes:
         positions = np.asarray(pop.get_attribute("positions", everything))
         columns.update({a: positions[:, k] for k, a in enumerate("xyz")})
-    extra_json = pop.attrs.get("nmlhub_population_children")
-    extra = json.loads(extra_json) if extra_json else []
+    extra_xml = pop.attrs.get("nmlhub_population_children")
+    extra = tree_from_xml_bytes(extra_xml.encode() if isinstance(extra_xml, str) else bytes(extra_xml),
+                                "nmlhub_population_children")["root"].get("children", []) if extra_xml else []
     distinct = list(dict.fromkeys(type_ids.tolist()))
     out = []
     for type_id in distinct:
@@ -345,6 +347,9 @@ def _edge_projections(circuit: _Circuit, edges: Any, types: dict[int, dict], nod
             members = np.repeat(members, np.maximum(column["nsyns"][members].astype(np.int64), 0))
         row = types.get(int(type_id), {})
         where = f"edge population '{edges.name}' type {type_id}"
+        if row.get("weight_function") not in (None, "", "NULL"):
+            raise circuit.error(f"{where}: weights computed by BMTK's Python weight_function "
+                                f"'{row['weight_function']}' cannot be read from the files")
         name = edges.name if len(distinct) == 1 else f"{edges.name}_{type_id}_{src[pre_k].population.id}_" \
                                                       f"{dst[post_k].population.id}"
         out.append(ProjectionColumns(

@@ -7,7 +7,8 @@ The circuit is a folder::
     network/nodes.h5             one node population per NeuroML population (same name): node_type_id,
                                  node_group_id, node_group_index and group 0 with x, y, z (um) when
                                  the population has positions; ``nmlhub_cell_id`` when its ids are
-                                 not 0..n-1 (node ids are always 0..n-1)
+                                 not 0..n-1 (node ids are always 0..n-1); the population's other
+                                 children (properties...) as XML in ``nmlhub_population_children``
     network/node_types.csv       one node type per population: model_type (``biophysical`` for a
                                  cell with a morphology, else ``point_neuron``), model_template
                                  ``nml:CELL`` (the NeuroML component), morphology (an SWC file or
@@ -43,7 +44,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .model_tree import write_xml
+from .model_tree import write_xml, xml_from_tree
 from .plain import ConversionError
 from .sonata_network import (PopulationColumns, ProjectionColumns, network_nodes, population_columns,
                              projection_columns, split_network, with_includes)
@@ -53,11 +54,13 @@ NODES, NODE_TYPES = "network/nodes.h5", "network/node_types.csv"
 EDGES, EDGE_TYPES = "network/edges.h5", "network/edge_types.csv"
 MORPHOLOGIES, NEUROML = "components/morphologies", "components/neuroml"
 RULES_NS = "https://nmlhub.org/schema/rules/1"
+NEUROML_NS = "http://www.neuroml.org/schema/neuroml2"
 NODE_TYPE_BASE, EDGE_TYPE_BASE = 100, 1000
 
 
 def write(obj: Any, directory: Path) -> list[Path]:
-    """Write a model (a file path, an :class:`nmlhub.Model` or a plain tree) as a SONATA circuit.
+    """Write a model (a file path, an :class:`nmlhub.Model` or a plain tree) as a SONATA circuit;
+    a LEMS file's network is its simulation's target.
 
     Returns
     -------
@@ -78,6 +81,10 @@ def write(obj: Any, directory: Path) -> list[Path]:
     tree = model_tree(obj)
     source = Path(model.path).parent if model is not None else None
     networks = network_nodes(tree)
+    if not networks and model is not None and model.networks:  # a LEMS file: its target network's file
+        network_file = model.file_of(model.network().id)
+        tree, source = model_tree(network_file), network_file.parent
+        networks = network_nodes(tree)
     if len(networks) != 1:
         raise ConversionError(f"a SONATA circuit holds one network; the document has {len(networks)}",
                               file=directory)
@@ -116,10 +123,11 @@ def _expansion(model: Any, network_id: str | None) -> Any:
     if model is None:
         return None
     from nmlhub.analysis.network import expanded_rules
+    from nmlhub.errors import NmlhubError
 
     try:
         network = model.network(network_id)
-    except Exception:  # a model file whose network is not the tree's (e.g. a LEMS file's target)
+    except NmlhubError:  # a model file whose network is not the tree's
         return None
     return expanded_rules(model, network)
 
@@ -154,18 +162,18 @@ def _marked_expanded(node: dict) -> dict:
 
 
 def _input_list(inputs: Any, populations: dict) -> dict:
-    from .sonata_network import _floats, _ints, _rows_node
+    from .sonata_network import float_column, int_column, rows_node
 
     pop = populations[inputs.population]
     n = len(inputs)
-    columns = {"id": _ints(np.arange(n)),
-               "target": _ints(np.asarray(inputs.cell, np.int64), f"../{pop.id}/", f"/{pop.component}"),
+    columns = {"id": int_column(np.arange(n)),
+               "target": int_column(np.asarray(inputs.cell, np.int64), f"../{pop.id}/", f"/{pop.component}"),
                "destination": {"codes": np.zeros(n, np.int64), "values": ["synapses"]},
-               "segmentId": _ints(np.asarray(inputs.segment, np.int64)),
-               "fractionAlong": _floats(inputs.fraction), "weight": _floats(inputs.weight)}
+               "segmentId": int_column(np.asarray(inputs.segment, np.int64)),
+               "fractionAlong": float_column(inputs.fraction), "weight": float_column(inputs.weight)}
     return {"tag": "inputList", "attrs": {"id": inputs.id, "population": inputs.population,
                                           "component": inputs.source},
-            "children": _rows_node("inputW", n, columns)}
+            "children": rows_node("inputW", n, columns)}
 
 
 def _side_document(tree: dict, network: dict, rest: list[dict], source: Path | None, folder: Path) -> dict:
@@ -251,7 +259,9 @@ def _write_nodes(folder: Path, populations: list[PopulationColumns], morphologie
             if not np.array_equal(pop.ids, np.arange(n)):
                 attributes.create_dataset("nmlhub_cell_id", data=pop.ids)
             if pop.extra:
-                group.attrs["nmlhub_population_children"] = json.dumps(pop.extra)
+                wrapper = {"tag": "population", "ns": NEUROML_NS, "nsmap": {"": NEUROML_NS}, "attrs": {},
+                           "children": pop.extra}
+                group.attrs["nmlhub_population_children"] = xml_from_tree({"root": wrapper}, declaration=False)
             morphology = morphologies.get(pop.component)
             rows.append([NODE_TYPE_BASE + k, "biophysical" if morphology else "point_neuron",
                          f"nml:{pop.component}", morphology or "NULL", pop.id, pop.component])

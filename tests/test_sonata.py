@@ -160,17 +160,16 @@ def bmtk_circuit(tmp_path_factory):
                   delay=1.0, model_template="exp2syn", dynamics_params="GABA.json")
     net.build()
     net.save(output_dir=str(folder / "network"))
-    components = folder / "components"
-    components.mkdir()
-    (components / "izh_cells.nml").write_text(IZH_CELLS)
-    (components / "AMPA.json").write_text(json.dumps({"tau1": 0.5, "tau2": 5.0, "erev": 0.0}))
-    (components / "GABA.json").write_text(json.dumps({"tau1": 1.0, "tau2": 10.0, "erev": -80.0}))
-    config = {"manifest": {"$BASE_DIR": ".", "$NETWORK_DIR": "$BASE_DIR/network", "$COMPONENTS_DIR": "$BASE_DIR/components"},
-              "components": {"point_neuron_models_dir": "$COMPONENTS_DIR", "synaptic_models_dir": "$COMPONENTS_DIR"},
-              "networks": {"nodes": [{"nodes_file": "$NETWORK_DIR/V1_nodes.h5", "node_types_file": "$NETWORK_DIR/V1_node_types.csv"}],
-                           "edges": [{"edges_file": "$NETWORK_DIR/V1_V1_edges.h5",
-                                      "edge_types_file": "$NETWORK_DIR/V1_V1_edge_types.csv"}]}}
-    (folder / "circuit_config.json").write_text(json.dumps(config))
+    # BMTK's own environment: its circuit_config.json (with ${configdir}) and components folders
+    from bmtk.utils.sim_setup import build_env_pointnet
+
+    build_env_pointnet(base_dir=str(folder), network_dir=str(folder / "network"),
+                       components_dir=str(folder / "components"), tstop=100.0, dt=0.025)
+    (folder / "components" / "point_neuron_models" / "izh_cells.nml").write_text(IZH_CELLS)
+    synapses = folder / "components" / "synaptic_models"
+    (synapses / "AMPA.json").write_text(json.dumps({"tau1": 0.5, "tau2": 5.0, "erev": 0.0}))
+    (synapses / "GABA.json").write_text(json.dumps({"tau1": 1.0, "tau2": 10.0, "erev": -80.0}))
+    assert "${configdir}" in (folder / "circuit_config.json").read_text()
     return folder
 
 
@@ -260,8 +259,32 @@ def test_models_with_no_neuroml_counterpart_are_refused_with_the_type_named(bmtk
     (folder / "network" / "V1_V1_edge_types.csv").write_text(edge_types.read_text().replace("exp2syn", "static_synapse"))
     with pytest.raises(ConversionError, match="edge population 'V1_to_V1' type 10\\d.*static_synapse"):
         converters.load(folder)
+    (folder / "network" / "V1_V1_edge_types.csv").write_text(
+        edge_types.read_text().replace("model_template", "model_template weight_function", 1)
+        .replace("exp2syn", "exp2syn wmax"))
+    with pytest.raises(ConversionError, match="edge population 'V1_to_V1' type 10\\d.*weight_function 'wmax'"):
+        converters.load(folder)
     with pytest.raises(ConversionError, match="no circuit_config.json"):
         converters.load(tmp_path)
+
+
+def test_nmlhub_load_reads_a_circuit_as_a_model(exported):
+    source, folder = exported
+    _, cells, conns = model_network(source)
+    for path in (folder, folder / "circuit_config.json"):
+        model = nmlhub.load(path)
+        assert network_cells(model).n_cells == cells.n_cells
+        assert len(network_connections(model)) == len(conns)
+    assert not any(p.name.startswith(".") for p in folder.parent.iterdir())  # its temporary XML removed
+
+
+def test_a_lems_file_exports_its_target_network(tmp_path):
+    lems = REPO / "nml_examples" / "layered_cortex" / "LEMS_layered_cortex.xml"
+    nmlhub.save(lems, tmp_path / "c.sonata")
+    config = libsonata.CircuitConfig.from_file(str(tmp_path / "c.sonata" / "circuit_config.json"))
+    _, cells, conns = model_network(lems)
+    assert sum(config.node_population(p).size for p in config.node_populations) == cells.n_cells
+    assert sum(config.edge_population(p).size for p in config.edge_populations) == len(conns)
 
 
 def test_cli_converts_to_and_from_sonata(tmp_path):
@@ -308,3 +331,55 @@ def test_a_foreign_spike_file_reads_as_the_cells_that_spiked(tmp_path):
     back = converters.load(path)
     assert list(back.spikes) == [("V1", 1), ("V1", 3)]
     np.testing.assert_array_equal(back.spikes[("V1", 3)], [500.0, 900.0])
+
+
+def test_what_sonata_cannot_hold_is_refused_with_the_element_named(tmp_path):
+    two = tmp_path / "two.net.nml"
+    two.write_text("""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="two">
+  <network id="a"><population id="p" component="c" size="1"/></network>
+  <network id="b"><population id="q" component="c" size="1"/></network>
+</neuroml>
+""")
+    with pytest.raises(ConversionError, match="one network; the document has 2"):
+        nmlhub.save(converters.load(two), tmp_path / "two.sonata")
+    grid = tmp_path / "grid.net.nml"
+    grid.write_text("""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="grid">
+  <network id="n"><population id="p" component="c" size="2" type="populationList">
+    <instance id="0" i="0"><location x="0" y="0" z="0"/></instance>
+    <instance id="1" i="1"><location x="1" y="0" z="0"/></instance>
+  </population></network>
+</neuroml>
+""")
+    with pytest.raises(ConversionError, match=r"population 'p': instance attributes \['i'\]"):
+        nmlhub.save(converters.load(grid), tmp_path / "grid.sonata")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.net.nml", "two.net.nml"]  # nothing half-written
+
+
+def test_a_damaged_circuit_names_the_file(exported, tmp_path):
+    import shutil
+
+    _, folder = exported
+    broken = tmp_path / "broken"
+    shutil.copytree(folder, broken)
+    (broken / "network" / "nodes.h5").write_bytes(b"truncated")
+    with pytest.raises(ConversionError, match=r"circuit_config.json.*cannot read nodes file .*nodes.h5"):
+        converters.load(broken)
+
+
+def test_population_properties_travel_with_their_node_population(tmp_path):
+    net = tmp_path / "props.net.nml"
+    net.write_text("""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="props">
+  <izhikevich2007Cell id="c" C="100pF" v0="-60mV" k="0.7nS_per_mV" vr="-60mV" vt="-40mV" vpeak="35mV"
+                      a="0.03per_ms" b="-2nS" c="-50mV" d="100pA"/>
+  <network id="n"><population id="p" component="c" size="2" type="populationList">
+    <property tag="color" value="0 0 1"/>
+    <property tag="region" value="L4"/>
+    <instance id="0"><location x="0" y="0" z="0"/></instance>
+    <instance id="1"><location x="1" y="0" z="0"/></instance>
+  </population></network>
+</neuroml>
+""")
+    nmlhub.save(net, tmp_path / "p.sonata")
+    nmlhub.save(converters.load(tmp_path / "p.sonata"), tmp_path / "back.net.nml")
+    population = nmlhub.load(tmp_path / "back.net.nml").network().populations[0]
+    assert [(p.tag, p.value) for p in population.properties] == [("color", "0 0 1"), ("region", "L4")]

@@ -80,7 +80,8 @@ def load(
     500.0
     """
     path = Path(path)
-    if path.suffix.lower() in _CONVERTED:
+    if path.suffix.lower() in _CONVERTED or (path / "circuit_config.json").is_file() \
+            or path.name == "circuit_config.json":  # or a SONATA circuit
         return _load_converted(path, strict=strict, keep_trees=keep_trees, max_xml_bytes=max_xml_bytes)
     return _Loader(strict=strict, keep_trees=keep_trees, max_xml_bytes=max_xml_bytes).run(path)
 
@@ -89,15 +90,16 @@ _CONVERTED = (".json", ".pkl", ".pickle", ".mat")
 
 
 def _load_converted(path: Path, **options: Any) -> Model:
-    """A model saved as JSON, pickle or MATLAB: written back as NeuroML XML beside it (so that its
-    includes resolve as they did), loaded, and the XML removed."""
+    """A model saved as JSON, pickle, MATLAB or a SONATA circuit (a folder or its
+    ``circuit_config.json``): written back as NeuroML XML beside it (so that its includes resolve as
+    they did), loaded, and the XML removed."""
     import os
 
     from ..atomic import temporary_file
     from ..converters import kind_of
     from ..converters.model_io import read_model, write_model
 
-    if not path.is_file():
+    if not path.exists():
         raise ModelError("file not found", file=path)
     try:
         if kind_of(path) != "model":
