@@ -39,7 +39,7 @@ from ..rules.connectivity import Placement
 from ..rules.plasticity import LIBRARY, LemsComponent
 from ..rules.selection import CellSelector
 from ..rules.values import POSITION_NAMES, RuleError
-from .netpyne_cells import cell_document, synapse_component
+from .netpyne_cells import cell_spec, synapse_component
 from .netpyne_expr import NetPyNEError, random_centre, translate_value
 
 NETSTIM_TYPES = LIBRARY / "netstim.xml"
@@ -261,8 +261,8 @@ class _Translator:
             rule_id = self._cell_rule(pop_id, pop, cells)
             if rule_id not in used:
                 cell_id = _clean_id(rule_id)
-                document = cell_document(rule_id, cells[rule_id], cell_id, self.folder, self.mod_files,
-                                         self.v_init, threshold)
+                document = cell_spec(rule_id, cells[rule_id], cell_id, self.mod_files, self.v_init,
+                                     threshold).to_document(self.folder)
                 for channel in list(document.ion_channel_hhs) + list(document.ion_channel):
                     channels.setdefault(channel.id, channel)
                 builder.add(document.cells[0])
