@@ -150,3 +150,15 @@ def test_command_line_writes_a_runnable_model(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "nmlhub", "import-netpyne", str(tmp_path / "none.json"),
                           "-o", str(tmp_path / "x.net.nml")], capture_output=True, text=True)
     assert bad.returncode == 2 and "file not found" in bad.stderr
+
+
+def test_recorded_traces_of_simconfig_are_recorded(tmp_path):
+    """tut5 plots the somatic v of (E2, 0), (E4, 0), (E5, 5): those are recorded, and spike."""
+    result, model = _imported("tut5", tmp_path)
+    assert not any("recordTraces" in note for note in result.notes)
+    results = nmlhub.simulate(model, duration_ms=200.0)
+    recorded = sorted(results.traces)
+    assert recorded == ["E2[0]/v", "E4[0]/v", "E5[5]/v"]
+    for path in recorded:
+        assert results.traces[path].max() > 0.0  # V: the cell fired
+        assert results.traces[path][0] == pytest.approx(-0.065)

@@ -136,7 +136,7 @@ def import_netpyne(source: str | Path, out: str | Path, mod_dir: str | Path | No
         if exc.file is not None:
             raise
         raise NetPyNEError(exc.message, file=source) from None
-    simulation = translator.simulation() if config else None
+    simulation = translator.simulation(builder) if config else None
     written = builder.save(out, simulation=simulation)
     return NetPyNEImport(out, written if simulation else None, translator.notes)
 
@@ -242,13 +242,58 @@ class _Translator:
             if value != default and value not in (None, {}, [], False):
                 raise NetPyNEError(f"netParams {key} = {value!r} is not imported (only its default {default!r})")
 
-    def simulation(self) -> dict[str, Any]:
-        """The builder's ``simulation`` settings from ``simConfig``."""
+    def simulation(self, builder: NetworkBuilder) -> dict[str, Any]:
+        """The builder's ``simulation`` settings from ``simConfig``: duration, dt, the stimulation
+        seed, and the somatic voltage of the cells ``recordCells`` and ``analysis.plotTraces``
+        name when ``recordTraces`` asks for ``v`` at the soma."""
         seeds = dict(self.config.get("seeds") or {})
-        if self.config.get("recordTraces"):
-            self.notes.append("simConfig recordTraces: not imported yet (every cell's spikes are recorded)")
-        return {"duration_ms": float(self.config.get("duration", 1000.0)),
-                "dt_ms": float(self.config.get("dt", 0.025)), "seed": int(seeds.get("stim", 1))}
+        settings: dict[str, Any] = {"duration_ms": float(self.config.get("duration", 1000.0)),
+                                    "dt_ms": float(self.config.get("dt", 0.025)), "seed": int(seeds.get("stim", 1))}
+        wants_v = False
+        for label, trace in dict(self.config.get("recordTraces") or {}).items():
+            trace = dict(trace or {})
+            if trace.get("var") == "v" and trace.get("sec", "soma") == "soma" and \
+                    trace.get("loc", trace.get("pos", 0.5)) == 0.5 and set(trace) <= {"var", "sec", "loc", "pos"}:
+                wants_v = True
+            else:
+                self.notes.append(f"simConfig recordTraces '{label}' ({trace}): not imported yet (the soma's v is)")
+        if wants_v:
+            cells = self._recorded_cells(builder)
+            if cells:
+                settings["record_v"] = cells
+        return settings
+
+    def _recorded_cells(self, builder: NetworkBuilder) -> list[str]:
+        """``pop[i]`` of the cells NetPyNE records traces of (by gid, population or (pop, i))."""
+        from ..rules.layout import expand_populations
+
+        table = expand_populations(builder.rules.populations, builder.rules.size, builder.rules.seed)
+        wanted = list(self.config.get("recordCells") or [])
+        plot = dict(self.config.get("analysis") or {}).get("plotTraces")
+        if isinstance(plot, dict):
+            wanted += list(plot.get("include") or [])
+        found: list[str] = []
+        for item in wanted:
+            if item in ("all", "allCells"):
+                gids = list(range(len(table)))
+            elif isinstance(item, int):
+                gids = [item] if 0 <= item < len(table) else []
+            elif isinstance(item, str) and item in table.populations:
+                gids = list(table.gids_of(item))
+            elif isinstance(item, (list, tuple)) and len(item) == 2 and item[0] in table.populations:
+                members = table.gids_of(item[0])
+                indices = item[1] if isinstance(item[1], list) else [item[1]]
+                gids = [int(members[i]) for i in indices if 0 <= int(i) < len(members)]
+            else:
+                self.notes.append(f"simConfig: recorded cells {item!r} not understood (gids, populations, "
+                                  "(pop, index) are)")
+                continue
+            for gid in gids:
+                pop = table.populations[int(table.population_index[gid])]
+                path = f"{pop}[{int(table.index[gid])}]"
+                if pop in self.pop_cell and self.pop_cell[pop] in self.cell_sections and path not in found:
+                    found.append(path)
+        return found
 
     # -- cells and populations -------------------------------------------------------------------
     def _cells(self, builder: NetworkBuilder, cells: dict[str, dict], pops: dict[str, dict]) -> None:

@@ -57,6 +57,8 @@ def tutorial(name: str):
         net.stimSourceParams["bkg"] = {"type": "NetStim", "rate": 10, "noise": 0.5}
         net.stimTargetParams["bkg->PYR"] = {"source": "bkg", "conds": {"cellType": "PYR"}, "weight": 0.01,
                                             "delay": 5, "synMech": "exc"}
+        cfg.analysis["plotRaster"] = {"saveFig": True}
+        cfg.analysis["plotTraces"] = {"include": [1], "saveFig": True}
         if name == "tut2":
             net.connParams["S->M"] = {"preConds": {"pop": "S"}, "postConds": {"pop": "M"}, "divergence": 12,
                                       "weight": 0.01, "delay": 5, "synMech": "exc"}
@@ -86,6 +88,8 @@ def tutorial(name: str):
     net.connParams["I->E"] = {"preConds": {"cellType": "I"}, "postConds": {"pop": ["E2", "E4", "E5"]},
                               "probability": "0.4*exp(-dist_3D/probLengthConst)", "weight": 0.001,
                               "delay": "dist_3D/propVelocity", "synMech": "inh"}
+    cfg.analysis["plotRaster"] = {"orderBy": "y", "orderInverse": True}
+    cfg.analysis["plotTraces"] = {"include": [("E2", 0), ("E4", 0), ("E5", 5)]}
     return net, cfg
 
 
