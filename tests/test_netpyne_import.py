@@ -1,6 +1,7 @@
 """NetPyNE models into nmlhub (``nmlhub.importers.netpyne``, ``nmlhub import-netpyne``).
 
-NetPyNE's tutorials tut2, tut3 and tut5 (``tests/data/netpyne/tutN.json``) are imported, their
+NetPyNE's tutorials tut2, tut3 and tut5 (``tests/data/netpyne/tutN.json``), and ``tut_hoc``, a
+network of a cell NetPyNE imported from a HOC template (with a user ``.mod`` channel), are imported, their
 connections expanded and their networks simulated with the same seeds NetPyNE ran them with in
 ``tests/data/netpyne/make_references.py`` (``references.json``). The random streams differ
 between the two, so the comparison is statistical, over the seeds:
@@ -40,8 +41,12 @@ RATE_TOLERANCE, RATE_FLOOR_HZ = 0.15, 1.5
 RATE_TOLERANCE_FOR = {("tut3", "M"): 0.25}
 
 
+HOC_MODS = DATA.parent / "import_cell" / "mods"
+
+
 def _imported(name: str, folder: Path):
-    result = import_netpyne(DATA / f"{name}.json", folder / f"{name}.net.nml")
+    result = import_netpyne(DATA / f"{name}.json", folder / f"{name}.net.nml",
+                            mod_dir=HOC_MODS if name == "tut_hoc" else None)
     return result, nmlhub.load(result.lems)
 
 
@@ -67,7 +72,7 @@ def _rates(model, network_id: str, seed: int) -> dict[str, float]:
     return {pop: spikes[pop] / sizes[pop] / duration_s for pop in sizes}
 
 
-@pytest.mark.parametrize("name", ["tut2", "tut3", "tut5"])
+@pytest.mark.parametrize("name", ["tut2", "tut3", "tut5", "tut_hoc"])
 def test_connection_counts_agree_with_netpyne(name, tmp_path):
     _, model = _imported(name, tmp_path)
     runs = REFERENCES["tutorials"][name]
@@ -80,7 +85,7 @@ def test_connection_counts_agree_with_netpyne(name, tmp_path):
         assert abs(mine - theirs) <= tolerance, f"{name} {label}: {mine} against NetPyNE's {theirs}"
 
 
-@pytest.mark.parametrize("name, seeds", [("tut2", 5), ("tut3", 5), ("tut5", 2)])
+@pytest.mark.parametrize("name, seeds", [("tut2", 5), ("tut3", 5), ("tut5", 2), ("tut_hoc", 5)])
 def test_population_rates_agree_with_netpyne(name, seeds, tmp_path):
     _, model = _imported(name, tmp_path)
     runs = REFERENCES["tutorials"][name][:seeds]

@@ -10,6 +10,7 @@ NetPyNE model is run. Values NetPyNE leaves to NEURON take NEURON's defaults (L 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import neuroml
@@ -62,6 +63,12 @@ def _section(rule_id: str, name: str, sec: dict[str, Any], mod_files: dict[str, 
         raise NetPyNEError(f"{what}: {exc.message}") from None
 
 
+def _list_id(name: object) -> str:
+    """A section list's name as a NeuroML id (``SectionList[0]`` -> ``SectionList_0``)."""
+    text = re.sub(r"[^A-Za-z0-9_]", "_", re.sub(r"\[(\d+)\]", r"_\1", str(name)))
+    return text if re.match(r"[A-Za-z_]", text) else f"list_{text}"
+
+
 def cell_spec(rule_id: str, rule: dict[str, Any], cell_id: str, mod_files: dict[str, str],
               v_init_mv: float, threshold_mv: float) -> CellSpec:
     """The :class:`~nmlhub.rules.cells.CellSpec` of a NetPyNE cell rule (the soma's ``threshold``
@@ -77,9 +84,14 @@ def cell_spec(rule_id: str, rule: dict[str, Any], cell_id: str, mod_files: dict[
     secs = rule.get("secs") or rule.get("sections")
     if not isinstance(secs, dict) or not secs:
         raise NetPyNEError(f"cellParams '{rule_id}': no sections ('secs')")
+    unknown = set(rule) - {"conds", "conditions", "secs", "sections", "secLists", "globals", "label"}
+    if unknown:
+        raise NetPyNEError(f"cellParams '{rule_id}': key(s) {', '.join(sorted(unknown))} are not imported")
+    if rule.get("globals"):
+        raise NetPyNEError(f"cellParams '{rule_id}': globals {dict(rule['globals'])} are not imported")
     sections = {name: _section(rule_id, name, dict(sec or {}), mod_files) for name, sec in secs.items()}
     soma = secs.get("soma") if isinstance(secs.get("soma"), dict) else {}
-    lists = {str(k): [str(s) for s in v] for k, v in (rule.get("secLists") or {}).items()}
+    lists = {_list_id(k): [str(s) for s in v] for k, v in (rule.get("secLists") or {}).items()}
     try:
         return CellSpec(cell_id, sections, lists, _number(soma.get("vinit", v_init_mv), f"{rule_id} vinit"),
                         _number(soma.get("threshold", threshold_mv), f"{rule_id} threshold"), dict(mod_files),

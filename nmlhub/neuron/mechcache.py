@@ -76,8 +76,10 @@ class MechanismCache:
         missing = [m for m in unique.values() if self.library(m) is None]
         if missing:
             import time
+            from collections import Counter
 
-            names = ", ".join(sorted(m.flat.type if m.flat else m.name for m in missing))
+            kinds = Counter(m.flat.type if m.flat else m.name for m in missing)
+            names = ", ".join(f"{kind} x{n}" if n > 1 else kind for kind, n in sorted(kinds.items()))
             log.info("compiling %d NEURON mechanisms (once; cached in %s): %s", len(missing), self.root, names)
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
