@@ -167,3 +167,80 @@ def test_recorded_traces_of_simconfig_are_recorded(tmp_path):
     for path in recorded:
         assert results.traces[path].max() > 0.0  # V: the cell fired
         assert results.traces[path][0] == pytest.approx(-0.065)
+
+
+def _pyr_params(**extra) -> dict:
+    """A small NetPyNE model: populations of a soma-and-dendrite cell (NEURON's default hh)."""
+    params = {"cellParams": {"PYR": {"secs": {
+        "soma": {"geom": {"diam": 18.8, "L": 18.8, "Ra": 123.0}, "mechs": {"hh": {}}},
+        "dend": {"geom": {"diam": 5.0, "L": 150.0, "Ra": 150.0, "nseg": 3},
+                 "topol": {"parentSec": "soma", "parentX": 1.0, "childX": 0}, "mechs": {"pas": {"g": 3.57e-5, "e": -70}}}}}},
+        "synMechParams": {"exc": {"mod": "Exp2Syn", "tau1": 0.5, "tau2": 5.0, "e": 0}}}
+    params.update(extra)
+    return params
+
+
+def test_convergence_and_conn_list_rules_make_their_exact_connections(tmp_path):
+    params = _pyr_params(
+        popParams={"A": {"cellType": "PYR", "numCells": 12}, "B": {"cellType": "PYR", "numCells": 8}},
+        connParams={"conv": {"preConds": {"pop": "A"}, "postConds": {"pop": "B"}, "convergence": 5, "weight": 0.01},
+                    "list": {"preConds": {"pop": "A"}, "postConds": {"pop": "B"},
+                             "connList": [[0, 1], [3, 1], [11, 7]], "weight": [0.1, 0.2, 0.3], "delay": 2.5}})
+    result = import_netpyne(_write(tmp_path, params, {"duration": 10}), tmp_path / "m.net.nml")
+    model = nmlhub.load(result.lems)
+    projections = {p.rule: p for p in expand(model.rules["m"]).projections}
+    conv = projections["conv"]
+    assert np.array_equal(np.bincount(conv.post_cell, minlength=8), np.full(8, 5))
+    assert len(set(zip(conv.pre_cell.tolist(), conv.post_cell.tolist()))) == 40  # no pair twice
+    listed = projections["list"]
+    assert sorted(zip(listed.pre_cell.tolist(), listed.post_cell.tolist(), listed.weight.tolist())) == \
+        [(0, 1, 0.1), (3, 1, 0.2), (11, 7, 0.3)]
+    assert np.all(listed.delay == 2.5)
+
+
+def test_density_population_follows_its_expression(tmp_path):
+    """2e4 * ynorm cells/mm3 in 100 x 1000 x 100 um (0.01 mm3): 100 cells expected, their mean
+    ynorm 2/3 (the density's first moment), analytically."""
+    params = _pyr_params(sizeX=100, sizeY=1000, sizeZ=100,
+                         popParams={"D": {"cellType": "PYR", "density": "2e4*ynorm"}})
+    model = nmlhub.load(import_netpyne(_write(tmp_path, params, {"duration": 10}), tmp_path / "d.net.nml").lems)
+    cells = expand(model.rules["d"]).cells
+    assert len(cells) == 100
+    assert abs(cells.position[:, 1].mean() / 1000 - 2 / 3) < 4 * 0.2357 / math.sqrt(100)
+
+
+def test_iclamp_stimulation_fires_the_cell_as_neuron_does(tmp_path):
+    """An IClamp on the soma, imported as a pulseGenerator: the same spikes as the same cell and
+    clamp built by hand in NEURON (tests/test_cells_in_code.py's script), within 0.2 ms."""
+    from test_cells_in_code import NEURON_SCRIPT
+
+    params = _pyr_params(popParams={"P": {"cellType": "PYR", "numCells": 1}},
+                         stimSourceParams={"step": {"type": "IClamp", "del": 20, "dur": 100, "amp": 0.2}},
+                         stimTargetParams={"step->P": {"source": "step", "conds": {"pop": "P"}, "sec": "soma",
+                                                       "loc": 0.5}},
+                         defaultThreshold=0)
+    result = import_netpyne(_write(tmp_path, params, {"duration": 150, "dt": 0.01}), tmp_path / "c.net.nml")
+    ours = nmlhub.simulate(result.lems).spikes[("P", 0)]
+    done = subprocess.run([sys.executable, "-c", NEURON_SCRIPT], capture_output=True, text=True, check=True)
+    theirs = np.array(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert len(ours) == len(theirs) >= 5
+    np.testing.assert_allclose(ours, theirs, atol=0.2)
+
+
+def test_vecstim_population_fires_at_its_spike_times_and_drives_its_targets(tmp_path):
+    params = _pyr_params(popParams={"V": {"cellModel": "VecStim", "numCells": 3, "spkTimes": [30, 10, 55.5]},
+                                    "P": {"cellType": "PYR", "numCells": 2}},
+                         connParams={"V->P": {"preConds": {"pop": "V"}, "postConds": {"pop": "P"},
+                                              "weight": 0.05, "delay": 2, "synMech": "exc"}})
+    results = nmlhub.simulate(import_netpyne(_write(tmp_path, params, {"duration": 80}), tmp_path / "v.net.nml").lems)
+    for cell in range(3):
+        np.testing.assert_allclose(results.spikes[("V", cell)], [10.0, 30.0, 55.5], atol=0.025)
+    arrivals = np.array([12.0, 32.0, 57.5])  # 2 ms after each source spike
+    for cell in range(2):  # the strong inputs make the cells fire, and nothing else does
+        fired = np.asarray(results.spikes[("P", cell)])
+        assert len(fired) >= 2 and 0 < fired[0] - 12.0 < 5
+        lag = fired[:, None] - arrivals[None, :]
+        assert np.all(((lag > 0) & (lag < 5)).any(axis=1))
+    params["popParams"]["V"]["spkTimes"] = [[1, 2], [3]]
+    with pytest.raises(NetPyNEError, match="spike times per cell"):
+        import_netpyne(_write(tmp_path, params), tmp_path / "w.net.nml")

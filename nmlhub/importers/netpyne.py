@@ -6,7 +6,8 @@ the nmlhub counterpart through :class:`~nmlhub.rules.builder.NetworkBuilder`:
 
 - ``popParams`` → populations (``numCells``, ``density``, ``gridSpacing``, ``cellsList``
   positions; ``x/y/zRange`` and ``x/y/znormRange`` in a network of ``sizeX/Y/Z``); a population
-  of ``cellModel`` NetStim is a population of NetStim generators (``nmlhubNetStimCell``);
+  of ``cellModel`` NetStim is a population of NetStim generators (``nmlhubNetStimCell``), one of
+  VecStim with ``spkTimes`` a population of a ``spikeArray``;
 - ``cellParams`` → NeuroML cells (:mod:`nmlhub.importers.netpyne_cells`), matched to
   populations by ``cellType`` (the rule's label) or by the rule's ``conds``;
 - ``synMechParams`` → ``expTwoSynapse``/``expOneSynapse`` with ``gbase`` 1 uS, so NetPyNE's
@@ -47,7 +48,7 @@ NETSTIM_TYPES = LIBRARY / "netstim.xml"
 DEFAULT_SIZE = 100.0
 _POP_KEYS = {"cellType", "cellModel", "numCells", "density", "gridSpacing", "cellsList", "xRange", "yRange",
              "zRange", "xnormRange", "ynormRange", "znormRange", "rate", "noise", "start", "number",
-             "interval", "seed", "label", "popLabel"}
+             "interval", "seed", "label", "popLabel", "spkTimes", "pulses"}
 _CONN_KEYS = {"preConds", "postConds", "preTags", "postTags", "probability", "convergence", "divergence",
               "connList", "weight", "delay", "synMech", "sec", "loc", "label", "connFunc"}
 _AXES = ("x", "y", "z", "xnorm", "ynorm", "znorm")
@@ -359,11 +360,24 @@ class _Translator:
                                       types_file=NETSTIM_TYPES))
             self.pop_cell[pop_id] = cell_id
         elif model == "VecStim":
-            raise NetPyNEError(f"{what}: VecStim populations are not imported yet")
+            cell_id = _clean_id(f"{pop_id}_vecstim")
+            builder.add(self._spike_array(cell_id, pop, what))
+            self.pop_cell[pop_id] = cell_id
         try:
             builder.population(pop_id, cell=self.pop_cell[pop_id], **kwargs, **ranges)
         except RuleError as exc:
             raise NetPyNEError(f"{what}: {exc.message}") from None
+
+    def _spike_array(self, cell_id: str, pop: dict, what: str) -> Any:
+        """A VecStim population whose cells all fire at ``spkTimes`` (ms): a NeuroML spikeArray."""
+        times = pop.get("spkTimes")
+        if times is None or set(pop) & {"pulses", "rate", "interval", "noise"}:
+            raise NetPyNEError(f"{what}: a VecStim population is imported with spkTimes only (not pulses, "
+                               "rate, interval or noise yet)")
+        if any(isinstance(t, (list, tuple)) for t in times):
+            raise NetPyNEError(f"{what}: spike times per cell are not imported yet (one list for every cell is)")
+        values = sorted(float(t) for t in times)
+        return neuroml.SpikeArray(id=cell_id, spikes=[neuroml.Spike(id=k, time=f"{t!r}ms") for k, t in enumerate(values)])
 
     def _netstim(self, params: dict, what: str, extra_start: float) -> dict[str, str]:
         if "rate" in params:
