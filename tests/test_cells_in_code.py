@@ -82,3 +82,19 @@ def test_cell_in_code_fires_as_the_same_cell_built_in_neuron(tmp_path):
     assert len(theirs) >= 5
     assert len(ours) == len(theirs)
     np.testing.assert_allclose(ours, theirs, atol=0.3)
+
+
+def test_cell_spec_keeps_other_mechanisms_as_mod_references(tmp_path):
+    import os
+    from pathlib import Path
+
+    from neuroml.writers import NeuroMLWriter
+
+    mod = Path(__file__).parent / "data" / "import_cell" / "mods" / "kslow.mod"
+    spec = CellSpec("k", {"soma": Section(length=20, diam=20, mechanisms={"hh": {}, "kslow": {"gbar": 0.003}})},
+                    mod_files={"kslow": mod})
+    NeuroMLWriter.write(spec.to_document(tmp_path), str(tmp_path / "k.cell.nml"))
+    text = (tmp_path / "k.cell.nml").read_text()
+    assert os.path.relpath(mod, tmp_path) in text and "0.003" in text
+    with pytest.raises(RuleError, match="mechanism 'kslow'"):
+        CellSpec("k", {"soma": Section(mechanisms={"kslow": {}})})
