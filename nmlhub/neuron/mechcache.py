@@ -14,6 +14,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,7 +76,6 @@ class MechanismCache:
         unique = {m.name: m for m in mechanisms}
         missing = [m for m in unique.values() if self.library(m) is None]
         if missing:
-            import time
             from collections import Counter
 
             kinds = Counter(m.flat.type if m.flat else m.name for m in missing)
@@ -106,8 +106,10 @@ class MechanismCache:
         if library.exists():
             return library
         log.info("compiling %d mechanisms into one library%s", len(unique), " for CoreNEURON" if coreneuron else "")
+        started = time.perf_counter()
         _compile_into(final, {f"{m.name}.mod": m.text.encode() for m in unique},
                       ["-coreneuron"] if coreneuron else [], "the model's mechanisms")
+        log.info("compiled %d mechanisms in %.1f s", len(unique), time.perf_counter() - started)
         self.compiled.extend(m.name for m in unique)
         return library
 
@@ -203,8 +205,10 @@ def user_library(mod_files: list[Path], root: Path | None = None) -> Path:
     library = final / platform.machine() / "libnrnmech.so"
     if library.exists():
         return library
-    log.info("compiling %d user mechanisms", len(contents))
+    log.info("compiling %d user mechanisms (once; cached): %s", len(contents), ", ".join(names))
+    started = time.perf_counter()
     _compile_into(final, dict(contents), [], ", ".join(names))
+    log.info("compiled %d user mechanisms in %.1f s", len(contents), time.perf_counter() - started)
     return library
 
 
