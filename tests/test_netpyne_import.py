@@ -243,3 +243,40 @@ def test_vecstim_population_fires_at_its_spike_times_and_drives_its_targets(tmp_
     params["popParams"]["V"]["spkTimes"] = [[1, 2], [3]]
     with pytest.raises(NetPyNEError, match="spike times per cell"):
         import_netpyne(_write(tmp_path, params), tmp_path / "w.net.nml")
+
+
+def test_netpyne_output_pickle_imports_as_its_json(tmp_path):
+    """tut2_output.pkl is NetPyNE's own sim.saveData pickle of tut2 (make_references.py
+    --output-pickle): it gives the same network as tut2.json, and its simConfig (50 ms)."""
+    from lxml import etree
+
+    from nmlhub.rules.annotations import find_rules
+
+    def rules_of(path: Path) -> bytes:
+        network = etree.parse(str(path)).find("{http://www.neuroml.org/schema/neuroml2}network")
+        return etree.tostring(find_rules(network), method="c14n")
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    from_pickle = import_netpyne(DATA / "tut2_output.pkl", tmp_path / "a" / "tut2.net.nml")
+    from_json = import_netpyne(DATA / "tut2.json", tmp_path / "b" / "tut2.net.nml")
+    assert rules_of(from_pickle.network) == rules_of(from_json.network)
+    assert nmlhub.load(from_pickle.lems).simulation.length_ms == 50.0
+
+
+def test_a_pickle_naming_other_code_is_refused_before_it_runs(tmp_path):
+    import os
+    import pickle
+
+    class Boom:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'ran'}",))
+
+    bad = tmp_path / "bad.pkl"
+    bad.write_bytes(pickle.dumps({"net": {"params": {"popParams": Boom()}}}))
+    with pytest.raises(NetPyNEError, match=r"refused: the pickle asks for (posix|os)\.system"):
+        import_netpyne(bad, tmp_path / "x.net.nml")
+    assert not (tmp_path / "ran").exists()
+    (tmp_path / "cut.pkl").write_bytes((DATA / "tut2_output.pkl").read_bytes()[:200])
+    with pytest.raises(NetPyNEError, match="cut.pkl: not a readable pickle"):
+        import_netpyne(tmp_path / "cut.pkl", tmp_path / "y.net.nml")

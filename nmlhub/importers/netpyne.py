@@ -1,7 +1,8 @@
 """A NetPyNE model (``netParams`` and ``simConfig``, as data) as an nmlhub network of rules.
 
 The file is read as JSON (NetPyNE's ``netParams.save``, ``simConfig.save`` or ``sim.saveData``
-output, whose ``net.params`` and ``simConfig`` are used); nothing in it is run. Each part becomes
+output, whose ``net.params`` and ``simConfig`` are used) or as ``sim.saveData``'s pickle (read by
+a restricted unpickler, :mod:`nmlhub.importers.netpyne_pickle`); nothing in it is run. Each part becomes
 the nmlhub counterpart through :class:`~nmlhub.rules.builder.NetworkBuilder`:
 
 - ``popParams`` → populations (``numCells``, ``density``, ``gridSpacing``, ``cellsList``
@@ -48,7 +49,7 @@ NETSTIM_TYPES = LIBRARY / "netstim.xml"
 DEFAULT_SIZE = 100.0
 _POP_KEYS = {"cellType", "cellModel", "numCells", "density", "gridSpacing", "cellsList", "xRange", "yRange",
              "zRange", "xnormRange", "ynormRange", "znormRange", "rate", "noise", "start", "number",
-             "interval", "seed", "label", "popLabel", "spkTimes", "pulses"}
+             "interval", "seed", "label", "popLabel", "spkTimes", "pulses", "pop"}
 _CONN_KEYS = {"preConds", "postConds", "preTags", "postTags", "probability", "convergence", "divergence",
               "connList", "weight", "delay", "synMech", "sec", "loc", "label", "connFunc"}
 _AXES = ("x", "y", "z", "xnorm", "ynorm", "znorm")
@@ -68,7 +69,7 @@ class NetPyNEImport:
 
 
 def read_netpyne(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``netParams`` and ``simConfig`` (empty when absent) of a NetPyNE JSON file.
+    """``netParams`` and ``simConfig`` (empty when absent) of a NetPyNE JSON file or output pickle.
 
     Raises
     ------
@@ -78,12 +79,18 @@ def read_netpyne(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     path = Path(path)
     if not path.exists():
         raise NetPyNEError(f"{path}: file not found")
-    if path.suffix.lower() != ".json":
-        raise NetPyNEError(f"{path}: expected NetPyNE's JSON (netParams.save or sim.saveData with saveJson)")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise NetPyNEError(f"{path}: not JSON ({exc})") from None
+    if path.suffix.lower() == ".pkl":
+        from .netpyne_pickle import read_netpyne_pickle
+
+        data = read_netpyne_pickle(path)
+    elif path.suffix.lower() != ".json":
+        raise NetPyNEError(f"{path}: expected NetPyNE's JSON (netParams.save, or sim.saveData with saveJson) "
+                           "or its pickle (.pkl, sim.saveData with savePickle)")
+    else:
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise NetPyNEError(f"{path}: not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise NetPyNEError(f"{path}: expected a JSON object")
     if "popParams" in data:
@@ -183,13 +190,14 @@ def _named(params: Any, what: str) -> dict[str, dict[str, Any]]:
     """NetPyNE's rule containers: a dict by label, or (old versions) a list with labels."""
     if params is None:
         return {}
-    if isinstance(params, dict):
-        return {str(k): dict(v) for k, v in params.items()}
+    if isinstance(params, dict):  # a key set to None is absent, as NetPyNE reads it
+        return {str(k): {key: value for key, value in dict(v).items() if value is not None}
+                for k, v in params.items()}
     if isinstance(params, list):
         out = {}
         for k, item in enumerate(params):
             label = item.get("label", item.get("popLabel", f"{what}_{k}"))
-            out[str(label)] = dict(item)
+            out[str(label)] = {key: value for key, value in dict(item).items() if value is not None}
         return out
     raise NetPyNEError(f"{what}: expected an object of rules")
 
@@ -474,7 +482,7 @@ class _Translator:
 
     def _placement(self, rule: dict, what: str) -> Placement | None:
         sec = rule.get("sec")
-        loc = rule.get("loc", 0.5)
+        loc = 0.5 if rule.get("loc") is None else rule["loc"]
         if sec is None:
             if loc != 0.5:
                 self.notes.append(f"{what}: loc {loc} on the default section: placed at the soma's middle")
@@ -519,7 +527,7 @@ class _Translator:
             raise NetPyNEError(f"{what}: NetStim parameter(s) {', '.join(sorted(unknown))} are not imported")
         weight = translate_value(target.get("weight", self.params.get("defaultWeight", 1.0)), _POST_NAMES,
                                  self.constants, f"{what} weight")
-        if target.get("sec") not in (None, "soma") or target.get("loc", 0.5) != 0.5:
+        if target.get("sec") not in (None, "soma") or target.get("loc") not in (None, 0.5):
             self.notes.append(f"{what}: sec/loc not kept: the input lands at the middle of the first section")
         for synapse in _as_list(target.get("synMech", self._default_synapse(what))):
             component_id = _clean_id(f"{target_id}_{synapse}")
@@ -537,7 +545,7 @@ class _Translator:
         component_id = _clean_id(f"{target_id}_iclamp")
         builder.add(neuroml.PulseGenerator(id=component_id, delay=f"{values['del']!r}ms",
                                            duration=f"{values['dur']!r}ms", amplitude=f"{values['amp']!r}nA"))
-        segment, fraction = 0, float(target.get("loc", 0.5))
+        segment, fraction = 0, float(0.5 if target.get("loc") is None else target["loc"])
         if target.get("sec") is not None:
             segment, fraction = self._segment_at(cells, str(target["sec"]), fraction, what)
         builder.stimulate(component_id, cells, id=_clean_id(f"stim_{target_id}"), segment=segment,

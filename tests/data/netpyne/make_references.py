@@ -5,6 +5,8 @@ Writes, next to this script:
 - ``tut2.json``, ``tut3.json``, ``tut5.json``, ``tut_hoc.json``: each tutorial's ``netParams`` and ``simConfig``
   (the parameters published in NetPyNE's documentation, doc/source/code/tutN.py, in NetPyNE's
   current dict style), saved as ``sim.saveData`` lays them out (``net.params``, ``simConfig``);
+- ``tut2_output.pkl``: NetPyNE's own output pickle of tut2 (``--output-pickle``), to import as a
+  user's ``sim.saveData`` file;
 - ``references.json``: for each tutorial and each of SEEDS, NetPyNE's number of connections per
   connectivity rule and every population's mean firing rate (Hz), from running the tutorial in
   NetPyNE (each run in a fresh process; NetPyNE keeps global state).
@@ -126,6 +128,22 @@ def save_data(name: str) -> Path:
     return path
 
 
+def save_output_pickle() -> Path:
+    """Run tut2 for 50 ms in NetPyNE and keep its ``sim.saveData`` pickle (netParams and
+    simConfig only), as a NetPyNE user's output file: ``tut2_output.pkl``."""
+    from netpyne import sim
+
+    net, cfg = tutorial("tut2")
+    path = HERE / "tut2_output"
+    cfg.duration, cfg.analysis, cfg.recordTraces = 50.0, {}, {}
+    cfg.savePickle, cfg.saveJson, cfg.filename = True, False, str(path)
+    cfg.saveDataInclude = ["netParams", "simConfig"]
+    sim.createSimulateAnalyze(netParams=net, simConfig=cfg)
+    written = HERE / "tut2_output_data.pkl"
+    written.replace(HERE / "tut2_output.pkl")
+    return HERE / "tut2_output.pkl"
+
+
 def _plain(value):
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -160,9 +178,13 @@ def run_one(name: str, seed: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-only", action="store_true")
+    parser.add_argument("--output-pickle", action="store_true", help="only write tut2_output.pkl (in its own process)")
     parser.add_argument("--run-one", nargs=2, metavar=("TUTORIAL", "SEED"))
     parser.add_argument("--only", nargs="*", default=list(TUTORIALS), help="tutorials to run (default: all)")
     args = parser.parse_args()
+    if args.output_pickle:
+        print(f"wrote {save_output_pickle()}")
+        return 0
     if args.run_one:
         result = run_one(args.run_one[0], int(args.run_one[1]))
         print("RESULT_JSON " + json.dumps(result))
