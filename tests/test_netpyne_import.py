@@ -280,3 +280,22 @@ def test_a_pickle_naming_other_code_is_refused_before_it_runs(tmp_path):
     (tmp_path / "cut.pkl").write_bytes((DATA / "tut2_output.pkl").read_bytes()[:200])
     with pytest.raises(NetPyNEError, match="cut.pkl: not a readable pickle"):
         import_netpyne(tmp_path / "cut.pkl", tmp_path / "y.net.nml")
+
+
+def test_stimulation_lands_on_its_section_and_location(tmp_path):
+    """A NetStim and an IClamp on the dendrite at loc 0.75: the NeuroML input sits on the
+    dendrite's segment holding 75 % of its length (pt3d of three points, 100 um then 50 um)."""
+    params = _pyr_params(popParams={"P": {"cellType": "PYR", "numCells": 2}},
+                         stimSourceParams={"bkg": {"type": "NetStim", "rate": 10, "noise": 1},
+                                           "step": {"type": "IClamp", "del": 1, "dur": 1, "amp": 0.1}},
+                         stimTargetParams={"bkg->P": {"source": "bkg", "conds": {"pop": "P"}, "sec": "dend",
+                                                      "loc": 0.75, "weight": 0.01, "synMech": "exc"},
+                                           "step->P": {"source": "step", "conds": {"pop": "P"}, "sec": "dend",
+                                                       "loc": 0.75}})
+    params["cellParams"]["PYR"]["secs"]["dend"]["geom"]["pt3d"] = [[18.8, 0, 0, 5], [118.8, 0, 0, 5], [168.8, 0, 0, 5]]
+    model = nmlhub.load(import_netpyne(_write(tmp_path, params, {"duration": 10}), tmp_path / "s.net.nml").lems)
+    inputs = expand(model.rules["s"]).inputs
+    assert len(inputs) == 2
+    for made in inputs:
+        assert np.all(made.segment == 2)  # soma 0, the dendrite's segments 1 (100 um) and 2 (50 um)
+        np.testing.assert_allclose(made.fraction, 0.25)  # 112.5 um along: 12.5 of segment 2's 50 um

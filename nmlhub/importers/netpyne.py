@@ -527,14 +527,16 @@ class _Translator:
             raise NetPyNEError(f"{what}: NetStim parameter(s) {', '.join(sorted(unknown))} are not imported")
         weight = translate_value(target.get("weight", self.params.get("defaultWeight", 1.0)), _POST_NAMES,
                                  self.constants, f"{what} weight")
-        if target.get("sec") not in (None, "soma") or target.get("loc") not in (None, 0.5):
-            self.notes.append(f"{what}: sec/loc not kept: the input lands at the middle of the first section")
+        segment, fraction = 0, float(0.5 if target.get("loc") is None else target["loc"])
+        if target.get("sec") is not None:
+            segment, fraction = self._segment_at(cells, str(target["sec"]), fraction, what)
         for synapse in _as_list(target.get("synMech", self._default_synapse(what))):
             component_id = _clean_id(f"{target_id}_{synapse}")
             attributes = self._netstim(source, what, delay)
             attributes.update(synapse=_clean_id(synapse), spikeTarget=f"./{_clean_id(synapse)}")
             builder.add(LemsComponent("nmlhubNetStimSynapse", component_id, attributes, types_file=NETSTIM_TYPES))
-            builder.stimulate(component_id, cells, weight=weight, id=_clean_id(f"stim_{target_id}_{synapse}"))
+            builder.stimulate(component_id, cells, weight=weight, id=_clean_id(f"stim_{target_id}_{synapse}"),
+                              segment=segment, fraction=fraction)
 
     def _iclamp_target(self, builder: NetworkBuilder, target_id: str, target: dict, source: dict,
                        cells: CellSelector, what: str) -> None:
@@ -562,9 +564,29 @@ class _Translator:
             group = next((g for g in cell.morphology.segment_groups if g.id == _clean_id(sec)), None)
             if group is None:
                 raise NetPyNEError(f"{what}: cell '{cell.id}' has no section '{sec}'")
-            members = [int(m.segments) for m in group.members]
-            k = min(int(loc * len(members)), len(members) - 1)
-            found.add((members[k], loc * len(members) - k))
+            found.add(_locate_on(cell, [int(m.segments) for m in group.members], loc))
         if len(found) != 1:
             raise NetPyNEError(f"{what}: section '{sec}' differs between the targeted cells")
         return found.pop()
+
+
+def _locate_on(cell: Any, members: list[int], loc: float) -> tuple[int, float]:
+    """The segment among ``members`` (one section's, in order) holding ``loc`` (0..1 of the
+    section's length) and the fraction along it."""
+    segments = {int(s.id): s for s in cell.morphology.segments}
+    lengths = []
+    previous = None
+    for seg_id in members:
+        seg = segments[seg_id]
+        start = seg.proximal if seg.proximal is not None else previous
+        end = seg.distal
+        lengths.append(0.0 if start is None else
+                       ((float(end.x) - float(start.x)) ** 2 + (float(end.y) - float(start.y)) ** 2
+                        + (float(end.z) - float(start.z)) ** 2) ** 0.5)
+        previous = end
+    target, walked = loc * sum(lengths), 0.0
+    for seg_id, length in zip(members, lengths):
+        if target <= walked + length or seg_id == members[-1]:
+            return seg_id, (min(1.0, max(0.0, (target - walked) / length)) if length > 0 else loc)
+        walked += length
+    return members[-1], 1.0
