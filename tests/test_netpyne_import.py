@@ -1,6 +1,7 @@
 """NetPyNE models into nmlhub (``nmlhub.importers.netpyne``, ``nmlhub import-netpyne``).
 
-NetPyNE's tutorials tut2, tut3 and tut5 (``tests/data/netpyne/tutN.json``) are imported, their
+NetPyNE's tutorials tut2, tut3 and tut5 (``tests/data/netpyne/tutN.json``), and ``tut_hoc``, a
+network of a cell NetPyNE imported from a HOC template (with a user ``.mod`` channel), are imported, their
 connections expanded and their networks simulated with the same seeds NetPyNE ran them with in
 ``tests/data/netpyne/make_references.py`` (``references.json``). The random streams differ
 between the two, so the comparison is statistical, over the seeds:
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,8 +40,12 @@ RATE_TOLERANCE, RATE_FLOOR_HZ = 0.15, 1.5
 RATE_TOLERANCE_FOR = {("tut3", "M"): 0.25}
 
 
+HOC_MODS = DATA.parent / "import_cell" / "mods"
+
+
 def _imported(name: str, folder: Path):
-    result = import_netpyne(DATA / f"{name}.json", folder / f"{name}.net.nml")
+    result = import_netpyne(DATA / f"{name}.json", folder / f"{name}.net.nml",
+                            mod_dir=HOC_MODS if name == "tut_hoc" else None)
     return result, nmlhub.load(result.lems)
 
 
@@ -67,7 +71,7 @@ def _rates(model, network_id: str, seed: int) -> dict[str, float]:
     return {pop: spikes[pop] / sizes[pop] / duration_s for pop in sizes}
 
 
-@pytest.mark.parametrize("name", ["tut2", "tut3", "tut5"])
+@pytest.mark.parametrize("name", ["tut2", "tut3", "tut5", "tut_hoc"])
 def test_connection_counts_agree_with_netpyne(name, tmp_path):
     _, model = _imported(name, tmp_path)
     runs = REFERENCES["tutorials"][name]
@@ -80,7 +84,7 @@ def test_connection_counts_agree_with_netpyne(name, tmp_path):
         assert abs(mine - theirs) <= tolerance, f"{name} {label}: {mine} against NetPyNE's {theirs}"
 
 
-@pytest.mark.parametrize("name, seeds", [("tut2", 5), ("tut3", 5), ("tut5", 2)])
+@pytest.mark.parametrize("name, seeds", [("tut2", 5), ("tut3", 5), ("tut5", 2), ("tut_hoc", 5)])
 def test_population_rates_agree_with_netpyne(name, seeds, tmp_path):
     _, model = _imported(name, tmp_path)
     runs = REFERENCES["tutorials"][name][:seeds]
@@ -150,3 +154,148 @@ def test_command_line_writes_a_runnable_model(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "nmlhub", "import-netpyne", str(tmp_path / "none.json"),
                           "-o", str(tmp_path / "x.net.nml")], capture_output=True, text=True)
     assert bad.returncode == 2 and "file not found" in bad.stderr
+
+
+def test_recorded_traces_of_simconfig_are_recorded(tmp_path):
+    """tut5 plots the somatic v of (E2, 0), (E4, 0), (E5, 5): those are recorded, and spike."""
+    result, model = _imported("tut5", tmp_path)
+    assert not any("recordTraces" in note for note in result.notes)
+    results = nmlhub.simulate(model, duration_ms=200.0)
+    recorded = sorted(results.traces)
+    assert recorded == ["E2[0]/v", "E4[0]/v", "E5[5]/v"]
+    for path in recorded:
+        assert results.traces[path].max() > 0.0  # V: the cell fired
+        assert results.traces[path][0] == pytest.approx(-0.065)
+
+
+def _pyr_params(**extra) -> dict:
+    """A small NetPyNE model: populations of a soma-and-dendrite cell (NEURON's default hh)."""
+    params = {"cellParams": {"PYR": {"secs": {
+        "soma": {"geom": {"diam": 18.8, "L": 18.8, "Ra": 123.0}, "mechs": {"hh": {}}},
+        "dend": {"geom": {"diam": 5.0, "L": 150.0, "Ra": 150.0, "nseg": 3},
+                 "topol": {"parentSec": "soma", "parentX": 1.0, "childX": 0}, "mechs": {"pas": {"g": 3.57e-5, "e": -70}}}}}},
+        "synMechParams": {"exc": {"mod": "Exp2Syn", "tau1": 0.5, "tau2": 5.0, "e": 0}}}
+    params.update(extra)
+    return params
+
+
+def test_convergence_and_conn_list_rules_make_their_exact_connections(tmp_path):
+    params = _pyr_params(
+        popParams={"A": {"cellType": "PYR", "numCells": 12}, "B": {"cellType": "PYR", "numCells": 8}},
+        connParams={"conv": {"preConds": {"pop": "A"}, "postConds": {"pop": "B"}, "convergence": 5, "weight": 0.01},
+                    "list": {"preConds": {"pop": "A"}, "postConds": {"pop": "B"},
+                             "connList": [[0, 1], [3, 1], [11, 7]], "weight": [0.1, 0.2, 0.3], "delay": 2.5}})
+    result = import_netpyne(_write(tmp_path, params, {"duration": 10}), tmp_path / "m.net.nml")
+    model = nmlhub.load(result.lems)
+    projections = {p.rule: p for p in expand(model.rules["m"]).projections}
+    conv = projections["conv"]
+    assert np.array_equal(np.bincount(conv.post_cell, minlength=8), np.full(8, 5))
+    assert len(set(zip(conv.pre_cell.tolist(), conv.post_cell.tolist()))) == 40  # no pair twice
+    listed = projections["list"]
+    assert sorted(zip(listed.pre_cell.tolist(), listed.post_cell.tolist(), listed.weight.tolist())) == \
+        [(0, 1, 0.1), (3, 1, 0.2), (11, 7, 0.3)]
+    assert np.all(listed.delay == 2.5)
+
+
+def test_density_population_follows_its_expression(tmp_path):
+    """2e4 * ynorm cells/mm3 in 100 x 1000 x 100 um (0.01 mm3): 100 cells expected, their mean
+    ynorm 2/3 (the density's first moment), analytically."""
+    params = _pyr_params(sizeX=100, sizeY=1000, sizeZ=100,
+                         popParams={"D": {"cellType": "PYR", "density": "2e4*ynorm"}})
+    model = nmlhub.load(import_netpyne(_write(tmp_path, params, {"duration": 10}), tmp_path / "d.net.nml").lems)
+    cells = expand(model.rules["d"]).cells
+    assert len(cells) == 100
+    assert abs(cells.position[:, 1].mean() / 1000 - 2 / 3) < 4 * 0.2357 / math.sqrt(100)
+
+
+def test_iclamp_stimulation_fires_the_cell_as_neuron_does(tmp_path):
+    """An IClamp on the soma, imported as a pulseGenerator: the same spikes as the same cell and
+    clamp built by hand in NEURON (tests/test_cells_in_code.py's script), within 0.2 ms."""
+    from test_cells_in_code import NEURON_SCRIPT
+
+    params = _pyr_params(popParams={"P": {"cellType": "PYR", "numCells": 1}},
+                         stimSourceParams={"step": {"type": "IClamp", "del": 20, "dur": 100, "amp": 0.2}},
+                         stimTargetParams={"step->P": {"source": "step", "conds": {"pop": "P"}, "sec": "soma",
+                                                       "loc": 0.5}},
+                         defaultThreshold=0)
+    result = import_netpyne(_write(tmp_path, params, {"duration": 150, "dt": 0.01}), tmp_path / "c.net.nml")
+    ours = nmlhub.simulate(result.lems).spikes[("P", 0)]
+    done = subprocess.run([sys.executable, "-c", NEURON_SCRIPT], capture_output=True, text=True, check=True)
+    theirs = np.array(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert len(ours) == len(theirs) >= 5
+    np.testing.assert_allclose(ours, theirs, atol=0.2)
+
+
+def test_vecstim_population_fires_at_its_spike_times_and_drives_its_targets(tmp_path):
+    params = _pyr_params(popParams={"V": {"cellModel": "VecStim", "numCells": 3, "spkTimes": [30, 10, 55.5]},
+                                    "P": {"cellType": "PYR", "numCells": 2}},
+                         connParams={"V->P": {"preConds": {"pop": "V"}, "postConds": {"pop": "P"},
+                                              "weight": 0.05, "delay": 2, "synMech": "exc"}})
+    results = nmlhub.simulate(import_netpyne(_write(tmp_path, params, {"duration": 80}), tmp_path / "v.net.nml").lems)
+    for cell in range(3):
+        np.testing.assert_allclose(results.spikes[("V", cell)], [10.0, 30.0, 55.5], atol=0.025)
+    arrivals = np.array([12.0, 32.0, 57.5])  # 2 ms after each source spike
+    for cell in range(2):  # the strong inputs make the cells fire, and nothing else does
+        fired = np.asarray(results.spikes[("P", cell)])
+        assert len(fired) >= 2 and 0 < fired[0] - 12.0 < 5
+        lag = fired[:, None] - arrivals[None, :]
+        assert np.all(((lag > 0) & (lag < 5)).any(axis=1))
+    params["popParams"]["V"]["spkTimes"] = [[1, 2], [3]]
+    with pytest.raises(NetPyNEError, match="spike times per cell"):
+        import_netpyne(_write(tmp_path, params), tmp_path / "w.net.nml")
+
+
+def test_netpyne_output_pickle_imports_as_its_json(tmp_path):
+    """tut2_output.pkl is NetPyNE's own sim.saveData pickle of tut2 (make_references.py
+    --output-pickle): it gives the same network as tut2.json, and its simConfig (50 ms)."""
+    from lxml import etree
+
+    from nmlhub.rules.annotations import find_rules
+
+    def rules_of(path: Path) -> bytes:
+        network = etree.parse(str(path)).find("{http://www.neuroml.org/schema/neuroml2}network")
+        return etree.tostring(find_rules(network), method="c14n")
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    from_pickle = import_netpyne(DATA / "tut2_output.pkl", tmp_path / "a" / "tut2.net.nml")
+    from_json = import_netpyne(DATA / "tut2.json", tmp_path / "b" / "tut2.net.nml")
+    assert rules_of(from_pickle.network) == rules_of(from_json.network)
+    assert nmlhub.load(from_pickle.lems).simulation.length_ms == 50.0
+
+
+def test_a_pickle_naming_other_code_is_refused_before_it_runs(tmp_path):
+    import os
+    import pickle
+
+    class Boom:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'ran'}",))
+
+    bad = tmp_path / "bad.pkl"
+    bad.write_bytes(pickle.dumps({"net": {"params": {"popParams": Boom()}}}))
+    with pytest.raises(NetPyNEError, match=r"refused: the pickle asks for (posix|os)\.system"):
+        import_netpyne(bad, tmp_path / "x.net.nml")
+    assert not (tmp_path / "ran").exists()
+    (tmp_path / "cut.pkl").write_bytes((DATA / "tut2_output.pkl").read_bytes()[:200])
+    with pytest.raises(NetPyNEError, match="cut.pkl: not a readable pickle"):
+        import_netpyne(tmp_path / "cut.pkl", tmp_path / "y.net.nml")
+
+
+def test_stimulation_lands_on_its_section_and_location(tmp_path):
+    """A NetStim and an IClamp on the dendrite at loc 0.75: the NeuroML input sits on the
+    dendrite's segment holding 75 % of its length (pt3d of three points, 100 um then 50 um)."""
+    params = _pyr_params(popParams={"P": {"cellType": "PYR", "numCells": 2}},
+                         stimSourceParams={"bkg": {"type": "NetStim", "rate": 10, "noise": 1},
+                                           "step": {"type": "IClamp", "del": 1, "dur": 1, "amp": 0.1}},
+                         stimTargetParams={"bkg->P": {"source": "bkg", "conds": {"pop": "P"}, "sec": "dend",
+                                                      "loc": 0.75, "weight": 0.01, "synMech": "exc"},
+                                           "step->P": {"source": "step", "conds": {"pop": "P"}, "sec": "dend",
+                                                       "loc": 0.75}})
+    params["cellParams"]["PYR"]["secs"]["dend"]["geom"]["pt3d"] = [[18.8, 0, 0, 5], [118.8, 0, 0, 5], [168.8, 0, 0, 5]]
+    model = nmlhub.load(import_netpyne(_write(tmp_path, params, {"duration": 10}), tmp_path / "s.net.nml").lems)
+    inputs = expand(model.rules["s"]).inputs
+    assert len(inputs) == 2
+    for made in inputs:
+        assert np.all(made.segment == 2)  # soma 0, the dendrite's segments 1 (100 um) and 2 (50 um)
+        np.testing.assert_allclose(made.fraction, 0.25)  # 112.5 um along: 12.5 of segment 2's 50 um

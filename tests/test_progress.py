@@ -26,3 +26,20 @@ def test_compiling_into_an_empty_cache_says_what_and_how_long(tmp_path):
     assert done and float(done.group(1)) > 0
     again = subprocess.run(command, capture_output=True, text=True, env=env)
     assert again.returncode == 0 and "compil" not in again.stderr
+
+
+def test_compiling_user_mechanisms_says_which_and_how_long(tmp_path, caplog):
+    import logging
+    from pathlib import Path
+
+    from nmlhub.neuron.mechcache import user_library
+
+    mod = Path(__file__).parent / "data" / "import_cell" / "mods" / "kslow.mod"
+    with caplog.at_level(logging.INFO, logger="nmlhub.neuron.mechcache"):
+        library = user_library([mod], root=tmp_path)
+        user_library([mod], root=tmp_path)  # cached: silent
+    assert library.exists()
+    messages = [r.getMessage() for r in caplog.records if r.name == "nmlhub.neuron.mechcache"]
+    assert messages[0] == "compiling 1 user mechanisms (once; cached): kslow.mod"
+    assert re.fullmatch(r"compiled 1 user mechanisms in [0-9.]+ s", messages[1])
+    assert len(messages) == 2

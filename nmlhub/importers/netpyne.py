@@ -1,12 +1,14 @@
 """A NetPyNE model (``netParams`` and ``simConfig``, as data) as an nmlhub network of rules.
 
 The file is read as JSON (NetPyNE's ``netParams.save``, ``simConfig.save`` or ``sim.saveData``
-output, whose ``net.params`` and ``simConfig`` are used); nothing in it is run. Each part becomes
+output, whose ``net.params`` and ``simConfig`` are used) or as ``sim.saveData``'s pickle (read by
+a restricted unpickler, :mod:`nmlhub.importers.netpyne_pickle`); nothing in it is run. Each part becomes
 the nmlhub counterpart through :class:`~nmlhub.rules.builder.NetworkBuilder`:
 
 - ``popParams`` → populations (``numCells``, ``density``, ``gridSpacing``, ``cellsList``
   positions; ``x/y/zRange`` and ``x/y/znormRange`` in a network of ``sizeX/Y/Z``); a population
-  of ``cellModel`` NetStim is a population of NetStim generators (``nmlhubNetStimCell``);
+  of ``cellModel`` NetStim is a population of NetStim generators (``nmlhubNetStimCell``), one of
+  VecStim with ``spkTimes`` a population of a ``spikeArray``;
 - ``cellParams`` → NeuroML cells (:mod:`nmlhub.importers.netpyne_cells`), matched to
   populations by ``cellType`` (the rule's label) or by the rule's ``conds``;
 - ``synMechParams`` → ``expTwoSynapse``/``expOneSynapse`` with ``gbase`` 1 uS, so NetPyNE's
@@ -39,7 +41,7 @@ from ..rules.connectivity import Placement
 from ..rules.plasticity import LIBRARY, LemsComponent
 from ..rules.selection import CellSelector
 from ..rules.values import POSITION_NAMES, RuleError
-from .netpyne_cells import cell_document, synapse_component
+from .netpyne_cells import cell_spec, synapse_component
 from .netpyne_expr import NetPyNEError, random_centre, translate_value
 
 NETSTIM_TYPES = LIBRARY / "netstim.xml"
@@ -47,7 +49,7 @@ NETSTIM_TYPES = LIBRARY / "netstim.xml"
 DEFAULT_SIZE = 100.0
 _POP_KEYS = {"cellType", "cellModel", "numCells", "density", "gridSpacing", "cellsList", "xRange", "yRange",
              "zRange", "xnormRange", "ynormRange", "znormRange", "rate", "noise", "start", "number",
-             "interval", "seed", "label", "popLabel"}
+             "interval", "seed", "label", "popLabel", "spkTimes", "pulses", "pop"}
 _CONN_KEYS = {"preConds", "postConds", "preTags", "postTags", "probability", "convergence", "divergence",
               "connList", "weight", "delay", "synMech", "sec", "loc", "label", "connFunc"}
 _AXES = ("x", "y", "z", "xnorm", "ynorm", "znorm")
@@ -67,7 +69,7 @@ class NetPyNEImport:
 
 
 def read_netpyne(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``netParams`` and ``simConfig`` (empty when absent) of a NetPyNE JSON file.
+    """``netParams`` and ``simConfig`` (empty when absent) of a NetPyNE JSON file or output pickle.
 
     Raises
     ------
@@ -77,12 +79,18 @@ def read_netpyne(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     path = Path(path)
     if not path.exists():
         raise NetPyNEError(f"{path}: file not found")
-    if path.suffix.lower() != ".json":
-        raise NetPyNEError(f"{path}: expected NetPyNE's JSON (netParams.save or sim.saveData with saveJson)")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise NetPyNEError(f"{path}: not JSON ({exc})") from None
+    if path.suffix.lower() == ".pkl":
+        from .netpyne_pickle import read_netpyne_pickle
+
+        data = read_netpyne_pickle(path)
+    elif path.suffix.lower() != ".json":
+        raise NetPyNEError(f"{path}: expected NetPyNE's JSON (netParams.save, or sim.saveData with saveJson) "
+                           "or its pickle (.pkl, sim.saveData with savePickle)")
+    else:
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise NetPyNEError(f"{path}: not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise NetPyNEError(f"{path}: expected a JSON object")
     if "popParams" in data:
@@ -136,7 +144,7 @@ def import_netpyne(source: str | Path, out: str | Path, mod_dir: str | Path | No
         if exc.file is not None:
             raise
         raise NetPyNEError(exc.message, file=source) from None
-    simulation = translator.simulation() if config else None
+    simulation = translator.simulation(builder) if config else None
     written = builder.save(out, simulation=simulation)
     return NetPyNEImport(out, written if simulation else None, translator.notes)
 
@@ -182,13 +190,14 @@ def _named(params: Any, what: str) -> dict[str, dict[str, Any]]:
     """NetPyNE's rule containers: a dict by label, or (old versions) a list with labels."""
     if params is None:
         return {}
-    if isinstance(params, dict):
-        return {str(k): dict(v) for k, v in params.items()}
+    if isinstance(params, dict):  # a key set to None is absent, as NetPyNE reads it
+        return {str(k): {key: value for key, value in dict(v).items() if value is not None}
+                for k, v in params.items()}
     if isinstance(params, list):
         out = {}
         for k, item in enumerate(params):
             label = item.get("label", item.get("popLabel", f"{what}_{k}"))
-            out[str(label)] = dict(item)
+            out[str(label)] = {key: value for key, value in dict(item).items() if value is not None}
         return out
     raise NetPyNEError(f"{what}: expected an object of rules")
 
@@ -242,13 +251,58 @@ class _Translator:
             if value != default and value not in (None, {}, [], False):
                 raise NetPyNEError(f"netParams {key} = {value!r} is not imported (only its default {default!r})")
 
-    def simulation(self) -> dict[str, Any]:
-        """The builder's ``simulation`` settings from ``simConfig``."""
+    def simulation(self, builder: NetworkBuilder) -> dict[str, Any]:
+        """The builder's ``simulation`` settings from ``simConfig``: duration, dt, the stimulation
+        seed, and the somatic voltage of the cells ``recordCells`` and ``analysis.plotTraces``
+        name when ``recordTraces`` asks for ``v`` at the soma."""
         seeds = dict(self.config.get("seeds") or {})
-        if self.config.get("recordTraces"):
-            self.notes.append("simConfig recordTraces: not imported yet (every cell's spikes are recorded)")
-        return {"duration_ms": float(self.config.get("duration", 1000.0)),
-                "dt_ms": float(self.config.get("dt", 0.025)), "seed": int(seeds.get("stim", 1))}
+        settings: dict[str, Any] = {"duration_ms": float(self.config.get("duration", 1000.0)),
+                                    "dt_ms": float(self.config.get("dt", 0.025)), "seed": int(seeds.get("stim", 1))}
+        wants_v = False
+        for label, trace in dict(self.config.get("recordTraces") or {}).items():
+            trace = dict(trace or {})
+            if trace.get("var") == "v" and trace.get("sec", "soma") == "soma" and \
+                    trace.get("loc", trace.get("pos", 0.5)) == 0.5 and set(trace) <= {"var", "sec", "loc", "pos"}:
+                wants_v = True
+            else:
+                self.notes.append(f"simConfig recordTraces '{label}' ({trace}): not imported yet (the soma's v is)")
+        if wants_v:
+            cells = self._recorded_cells(builder)
+            if cells:
+                settings["record_v"] = cells
+        return settings
+
+    def _recorded_cells(self, builder: NetworkBuilder) -> list[str]:
+        """``pop[i]`` of the cells NetPyNE records traces of (by gid, population or (pop, i))."""
+        from ..rules.layout import expand_populations
+
+        table = expand_populations(builder.rules.populations, builder.rules.size, builder.rules.seed)
+        wanted = list(self.config.get("recordCells") or [])
+        plot = dict(self.config.get("analysis") or {}).get("plotTraces")
+        if isinstance(plot, dict):
+            wanted += list(plot.get("include") or [])
+        found: list[str] = []
+        for item in wanted:
+            if item in ("all", "allCells"):
+                gids = list(range(len(table)))
+            elif isinstance(item, int):
+                gids = [item] if 0 <= item < len(table) else []
+            elif isinstance(item, str) and item in table.populations:
+                gids = list(table.gids_of(item))
+            elif isinstance(item, (list, tuple)) and len(item) == 2 and item[0] in table.populations:
+                members = table.gids_of(item[0])
+                indices = item[1] if isinstance(item[1], list) else [item[1]]
+                gids = [int(members[i]) for i in indices if 0 <= int(i) < len(members)]
+            else:
+                self.notes.append(f"simConfig: recorded cells {item!r} not understood (gids, populations, "
+                                  "(pop, index) are)")
+                continue
+            for gid in gids:
+                pop = table.populations[int(table.population_index[gid])]
+                path = f"{pop}[{int(table.index[gid])}]"
+                if pop in self.pop_cell and self.pop_cell[pop] in self.cell_sections and path not in found:
+                    found.append(path)
+        return found
 
     # -- cells and populations -------------------------------------------------------------------
     def _cells(self, builder: NetworkBuilder, cells: dict[str, dict], pops: dict[str, dict]) -> None:
@@ -261,8 +315,8 @@ class _Translator:
             rule_id = self._cell_rule(pop_id, pop, cells)
             if rule_id not in used:
                 cell_id = _clean_id(rule_id)
-                document = cell_document(rule_id, cells[rule_id], cell_id, self.folder, self.mod_files,
-                                         self.v_init, threshold)
+                document = cell_spec(rule_id, cells[rule_id], cell_id, self.mod_files, self.v_init,
+                                     threshold).to_document(self.folder)
                 for channel in list(document.ion_channel_hhs) + list(document.ion_channel):
                     channels.setdefault(channel.id, channel)
                 builder.add(document.cells[0])
@@ -314,11 +368,24 @@ class _Translator:
                                       types_file=NETSTIM_TYPES))
             self.pop_cell[pop_id] = cell_id
         elif model == "VecStim":
-            raise NetPyNEError(f"{what}: VecStim populations are not imported yet")
+            cell_id = _clean_id(f"{pop_id}_vecstim")
+            builder.add(self._spike_array(cell_id, pop, what))
+            self.pop_cell[pop_id] = cell_id
         try:
             builder.population(pop_id, cell=self.pop_cell[pop_id], **kwargs, **ranges)
         except RuleError as exc:
             raise NetPyNEError(f"{what}: {exc.message}") from None
+
+    def _spike_array(self, cell_id: str, pop: dict, what: str) -> Any:
+        """A VecStim population whose cells all fire at ``spkTimes`` (ms): a NeuroML spikeArray."""
+        times = pop.get("spkTimes")
+        if times is None or set(pop) & {"pulses", "rate", "interval", "noise"}:
+            raise NetPyNEError(f"{what}: a VecStim population is imported with spkTimes only (not pulses, "
+                               "rate, interval or noise yet)")
+        if any(isinstance(t, (list, tuple)) for t in times):
+            raise NetPyNEError(f"{what}: spike times per cell are not imported yet (one list for every cell is)")
+        values = sorted(float(t) for t in times)
+        return neuroml.SpikeArray(id=cell_id, spikes=[neuroml.Spike(id=k, time=f"{t!r}ms") for k, t in enumerate(values)])
 
     def _netstim(self, params: dict, what: str, extra_start: float) -> dict[str, str]:
         if "rate" in params:
@@ -415,7 +482,7 @@ class _Translator:
 
     def _placement(self, rule: dict, what: str) -> Placement | None:
         sec = rule.get("sec")
-        loc = rule.get("loc", 0.5)
+        loc = 0.5 if rule.get("loc") is None else rule["loc"]
         if sec is None:
             if loc != 0.5:
                 self.notes.append(f"{what}: loc {loc} on the default section: placed at the soma's middle")
@@ -460,14 +527,16 @@ class _Translator:
             raise NetPyNEError(f"{what}: NetStim parameter(s) {', '.join(sorted(unknown))} are not imported")
         weight = translate_value(target.get("weight", self.params.get("defaultWeight", 1.0)), _POST_NAMES,
                                  self.constants, f"{what} weight")
-        if target.get("sec") not in (None, "soma") or target.get("loc", 0.5) != 0.5:
-            self.notes.append(f"{what}: sec/loc not kept: the input lands at the middle of the first section")
+        segment, fraction = 0, float(0.5 if target.get("loc") is None else target["loc"])
+        if target.get("sec") is not None:
+            segment, fraction = self._segment_at(cells, str(target["sec"]), fraction, what)
         for synapse in _as_list(target.get("synMech", self._default_synapse(what))):
             component_id = _clean_id(f"{target_id}_{synapse}")
             attributes = self._netstim(source, what, delay)
             attributes.update(synapse=_clean_id(synapse), spikeTarget=f"./{_clean_id(synapse)}")
             builder.add(LemsComponent("nmlhubNetStimSynapse", component_id, attributes, types_file=NETSTIM_TYPES))
-            builder.stimulate(component_id, cells, weight=weight, id=_clean_id(f"stim_{target_id}_{synapse}"))
+            builder.stimulate(component_id, cells, weight=weight, id=_clean_id(f"stim_{target_id}_{synapse}"),
+                              segment=segment, fraction=fraction)
 
     def _iclamp_target(self, builder: NetworkBuilder, target_id: str, target: dict, source: dict,
                        cells: CellSelector, what: str) -> None:
@@ -478,7 +547,7 @@ class _Translator:
         component_id = _clean_id(f"{target_id}_iclamp")
         builder.add(neuroml.PulseGenerator(id=component_id, delay=f"{values['del']!r}ms",
                                            duration=f"{values['dur']!r}ms", amplitude=f"{values['amp']!r}nA"))
-        segment, fraction = 0, float(target.get("loc", 0.5))
+        segment, fraction = 0, float(0.5 if target.get("loc") is None else target["loc"])
         if target.get("sec") is not None:
             segment, fraction = self._segment_at(cells, str(target["sec"]), fraction, what)
         builder.stimulate(component_id, cells, id=_clean_id(f"stim_{target_id}"), segment=segment,
@@ -495,9 +564,29 @@ class _Translator:
             group = next((g for g in cell.morphology.segment_groups if g.id == _clean_id(sec)), None)
             if group is None:
                 raise NetPyNEError(f"{what}: cell '{cell.id}' has no section '{sec}'")
-            members = [int(m.segments) for m in group.members]
-            k = min(int(loc * len(members)), len(members) - 1)
-            found.add((members[k], loc * len(members) - k))
+            found.add(_locate_on(cell, [int(m.segments) for m in group.members], loc))
         if len(found) != 1:
             raise NetPyNEError(f"{what}: section '{sec}' differs between the targeted cells")
         return found.pop()
+
+
+def _locate_on(cell: Any, members: list[int], loc: float) -> tuple[int, float]:
+    """The segment among ``members`` (one section's, in order) holding ``loc`` (0..1 of the
+    section's length) and the fraction along it."""
+    segments = {int(s.id): s for s in cell.morphology.segments}
+    lengths = []
+    previous = None
+    for seg_id in members:
+        seg = segments[seg_id]
+        start = seg.proximal if seg.proximal is not None else previous
+        end = seg.distal
+        lengths.append(0.0 if start is None else
+                       ((float(end.x) - float(start.x)) ** 2 + (float(end.y) - float(start.y)) ** 2
+                        + (float(end.z) - float(start.z)) ** 2) ** 0.5)
+        previous = end
+    target, walked = loc * sum(lengths), 0.0
+    for seg_id, length in zip(members, lengths):
+        if target <= walked + length or seg_id == members[-1]:
+            return seg_id, (min(1.0, max(0.0, (target - walked) / length)) if length > 0 else loc)
+        walked += length
+    return members[-1], 1.0

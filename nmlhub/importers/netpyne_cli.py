@@ -1,4 +1,5 @@
-"""``nmlhub import-netpyne``: a NetPyNE model (netParams and simConfig as JSON) as an nmlhub network."""
+"""``nmlhub import-netpyne``: a NetPyNE model (netParams and simConfig, as JSON or NetPyNE's output
+pickle) as an nmlhub network."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from typing import Any
 
 def add_parser(sub: Any) -> None:
     """Register ``import-netpyne`` on the main parser's subparsers."""
-    parser = sub.add_parser("import-netpyne", help="write a NetPyNE model (netParams JSON, or the JSON "
-                            "sim.saveData writes) as a NeuroML network of rules and a LEMS simulation")
-    parser.add_argument("file", type=Path, help="NetPyNE JSON with netParams (and simConfig)")
+    parser = sub.add_parser("import-netpyne", help="write a NetPyNE model (netParams JSON, or the JSON or "
+                            "pickle sim.saveData writes) as a NeuroML network of rules and a LEMS simulation")
+    parser.add_argument("file", type=Path, help="NetPyNE JSON (or sim.saveData's .pkl) with netParams (and simConfig)")
     parser.add_argument("--sim-config", type=Path, help="a separate simConfig JSON (simConfig.save)")
     parser.add_argument("--mod-dir", type=Path, help="folder of .mod files for mechanisms other than hh and pas")
     parser.add_argument("-o", "--output", type=Path, required=True, help="the network file to write (.net.nml)")

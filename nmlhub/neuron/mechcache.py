@@ -14,6 +14,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,9 +88,10 @@ class MechanismCache:
         unique = {m.name: m for m in mechanisms}
         missing = [m for m in unique.values() if self.checked_library(m) is None]
         if missing:
-            import time
+            from collections import Counter
 
-            names = ", ".join(sorted(m.flat.type if m.flat else m.name for m in missing))
+            kinds = Counter(m.flat.type if m.flat else m.name for m in missing)
+            names = ", ".join(f"{kind} x{n}" if n > 1 else kind for kind, n in sorted(kinds.items()))
             log.info("compiling %d NEURON mechanisms (once; cached in %s): %s", len(missing), self.root, names)
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -119,8 +121,10 @@ class MechanismCache:
                 return library
             discard(final, problem)
         log.info("compiling %d mechanisms into one library%s", len(unique), " for CoreNEURON" if coreneuron else "")
+        started = time.perf_counter()
         _compile_into(final, {f"{m.name}.mod": m.text.encode() for m in unique},
                       ["-coreneuron"] if coreneuron else [], "the model's mechanisms")
+        log.info("compiled %d mechanisms in %.1f s", len(unique), time.perf_counter() - started)
         self.compiled.extend(m.name for m in unique)
         return library
 
@@ -288,8 +292,10 @@ def user_library(mod_files: list[Path], root: Path | None = None) -> Path:
         if problem is None:
             return library
         discard(final, problem)
-    log.info("compiling %d user mechanisms", len(contents))
+    log.info("compiling %d user mechanisms (once; cached): %s", len(contents), ", ".join(names))
+    started = time.perf_counter()
     _compile_into(final, dict(contents), [], ", ".join(names))
+    log.info("compiled %d user mechanisms in %.1f s", len(contents), time.perf_counter() - started)
     return library
 
 

@@ -132,6 +132,35 @@ class NetworkBuilder:
             self.components.append(component)
         return component
 
+    def cell(self, id: str, sections: dict[str, Any], section_lists: dict[str, list[str]] | None = None,
+             v_init: float = -65.0, threshold: float = 0.0) -> Any:
+        """Define a cell in code: ``sections`` maps names to :class:`~nmlhub.rules.cells.Section`
+        (or dicts of its fields: ``length``, ``diam``, ``ra``, ``cm``, ``nseg``, ``parent``,
+        ``parent_x``, ``mechanisms`` such as ``{"hh": {"gnabar": 0.12}}`` or ``{"pas": {...}}``,
+        ``ions``, ``points``), in NEURON's units. The NeuroML cell (morphology, a segment group
+        per section and per section list, channels) is added to the network; returns it.
+
+        Examples
+        --------
+        >>> net.cell("pyr", {"soma": {"length": 18.8, "diam": 18.8, "ra": 123, "mechanisms": {"hh": {}}},
+        ...                  "dend": {"length": 150, "diam": 5, "parent": "soma",
+        ...                           "mechanisms": {"pas": {"g": 3.57e-5, "e": -70}}}})  # doctest: +SKIP
+        """
+        from .cells import CellSpec, Section
+
+        made = {}
+        for name, sec in sections.items():
+            try:
+                made[name] = sec if isinstance(sec, Section) else Section(**sec)
+            except TypeError as exc:
+                raise RuleError(f"cell '{id}' section '{name}': {exc}") from None
+        document = CellSpec(id, made, dict(section_lists or {}), v_init, threshold).to_document()
+        known = {getattr(c, "id", None) for c in self.components}
+        for channel in list(document.ion_channel_hhs) + list(document.ion_channel):
+            if channel.id not in known:
+                self.add(channel)
+        return self.add(document.cells[0])
+
     # -- rules -----------------------------------------------------------------------------------
     def population(self, id: str, cell: str, count: int | None = None, density: ValueSpec | None = None,
                    shape: str = "box", grid_spacing: float | None = None, positions: Any = None,

@@ -2,9 +2,11 @@
 
 Writes, next to this script:
 
-- ``tut2.json``, ``tut3.json``, ``tut5.json``: each tutorial's ``netParams`` and ``simConfig``
+- ``tut2.json``, ``tut3.json``, ``tut5.json``, ``tut_hoc.json``: each tutorial's ``netParams`` and ``simConfig``
   (the parameters published in NetPyNE's documentation, doc/source/code/tutN.py, in NetPyNE's
   current dict style), saved as ``sim.saveData`` lays them out (``net.params``, ``simConfig``);
+- ``tut2_output.pkl``: NetPyNE's own output pickle of tut2 (``--output-pickle``), to import as a
+  user's ``sim.saveData`` file;
 - ``references.json``: for each tutorial and each of SEEDS, NetPyNE's number of connections per
   connectivity rule and every population's mean firing rate (Hz), from running the tutorial in
   NetPyNE (each run in a fresh process; NetPyNE keeps global state).
@@ -13,6 +15,7 @@ Run with NetPyNE installed (``pip install -e '.[bench]'``)::
 
     python tests/data/netpyne/make_references.py            # everything (~5 min on 2 cores)
     python tests/data/netpyne/make_references.py --data-only
+    python tests/data/netpyne/make_references.py --only tut_hoc   # one tutorial again
 
 ``tests/test_netpyne_import.py`` imports the JSON files with nmlhub and compares with these
 references (tolerances stated there).
@@ -27,12 +30,22 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+HOC_CELL = HERE.parent / "import_cell" / "three_part_cell.hoc"
 SEEDS = (1, 2, 3, 4, 5)
-TUTORIALS = ("tut2", "tut3", "tut5")
+TUTORIALS = ("tut2", "tut3", "tut5", "tut_hoc")
+
+
+def _load_hoc_mechanisms() -> None:
+    """Compile (cached) and load the HOC cell's kslow.mod into this process's NEURON."""
+    from nmlhub.neuron.mechcache import load_user_library, user_library
+
+    load_user_library(user_library([str(HOC_CELL.parent / "mods" / "kslow.mod")]), ["kslow"])
 
 
 def tutorial(name: str):
-    """NetPyNE ``(netParams, simConfig)`` of a tutorial, as the documentation publishes them."""
+    """NetPyNE ``(netParams, simConfig)`` of a tutorial, as the documentation publishes them
+    (``tut_hoc``: a network of a cell imported from a HOC template with importCellParams, as
+    NetPyNE's tutorial on importing cells does, with nmlhub's own test template)."""
     from netpyne import specs
 
     net = specs.NetParams()
@@ -42,6 +55,18 @@ def tutorial(name: str):
     cfg.verbose = False
     cfg.recordStep = 0.1
     cfg.recordTraces = {"V_soma": {"sec": "soma", "loc": 0.5, "var": "v"}}
+    if name == "tut_hoc":
+        _load_hoc_mechanisms()
+        net.importCellParams("HOC3", str(HOC_CELL), "ThreePartCell", cellArgs=[0.0005])
+        net.popParams["P"] = {"cellType": "HOC3", "numCells": 20}
+        net.synMechParams["exc"] = {"mod": "Exp2Syn", "tau1": 0.5, "tau2": 5.0, "e": 0}
+        net.stimSourceParams["bkg"] = {"type": "NetStim", "rate": 20, "noise": 0.5}
+        net.stimTargetParams["bkg->P"] = {"source": "bkg", "conds": {"pop": "P"}, "weight": 0.004,
+                                          "delay": 2, "synMech": "exc"}
+        net.connParams["P->P"] = {"preConds": {"pop": "P"}, "postConds": {"pop": "P"}, "probability": 0.2,
+                                  "weight": 0.002, "delay": 3, "synMech": "exc"}
+        cfg.analysis["plotTraces"] = {"include": [0]}
+        return net, cfg
     if name in ("tut2", "tut3"):
         pyr = {"secs": {"soma": {"geom": {"diam": 18.8, "L": 18.8, "Ra": 123.0},
                                  "mechs": {"hh": {"gnabar": 0.12, "gkbar": 0.036, "gl": 0.003, "el": -70}}}}}
@@ -57,6 +82,8 @@ def tutorial(name: str):
         net.stimSourceParams["bkg"] = {"type": "NetStim", "rate": 10, "noise": 0.5}
         net.stimTargetParams["bkg->PYR"] = {"source": "bkg", "conds": {"cellType": "PYR"}, "weight": 0.01,
                                             "delay": 5, "synMech": "exc"}
+        cfg.analysis["plotRaster"] = {"saveFig": True}
+        cfg.analysis["plotTraces"] = {"include": [1], "saveFig": True}
         if name == "tut2":
             net.connParams["S->M"] = {"preConds": {"pop": "S"}, "postConds": {"pop": "M"}, "divergence": 12,
                                       "weight": 0.01, "delay": 5, "synMech": "exc"}
@@ -86,6 +113,8 @@ def tutorial(name: str):
     net.connParams["I->E"] = {"preConds": {"cellType": "I"}, "postConds": {"pop": ["E2", "E4", "E5"]},
                               "probability": "0.4*exp(-dist_3D/probLengthConst)", "weight": 0.001,
                               "delay": "dist_3D/propVelocity", "synMech": "inh"}
+    cfg.analysis["plotRaster"] = {"orderBy": "y", "orderInverse": True}
+    cfg.analysis["plotTraces"] = {"include": [("E2", 0), ("E4", 0), ("E5", 5)]}
     return net, cfg
 
 
@@ -97,6 +126,22 @@ def save_data(name: str) -> Path:
     path.write_text(json.dumps({"net": {"params": _plain(net.todict())}, "simConfig": _plain(config)},
                                indent=1) + "\n")
     return path
+
+
+def save_output_pickle() -> Path:
+    """Run tut2 for 50 ms in NetPyNE and keep its ``sim.saveData`` pickle (netParams and
+    simConfig only), as a NetPyNE user's output file: ``tut2_output.pkl``."""
+    from netpyne import sim
+
+    net, cfg = tutorial("tut2")
+    path = HERE / "tut2_output"
+    cfg.duration, cfg.analysis, cfg.recordTraces = 50.0, {}, {}
+    cfg.savePickle, cfg.saveJson, cfg.filename = True, False, str(path)
+    cfg.saveDataInclude = ["netParams", "simConfig"]
+    sim.createSimulateAnalyze(netParams=net, simConfig=cfg)
+    written = HERE / "tut2_output_data.pkl"
+    written.replace(HERE / "tut2_output.pkl")
+    return HERE / "tut2_output.pkl"
 
 
 def _plain(value):
@@ -133,20 +178,27 @@ def run_one(name: str, seed: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-only", action="store_true")
+    parser.add_argument("--output-pickle", action="store_true", help="only write tut2_output.pkl (in its own process)")
     parser.add_argument("--run-one", nargs=2, metavar=("TUTORIAL", "SEED"))
+    parser.add_argument("--only", nargs="*", default=list(TUTORIALS), help="tutorials to run (default: all)")
     args = parser.parse_args()
+    if args.output_pickle:
+        print(f"wrote {save_output_pickle()}")
+        return 0
     if args.run_one:
         result = run_one(args.run_one[0], int(args.run_one[1]))
         print("RESULT_JSON " + json.dumps(result))
         return 0
-    for name in TUTORIALS:
+    for name in args.only:
         print(f"wrote {save_data(name)}")
     if args.data_only:
         return 0
     import netpyne
 
-    references = {"netpyne_version": netpyne.__version__, "seeds": list(SEEDS), "tutorials": {}}
-    for name in TUTORIALS:
+    stored = HERE / "references.json"
+    references = json.loads(stored.read_text()) if stored.exists() else {"tutorials": {}}
+    references.update(netpyne_version=netpyne.__version__, seeds=list(SEEDS))
+    for name in args.only:
         runs = []
         for seed in SEEDS:
             done = subprocess.run([sys.executable, __file__, "--run-one", name, str(seed)], capture_output=True,
