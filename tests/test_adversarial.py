@@ -397,3 +397,23 @@ def test_a_damaged_mechanism_library_is_compiled_again(tmp_path):
     assert second.returncode == 0, second.stderr
     assert second.stderr.count("compiling it again") == 2, second.stderr
     assert (lems.parent / "tiny.spikes").read_text() == spikes
+
+
+# -- batch output folder (item 6) --------------------------------------------------------------
+@pytest.mark.parametrize("where", ["root", "home", "foreign"])
+def test_a_batch_refuses_an_output_folder_that_is_not_its_own(tmp_path, where):
+    from nmlhub.batch.batch import Batch
+    from nmlhub.batch.spec import BatchError, spec_from_dict
+
+    lems = write_model(tmp_path / "model")
+    folder = {"root": Path("/"), "home": Path.home(), "foreign": tmp_path / "mine"}[where]
+    if where == "foreign":
+        folder.mkdir()
+        (folder / "index.csv").write_text("my own table\n")
+    spec = spec_from_dict({"name": "b", "model": str(lems), "output": str(folder),
+                                "parameters": {"drive.amplitude": [100, 200]}, "metrics": ["rate"]})
+    with pytest.raises(BatchError, match="refused|not a batch"):
+        Batch.create(spec)
+    if where == "foreign":
+        assert (folder / "index.csv").read_text() == "my own table\n"
+        assert sorted(p.name for p in folder.iterdir()) == ["index.csv"]
