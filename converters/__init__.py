@@ -46,11 +46,11 @@ def kind_of(path: str | Path, fmt: str | None = None) -> str:
     if fmt == "xml":
         return "model"
     if fmt == "hdf5":
-        import h5py
+        from nmlhub.neuron.intervals import is_interval_file, open_hdf5_for_reading
 
         try:
-            with h5py.File(path, "r") as f:
-                return "results" if f.attrs.get("nmlhub_kind") == "results" else "model"
+            with open_hdf5_for_reading(path) as f:
+                return "results" if f.attrs.get("nmlhub_kind") == "results" or is_interval_file(f) else "model"
         except OSError as exc:
             raise ConversionError(f"not a readable HDF5 file: {exc}", file=path) from None
     from . import plain

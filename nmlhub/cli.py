@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import math
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -165,14 +166,28 @@ def _run(args: argparse.Namespace) -> int:
         from .rules.hybrid import parse_switches, switch_cells
 
         switch_cells(model, parse_switches(args.switch_cell))
+    stop = _TerminationRequest() if not parallel else None
+    progress = None if args.no_progress else text_progress()
+    if stop is not None:
+        progress = stop.checking(progress)
     sim = NeuronSimulation(model, duration_ms=args.duration, dt_ms=args.dt, seed=args.seed,
-                           progress=None if args.no_progress else text_progress(), parallel=parallel,
+                           progress=progress, parallel=parallel,
                            balance=args.balance, share_synapses=args.share_synapses,
                            write_every_ms=args.write_every, engine=args.engine,
                            intervals_file=(args.intervals or args.file.with_suffix(".intervals.h5"))
                            if args.write_every else None, lfp=lfp, lfp_every_ms=args.lfp_every,
                            max_connections=args.max_connections)
-    results = sim.run()
+    try:
+        results = sim.run()
+    except _Terminated:
+        print(f"nmlhub: terminated (SIGTERM) at {stop.reached_ms:g} of {sim.duration_ms:g} ms; "
+              + (f"{sim.intervals_file} holds the run up to {stop.reached_ms:g} ms" if args.write_every else
+                 "nothing was written (outputs are written at the end; --write-every MS keeps what a "
+                 "run computed)"), file=sys.stderr)
+        return 128 + signal.SIGTERM
+    finally:
+        if stop is not None:
+            stop.restore()
     if sim.rank == 0:
         for path in sim.write_outputs(results, args.outdir):
             print(f"wrote {path}")
@@ -185,6 +200,41 @@ def _run(args: argparse.Namespace) -> int:
               f"{len(results.spikes)} cells on {sim.nhost} rank(s), {results.spike_count()} spikes")
     sim.finish()
     return EXIT_OK
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived during a run (a BaseException: nothing on the way catches it as an error)."""
+
+
+class _TerminationRequest:
+    """SIGTERM during a serial run: noted by the handler, acted on at the next progress point,
+    after the simulation's step (and interval write) has finished, so nothing is half-written."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.reached_ms = 0.0
+        self._previous = signal.signal(signal.SIGTERM, self._note)
+
+    def _note(self, signum: int, frame: object) -> None:
+        if self.requested:  # a second SIGTERM: stop now
+            raise _Terminated()
+        self.requested = True
+
+    def checking(self, progress):
+        """A progress callback that ends the run at the first progress point after a SIGTERM."""
+        def check(fraction: float) -> None:
+            if progress is not None:
+                progress(fraction)
+            if self.requested:
+                from neuron import h
+
+                self.reached_ms = float(h.t)
+                raise _Terminated()
+
+        return check
+
+    def restore(self) -> None:
+        signal.signal(signal.SIGTERM, self._previous)
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -417,3 +417,64 @@ def test_a_batch_refuses_an_output_folder_that_is_not_its_own(tmp_path, where):
     if where == "foreign":
         assert (folder / "index.csv").read_text() == "my own table\n"
         assert sorted(p.name for p in folder.iterdir()) == ["index.csv"]
+
+
+# -- interval files and SIGTERM (item 9) ---------------------------------------------------------
+def _start_long_run(lems: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "nmlhub", "run", str(lems), "--duration", "500000",
+                             "--write-every", "50", "--no-progress"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_intervals(path: Path, proc: subprocess.Popen) -> None:
+    import time
+
+    from nmlhub.neuron.intervals import open_hdf5_for_reading
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with open_hdf5_for_reading(path) as handle:
+                if handle["written_to_ms"][0] >= 200:
+                    return
+        except (OSError, KeyError):
+            pass
+        time.sleep(0.5)
+    raise AssertionError("the run wrote no interval")
+
+
+def test_the_interval_file_of_a_killed_run_converts_and_plots(tmp_path, capsys):
+    """Item 9: convert and plot refused it ('already open for write')."""
+    lems = write_model(tmp_path)
+    intervals = tmp_path / "LEMS_tiny.intervals.h5"
+    proc = _start_long_run(lems)
+    try:
+        _wait_for_intervals(intervals, proc)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert main(["convert", str(intervals), str(tmp_path / "partial.json")]) == 0, capsys.readouterr().err
+    partial = nmlhub.converters.load(tmp_path / "partial.json")
+    assert partial.duration_ms >= 200 and partial.time_ms[-1] <= partial.duration_ms + 1e-9
+    assert len(partial.spikes) == 5
+    # the same model run for as long gives the same spikes (the drive ends at 85 ms)
+    full = nmlhub.simulate(lems, duration_ms=partial.duration_ms)
+    for cell, times in full.spikes.items():
+        np.testing.assert_allclose(partial.spikes[cell], times)
+    assert main(["plot", str(intervals), "--raster", "-o", str(tmp_path / "plots")]) == 0
+    assert (tmp_path / "plots" / "raster.png").stat().st_size > 0
+
+
+def test_sigterm_ends_a_run_saying_what_it_kept(tmp_path):
+    import signal
+
+    lems = write_model(tmp_path)
+    intervals = tmp_path / "LEMS_tiny.intervals.h5"
+    proc = _start_long_run(lems)
+    _wait_for_intervals(intervals, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM)" in err and f"{intervals} holds the run up to" in err, err
+    kept = float(err.split("holds the run up to ")[1].split(" ")[0])
+    assert nmlhub.converters.load(intervals).duration_ms == kept
