@@ -199,7 +199,30 @@ def _run(args: argparse.Namespace) -> int:
         print(f"simulated {results.duration_ms:g} ms at dt {results.dt_ms:g} ms: "
               f"{len(results.spikes)} cells on {sim.nhost} rank(s), {results.spike_count()} spikes")
     sim.finish()
+    if sim.rank == 0:
+        problem = first_non_finite_trace(results)
+        if problem is not None:
+            print(f"nmlhub: error: {args.file}: {problem}", file=sys.stderr)
+            return EXIT_INVALID
     return EXIT_OK
+
+
+def first_non_finite_trace(results) -> str | None:
+    """Which recorded trace first stops being a finite number, and when (a division by zero or
+    an overflow in the model's dynamics), or None when every value is finite."""
+    import numpy as np
+
+    first: tuple[float, str] | None = None
+    for path, values in results.traces.items():
+        bad = np.flatnonzero(~np.isfinite(np.asarray(values, dtype=float)))
+        if len(bad):
+            when = float(results.time_ms[bad[0]]) if bad[0] < len(results.time_ms) else float("nan")
+            if first is None or when < first[0]:
+                first = (when, path)
+    if first is None:
+        return None
+    return (f"trace '{first[1]}' is not a finite number from t = {first[0]:g} ms (a division by zero "
+            "or an overflow in the model's dynamics?); the outputs written hold those values")
 
 
 class _Terminated(BaseException):

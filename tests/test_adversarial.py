@@ -478,3 +478,61 @@ def test_sigterm_ends_a_run_saying_what_it_kept(tmp_path):
     assert "terminated (SIGTERM)" in err and f"{intervals} holds the run up to" in err, err
     kept = float(err.split("holds the run up to ")[1].split(" ")[0])
     assert nmlhub.converters.load(intervals).duration_ms == kept
+
+
+RAMP_CELL = """<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="div">
+    <ComponentType name="rampCell" extends="baseCellMembPot">
+        <Parameter name="slope" dimension="voltage"/>
+        <Parameter name="tau" dimension="time"/>
+        <Dynamics>
+            <StateVariable name="v" dimension="voltage" exposure="v"/>
+            <TimeDerivative variable="v" value="{rate}"/>
+        </Dynamics>
+    </ComponentType>
+    <rampCell id="ramp" slope="1mV" tau="{tau}"/>
+    <network id="net">
+        <population id="P" component="ramp" size="1"/>
+    </network>
+</neuroml>
+"""
+
+RAMP_LEMS = """<Lems>
+    <Target component="sim"/>
+    <Include file="Cells.xml"/><Include file="Networks.xml"/><Include file="Simulation.xml"/>
+    <Include file="cell.nml"/>
+    <Simulation id="sim" length="10ms" step="0.025ms" target="net">
+        <OutputFile id="of" fileName="ramp.v.dat">
+            <OutputColumn id="v" quantity="P/0/ramp/{variable}"/>
+        </OutputFile>
+    </Simulation>
+</Lems>
+"""
+
+
+def _ramp_model(folder: Path, rate: str = "slope / tau", tau: str = "1ms", variable: str = "v") -> Path:
+    (folder / "cell.nml").write_text(RAMP_CELL.format(rate=rate, tau=tau))
+    lems = folder / "LEMS_ramp.xml"
+    lems.write_text(RAMP_LEMS.format(variable=variable))
+    return lems
+
+
+def test_a_run_whose_traces_are_not_numbers_fails(tmp_path, capsys):
+    """Item 2: a LEMS division by zero gave NaN traces and exit 0."""
+    lems = _ramp_model(tmp_path, tau="0ms")
+    assert main(["run", str(lems), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "trace 'P/0/ramp/v' is not a finite number from t = 0.025 ms" in err, err
+    assert main(["run", str(_ramp_model(tmp_path, tau="2ms")), "--no-progress"]) == 0
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    (dict(rate="slope / tauu"), "'tauu' is required by rampCell but nmlhub cannot provide it"),
+    (dict(variable="vv"), "rampCell 'ramp' has no variable 'vv'"),
+])
+def test_validate_rejects_what_run_refuses(tmp_path, capsys, changes, fragment):
+    """Item 1, the other way: validate accepted an undefined LEMS symbol and a recorded variable
+    that does not exist, which run then refused."""
+    lems = _ramp_model(tmp_path, **changes)
+    errors, status, err = verdicts(lems, capsys)
+    assert any(fragment in e for e in errors), errors
+    assert status == 1 and fragment in err, err
