@@ -536,3 +536,12 @@ def test_validate_rejects_what_run_refuses(tmp_path, capsys, changes, fragment):
     errors, status, err = verdicts(lems, capsys)
     assert any(fragment in e for e in errors), errors
     assert status == 1 and fragment in err, err
+
+
+@pytest.mark.parametrize("argv", [["batch", "run", "spec.yaml", "-j", "0"], ["batch", "run", "spec.yaml", "--poll", "nan"],
+                                  ["plot", "x.h5", "--bin", "nan", "-o", "d"], ["plot", "x.h5", "--bin", "-5", "-o", "d"],
+                                  ["import-cell", "c.swc", "--v-init", "inf", "-o", "c.cell.nml"]])
+def test_other_commands_check_their_numbers(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2 and "argument" in capsys.readouterr().err
