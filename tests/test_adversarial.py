@@ -545,3 +545,34 @@ def test_other_commands_check_their_numbers(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2 and "argument" in capsys.readouterr().err
+
+
+# -- validation of a large file streams (item 5) ------------------------------------------------
+def _peak_rss_kib(argv: list[str]) -> tuple[int, str]:
+    code = ("import resource, sys; from nmlhub.cli import main; status = main(sys.argv[1:]); "
+            "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, status)")
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=600)
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("PEAK")][-1]
+    return int(line.split()[1]), proc.stdout
+
+
+def test_validating_a_large_file_streams_and_still_checks_every_row(tmp_path):
+    """validate of a 316 MB file peaked at 6.9 GB: it kept one lxml element per row."""
+    from nmlhub.model.xml_columns import STREAM_BYTES
+
+    lems = write_model(tmp_path)
+    network = tmp_path / "net.nml"
+    text = network.read_text()
+    row = '            <connectionWD id="{0}" preCellId="../A/{1}/RS" postCellId="../B/{2}/RS" weight="0.5" delay="{3}ms"/>\n'
+    n = STREAM_BYTES // 100 + 1000
+    rows = "".join(row.format(i, i % 3, i % 2, "-2" if i == n - 7 else "1") for i in range(n))
+    start = text.index("            <connectionWD")
+    network.write_text(text[:start] + rows + text[text.index("        </projection>"):])
+    size_kib = network.stat().st_size // 1024
+    assert network.stat().st_size >= STREAM_BYTES
+    small, _ = _peak_rss_kib(["validate", str(write_model(tmp_path / "small"))])
+    large, out = _peak_rss_kib(["validate", str(lems)])
+    assert f"projection AB connection {n - 7}: delay -2 ms is not a finite number >= 0" in out, out
+    assert out.count("error") <= 2 and "INVALID (1 errors" in out, out
+    # one lxml element per row took 32 times the file's size; tables take under 20
+    assert large - small < 20 * size_kib, (large - small, size_kib)
