@@ -576,3 +576,15 @@ def test_validating_a_large_file_streams_and_still_checks_every_row(tmp_path):
     assert out.count("error") <= 2 and "INVALID (1 errors" in out, out
     # one lxml element per row took 32 times the file's size; tables take under 20
     assert large - small < 20 * size_kib, (large - small, size_kib)
+
+
+def test_duplicate_instance_ids_are_refused(tmp_path, capsys):
+    """Item 11: duplicate instance ids ended in an internal error."""
+    lems = write_model(tmp_path)
+    network = tmp_path / "net.nml"
+    network.write_text(network.read_text().replace(
+        '<population id="A" component="RS" size="3"/>',
+        '<population id="A" component="RS" size="3" type="populationList">'
+        + "".join(f'<instance id="{i}"><location x="{k}" y="0" z="0"/></instance>' for k, i in enumerate((0, 0, 2)))
+        + "</population>"))
+    assert_both_refuse(lems, capsys, "instance ids are not unique")
