@@ -53,12 +53,13 @@ def kind_of(path: str | Path, fmt: str | None = None) -> str:
     if fmt in ("xml", "sonata"):
         return "model"
     if fmt == "hdf5":
-        import h5py
+        from nmlhub.neuron.intervals import is_interval_file, open_hdf5_for_reading
 
         try:
-            with h5py.File(path, "r") as f:
+            with open_hdf5_for_reading(path) as f:
                 spikes = "spikes" in f and "neuroml" not in f  # SONATA's spike layout
-                return "results" if f.attrs.get("nmlhub_kind") == "results" or spikes else "model"
+                kind = f.attrs.get("nmlhub_kind") == "results" or spikes or is_interval_file(f)
+                return "results" if kind else "model"
         except OSError as exc:
             raise ConversionError(f"not a readable HDF5 file: {exc}", file=path) from None
     from . import plain

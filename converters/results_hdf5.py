@@ -110,9 +110,14 @@ def read(path: Path) -> Results:
     path = Path(path)
     if not path.is_file():
         raise ConversionError("no such file", file=path)
+    from nmlhub.neuron.intervals import is_interval_file, open_hdf5_for_reading, read_intervals
+
     try:
-        with h5py.File(path, "r") as f:
-            data = _extract(f, path)
+        with open_hdf5_for_reading(path) as f:
+            intervals = is_interval_file(f)
+            data = None if intervals else _extract(f, path)
+        if intervals:
+            return read_intervals(path)
     except ConversionError:
         raise
     except Exception as exc:  # h5py raises OSError, KeyError, ValueError... for damaged files

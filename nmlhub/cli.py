@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
+import signal
 import sys
 import traceback
 from pathlib import Path
 from typing import Sequence
 
 from . import __version__
+from .argtypes import positive_int, positive_number
 from .errors import NmlhubError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -90,28 +91,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def positive_number(text: str) -> float:
-    """An argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"'{text}' must be a finite number > 0")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' must be at least 1")
-    return value
-
-
 def without_rank_option(argv: Sequence[str]) -> list[str]:
     """The command line with ``-n N`` / ``--ranks N`` (in any spelling) taken out, and nothing
     else: an argument equal to the rank count stays."""
@@ -175,14 +154,28 @@ def _run(args: argparse.Namespace) -> int:
         from .rules.hybrid import parse_switches, switch_cells
 
         switch_cells(model, parse_switches(args.switch_cell))
+    stop = _TerminationRequest() if not parallel else None
+    progress = None if args.no_progress else text_progress()
+    if stop is not None:
+        progress = stop.checking(progress)
     sim = NeuronSimulation(model, duration_ms=args.duration, dt_ms=args.dt, seed=args.seed,
-                           progress=None if args.no_progress else text_progress(), parallel=parallel,
+                           progress=progress, parallel=parallel,
                            balance=args.balance, share_synapses=args.share_synapses,
                            write_every_ms=args.write_every, engine=args.engine,
                            intervals_file=(args.intervals or args.file.with_suffix(".intervals.h5"))
                            if args.write_every else None, lfp=lfp, lfp_every_ms=args.lfp_every,
                            max_connections=args.max_connections)
-    results = sim.run()
+    try:
+        results = sim.run()
+    except _Terminated:
+        print(f"nmlhub: terminated (SIGTERM) at {stop.reached_ms:g} of {sim.duration_ms:g} ms; "
+              + (f"{sim.intervals_file} holds the run up to {stop.reached_ms:g} ms" if args.write_every else
+                 "nothing was written (outputs are written at the end; --write-every MS keeps what a "
+                 "run computed)"), file=sys.stderr)
+        return 128 + signal.SIGTERM
+    finally:
+        if stop is not None:
+            stop.restore()
     if sim.rank == 0:
         for path in sim.write_outputs(results, args.outdir):
             print(f"wrote {path}")
@@ -195,6 +188,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"simulated {results.duration_ms:g} ms at dt {results.dt_ms:g} ms: "
               f"{len(results.spikes)} cells on {sim.nhost} rank(s), {results.spike_count()} spikes")
     sim.finish()
+    if sim.rank == 0:
+        problem = first_non_finite_trace(results)
+        if problem is not None:
+            print(f"nmlhub: error: {args.file}: {problem}", file=sys.stderr)
+            return EXIT_INVALID
     return EXIT_OK
 
 
@@ -204,6 +202,59 @@ def _save_outputs(results, model, outputs: list[Path]) -> None:
     for output in outputs:
         for path in save_results(results, output, model=model):
             print(f"wrote {path}")
+
+
+def first_non_finite_trace(results) -> str | None:
+    """Which recorded trace first stops being a finite number, and when (a division by zero or
+    an overflow in the model's dynamics), or None when every value is finite."""
+    import numpy as np
+
+    first: tuple[float, str] | None = None
+    for path, values in results.traces.items():
+        bad = np.flatnonzero(~np.isfinite(np.asarray(values, dtype=float)))
+        if len(bad):
+            when = float(results.time_ms[bad[0]]) if bad[0] < len(results.time_ms) else float("nan")
+            if first is None or when < first[0]:
+                first = (when, path)
+    if first is None:
+        return None
+    return (f"trace '{first[1]}' is not a finite number from t = {first[0]:g} ms (a division by zero "
+            "or an overflow in the model's dynamics?); the outputs written hold those values")
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived during a run (a BaseException: nothing on the way catches it as an error)."""
+
+
+class _TerminationRequest:
+    """SIGTERM during a serial run: noted by the handler, acted on at the next progress point,
+    after the simulation's step (and interval write) has finished, so nothing is half-written."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.reached_ms = 0.0
+        self._previous = signal.signal(signal.SIGTERM, self._note)
+
+    def _note(self, signum: int, frame: object) -> None:
+        if self.requested:  # a second SIGTERM: stop now
+            raise _Terminated()
+        self.requested = True
+
+    def checking(self, progress):
+        """A progress callback that ends the run at the first progress point after a SIGTERM."""
+        def check(fraction: float) -> None:
+            if progress is not None:
+                progress(fraction)
+            if self.requested:
+                from neuron import h
+
+                self.reached_ms = float(h.t)
+                raise _Terminated()
+
+        return check
+
+    def restore(self) -> None:
+        signal.signal(signal.SIGTERM, self._previous)
 
 
 def _info(args: argparse.Namespace) -> int:

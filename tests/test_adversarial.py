@@ -407,3 +407,194 @@ def test_a_damaged_mechanism_library_is_compiled_again(tmp_path):
     assert second.returncode == 0, second.stderr
     assert second.stderr.count("compiling it again") == 2, second.stderr
     assert (lems.parent / "tiny.spikes").read_text() == spikes
+
+
+# -- batch output folder (item 6) --------------------------------------------------------------
+@pytest.mark.parametrize("where", ["root", "home", "foreign"])
+def test_a_batch_refuses_an_output_folder_that_is_not_its_own(tmp_path, where):
+    from nmlhub.batch.batch import Batch
+    from nmlhub.batch.spec import BatchError, spec_from_dict
+
+    lems = write_model(tmp_path / "model")
+    folder = {"root": Path("/"), "home": Path.home(), "foreign": tmp_path / "mine"}[where]
+    if where == "foreign":
+        folder.mkdir()
+        (folder / "index.csv").write_text("my own table\n")
+    spec = spec_from_dict({"name": "b", "model": str(lems), "output": str(folder),
+                                "parameters": {"drive.amplitude": [100, 200]}, "metrics": ["rate"]})
+    with pytest.raises(BatchError, match="refused|not a batch"):
+        Batch.create(spec)
+    if where == "foreign":
+        assert (folder / "index.csv").read_text() == "my own table\n"
+        assert sorted(p.name for p in folder.iterdir()) == ["index.csv"]
+
+
+# -- interval files and SIGTERM (item 9) ---------------------------------------------------------
+def _start_long_run(lems: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "nmlhub", "run", str(lems), "--duration", "500000",
+                             "--write-every", "50", "--no-progress"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_intervals(path: Path, proc: subprocess.Popen) -> None:
+    import time
+
+    from nmlhub.neuron.intervals import open_hdf5_for_reading
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with open_hdf5_for_reading(path) as handle:
+                if handle["written_to_ms"][0] >= 200:
+                    return
+        except (OSError, KeyError):
+            pass
+        time.sleep(0.5)
+    raise AssertionError("the run wrote no interval")
+
+
+def test_the_interval_file_of_a_killed_run_converts_and_plots(tmp_path, capsys):
+    """Item 9: convert and plot refused it ('already open for write')."""
+    lems = write_model(tmp_path)
+    intervals = tmp_path / "LEMS_tiny.intervals.h5"
+    proc = _start_long_run(lems)
+    try:
+        _wait_for_intervals(intervals, proc)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert main(["convert", str(intervals), str(tmp_path / "partial.json")]) == 0, capsys.readouterr().err
+    partial = nmlhub.converters.load(tmp_path / "partial.json")
+    assert partial.duration_ms >= 200 and partial.time_ms[-1] <= partial.duration_ms + 1e-9
+    assert len(partial.spikes) == 5
+    # the same model run for as long gives the same spikes (the drive ends at 85 ms)
+    full = nmlhub.simulate(lems, duration_ms=partial.duration_ms)
+    for cell, times in full.spikes.items():
+        np.testing.assert_allclose(partial.spikes[cell], times)
+    assert main(["plot", str(intervals), "--raster", "-o", str(tmp_path / "plots")]) == 0
+    assert (tmp_path / "plots" / "raster.png").stat().st_size > 0
+
+
+def test_sigterm_ends_a_run_saying_what_it_kept(tmp_path):
+    import signal
+
+    lems = write_model(tmp_path)
+    intervals = tmp_path / "LEMS_tiny.intervals.h5"
+    proc = _start_long_run(lems)
+    _wait_for_intervals(intervals, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM)" in err and f"{intervals} holds the run up to" in err, err
+    kept = float(err.split("holds the run up to ")[1].split(" ")[0])
+    assert nmlhub.converters.load(intervals).duration_ms == kept
+
+
+RAMP_CELL = """<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="div">
+    <ComponentType name="rampCell" extends="baseCellMembPot">
+        <Parameter name="slope" dimension="voltage"/>
+        <Parameter name="tau" dimension="time"/>
+        <Dynamics>
+            <StateVariable name="v" dimension="voltage" exposure="v"/>
+            <TimeDerivative variable="v" value="{rate}"/>
+        </Dynamics>
+    </ComponentType>
+    <rampCell id="ramp" slope="1mV" tau="{tau}"/>
+    <network id="net">
+        <population id="P" component="ramp" size="1"/>
+    </network>
+</neuroml>
+"""
+
+RAMP_LEMS = """<Lems>
+    <Target component="sim"/>
+    <Include file="Cells.xml"/><Include file="Networks.xml"/><Include file="Simulation.xml"/>
+    <Include file="cell.nml"/>
+    <Simulation id="sim" length="10ms" step="0.025ms" target="net">
+        <OutputFile id="of" fileName="ramp.v.dat">
+            <OutputColumn id="v" quantity="P/0/ramp/{variable}"/>
+        </OutputFile>
+    </Simulation>
+</Lems>
+"""
+
+
+def _ramp_model(folder: Path, rate: str = "slope / tau", tau: str = "1ms", variable: str = "v") -> Path:
+    (folder / "cell.nml").write_text(RAMP_CELL.format(rate=rate, tau=tau))
+    lems = folder / "LEMS_ramp.xml"
+    lems.write_text(RAMP_LEMS.format(variable=variable))
+    return lems
+
+
+def test_a_run_whose_traces_are_not_numbers_fails(tmp_path, capsys):
+    """Item 2: a LEMS division by zero gave NaN traces and exit 0."""
+    lems = _ramp_model(tmp_path, tau="0ms")
+    assert main(["run", str(lems), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "trace 'P/0/ramp/v' is not a finite number from t = 0.025 ms" in err, err
+    assert main(["run", str(_ramp_model(tmp_path, tau="2ms")), "--no-progress"]) == 0
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    (dict(rate="slope / tauu"), "'tauu' is required by rampCell but nmlhub cannot provide it"),
+    (dict(variable="vv"), "rampCell 'ramp' has no variable 'vv'"),
+])
+def test_validate_rejects_what_run_refuses(tmp_path, capsys, changes, fragment):
+    """Item 1, the other way: validate accepted an undefined LEMS symbol and a recorded variable
+    that does not exist, which run then refused."""
+    lems = _ramp_model(tmp_path, **changes)
+    errors, status, err = verdicts(lems, capsys)
+    assert any(fragment in e for e in errors), errors
+    assert status == 1 and fragment in err, err
+
+
+@pytest.mark.parametrize("argv", [["batch", "run", "spec.yaml", "-j", "0"], ["batch", "run", "spec.yaml", "--poll", "nan"],
+                                  ["plot", "x.h5", "--bin", "nan", "-o", "d"], ["plot", "x.h5", "--bin", "-5", "-o", "d"],
+                                  ["import-cell", "c.swc", "--v-init", "inf", "-o", "c.cell.nml"]])
+def test_other_commands_check_their_numbers(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2 and "argument" in capsys.readouterr().err
+
+
+# -- validation of a large file streams (item 5) ------------------------------------------------
+def _peak_rss_kib(argv: list[str]) -> tuple[int, str]:
+    code = ("import resource, sys; from nmlhub.cli import main; status = main(sys.argv[1:]); "
+            "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, status)")
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=600)
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("PEAK")][-1]
+    return int(line.split()[1]), proc.stdout
+
+
+def test_validating_a_large_file_streams_and_still_checks_every_row(tmp_path):
+    """validate of a 316 MB file peaked at 6.9 GB: it kept one lxml element per row."""
+    from nmlhub.model.xml_columns import STREAM_BYTES
+
+    lems = write_model(tmp_path)
+    network = tmp_path / "net.nml"
+    text = network.read_text()
+    row = '            <connectionWD id="{0}" preCellId="../A/{1}/RS" postCellId="../B/{2}/RS" weight="0.5" delay="{3}ms"/>\n'
+    n = STREAM_BYTES // 100 + 1000
+    rows = "".join(row.format(i, i % 3, i % 2, "-2" if i == n - 7 else "1") for i in range(n))
+    start = text.index("            <connectionWD")
+    network.write_text(text[:start] + rows + text[text.index("        </projection>"):])
+    size_kib = network.stat().st_size // 1024
+    assert network.stat().st_size >= STREAM_BYTES
+    small, _ = _peak_rss_kib(["validate", str(write_model(tmp_path / "small"))])
+    large, out = _peak_rss_kib(["validate", str(lems)])
+    assert f"projection AB connection {n - 7}: delay -2 ms is not a finite number >= 0" in out, out
+    assert out.count("error") <= 2 and "INVALID (1 errors" in out, out
+    # one lxml element per row took 32 times the file's size; tables take under 20
+    assert large - small < 20 * size_kib, (large - small, size_kib)
+
+
+def test_duplicate_instance_ids_are_refused(tmp_path, capsys):
+    """Item 11: duplicate instance ids ended in an internal error."""
+    lems = write_model(tmp_path)
+    network = tmp_path / "net.nml"
+    network.write_text(network.read_text().replace(
+        '<population id="A" component="RS" size="3"/>',
+        '<population id="A" component="RS" size="3" type="populationList">'
+        + "".join(f'<instance id="{i}"><location x="{k}" y="0" z="0"/></instance>' for k, i in enumerate((0, 0, 2)))
+        + "</population>"))
+    assert_both_refuse(lems, capsys, "instance ids are not unique")

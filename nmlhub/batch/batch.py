@@ -22,6 +22,25 @@ _IDENTITY = ("model", "parameters", "sampling", "duration_ms", "dt_ms", "seed", 
 JOBS_FILE = "jobs.json"
 
 
+def refuse_foreign_folder(folder: Path) -> None:
+    """Refuse an output folder a new batch must not write into: the file system root, the home
+    folder, or an existing folder that is not empty (and holds no batch: that case is checked by
+    comparing the batch).
+
+    Raises
+    ------
+    BatchError
+        The folder is one of those.
+    """
+    folder = Path(folder).resolve()
+    if folder == Path(folder.anchor) or folder == Path.home().resolve():
+        raise BatchError("refused as a batch's output folder (the root or home folder); "
+                         "give a folder of its own", file=folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise BatchError(f"exists and holds other files, not a batch (no {BATCH_FILE}); give a new "
+                         "or empty output folder", file=folder)
+
+
 def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
@@ -74,6 +93,8 @@ class Batch:
             if module.endswith(".py"):
                 metric["function"] = f"{Path(module).resolve()}:{function}"
         stored = folder / BATCH_FILE
+        if not stored.exists():
+            refuse_foreign_folder(folder)
         if stored.exists():
             batch = cls.open(folder)
             if not (_same(batch.params, combos) and _same({k: batch.spec.get(k) for k in _IDENTITY},

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..argtypes import positive_int, positive_number
+
 EXIT_OK, EXIT_FAILED_RUNS = 0, 1
 
 
@@ -19,23 +21,23 @@ def add_parser(sub: Any) -> None:
     def executor_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--executor", choices=("local", "mpi", "slurm", "pbs"),
                             help="where to run (default: the spec's executor, else local)")
-        parser.add_argument("-j", "--jobs", type=int, help="local: runs at a time (default 1)")
-        parser.add_argument("--workers", type=int, help="mpi: worker ranks (default 2)")
+        parser.add_argument("-j", "--jobs", type=positive_int, help="local: runs at a time (default 1)")
+        parser.add_argument("--workers", type=positive_int, help="mpi: worker ranks (default 2)")
         parser.add_argument("--mpiexec-arg", dest="mpiexec_args", action="append", metavar="ARG",
                             help="mpi: an argument for mpiexec (e.g. --mpiexec-arg=-hosts --mpiexec-arg=a,b)")
         parser.add_argument("--mode", choices=("array", "per-run"), help="slurm: a job array (default) or a job per run")
         parser.add_argument("--queue", help="slurm/pbs: partition or queue")
-        parser.add_argument("--cpus", type=int, help="slurm/pbs: CPUs per run (default 1)")
+        parser.add_argument("--cpus", type=positive_int, help="slurm/pbs: CPUs per run (default 1)")
         parser.add_argument("--memory", help="slurm/pbs: memory per run (e.g. 2G)")
         parser.add_argument("--account", help="slurm/pbs: account to charge")
         parser.add_argument("--directive", dest="directives", action="append",
                             help="slurm/pbs: a further scheduler option, as written after #SBATCH/#PBS")
         parser.add_argument("--module", dest="modules", action="append", help="slurm/pbs: module to load")
         parser.add_argument("--setup", action="append", help="slurm/pbs: a shell line run first")
-        parser.add_argument("--max-parallel", type=int, help="slurm arrays: at most this many runs at a time")
+        parser.add_argument("--max-parallel", type=positive_int, help="slurm arrays: at most this many runs at a time")
         parser.add_argument("--no-wait", dest="wait", action="store_const", const=False,
                             help="slurm/pbs: return after submitting (see nmlhub batch status)")
-        parser.add_argument("--poll", dest="poll_s", type=float, help="slurm/pbs: seconds between queue polls")
+        parser.add_argument("--poll", dest="poll_s", type=positive_number, help="slurm/pbs: seconds between queue polls")
 
     run = commands.add_parser("run", help="run the batch a spec file (YAML/JSON) describes")
     run.add_argument("spec", type=Path)
@@ -59,7 +61,7 @@ def add_parser(sub: Any) -> None:
     analyze.add_argument("-y", help="parameter on the y axis: a heatmap (default: a 1D curve)")
     analyze.add_argument("--fix", action="append", default=[], metavar="PARAM=VALUE",
                          help="keep only runs with this value of another parameter (others are averaged)")
-    analyze.add_argument("--best", type=int, default=10, help="rows of the best-runs table")
+    analyze.add_argument("--best", type=positive_int, default=10, help="rows of the best-runs table")
     analyze.add_argument("--lowest", action="store_true", help="best = lowest metric (default: highest)")
     analyze.add_argument("--out", type=Path, help="write the figure here (PNG, SVG, PDF)")
     one = commands.add_parser("run-one", help=argparse.SUPPRESS)

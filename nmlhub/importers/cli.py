@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ..argtypes import finite_number
+
 
 def add_parser(sub: Any) -> None:
     """Register ``import-cell`` on the main parser's subparsers."""
@@ -18,7 +20,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--args", nargs="*", default=[], help="arguments of the template or class")
     parser.add_argument("--mod-dir", type=Path, help="folder of the .mod files the cell uses")
     parser.add_argument("--id", dest="cell_id", help="the NeuroML cell's id")
-    parser.add_argument("--v-init", type=float, default=-65.0, help="initial membrane potential (mV)")
+    parser.add_argument("--v-init", type=finite_number, default=-65.0, help="initial membrane potential (mV)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="the NeuroML file to write")
 
 

@@ -185,7 +185,9 @@ class _Loader:
     def _load_xml(self, path: Path, included_from: Location | None, is_top: bool) -> None:
         assert self.model is not None
         streamed = None
-        if not self.keep_trees and path.is_file() and path.stat().st_size >= xml_columns.STREAM_BYTES:
+        # a large file streams, its large lists read as tables; also for validate (keep_trees),
+        # which then checks the rows in the tables, and the rest of the document in the tree
+        if path.is_file() and path.stat().st_size >= xml_columns.STREAM_BYTES:
             streamed = xml_columns.parse_streaming(path, self.max_xml_bytes, self.model.units)
         if streamed is not None:
             tree, tables = streamed
@@ -316,11 +318,13 @@ class _Loader:
         attr, cls = self.tag_table[tag]
         obj = cls.factory()
         tables = []
-        if tag == "network" and not self.keep_trees:
+        if tag == "network":
             # large connection and input lists as tables, not one object per row; a kept tree
-            # (nmlhub validate) keeps every row, for its checks
+            # (nmlhub validate) keeps the rows of a file small enough not to stream, for its checks
             assert self.model is not None
-            tables = self.streamed_tables.pop(element, []) + xml_columns.take_tables(element, self.model.units)
+            tables = self.streamed_tables.pop(element, [])
+            if not self.keep_trees:
+                tables += xml_columns.take_tables(element, self.model.units)
         try:
             obj.build(element)
         except NmlhubError:

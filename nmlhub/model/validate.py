@@ -12,6 +12,7 @@ from ..errors import NmlhubError
 from ..xmlsafe import local_name, parse_xml_file
 from .checks import check_model
 from .loader import load
+from .model import Model
 from .records import Problem
 from .unitcheck import unit_problems
 
@@ -108,7 +109,95 @@ def validate(path: str | Path) -> list[Problem]:
     from ..importers.custom_mechanisms import model_problems
 
     problems.extend(model_problems(model))
+    problems.extend(translation_problems(model))
     return problems
+
+
+def translation_problems(model: Model) -> list[Problem]:
+    """What stops ``nmlhub run`` from generating the NEURON mechanisms of the simulation's
+    network, with run's message: an error when a LEMS expression names a symbol its
+    ComponentType neither defines nor requires (the model is wrong), a warning otherwise (valid
+    LEMS that nmlhub cannot run yet). Nothing when the model has no simulation or its target is
+    not one network."""
+    from ..errors import ModelError
+    from ..neuron.mechanisms import build_mechanisms
+    from ..neuron.network import needed_components
+
+    simulation = model.simulation
+    if simulation is None:
+        return []
+    try:
+        network = model.network(simulation.target)
+    except ModelError:
+        return []
+    rules = model.rules.get(network.id)
+    if rules is not None and getattr(rules, "expanded_in_file", False):
+        rules = None
+    ids = [i for i in needed_components(network, model.network_extras.get(network.id), rules)
+           if i in model.components]
+    try:
+        mechanisms = build_mechanisms(model, ids)
+    except NmlhubError as exc:
+        if _names_undefined_symbol(model, exc.message):
+            return [Problem(exc.message, exc.file, exc.line, exc.element)]
+        return [Problem(f"nmlhub run cannot run this model: {exc.message}", exc.file, exc.line,
+                        exc.element, "warning")]
+    components = {pop.id: pop.component for pop in network.populations}
+    problems = []
+    for path in _recorded_quantities(simulation):
+        match = _POINT_CELL_VARIABLE.match(path)
+        if match is None or components.get(match.group("pop")) is None:
+            continue
+        component = components[match.group("pop")]
+        named = match.group("comp")
+        cm = mechanisms.get(component)
+        if (named is not None and named != component) or cm is None or cm.mechanism is None or cm.biophysics:
+            continue  # not a point cell defined by LEMS dynamics: left to the run
+        var = match.group("var")
+        if var not in cm.mechanism.variables and not (var == "v" and cm.mechanism.role == "cell"):
+            problems.append(Problem(f"recorded quantity '{path}': {cm.mechanism.flat.type if cm.mechanism.flat else 'component'} "
+                                    f"'{component}' has no variable '{var}'", str(simulation.location.file)
+                                    if simulation.location else None,
+                                    simulation.location.line if simulation.location else None,
+                                    f"Simulation {simulation.id}"))
+    return problems
+
+
+#: ``pop/3/cell/var`` or ``pop[3]/var``: a variable of a point cell.
+_POINT_CELL_VARIABLE = re.compile(
+    r"^(?P<pop>[^/\[\]]+)(?:\[(?P<i1>\d+)\]|/(?P<i2>\d+)/(?P<comp>[^/]+))/(?P<var>[A-Za-z_]\w*)$")
+
+
+def _recorded_quantities(simulation) -> list[str]:
+    paths = [c.quantity for o in simulation.outputs for c in o.columns]
+    paths += [line.quantity for d in simulation.displays for line in d.lines]
+    return list(dict.fromkeys(paths))
+
+
+_REQUIRED = re.compile(r"'(\w+)' is required by (\w+) but nmlhub cannot provide it")
+
+
+def _names_undefined_symbol(model: Model, message: str) -> bool:
+    """Whether a translation error is about a name that no ComponentType in the chain declares
+    as a Requirement (an undefined symbol), rather than a requirement nmlhub cannot meet."""
+    from ..coretypes import core_component_types, read_jar_file
+
+    match = _REQUIRED.search(message)
+    if match is None:
+        return False
+    name, type_name = match.groups()
+    declared = re.compile(rf'<Requirement\b[^>]*\bname="{re.escape(name)}"')
+    core = core_component_types()
+    for chain_type in model.type_chain(type_name):
+        if chain_type in model.component_types:
+            text = model.component_types[chain_type].xml
+        elif chain_type in core:
+            text = read_jar_file(core[chain_type].file).decode(errors="replace")
+        else:
+            return False
+        if declared.search(text):
+            return False
+    return True
 
 
 def is_valid(problems: list[Problem]) -> bool:

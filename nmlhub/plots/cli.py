@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.connectivity import LEVELS, MEASURES
+from ..argtypes import non_negative_number, positive_number
 from .figure import FORMATS
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -25,7 +26,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     plot.add_argument("--format", choices=FORMATS, default="png", dest="fmt")
     plot.add_argument("--model", type=Path, help="the model of a results file (for network plots and --order depth)")
     plot.add_argument("--time", metavar="START:END", help="time range (ms), e.g. 100:300 or 100:")
-    plot.add_argument("--bin", type=float, default=5.0, metavar="MS",
+    plot.add_argument("--bin", type=positive_number, default=5.0, metavar="MS",
                       help="bin width (ms) of histograms, population rates and synchrony (default 5)")
     what = plot.add_argument_group("plots")
     what.add_argument("--raster", action="store_true", help="spike raster coloured by population")
@@ -44,7 +45,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                       help="cells and connections in two axes, e.g. x,y or x,z (repeatable)")
     what.add_argument("--shape", action="store_true",
                       help="3D morphologies at their positions, coloured by synapses per segment")
-    what.add_argument("--shape-at", type=float, metavar="MS",
+    what.add_argument("--shape-at", type=non_negative_number, metavar="MS",
                       help="colour the shape plot by the recorded v at this time instead")
     what.add_argument("--psd", action="store_true", help="power spectra of the population rates")
     what.add_argument("--granger", action="store_true", help="spectral Granger causality between population rates")
