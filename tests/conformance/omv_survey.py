@@ -44,7 +44,7 @@ def cause(row: dict) -> str:
         if "file not found" in detail:
             return "validate: the corpus snapshot lacks files the test names"
         if "schema:" in detail:
-            return "validate: nmlhub's schema check (NeuroML v2.3.1 XSD) refuses what jnml -validate accepts"
+            return "validate: schema errors in the named files (jnml -validate reports them too)"
         return "validate: semantic check"
     if row["status"] == "error":
         for pattern, words in RUN_CAUSES:
