@@ -139,3 +139,17 @@ def test_other_engines_are_skipped_and_nothing_found_is_a_usage_error(tmp_path, 
     (tmp_path / "empty").mkdir()
     assert main(["omv", str(tmp_path / "empty")]) == 2
     assert "no .test*.omt" in capsys.readouterr().err
+
+
+def test_validation_checks_the_named_files_not_their_includes_as_jnml_validate(tmp_path, capsys):
+    bad = '<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="b"><pulseGenerator id="p" delay="0ms" duration="1ms" amplitude="1nA" nosuch="1"/></neuroml>'
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "bad.nml").write_text(bad)
+    (tmp_path / "good.nml").write_text('<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="g">'
+                                       '<include href="inc/bad.nml"/></neuroml>')
+    (tmp_path / ".test.validate.omt").write_text('target: "*.nml"\nengine: jNeuroML_validate\n')
+    (tmp_path / "inc" / ".test.validate.omt").write_text('target: "*.nml"\nengine: jNeuroML_validate\n')
+    assert main(["omv", str(tmp_path / ".test.validate.omt")]) == 0
+    assert main(["omv", str(tmp_path / "inc" / ".test.validate.omt")]) == 1
+    out = capsys.readouterr().out
+    assert "bad.nml:1: schema:" in out and "nosuch" in out

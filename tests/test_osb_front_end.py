@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 import nmlhub
+import nmlhub.cli
 from nmlhub.errors import ModelError, NmlhubError
 
 CHANNEL = """<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="ch">
@@ -121,3 +122,37 @@ def test_a_network_defined_in_lems_is_refused_in_one_line(core_examples):
     line = next(k for k, text in enumerate(lems.read_text().splitlines(), 1) if 'id="slice"' in text)
     assert message.startswith(f"{lems}:{line}: <tissueWithVaryingTemperature id='slice'>: not supported: "
                               "a network defined in LEMS (network 'net1'")
+
+
+def _jnml() -> str | None:
+    import shutil
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).parent / "jnml"
+    found = str(beside) if beside.is_file() else shutil.which("jnml")
+    return found if found and shutil.which("java") else None
+
+
+@pytest.mark.skipif(_jnml() is None, reason="jnml or java not available")
+def test_a_lems_cell_type_extending_no_neuroml_cell_runs_in_a_network_as_jlems_runs_it(tmp_path):
+    """A population of a LEMS-defined type (Hindmarsh-Rose, extending nothing) runs as in jLEMS
+    (run here, ~8 s): the same trace to 1e-6 and the same events."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    import numpy as np
+
+    source = Path(__file__).resolve().parent / "data" / "LEMS_lems_cell_type.xml"
+    for name in ("jlems", "nmlhub"):
+        (tmp_path / name).mkdir()
+        shutil.copy(source, tmp_path / name / source.name)
+    subprocess.run([_jnml(), source.name, "-nogui"], cwd=tmp_path / "jlems", check=True,
+                   capture_output=True, timeout=300)
+    assert nmlhub.cli.main(["run", str(tmp_path / "nmlhub" / source.name), "--no-progress"]) == 0
+    ours, theirs = (np.loadtxt(tmp_path / name / "hr.dat") for name in ("nmlhub", "jlems"))
+    assert ours.shape == theirs.shape
+    assert np.abs(ours[:, 1] - theirs[:, 1]).max() < 1e-6 * np.ptp(theirs[:, 1])
+    spikes = [np.loadtxt(tmp_path / name / "hr.spikes", ndmin=2) for name in ("nmlhub", "jlems")]
+    assert len(spikes[1]) > 10 and np.array_equal(spikes[0], spikes[1])

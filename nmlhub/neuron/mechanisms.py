@@ -59,14 +59,20 @@ def role_of(model: Model, component_id: str) -> str:
     chain = model.type_chain(record.type)
     if "baseSpikeSource" in chain:
         return "source"
-    if record.category == "cell":
-        return "cell"
+    if record.category == "cell" or (record.category == "other" and _populates(model, component_id)):
+        return "cell"  # jLEMS places any component a population names, whatever its type extends
     if record.category in ("synapse", "input"):
         return "current"
     raise UnsupportedComponentError(
         f"component '{component_id}' of type {record.type} cannot be placed in a network",
         file=record.location.file, line=record.location.line,
     )
+
+
+def _populates(model: Model, component_id: str) -> bool:
+    """True when a population of the model is made of this component."""
+    return any(population.component == component_id
+               for network in model.document.networks for population in network.populations)
 
 
 def _env(flat: FlatComponent) -> dict[str, float]:

@@ -63,8 +63,9 @@ def run_target(target: Path, outdir: Path, timeout: float | None = None) -> Targ
 
 
 def validate_files(test: OmtTest) -> TargetRun:
-    """Validate a validation test's files as ``nmlhub validate`` does; ``error`` names the first
-    error found (or the first file missing)."""
+    """Validate a validation test's files as ``jnml -validate`` does (each named file, not the
+    files it includes), with ``nmlhub validate``'s checks; ``error`` names the first error found
+    (or the first file missing)."""
     from ..model.validate import validate
 
     started = time.monotonic()
@@ -75,13 +76,18 @@ def validate_files(test: OmtTest) -> TargetRun:
             errors.append(f"{path}: file not found")
             continue
         try:
-            errors.extend(str(p) for p in validate(path) if p.severity == "error")
+            # jnml -validate checks the files it is given, not the files they include
+            errors.extend(str(p) for p in validate(path) if p.severity == "error" and _in_file(p.file, path))
         except NmlhubError as exc:
             errors.append(str(exc))
         except Exception as exc:  # reported as the test's failure, never as a traceback
             errors.append(f"{path}: internal error: {type(exc).__name__}: {exc}")
     error = f"{len(errors)} validation error(s) in {len(files)} file(s), first: {errors[0]}" if errors else ""
     return TargetRun(test.target, test.path.parent, error, time.monotonic() - started)
+
+
+def _in_file(problem_file: str | None, path: Path) -> bool:
+    return problem_file is None or Path(problem_file).resolve() == path
 
 
 def output_path(observed: Path, target: Path, outdir: Path) -> Path:

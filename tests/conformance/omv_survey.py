@@ -1,0 +1,126 @@
+"""Classify the results of ``nmlhub omv`` over the OSB corpus, print the counts and (with
+``--known``) write tests/omv_known.json: every experiment that does not pass, with its cause.
+
+Usage::
+
+    nice nmlhub omv ../shared/corpus/osb --timeout 600 --json survey.json --show-skipped
+    python tests/conformance/omv_survey.py survey.json [rerun.json ...] [--known tests/omv_known.json]
+
+Later files override earlier ones for the same ``.omt`` and experiment (a rerun of some targets).
+The run of the survey itself is not part of pytest (tests/test_omv_corpus.py runs the same tests
+within a time budget).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+CORPUS = Path(os.environ.get("NMLHUB_CORPUS", Path(__file__).resolve().parents[3] / "shared" / "corpus")) / "osb"
+
+#: (pattern on the detail, cause) for experiments that could not be checked or whose run failed
+RUN_CAUSES = [
+    (r"its \.mep .* is not there", "the corpus snapshot lacks the .mep"),
+    (r"^\S*\*\S*: file not found|file not found", "the corpus snapshot lacks files the test names"),
+    (r"did not finish within", "timeout"),
+    (r"nrnivmodl", "generated NMODL does not compile"),
+    (r"not supported", "refused: not supported"),
+    (r"is not a path nmlhub can record", "refused: recording path not supported"),
+    (r"cannot be placed in a network", "refused: component cannot be placed in a network"),
+    (r"ModuleNotFoundError", "survey artefact: nmlhub was being edited during the run"),
+    (r"internal error", "internal error"),
+    (r"not found", "an included file not found"),
+]
+
+
+def cause(row: dict) -> str:
+    """The cause of a result that is not a pass, in a few words."""
+    detail = row["detail"]
+    if row["experiment"] == "validate":
+        if "file not found" in detail:
+            return "validate: the corpus snapshot lacks files the test names"
+        if "schema:" in detail:
+            return "validate: schema errors in the named files (jnml -validate reports them too)"
+        return "validate: semantic check"
+    if row["status"] == "error":
+        for pattern, words in RUN_CAUSES:
+            if re.search(pattern, detail):
+                return words
+        return "other error"
+    if re.search(r"\d+ spikes, expected \d+", detail):
+        return "spike count differs"
+    if detail.endswith("tolerance 0"):
+        return ("spike times: tolerance 0 asks for the very samples of the engine that made the .mep; "
+                "nmlhub integrates as jLEMS does")
+    return "spike times beyond the tolerance"
+
+
+def merge(files: list[Path]) -> list[dict]:
+    rows: dict[tuple[str, str], dict] = {}
+    for file in files:
+        for row in json.loads(file.read_text()):
+            if row["omt"].endswith(".omt"):
+                rows[(row["omt"], row["experiment"])] = row
+    return sorted(rows.values(), key=lambda r: (r["omt"], r["experiment"]))
+
+
+def _relative(path: str) -> str:
+    return str(Path(path).relative_to(CORPUS.resolve()))
+
+
+def markdown(rows: list[dict], summary: list[str]) -> str:
+    """The survey as a page: the counts, then one row per experiment that was checked."""
+    lines = ["# OMV tests of the OSB corpus run with nmlhub", "",
+             "Written by `tests/conformance/omv_survey.py` from `nmlhub omv ../shared/corpus/osb` "
+             "(see README, \"Checking a model with OMV tests\"). Causes are classified from each "
+             "result's message; they are what was observed, not yet proven with a smallest model.", "",
+             "```", *summary, "```", "",
+             "| .omt | engine | experiment | result | cause | detail |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        if r["status"] == "skipped":
+            continue
+        detail = r["detail"].replace("|", "/").replace(str(CORPUS.resolve()) + "/", "")[:300]
+        why = "" if r["status"] == "pass" else cause(r)
+        lines.append(f"| `{_relative(r['omt'])}` | {r['engine']} | {r['experiment']} | {r['status']} | "
+                     f"{why} | {detail} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, nargs="+")
+    parser.add_argument("--known", type=Path, help="write the experiments that do not pass, with causes")
+    parser.add_argument("--markdown", type=Path, help="write the counts and every result as a Markdown page")
+    args = parser.parse_args()
+    rows = merge(args.results)
+    checked = [r for r in rows if r["status"] != "skipped"]
+    omts = {r["omt"] for r in rows}
+    targets = {r["target"] for r in checked if r["experiment"] != "validate"}
+    ran = {r["target"] for r in checked if r["experiment"] != "validate" and r["status"] in ("pass", "fail")}
+    no_reference = [r for r in checked if "is not there" in r["detail"]]
+    counted = [r for r in checked if r not in no_reference]
+    passed = sum(r["status"] == "pass" for r in counted)
+    refused = {r["target"] for r in counted if r["status"] == "error" and r["experiment"] != "validate"}
+    summary = [
+        f".omt files: {len(omts)} ({len(omts) - len({r['omt'] for r in checked})} of other engines, skipped)",
+        f"targets tried: {len(targets)}; run: {len(ran)}; refused or failed to run: {len(refused)}",
+        f"experiments: {passed} passed of {len(counted)} (+{len(no_reference)} whose .mep the snapshot lacks)",
+        *(f"  {count:4d}  {words}" for words, count in
+          Counter(cause(r) for r in counted if r["status"] != "pass").most_common())]
+    print("\n".join(summary))
+    if args.markdown:
+        args.markdown.write_text(markdown(rows, summary))
+        print(f"wrote {args.markdown}")
+    if args.known:
+        known = {f"{Path(r['omt']).relative_to(CORPUS.resolve())}::{r['experiment']}": cause(r)
+                 for r in sorted(counted, key=lambda r: (r["omt"], r["experiment"])) if r["status"] != "pass"}
+        args.known.write_text(json.dumps(known, indent=1) + "\n")
+        print(f"wrote {args.known} ({len(known)} entries)")
+
+
+if __name__ == "__main__":
+    main()
