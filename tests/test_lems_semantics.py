@@ -48,3 +48,12 @@ def test_construct_pylems_cannot_read_is_refused_in_one_line_by_run_and_validate
     validate = subprocess.run([sys.executable, "-m", "nmlhub", "validate", str(lems)],
                               capture_output=True, text=True, timeout=300)
     assert validate.returncode == 1 and expected in validate.stdout, validate.stdout + validate.stderr
+
+
+@pytest.mark.parametrize("case", SEMANTICS)
+def test_models_that_run_are_valid(case):
+    """`validate` agrees with `run`: the models nmlhub and jLEMS run have no errors."""
+    from nmlhub.model.validate import is_valid, validate
+
+    problems = validate(Path(__file__).resolve().parents[1] / index()[case]["lems"])
+    assert is_valid(problems), "\n".join(str(p) for p in problems)
