@@ -62,7 +62,13 @@ class Flattener:
                  extra_xml: dict[str, str] | None = None) -> None:
         import lems.api as lems
 
+        from .support import unsupported_constructs
+
         self._model = model
+        unsupported = unsupported_constructs(model)
+        if unsupported:
+            first = unsupported[0]
+            raise TranslationError(first.message, file=first.file, line=first.line, element=first.element)
         self._dir = tempfile.TemporaryDirectory(prefix="nmlhub-lems-")
         folder = Path(self._dir.name)
         for name in list_jar_files(CORE_TYPES_DIR):
@@ -91,6 +97,20 @@ class Flattener:
                 self._resolved = lems_model.resolve()
         except Exception as exc:  # pylems raises plain exceptions; nmlhub names the element
             raise pylems_error(exc, model) from None
+        changed = [_keep_nearest_declarations(ct, lems_model.component_types)
+                   for ct in self._resolved.component_types]
+        if any(changed):
+            self._refatten()
+
+    def _refatten(self) -> None:
+        """Flatten every component again (pylems flattened them while resolving, before the
+        types were corrected, and reuses those for the components that refer to them)."""
+        resolved = self._resolved
+        resolved.fat_components.clear()
+        with contextlib.redirect_stdout(io.StringIO()):
+            for component in resolved.components:
+                if component.id not in resolved.fat_components:
+                    resolved.add(resolved.fatten_component(component))
 
     def fatten(self, component_id: str) -> Any:
         """The pylems FatComponent of a component.
@@ -110,6 +130,43 @@ class Flattener:
     def close(self) -> None:
         """Remove the temporary folder."""
         self._dir.cleanup()
+
+
+def _own_declaration(name: str, component_type: Any) -> str | None:
+    """How a type's own Dynamics (not its base types') declares a variable: state, derived or None."""
+    dynamics = component_type.dynamics
+    as_state = name in dynamics.state_variables
+    as_derived = name in dynamics.derived_variables or name in dynamics.conditional_derived_variables
+    if as_state == as_derived:
+        return None  # not declared, or both (as Sisat in the Pinsky-Rinzel cell): left as it is
+    return "state" if as_state else "derived"
+
+
+def _keep_nearest_declarations(resolved: Any, own_types: Any) -> bool:
+    """A variable a type declares as derived and a base type as a state (or the reverse) keeps
+    only the nearest type's declaration, as in jLEMS (pylems keeps both: NEURON would refuse
+    the mechanism with "Multiple declaration"). ``own_types``: the types before pylems merged
+    their bases into them. Returns whether anything changed."""
+    dynamics = resolved.dynamics
+    changed = False
+    # (pylems's maps iterate over their values; their keys are the names)
+    derived = set(dynamics.derived_variables.keys()) | set(dynamics.conditional_derived_variables.keys())
+    for name in set(dynamics.state_variables.keys()) & derived:
+        kind, type_name, seen = None, resolved.name, set()
+        while kind is None and type_name and type_name in own_types and type_name not in seen:
+            seen.add(type_name)
+            kind = _own_declaration(name, own_types[type_name])
+            type_name = own_types[type_name].extends
+        if kind == "derived":
+            del dynamics.state_variables[name]
+            if name in dynamics.time_derivatives:
+                del dynamics.time_derivatives[name]
+        elif kind == "state":
+            for table in (dynamics.derived_variables, dynamics.conditional_derived_variables):
+                if name in table:
+                    del table[name]
+        changed = changed or kind is not None
+    return changed
 
 
 class _SourceXml:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from . import expr as ex
 from .flatten import TranslationError
+from .shorten import MAX_LINE, Shortener
 from .translate import Action, Condition, FlatComponent
 
 RESERVED = {
@@ -49,6 +50,12 @@ VINIT = "vinit_nml"
 VSTEP = "vstep_nml"
 TSTEP = "tstep_nml"
 ZERO_CONDUCTANCE = "gzero_nml"
+INPUT_SUM = "isum_nml"
+#: The longest line nocmodl reads (its buffer holds 512 characters with the newline).
+NMODL_LINE_LIMIT = 510
+#: A condition written ``.geq.``/``.leq.`` holds on equality; WATCH only knows ``>``, so the
+#: difference may fall short of 0 by this much relative to the compared values (floating error).
+NON_STRICT_TOLERANCE = "1e-9"
 
 
 def transfer_buffer(pointer: str) -> str:
@@ -102,6 +109,9 @@ class Mechanism:
 #: Valence of ions NEURON does not know by name (it knows na, k and ca).
 ION_VALENCE = {"ca2": 2}
 
+#: The calcium pools of cell2CaPools and the requirements that read their concentrations.
+CALCIUM_POOLS = {"ca": ("caConc", "caConcExt"), "ca2": ("caConc2", "caConcExt2")}
+
 #: Requirements a concentration model gets from the driver as per-segment constants.
 SUPPLIED = ("initialConcentration", "initialExtConcentration")
 
@@ -116,7 +126,16 @@ class _Printer:
         self.membrane_v = role == "cell" and "v" in flat.states
         self.initializing = False
         self.in_event = False
-        self.uses_v = self.membrane_v or "v" in flat.requirements
+        # The sum of the attached inputs (``synapses[*]/i``) reaches the equations through
+        # NEURON's membrane when the cell's v is the membrane potential and has a time
+        # derivative; otherwise the cell measures it from its section (see _input_sum).
+        self.senses_input = role == "cell" and bool(flat.external) and not any(
+            "v" in tds for tds in flat.time_derivatives.values())
+        for name, dimension in flat.external.items():
+            if self.senses_input and dimension not in _INPUT_UNITS:
+                raise TranslationError(f"{flat.type}: the input sum '{name}' has dimension {dimension} "
+                                       f"(current or none are supported)")
+        self.uses_v = self.membrane_v or "v" in flat.requirements or self.senses_input
         if role == "concentration" and "concentration" in self.names:
             # The pool's concentration is NEURON's ion concentration itself (a STATE it writes).
             self.names["concentration"] = f"{ion}i"
@@ -144,10 +163,15 @@ class _Printer:
     def _ion_names(self) -> dict[str, str]:
         """LEMS requirements NEURON's ion mechanisms provide (concentrations, currents, area)."""
         names: dict[str, str] = {}
-        self.reads_calcium = self.role in ("density", "concentration") and bool(
-            {"caConc", "caConcExt"} & self._used_names())
-        if self.reads_calcium:
-            names.update(caConc="cai", caConcExt="cao")
+        used = self._used_names()
+        # Pools read by a mechanism that does not carry their ion (a channelDensityNernstCa2 of
+        # ion ca reads the ca2 pool, as jLEMS's requirements reach the cell's caConc2).
+        self.read_pools = [pool for pool, (inside, outside) in CALCIUM_POOLS.items()
+                           if self.role in ("density", "concentration") and pool != self.ion
+                           and {inside, outside} & used]
+        for pool in self.read_pools:
+            inside, outside = CALCIUM_POOLS[pool]
+            names.update({inside: f"{pool}i", outside: f"{pool}o"})
         if self.ion is None:
             return names
         ion = self.ion
@@ -220,8 +244,9 @@ class _Printer:
                  f"    SUFFIX {mech_name}" if self.role in ("density", "concentration")
                  else f"    POINT_PROCESS {mech_name}"]
         ion = self.ion
-        if self.reads_calcium and ion != "ca":
-            lines.append("    USEION ca READ cai, cao")
+        for pool in self.read_pools:
+            pool_valence = f" VALENCE {ION_VALENCE[pool]}" if pool in ION_VALENCE else ""
+            lines.append(f"    USEION {pool} READ {pool}i, {pool}o{pool_valence}")
         valence = f" VALENCE {ION_VALENCE[ion]}" if ion in ION_VALENCE else ""
         if self.role == "density" and ion:
             lines.append(f"    USEION {ion} READ {ion}i, {ion}o WRITE i{ion}{valence}")
@@ -251,8 +276,8 @@ class _Printer:
             lines += [f"    i{ion}", "    area"]
         elif self.role != "source":
             lines.append(f"    {CURRENT}")
-        if self.reads_calcium and ion != "ca":
-            lines += ["    cai", "    cao"]
+        for pool in self.read_pools:
+            lines += [f"    {pool}i", f"    {pool}o"]
         for n, _ in f.derived_params:
             lines.append(f"    {self.names[n]}")
         for s in assigned_states:
@@ -273,12 +298,16 @@ class _Printer:
         lines += [f"    {transfer_buffer(p)}" for p in self.pointers.values()]
         if self._once:
             lines.append(f"    {ZERO_CONDUCTANCE}")
+        if self.senses_input:
+            lines.append(f"    {INPUT_SUM}")
         lines.append("}")
         if integrated:
             lines += ["", "STATE {"] + [f"    {self.names[s]}" for s in f.states if s in integrated] + ["}"]
         lines += ["", "INITIAL {"]
-        for n, value in f.derived_params:
-            lines.append(f"    {self.names[n]} = {self.e(value)}")
+        shortener = Shortener(self.rename, "tmpi")
+        parameter_lines = [line for n, value in f.derived_params
+                           for line in shortener.assignment(self.names[n], value)]
+        lines += shortener.local_line() + parameter_lines
         for s in f.states:
             if not (self.membrane_v and s == "v"):
                 lines.append(f"    {self.names[s]} = 0")
@@ -289,6 +318,8 @@ class _Printer:
         lines.append(f"    {TSTEP} = t")
         if self._once:
             lines.append(f"    {ZERO_CONDUCTANCE} = 0")
+        if self.senses_input:
+            lines.append(f"    {INPUT_SUM} = 0")
         if self.role == "cell":
             # NEURON's v cannot be set in INITIAL: the value is kept in vinit_nml and the driver
             # sets the section's v from it before the first step.
@@ -321,11 +352,12 @@ class _Printer:
             lines += ["", "BEFORE BREAKPOINT {"] + step_start + ["}"]
         kinetic_states = {s for group in f.kinetic_groups for s in group}
         derived_states = [s for s in f.states if s in integrated and s not in kinetic_states]
+        solved = bool(derived_states) or self.senses_input
         lines += ["", "BREAKPOINT {"]
         if once:
             current_ion = f" USEION {ion}" if self.role == "density" and ion else ""
             lines.append(f"    CONDUCTANCE {ZERO_CONDUCTANCE}{current_ion}")
-        if derived_states:
+        if solved:
             lines.append("    SOLVE states_nml")
         if f.kinetic:
             lines.append("    SOLVE kinetic_nml METHOD sparse")
@@ -334,14 +366,22 @@ class _Printer:
         lines += self._rates_and_levels(level)
         lines += ["    " + s for s in self._current()]
         lines.append("}")
-        if derived_states:
+        if solved:
             # Explicit Euler written out: every derivative from the start-of-step values, then
             # every update. (NEURON's METHOD euler does the same through a slower generic loop.)
             deltas = [f"d{k}_nml" for k in range(len(derived_states))]
-            lines += ["", "PROCEDURE states_nml() {", "    LOCAL " + ", ".join(deltas)]
+            lines += ["", "PROCEDURE states_nml() {"] + (["    LOCAL " + ", ".join(deltas)] if deltas else [])
+            lines += self._input_sum()
             lines += [] if once else ["    rates_nml()"]
+            shortener = Shortener(self.rename, "tmpd")
+            updates = []
             for s, d in zip(derived_states, deltas):
-                lines.append(f"    {d} = ({self._derivative(s)}) * 0.001")
+                line = f"    {d} = ({self._derivative(s)}) * 0.001"
+                if len(line) > MAX_LINE and set(self._regimes_of(s)) == {None}:
+                    updates += shortener.assignment(d, ex.BinOp("*", f.time_derivatives[None][s], ex.Num(0.001)))
+                else:
+                    updates.append(line)
+            lines += shortener.local_line() + updates
             for s, d in zip(derived_states, deltas):
                 lines.append(f"    {self.names[s]} = {self.names[s]} + dt * {d}")
             lines.append("}")
@@ -355,12 +395,16 @@ class _Printer:
                 lines.append("    CONSERVE " + " + ".join(self.names[s] for s in group) + " = 1")
             lines.append("}")
         lines += ["", "PROCEDURE rates_nml() {"]
+        shortener = Shortener(self.rename)
+        derived_lines = []
         for n, value in f.derived:
-            if n in f.external:
-                lines.append(f"    {self.names[n]} = 0 : supplied by NEURON (synapses on the section)")
+            if n in f.external and self.senses_input:
+                derived_lines.append(f"    {self.names[n]} = {INPUT_SUM} * {_INPUT_UNITS[f.external[n]]}")
+            elif n in f.external:
+                derived_lines.append(f"    {self.names[n]} = 0 : supplied by NEURON (synapses on the section)")
             else:
-                lines.append(f"    {self.names[n]} = {self.e(value)}")
-        lines += ["}", ""]
+                derived_lines += shortener.assignment(self.names[n], value)
+        lines += shortener.local_line() + derived_lines + ["}", ""]
         if self.role not in ("density", "concentration"):
             lines += self._net_receive(watched, polled)
         if "random_uniform(rng_nml)" in "\n".join(lines):
@@ -368,6 +412,11 @@ class _Printer:
             # the run's seed and the instance's place in the network (not from the MPI rank).
             lines.insert(lines.index("NEURON {") + 2, "    RANDOM rng_nml")
         lines += _HELPERS
+        too_long = next((line for line in lines if line is not None and len(line) > NMODL_LINE_LIMIT), None)
+        if too_long is not None:
+            raise TranslationError(f"{f.type}: an expression gives an NMODL line of {len(too_long)} characters "
+                                   f"(NMODL allows {NMODL_LINE_LIMIT}), which nmlhub cannot split: "
+                                   f"{too_long.strip()[:80]}...")
         text = "\n".join(line for line in lines if line is not None) + "\n"
         if text.count(TSTEP) == 3:  # declared and kept up to date, but read by nothing
             text = text.replace(f"    {TSTEP} = floor(t/dt + 0.25) * dt\n", "").replace(f"    {TSTEP} = t\n", "")
@@ -378,6 +427,14 @@ class _Printer:
         """Whether derived values are computed once per step in BREAKPOINT (channels, synapses)."""
         return self.role in ("density", "current") and not self.pointers  # POINTERs are not ready there
 
+    def _input_sum(self) -> list[str]:
+        """The current the attached inputs injected during this step (nA), measured after NEURON
+        solved the section: what changed its charge, plus what the cell's own holding current
+        (linear in v, so taken at the new v, as NEURON's implicit step does) took away."""
+        if not self.senses_input:
+            return []
+        return [f"    {INPUT_SUM} = {CSEC} * (v - {VSTEP}) / dt + 1000 * {CSEC} / dt * (v - {VHOLD})"]
+
     def _rates_and_levels(self, level: list[Condition]) -> list[str]:
         lines = ["    rates_nml()"]
         for cond in level:
@@ -387,6 +444,10 @@ class _Printer:
         if level:
             lines.append("    rates_nml()")
         return lines
+
+    def _regimes_of(self, state: str) -> list[str | None]:
+        """The regimes (None: all) in which a state has a time derivative."""
+        return [r for r, tds in self.flat.time_derivatives.items() if state in tds]
 
     def _derivative(self, state: str) -> str:
         f = self.flat
@@ -474,11 +535,15 @@ class _Printer:
         return watched, level, polled
 
     def _scalar(self, test: ex.Expr) -> str | None:
+        """A number that is > 0 exactly where the condition holds (None if there is none)."""
         if isinstance(test, ex.BinOp):
-            if test.op in (".gt.", ".geq.", ".ge."):
-                return f"({self.e(test.left)} - {self.e(test.right)})"
-            if test.op in (".lt.", ".leq.", ".le."):
-                return f"({self.e(test.right)} - {self.e(test.left)})"
+            if test.op in (".gt.", ".lt.", ".geq.", ".ge.", ".leq.", ".le."):
+                high, low = (test.left, test.right) if test.op in (".gt.", ".geq.", ".ge.") else (test.right, test.left)
+                high_text, low_text = self.e(high), self.e(low)
+                if test.op in (".gt.", ".lt."):
+                    return f"({high_text} - {low_text})"
+                return (f"({high_text} - {low_text} + {NON_STRICT_TOLERANCE} * (fabs({high_text}) + "
+                        f"fabs({low_text}) + 1e-290))")
             if test.op == ".eq.":  # LEMS compares flags and counters this way
                 return f"(0.5 - fabs({self.e(test.left)} - {self.e(test.right)}))"
             if test.op in (".neq.", ".ne."):
@@ -584,8 +649,12 @@ class _Printer:
         for action in actions:
             if action.kind == "assign":
                 value = self.e(action.value, rename)
-                if action.target == "v" and self.membrane_v:
-                    out.append(f"{VINIT if self.initializing else 'v'} = ({value}) * 1000")
+                if action.target == "v" and self.membrane_v and self.initializing:
+                    out.append(f"{VINIT} = ({value}) * 1000")
+                elif action.target == "v" and self.membrane_v:
+                    # Where v has no time derivative the holding current keeps v where the
+                    # cell last put it (a voltage clamp), not where it was before.
+                    out += [f"v = ({value}) * 1000", f"{VHOLD} = v"]
                 else:
                     out.append(f"{self.rename(action.target)} = {value}")
             elif action.kind == "emit":
@@ -601,6 +670,10 @@ class _Printer:
                     out.append(f"{VHOLD} = v")
         return out
 
+
+#: What the measured input sum (nA) is multiplied by for each dimension of the cell's input
+#: (dimensionless inputs inject 1 nA per unit into such a cell: its dl_scale is 1).
+_INPUT_UNITS = {"current": "1e-9", "none": "1"}
 
 _HELPERS = [
     "FUNCTION ifelse_nml(c, a, b) {", "    if (c) { ifelse_nml = a } else { ifelse_nml = b }", "}", "",

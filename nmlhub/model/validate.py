@@ -107,8 +107,10 @@ def validate(path: str | Path) -> list[Problem]:
         problems.extend(unit_problems(source.tree, str(source.path), model))
     problems.extend(check_model(model))
     from ..importers.custom_mechanisms import model_problems
+    from ..lems.support import unsupported_constructs
 
     problems.extend(model_problems(model))
+    problems.extend(unsupported_constructs(model))  # what `run` would refuse
     problems.extend(translation_problems(model))
     return problems
 

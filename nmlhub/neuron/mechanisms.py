@@ -173,7 +173,7 @@ def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, Compon
             role = role_of(model, comp_id)
             try:
                 flat = translator.translate(flattener.fatten(comp_id))
-                if role == "cell" and "v" not in flat.states:
+                if role == "cell" and "v" not in flat.states and not flat.external:
                     role = "source"  # e.g. FitzHugh-Nagumo: its own dimensionless states, events only
                 mechanism = mechanism_for(flat, role)
             except (TranslationError, ex.ExpressionError) as exc:

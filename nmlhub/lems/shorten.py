@@ -1,0 +1,80 @@
+"""Keep generated NMODL within NMODL's line length (nocmodl refuses lines over 511 characters).
+
+An expression too long to print on one line is cut into temporaries: its largest subexpressions
+are assigned first, each to a ``LOCAL`` of the block, and the expression uses their names. The
+arithmetic is the same, in the same order; ``ifelse_nml`` evaluates all its arguments anyway,
+so hoisting a branch out of it computes nothing more than before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable
+
+from . import expr as ex
+
+#: Longest line nmlhub writes (nocmodl's limit is 511 characters, newline included).
+MAX_LINE = 400
+
+
+def _children(node: ex.Expr) -> list[tuple[str, ex.Expr]]:
+    if isinstance(node, ex.BinOp):
+        return [("left", node.left), ("right", node.right)]
+    if isinstance(node, ex.Neg):
+        return [("operand", node.operand)]
+    if isinstance(node, ex.Call):
+        return [("arg", node.arg)]
+    if isinstance(node, ex.IfElse):
+        return [("test", node.test), ("then", node.then), ("other", node.other)]
+    return []
+
+
+class Shortener:
+    """Cuts expressions of one NMODL block into temporaries named ``<stem><k>_nml``.
+
+    Parameters
+    ----------
+    rename
+        How names are printed (the printer's renaming); temporaries print as themselves.
+    stem
+        Start of the temporaries' names, unique to the block.
+    """
+
+    def __init__(self, rename: Callable[[str], str], stem: str = "tmp") -> None:
+        self._rename = rename
+        self.stem = stem
+        self.temporaries: list[str] = []
+
+    def _print(self, node: ex.Expr) -> str:
+        return ex.to_nmodl(node, lambda n: n if n in self.temporaries else self._rename(n))
+
+    def assignment(self, target: str, value: ex.Expr, indent: str = "    ") -> list[str]:
+        """Lines assigning ``value`` to ``target`` (the printed name), none longer than MAX_LINE."""
+        lines: list[str] = []
+        head = f"{indent}{target} = "
+        short = self._fit(value, MAX_LINE - len(head), lines, indent)
+        return lines + [head + self._print(short)]
+
+    def _fit(self, node: ex.Expr, room: int, lines: list[str], indent: str) -> ex.Expr:
+        if len(self._print(node)) <= room:
+            return node
+        parts = dict(_children(node))
+        for key, child in parts.items():
+            parts[key] = self._fit(child, room, lines, indent)
+        node = replace(node, **parts) if parts else node
+        while len(self._print(node)) > room:
+            candidates = [(len(self._print(c)), key) for key, c in parts.items()
+                          if not isinstance(c, (ex.Name, ex.Num))]
+            if not candidates:
+                break  # nothing left to cut: the caller's line check reports it
+            _, key = max(candidates)
+            name = f"{self.stem}{len(self.temporaries)}_nml"
+            self.temporaries.append(name)
+            lines.append(f"{indent}{name} = {self._print(parts[key])}")
+            parts[key] = ex.Name(name)
+            node = replace(node, **parts)
+        return node
+
+    def local_line(self, indent: str = "    ") -> list[str]:
+        """The ``LOCAL`` declaration of the temporaries (none if there are none)."""
+        return [f"{indent}LOCAL " + ", ".join(self.temporaries)] if self.temporaries else []
