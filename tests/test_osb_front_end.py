@@ -156,3 +156,15 @@ def test_a_lems_cell_type_extending_no_neuroml_cell_runs_in_a_network_as_jlems_r
     assert np.abs(ours[:, 1] - theirs[:, 1]).max() < 1e-6 * np.ptp(theirs[:, 1])
     spikes = [np.loadtxt(tmp_path / name / "hr.spikes", ndmin=2) for name in ("nmlhub", "jlems")]
     assert len(spikes[1]) > 10 and np.array_equal(spikes[0], spikes[1])
+
+
+def test_a_simulation_of_one_cell_without_a_network_is_refused_in_one_line(tmp_path):
+    from nmlhub.errors import UnsupportedComponentError
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    folder = _model_folder(tmp_path)
+    (folder / "LEMS_cell.xml").write_text(LEMS.replace('target="net"', 'target="one"'))
+    with pytest.raises(UnsupportedComponentError) as info:
+        NeuronSimulation(nmlhub.load(folder / "LEMS_cell.xml")).run()
+    assert str(info.value).startswith(f"{folder / 'cell.nml'}:3: <cell id='one'>: not supported: the "
+                                      "simulation's target is this cell, not a network")

@@ -107,3 +107,23 @@ def test_a_dynamics_element_outside_dynamics_is_refused_in_one_line(tmp_path):
     line = next(k for k, text in enumerate(channel.read_text().splitlines(), 1) if 'name="W"' in text)
     assert f"{channel}:{line}: ComponentType 'nc_kRate': not supported: <DerivedVariable> directly inside" in message
     assert "Unable to resolve" not in message
+
+
+def test_units_the_model_defines_reach_the_lems_reader(tmp_path):
+    """A parameter in a unit the model defines itself (StochasticityShowcase's nA_per_ms): the
+    same HH cell, the same spikes as jLEMS's."""
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    lems = _neuroconstruct_rate_model(tmp_path / "m")
+    channel = lems.parent / "K.channel.nml"
+    text = channel.read_text().replace('<reverseRate type="nc_kRate"/>', '<reverseRate type="nc_kRate" slope="0 nA_per_ms"/>')
+    text = text.replace('<Constant name="TIME_SCALE"', '<Parameter name="slope" dimension="current_per_time"/>\n'
+                                                       '        <Constant name="TIME_SCALE"')
+    channel.write_text(text)
+    lems.write_text(lems.read_text().replace(
+        "<Target", '<Dimension name="current_per_time" i="1" t="-1"/>\n'
+                   '    <Unit symbol="nA_per_ms" dimension="current_per_time" power="-6"/>\n    <Target'))
+    results = NeuronSimulation(nmlhub.load(lems)).run()
+    spikes = np.asarray(results.spikes[("hhpop", 0)])
+    expected = np.load(REFERENCE)["events:hh_single.spikes.dat"][:, 1] * 1e3
+    assert len(spikes) == len(expected) and np.max(np.abs(spikes - expected)) < SPIKE_TOL_MS

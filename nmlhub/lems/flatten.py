@@ -15,8 +15,8 @@ from lxml import etree
 from ..coretypes import CORE_TYPES_DIR, list_jar_files, read_jar_file
 from ..model import Model
 from ..model.records import LemsComponent
-from .pylems_fallback import (ExpressionStandIns, TranslationError, pylems_error,  # noqa: F401
-                              refuse_unsupported_constructs)
+from .pylems_fallback import (ExpressionStandIns, TranslationError, model_unit_definitions,  # noqa: F401
+                              pylems_error, refuse_unsupported_constructs)
 
 
 def component_xml(record_obj: Any, tag: str) -> str:
@@ -78,6 +78,7 @@ class Flattener:
             (folder / Path(name).name).write_bytes(text)
         parts = ['<Lems>', '<Include file="NeuroML2CoreTypes.xml"/>', '<Include file="PyNN.xml"/>']
         self._expressions = ExpressionStandIns()
+        parts += model_unit_definitions(model)
         for ct in model.component_types.values():
             refuse_unsupported_constructs(ct)
             parts.append(self._expressions.replace_in(_strip_namespace(ct.xml)))

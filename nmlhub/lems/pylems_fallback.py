@@ -97,6 +97,24 @@ class ExpressionStandIns:
                     self._restore(value, seen)
 
 
+def model_unit_definitions(model: Any) -> list[str]:
+    """``<Dimension>`` and ``<Unit>`` elements for what the model defines beyond the NeuroML2 core
+    set (pylems is given the core types only; jLEMS reads the model's own definitions too)."""
+    from ..units import BASE_DIMENSIONS, UnitRegistry
+
+    core = UnitRegistry.core()
+    parts = []
+    for name, dimension in model.units.dimensions.items():
+        if name not in core.dimensions:
+            exponents = " ".join(f'{b}="{e}"' for b, e in zip(BASE_DIMENSIONS, dimension.exponents) if e)
+            parts.append(f'<Dimension name="{name}" {exponents}/>')
+    for symbol, unit in model.units.units.items():
+        if symbol not in core.units:
+            parts.append(f'<Unit symbol="{symbol}" dimension="{unit.dimension.name}" power="{unit.power}" '
+                         f'scale="{unit.scale!r}" offset="{unit.offset!r}"/>')
+    return parts
+
+
 def refuse_unsupported_constructs(component_type: ComponentTypeDef) -> None:
     """Refuse, naming its file and line, a ComponentType using a construct pylems cannot resolve.
 
@@ -135,6 +153,10 @@ def pylems_error(exc: Exception, model: Any, component_id: str | None = None) ->
     unresolved = _UNRESOLVED_TYPE.search(text)
     if unresolved:
         return _unresolved_type(model, *unresolved.groups())
+    unit = re.search(r"Unknown unit symbol '([^']+)'", text)
+    if unit:
+        return TranslationError(f"not supported: unit '{unit.group(1)}' is neither a NeuroML2 core unit "
+                                "nor a <Unit> the model defines")
     component = model.components.get(component_id) if component_id else None
     where = {"file": component.location.file, "line": component.location.line} if component else {}
     construct = _construct(text)

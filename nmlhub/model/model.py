@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -107,14 +107,23 @@ class Model:
 
     def _refuse_lems_defined_network(self, component_id: str) -> None:
         """A simulation target that is a LEMS component holding a network (Ex17's tissue, whose
-        own dynamics set the temperature) is refused in one line naming it."""
+        own dynamics set the temperature), or a single component such as a cell (PinskyRinzel's
+        twoCompartment Figure 3), is refused in one line naming it."""
         from ..errors import UnsupportedComponentError
         from .records import LemsComponent
 
         record = self.components.get(component_id)
-        if record is None or not isinstance(record.obj, LemsComponent):
+        if record is None:
             return
+        if not isinstance(record.obj, LemsComponent):
+            record = replace(record, obj=LemsComponent(component_id, record.type))
         inner = [c for c in record.obj.children if "network" in self.type_chain(c.type)]
+        if not inner and record.category != "network":
+            raise UnsupportedComponentError(
+                f"not supported: the simulation's target is this {record.type}, not a network "
+                f"(jLEMS runs one component on its own; nmlhub runs a NeuroML <network>)",
+                file=record.location.file, line=record.location.line,
+                element=f"<{record.type} id='{component_id}'>")
         if inner:
             raise UnsupportedComponentError(
                 f"not supported: a network defined in LEMS (network '{inner[0].id}' inside this "

@@ -32,6 +32,8 @@ RUN_CAUSES = [
     (r"is not a path nmlhub can record", "refused: recording path not supported"),
     (r"cannot be placed in a network", "refused: component cannot be placed in a network"),
     (r"ModuleNotFoundError", "survey artefact: nmlhub was being edited during the run"),
+    (r"PreSyn already associated", "internal error: spike sources on several segments of one cell "
+                                   "(PreSyn gid; issue 24 item 4)"),
     (r"internal error", "internal error"),
     (r"not found", "an included file not found"),
 ]
@@ -99,15 +101,16 @@ def main() -> None:
     rows = merge(args.results)
     checked = [r for r in rows if r["status"] != "skipped"]
     omts = {r["omt"] for r in rows}
-    targets = {r["target"] for r in checked if r["experiment"] != "validate"}
-    ran = {r["target"] for r in checked if r["experiment"] != "validate" and r["status"] in ("pass", "fail")}
     no_reference = [r for r in checked if "is not there" in r["detail"]]
     counted = [r for r in checked if r not in no_reference]
     passed = sum(r["status"] == "pass" for r in counted)
+    targets = {r["target"] for r in counted if r["experiment"] != "validate"}
+    ran = {r["target"] for r in counted if r["experiment"] != "validate" and r["status"] in ("pass", "fail")}
     refused = {r["target"] for r in counted if r["status"] == "error" and r["experiment"] != "validate"}
     summary = [
         f".omt files: {len(omts)} ({len(omts) - len({r['omt'] for r in checked})} of other engines, skipped)",
-        f"targets tried: {len(targets)}; run: {len(ran)}; refused or failed to run: {len(refused)}",
+        f"targets tried: {len(targets)}; run: {len(ran)}; refused or failed to run: {len(refused)}; "
+        f"validation tests: {sum(r['experiment'] == 'validate' for r in counted)}",
         f"experiments: {passed} passed of {len(counted)} (+{len(no_reference)} whose .mep the snapshot lacks)",
         *(f"  {count:4d}  {words}" for words, count in
           Counter(cause(r) for r in counted if r["status"] != "pass").most_common())]
