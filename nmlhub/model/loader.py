@@ -356,7 +356,7 @@ class _Loader:
         from ..rules.values import RuleError
 
         assert self.model is not None
-        found = find_rules(element)
+        found = find_rules(element, file)
         if found is None:
             return
         try:
