@@ -125,13 +125,14 @@ def _cell_path(population: str, index: int, component: str, expanded: bool) -> s
     return f"{population}/{index}/{component}" if expanded else f"{population}[{index}]"
 
 
-_CELL_REFERENCE = re.compile(r"^([^\[\]/]+)\[(\d+)\]$")
+_CELL_REFERENCE = re.compile(r"^([^\[\]/]+)\[(\d+)\](/.*)?$")  # pop[i], or pop[i]/segment
 
 
 def simulation_xml(builder: Any, network_file: str, duration_ms: float, dt_ms: float,
                    record_v: list[str] | None = None, spikes: str | None = "spikes.dat",
                    seed: int | None = None, lems_files: list[str] | None = None, expanded: bool = False) -> bytes:
-    """A LEMS file that simulates the network: voltages of ``record_v`` cells (``pop[i]``) to
+    """A LEMS file that simulates the network: voltages of ``record_v`` cells (``pop[i]``, or
+    ``pop[i]/SEGMENT`` for a segment's) to
     ``<id>.v.dat`` and every cell's spikes to ``spikes`` (ID_TIME; ids are gids); cells are named
     by the paths jLEMS accepts for the populations the network file writes (``expanded`` or not)."""
     rules = builder.rules
@@ -142,7 +143,7 @@ def simulation_xml(builder: Any, network_file: str, duration_ms: float, dt_ms: f
         if m is None or m.group(1) not in components:
             raise RuleError(f"record_v: '{reference}' is not a cell of a population of the network "
                             f"(write it as population[index]; populations: {', '.join(components)})")
-        return _cell_path(m.group(1), int(m.group(2)), components[m.group(1)], expanded)
+        return _cell_path(m.group(1), int(m.group(2)), components[m.group(1)], expanded) + (m.group(3) or "")
 
     root = etree.Element("Lems")
     sim_id = f"sim_{rules.network_id}"
