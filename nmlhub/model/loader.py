@@ -95,13 +95,14 @@ def _load_converted(path: Path, **options: Any) -> Model:
     import tempfile
 
     from ..converters import kind_of
-    from ..converters.model_io import read_model, write_model
+    from ..converters.model_io import check_includes_inside, read_model, write_model
 
     if not path.is_file():
         raise ModelError("file not found", file=path)
     if kind_of(path) != "model":
         raise ModelError("holds simulation results, not a model (read it with nmlhub.converters.load)", file=path)
     tree = read_model(path)
+    check_includes_inside(tree, path)
     handle, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".nml", dir=path.parent)
     os.close(handle)
     try:
