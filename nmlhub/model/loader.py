@@ -378,12 +378,36 @@ class _Loader:
             self._load_children(root.getroot(), path)
         if contents.network is not None:
             self._register("network", "networks", contents.network, here)
+            if contents.network_xml:
+                self._add_network_xml(contents.network, contents.network_xml, path)
             for child_list in ("populations", "projections", "electrical_projections",
                                "continuous_projections", "input_lists", "explicit_inputs"):
                 for child in getattr(contents.network, child_list, []) or []:
                     child_id = getattr(child, "id", None)
                     if child_id:
                         self.model.locations[f"{contents.network.id}/{child_id}"] = here
+
+    def _add_network_xml(self, network: Any, text: bytes, path: Path) -> None:
+        """The network's children nmlhub's NeuroML HDF5 keeps as XML (each in an ``nmlhub_slot``:
+        explicit inputs, the rules annotation, elements the datasets cannot hold) join the network
+        read from the datasets."""
+        shell = parse_xml_bytes(text, source=f"{path} (nmlhub_extra_xml)").getroot()
+        element = etree.Element(shell.tag, dict(shell.attrib), nsmap=shell.nsmap)
+        for slot in list(shell):
+            element.extend(list(slot))
+        if not len(element):
+            return
+        built = neuroml.nml.nml.Network.factory()
+        try:
+            built.build(element)
+        except Exception as exc:  # generateDS reports malformed values with its own exceptions
+            raise ModelError(f"cannot read the network's XML part: {exc}", file=path) from None
+        for member in neuroml.nml.nml.Network.member_data_items_:
+            if member.get_container() == 1 and getattr(built, member.get_name(), None):
+                getattr(network, member.get_name()).extend(getattr(built, member.get_name()))
+        if built.annotation is not None and getattr(network, "annotation", None) is None:
+            network.annotation = built.annotation
+        self._locate_network_children(element, network.id, str(path))
 
 
 def _network_child_tags() -> set[str]:
