@@ -152,6 +152,8 @@ def test_3d_points_match_the_template(imported, direct):
 
 
 def test_validate_warns_about_the_mod_channel(imported, tmp_path):
+    # the mechanisms annotation is RDF text: no element of nmlhub's namespace, which jLEMS refuses
+    assert "<nmlhub:" not in imported.read_text() and "&lt;nmlhub:mechanisms" in imported.read_text()
     problems = validate(imported)
     assert is_valid(problems), problems
     warnings = [p for p in problems if "kslow" in p.message]

@@ -21,7 +21,7 @@ import neuroml
 import numpy as np
 
 from ..model.cells import CABLE_GROUP_NEUROLEX_ID
-from .custom_mechanisms import AnnotationText, ModMechanism, ModPlacement, file_sha256, to_element
+from .custom_mechanisms import ModMechanism, ModPlacement, file_sha256, mechanisms_annotation
 from .neuron_reader import CellImportError, _clean_id
 
 #: Standard groups, the NeuroLex ids NeuroML gives them and the section-name prefixes that
@@ -324,7 +324,7 @@ def description_to_document(data: dict[str, Any], cell_id: str, folder: str | Pa
                             intracellular_properties=intracellular))
     mods = _mod_mechanisms(data, per_mech, groups, Path(folder).resolve())
     if mods:
-        cell.annotation = neuroml.Annotation(anytypeobjs_=[AnnotationText(to_element(mods))])
+        cell.annotation = mechanisms_annotation(mods)
     document = neuroml.NeuroMLDocument(id=cell_id)
     for (name, _, _), channel in zip(HH_CHANNELS, _hh_channels(cell_id)):
         if name in used:

@@ -86,6 +86,20 @@ def find_payload(parent: etree._Element, namespace: str, tag: str,
     return None
 
 
+def payload_in(rdf: etree._Element, namespace: str, tag: str, source: str | Path = "<annotation>") -> etree._Element | None:
+    """The ``{namespace}tag`` element carried in an ``rdf:RDF`` element (as an annotation's
+    content is kept by libNeuroML), or None."""
+    for description in rdf.iter(f"{{{RDF}}}Description"):
+        if description.get(f"{{{RDF}}}about") != namespace:
+            continue
+        for holder in description.findall(f"{{{DC}}}description"):
+            if holder.text and holder.text.strip():
+                payload = _parse(holder, source)
+                if payload.tag == f"{{{namespace}}}{tag}":
+                    return payload
+    return None
+
+
 def _parse(holder: etree._Element, source: str | Path) -> etree._Element:
     payload = parse_xml_bytes(holder.text.encode("utf-8"), source=f"{source}:{holder.sourceline}").getroot()
     offset = (holder.sourceline or 1) - 1
