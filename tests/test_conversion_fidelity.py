@@ -5,7 +5,6 @@ connections survive NeuroML HDF5 for nmlhub and for libNeuroML."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -143,7 +142,7 @@ def test_numeric_looking_text_survives_every_format(tmp_path, text):
 
 # ---------------------------------------------------------------- rules-built networks in NeuroML HDF5
 
-def _builder(folder: Path):
+def _builder():
     net = nmlhub.NetworkBuilder("fidelity", size=(200, 400, 200), seed=3)
     net.include(Path("nml_examples/mc_network/pyr_cell.cell.nml").resolve())
     import neuroml
@@ -172,10 +171,7 @@ def test_rules_network_with_properties_and_segments_survives_hdf5(tmp_path):
     document comes back as the same text."""
     from neuroml.loaders import NeuroMLHdf5Loader, read_neuroml2_file
 
-    import shutil
-
-    shutil.copy("nml_examples/mc_network/pyr_cell.cell.nml", tmp_path)
-    net = _builder(tmp_path)
+    net = _builder()
     xml = net.save(tmp_path / "fidelity.net.nml", expanded=True)
     h5 = tmp_path / "fidelity.nml.h5"
     save(xml, h5)
