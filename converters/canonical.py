@@ -29,8 +29,11 @@ def normalise(value: str) -> str:
 
 def normalise_column(column: dict) -> list[str]:
     """The comparable forms of a column's values."""
-    if "int" in column or "float" in column:  # numbers as text hold no white space
-        return decode_column(column)
+    if "int" in column or "float" in column:
+        texts = decode_column(column)
+        if _SPACE.search(column["prefix"] + column["suffix"]):  # '2.5 ms'
+            return [normalise(v) for v in texts]
+        return texts
     forms = [normalise(v) for v in column["values"]]
     return [forms[c] for c in column["codes"].tolist()]
 

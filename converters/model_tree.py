@@ -91,7 +91,8 @@ def encode_column(values: list[str]) -> dict:
                 numbers = None
             # exact only: each text is the one the column's style gives back ('0.50' never is)
             for style, spell in FLOAT_STYLES.items():
-                if numbers is not None and list(map(spell, numbers)) == cores:
+                # (map(repr) itself for the common style: a call per value costs seconds per million)
+                if numbers is not None and list(map(repr if style == "repr" else spell, numbers)) == cores:
                     column = {"float": np.array(numbers, dtype=np.float64), "prefix": prefix, "suffix": suffix}
                     if style != "repr":
                         column["style"] = style

@@ -91,11 +91,39 @@ def _to_json(value: Any) -> Any:
     return value
 
 
+#: The array dtypes nmlhub writes and reads: a file never names its own (``(16000,16000)f8`` would
+#: make each value a 2 GB block).
+DTYPES = {name: np.dtype(name) for name in ("b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f4", "f8")}
+MAX_DIMENSIONS = 8
+
+
+def array_dtype(name: Any) -> np.dtype:
+    """The dtype a file names, if it is one of :data:`DTYPES`."""
+    if not isinstance(name, str) or name.lstrip("<>|=") not in DTYPES:
+        raise ConversionError(f"array dtype {str(name)[:40]!r} is not one nmlhub writes "
+                              f"({', '.join(DTYPES)})")
+    return DTYPES[name.lstrip("<>|=")]
+
+
+def array_shape(shape: Any, size: int) -> tuple[int, ...]:
+    """A shape a file names, checked against the number of values it holds."""
+    if not isinstance(shape, (list, tuple)) or len(shape) > MAX_DIMENSIONS \
+            or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0 for n in shape):
+        raise ConversionError(f"array shape {str(shape)[:60]} is not a list of at most {MAX_DIMENSIONS} sizes")
+    if int(np.prod(shape, dtype=object)) != size:
+        raise ConversionError(f"array shape {list(shape)} does not hold its {size} values")
+    return tuple(int(n) for n in shape)
+
+
 def _from_json(value: Any) -> Any:
     if isinstance(value, dict):
         if ARRAY_KEY in value:
-            data = np.array(value[ARRAY_KEY], dtype=np.dtype(value["dtype"]))
-            return data.reshape(value["shape"])
+            dtype = array_dtype(value.get("dtype"))
+            values = value[ARRAY_KEY]
+            if not isinstance(values, list) or any(isinstance(v, (list, dict, str)) for v in values):
+                raise ConversionError("array values must be a flat list of numbers")
+            shape = array_shape(value.get("shape"), len(values))
+            return np.array(values, dtype=dtype).reshape(shape)
         return {k: _from_json(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_from_json(v) for v in value]
@@ -118,7 +146,9 @@ def read_json(path: Path, kinds: tuple[str, ...]) -> tuple[str, Any]:
     kind, data = open_envelope(obj, path, kinds)
     try:
         return kind, _from_json(data)
-    except (KeyError, TypeError, ValueError) as exc:
+    except ConversionError as exc:
+        raise ConversionError(exc.message, file=path) from None
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ConversionError(f"malformed array: {exc}", file=path) from None
 
 
@@ -249,9 +279,12 @@ def _from_mat(value: Any) -> Any:
         if "nmlhub_bool" in fields:
             return bool(np.asarray(record["nmlhub_bool"]).reshape(-1)[0])
         if "nmlhub_ndarray" in fields:
-            shape = tuple(int(n) for n in np.asarray(record["nmlhub_shape"]).reshape(-1))
-            dtype = np.dtype(_from_mat(record["nmlhub_dtype"]))
-            return np.asarray(record["nmlhub_ndarray"]).astype(dtype).reshape(shape)
+            dtype = array_dtype(_from_mat(record["nmlhub_dtype"]))
+            matrix = np.asarray(record["nmlhub_ndarray"])
+            if matrix.dtype.kind not in "biuf":
+                raise ConversionError(f"array values of MATLAB type {matrix.dtype} are not numbers")
+            shape = array_shape(np.asarray(record["nmlhub_shape"]).reshape(-1).tolist(), matrix.size)
+            return matrix.astype(dtype).reshape(shape)
         return {_unfield(name): _from_mat(record[name]) for name in fields}
     if isinstance(value, np.ndarray):
         if value.dtype == object:
@@ -280,11 +313,62 @@ def write_matlab(path: Path, kind: str, data: Any) -> None:
     write_atomic_bytes(Path(path), bytes(data))
 
 
+#: How much the compressed parts of a MATLAB file may expand: at least this many bytes...
+MAT_MIN_BUDGET = 256 * 2**20
+#: ...or this many times the file's size (nmlhub's own files expand about tenfold).
+MAT_EXPANSION = 64
+
+
+def _check_expansion(path: Path) -> None:
+    """Refuse a MATLAB 5 file whose compressed elements expand beyond the budget, counting the
+    bytes as they stream out of zlib (nothing is kept), before scipy allocates anything."""
+    import struct
+    import zlib
+
+    size = path.stat().st_size
+    budget = max(MAT_MIN_BUDGET, MAT_EXPANSION * size)
+    with open(path, "rb") as stream:
+        header = stream.read(128)
+        if len(header) < 128 or header[126:128] not in (b"IM", b"MI"):
+            return  # not MATLAB 5: scipy says what it is
+        order = "<" if header[126:128] == b"IM" else ">"
+        total = 0
+        while True:
+            tag = stream.read(8)
+            if len(tag) < 8:
+                return
+            kind, nbytes = struct.unpack(order + "II", tag)
+            if kind >> 16:  # a small element packed in its tag
+                continue
+            if kind != 15:  # not compressed: its bytes are in the file
+                stream.seek(nbytes + (-nbytes % 8), 1)
+                continue
+            inflate = zlib.decompressobj()
+            left = nbytes
+            while left > 0:
+                chunk = stream.read(min(left, 1 << 16))
+                if not chunk:
+                    break
+                left -= len(chunk)
+                try:
+                    total += len(inflate.decompress(chunk, 1 << 20))
+                    while inflate.unconsumed_tail:
+                        total += len(inflate.decompress(inflate.unconsumed_tail, 1 << 20))
+                        if total > budget:
+                            break
+                except zlib.error:
+                    return  # damaged: scipy says so
+                if total > budget:
+                    raise ConversionError(f"compressed data expands to more than {budget} bytes (the budget for "
+                                          f"a {size}-byte MATLAB file); refused before reading", file=path)
+
+
 def read_matlab(path: Path, kinds: tuple[str, ...]) -> tuple[str, Any]:
     """Read a MATLAB file written by :func:`write_matlab`."""
     import scipy.io
 
     path = _existing(path)
+    _check_expansion(path)
     try:
         raw = scipy.io.loadmat(str(path), squeeze_me=False, chars_as_strings=True, mat_dtype=False)
     except Exception as exc:  # scipy raises ValueError, TypeError, MatReadError... for a non-MAT file

@@ -5,7 +5,6 @@ connections survive NeuroML HDF5 for nmlhub and for libNeuroML."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -143,7 +142,7 @@ def test_numeric_looking_text_survives_every_format(tmp_path, text):
 
 # ---------------------------------------------------------------- rules-built networks in NeuroML HDF5
 
-def _builder(folder: Path):
+def _builder():
     net = nmlhub.NetworkBuilder("fidelity", size=(200, 400, 200), seed=3)
     net.include(Path("nml_examples/mc_network/pyr_cell.cell.nml").resolve())
     import neuroml
@@ -172,10 +171,7 @@ def test_rules_network_with_properties_and_segments_survives_hdf5(tmp_path):
     document comes back as the same text."""
     from neuroml.loaders import NeuroMLHdf5Loader, read_neuroml2_file
 
-    import shutil
-
-    shutil.copy("nml_examples/mc_network/pyr_cell.cell.nml", tmp_path)
-    net = _builder(tmp_path)
+    net = _builder()
     xml = net.save(tmp_path / "fidelity.net.nml", expanded=True)
     h5 = tmp_path / "fidelity.nml.h5"
     save(xml, h5)
@@ -193,3 +189,36 @@ def test_rules_network_with_properties_and_segments_survives_hdf5(tmp_path):
     assert [c.post_segment_id for c in theirs.projections[0].connection_wds] == segments and any(segments)
     save(h5, tmp_path / "back.nml")
     assert _attribute_texts(tmp_path / "back.nml") == _attribute_texts(xml)
+
+
+def test_rules_only_network_runs_the_same_from_hdf5(tmp_path):
+    """A network saved as rules alone, converted to NeuroML HDF5: nmlhub.load reads its rules and
+    the explicit input kept as XML in the file, and the run gives the same spikes as the XML."""
+    import neuroml
+
+    net = nmlhub.NetworkBuilder("rules_h5", size=(100, 100, 100), seed=4)
+    net.add(neuroml.Izhikevich2007Cell(id="RS", v0="-60mV", C="100pF", k="0.7nS_per_mV", vr="-60mV", vt="-40mV",
+                                       vpeak="35mV", a="0.03per_ms", b="-2nS", c="-50.0mV", d="100pA"))
+    net.add(neuroml.ExpOneSynapse(id="syn", gbase="10nS", erev="0mV", tau_decay="5ms"))
+    net.add(neuroml.PulseGenerator(id="drive", delay="5ms", duration="60ms", amplitude="150pA"))
+    net.population("A", cell="RS", count=5, properties={"color": "1 0 0"})
+    net.population("B", cell="RS", count=3)
+    net.connect("A", "B", "syn", nmlhub.Probability(0.7), weight=nmlhub.uniform(1.0, 2.0), delay=2.0)
+    net.stimulate("drive", targets="A")
+    xml = net.save(tmp_path / "rules_h5.net.nml")
+    text = xml.read_text().replace("</network>", '<explicitInput target="B[0]" input="drive"/></network>')
+    xml.write_text(text)
+    h5 = tmp_path / "rules_h5.nml.h5"
+    save(xml, h5)
+    sim = '<Simulation id="sim" length="80ms" step="0.025ms" target="rules_h5"/>'
+    for name, net_file in (("xml", xml.name), ("h5", h5.name)):
+        (tmp_path / f"LEMS_{name}.xml").write_text(
+            f'<Lems><Target component="sim"/><Include file="{net_file}"/>{sim}</Lems>')
+    from_xml, from_h5 = nmlhub.load(tmp_path / "LEMS_xml.xml"), nmlhub.load(tmp_path / "LEMS_h5.xml")
+    assert [c.id for c in from_h5.rules["rules_h5"].connections] == [c.id for c in from_xml.rules["rules_h5"].connections]
+    assert len(from_h5.network().explicit_inputs) == 1
+    a, b = nmlhub.simulate(from_xml), nmlhub.simulate(from_h5)
+    assert a.spike_count() > 0 and a.spikes.keys() == b.spikes.keys()
+    assert any(len(a.spikes[("B", k)]) for k in range(3))
+    for key in a.spikes:
+        np.testing.assert_array_equal(a.spikes[key], b.spikes[key])

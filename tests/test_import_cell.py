@@ -152,6 +152,8 @@ def test_3d_points_match_the_template(imported, direct):
 
 
 def test_validate_warns_about_the_mod_channel(imported, tmp_path):
+    # the mechanisms annotation is RDF text: no element of nmlhub's namespace, which jLEMS refuses
+    assert "<nmlhub:" not in imported.read_text() and "&lt;nmlhub:mechanisms" in imported.read_text()
     problems = validate(imported)
     assert is_valid(problems), problems
     warnings = [p for p in problems if "kslow" in p.message]
@@ -259,3 +261,44 @@ def test_bad_neuron_input(tmp_path, capsys):
         import_cell(broken, tmp_path / "x.cell.nml", template="Broken")
     assert main(["import-cell", str(HOC), "-o", str(tmp_path / "x.cell.nml")]) == 2
     assert "--template" in capsys.readouterr().err
+
+
+def test_two_imported_cells_coexist_in_one_network(tmp_path):
+    """Two cells imported from the same class (each with hh and pas) make one valid network: the
+    channels an import creates are named after its cell."""
+    source = tmp_path / "ball_stick.py"
+    source.write_text(textwrap.dedent("""
+        from neuron import h
+
+        class BallStick:
+            def __init__(self, length):
+                self.soma = h.Section(name="soma", cell=self)
+                self.dend = h.Section(name="dend", cell=self)
+                self.dend.connect(self.soma(1))
+                self.soma.L = self.soma.diam = 12.6
+                self.dend.L, self.dend.diam = length, 1
+                self.soma.insert("hh")
+                self.dend.insert("pas")
+        """))
+    import_cell(source, tmp_path / "short.cell.nml", cls="BallStick", args=[100], cell_id="short")
+    import_cell(source, tmp_path / "long.cell.nml", cls="BallStick", args=[300], cell_id="long")
+    doc = neuroml.NeuroMLDocument(id="two")
+    doc.includes += [neuroml.IncludeType(href="short.cell.nml"), neuroml.IncludeType(href="long.cell.nml")]
+    doc.pulse_generators.append(neuroml.PulseGenerator(id="i", delay="5ms", duration="20ms", amplitude="0.5nA"))
+    net = neuroml.Network(id="net")
+    for cell in ("short", "long"):
+        net.populations.append(neuroml.Population(id=f"p_{cell}", component=cell, size=1))
+        net.input_lists.append(neuroml.InputList(id=f"in_{cell}", populations=f"p_{cell}", component="i",
+                                                 input=[neuroml.Input(id=0, target=f"../p_{cell}[0]",
+                                                                      destination="synapses")]))
+    doc.networks.append(net)
+    path = tmp_path / "two.net.nml"
+    neuroml.writers.NeuroMLWriter.write(doc, str(path))
+    problems = validate(path)
+    assert is_valid(problems), [p.message for p in problems]
+    model = nmlhub.load(path)
+    channels = sorted(k for k, r in model.components.items() if r.type.startswith("ionChannel"))
+    assert channels == sorted(f"{c}_{n}" for c in ("short", "long") for n in ("hh_na", "hh_k", "hh_leak", "pas"))
+    densities = {d.ion_channel for d in model.components["long"].obj.biophysical_properties
+                 .membrane_properties.channel_densities}
+    assert densities == {f"long_{n}" for n in ("hh_na", "hh_k", "hh_leak", "pas")}

@@ -27,6 +27,7 @@ from typing import Any, Iterable
 from lxml import etree
 
 from ..errors import ModelError
+from ..model.rdf_payload import packed, unpack_payloads
 from ..rules.annotations import NAMESPACE as RULES_NAMESPACE
 from ..xmlsafe import local_name, parse_xml_file
 
@@ -149,6 +150,8 @@ class ModelDocuments:
             if Path(path).suffix.lower() in (".h5", ".hdf5"):
                 continue
             self.trees[Path(path)] = parse_xml_file(path)
+            # rules carried as annotation text become elements, to be found and edited by id
+            unpack_payloads(self.trees[Path(path)].getroot(), RULES_NAMESPACE, path)
         self.changed: set[Path] = set()
 
     def _elements_with_id(self, target: str) -> list[tuple[Path, etree._Element]]:
@@ -286,7 +289,8 @@ class ModelDocuments:
         from ..results import write_atomic_bytes
 
         for path in sorted(self.changed):
-            write_atomic_bytes(path, etree.tostring(self.trees[path], xml_declaration=True, encoding="UTF-8"))
+            tree = packed(self.trees[path], RULES_NAMESPACE)
+            write_atomic_bytes(path, etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
         return sorted(self.changed)
 
 

@@ -32,6 +32,8 @@ from lxml import etree
 from ..errors import NmlhubError
 from ..xmlsafe import parse_xml_bytes
 
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+
 NAMESPACE = "https://nmlhub.org/schema/mechanisms/1"
 
 
@@ -154,9 +156,24 @@ def cell_mechanisms(cell: Any) -> list[ModMechanism]:
             if NAMESPACE not in text:
                 continue
             element = parse_xml_bytes(text.encode()).getroot()
-        if element.tag == _q("mechanisms"):
+        if element.tag == f"{{{RDF}}}RDF":  # as nmlhub writes it: RDF text jLEMS skips
+            from ..model.rdf_payload import payload_in
+
+            element = payload_in(element, NAMESPACE, "mechanisms", f"cell '{cell.id}'")
+        if element is not None and element.tag == _q("mechanisms"):
             found += parse_element(element, f"cell '{cell.id}'")
     return found
+
+
+def mechanisms_annotation(mechanisms: list[ModMechanism]) -> Any:
+    """A libNeuroML annotation recording ``mechanisms`` (``<nmlhub:mechanisms>`` carried as RDF
+    text, :mod:`nmlhub.model.rdf_payload`, so that jNeuroML still reads the cell file)."""
+    import neuroml
+
+    from ..model.rdf_payload import payload_annotation
+
+    rdf = payload_annotation(to_element(mechanisms), NAMESPACE)[0]
+    return neuroml.Annotation(anytypeobjs_=[AnnotationText(rdf)])
 
 
 def model_problems(model: Any) -> list[Any]:

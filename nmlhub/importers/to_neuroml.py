@@ -21,7 +21,7 @@ import neuroml
 import numpy as np
 
 from ..model.cells import CABLE_GROUP_NEUROLEX_ID
-from .custom_mechanisms import AnnotationText, ModMechanism, ModPlacement, file_sha256, to_element
+from .custom_mechanisms import ModMechanism, ModPlacement, file_sha256, mechanisms_annotation
 from .neuron_reader import CellImportError, _clean_id
 
 #: Standard groups, the NeuroLex ids NeuroML gives them and the section-name prefixes that
@@ -53,10 +53,16 @@ def _uniform(values: list[float], what: str) -> float:
     return float(values[0])
 
 
-def _hh_channels() -> list[Any]:
+def channel_id(cell_id: str, name: str) -> str:
+    """The id of a channel an import creates: the cell's id and the channel's name (``pyr_hh_na``),
+    so that any number of imported cells coexist in one network."""
+    return f"{cell_id}_{name}"
+
+
+def _hh_channels(cell_id: str) -> list[Any]:
     channels = []
-    for channel_id, ion, gates in HH_CHANNELS:
-        channel = neuroml.IonChannelHH(id=channel_id, species=ion, conductance="10pS",
+    for name, ion, gates in HH_CHANNELS:
+        channel = neuroml.IonChannelHH(id=channel_id(cell_id, name), species=ion, conductance="10pS",
                                        notes=f"NEURON's hh.mod {ion} current (Hodgkin & Huxley 1952)")
         for gate_id, instances, forward, reverse in gates:
             gate = neuroml.GateHHRates(
@@ -207,9 +213,10 @@ def _section_list_groups(morphology: Any, lists: dict[str, list[str]], names: li
     return ids
 
 
-def _densities(data: dict, groups: _Groups, membrane: Any, intracellular: Any) -> tuple[set[str], list[tuple[str, dict[str, dict[str, list[float]]]]]]:
+def _densities(data: dict, groups: _Groups, membrane: Any, intracellular: Any,
+               cell_id: str) -> tuple[set[str], list[tuple[str, dict[str, dict[str, list[float]]]]]]:
     """Adds the mapped densities, capacitance and resistivity; returns the NeuroML channels used
-    and, per user mechanism, its values per section."""
+    (by name: hh_na, pas...) and, per user mechanism, its values per section."""
     sections = data["sections"]
     used: set[str] = set()
 
@@ -237,7 +244,7 @@ def _densities(data: dict, groups: _Groups, membrane: Any, intracellular: Any) -
         for k, ((g, e), members) in enumerate(_by_value(values)):
             for group in groups.cover(members):
                 membrane.channel_densities.append(neuroml.ChannelDensity(
-                    id=f"{channel}_{group}", ion_channel=channel, cond_density=f"{_num(g)} S_per_cm2",
+                    id=f"{channel}_{group}", ion_channel=channel_id(cell_id, channel), cond_density=f"{_num(g)} S_per_cm2",
                     erev=f"{_num(e)} mV", ion=ion, segment_groups=group))
     cm = {s["name"]: _uniform(s["cm"], f"section {s['name']}: cm") for s in sections}
     for value, members in _by_value(cm):
@@ -304,7 +311,7 @@ def description_to_document(data: dict[str, Any], cell_id: str, folder: str | Pa
     groups = _Groups(names, {list_ids[k]: v for k, v in data.get("section_lists", {}).items() if k in list_ids})
     membrane = neuroml.MembraneProperties()
     intracellular = neuroml.IntracellularProperties()
-    used, per_mech = _densities(data, groups, membrane, intracellular)
+    used, per_mech = _densities(data, groups, membrane, intracellular, cell_id)
     membrane.spike_threshes.append(neuroml.SpikeThresh(value=f"{_num(threshold_mv)} mV"))
     membrane.init_memb_potentials.append(neuroml.InitMembPotential(value=f"{_num(v_init_mv)} mV"))
     notes = (f"Imported by nmlhub from {Path(data['source']).name} ({data['template']}"
@@ -317,14 +324,14 @@ def description_to_document(data: dict[str, Any], cell_id: str, folder: str | Pa
                             intracellular_properties=intracellular))
     mods = _mod_mechanisms(data, per_mech, groups, Path(folder).resolve())
     if mods:
-        cell.annotation = neuroml.Annotation(anytypeobjs_=[AnnotationText(to_element(mods))])
+        cell.annotation = mechanisms_annotation(mods)
     document = neuroml.NeuroMLDocument(id=cell_id)
-    for channel in _hh_channels():
-        if channel.id in used:
+    for (name, _, _), channel in zip(HH_CHANNELS, _hh_channels(cell_id)):
+        if name in used:
             document.ion_channel_hhs.append(channel)
     if "hh_leak" in used:
-        document.ion_channel.append(_passive("hh_leak", "NEURON's hh.mod leak current"))
+        document.ion_channel.append(_passive(channel_id(cell_id, "hh_leak"), "NEURON's hh.mod leak current"))
     if "pas" in used:
-        document.ion_channel.append(_passive("pas", "NEURON's pas mechanism"))
+        document.ion_channel.append(_passive(channel_id(cell_id, "pas"), "NEURON's pas mechanism"))
     document.cells.append(cell)
     return document

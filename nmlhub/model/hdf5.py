@@ -26,6 +26,8 @@ class Hdf5Contents:
 
     top_level_xml: bytes | None
     network: Any
+    #: the network's children nmlhub kept as XML (what libNeuroML's layout has no place for)
+    network_xml: bytes | None = None
 
 
 def _attribute_bytes(value: Any) -> bytes:
@@ -62,6 +64,7 @@ def read_hdf5_network(path: Path) -> Hdf5Contents:
             top = _attribute_bytes(attrs["neuroml_top_level"]) if "neuroml_top_level" in attrs else None
             columns = _column_names(handle)
             order = _written_order(handle)
+            network_xml = _network_xml(handle)
     except ModelError:
         raise
     except (OSError, KeyError, ValueError, RuntimeError, TypeError) as exc:  # h5py's errors on damaged files
@@ -80,7 +83,16 @@ def read_hdf5_network(path: Path) -> Hdf5Contents:
     if network is not None:
         _set_column_names(network, columns)
         _restore_order(network, order)
-    return Hdf5Contents(top, network)
+    return Hdf5Contents(top, network, network_xml)
+
+
+def _network_xml(handle: Any) -> bytes | None:
+    import h5py
+
+    group = next((g for g in handle["neuroml"].values() if isinstance(g, h5py.Group)), None)
+    if group is None or "nmlhub_extra_xml" not in group.attrs:
+        return None
+    return _attribute_bytes(group.attrs["nmlhub_extra_xml"])
 
 
 def _written_order(handle: Any) -> list[str]:

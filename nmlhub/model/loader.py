@@ -97,7 +97,7 @@ def _load_converted(path: Path, **options: Any) -> Model:
 
     from ..atomic import temporary_file
     from ..converters import kind_of
-    from ..converters.model_io import read_model, write_model
+    from ..converters.model_io import check_includes_inside, read_model, write_model
 
     if not path.exists():
         raise ModelError("file not found", file=path)
@@ -108,6 +108,7 @@ def _load_converted(path: Path, **options: Any) -> Model:
         tree = read_model(path)
     except RecursionError:
         raise ModelError("nested too deeply to read", file=path) from None
+    check_includes_inside(tree, path)
     handle, tmp = temporary_file(path.parent / f"{path.stem}.nml")
     os.close(handle)
     try:
@@ -387,7 +388,7 @@ class _Loader:
         from ..rules.values import RuleError
 
         assert self.model is not None
-        found = find_rules(element)
+        found = find_rules(element, file)
         if found is None:
             return
         try:
@@ -408,12 +409,36 @@ class _Loader:
             self._load_children(root.getroot(), path)
         if contents.network is not None:
             self._register("network", "networks", contents.network, here)
+            if contents.network_xml:
+                self._add_network_xml(contents.network, contents.network_xml, path)
             for child_list in ("populations", "projections", "electrical_projections",
                                "continuous_projections", "input_lists", "explicit_inputs"):
                 for child in getattr(contents.network, child_list, []) or []:
                     child_id = getattr(child, "id", None)
                     if child_id:
                         self.model.locations[f"{contents.network.id}/{child_id}"] = here
+
+    def _add_network_xml(self, network: Any, text: bytes, path: Path) -> None:
+        """The network's children nmlhub's NeuroML HDF5 keeps as XML (each in an ``nmlhub_slot``:
+        explicit inputs, the rules annotation, elements the datasets cannot hold) join the network
+        read from the datasets."""
+        shell = parse_xml_bytes(text, source=f"{path} (nmlhub_extra_xml)").getroot()
+        element = etree.Element(shell.tag, dict(shell.attrib), nsmap=shell.nsmap)
+        for slot in list(shell):
+            element.extend(list(slot))
+        if not len(element):
+            return
+        built = neuroml.nml.nml.Network.factory()
+        try:
+            built.build(element)
+        except Exception as exc:  # generateDS reports malformed values with its own exceptions
+            raise ModelError(f"cannot read the network's XML part: {exc}", file=path) from None
+        for member in neuroml.nml.nml.Network.member_data_items_:
+            if member.get_container() == 1 and getattr(built, member.get_name(), None):
+                getattr(network, member.get_name()).extend(getattr(built, member.get_name()))
+        if built.annotation is not None and getattr(network, "annotation", None) is None:
+            network.annotation = built.annotation
+        self._locate_network_children(element, network.id, str(path))
 
 
 def _network_child_tags() -> set[str]:

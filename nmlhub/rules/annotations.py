@@ -199,11 +199,16 @@ def _placement(el: etree._Element, where: str) -> Placement:
                      el.get("variable"), tuple((float(a), float(b)) for a, b in values.reshape(-1, 2)))
 
 
-def find_rules(network_element: etree._Element) -> etree._Element | None:
-    """The ``<nmlhub:rules>`` element inside a ``<network>``'s annotation, if any."""
-    for annotation in network_element:
-        if isinstance(annotation.tag, str) and etree.QName(annotation).localname == "annotation":
-            found = annotation.find(_q("rules"))
-            if found is not None:
-                return found
-    return None
+def rules_annotation(rules: NetworkRules) -> etree._Element:
+    """The ``<annotation>`` of a ``<network>`` carrying its rules (as RDF text that jLEMS, libNeuroML
+    and the NeuroML schema accept: :mod:`nmlhub.model.rdf_payload`)."""
+    from ..model.rdf_payload import payload_annotation
+
+    return payload_annotation(rules_to_element(rules), NAMESPACE)
+
+
+def find_rules(network_element: etree._Element, source: str = "<network>") -> etree._Element | None:
+    """The ``<nmlhub:rules>`` element carried in a ``<network>``'s annotation, if any."""
+    from ..model.rdf_payload import find_payload
+
+    return find_payload(network_element, NAMESPACE, "rules", source)

@@ -30,7 +30,6 @@ from .selection import CellSelector
 from .stimulation import StimulationRule
 from .values import RuleError, ValueSpec
 
-NEUROML_NS = "http://www.neuroml.org/schema/neuroml2"
 
 
 @dataclass(frozen=True)
@@ -254,7 +253,8 @@ class NetworkBuilder:
         if simulation is None:
             return path
         lems = path.parent / f"LEMS_{self.rules.network_id}.xml"
-        atomic_write_bytes(lems, simulation_xml(self, path.name, lems_files=lems_files, **simulation))
+        atomic_write_bytes(lems, simulation_xml(self, path.name, lems_files=lems_files, expanded=expanded,
+                                                **simulation))
         return lems
 
     def _write_lems_components(self, folder: Path) -> list[str]:
@@ -305,13 +305,10 @@ class NetworkBuilder:
 
 def rules_element_for(builder: NetworkBuilder, expanded: bool) -> etree._Element:
     """The annotation holding a builder's rules."""
-    from .annotations import rules_to_element
+    from .annotations import rules_annotation
 
     builder.rules.expanded_in_file = expanded
     try:
-        element = rules_to_element(builder.rules)
+        return rules_annotation(builder.rules)
     finally:
         builder.rules.expanded_in_file = False
-    annotation = etree.Element(f"{{{NEUROML_NS}}}annotation")
-    annotation.append(element)
-    return annotation

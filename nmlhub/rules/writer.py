@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from typing import Any
 
 import neuroml
@@ -11,6 +12,7 @@ import numpy as np
 from lxml import etree
 
 from .expand import ExpandedNetwork
+from .values import RuleError
 from .layout import expand_populations
 
 NS = "http://www.neuroml.org/schema/neuroml2"
@@ -65,7 +67,10 @@ def network_document_xml(builder: Any, expanded: bool, model: Any | None, folder
         for k, pop in enumerate(rules.populations):
             element = etree.SubElement(network, _q("population"), id=pop.id, component=pop.cell,
                                        size=str(int(np.sum(cells.population_index == k))))
-            _properties(element, pop.properties)
+            # jLEMS finds no cell pop[i] in a population of a size that has <property> children;
+            # inside an annotation they are read by NeuroML tools and skipped by jLEMS
+            if pop.properties:
+                _properties(etree.SubElement(element, _q("annotation")), pop.properties)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
@@ -114,12 +119,32 @@ def _write_expanded(network: etree._Element, full: ExpandedNetwork) -> None:
                              fractionAlong=_fmt(inputs.fraction[k]), weight=_fmt(inputs.weight[k]))
 
 
+def _cell_path(population: str, index: int, component: str, expanded: bool) -> str:
+    """The LEMS path of a cell: ``pop[i]`` in a population of a size, ``pop/i/component`` in a
+    ``populationList`` (as the expanded file writes populations), the only form jLEMS accepts there."""
+    return f"{population}/{index}/{component}" if expanded else f"{population}[{index}]"
+
+
+_CELL_REFERENCE = re.compile(r"^([^\[\]/]+)\[(\d+)\](/.*)?$")  # pop[i], or pop[i]/segment
+
+
 def simulation_xml(builder: Any, network_file: str, duration_ms: float, dt_ms: float,
                    record_v: list[str] | None = None, spikes: str | None = "spikes.dat",
-                   seed: int | None = None, lems_files: list[str] | None = None) -> bytes:
-    """A LEMS file that simulates the network: voltages of ``record_v`` cells (``pop[i]``) to
-    ``<id>.v.dat`` and every cell's spikes to ``spikes`` (ID_TIME; ids are gids)."""
+                   seed: int | None = None, lems_files: list[str] | None = None, expanded: bool = False) -> bytes:
+    """A LEMS file that simulates the network: voltages of ``record_v`` cells (``pop[i]``, or
+    ``pop[i]/SEGMENT`` for a segment's) to
+    ``<id>.v.dat`` and every cell's spikes to ``spikes`` (ID_TIME; ids are gids); cells are named
+    by the paths jLEMS accepts for the populations the network file writes (``expanded`` or not)."""
     rules = builder.rules
+    components = {pop.id: pop.cell for pop in rules.populations}
+
+    def path_of(reference: str) -> str:
+        m = _CELL_REFERENCE.match(reference.strip())
+        if m is None or m.group(1) not in components:
+            raise RuleError(f"record_v: '{reference}' is not a cell of a population of the network "
+                            f"(write it as population[index]; populations: {', '.join(components)})")
+        return _cell_path(m.group(1), int(m.group(2)), components[m.group(1)], expanded) + (m.group(3) or "")
+
     root = etree.Element("Lems")
     sim_id = f"sim_{rules.network_id}"
     etree.SubElement(root, "Target", component=sim_id)
@@ -135,12 +160,12 @@ def simulation_xml(builder: Any, network_file: str, duration_ms: float, dt_ms: f
     if record_v:
         output = etree.SubElement(sim, "OutputFile", id="voltages", fileName=f"{rules.network_id}.v.dat")
         for k, path in enumerate(record_v):
-            etree.SubElement(output, "OutputColumn", id=f"v{k}", quantity=f"{path}/v")
+            etree.SubElement(output, "OutputColumn", id=f"v{k}", quantity=f"{path_of(path)}/v")
     if spikes:
         cells = expand_populations(rules.populations, rules.size, rules.seed)
         events = etree.SubElement(sim, "EventOutputFile", id="spikes", fileName=spikes, format="ID_TIME")
         for gid in range(len(cells)):
             pop = cells.populations[int(cells.population_index[gid])]
-            etree.SubElement(events, "EventSelection", id=str(gid), select=f"{pop}[{int(cells.index[gid])}]",
-                             eventPort="spike")
+            etree.SubElement(events, "EventSelection", id=str(gid),
+                             select=_cell_path(pop, int(cells.index[gid]), components[pop], expanded), eventPort="spike")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
