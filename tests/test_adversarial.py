@@ -377,9 +377,24 @@ def test_a_damaged_mechanism_library_is_compiled_again(tmp_path):
     """A truncated libnrnmech.so made every later run die with SIGBUS and print nothing; another
     mechanism's library gave an internal AttributeError."""
     import os
+    import shutil
+
+    from nmlhub.neuron.mechanisms import build_mechanisms
+    from nmlhub.neuron.mechcache import default_cache_root
+    from nmlhub.neuron.network import needed_components
 
     lems = write_model(tmp_path / "model")
+    # the model's libraries, compiled in the user's cache by a first run, copied to a cache of our own
+    warm = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(lems), "--no-progress"],
+                          capture_output=True, text=True, timeout=600)
+    assert warm.returncode == 0, warm.stderr
+    model = nmlhub.load(lems)
+    names = [cm.mechanism.name for cm in build_mechanisms(model, needed_components(model.network())).values()
+             if cm.mechanism is not None]
     env = {**os.environ, "NMLHUB_CACHE": str(tmp_path / "cache")}
+    own = tmp_path / "cache" / "mechanisms" / default_cache_root().name  # hashes recorded on first use
+    for name in names:
+        shutil.copytree(default_cache_root() / name, own / name, ignore=shutil.ignore_patterns("*.sha256"))
 
     def run() -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "nmlhub", "run", str(lems), "--no-progress"],
