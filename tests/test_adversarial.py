@@ -603,3 +603,16 @@ def test_duplicate_instance_ids_are_refused(tmp_path, capsys):
         + "".join(f'<instance id="{i}"><location x="{k}" y="0" z="0"/></instance>' for k, i in enumerate((0, 0, 2)))
         + "</population>"))
     assert_both_refuse(lems, capsys, "instance ids are not unique")
+
+
+def test_an_hdf5_table_declaring_more_than_memory_is_refused_before_reading(tmp_path, capsys):
+    """Item 5: a file of a few KB can declare a table of 10^10 rows."""
+    lems = _hdf5_model(tmp_path, "post_cell_id", 1)
+    with h5py.File(tmp_path / "net.nml.h5", "r+") as handle:
+        group = handle["neuroml/network/projection_AB"]
+        attrs = dict(group["AB"].attrs)
+        del group["AB"]
+        group.create_dataset("AB", shape=(10**10, 4), dtype="f4", chunks=(1 << 16, 4))
+        group["AB"].attrs.update(attrs)
+    assert (tmp_path / "net.nml.h5").stat().st_size < 100_000
+    assert_both_refuse(lems, capsys, "declares 10000000000 x 4 values (160 GB), more than the limit")
