@@ -387,9 +387,24 @@ def test_a_damaged_mechanism_library_is_compiled_again(tmp_path):
     """A truncated libnrnmech.so made every later run die with SIGBUS and print nothing; another
     mechanism's library gave an internal AttributeError."""
     import os
+    import shutil
+
+    from nmlhub.neuron.mechanisms import build_mechanisms
+    from nmlhub.neuron.mechcache import default_cache_root
+    from nmlhub.neuron.network import needed_components
 
     lems = write_model(tmp_path / "model")
+    # the model's libraries, compiled in the user's cache by a first run, copied to a cache of our own
+    warm = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(lems), "--no-progress"],
+                          capture_output=True, text=True, timeout=600)
+    assert warm.returncode == 0, warm.stderr
+    model = nmlhub.load(lems)
+    names = [cm.mechanism.name for cm in build_mechanisms(model, needed_components(model.network())).values()
+             if cm.mechanism is not None]
     env = {**os.environ, "NMLHUB_CACHE": str(tmp_path / "cache")}
+    own = tmp_path / "cache" / "mechanisms" / default_cache_root().name  # hashes recorded on first use
+    for name in names:
+        shutil.copytree(default_cache_root() / name, own / name, ignore=shutil.ignore_patterns("*.sha256"))
 
     def run() -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "nmlhub", "run", str(lems), "--no-progress"],
@@ -598,3 +613,16 @@ def test_duplicate_instance_ids_are_refused(tmp_path, capsys):
         + "".join(f'<instance id="{i}"><location x="{k}" y="0" z="0"/></instance>' for k, i in enumerate((0, 0, 2)))
         + "</population>"))
     assert_both_refuse(lems, capsys, "instance ids are not unique")
+
+
+def test_an_hdf5_table_declaring_more_than_memory_is_refused_before_reading(tmp_path, capsys):
+    """Item 5: a file of a few KB can declare a table of 10^10 rows."""
+    lems = _hdf5_model(tmp_path, "post_cell_id", 1)
+    with h5py.File(tmp_path / "net.nml.h5", "r+") as handle:
+        group = handle["neuroml/network/projection_AB"]
+        attrs = dict(group["AB"].attrs)
+        del group["AB"]
+        group.create_dataset("AB", shape=(10**10, 4), dtype="f4", chunks=(1 << 16, 4))
+        group["AB"].attrs.update(attrs)
+    assert (tmp_path / "net.nml.h5").stat().st_size < 100_000
+    assert_both_refuse(lems, capsys, "declares 10000000000 x 4 values (160 GB), more than the limit")

@@ -25,7 +25,7 @@ def _izh(cell_id: str):
 def _pairing_network(synapse, offsets_ms, post_kick_ms=100.0):
     """One pre spike source and one post cell per offset; the pre spike arrives offset ms before
     the post cell is kicked into firing (negative: after)."""
-    net = nmlhub.NetworkBuilder("stdp", size=(100, 100, 100), seed=1)
+    net = nmlhub.NetworkBuilder("pairing", size=(100, 100, 100), seed=1)  # not the synapse's id: ids are unique
     net.add(_izh("post_cell"))
     net.add(synapse)
     net.add(neuroml.PulseGenerator(id="kick", delay=f"{post_kick_ms}ms", duration="2ms", amplitude="2nA"))

@@ -165,7 +165,7 @@ class _Checker:
         for attr in CONNECTION_ATTRS:
             items = getattr(proj, attr, None)
             if items is not None and len(items) and is_columnar(items):
-                self._report_bad_rows(table_problems(items, valid, offset), loc, element, "connection")
+                self._report_bad_rows(*table_problems(items, valid, offset), loc, element, "connection")
             offset += len(items) if items is not None else 0
         elements = _element_rows(proj, CONNECTION_ATTRS)
         cols = projection_columns(elements)
@@ -195,14 +195,15 @@ class _Checker:
             self.add(f"a weight or delay cannot be read: {values}", loc, element)
             return
         weights, delays = values
-        self._report_bad_rows([BadRow(int(i), m) for i, m in value_problems(
-            weights, delays, cols.fractions())], loc, element, "connection")
+        bad = [BadRow(int(i), m) for i, m in value_problems(weights, delays, cols.fractions())]
+        self._report_bad_rows(bad, len(bad), loc, element, "connection")
 
-    def _report_bad_rows(self, bad: list[BadRow], loc: Location | None, element: str, row_name: str) -> None:
+    def _report_bad_rows(self, bad: list[BadRow], total: int, loc: Location | None, element: str,
+                         row_name: str) -> None:
         for item in bad[:MAX_LISTED]:
             self.add(item.message, loc, f"{element} {row_name} {item.row}")
-        if len(bad) > MAX_LISTED:
-            self.add(f"... and {len(bad) - MAX_LISTED} more {row_name}s with the same kind of problem",
+        if total > MAX_LISTED:
+            self.add(f"... and {total - MAX_LISTED} more {row_name}s with the same kind of problem",
                      loc, element)
 
     def _report_rows(self, bad: np.ndarray, loc: Location | None, element: str, row_name: str,
@@ -231,7 +232,7 @@ class _Checker:
         for attr in ("input", "input_ws"):
             items = getattr(input_list, attr, None)
             if items is not None and len(items) and is_columnar(items):
-                self._report_bad_rows(table_problems(items, valid, offset), loc, element, "input")
+                self._report_bad_rows(*table_problems(items, valid, offset), loc, element, "input")
             offset += len(items) if items is not None else 0
         elements = _element_rows(input_list, ("input", "input_ws"))
         cols = input_columns(elements)
@@ -249,8 +250,8 @@ class _Checker:
             self.add(f"a weight cannot be read: {exc}", loc, element)
             return
         fractions = (cols.fraction,) if cols.fraction is not None else ()
-        self._report_bad_rows([BadRow(int(i), m) for i, m in value_problems(weights, None, fractions)],
-                              loc, element, "input")
+        bad = [BadRow(int(i), m) for i, m in value_problems(weights, None, fractions)]
+        self._report_bad_rows(bad, len(bad), loc, element, "input")
 
     def check_explicit_inputs(self, net: Any, pops: dict[str, _Population]) -> None:
         record = self.model.components.get(net.id)

@@ -100,8 +100,31 @@ class LazyInputsList(_Lazy, InputsList):
     """libNeuroML's optimised input list, its table read when first needed."""
 
 
+def refuse_oversized(path: Path, node: str, shape: tuple[int, ...], itemsize: int) -> None:
+    """Refuse a dataset that declares more data than the available memory holds (an HDF5 file
+    of a few KB can declare a table of 10^10 rows), before anything reads it.
+
+    Raises
+    ------
+    ModelError
+        The declared size is beyond ``$NMLHUB_MAX_TABLE_BYTES`` or, by default, the available memory.
+    """
+    import os
+
+    from ..rules.budget import available_memory_bytes
+
+    declared = int(np.prod(shape, dtype=np.float64)) * max(1, int(itemsize))
+    limit_text = os.environ.get("NMLHUB_MAX_TABLE_BYTES")
+    limit = int(float(limit_text)) if limit_text else available_memory_bytes()
+    if declared > limit:
+        raise ModelError(f"dataset {node} declares {' x '.join(str(n) for n in shape)} values "
+                         f"({declared / 1e9:.3g} GB), more than the limit of {limit / 1e9:.3g} GB "
+                         "(the available memory; $NMLHUB_MAX_TABLE_BYTES overrides it)", file=path)
+
+
 def lazy_list(kind: str, path: Path, dataset: Any, indices: dict[str, int]) -> Any:
     """A lazy connection (``kind`` = 'projection') or input list for a PyTables dataset node."""
+    refuse_oversized(path, dataset._v_pathname, tuple(dataset.shape), dataset.dtype.itemsize)
     rows = LazyRows(path, dataset._v_pathname, tuple(dataset.shape))
     return LazyConnectionList(rows, indices) if kind == "projection" else LazyInputsList(rows, indices)
 

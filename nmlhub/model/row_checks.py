@@ -50,7 +50,7 @@ Validity = tuple[Callable[[np.ndarray], np.ndarray], str]
 
 
 def table_problems(items: Any, valid_cells: dict[str, Validity],
-                   row_offset: int = 0) -> list[BadRow]:
+                   row_offset: int = 0, keep: int = 20) -> tuple[list[BadRow], int]:
     """Rows of a columnar list with a bad value.
 
     Parameters
@@ -62,21 +62,30 @@ def table_problems(items: Any, valid_cells: dict[str, Validity],
         an array of ids) and where (e.g. ``pop (size 3)``), for the message.
     row_offset
         Index of the list's first row among its projection's or input list's rows.
+    keep
+        At most this many bad rows are returned (all are counted).
+
+    Returns
+    -------
+    tuple
+        The first bad rows and how many there are in all.
     """
     bad: list[BadRow] = []
+    total = 0
     indices = dict(items.indices)
     for start, block in table_blocks(items):
         block = np.asarray(block)
         if block.dtype.kind not in "iuf":
-            bad.append(BadRow(row_offset + start, f"the table holds {block.dtype} values, not numbers"))
-            return bad
+            return [BadRow(row_offset + start, f"the table holds {block.dtype} values, not numbers")], 1
         values = block.astype(float, copy=False)
         for name, column in indices.items():
             if column >= values.shape[1]:
                 continue
-            bad.extend(BadRow(row_offset + start + int(i), message)
-                       for i, message in _column_problems(name, values[:, column], valid_cells.get(name)))
-    return bad
+            for i, message in _column_problems(name, values[:, column], valid_cells.get(name)):
+                total += 1
+                if len(bad) < keep:
+                    bad.append(BadRow(row_offset + start + int(i), message))
+    return bad, total
 
 
 def _column_problems(name: str, column: np.ndarray, valid: Validity | None) -> Iterator[tuple[int, str]]:
