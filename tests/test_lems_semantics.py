@@ -57,3 +57,19 @@ def test_models_that_run_are_valid(case):
 
     problems = validate(Path(__file__).resolve().parents[1] / index()[case]["lems"])
     assert is_valid(problems), "\n".join(str(p) for p in problems)
+
+
+def test_two_input_sums_in_a_cell_without_membrane_dynamics_are_refused():
+    """Each collection's sum would need its own measurement: refused in one line, not summed."""
+    from nmlhub.lems import expr as ex
+    from nmlhub.lems.flatten import TranslationError
+    from nmlhub.lems.nmodl import mechanism_for
+    from nmlhub.lems.translate import FlatComponent
+
+    flat = FlatComponent(type="twoInputs", states=["U"], derived=[("a", ex.Num(0.0)), ("b", ex.Num(0.0))],
+                         time_derivatives={None: {"U": ex.BinOp("+", ex.Name("a"), ex.Name("b"))}},
+                         external={"a": "none", "b": "none"})
+    with pytest.raises(TranslationError, match="twoInputs: more than one input sum"):
+        mechanism_for(flat, "cell")
+    flat.external = {"a": "none"}
+    assert "isum_nml" in mechanism_for(flat, "cell").text

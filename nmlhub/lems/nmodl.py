@@ -131,6 +131,9 @@ class _Printer:
         # derivative; otherwise the cell measures it from its section (see _input_sum).
         self.senses_input = role == "cell" and bool(flat.external) and not any(
             "v" in tds for tds in flat.time_derivatives.values())
+        if self.senses_input and len(flat.external) > 1:
+            raise TranslationError(f"{flat.type}: more than one input sum ({', '.join(sorted(flat.external))}) "
+                                   f"in a cell without a membrane dv/dt is not supported (one is)")
         for name, dimension in flat.external.items():
             if self.senses_input and dimension not in _INPUT_UNITS:
                 raise TranslationError(f"{flat.type}: the input sum '{name}' has dimension {dimension} "
