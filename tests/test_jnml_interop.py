@@ -79,6 +79,8 @@ def test_builder_files_run_in_jnml(tmp_path, expanded):
                     simulation=dict(duration_ms=200, dt_ms=DT_MS, record_v=["E[0]", "F[3]"]))
     _jnml(lems.name, "-nogui", cwd=tmp_path)
     assert (tmp_path / "interop.v.dat").is_file()
+    _jnml(lems.name, "-neuron", cwd=tmp_path)  # jNeuroML's NEURON export reads them too
+    assert (tmp_path / "LEMS_interop_nrn.py").is_file()
     _validate([tmp_path / "interop.net.nml"], tmp_path)
     model = nmlhub.load(lems)
     assert model.rules["interop"].populations[1].properties == {"color": "0 0 1", "layer": "L5"}
