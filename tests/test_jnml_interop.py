@@ -101,40 +101,48 @@ def test_builder_files_run_in_jnml(tmp_path, expanded):
         assert np.all(np.abs(mine - theirs[cell]) <= steps * DT_MS + 1e-9), (cell, mine, theirs[cell])
 
 
-def _izh_copy(folder: Path) -> Path:
-    source = Path("nml_examples/izh_network")
-    shutil.copytree(source, folder)
-    return folder / "izh_network.net.nml"
-
-
 @pytest.fixture(scope="module")
-def izh_reference(tmp_path_factory) -> Path:
-    """izh_network as it is, run by jNeuroML once."""
-    folder = tmp_path_factory.mktemp("reference") / "izh"
-    net = _izh_copy(folder)
-    _jnml(next(net.parent.glob("LEMS_*.xml")).name, "-nogui", cwd=folder)
-    return folder
+def jnml_reference(tmp_path_factory):
+    """A bundled example as it is, run by jNeuroML once per module: the folder of its outputs."""
+    done: dict[str, Path] = {}
+
+    def run(example: str) -> Path:
+        if example not in done:
+            folder = tmp_path_factory.mktemp("reference") / example
+            shutil.copytree(Path("nml_examples") / example, folder)
+            _jnml(next(folder.glob("LEMS_*.xml")).name, "-nogui", cwd=folder)
+            done[example] = folder
+        return done[example]
+
+    return run
 
 
-# the long sweep (each format, every bundled file) runs with the corpus tests; NeuroML HDF5 always
+# the long sweep (each format, each example jLEMS can run) goes with the corpus tests;
+# izh_network through NeuroML HDF5 runs always
 _SWEEP = [pytest.mark.corpus, requires_corpus]
+_RUNS = [pytest.param(example, ext, marks=[] if (example, ext) == ("izh_network", "nml.h5") else _SWEEP,
+                      id=f"{example}-{ext}")
+         for example in ("izh_network", "hh_single", "channel_kinds") for ext in ("json", "pkl", "mat", "nml.h5")]
 
 
-@pytest.mark.parametrize("ext", [pytest.param("json", marks=_SWEEP), pytest.param("pkl", marks=_SWEEP),
-                                 pytest.param("mat", marks=_SWEEP), "nml.h5"])
-def test_converted_example_runs_in_jnml(tmp_path, izh_reference, ext):
-    """izh_network through a format and back to XML: jNeuroML validates it and runs it, writing
-    the same files as for the original, byte for byte."""
-    net = _izh_copy(tmp_path / "izh")
-    save(net, tmp_path / f"model.{ext}")
-    save(load(tmp_path / f"model.{ext}"), net)
-    assert net.read_bytes() != (izh_reference / net.name).read_bytes()  # really rewritten
-    _validate([net], net.parent)
-    _jnml(next(net.parent.glob("LEMS_*.xml")).name, "-nogui", cwd=net.parent)
-    outputs = [p.name for p in izh_reference.iterdir() if p.suffix in (".dat", ".spikes")]
+@pytest.mark.parametrize("example, ext", _RUNS)
+def test_converted_example_runs_in_jnml(tmp_path, jnml_reference, example, ext):
+    """Each NeuroML file of a bundled example through a format and back to XML: jNeuroML
+    validates them and runs the example, writing the same files as for the original, byte for byte."""
+    reference = jnml_reference(example)
+    folder = tmp_path / example
+    shutil.copytree(Path("nml_examples") / example, folder)
+    files = sorted(folder.glob("*.nml"))
+    for k, path in enumerate(files):
+        save(path, tmp_path / f"model{k}.{ext}")
+        save(load(tmp_path / f"model{k}.{ext}"), path)
+    assert any(p.read_bytes() != (reference / p.name).read_bytes() for p in files)  # really rewritten
+    _validate(files, folder)
+    _jnml(next(folder.glob("LEMS_*.xml")).name, "-nogui", cwd=folder)
+    outputs = [p.name for p in reference.iterdir() if p.suffix in (".dat", ".spikes")]
     assert outputs
     for name in outputs:
-        assert (net.parent / name).read_bytes() == (izh_reference / name).read_bytes(), name
+        assert (folder / name).read_bytes() == (reference / name).read_bytes(), name
 
 
 @pytest.mark.corpus
