@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import nmlhub
-from conftest import example_files
+from conftest import example_files, requires_corpus
 from nmlhub.converters import load, save
 
 DT_MS = 0.025
@@ -65,7 +65,8 @@ def _point_network(folder: Path) -> nmlhub.NetworkBuilder:
 
 
 def _jnml_spikes(path: Path, gids: list[tuple[str, int]]) -> dict[tuple[str, int], np.ndarray]:
-    data = np.loadtxt(path, ndmin=2).reshape(-1, 2)
+    text = path.read_text()
+    data = np.loadtxt(path, ndmin=2).reshape(-1, 2) if text.strip() else np.zeros((0, 2))
     return {cell: np.sort(data[data[:, 0] == gid, 1] * 1000.0) for gid, cell in enumerate(gids)}
 
 
@@ -78,6 +79,8 @@ def test_builder_files_run_in_jnml(tmp_path, expanded):
                     simulation=dict(duration_ms=200, dt_ms=DT_MS, record_v=["E[0]", "F[3]"]))
     _jnml(lems.name, "-nogui", cwd=tmp_path)
     assert (tmp_path / "interop.v.dat").is_file()
+    _jnml(lems.name, "-neuron", cwd=tmp_path)  # jNeuroML's NEURON export reads them too
+    assert (tmp_path / "LEMS_interop_nrn.py").is_file()
     _validate([tmp_path / "interop.net.nml"], tmp_path)
     model = nmlhub.load(lems)
     assert model.rules["interop"].populations[1].properties == {"color": "0 0 1", "layer": "L5"}
@@ -98,39 +101,52 @@ def test_builder_files_run_in_jnml(tmp_path, expanded):
         assert np.all(np.abs(mine - theirs[cell]) <= steps * DT_MS + 1e-9), (cell, mine, theirs[cell])
 
 
-def _izh_copy(folder: Path) -> Path:
-    source = Path("nml_examples/izh_network")
-    shutil.copytree(source, folder)
-    return folder / "izh_network.net.nml"
-
-
 @pytest.fixture(scope="module")
-def izh_reference(tmp_path_factory) -> Path:
-    """izh_network as it is, run by jNeuroML once."""
-    folder = tmp_path_factory.mktemp("reference") / "izh"
-    net = _izh_copy(folder)
-    _jnml(next(net.parent.glob("LEMS_*.xml")).name, "-nogui", cwd=folder)
-    return folder
+def jnml_reference(tmp_path_factory):
+    """A bundled example as it is, run by jNeuroML once per module: the folder of its outputs."""
+    done: dict[str, Path] = {}
+
+    def run(example: str) -> Path:
+        if example not in done:
+            folder = tmp_path_factory.mktemp("reference") / example
+            shutil.copytree(Path("nml_examples") / example, folder)
+            _jnml(next(folder.glob("LEMS_*.xml")).name, "-nogui", cwd=folder)
+            done[example] = folder
+        return done[example]
+
+    return run
 
 
-@pytest.mark.parametrize("ext", [pytest.param("json", marks=pytest.mark.corpus), pytest.param("pkl", marks=pytest.mark.corpus),
-                                 pytest.param("mat", marks=pytest.mark.corpus), "nml.h5"])
-def test_converted_example_runs_in_jnml(tmp_path, izh_reference, ext):
-    """izh_network through a format and back to XML: jNeuroML validates it and runs it, writing
-    the same files as for the original, byte for byte."""
-    net = _izh_copy(tmp_path / "izh")
-    save(net, tmp_path / f"model.{ext}")
-    save(load(tmp_path / f"model.{ext}"), net)
-    assert net.read_bytes() != (izh_reference / net.name).read_bytes()  # really rewritten
-    _validate([net], net.parent)
-    _jnml(next(net.parent.glob("LEMS_*.xml")).name, "-nogui", cwd=net.parent)
-    outputs = [p.name for p in izh_reference.iterdir() if p.suffix in (".dat", ".spikes")]
+# the long sweep (each format, each example jLEMS can run) goes with the corpus tests;
+# izh_network through NeuroML HDF5 runs always
+_SWEEP = [pytest.mark.corpus, requires_corpus]
+_RUNS = [pytest.param(example, ext, marks=[] if (example, ext) == ("izh_network", "nml.h5") else _SWEEP,
+                      id=f"{example}-{ext}")
+         for example in ("izh_network", "hh_single", "channel_kinds") for ext in ("json", "pkl", "mat", "nml.h5")]
+
+
+@pytest.mark.parametrize("example, ext", _RUNS)
+def test_converted_example_runs_in_jnml(tmp_path, jnml_reference, example, ext):
+    """Each NeuroML file of a bundled example through a format and back to XML: jNeuroML
+    validates them and runs the example, writing the same files as for the original, byte for byte."""
+    reference = jnml_reference(example)
+    folder = tmp_path / example
+    shutil.copytree(Path("nml_examples") / example, folder)
+    files = sorted(folder.glob("*.nml"))
+    for k, path in enumerate(files):
+        save(path, tmp_path / f"model{k}.{ext}")
+        save(load(tmp_path / f"model{k}.{ext}"), path)
+    assert any(p.read_bytes() != (reference / p.name).read_bytes() for p in files)  # really rewritten
+    _validate(files, folder)
+    _jnml(next(folder.glob("LEMS_*.xml")).name, "-nogui", cwd=folder)
+    outputs = [p.name for p in reference.iterdir() if p.suffix in (".dat", ".spikes")]
     assert outputs
     for name in outputs:
-        assert (net.parent / name).read_bytes() == (izh_reference / name).read_bytes(), name
+        assert (folder / name).read_bytes() == (reference / name).read_bytes(), name
 
 
 @pytest.mark.corpus
+@requires_corpus
 def test_every_bundled_example_validates_after_every_format(tmp_path):
     """Every bundled NeuroML file, through each format and back to XML, is judged by jNeuroML's
     validation as the original is (two jNeuroML calls for all)."""
