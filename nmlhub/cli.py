@@ -166,6 +166,8 @@ def _run(args: argparse.Namespace) -> int:
                            if args.write_every else None, lfp=lfp, lfp_every_ms=args.lfp_every,
                            max_connections=args.max_connections)
     try:
+        if stop is not None:
+            stop.install()
         results = sim.run()
     except _Terminated:
         print(f"nmlhub: terminated (SIGTERM) at {stop.reached_ms:g} of {sim.duration_ms:g} ms; "
@@ -233,6 +235,10 @@ class _TerminationRequest:
     def __init__(self) -> None:
         self.requested = False
         self.reached_ms = 0.0
+        self._previous: object = None
+
+    def install(self) -> None:
+        """Handle SIGTERM from now on (until :meth:`restore`)."""
         self._previous = signal.signal(signal.SIGTERM, self._note)
 
     def _note(self, signum: int, frame: object) -> None:
@@ -254,7 +260,10 @@ class _TerminationRequest:
         return check
 
     def restore(self) -> None:
-        signal.signal(signal.SIGTERM, self._previous)
+        """Handle SIGTERM as before :meth:`install`."""
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+            self._previous = None
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import nmlhub
+from nmlhub import converters
 from nmlhub.cli import main, without_rank_option
 from nmlhub.model.validate import is_valid, validate
 
@@ -479,7 +480,7 @@ def test_the_interval_file_of_a_killed_run_converts_and_plots(tmp_path, capsys):
         proc.kill()
         proc.communicate()
     assert main(["convert", str(intervals), str(tmp_path / "partial.json")]) == 0, capsys.readouterr().err
-    partial = nmlhub.converters.load(tmp_path / "partial.json")
+    partial = converters.load(tmp_path / "partial.json")
     assert partial.duration_ms >= 200 and partial.time_ms[-1] <= partial.duration_ms + 1e-9
     assert len(partial.spikes) == 5
     # the same model run for as long gives the same spikes (the drive ends at 85 ms)
@@ -502,7 +503,7 @@ def test_sigterm_ends_a_run_saying_what_it_kept(tmp_path):
     assert proc.returncode == 143, err
     assert "terminated (SIGTERM)" in err and f"{intervals} holds the run up to" in err, err
     kept = float(err.split("holds the run up to ")[1].split(" ")[0])
-    assert nmlhub.converters.load(intervals).duration_ms == kept
+    assert converters.load(intervals).duration_ms == kept
 
 
 RAMP_CELL = """<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="div">

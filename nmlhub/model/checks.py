@@ -349,7 +349,10 @@ def _per_connection_components(proj: Any) -> Iterator[str]:
                         ("continuous_connection_instances", "post_component"),
                         ("continuous_connection_instance_ws", "pre_component"),
                         ("continuous_connection_instance_ws", "post_component")):
-        for item in getattr(proj, attr, None) or []:
+        items = getattr(proj, attr, None)
+        if items is None or is_columnar(items):
+            continue  # a table (NeuroML HDF5) names no component per row; iterating would read it
+        for item in items:
             value = getattr(item, field, None)
             if value and value not in seen:
                 seen.add(value)
