@@ -95,8 +95,7 @@ class ParallelWiring:
                                "delay to be at least one step")
         raise NetworkError(f"{what}: delay {delay:g} ms acts within the next step of "
                            f"{self.min_delay:g} ms under jLEMS's event timing, which a parallel run "
-                           "cannot do; it needs delays of more than one step (event_timing='neuron' "
-                           "accepts one step)")
+                           "cannot do: spikes between ranks need a delay of at least one step")
 
     def owns(self, population: str, index: int) -> bool:
         gid = self.gids.get((population, index))
