@@ -171,3 +171,17 @@ def test_sources_on_the_segment_of_a_cells_own_source_share_it(tmp_path):
     middle = _run(_two_hh_cells(tmp_path / "middle", (0.5, 0.5, 0.5)))
     assert len(moved[("hh", 0)]) >= 3 and len(moved[("hh", 1)]) >= 1
     assert moved == middle
+
+
+@pytest.mark.skipif(mpi.wheel_library() is None and "MPI_LIB_NRN_PATH" not in mpi.environment(),
+                    reason="no MPI library")
+def test_sources_on_the_segment_of_a_cells_own_source_share_it_on_two_ranks(tmp_path):
+    lems = _two_hh_cells(tmp_path / "moved", (0.503, 0.541, 0.5))
+    out = tmp_path / "p2.pkl"
+    command = mpi.mpiexec_command(2, [])[:3] + [sys.executable, str(HERE / "parallel_run.py"), str(lems), str(out)]
+    proc = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with open(out, "rb") as handle:
+        gathered = pickle.load(handle)
+    assert gathered["nhost"] == 2
+    assert _steps(gathered["spikes"]) == _run(_two_hh_cells(tmp_path / "middle", (0.5, 0.5, 0.5)))
