@@ -55,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--engine", choices=("neuron", "coreneuron"), default="neuron",
                      help="integrate with NEURON (default) or CoreNEURON (same results; the model's "
                           "mechanisms are compiled for it once)")
+    run.add_argument("--event-timing", choices=("jlems", "jlems-exact", "neuron"), default="jlems",
+                     help="when a spike acts on its targets: at the step jLEMS does (default; delays "
+                          "rounded up to whole steps; jlems-exact: also delays of whole steps, spike by "
+                          "spike, neuron engine only) or as NEURON delivers it (delays as written)")
     run.add_argument("--lfp-probe", type=_probe, metavar="X,Z,Y0,Y1,N",
                      help="record the LFP at N contacts from depth Y0 to Y1 (um) at x=X, z=Z; written "
                           "to NAME.lfp.dat (time in s, then V per contact) beside the other outputs")
@@ -164,7 +168,7 @@ def _run(args: argparse.Namespace) -> int:
                            write_every_ms=args.write_every, engine=args.engine,
                            intervals_file=(args.intervals or args.file.with_suffix(".intervals.h5"))
                            if args.write_every else None, lfp=lfp, lfp_every_ms=args.lfp_every,
-                           max_connections=args.max_connections)
+                           max_connections=args.max_connections, event_timing=args.event_timing)
     try:
         if stop is not None:
             stop.install()

@@ -191,7 +191,8 @@ def mc_run():
     recorder = sim.lfp_recorder
     vectors = [h.Vector().record(seg._ref_i_membrane_) for seg in recorder.geometry.segments]
     results = sim.run()
-    currents = np.array([np.asarray(v) for v in vectors])
+    # the run takes one step past its end (to act on that step's events); its samples are not the run's
+    currents = np.array([np.asarray(v) for v in vectors])[:, :len(results.time_ms)]
     return SimpleNamespace(results=results, recorder=recorder, currents=currents)
 
 

@@ -49,6 +49,9 @@ VHOLD = "vhold_nml"
 VINIT = "vinit_nml"
 VSTEP = "vstep_nml"
 TSTEP = "tstep_nml"
+TLEMS = "tlems_nml"  # jLEMS's time at this step (s), accumulated as jLEMS does (nmlhub.neuron.eventgrid)
+NLEMS = "nlems_nml"  # the step TLEMS belongs to
+DTLEMS = "dtlems_nml"  # the step in seconds (a variable: dt * 0.001 + t could be fused, rounding otherwise)
 ZERO_CONDUCTANCE = "gzero_nml"
 INPUT_SUM = "isum_nml"
 #: The longest line nocmodl reads (its buffer holds 512 characters with the newline).
@@ -139,6 +142,15 @@ class _Printer:
                 raise TranslationError(f"{flat.type}: the input sum '{name}' has dimension {dimension} "
                                        f"(current or none are supported)")
         self.uses_v = self.membrane_v or "v" in flat.requirements or self.senses_input
+        # Conditions and event handlers that read t see jLEMS's own clock (its time at the step,
+        # accumulated in seconds step by step), so they act at the step jLEMS does. Synapses and
+        # inputs are children of their cell, which jLEMS advances first in a step, at the step's
+        # end time: their equations and level conditions see that time too (a pulse starting at
+        # 20 ms drives the cell from the step ending at 20 ms).
+        reads_t = "t" in self._used_names()
+        self.event_clock = role not in ("density", "concentration") and (
+            self._events_read_t() or (role == "current" and reads_t))
+        self.clock_in_equations = role == "current" and reads_t
         if role == "concentration" and "concentration" in self.names:
             # The pool's concentration is NEURON's ion concentration itself (a STATE it writes).
             self.names["concentration"] = f"{ion}i"
@@ -150,6 +162,13 @@ class _Printer:
             name: safe_name(name) for name in flat.requirements
             if name not in ("v", "temperature") and name not in self.names
             and name not in self.ion_names and name not in self.supplied}
+
+    def _events_read_t(self) -> bool:
+        f = self.flat
+        exprs = [c.test for c in f.conditions]
+        exprs += [a.value for c in f.conditions for a in c.actions if a.value is not None]
+        exprs += [a.value for a in f.on_event if a.value is not None]
+        return any("t" in ex.names(e) for e in exprs)
 
     def _used_names(self) -> set[str]:
         f = self.flat
@@ -200,7 +219,9 @@ class _Printer:
             # grid (NEURON evaluates currents at t + dt/2), as jLEMS does; event handlers see the
             # event's time.
             if self.in_event:
-                return "(t*0.001)"
+                return TLEMS if self.event_clock else "(t*0.001)"
+            if self.clock_in_equations:
+                return TLEMS
             return f"({TSTEP}*0.001)"
         if name == "v" and self.membrane_v and self.initializing:
             return f"({VINIT}*0.001)"
@@ -297,6 +318,8 @@ class _Printer:
         if self.uses_v:
             lines.append(f"    {VSTEP}")
         lines.append(f"    {TSTEP}")
+        if self.event_clock:
+            lines += [f"    {TLEMS}", f"    {NLEMS}", f"    {DTLEMS}"]
         lines += [f"    {p}" for p in self.pointers.values()]
         lines += [f"    {transfer_buffer(p)}" for p in self.pointers.values()]
         if self._once:
@@ -319,6 +342,8 @@ class _Printer:
         if self.uses_v:
             lines.append(f"    {VSTEP} = v")
         lines.append(f"    {TSTEP} = t")
+        if self.event_clock:
+            lines += [f"    {TLEMS} = 0", f"    {NLEMS} = 0", f"    {DTLEMS} = dt * 0.001"]
         if self._once:
             lines.append(f"    {ZERO_CONDUCTANCE} = 0")
         if self.senses_input:
@@ -351,6 +376,11 @@ class _Printer:
         # integrating.
         once = self._once
         step_start = [f"    {TSTEP} = floor(t/dt + 0.25) * dt"] + ([f"    {VSTEP} = v"] if self.uses_v else [])
+        if self.event_clock:
+            # jLEMS adds its step to its time once per step (in s); conditions tested at the end of
+            # this step, and events acted on at the start of the next, see its time then.
+            step_start += [f"    while ({NLEMS} < floor(t/dt + 0.25) + 1) {{",
+                           f"        {TLEMS} = {TLEMS} + {DTLEMS}", f"        {NLEMS} = {NLEMS} + 1", "    }"]
         if not once:
             lines += ["", "BEFORE BREAKPOINT {"] + step_start + ["}"]
         kinetic_states = {s for group in f.kinetic_groups for s in group}
@@ -593,9 +623,9 @@ class _Printer:
                 if k in timed:
                     lines += [f"        if (alarm{k}_nml < -1e8) {{",
                               f"            if ({self._watch_scalar(cond)} > 0) {{",
-                              f"                alarm{k}_nml = t",
+                              f"                alarm{k}_nml = t + dt",
                               f"                alarmx{k}_nml = {timed[k]}",
-                              f"                net_send(1e-9, {k + 2})",
+                              f"                net_send(dt, {k + 2})",
                               "            } else {"]
                     lines += ["                " + s for s in self._schedule(k, timed[k])]
                     lines += ["            }", "        }"]
@@ -603,7 +633,8 @@ class _Printer:
                 lines.append(f"        WATCH ({self._watch_scalar(cond)} > 0) {k + 2}")
                 # LEMS tests conditions after every step: one already true at the start fires in
                 # the first step (after the initial values are recorded, as in jLEMS).
-                lines.append(f"        if ({self._watch_scalar(cond)} > 0) {{ net_send(1e-9, {k + 2}) }}")
+                first = "dt" if self.event_clock else "1e-9"
+                lines.append(f"        if ({self._watch_scalar(cond)} > 0) {{ net_send({first}, {k + 2}) }}")
             for cond in polled:
                 lines.append(f"        if ({self._test(cond)}) {{")
                 lines += ["            " + s for s in self._actions(cond.actions, True)]

@@ -116,5 +116,6 @@ class LFPRecorder:
                 local = np.sum(shares, axis=0)
         # a copy: an array over a NEURON Vector that still records changes with the next run
         times = np.array(time_ms, dtype=float)[::self.every_steps][:local.shape[1]].copy()
+        local = local[:, :len(times)]  # samples after the run's end (its closing step) are dropped
         return LFP(times, self.electrodes.positions_um.copy(), local, self.electrodes.sigma,
                    self.electrodes.method)

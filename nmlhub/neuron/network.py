@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from ..model.columns import (
 from ..model.summary import population_size
 from ..lems import expr as ex
 from .coupling import connect_coupled, coupled_components, keep_jumping_cells_together
+from .eventgrid import SPREAD, decided_per_spike, delivery_steps, netcon_delays, relay_mechanism
 from .mechanisms import ComponentMechanism
 
 #: Membrane area of a point cell's section (um2); its capacitance is set through cm.
@@ -76,14 +78,24 @@ class ParallelWiring:
     owner: np.ndarray
     point_populations: set[str]
     extra_sources: dict[tuple[str, int, int, float], int] = field(default_factory=dict)
+    # (population, cell, section name, NEURON node index) -> gid of the extra source there
+    source_places: dict[tuple[str, int, str, float], int] = field(default_factory=dict)
     ranks_by_population: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     min_delay: float = 0.0  # ms; spikes between ranks need at least one time step
 
-    def check_delay(self, delay: float, what: str) -> None:
-        if delay < self.min_delay:
+    def check_delay(self, delay: float, what: str, netcon_delay: float | None = None) -> None:
+        """Refuse a connection whose NetCon delay (``netcon_delay``, else ``delay``) is under one
+        step: spikes between ranks are exchanged once per step at the earliest."""
+        applied = delay if netcon_delay is None else netcon_delay
+        if applied >= self.min_delay * (1 - 1e-9):
+            return
+        if applied == delay:
             raise NetworkError(f"{what}: delay {delay:g} ms is shorter than the time step "
                                f"({self.min_delay:g} ms); a parallel run needs every connection "
                                "delay to be at least one step")
+        raise NetworkError(f"{what}: delay {delay:g} ms acts within the next step of "
+                           f"{self.min_delay:g} ms under jLEMS's event timing, which a parallel run "
+                           "cannot do: spikes between ranks need a delay of at least one step")
 
     def owns(self, population: str, index: int) -> bool:
         gid = self.gids.get((population, index))
@@ -121,6 +133,50 @@ class NetworkInstance:
     transfer_ids: dict[tuple[str, int, int, float], int] = field(default_factory=dict)
     transfer_sources: dict[int, Any] = field(default_factory=dict)
     transfer_targets: list[tuple[Any, str, int]] = field(default_factory=list)
+    # how connection delays act (nmlhub.neuron.eventgrid): "jlems" or "neuron", and the step
+    event_timing: str = "jlems"
+    dt_ms: float = 0.025
+    # (pre population, cell, segment, fraction, delay ms) -> relay on this rank (eventgrid)
+    relays: dict[tuple, Any] = field(default_factory=dict)
+
+    def netcon_delays(self, delays_ms: np.ndarray) -> np.ndarray:
+        """The NetCon delays (ms) that make connection delays act at the step the event timing says."""
+        return netcon_delays(delays_ms, self.dt_ms, self.event_timing)
+
+    def needs_relay(self, delays_ms: np.ndarray) -> np.ndarray:
+        """Which connection delays act through a relay that decides each spike's step as jLEMS does."""
+        if self.event_timing != "jlems-exact":
+            return np.zeros(len(delays_ms), dtype=bool)
+        return decided_per_spike(delays_ms, self.dt_ms)
+
+    def relayed(self, origin: tuple, delay_ms: float, target: Any, weight: float, connect: Any) -> None:
+        """Connect spikes from ``origin`` (pre population, cell, segment, fraction) with a delay of
+        whole steps to ``target`` through the pair of relays that act on each at jLEMS's step
+        (created on first use, fed by ``connect(relay)``, a NetCon from the source); see
+        :mod:`nmlhub.neuron.eventgrid`."""
+        from neuron import h
+
+        key = (*origin, float(delay_ms))
+        if key not in self.relays:
+            steps = int(delivery_steps(np.array([delay_ms]), self.dt_ms)[0])
+            pair = []
+            for later in (0, 1):
+                relay = getattr(h, relay_mechanism().name)()  # an artificial cell: in no section
+                relay.steps, relay.delay_s, relay.later = steps, float(delay_ms) * 0.001, later
+                feed = connect(relay)
+                feed.delay = (steps - 2) * self.dt_ms
+                self.netcons.append(feed)
+                pair.append(relay)
+            self.relays[key] = pair
+        # each relay's spikes act at the start of its step, after those arriving there directly
+        # (see SPREAD), each pair at its own time (drawn from its source and delay, the same on
+        # every rank): NEURON and CoreNEURON order events of equal times differently
+        own = zlib.crc32(repr(key).encode()) % 100_000
+        for later, relay in enumerate(self.relays[key]):
+            netcon = h.NetCon(relay, target)
+            netcon.delay = (1 + later + SPREAD - own * 1e-8) * self.dt_ms
+            netcon.weight[0] = weight
+            self.netcons.append(netcon)
 
     def cell(self, population: str, index: int) -> PointCell:
         try:
@@ -148,7 +204,8 @@ class NetworkInstance:
     def source_gid(self, population: str, index: int, segment: int = 0, fraction: float = 0.5) -> int:
         """The gid of a cell's spike source: the cell's own (its mechanism's events, or v at the
         middle of segment 0) or, for detection elsewhere on a morphology, an extra source created
-        on the cell's rank. Only meaningful in a parallel run."""
+        on the cell's rank (one per NEURON segment: places on the segment that holds the cell's
+        own source share its gid). Only meaningful in a parallel run."""
         wiring = self.parallel
         assert wiring is not None
         gid = wiring.gids.get((population, index))
@@ -158,15 +215,52 @@ class NetworkInstance:
             return gid
         key = (population, index, int(segment), round(float(fraction), 9))
         if key not in wiring.extra_sources:
-            # Ranks ask for sources in the same order (_reserve_spike_sources), so these gids agree.
-            extra = len(wiring.owner) + len(wiring.extra_sources)
-            wiring.extra_sources[key] = extra
+            if not self.is_local(population, index):
+                raise NetworkError(f"spike source of {population}[{index}] at segment {segment}, fraction "
+                                   f"{fraction:g} was not reserved on every rank")
+            self.reserve_source(key, self.neuron_place(population, index, segment, fraction))
+        return wiring.extra_sources[key]
+
+    def neuron_place(self, population: str, index: int, segment: int, fraction: float
+                     ) -> tuple[str, float] | None:
+        """The NEURON segment (section name, node index) where a spike detected at a NeuroML segment and
+        fraction of a local cell is detected; None when it is the segment of the cell's own source."""
+        cell = self.cell(population, index)
+        section, x = cell.locate(segment, fraction)
+        own_section, own_x = cell.locate(0, 0.5)
+        place = (section.name(), _node(section, x))
+        return None if place == (own_section.name(), _node(own_section, own_x)) else place
+
+    def reserve_source(self, key: tuple[str, int, int, float], place: tuple[str, float] | None) -> None:
+        """Give the spike source ``key`` (population, cell, segment, fraction) the gid of its NEURON
+        place (see :meth:`neuron_place`); every rank calls this in the same order, so the gids
+        agree, and the cell's rank creates the source."""
+        wiring = self.parallel
+        assert wiring is not None
+        population, index, segment, fraction = key
+        gid = wiring.gids[(population, index)]
+        if place is None:
+            wiring.extra_sources[key] = gid
+            return
+        located = (population, index, place[0], place[1])
+        if located not in wiring.source_places:
+            extra = len(wiring.owner) + len(wiring.source_places)
+            wiring.source_places[located] = extra
             if int(wiring.owner[gid]) == wiring.rank:
                 netcon = self.cell(population, index).netcon_to(None, segment, fraction)
                 wiring.pc.set_gid2node(extra, wiring.rank)
                 wiring.pc.cell(extra, netcon)
                 self.netcons.append(netcon)
-        return wiring.extra_sources[key]
+        wiring.extra_sources[key] = wiring.source_places[located]
+
+
+def _node(section: Any, x: float) -> float:
+    """The NEURON node a place of a section maps to: -1 and nseg for its ends, else its segment."""
+    if x <= 0:
+        return -1.0
+    if x >= 1:
+        return float(section.nseg)
+    return float(min(int(x * section.nseg), section.nseg - 1))
 
 
 def needed_components(network: Any, extras: list | None = None, rules: Any = None) -> list[str]:
@@ -238,7 +332,8 @@ def assign_ranks(costs: np.ndarray, nhost: int, balance: bool) -> np.ndarray:
 
 def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMechanism],
                 expanded: Any = None, parallel: tuple[Any, int, int, bool, float] | None = None,
-                share_synapses: bool = False) -> NetworkInstance:
+                share_synapses: bool = False, event_timing: str = "jlems",
+                dt_ms: float | None = None) -> NetworkInstance:
     """Create sections, mechanisms, synapses, connections and inputs for a network, and those
     its rules expand to (``expanded``, a :class:`nmlhub.rules.expand.ExpandedNetwork`).
 
@@ -246,10 +341,13 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
     only this rank's cells are created, and spikes travel between gids through the ParallelContext.
     ``share_synapses``: connections of a linear synapse type onto the same place of a cell share
     one synapse instance (much faster; each connection keeps its own weight and delay).
+    ``event_timing``: connection delays act at jLEMS's step (``"jlems"``) or as NEURON delivers
+    them (``"neuron"``), with time step ``dt_ms`` (:mod:`nmlhub.neuron.eventgrid`).
     """
     from neuron import h
 
-    instance = NetworkInstance(share_synapses=share_synapses)
+    step = dt_ms if dt_ms is not None else (parallel[4] if parallel is not None else model.simulation.step_ms)
+    instance = NetworkInstance(share_synapses=share_synapses, event_timing=event_timing, dt_ms=float(step))
     diameter = math.sqrt(POINT_CELL_AREA_UM2 / math.pi)
     populations = network_populations(network, expanded)
     if parallel is not None:
@@ -525,12 +623,18 @@ def _reserve_spike_sources(projections: list[Any], parts: list[tuple[ConnectionC
         pre_fraction, _ = cols.fractions()
         away = (cols.pre_segment != 0) | (np.round(pre_fraction, 9) != 0.5)
         for cell, segment, fraction in zip(cols.pre_cell[away].tolist(), cols.pre_segment[away].tolist(),
-                                           np.round(pre_fraction[away], 9).tolist()):
-            needed.add((population, int(cell), int(segment), float(fraction)))
+                                           pre_fraction[away].tolist()):
+            needed.add((population, int(cell), int(segment), round(float(fraction), 9)))
     if wiring.nhost > 1:
         needed = set().union(*(set(map(tuple, found)) for found in wiring.pc.py_allgather(sorted(needed))))
-    for population, cell, segment, fraction in sorted(needed):
-        instance.source_gid(population, cell, segment, fraction)
+    # Where each source lies in NEURON is known on its cell's rank only: shared with every rank.
+    places = {source: instance.neuron_place(*source) for source in sorted(needed)
+              if instance.is_local(source[0], source[1])}
+    if wiring.nhost > 1:
+        for found in wiring.pc.py_allgather(places):
+            places.update(found)
+    for source in sorted(needed):
+        instance.reserve_source(source, places[source])
 
 
 def _connect(proj: Any, part: tuple[ConnectionColumns, np.ndarray, np.ndarray],
@@ -556,19 +660,22 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, pre
     make = getattr(h, syn_mech.mechanism.name)
     share = instance.share_synapses and syn_mech.shareable
     wiring = instance.parallel
-    delays = np.asarray(delays, dtype=float)
+    written = np.asarray(delays, dtype=float)
+    delays = instance.netcon_delays(written)
+    relayed = instance.needs_relay(written)
     if wiring is not None and len(delays):
         k = int(np.argmin(delays))
-        wiring.check_delay(float(delays[k]), f"connection from {pre_population}[{int(pre_cell[k])}] to "
-                                             f"{post_population}[{int(post_cell[k])}] ({synapse})")
+        wiring.check_delay(float(written[k]), f"connection from {pre_population}[{int(pre_cell[k])}] to "
+                                              f"{post_population}[{int(post_cell[k])}] ({synapse})",
+                           float(delays[k]))
     cells: dict[int, PointCell | None] = {}
     places: dict[tuple[int, int, float], Any] = {}
     sources: dict[tuple[int, int, float], Any] = {}
     columns = zip(np.asarray(pre_cell).tolist(), np.asarray(post_cell).tolist(),
                   np.asarray(pre_segment).tolist(), np.asarray(post_segment).tolist(),
                   np.asarray(pre_fraction, dtype=float).tolist(), np.asarray(post_fraction, dtype=float).tolist(),
-                  np.asarray(weights, dtype=float).tolist(), delays.tolist())
-    for pre, post_index, pre_seg, post_seg, pre_frac, post_frac, weight, delay in columns:
+                  np.asarray(weights, dtype=float).tolist(), delays.tolist(), written.tolist(), relayed.tolist())
+    for pre, post_index, pre_seg, post_seg, pre_frac, post_frac, weight, delay, as_written, relay in columns:
         if post_index not in cells:
             cells[post_index] = (instance.cell(post_population, post_index)
                                  if instance.is_local(post_population, post_index) else None)
@@ -595,16 +702,25 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, pre
         if wiring is not None:
             if origin not in sources:
                 sources[origin] = instance.source_gid(pre_population, pre, pre_seg, pre_frac)
-            netcon = wiring.pc.gid_connect(sources[origin], point)
+            gid = sources[origin]
+
+            def connect(target: Any) -> Any:
+                return wiring.pc.gid_connect(gid, target)
         else:
             if origin not in sources:
                 sources[origin] = _spike_source(instance.cell(pre_population, pre), pre_seg, pre_frac)
             source, source_section, threshold = sources[origin]
-            if source_section is None:
-                netcon = h.NetCon(source, point)
-            else:
-                netcon = h.NetCon(source, point, sec=source_section)
+
+            def connect(target: Any) -> Any:
+                if source_section is None:
+                    return h.NetCon(source, target)
+                netcon = h.NetCon(source, target, sec=source_section)
                 netcon.threshold = threshold
+                return netcon
+        if relay:
+            instance.relayed((pre_population, *origin), as_written, point, weight, connect)
+            continue
+        netcon = connect(point)
         netcon.delay = delay
         netcon.weight[0] = weight
         instance.netcons.append(netcon)
@@ -634,12 +750,19 @@ def _connect_one(source: str, target: str, synapse_id: str, weight: float, delay
     synapse = getattr(h, syn_mech.mechanism.name)(section(x))
     _set_parameters(synapse, syn_mech)
     post.attached.setdefault(synapse_id, []).append(synapse)
+    applied = float(instance.netcon_delays(np.array([delay]))[0])
     if instance.parallel is not None:
-        instance.parallel.check_delay(delay, f"connection {source} -> {target} ({synapse_id})")
-    netcon = instance.spike_connection(pre_pop or "", pre_index, synapse)
-    netcon.delay = delay
-    netcon.weight[0] = weight
+        instance.parallel.check_delay(delay, f"connection {source} -> {target} ({synapse_id})", applied)
     instance.synapses.append(synapse)
+    if instance.needs_relay(np.array([delay]))[0]:
+        def connect(relay: Any) -> Any:
+            return instance.spike_connection(pre_pop or "", pre_index, relay)
+
+        instance.relayed((pre_pop or "", pre_index, 0, 0.5), delay, synapse, weight, connect)
+        return
+    netcon = instance.spike_connection(pre_pop or "", pre_index, synapse)
+    netcon.delay = applied
+    netcon.weight[0] = weight
     instance.netcons.append(netcon)
 
 

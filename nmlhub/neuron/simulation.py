@@ -20,6 +20,7 @@ from .mechcache import MechanismCache, load_combined, load_libraries
 from ..lfp.electrodes import Electrodes
 from ..lfp.recorder import LFPRecorder
 from .coupling import resend_potentials
+from .eventgrid import EVENT_TIMINGS, netcon_delays, relay_mechanism
 from .network import NetworkInstance, instantiate, needed_components
 from . import mpi
 from .recording import Probe, cell_key, resolve_cell, resolve_quantity
@@ -75,6 +76,15 @@ class NeuronSimulation:
     max_connections
         The most connections the network's rules may make (default: what the available memory
         holds, or ``$NMLHUB_MAX_CONNECTIONS``); a rule beyond it is refused before allocation.
+    event_timing
+        ``"jlems"`` (default): a spike acts on its targets at the time step jLEMS acts on it, its
+        delay rounded up to whole steps (a delay of a whole number k of steps acts after k + 1,
+        where jLEMS's rounding of its clock gives k or k + 1 spike by spike); ``"jlems-exact"``:
+        also those at jLEMS's step, spike by spike (neuron engine only); ``"neuron"``: the delays as
+        written, delivered as NEURON does (at the step nearest to their time, one step after a
+        delay of whole steps), as in hand-written NEURON models. See
+        :mod:`nmlhub.neuron.eventgrid`. Either way, a spike at the end of the run (t = length) is
+        recorded, as jLEMS does.
 
     Raises
     ------
@@ -95,7 +105,7 @@ class NeuronSimulation:
                  balance: bool = False, share_synapses: bool = False, write_every_ms: float | None = None,
                  intervals_file: Path | str | None = None, engine: str = "neuron",
                  lfp: Electrodes | None = None, lfp_every_ms: float | None = None,
-                 max_connections: int | None = None) -> None:
+                 max_connections: int | None = None, event_timing: str = "jlems") -> None:
         settings = model.simulation
         if settings is None:
             raise SimulationError("the model has no <Simulation>; run a LEMS simulation file",
@@ -126,6 +136,14 @@ class NeuronSimulation:
         if engine not in ENGINES:
             raise SimulationError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}", file=model.path)
         self.engine = engine
+        if event_timing not in EVENT_TIMINGS:
+            raise SimulationError(f"unknown event timing {event_timing!r}; timings: {', '.join(EVENT_TIMINGS)}",
+                                  file=model.path)
+        self.event_timing = event_timing
+        if engine == "coreneuron" and event_timing == "jlems-exact":
+            raise SimulationError("event timing 'jlems-exact' relays spikes of whole-step delays through "
+                                  "a mechanism whose decisions CoreNEURON does not reproduce; use the "
+                                  "neuron engine, or event timing 'jlems'", file=model.path)
         if engine == "coreneuron":
             self.parallel = True  # CoreNEURON takes cells with gids and spikes through ParallelContext
         self._corenrn_library: Path | None = None
@@ -166,6 +184,8 @@ class NeuronSimulation:
                   for d in m.biophysics.densities]
         mechs += [sp.mechanism for m in self.mechanisms.values() if m.biophysics
                   for sp in m.biophysics.species]
+        if self.event_timing == "jlems-exact":
+            mechs.append(relay_mechanism())  # for delays of whole steps (nmlhub.neuron.eventgrid)
         self._load_user_mechanisms()
         if self.engine == "coreneuron":
             point_cells = sorted(c for c, cm in self.mechanisms.items()
@@ -198,7 +218,7 @@ class NeuronSimulation:
                 if cm.shareable and (f"/{component}/" in recorded or f"/synapses:{component}:" in recorded):
                     cm.shareable = False
         self.instance = instantiate(self.model, self.network, self.mechanisms, self.expanded, parallel,
-                                    self.share_synapses)
+                                    self.share_synapses, self.event_timing, self.dt_ms)
         self._probes = self._make_probes()
         if self.lfp is not None:
             self.lfp_recorder = LFPRecorder(self.instance.cells, self.lfp, self._lfp_every_steps)
@@ -245,8 +265,8 @@ class NeuronSimulation:
         delays = [connection_weights_delays(proj, self.model.units)[1] for proj in self.network.projections]
         if self.expanded is not None:
             delays += [np.asarray(proj.delay, dtype=float) for proj in self.expanded.projections]
-        delays = [d for d in delays if len(d)]
-        return bool(delays) and all(float(np.min(d)) >= self.dt_ms for d in delays)
+        delays = [netcon_delays(d, self.dt_ms, self.event_timing) for d in delays if len(d)]
+        return bool(delays) and all(float(np.min(d)) >= self.dt_ms * (1 - 1e-9) for d in delays)
 
     def _expand_rules(self, rules: Any) -> Any:
         """The network's rules expanded (None when it has none, or holds its expansion already);
@@ -392,17 +412,21 @@ class NeuronSimulation:
             flush = self._interval_flusher(time_vec, vectors, spike_vectors,
                                            None if wiring is None else (spike_times, spike_gids))
         self._advance(h, flush)
-        traces = {p.path: p.values(v) for p, v in zip(self._probes, vectors)}
+        samples = self._samples_in_run(time_vec)
+        traces = {p.path: p.values(v)[:samples] for p, v in zip(self._probes, vectors)}
         if wiring is None:
-            spikes = {k: np.array(v) for k, v in spike_vectors.items()}
+            spikes = {k: self._spikes_in_run(np.array(v)) for k, v in spike_vectors.items()}
         else:
-            spikes = self._gather(np.asarray(spike_times), np.asarray(spike_gids), traces)
+            times = np.asarray(spike_times)
+            kept = times <= self._end_ms
+            spikes = self._gather(times[kept], np.asarray(spike_gids)[kept], traces)
             traces = self._traces
+        time_ms = np.array(time_vec)[:samples]
         lfp = None
         if self.lfp_recorder is not None:
-            lfp = self.lfp_recorder.collect(np.asarray(time_vec), None if wiring is None else wiring.pc, self.rank)
+            lfp = self.lfp_recorder.collect(time_ms, None if wiring is None else wiring.pc, self.rank)
         return Results(
-            time_ms=np.array(time_vec), traces=traces, spikes=spikes,
+            time_ms=time_ms, traces=traces, spikes=spikes,
             duration_ms=self.duration_ms, dt_ms=self.dt_ms, seed=self.seed,
             settings={"simulator": "NEURON", "simulator_version": str(h.nrnversion(5)),
                       "lems_file": str(self.model.path), "simulation": self.settings.id,
@@ -412,6 +436,18 @@ class NeuronSimulation:
             model_hash=self.model.content_hash(),
             lfp=lfp,
         )
+
+    @property
+    def _end_ms(self) -> float:
+        """The last time that belongs to the run (its length, and rounding of t)."""
+        return self.duration_ms + 0.25 * self.dt_ms
+
+    def _samples_in_run(self, time_vec: Any) -> int:
+        """How many recorded samples belong to the run (not to its closing step)."""
+        return int(np.searchsorted(np.asarray(time_vec), self._end_ms, side="right"))
+
+    def _spikes_in_run(self, times: np.ndarray) -> np.ndarray:
+        return times[times <= self._end_ms]
 
     def _enable_coreneuron(self, h) -> None:
         """Hand the integration to CoreNEURON (the model is copied to it at each psolve)."""
@@ -505,20 +541,21 @@ class NeuronSimulation:
         sent = {"spikes": 0}
 
         def flush(until_ms: float) -> None:
-            traces = {p.path: p.values(v) for p, v in zip(self._probes, vectors)}
+            samples = self._samples_in_run(time_vec)
+            traces = {p.path: p.values(v)[:samples] for p, v in zip(self._probes, vectors)}
             if parallel_spikes is None:
                 new = []
                 for key, vec in spike_vectors.items():
                     done = writer.done_spikes.get(key, 0)
-                    new += [(t, key) for t in list(vec)[done:]]
+                    new += [(t, key) for t in list(vec)[done:] if t <= self._end_ms]
                     writer.done_spikes[key] = len(vec)
             else:
                 times, gids = parallel_spikes
                 start = sent["spikes"]
                 new = [(t, keys[int(g)]) for t, g in zip(list(times)[start:], list(gids)[start:])
-                       if int(g) in keys]
+                       if int(g) in keys and t <= self._end_ms]
                 sent["spikes"] = len(times)
-            writer.flush(until_ms, time_vec, traces, new)
+            writer.flush(until_ms, np.asarray(time_vec)[:samples], traces, new)
             if until_ms >= self.duration_ms:
                 writer.close()
 
@@ -534,10 +571,14 @@ class NeuronSimulation:
         started = time.monotonic()
         wiring = self.instance.parallel if self.instance is not None else None
         for k, until in enumerate(stops, start=1):
+            # jLEMS acts on the events of its last step too (a spike at t = length is recorded);
+            # NEURON handles them at the start of the next step, so the run takes one more step,
+            # whose samples and spikes are dropped.
+            target = until if k < len(stops) else until + self.dt_ms
             if wiring is not None:
-                wiring.pc.psolve(until)
+                wiring.pc.psolve(target)
             else:
-                h.continuerun(until)
+                h.continuerun(target)
             if flush is not None:
                 flush(float(until))
             if self.progress is not None:

@@ -1,0 +1,186 @@
+"""When events act: jLEMS's step grid, and how NEURON is made to follow it.
+
+jLEMS advances a simulation in steps n = 1, 2, ... ending at times t_n. A spike emitted in step n
+with a connection delay d is queued for t_n + d and acts at the start of the first step m whose
+time t_m is at or past it: its effect is first seen in the state at t_m. A delay is therefore
+rounded *up* to whole steps, k = m - n (a delay of at most one step acts in the next step).
+
+NEURON's fixed-step queue instead acts on an event at the step whose start is nearest to its time:
+a spike at t_n with delay d is seen at about t_n + d + dt, so a delay of exactly k steps acts one
+step later than in jLEMS, and delays off the grid land half a step early or late. nmlhub gives
+each NetCon a delay between ``(k - 1) * dt`` and ``(k - 1 + SPREAD) * dt`` (in the first part
+of the window NEURON acts on at the start of step m, far from its edges, so rounding of t cannot
+move it; within it in the order of the arrival times in jLEMS, which is also the order jLEMS acts
+on them), which makes NEURON act in step m on any number of MPI ranks and with CoreNEURON: the
+rounding happens once, when the network is built.
+
+``"neuron"`` timing keeps the delays as written (NEURON's own semantics, as in hand-written
+NEURON models).
+
+Delays of a whole number k of steps: jLEMS adds ``dt`` to its time at every step, so its t_n
+carries floating-point rounding, and whether t_n + d falls at or just past t_(n+k) depends on the
+step n (about half of the spikes act after k steps, the others after k + 1). ``"jlems"`` timing
+gives such delays to NEURON as written (acting after k + 1 steps, as NEURON does, the same on every
+engine and rank). ``"jlems-exact"`` (NEURON engine) sends them through a pair of relays per source
+and delay that redo jLEMS's arithmetic for each spike (k >= 3; one or two steps act after k), so
+every spike acts at jLEMS's step. (With CoreNEURON the relays' decisions came out differently in
+rare spikes, which is why it is not the default.)
+
+Conditions on ``t`` (spike sources) see jLEMS's accumulated clock itself (t_400 at dt = 0.025 ms
+is 10.00000000000003 ms; nmlhub.lems.nmodl keeps the same sum), so a spikeArray time on the grid
+fires at jLEMS's step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: How connection delays are applied: on jLEMS's grid (the default; "jlems-exact" also decides
+#: per spike for delays of whole steps, NEURON engine only) or as NEURON does.
+EVENT_TIMINGS = ("jlems", "jlems-exact", "neuron")
+
+#: A delay within this fraction of a step of the grid counts as a whole number of steps.
+_ON_GRID = 1e-9
+
+#: Events acting in one step reach NEURON within this fraction of a step after its start, in the
+#: order of their arrival in jLEMS (NEURON acts on events up to half a step after its start).
+SPREAD = 0.4
+
+
+def delivery_steps(delays_ms: np.ndarray, dt_ms: float) -> np.ndarray:
+    """The number of steps k after which a spike acts in jLEMS, for each delay (0 for delays of 0
+    or less, which jLEMS delivers at once).
+
+    Examples
+    --------
+    >>> delivery_steps(np.array([0.0, 0.01, 0.025, 1.0, 1.013, 1.0374]), 0.025).tolist()
+    [0, 1, 1, 40, 41, 42]
+    """
+    ratio = np.asarray(delays_ms, dtype=float) / float(dt_ms)
+    nearest = np.round(ratio)
+    on_grid = np.abs(ratio - nearest) <= _ON_GRID * np.maximum(1.0, nearest)
+    steps = np.where(on_grid, nearest, np.ceil(ratio))
+    return np.where(ratio > 0, np.maximum(steps, 1), 0).astype(np.int64)
+
+
+def netcon_delays(delays_ms: np.ndarray, dt_ms: float, timing: str = "jlems") -> np.ndarray:
+    """The NetCon delays (ms) that make NEURON act on each event at the step ``timing`` says.
+
+    Parameters
+    ----------
+    delays_ms
+        Connection delays as the model gives them (ms).
+    dt_ms
+        The fixed time step (ms).
+    timing
+        ``"jlems"``: act at jLEMS's step (``(k - 1) * dt``, see the module docstring);
+        ``"neuron"``: the delays unchanged.
+    """
+    delays = np.asarray(delays_ms, dtype=float)
+    if timing == "neuron":
+        return delays
+    if timing not in EVENT_TIMINGS:
+        raise ValueError(f"unknown event timing {timing!r}; timings: {', '.join(EVENT_TIMINGS)}")
+    steps = delivery_steps(delays, dt_ms)
+    # In the step it acts in, each event keeps the place of its arrival time in jLEMS (jLEMS acts
+    # on them in that order): a delay past the grid by a fraction f of a step becomes
+    # (k - 1 + SPREAD * f) steps, and one of whole steps k - 1 + SPREAD.
+    past = delays - (steps - 1) * float(dt_ms)
+    applied = np.where(steps > 0, (steps - 1) * float(dt_ms) + SPREAD * np.clip(past, 0.0, float(dt_ms)), 0.0)
+    if timing == "jlems":
+        # whole steps: as NEURON delivers them (after k + 1 steps; jLEMS: k or k + 1, see above)
+        whole = _whole_steps(delays, dt_ms) & (delays > 0)
+        applied = np.where(whole, delays, applied)
+    return applied
+
+
+def jlems_times(dt_ms: float, steps: int) -> np.ndarray:
+    """jLEMS's time (ms) at the end of steps 0..``steps``, accumulated as jLEMS does (in seconds,
+    adding the step each time), for comparing spike times with jLEMS's to the step."""
+    increments = np.full(int(steps), float(dt_ms) * 0.001)
+    return np.concatenate([[0.0], np.add.accumulate(increments)]) * 1000.0
+
+
+def _whole_steps(delays_ms: np.ndarray, dt_ms: float) -> np.ndarray:
+    ratio = np.asarray(delays_ms, dtype=float) / float(dt_ms)
+    nearest = np.round(ratio)
+    return np.abs(ratio - nearest) <= _ON_GRID * np.maximum(1.0, nearest)
+
+
+def decided_per_spike(delays_ms: np.ndarray, dt_ms: float) -> np.ndarray:
+    """Which delays jLEMS may act on after k or k + 1 steps depending on the spike's step (a whole
+    number k of steps, where its accumulated time decides): these go through a relay
+    (:func:`relay_mechanism`) that decides as jLEMS does for each spike. The relay decides a
+    step ahead, so it needs k >= 3; a delay of exactly 2 steps acts after 2."""
+    ratio = np.asarray(delays_ms, dtype=float) / float(dt_ms)
+    nearest = np.round(ratio)
+    return (np.abs(ratio - nearest) <= _ON_GRID * np.maximum(1.0, nearest)) & (nearest >= 3)
+
+
+_RELAY = """COMMENT
+Generated by nmlhub (nmlhub.neuron.eventgrid): passes a spike on at the step jLEMS acts on it.
+A spike that left its source at the end of step n arrives here (NetCon delay (steps - 2) * dt) at
+the start of step n + steps - 1; jLEMS acts on it in step n + steps if its time of arrival,
+t_n + delay in jLEMS's accumulated time (seconds), is not past t_(n + steps), else one step later.
+Relays come in pairs fed by the same spikes: the one with later = 0 passes on the spikes jLEMS acts
+on in step n + steps, the one with later = 1 the others, each through NetCons whose delays make
+them act at the start of that step (deciding a step ahead, with no self-events: an event sent
+within the step it acts in, or a self-event, is handled a step apart in CoreNEURON).
+ENDCOMMENT
+
+NEURON {
+    ARTIFICIAL_CELL MECHNAME
+    RANGE steps, delay_s, later
+}
+
+PARAMETER {
+    steps = 3
+    delay_s = 0
+    later = 0
+}
+
+ASSIGNED {
+    dt
+    tlems_nml
+    nlems_nml
+    dtlems_nml
+}
+
+INITIAL {
+    tlems_nml = 0
+    nlems_nml = 0
+    : the step in seconds, once: adding dt * 0.001 could be fused into one multiply-add by the
+    : compiler, which rounds differently from jLEMS's additions of its step
+    dtlems_nml = dt * 0.001
+}
+
+NET_RECEIVE(w) {
+    LOCAL sent, arrival, k, on_time
+    sent = floor(t/dt + 0.25) - (steps - 2)
+    while (nlems_nml < sent) {
+        tlems_nml = tlems_nml + dtlems_nml
+        nlems_nml = nlems_nml + 1
+    }
+    arrival = tlems_nml
+    k = 0
+    while (k < steps) {
+        arrival = arrival + dtlems_nml
+        k = k + 1
+    }
+    on_time = (tlems_nml + delay_s <= arrival)
+    if (on_time != later) {
+        net_event(t)
+    }
+}
+"""
+
+
+def relay_mechanism():
+    """The relay that acts on spikes of a whole-step delay at jLEMS's step (see
+    :func:`decided_per_spike`), as an :class:`nmlhub.lems.nmodl.Mechanism` to compile and load."""
+    import hashlib
+
+    from ..lems.nmodl import Mechanism
+
+    name = "nml_jlems_relay_" + hashlib.sha1(_RELAY.encode()).hexdigest()[:10]
+    return Mechanism(name, "source", _RELAY.replace("MECHNAME", name), {"steps": 3.0, "delay_s": 0.0, "later": 0.0})

@@ -1,0 +1,135 @@
+#!/usr/bin/env python
+"""Make the event-timing test models' jLEMS references (run by hand, never by pytest).
+
+    python tests/data/event_timing/make_references.py            # both models
+    python tests/data/event_timing/make_references.py --only timing
+
+``izh200.net.nml`` and ``LEMS_izh200.xml`` are written by this script from a fixed seed (160 RS and
+40 FS Izhikevich cells, each receiving 10 excitatory and 5 inhibitory connections with delays
+drawn uniformly from 1-5 ms off the 0.025 ms grid, pulse inputs of per-cell weights, 500 ms).
+``LEMS_timing.xml`` / ``timing.net.nml`` are written by hand. Each LEMS file is run with
+``jnml LEMS_FILE -nogui`` in a scratch copy of this folder, and its event file is stored as
+``reference_<name>.npz``: ``time_s`` and ``id`` of every event in file order, plus the jNeuroML
+version line. tests/test_event_timing.py compares nmlhub's spikes with them, to the time step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DT_MS = 0.025
+SEED = 17
+N_EXC, N_INH = 160, 40
+EXC_IN, INH_IN = 10, 5
+
+
+def off_grid_delays(rng: np.random.Generator, count: int) -> np.ndarray:
+    """Delays (ms, 4 decimals) drawn uniformly from 1-5 ms, none a whole number of steps."""
+    delays = np.round(rng.uniform(1.0, 5.0, count), 4)
+    while True:
+        steps = delays / DT_MS
+        on_grid = np.abs(steps - np.round(steps)) < 1e-6
+        if not on_grid.any():
+            return delays
+        delays[on_grid] = np.round(rng.uniform(1.0, 5.0, int(on_grid.sum())), 4)
+
+
+def write_izh200() -> None:
+    rng = np.random.default_rng(SEED)
+    lines = ['<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="izh200">',
+             "  <notes>Written by make_references.py (seed 17): do not edit by hand.</notes>",
+             '  <expTwoSynapse id="syn_exc" gbase="1nS" erev="0mV" tauDecay="5ms" tauRise="0.5ms"/>',
+             '  <expTwoSynapse id="syn_inh" gbase="2nS" erev="-80mV" tauDecay="10ms" tauRise="1ms"/>',
+             '  <izhikevich2007Cell id="RS" C="100pF" v0="-60mV" k="0.7nS_per_mV" vr="-60mV" vt="-40mV" '
+             'vpeak="35mV" a="0.03per_ms" b="-2nS" c="-50mV" d="100pA"/>',
+             '  <izhikevich2007Cell id="FS" C="20pF" v0="-55mV" k="1nS_per_mV" vr="-55mV" vt="-40mV" '
+             'vpeak="25mV" a="0.2per_ms" b="0.025nS" c="-45mV" d="0pA"/>',
+             '  <pulseGenerator id="drive_E" delay="20ms" duration="460ms" amplitude="100pA"/>',
+             '  <pulseGenerator id="drive_I" delay="35ms" duration="400ms" amplitude="50pA"/>',
+             '  <network id="izh200">',
+             f'    <population id="E" component="RS" size="{N_EXC}"/>',
+             f'    <population id="I" component="FS" size="{N_INH}"/>']
+    cells = [("E", k) for k in range(N_EXC)] + [("I", k) for k in range(N_INH)]
+    for pre_pop, synapse, per_cell, size, weight_range in (("E", "syn_exc", EXC_IN, N_EXC, (0.5, 1.5)),
+                                                           ("I", "syn_inh", INH_IN, N_INH, (0.5, 1.5))):
+        for post_pop in ("E", "I"):
+            posts = [k for p, k in cells if p == post_pop]
+            pre = np.concatenate([rng.choice(size, per_cell, replace=False) for _ in posts])
+            post = np.repeat(posts, per_cell)
+            delays = off_grid_delays(rng, len(pre))
+            weights = np.round(rng.uniform(*weight_range, len(pre)), 4)
+            lines.append(f'    <projection id="{pre_pop}_to_{post_pop}" presynapticPopulation="{pre_pop}" '
+                         f'postsynapticPopulation="{post_pop}" synapse="{synapse}">')
+            for k, (a, b, d, w) in enumerate(zip(pre, post, delays, weights)):
+                lines.append(f'      <connectionWD id="{k}" preCellId="../{pre_pop}[{a}]" postCellId="../{post_pop}[{b}]" '
+                             f'weight="{w:g}" delay="{d:.4f}ms"/>')
+            lines.append("    </projection>")
+    for pop, size, drive in (("E", N_EXC, "drive_E"), ("I", N_INH, "drive_I")):
+        weights = np.round(rng.uniform(0.6, 1.6, size), 4)
+        lines.append(f'    <inputList id="in_{pop}" population="{pop}" component="{drive}">')
+        for k, w in enumerate(weights):
+            lines.append(f'      <inputW id="{k}" target="../{pop}[{k}]" destination="synapses" weight="{w:g}"/>')
+        lines.append("    </inputList>")
+    lines += ["  </network>", "</neuroml>"]
+    (HERE / "izh200.net.nml").write_text("\n".join(lines) + "\n")
+    selections = "\n".join(f'      <EventSelection id="{k}" select="{p}[{i}]" eventPort="spike"/>'
+                           for k, (p, i) in enumerate(cells))
+    (HERE / "LEMS_izh200.xml").write_text(f"""<Lems>
+  <!-- Written by make_references.py: a deterministic 200-cell Izhikevich network with delays off
+       the time grid, to compare every spike time with jLEMS's. -->
+  <Target component="sim"/>
+  <Include file="Cells.xml"/>
+  <Include file="Networks.xml"/>
+  <Include file="Simulation.xml"/>
+  <Include file="izh200.net.nml"/>
+  <Simulation id="sim" length="500ms" step="{DT_MS}ms" target="izh200">
+    <EventOutputFile id="spikes" fileName="izh200.spikes" format="TIME_ID">
+{selections}
+    </EventOutputFile>
+  </Simulation>
+</Lems>
+""")
+
+
+def jnml() -> str:
+    local = Path(sys.executable).parent / "jnml"
+    return str(local) if local.exists() else (shutil.which("jnml") or sys.exit("jnml not found"))
+
+
+def reference(name: str, lems: str, events: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="nmlhub-event-timing-") as scratch:
+        for path in HERE.iterdir():
+            if path.suffix in (".xml", ".nml"):
+                shutil.copy(path, scratch)
+        run = subprocess.run([jnml(), lems, "-nogui"], cwd=scratch, capture_output=True, text=True, timeout=1800)
+        if run.returncode != 0 or not (Path(scratch) / events).exists():
+            sys.exit(f"jnml failed on {lems}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+        table = np.loadtxt(Path(scratch) / events, ndmin=2)
+        version = subprocess.run([jnml(), "-v"], capture_output=True, text=True).stdout
+        version = next((line.strip() for line in version.splitlines() if "jNeuroML v" in line), "")
+    np.savez_compressed(HERE / f"reference_{name}.npz", time_s=table[:, 0], id=table[:, 1].astype(np.int64),
+                        jnml_version=np.array(version))
+    print(f"reference_{name}.npz: {len(table)} events ({version})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("timing", "izh200"))
+    args = parser.parse_args()
+    if args.only in (None, "timing"):
+        reference("timing", "LEMS_timing.xml", "timing.spikes")
+    if args.only in (None, "izh200"):
+        write_izh200()
+        reference("izh200", "LEMS_izh200.xml", "izh200.spikes")
+
+
+if __name__ == "__main__":
+    main()
