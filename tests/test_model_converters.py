@@ -219,7 +219,8 @@ def test_libneuroml_reads_nmlhub_hdf5(tmp_path):
         original = read_neuroml2_file(str(path), include_includes=False)
         assert _libneuroml_counts(theirs) == _libneuroml_counts(original), path
         pre = original.networks[0].projections[0]
-        mine = theirs.networks[0].projections[0]
+        # libNeuroML (PyTables) lists an HDF5 file's projection groups by name, not in document order
+        mine = {p.id: p for p in theirs.networks[0].projections}[pre.id]
         first = (pre.connection_wds or pre.connections)[0]
         other = (mine.connection_wds or mine.connections)[0]
         assert (first.get_pre_cell_id(), first.get_post_cell_id()) == (other.get_pre_cell_id(), other.get_post_cell_id())
