@@ -8,8 +8,10 @@ corpus survey, see README "Checking a model with OMV tests"); a listed experimen
 is reported as a warning, to be taken off the list. Experiments whose ``.mep`` the corpus snapshot
 does not hold are skipped.
 
-Time budget: ``NMLHUB_OMV_BUDGET_S`` seconds in all (default 2400); items left when it is spent are
-skipped, with the reason. Each run may take ``NMLHUB_OMV_TIMEOUT_S`` (default 600).
+Time budget: ``NMLHUB_OMV_BUDGET_S`` seconds in all, counted from this module's first item (default
+600, which keeps CI well inside its limit; set it higher, e.g. 7200, to run every item); items left
+when it is spent are skipped, with the reason. Each run may take ``NMLHUB_OMV_TIMEOUT_S`` (default
+600).
 """
 
 from __future__ import annotations
@@ -29,9 +31,8 @@ from nmlhub.omv.spec import OmtTest, find_omt_files, read_omt
 from conftest import CORPUS, requires_corpus
 
 KNOWN = json.loads((Path(__file__).resolve().parent / "omv_known.json").read_text())
-BUDGET_S = float(os.environ.get("NMLHUB_OMV_BUDGET_S", 2400))
+BUDGET_S = float(os.environ.get("NMLHUB_OMV_BUDGET_S", 600))
 TIMEOUT_S = float(os.environ.get("NMLHUB_OMV_TIMEOUT_S", 600))
-_STARTED = time.monotonic()
 
 
 def _tests() -> list[OmtTest]:
@@ -64,11 +65,17 @@ def _key(result) -> str:
     return f"{Path(result.omt).relative_to(CORPUS.resolve())}::{result.experiment}"
 
 
+@pytest.fixture(scope="module")
+def omv_started() -> float:
+    """When this module's first item started (collection may be long before)."""
+    return time.monotonic()
+
+
 @requires_corpus
 @pytest.mark.corpus
 @pytest.mark.parametrize("item", sorted(ITEMS))
-def test_omv_experiments(item, tmp_path):
-    if time.monotonic() - _STARTED > BUDGET_S:
+def test_omv_experiments(item, tmp_path, omv_started):
+    if time.monotonic() - omv_started > BUDGET_S:
         pytest.skip(f"the OMV corpus budget of {BUDGET_S:g} s (NMLHUB_OMV_BUDGET_S) is spent")
     tests = [t for t in ITEMS[item] if t.validates or t.mep is None or t.mep.is_file() or not t.experiments]
     if not tests:
