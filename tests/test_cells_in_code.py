@@ -52,10 +52,13 @@ def test_builder_cell_writes_a_neuroml_cell_with_its_sections():
     assert dend_seg.parent.segments == soma_seg.id and float(dend_seg.parent.fraction_along) == 1.0
     assert float(dend_seg.distal.x) - float(soma_seg.distal.x) == pytest.approx(150.0)
     densities = {d.ion_channel: d for d in cell.biophysical_properties.membrane_properties.channel_densities}
-    assert densities["hh_na"].cond_density == "0.12 S_per_cm2" and densities["pas"].segment_groups == "dendrites"
-    assert {c.id for c in net.components} >= {"hh_na", "hh_k", "hh_leak", "pas"}
-    net.cell("pyr2", SECTIONS)  # a second cell shares the channels
-    assert sum(getattr(c, "id", None) == "hh_na" for c in net.components) == 1
+    # channels are named after their cell (as import-cell names them), so cells never clash
+    assert densities["pyr_hh_na"].cond_density == "0.12 S_per_cm2"
+    assert densities["pyr_pas"].segment_groups == "dendrites"
+    assert {c.id for c in net.components} >= {"pyr_hh_na", "pyr_hh_k", "pyr_hh_leak", "pyr_pas"}
+    net.cell("pyr2", SECTIONS)
+    ids = [getattr(c, "id", None) for c in net.components]
+    assert len(ids) == len(set(ids)) and "pyr2_hh_na" in ids
 
 
 @pytest.mark.parametrize("sections, message", [
