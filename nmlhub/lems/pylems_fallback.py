@@ -145,7 +145,15 @@ _UNRESOLVED_TYPE = re.compile(r"Unable to resolve type '([^']+)' for component '
 
 
 def pylems_error(exc: Exception, model: Any, component_id: str | None = None) -> TranslationError:
-    """nmlhub's one-line error for a pylems failure: what could not be read, and where."""
+    """nmlhub's one-line error for a pylems failure: what could not be read, and where (the
+    model's own file when pylems's message names no place nmlhub can find)."""
+    error = _translated(exc, model, component_id)
+    if error.file is None and getattr(model, "path", None) is not None:
+        error.file = str(model.path)
+    return error
+
+
+def _translated(exc: Exception, model: Any, component_id: str | None) -> TranslationError:
     if isinstance(exc, NmlhubError):
         return exc if isinstance(exc, TranslationError) else TranslationError(
             exc.message, file=exc.file, line=exc.line, element=exc.element)

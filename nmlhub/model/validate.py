@@ -121,7 +121,7 @@ def translation_problems(model: Model) -> list[Problem]:
     ComponentType neither defines nor requires (the model is wrong), a warning otherwise (valid
     LEMS that nmlhub cannot run yet). Nothing when the model has no simulation or its target is
     not one network."""
-    from ..errors import ModelError
+    from ..errors import ModelError, UnsupportedComponentError
     from ..neuron.mechanisms import build_mechanisms
     from ..neuron.network import needed_components
 
@@ -130,6 +130,9 @@ def translation_problems(model: Model) -> list[Problem]:
         return []
     try:
         network = model.network(simulation.target)
+    except UnsupportedComponentError as exc:  # valid LEMS that run refuses (e.g. a LEMS-defined network)
+        return [Problem(f"nmlhub run cannot run this model: {exc.message}", exc.file or str(model.path),
+                        exc.line, exc.element, "warning")]
     except ModelError:
         return []
     rules = model.rules.get(network.id)
@@ -140,9 +143,10 @@ def translation_problems(model: Model) -> list[Problem]:
     try:
         mechanisms = build_mechanisms(model, ids)
     except NmlhubError as exc:
+        file = exc.file or str(model.path)  # a problem always names a file
         if _names_undefined_symbol(model, exc.message):
-            return [Problem(exc.message, exc.file, exc.line, exc.element)]
-        return [Problem(f"nmlhub run cannot run this model: {exc.message}", exc.file, exc.line,
+            return [Problem(exc.message, file, exc.line, exc.element)]
+        return [Problem(f"nmlhub run cannot run this model: {exc.message}", file, exc.line,
                         exc.element, "warning")]
     components = {pop.id: pop.component for pop in network.populations}
     problems = []
