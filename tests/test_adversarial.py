@@ -206,7 +206,7 @@ _PLACEHOLDER = 0.123457
 @pytest.mark.parametrize("rule, delay, fragment", [
     ("1.5", "1", "probability 1.5 is not in [0, 1]"),
     ("-0.2", "1", "probability -0.2 is not in [0, 1]"),
-    ("1.5 - dist_3D/1e9", "1", "is not in [0, 1]"),
+    ("1.5 - dist_3D/1e9", "1", "' gives 1.5, outside [0, 1]"),
     (nmlhub.Probability(0.5), "0/0 + dist_3D", "delay nan is not a finite number >= 0"),
     (nmlhub.Convergence(30), "1", "30 connections asked of 20 candidates"),
     (nmlhub.Convergence(-2), "1", "negative"),

@@ -108,7 +108,9 @@ def _load_converted(path: Path, **options: Any) -> Model:
         tree = read_model(path)
     except RecursionError:
         raise ModelError("nested too deeply to read", file=path) from None
-    check_includes_inside(tree, path)
+    if path.suffix.lower() in _CONVERTED:
+        # plain data from anywhere; a SONATA circuit names the NeuroML cell files it was written from
+        check_includes_inside(tree, path)
     handle, tmp = temporary_file(path.parent / f"{path.stem}.nml")
     os.close(handle)
     try:

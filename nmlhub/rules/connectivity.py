@@ -228,7 +228,10 @@ def _check_probabilities(rule: ConnectivityRule, prob: np.ndarray) -> None:
     bad = ~(np.isfinite(prob) & (prob >= 0) & (prob <= 1))
     if np.any(bad):
         value = float(prob[np.flatnonzero(bad)[0]])
-        raise RuleError(f"rule '{rule.id}': probability {value:g} is not in [0, 1]")
+        if rule.parameter.constant is not None:
+            raise RuleError(f"rule '{rule.id}': probability {value:g} is not in [0, 1]")
+        raise RuleError(f"rule '{rule.id}': probability '{rule.parameter.to_text()}' gives {value:g}, "
+                        "outside [0, 1]")
 
 
 def _pairs_probability(rule, cells, pre_gids, post_gids, seed, budget):
