@@ -151,14 +151,30 @@ def _with_expansion(expanded: Any, populations: dict, projections: list, rest: l
 
 
 def _marked_expanded(node: dict) -> dict:
+    """The network's annotation with its rules marked ``expanded="true"``, whether they are an
+    element in it or RDF text (:mod:`nmlhub.model.rdf_payload`, as nmlhub writes them now)."""
     if node.get("tag") != "annotation":
         return node
-    children = []
-    for child in node.get("children", []):
-        if child.get("tag") == "rules" and child.get("ns") == RULES_NS:
-            child = {**child, "attrs": {**child.get("attrs", {}), "expanded": "true"}}
-        children.append(child)
-    return {**node, "children": children}
+    return _marked_subtree(node)
+
+
+def _marked_subtree(node: dict) -> dict:
+    if node.get("tag") == "rules" and node.get("ns") == RULES_NS:
+        return {**node, "attrs": {**node.get("attrs", {}), "expanded": "true"}}
+    marked = dict(node, children=[_marked_subtree(c) for c in node.get("children", [])])
+    if RULES_NS in node.get("text", ""):
+        marked["text"] = _rules_text_marked(node["text"])
+    return marked
+
+
+def _rules_text_marked(text: str) -> str:
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    rules = etree.fromstring(text.strip().encode(), parser)
+    if etree.QName(rules).localname == "rules":
+        rules.set("expanded", "true")
+    return etree.tostring(rules, encoding="unicode")
 
 
 def _input_list(inputs: Any, populations: dict) -> dict:

@@ -96,7 +96,7 @@ def _load_converted(path: Path, **options: Any) -> Model:
     import os
 
     from ..atomic import temporary_file
-    from ..converters import kind_of
+    from ..converters import format_of, kind_of
     from ..converters.model_io import check_includes_inside, read_model, write_model
 
     if not path.exists():
@@ -108,7 +108,7 @@ def _load_converted(path: Path, **options: Any) -> Model:
         tree = read_model(path)
     except RecursionError:
         raise ModelError("nested too deeply to read", file=path) from None
-    if path.suffix.lower() in _CONVERTED:
+    if format_of(path) != "sonata":
         # plain data from anywhere; a SONATA circuit names the NeuroML cell files it was written from
         check_includes_inside(tree, path)
     handle, tmp = temporary_file(path.parent / f"{path.stem}.nml")
