@@ -426,12 +426,7 @@ def _write_group(net: Any, child: dict, scope: dict[str, str], texts: list) -> b
 
 # ---------------------------------------------------------------- read
 
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    if isinstance(value, np.ndarray):
-        return _text(value.reshape(-1)[0]) if value.size else ""
-    return str(value)
+_text = exact.attribute_text
 
 
 def _columns_of(dataset: Any) -> dict[str, np.ndarray]:

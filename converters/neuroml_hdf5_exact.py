@@ -160,17 +160,17 @@ def read_texts(neuroml: Any) -> dict[str, dict[str, dict]]:
     if store is None:
         return found
     for entry in store.values():
-        kind = _text(entry.attrs["kind"])
+        kind = attribute_text(entry.attrs["kind"])
         values = np.asarray(entry["values"][()])
         if kind in ("int", "float"):
             column = {kind: values.astype(np.int64 if kind == "int" else np.float64),
-                      "prefix": _text(entry.attrs["prefix"]), "suffix": _text(entry.attrs["suffix"])}
-            if kind == "float" and _text(entry.attrs.get("style", "repr")) != "repr":
-                column["style"] = _text(entry.attrs["style"])
+                      "prefix": attribute_text(entry.attrs["prefix"]), "suffix": attribute_text(entry.attrs["suffix"])}
+            if kind == "float" and attribute_text(entry.attrs.get("style", "repr")) != "repr":
+                column["style"] = attribute_text(entry.attrs["style"])
         else:
             strings = json.loads(np.asarray(entry["strings"][()], dtype=np.uint8).tobytes().decode("utf-8"))
             column = {"codes": values.astype(np.int64), "values": strings}
-        found.setdefault(_text(entry.attrs["owner"]), {})[_text(entry.attrs["attribute"])] = column
+        found.setdefault(attribute_text(entry.attrs["owner"]), {})[attribute_text(entry.attrs["attribute"])] = column
     return found
 
 
@@ -178,10 +178,10 @@ def restore(group: Any, node: dict, texts: dict[str, dict], path: Path) -> dict:
     """``node`` (read from ``group``'s datasets) as it was written: its attributes, the order and
     presence of its rows' attributes, their stored texts, and its leading children."""
     if "nmlhub_attrs" in group.attrs:
-        node["attrs"] = json.loads(_text(group.attrs["nmlhub_attrs"]))
+        node["attrs"] = json.loads(attribute_text(group.attrs["nmlhub_attrs"]))
     block = node["children"][0] if node.get("children") else None
     if block is not None and "nmlhub_columns" in group.attrs:
-        names = json.loads(_text(group.attrs["nmlhub_columns"]))
+        names = json.loads(attribute_text(group.attrs["nmlhub_columns"]))
         for name, column in texts.items():
             _put(block, name, column)
         block["columns"] = {n: block["columns"][n] for n in names if "." not in n}
@@ -190,7 +190,7 @@ def restore(group: Any, node: dict, texts: dict[str, dict], path: Path) -> dict:
             child["columns"] = {n: child["columns"][n] for n in own}
         block["children"] = [c for c in block["children"] if c["columns"]]
     if "nmlhub_head_xml" in group.attrs:
-        _, head = slots_read(_text(group.attrs["nmlhub_head_xml"]), path)
+        _, head = slots_read(attribute_text(group.attrs["nmlhub_head_xml"]), path)
         node["children"] = head + node.get("children", [])
     return node
 
@@ -207,9 +207,10 @@ def _put(block: dict, name: str, column: dict) -> None:
     child["columns"][attr] = column
 
 
-def _text(value: Any) -> str:
+def attribute_text(value: Any) -> str:
+    """An HDF5 attribute's value as text (bytes decoded, a one-element array unwrapped)."""
     if isinstance(value, bytes):
         return value.decode("utf-8")
     if isinstance(value, np.ndarray):
-        return _text(value.reshape(-1)[0]) if value.size else ""
+        return attribute_text(value.reshape(-1)[0]) if value.size else ""
     return str(value)

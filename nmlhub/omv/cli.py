@@ -10,6 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..argtypes import positive_int
 from ..errors import NmlhubError
 from .runner import ERROR, FAIL, PASS, SKIPPED, ExperimentResult, check_tests
 from .spec import find_omt_files, read_omt
@@ -21,23 +22,13 @@ def add_parser(sub) -> None:
     """Register ``omv`` on the ``nmlhub`` command's subparsers."""
     omv = sub.add_parser("omv", help="run OSB model-validation tests (.test*.omt) with nmlhub")
     omv.add_argument("paths", type=Path, nargs="+", help=".omt files, or folders searched for .test*.omt")
-    omv.add_argument("-j", "--jobs", type=_positive_int, default=1, help="targets run at the same time")
+    omv.add_argument("-j", "--jobs", type=positive_int, default=1, help="targets run at the same time")
     omv.add_argument("--timeout", type=float, metavar="S", help="seconds allowed to each target's run")
     omv.add_argument("--keep", type=Path, metavar="DIR",
                      help="write the runs' outputs under DIR and keep them (default: a temporary folder)")
     omv.add_argument("--json", type=Path, metavar="FILE", help="also write every result to FILE as JSON")
     omv.add_argument("--show-skipped", action="store_true",
                      help="also list tests of engines nmlhub does not stand in for")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
-    return value
 
 
 def _shown(path: Path) -> str:
