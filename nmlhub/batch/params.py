@@ -29,12 +29,15 @@ from lxml import etree
 from ..errors import ModelError
 from ..model.rdf_payload import packed, unpack_payloads
 from ..rules.annotations import NAMESPACE as RULES_NAMESPACE
+from ..rules.connectors import CONNECTORS, parameter_names
+from ..rules.keywords import camel_case
 from ..xmlsafe import local_name, parse_xml_file
 
 _QUANTITY = re.compile(r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*(?P<unit>[A-Za-z_][A-Za-z0-9_]*)?\s*$")
 _KINDS = ("component", "population", "rule")
 _SIMULATION_ATTRIBUTES = {"duration": "length", "length": "length", "dt": "step", "step": "step", "seed": "seed"}
-_RULE_PARAMETER_NAMES = {"probability", "convergence", "divergence", "parameter"}
+#: A rule's parameter by its own name (``EI.probability``) or as ``EI.parameter``.
+_RULE_PARAMETER_NAMES = parameter_names() | {"parameter"}
 
 
 class ParameterError(ModelError):
@@ -94,12 +97,6 @@ def format_value(value: Any, old: str | None) -> str:
     if match and match.group("unit"):
         return text + match.group("unit")
     return text
-
-
-def camel_case(name: str) -> str:
-    """``average_rate`` -> ``averageRate`` (the XML attribute of a snake_case Python name)."""
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def check_parameter_names(lems_file: str | Path, paths: Iterable[str]) -> None:
@@ -231,8 +228,10 @@ class ModelDocuments:
     def _attribute_name(self, path: str, element: etree._Element, attribute: str, value: Any) -> str:
         tag, kind = local_name(element), _kind_of(element)
         if kind == "rule" and tag == "connection" and attribute in _RULE_PARAMETER_NAMES:
-            rule_kind = element.get("kind")
-            if attribute != "parameter" and attribute != rule_kind:
+            rule_kind = element.get("kind", "probability")
+            connector = CONNECTORS.get(rule_kind)
+            own_name = connector.parameter_name if connector is not None else None
+            if attribute != "parameter" and attribute != own_name:
                 raise ParameterError(f"parameter '{path}': rule '{element.get('id')}' is a {rule_kind} rule, "
                                      f"not {attribute}; use {element.get('id')}.parameter")
             return "parameter"

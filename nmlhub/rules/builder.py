@@ -20,60 +20,39 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from lxml import etree
 
 from ..results import write_atomic_bytes as atomic_write_bytes
 from .connectivity import ConnectivityRule, Placement
+from .connectors import AllToAll, Connector, Convergence, Divergence, FromList, OneToOne, Probability
 from .expand import ExpandedNetwork, NetworkRules, expand
+from .keywords import options_from
 from .layout import PopulationRule
 from .selection import CellSelector
 from .stimulation import StimulationRule
 from .values import RuleError, ValueSpec
 
+# the rule classes, where the package and README code import them from
+__all__ = ["AllToAll", "ConnectionOptions", "Convergence", "Divergence", "FromList", "NetworkBuilder",
+           "OneToOne", "Probability", "Rule"]
+
+
+
+#: A connectivity rule as :meth:`NetworkBuilder.connect` takes it (one class per kind).
+Rule = Connector
 
 
 @dataclass(frozen=True)
-class Probability:
-    """Each pair connects with this probability (a constant or an expression of positions)."""
+class ConnectionOptions:
+    """The options of :meth:`NetworkBuilder.connect` (see there)."""
 
-    p: ValueSpec
-    max_distance: float | None = None
-
-
-@dataclass(frozen=True)
-class Convergence:
-    """Each post-synaptic cell gets exactly this many inputs."""
-
-    n: ValueSpec
-
-
-@dataclass(frozen=True)
-class Divergence:
-    """Each pre-synaptic cell makes exactly this many outputs."""
-
-    n: ValueSpec
-
-
-@dataclass(frozen=True)
-class AllToAll:
-    """Every pre cell to every post cell."""
-
-
-@dataclass(frozen=True)
-class OneToOne:
-    """The i-th pre cell to the i-th post cell."""
-
-
-@dataclass(frozen=True)
-class FromList:
-    """Explicit pairs (indices into the selected pre and post cells), optional weights/delays."""
-
-    pairs: Any
-    weights: Any = None
-    delays: Any = None
-
-
-Rule = Probability | Convergence | Divergence | AllToAll | OneToOne | FromList
+    weight: ValueSpec = 1.0
+    delay: ValueSpec = 0.0
+    id: str | None = None
+    autapses: bool = False
+    multapses: bool = False
+    placement: Placement | None = None
+    pre_conditions: dict | None = None
+    post_conditions: dict | None = None
 
 
 def _selector(cells: str | list[str] | CellSelector | None, conditions: dict | None) -> CellSelector:
@@ -183,41 +162,53 @@ class NetworkBuilder:
                 return rule.use_cell(cell)
         raise RuleError(f"network '{self.rules.network_id}' has no population '{population}'")
 
-    def connect(self, pre: str | list[str] | CellSelector, post: str | list[str] | CellSelector,
-                synapse: str | list[str], rule: Rule, weight: ValueSpec = 1.0, delay: ValueSpec = 0.0,
-                id: str | None = None, autapses: bool = False, multapses: bool = False,
-                placement: Placement | None = None, pre_conditions: dict | None = None,
-                post_conditions: dict | None = None) -> ConnectivityRule:
-        """Connect pre cells to post cells by a rule; weight and delay (ms) are constants,
-        distributions (:func:`~nmlhub.rules.values.normal`, ...) or expressions of ``pre_x``..,
-        ``post_ynorm``.., ``dist_3D``, ``dist_2D``, ``dist_x``.."""
+    def connect(self, pre: str | list[str] | CellSelector | None, post: str | list[str] | CellSelector | None,
+                synapse: str | list[str], rule: Rule, **options: Any) -> ConnectivityRule:
+        """Connect pre cells to post cells by a rule.
+
+        Parameters
+        ----------
+        pre, post
+            The cells: population name(s) (None: every cell) or a :class:`CellSelector`.
+        synapse
+            The synapse component(s); with several, each connection gets one of each.
+        rule
+            The connectivity rule: :class:`Probability`, :class:`Convergence`,
+            :class:`Divergence`, :class:`AllToAll`, :class:`OneToOne` or :class:`FromList`
+            (:mod:`nmlhub.rules.connectors`).
+        weight, delay
+            Keyword only (default 1.0 and 0.0 ms): constants, distributions
+            (:func:`~nmlhub.rules.values.normal`, ...) or expressions of ``pre_x``..,
+            ``post_ynorm``.., ``dist_3D``, ``dist_2D``, ``dist_x``..
+        id
+            Keyword only: the rule's id (default ``PRE_to_POST``, or ``ruleN`` with selectors).
+        autapses, multapses
+            Keyword only (default False): allow a cell onto itself, several connections per pair.
+        placement
+            Keyword only: where on the post cells the synapses land (:class:`Placement`).
+        pre_conditions, post_conditions
+            Keyword only: conditions on the pre and post cells, such as ``{"ynorm": (0.1, 0.4)}``
+            or ``{"properties": {"layer": "L5"}}``.
+
+        Raises
+        ------
+        RuleError
+            An unknown option (the valid ones are listed) or a malformed rule.
+        """
+        given = options_from(ConnectionOptions, options, "connect")
+        if not isinstance(rule, Connector):
+            raise RuleError(f"unknown connectivity rule {rule!r}")
         synapses = (synapse,) if isinstance(synapse, str) else tuple(synapse)
+
         def name(cells: Any) -> str:
             return "_".join(cells) if isinstance(cells, list) else "all" if cells is None else str(cells)
 
-        rule_id = id or f"{name(pre)}_to_{name(post)}"
+        rule_id = given.id or f"{name(pre)}_to_{name(post)}"
         if isinstance(pre, CellSelector) or isinstance(post, CellSelector):
-            rule_id = id or f"rule{len(self.rules.connections)}"
-        kwargs: dict[str, Any] = dict(weight=weight, delay=delay, autapses=autapses, multapses=multapses,
-                                      placement=placement)
-        if isinstance(rule, Probability):
-            kwargs.update(kind="probability", parameter=rule.p, max_distance=rule.max_distance)
-        elif isinstance(rule, Convergence):
-            kwargs.update(kind="convergence", parameter=rule.n)
-        elif isinstance(rule, Divergence):
-            kwargs.update(kind="divergence", parameter=rule.n)
-        elif isinstance(rule, AllToAll):
-            kwargs.update(kind="all_to_all")
-        elif isinstance(rule, OneToOne):
-            kwargs.update(kind="one_to_one")
-        elif isinstance(rule, FromList):
-            kwargs.update(kind="from_list", pairs=rule.pairs,
-                          list_weights=None if rule.weights is None else np.asarray(rule.weights, float),
-                          list_delays=None if rule.delays is None else np.asarray(rule.delays, float))
-        else:
-            raise RuleError(f"unknown connectivity rule {rule!r}")
-        made = ConnectivityRule(rule_id, _selector(pre, pre_conditions), _selector(post, post_conditions),
-                                synapses, **kwargs)
+            rule_id = given.id or f"rule{len(self.rules.connections)}"
+        made = ConnectivityRule(rule_id, _selector(pre, given.pre_conditions), _selector(post, given.post_conditions),
+                                synapses, weight=given.weight, delay=given.delay, autapses=given.autapses,
+                                multapses=given.multapses, placement=given.placement, **rule.rule_fields())
         self.rules.connections.append(made)
         return made
 
@@ -302,13 +293,3 @@ class NetworkBuilder:
             out[pop.cell] = cell_morphology(record.obj, model.components)
         return out
 
-
-def rules_element_for(builder: NetworkBuilder, expanded: bool) -> etree._Element:
-    """The annotation holding a builder's rules."""
-    from .annotations import rules_annotation
-
-    builder.rules.expanded_in_file = expanded
-    try:
-        return rules_annotation(builder.rules)
-    finally:
-        builder.rules.expanded_in_file = False

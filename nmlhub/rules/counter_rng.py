@@ -72,20 +72,33 @@ def sample_distinct(key_: int, owners: np.ndarray, counts: np.ndarray, n: int,
         rows_out.append(np.full(len(chosen), row, np.int64))
         idx_out.append(chosen.astype(np.int64))
     sparse = np.flatnonzero(~dense & (counts > 0))
-    wanted = counts[sparse]
+    kept_rows, kept_idx = _first_distinct_draws(key_, owners[sparse], counts[sparse], n, excluded[sparse])
+    rows_out.append(sparse[kept_rows])
+    idx_out.append(kept_idx)
+    rows = np.concatenate(rows_out)
+    idx = np.concatenate(idx_out)
+    order = np.argsort(rows * n + idx)
+    return rows[order], idx[order]
+
+
+def _first_distinct_draws(key_: int, owners: np.ndarray, wanted: np.ndarray, n: int,
+                          excluded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For owners asking for little of the range: the first ``wanted[i]`` distinct values of
+    owner i's sequence of uniform draws (scaled to ``range(n)``, ``excluded[i]`` skipped), drawn
+    in rounds until each has enough. Returns (owner rows, indices), grouped by owner in draw order."""
     kept_rows = np.zeros(0, np.int64)
     kept_idx = np.zeros(0, np.int64)
     kept_counter = np.zeros(0, np.int64)
-    next_counter = np.zeros(len(sparse), np.int64)
-    pending = np.arange(len(sparse))
+    next_counter = np.zeros(len(owners), np.int64)
+    pending = np.arange(len(owners))
     need = wanted.copy()
     while len(pending):
         extra = need[pending] + 2 + need[pending] // 8
         rows = np.repeat(pending, extra)
         counter = np.repeat(next_counter[pending] - (np.cumsum(extra) - extra), extra) + np.arange(len(rows))
         next_counter[pending] += extra
-        idx = np.minimum((uniforms(key_, owners[sparse[rows]], counter, 2) * n).astype(np.int64), n - 1)
-        ok = idx != excluded[sparse[rows]]
+        idx = np.minimum((uniforms(key_, owners[rows], counter, 2) * n).astype(np.int64), n - 1)
+        ok = idx != excluded[rows]
         rows, idx, counter = rows[ok], idx[ok], counter[ok]
         if len(kept_rows):  # earlier rounds' draws come first within each owner
             rows = np.concatenate([kept_rows, rows])
@@ -97,18 +110,13 @@ def sample_distinct(key_: int, owners: np.ndarray, counts: np.ndarray, n: int,
         _, first = np.unique(rows * n + idx, return_index=True)
         first.sort()
         rows, idx, counter = rows[first], idx[first], counter[first]
-        have = np.bincount(rows, minlength=len(sparse))
+        have = np.bincount(rows, minlength=len(owners))
         rank = np.arange(len(rows)) - np.repeat(np.cumsum(have) - have, have)
         keep = rank < wanted[rows]
         kept_rows, kept_idx, kept_counter = rows[keep], idx[keep], counter[keep]
-        need = wanted - np.bincount(kept_rows, minlength=len(sparse))
+        need = wanted - np.bincount(kept_rows, minlength=len(owners))
         pending = np.flatnonzero(need > 0)
-    rows_out.append(sparse[kept_rows])
-    idx_out.append(kept_idx)
-    rows = np.concatenate(rows_out)
-    idx = np.concatenate(idx_out)
-    order = np.argsort(rows * n + idx)
-    return rows[order], idx[order]
+    return kept_rows, kept_idx
 
 
 def sample_with_replacement(key_: int, owners: np.ndarray, counts: np.ndarray, n: int,

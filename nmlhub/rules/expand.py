@@ -9,7 +9,8 @@ import numpy as np
 
 from . import counter_rng as crng
 from .budget import ConnectionBudget, connection_limit
-from .connectivity import ConnectivityRule, ExpandedProjection, expand_rule, repeat_index
+from .connectivity import ConnectivityRule, ExpandedProjection, expand_rule
+from .pairs import repeat_index
 from .layout import CellTable, PopulationRule, expand_populations
 from .placement import place, segment_table
 from .stimulation import ExpandedInputs, StimulationRule, expand_stimulation

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import counter_rng as crng
 from .layout import CellTable
+from .pairs import pair_environment
 from .selection import CellSelector
 from .values import POSITION_NAMES, RuleError, Value, parse_value
 
@@ -55,8 +56,6 @@ class ExpandedInputs:
 def expand_stimulation(rule: StimulationRule, cells: CellTable, seed: int,
                        owned: np.ndarray | None = None) -> list[ExpandedInputs]:
     """Expand a stimulation rule (for the ``owned`` gids only, when given)."""
-    from .connectivity import pair_environment
-
     gids = rule.targets.select(cells)
     if owned is not None:
         gids = np.intersect1d(gids, owned)

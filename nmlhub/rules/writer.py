@@ -5,15 +5,18 @@ from __future__ import annotations
 import io
 import os
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import neuroml
 import numpy as np
 from lxml import etree
 
-from .expand import ExpandedNetwork
-from .values import RuleError
+from .annotations import rules_annotation
+from .expand import ExpandedNetwork, NetworkRules
+from .keywords import options_from
 from .layout import expand_populations
+from .values import RuleError
 
 NS = "http://www.neuroml.org/schema/neuroml2"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -41,8 +44,6 @@ def network_document_xml(builder: Any, expanded: bool, model: Any | None, folder
     """The NeuroML document of a builder: includes, added components, and the network with its
     rules annotation; populations carry their sizes, and with ``expanded`` their cells'
     positions, the projections and the input lists too."""
-    from .builder import rules_element_for
-
     rules = builder.rules
     root = etree.Element(_q("neuroml"), nsmap={None: NS, "xsi": XSI})
     root.set(f"{{{XSI}}}schemaLocation", f"{NS} {SCHEMA}")
@@ -57,7 +58,7 @@ def network_document_xml(builder: Any, expanded: bool, model: Any | None, folder
     if builder.temperature:
         network.set("type", "networkWithTemperature")
         network.set("temperature", builder.temperature)
-    network.append(rules_element_for(builder, expanded))
+    network.append(_rules_element(builder.rules, expanded))
     if expanded:
         morphologies = builder.morphologies(model) if model is not None else None
         full = builder.expand(morphologies)
@@ -72,6 +73,15 @@ def network_document_xml(builder: Any, expanded: bool, model: Any | None, folder
             if pop.properties:
                 _properties(etree.SubElement(element, _q("annotation")), pop.properties)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _rules_element(rules: NetworkRules, expanded: bool) -> etree._Element:
+    """The annotation holding a network's rules, marked expanded when the file holds the expansion."""
+    rules.expanded_in_file = expanded
+    try:
+        return rules_annotation(rules)
+    finally:
+        rules.expanded_in_file = False
 
 
 def _properties(element: etree._Element, properties: dict[str, str]) -> None:
@@ -128,13 +138,33 @@ def _cell_path(population: str, index: int, component: str, expanded: bool) -> s
 _CELL_REFERENCE = re.compile(r"^([^\[\]/]+)\[(\d+)\](/.*)?$")  # pop[i], or pop[i]/segment
 
 
-def simulation_xml(builder: Any, network_file: str, duration_ms: float, dt_ms: float,
-                   record_v: list[str] | None = None, spikes: str | None = "spikes.dat",
-                   seed: int | None = None, lems_files: list[str] | None = None, expanded: bool = False) -> bytes:
-    """A LEMS file that simulates the network: voltages of ``record_v`` cells (``pop[i]``, or
-    ``pop[i]/SEGMENT`` for a segment's) to
-    ``<id>.v.dat`` and every cell's spikes to ``spikes`` (ID_TIME; ids are gids); cells are named
-    by the paths jLEMS accepts for the populations the network file writes (``expanded`` or not)."""
+@dataclass(frozen=True)
+class SimulationOptions:
+    """What a LEMS simulation of a rule-built network runs and records (see :func:`simulation_xml`)."""
+
+    duration_ms: float
+    dt_ms: float
+    record_v: list[str] | None = None
+    spikes: str | None = "spikes.dat"
+    seed: int | None = None
+
+
+def simulation_xml(builder: Any, network_file: str, lems_files: list[str] | None = None, expanded: bool = False,
+                   **simulation: Any) -> bytes:
+    """A LEMS file that simulates the network (the LEMS files ``lems_files`` and ``network_file``
+    included): for ``duration_ms`` with step ``dt_ms``, voltages of the ``record_v`` cells
+    (``pop[i]``, or ``pop[i]/SEGMENT`` for a segment's) to ``<id>.v.dat`` and every cell's spikes
+    to ``spikes`` (default ``spikes.dat``, ID_TIME; ids are gids), with the simulation's ``seed``
+    when given; cells are named by the paths jLEMS accepts for the populations the network file
+    writes (``expanded`` or not).
+
+    Raises
+    ------
+    RuleError
+        An unknown or missing option (the valid ones are listed), or a ``record_v`` cell that is
+        not in the network.
+    """
+    options = options_from(SimulationOptions, simulation, "simulation")
     rules = builder.rules
     components = {pop.id: pop.cell for pop in rules.populations}
 
@@ -153,17 +183,17 @@ def simulation_xml(builder: Any, network_file: str, duration_ms: float, dt_ms: f
     for name in lems_files or []:
         etree.SubElement(root, "Include", file=name)
     etree.SubElement(root, "Include", file=network_file)
-    sim = etree.SubElement(root, "Simulation", id=sim_id, length=f"{duration_ms}ms", step=f"{dt_ms}ms",
-                           target=rules.network_id)
-    if seed is not None:
-        sim.set("seed", str(int(seed)))
-    if record_v:
+    sim = etree.SubElement(root, "Simulation", id=sim_id, length=f"{options.duration_ms}ms",
+                           step=f"{options.dt_ms}ms", target=rules.network_id)
+    if options.seed is not None:
+        sim.set("seed", str(int(options.seed)))
+    if options.record_v:
         output = etree.SubElement(sim, "OutputFile", id="voltages", fileName=f"{rules.network_id}.v.dat")
-        for k, path in enumerate(record_v):
+        for k, path in enumerate(options.record_v):
             etree.SubElement(output, "OutputColumn", id=f"v{k}", quantity=f"{path_of(path)}/v")
-    if spikes:
+    if options.spikes:
         cells = expand_populations(rules.populations, rules.size, rules.seed)
-        events = etree.SubElement(sim, "EventOutputFile", id="spikes", fileName=spikes, format="ID_TIME")
+        events = etree.SubElement(sim, "EventOutputFile", id="spikes", fileName=options.spikes, format="ID_TIME")
         for gid in range(len(cells)):
             pop = cells.populations[int(cells.population_index[gid])]
             etree.SubElement(events, "EventSelection", id=str(gid),
