@@ -85,13 +85,7 @@ class Batch:
             raise BatchError("model file not found", file=model_file)
         combos = combinations(spec)
         check_parameter_names(model_file, sorted({path for values in combos for path in values}))
-        data = spec.to_dict()
-        data["model"] = str(model_file)
-        data["output"] = str(folder)
-        for metric in data["metrics"]:
-            module, _, function = (metric["function"] or "").rpartition(":")
-            if module.endswith(".py"):
-                metric["function"] = f"{Path(module).resolve()}:{function}"
+        data = _stored_spec(spec, model_file, folder)
         stored = folder / BATCH_FILE
         if not stored.exists():
             refuse_foreign_folder(folder)
@@ -106,24 +100,7 @@ class Batch:
         if simulation is None:
             raise BatchError("the model has no <Simulation>; a batch runs a LEMS simulation file", file=model_file)
         base_seed = spec.seed if spec.seed is not None else (simulation.seed or 0)
-        width = max(4, len(str(len(combos) - 1)))
-        runs = []
-        for index, values in enumerate(combos):
-            run_id = f"run_{index:0{width}d}"
-            run_dir = folder / "runs" / run_id
-            run_dir.mkdir(parents=True, exist_ok=True)
-            config = {
-                "id": run_id, "index": index, "batch": str(folder), "model": str(model_file),
-                "params": values,
-                "settings": {"duration_ms": spec.duration_ms, "dt_ms": spec.dt_ms,
-                             "seed": int(base_seed) + (index if spec.seed_per_run else 0)},
-                "metrics": data["metrics"], "keep_spikes": spec.keep_spikes, "keep_traces": spec.keep_traces,
-                "timeout_s": spec.timeout_s,
-            }
-            write_atomic_text(run_dir / RUN_FILE, json.dumps(config, indent=1) + "\n")
-            if not (run_dir / "status.json").exists():
-                write_status(run_dir, RunStatus())
-            runs.append(run_dir)
+        runs = _make_run_folders(spec, folder, model_file, combos, data["metrics"], int(base_seed))
         data["runs"] = [r.name for r in runs]
         data["combinations"] = combos
         write_atomic_text(stored, json.dumps(data, indent=1) + "\n")
@@ -180,3 +157,40 @@ class Batch:
         """The cluster jobs submitted for this batch."""
         path = self.folder / JOBS_FILE
         return json.loads(path.read_text())["jobs"] if path.exists() else []
+
+
+def _stored_spec(spec: BatchSpec, model_file: Path, folder: Path) -> dict[str, Any]:
+    """The spec as ``batch.json`` stores it: the model, output folder and metric modules as
+    absolute paths."""
+    data = spec.to_dict()
+    data["model"] = str(model_file)
+    data["output"] = str(folder)
+    for metric in data["metrics"]:
+        module, _, function = (metric["function"] or "").rpartition(":")
+        if module.endswith(".py"):
+            metric["function"] = f"{Path(module).resolve()}:{function}"
+    return data
+
+
+def _make_run_folders(spec: BatchSpec, folder: Path, model_file: Path, combos: list[dict[str, Any]],
+                      metrics: list[dict[str, Any]], base_seed: int) -> list[Path]:
+    """One folder per run under ``runs/``, each with its ``run.json`` and, when new, a pending status."""
+    width = max(4, len(str(len(combos) - 1)))
+    runs = []
+    for index, values in enumerate(combos):
+        run_id = f"run_{index:0{width}d}"
+        run_dir = folder / "runs" / run_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config = {
+            "id": run_id, "index": index, "batch": str(folder), "model": str(model_file),
+            "params": values,
+            "settings": {"duration_ms": spec.duration_ms, "dt_ms": spec.dt_ms,
+                         "seed": base_seed + (index if spec.seed_per_run else 0)},
+            "metrics": metrics, "keep_spikes": spec.keep_spikes, "keep_traces": spec.keep_traces,
+            "timeout_s": spec.timeout_s,
+        }
+        write_atomic_text(run_dir / RUN_FILE, json.dumps(config, indent=1) + "\n")
+        if not (run_dir / "status.json").exists():
+            write_status(run_dir, RunStatus())
+        runs.append(run_dir)
+    return runs

@@ -241,14 +241,7 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>", base: Path |
     BatchError
         Naming ``source`` and the offending key.
     """
-    if not isinstance(data, Mapping):
-        raise BatchError("a batch spec is a mapping (keys: model, parameters, ...)", file=source)
-    unknown = set(data) - set(_TOP_KEYS)
-    if unknown:
-        raise BatchError(f"unknown key(s) {', '.join(sorted(map(str, unknown)))} (known: {', '.join(_TOP_KEYS)})",
-                         file=source)
-    if "model" not in data:
-        raise _fail(source, "model", "missing: the LEMS simulation file to run")
+    _check_keys(source, data)
     base = base or Path.cwd()
 
     def resolve(value: Any, key: str) -> Path:
@@ -263,6 +256,45 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>", base: Path |
         raise _fail(source, "parameters", "expected a mapping of parameter path -> values")
     parameters = tuple(_parameter(source, str(path), entry) for path, entry in raw_params.items())
 
+    sampling = _sampling(source, data)
+    duration, dt, sim_seed = _simulation(source, data)
+    raw_metrics = data.get("metrics", ["rate", "spike_count"])
+    if not isinstance(raw_metrics, list):
+        raise _fail(source, "metrics", "expected a list")
+    metrics = tuple(_metric(source, i, m, base) for i, m in enumerate(raw_metrics))
+
+    keep = _keep(source, data)
+    timeout = _number(source, "timeout_s", data.get("timeout_s", 3600.0))
+    if timeout <= 0:
+        raise _fail(source, "timeout_s", "must be positive")
+    seed_per_run = data.get("seed_per_run", False)
+    if not isinstance(seed_per_run, bool):
+        raise _fail(source, "seed_per_run", f"expected true or false, got {seed_per_run!r}")
+    executor = _executor(source, data.get("executor") or {})
+    name = str(data.get("name") or (Path(source).stem if source != "<spec>" else "batch"))
+    output = resolve(data["output"], "output") if data.get("output") is not None else None
+    spec = BatchSpec(model=model, parameters=parameters, sampling=sampling, duration_ms=duration, dt_ms=dt,
+                     seed=sim_seed, seed_per_run=seed_per_run, metrics=metrics,
+                     keep_spikes=bool(keep.get("spikes", True)), keep_traces=bool(keep.get("traces", False)),
+                     timeout_s=timeout, name=name, output=output, executor=executor)
+    check_spec(spec, source)
+    return spec
+
+
+def _check_keys(source: str, data: Any) -> None:
+    """A spec is a mapping of known keys, with a model."""
+    if not isinstance(data, Mapping):
+        raise BatchError("a batch spec is a mapping (keys: model, parameters, ...)", file=source)
+    unknown = set(data) - set(_TOP_KEYS)
+    if unknown:
+        raise BatchError(f"unknown key(s) {', '.join(sorted(map(str, unknown)))} (known: {', '.join(_TOP_KEYS)})",
+                         file=source)
+    if "model" not in data:
+        raise _fail(source, "model", "missing: the LEMS simulation file to run")
+
+
+def _sampling(source: str, data: Mapping[str, Any]) -> Sampling:
+    """The spec's ``sampling`` (a method name or a mapping) and explicit ``runs``."""
     raw_sampling = data.get("sampling", "grid")
     if isinstance(raw_sampling, str):
         raw_sampling = {"method": raw_sampling}
@@ -280,8 +312,11 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>", base: Path |
         raise _fail(source, "runs", "explicit runs need sampling: list")
     if not isinstance(runs, list) or not all(isinstance(r, Mapping) for r in runs):
         raise _fail(source, "runs", "expected a list of mappings parameter path -> value")
-    sampling = Sampling(method, samples, seed, tuple(dict(r) for r in runs))
+    return Sampling(method, samples, seed, tuple(dict(r) for r in runs))
 
+
+def _simulation(source: str, data: Mapping[str, Any]) -> tuple[float | None, float | None, int | None]:
+    """The spec's ``simulation``: duration (ms), time step (ms) and seed, each None when not given."""
     sim = data.get("simulation") or {}
     if not isinstance(sim, Mapping):
         raise _fail(source, "simulation", "expected a mapping with duration_ms, dt_ms, seed")
@@ -291,32 +326,17 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<spec>", base: Path |
     duration = _number(source, "simulation.duration_ms", sim["duration_ms"]) if "duration_ms" in sim else None
     dt = _number(source, "simulation.dt_ms", sim["dt_ms"]) if "dt_ms" in sim else None
     sim_seed = _number(source, "simulation.seed", sim["seed"], int) if "seed" in sim else None
+    return duration, dt, sim_seed
 
-    raw_metrics = data.get("metrics", ["rate", "spike_count"])
-    if not isinstance(raw_metrics, list):
-        raise _fail(source, "metrics", "expected a list")
-    metrics = tuple(_metric(source, i, m, base) for i, m in enumerate(raw_metrics))
 
+def _keep(source: str, data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What the runs keep (``spikes``, ``traces``), as a mapping or a list of names."""
     keep = data.get("keep", {})
     if isinstance(keep, list):
         keep = {k: True for k in keep}
     if not isinstance(keep, Mapping) or set(keep) - {"spikes", "traces"}:
         raise _fail(source, "keep", "expected spikes and/or traces (true or false)")
-    timeout = _number(source, "timeout_s", data.get("timeout_s", 3600.0))
-    if timeout <= 0:
-        raise _fail(source, "timeout_s", "must be positive")
-    seed_per_run = data.get("seed_per_run", False)
-    if not isinstance(seed_per_run, bool):
-        raise _fail(source, "seed_per_run", f"expected true or false, got {seed_per_run!r}")
-    executor = _executor(source, data.get("executor") or {})
-    name = str(data.get("name") or (Path(source).stem if source != "<spec>" else "batch"))
-    output = resolve(data["output"], "output") if data.get("output") is not None else None
-    spec = BatchSpec(model=model, parameters=parameters, sampling=sampling, duration_ms=duration, dt_ms=dt,
-                     seed=sim_seed, seed_per_run=seed_per_run, metrics=metrics,
-                     keep_spikes=bool(keep.get("spikes", True)), keep_traces=bool(keep.get("traces", False)),
-                     timeout_s=timeout, name=name, output=output, executor=executor)
-    check_spec(spec, source)
-    return spec
+    return keep
 
 
 def _executor(source: str, entry: Any) -> dict[str, Any]:
