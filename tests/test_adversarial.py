@@ -455,7 +455,7 @@ def _start_long_run(lems: Path) -> subprocess.Popen:
 def _wait_for_intervals(path: Path, proc: subprocess.Popen) -> None:
     import time
 
-    from nmlhub.neuron.intervals import open_hdf5_for_reading
+    from nmlhub.interval_files import open_hdf5_for_reading
 
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
