@@ -15,7 +15,8 @@ import pytest
 import nmlhub
 from nmlhub import converters
 from nmlhub.cli import main, without_rank_option
-from nmlhub.model.validate import is_valid, validate
+from nmlhub.model.validate import is_valid
+from nmlhub.neuron.validation import validate  # with what run would refuse, as `nmlhub validate`
 
 CELLS = """<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="cells">
     <expTwoSynapse id="syn" gbase="1nS" erev="0mV" tauDecay="5ms" tauRise="0.5ms"/>
