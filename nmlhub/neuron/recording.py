@@ -10,7 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import NmlhubError
-from ..model.paths import QuantityPathError, cell_key  # noqa: F401 (cell_key: used by simulation.py)
+from ..model.paths import QuantityPathError, cell_key
 from .mechanisms import ComponentMechanism
 from .network import NetworkInstance, PointCell
 
