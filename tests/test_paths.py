@@ -1,7 +1,10 @@
 """nmlhub.model.paths: every cell/quantity path form nmlhub accepts, round trips, bad paths."""
 
+import re
+
 import pytest
 
+from conftest import corpus_files, requires_corpus
 from nmlhub.errors import NmlhubError
 from nmlhub.model.paths import CellPath, QuantityPathError, cell_key, parse_path, quantity_path
 
@@ -63,3 +66,64 @@ def test_bad_quantity_path_names_itself_in_one_line(text):
 def test_cell_key_strips_and_splits():
     assert cell_key("  pop[3]/2/v ") == ("pop", 3, ["2", "v"])
     assert cell_key("pop/4/cell/v") == ("pop", 4, ["v"])
+
+
+# The regexes model/paths replaced (issue 22), kept here as the reference its parse must agree with.
+_BEFORE_RECORDING = re.compile(r"^(?P<pop>[^/\[\]]+)(?:\[(?P<i1>\d+)\]|/(?P<i2>\d+)(?:/(?P<comp>[^/]+))?)"
+                               r"(?P<rest>(?:/.*)?)$")
+_BEFORE_REFERENCE = re.compile(r"^(?:\.\./)?(?P<pop>[^/\[\]]+)(?:\[(?P<i1>-?\d+)\]|/(?P<i2>-?\d+)(?:/[^/]+)?)$")
+
+
+def _before_cell_key(text):
+    match = _BEFORE_RECORDING.match(text.strip())
+    if match is None:
+        return None
+    index = int(match.group("i1") if match.group("i1") is not None else match.group("i2"))
+    return match.group("pop"), index, [p for p in match.group("rest").split("/") if p]
+
+
+def _before_reference(text):
+    text = text.strip()
+    if text.lstrip("-").isdigit():
+        return None, int(text)
+    match = _BEFORE_REFERENCE.match(text)
+    if not match:
+        return None, -1
+    return match.group("pop"), int(match.group("i1") if match.group("i1") is not None else match.group("i2"))
+
+
+def _corpus_paths() -> set[str]:
+    from lxml import etree
+
+    from nmlhub.xmlsafe import parse_xml_file
+
+    found = set()
+    for file in corpus_files():
+        if file.suffix == ".h5":
+            continue
+        try:
+            tree = parse_xml_file(file)
+        except (NmlhubError, etree.XMLSyntaxError, OSError):
+            continue
+        for element in tree.iter(etree.Element):
+            found |= {element.get(a) for a in ("quantity", "select", "target", "preCellId", "postCellId")
+                      if element.get(a)}
+    return found
+
+
+@requires_corpus
+@pytest.mark.corpus
+def test_every_corpus_path_parses_as_before():
+    """Every quantity, selection and cell reference written in the corpus (about 7,000 distinct)
+    reads as it did with the regexes model/paths replaced (~7 s)."""
+    from nmlhub.model.columns import parse_cell_reference
+
+    paths = _corpus_paths()
+    assert len(paths) > 1000
+    for path in paths:
+        try:
+            parsed = cell_key(path)
+        except QuantityPathError:
+            parsed = None
+        assert parsed == _before_cell_key(path), path
+        assert parse_cell_reference(path) == _before_reference(path), path
