@@ -53,7 +53,7 @@ def kind_of(path: str | Path, fmt: str | None = None) -> str:
     if fmt in ("xml", "sonata"):
         return "model"
     if fmt == "hdf5":
-        from nmlhub.neuron.intervals import is_interval_file, open_hdf5_for_reading
+        from nmlhub.interval_files import is_interval_file, open_hdf5_for_reading
 
         try:
             with open_hdf5_for_reading(path) as f:

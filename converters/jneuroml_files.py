@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from nmlhub.model.paths import cell_key
 from nmlhub.results import Results, format_event_file, format_trace_file, write_atomic_text
 
 from .plain import ConversionError
@@ -190,8 +191,6 @@ def read_lems_outputs(model: Any, folder: Path | None = None) -> Results:
     ConversionError
         The model has no simulation, a file is missing or malformed, or trace files disagree on time.
     """
-    from nmlhub.neuron.recording import cell_key
-
     sim = model.simulation
     if sim is None:
         raise ConversionError("the model has no <Simulation>", file=model.path)

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from nmlhub.model.paths import CellPath, parse_path
 from nmlhub.units import UnitRegistry
 
 from . import neuroml_hdf5_exact as exact
@@ -44,8 +45,6 @@ from .model_tree import (block_part, decode_column, encode_column, insert_elemen
 from .plain import ConversionError
 from nmlhub.atomic import publish, temporary_file
 
-_CELL_PATH = re.compile(r"^\.\./([^/\[\]]+)/(\d+)/([^/]+)$")
-_CELL_INDEX = re.compile(r"^\.\./([^/\[\]]+)\[(\d+)\]$")
 _CELL_PREFIX = re.compile(r"^\.\./[^/\[\]]+[/\[]$")  # ../pop/ or ../pop[
 _CELL_SUFFIX = re.compile(r"^(/[^/\[\]]+|\])$")  # /cell or ]
 _GROUP_ID = re.compile(r"(?!\.{1,2}$)[^/]+")
@@ -123,22 +122,26 @@ def _cells(column: dict) -> tuple[np.ndarray, str, str] | None:
     texts = decode_column(column)
     if not texts:
         return None
-    first = _CELL_PATH.match(texts[0]) or _CELL_INDEX.match(texts[0])
+    first = _written_cell(texts[0])
     if first is None:
         return None
-    if first.re is _CELL_PATH:
-        prefix, suffix = f"../{first.group(1)}/", f"/{first.group(3)}"
+    if first.bracketed:
+        prefix, suffix = f"../{first.population}[", "]"
     else:
-        prefix, suffix = f"../{first.group(1)}[", "]"
-    pattern = first.re
-    matches = [pattern.match(t) for t in texts]
-    if not all(m is not None and m.groups()[0] == first.group(1) and m.groups()[2:] == first.groups()[2:]
-               for m in matches):
+        prefix, suffix = f"../{first.population}/", f"/{first.component}"
+    cells = [_written_cell(t) for t in texts]
+    if not all(c is not None and (c.population, c.bracketed, c.component)
+               == (first.population, first.bracketed, first.component) for c in cells):
         return None
-    indices = [m.group(2) for m in matches]
-    if any(len(i) > 1 and i.startswith("0") for i in indices):  # spelled otherwise than str(int)
+    return np.array([c.index for c in cells], dtype=np.int64), prefix, suffix
+
+
+def _written_cell(text: str) -> CellPath | None:
+    """``../pop/i/cell`` or ``../pop[i]`` with i spelled as ``str(i)``; None for anything else."""
+    cell = parse_path(text)
+    if cell is None or not cell.relative or cell.index < 0 or cell.rest or str(cell) != text:
         return None
-    return np.array(list(map(int, indices)), dtype=np.int64), prefix, suffix
+    return cell if cell.bracketed or cell.component is not None else None
 
 
 def _is_range(ids: dict) -> bool:

@@ -110,7 +110,7 @@ def read(path: Path) -> Results:
     path = Path(path)
     if not path.is_file():
         raise ConversionError("no such file", file=path)
-    from nmlhub.neuron.intervals import is_interval_file, open_hdf5_for_reading, read_intervals
+    from nmlhub.interval_files import is_interval_file, open_hdf5_for_reading, read_intervals
 
     try:
         with open_hdf5_for_reading(path) as f:

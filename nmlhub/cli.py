@@ -186,7 +186,7 @@ def _run(args: argparse.Namespace) -> int:
         for path in sim.write_outputs(results, args.outdir):
             print(f"wrote {path}")
         if results.lfp is not None:
-            from .lfp.data import write_lfp_file
+            from .lfp.files import write_lfp_file
 
             name = args.file.stem.removeprefix("LEMS_") + ".lfp.dat"
             print(f"wrote {write_lfp_file(results.lfp, (args.outdir or args.file.parent) / name)}")
@@ -286,7 +286,8 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .model.validate import is_valid, validate
+    from .model.validate import is_valid
+    from .neuron.validation import validate
 
     missing = [f for f in args.files if not f.exists()]
     if missing:

@@ -15,7 +15,8 @@ import pytest
 import nmlhub
 from nmlhub import converters
 from nmlhub.cli import main, without_rank_option
-from nmlhub.model.validate import is_valid, validate
+from nmlhub.model.validate import is_valid
+from nmlhub.neuron.validation import validate  # with what run would refuse, as `nmlhub validate`
 
 CELLS = """<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="cells">
     <expTwoSynapse id="syn" gbase="1nS" erev="0mV" tauDecay="5ms" tauRise="0.5ms"/>
@@ -455,7 +456,7 @@ def _start_long_run(lems: Path) -> subprocess.Popen:
 def _wait_for_intervals(path: Path, proc: subprocess.Popen) -> None:
     import time
 
-    from nmlhub.neuron.intervals import open_hdf5_for_reading
+    from nmlhub.interval_files import open_hdf5_for_reading
 
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:

@@ -56,7 +56,7 @@ def test_info_json_and_text(capsys):
 @requires_corpus
 @pytest.mark.corpus
 def test_validate_runs_on_every_corpus_file():
-    from nmlhub.model.validate import validate
+    from nmlhub.neuron.validation import validate
 
     for path in corpus_files():
         problems = validate(path)

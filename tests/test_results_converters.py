@@ -139,7 +139,7 @@ def test_jneuroml_writer_matches_the_driver(izh, tmp_path: Path) -> None:
 
 
 def jneuroml_files_cell(select: str) -> tuple[str, int]:
-    from nmlhub.neuron.recording import cell_key
+    from nmlhub.model.paths import cell_key
 
     population, index, _ = cell_key(select)
     return population, index

@@ -73,42 +73,53 @@ def connectivity_matrix(cells: NetworkCells, connections: NetworkConnections, me
         raise AnalysisError(f"connectivity measure '{measure}'? use {', '.join(MEASURES)}")
     if level not in LEVELS:
         raise AnalysisError(f"connectivity level '{level}'? use {', '.join(LEVELS)}")
+    if level == "population":
+        return _population_matrix(cells, connections, measure)
+    return _cell_matrix(cells, connections, measure)
+
+
+def _population_matrix(cells: NetworkCells, connections: NetworkConnections, measure: str) -> ConnectivityMatrix:
     pops = cells.populations
     npop = len(pops)
     sizes = cells.sizes().astype(float)
-    pre_pop = cells.cell_population[connections.pre]
-    post_pop = cells.cell_population[connections.post]
+    pairs = cells.cell_population[connections.pre] * npop + cells.cell_population[connections.post]
+    if measure == "weight":
+        flat = np.bincount(pairs, weights=connections.weight, minlength=npop * npop)
+    elif measure == "probability":
+        unique = np.unique(connections.pre * cells.n_cells + connections.post)
+        upre, upost = unique // cells.n_cells, unique % cells.n_cells
+        pairs_u = cells.cell_population[upre] * npop + cells.cell_population[upost]
+        connected = np.bincount(pairs_u, minlength=npop * npop).reshape(npop, npop)
+        possible = np.outer(sizes, sizes) - np.diag(sizes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            flat = np.where(possible > 0, connected / possible, np.nan).ravel()
+    else:
+        flat = np.bincount(pairs, minlength=npop * npop).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if measure == "convergence":
+                flat = (flat.reshape(npop, npop) / sizes[None, :]).ravel()
+            elif measure == "divergence":
+                flat = (flat.reshape(npop, npop) / sizes[:, None]).ravel()
+    pop_codes = np.arange(npop)
+    return ConnectivityMatrix(flat.reshape(npop, npop), pops, pops, measure, "population", pop_codes,
+                              pop_codes, pops)
+
+
+def _cell_matrix(cells: NetworkCells, connections: NetworkConnections, measure: str) -> ConnectivityMatrix:
+    pops = cells.populations
+    npop = len(pops)
     pop_codes = np.arange(npop)
     cell_labels = tuple(f"{pops[p]}/{i}" for p, i in zip(cells.cell_population, cells.cell_id))
-    if level == "population":
-        pairs = pre_pop * npop + post_pop
-        if measure == "weight":
-            flat = np.bincount(pairs, weights=connections.weight, minlength=npop * npop)
-        elif measure == "probability":
-            unique = np.unique(connections.pre * cells.n_cells + connections.post)
-            upre, upost = unique // cells.n_cells, unique % cells.n_cells
-            pairs_u = cells.cell_population[upre] * npop + cells.cell_population[upost]
-            connected = np.bincount(pairs_u, minlength=npop * npop).reshape(npop, npop)
-            possible = np.outer(sizes, sizes) - np.diag(sizes)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                flat = np.where(possible > 0, connected / possible, np.nan).ravel()
-        else:
-            flat = np.bincount(pairs, minlength=npop * npop).astype(float)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                if measure == "convergence":
-                    flat = (flat.reshape(npop, npop) / sizes[None, :]).ravel()
-                elif measure == "divergence":
-                    flat = (flat.reshape(npop, npop) / sizes[:, None]).ravel()
-        return ConnectivityMatrix(flat.reshape(npop, npop), pops, pops, measure, level, pop_codes,
-                                  pop_codes, pops)
     n = cells.n_cells
     if measure == "convergence":
+        pre_pop = cells.cell_population[connections.pre]
         values = np.bincount(pre_pop * n + connections.post, minlength=npop * n).reshape(npop, n)
-        return ConnectivityMatrix(values.astype(float), pops, cell_labels, measure, level, pop_codes,
+        return ConnectivityMatrix(values.astype(float), pops, cell_labels, measure, "cell", pop_codes,
                                   cells.cell_population, pops)
     if measure == "divergence":
+        post_pop = cells.cell_population[connections.post]
         values = np.bincount(connections.pre * npop + post_pop, minlength=n * npop).reshape(n, npop)
-        return ConnectivityMatrix(values.astype(float), cell_labels, pops, measure, level,
+        return ConnectivityMatrix(values.astype(float), cell_labels, pops, measure, "cell",
                                   cells.cell_population, pop_codes, pops)
     if n > MAX_CELL_MATRIX:
         raise AnalysisError(f"a cell-level {measure} matrix of {n} cells is too large to draw "
@@ -120,7 +131,7 @@ def connectivity_matrix(cells: NetworkCells, connections: NetworkConnections, me
         flat = np.bincount(pairs, minlength=n * n).astype(float)
         if measure == "probability":
             flat = (flat > 0).astype(float)
-    return ConnectivityMatrix(flat.reshape(n, n), cell_labels, cell_labels, measure, level,
+    return ConnectivityMatrix(flat.reshape(n, n), cell_labels, cell_labels, measure, "cell",
                               cells.cell_population, cells.cell_population, pops)
 
 

@@ -3,13 +3,13 @@ segment to colour them by (synapse counts, a recorded quantity at a time)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 
 from ..model.cells import cell_morphology
+from ..model.paths import CellPath, parse_path
 from .errors import AnalysisError
 from .network import NetworkCells
 
@@ -136,7 +136,14 @@ def values_per_segment(shapes: NetworkShapes, per_cell: Mapping[int, np.ndarray]
     return out
 
 
-_SEGMENT_PATH = re.compile(r"^(?P<pop>[^/\[\]]+)(?:/(?P<id>\d+)/[^/]+|\[(?P<id2>\d+)\])(?:/(?P<seg>\d+))?/(?P<q>[^/]+)$")
+def _segment_path(path: str) -> CellPath | None:
+    """``pop/id/cell[/segment]/quantity`` or ``pop[id][/segment]/quantity``, else None."""
+    parsed = parse_path(path)
+    if parsed is None or parsed.relative or parsed.index < 0 or (not parsed.bracketed and parsed.component is None):
+        return None
+    if len(parsed.rest) == 1 or parsed.segment is not None:
+        return parsed
+    return None
 
 
 def recorded_per_segment(cells: NetworkCells, traces: Mapping[str, np.ndarray], time_ms: np.ndarray,
@@ -150,17 +157,13 @@ def recorded_per_segment(cells: NetworkCells, traces: Mapping[str, np.ndarray], 
     k = int(np.argmin(np.abs(time_ms - at_ms)))
     found: dict[int, dict[int, float]] = {}
     for path, values in traces.items():
-        match = _SEGMENT_PATH.match(path)
-        if not match or match.group("q") != quantity:
+        parsed = _segment_path(path)
+        if parsed is None or parsed.quantity != quantity or parsed.population not in cells.populations:
             continue
-        pop = match.group("pop")
-        if pop not in cells.populations:
-            continue
-        cid = int(match.group("id") or match.group("id2"))
-        row = int(cells.rows(pop, np.array([cid]))[0])
+        row = int(cells.rows(parsed.population, np.array([parsed.index]))[0])
         if row < 0:
             continue
-        found.setdefault(row, {})[int(match.group("seg") or 0)] = float(np.asarray(values)[k])
+        found.setdefault(row, {})[parsed.segment or 0] = float(np.asarray(values)[k])
     if not found:
         raise AnalysisError(f"no per-segment recording of '{quantity}' in these results")
     out = {}

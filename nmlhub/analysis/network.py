@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..model.columns import connection_weights_delays, projection_columns
-from ..neuron.coupling import coupled_rows
+from ..model.coupled import coupled_rows
 from ..model.summary import population_size
 from .errors import AnalysisError
 
@@ -170,7 +170,10 @@ def network_connections(model: Any, cells: NetworkCells | None = None, network: 
     parts: list[tuple] = []
     ids: list[str] = []
 
-    def add(proj_id: str, pre_pop: str, post_pop: str, pre_ids, post_ids, weight, delay, seg, frac) -> None:
+    def add(proj_id: str, pre_pop: str, post_pop: str, columns: tuple) -> None:
+        """Connections of one projection: ``columns`` = (pre ids, post ids, weight, delay,
+        post segment, post fraction)."""
+        pre_ids, post_ids, weight, delay, seg, frac = columns
         pre = cells.rows(pre_pop, pre_ids)
         post = cells.rows(post_pop, post_ids)
         keep = (pre >= 0) & (post >= 0)
@@ -184,18 +187,19 @@ def network_connections(model: Any, cells: NetworkCells | None = None, network: 
         weights, delays = connection_weights_delays(proj, model.units)
         if weights.size != len(cols):
             weights, delays = np.ones(len(cols)), np.zeros(len(cols))
-        add(proj.id, proj.presynaptic_population, proj.postsynaptic_population, cols.pre_cell,
-            cols.post_cell, weights, delays, cols.post_segment, cols.fractions()[1])
+        add(proj.id, proj.presynaptic_population, proj.postsynaptic_population,
+            (cols.pre_cell, cols.post_cell, weights, delays, cols.post_segment, cols.fractions()[1]))
     for electrical, coupled in ((True, network.electrical_projections), (False, network.continuous_projections)):
         for proj in coupled:
             rows = coupled_rows(proj, electrical)
             cols = rows.columns
-            add(proj.id, proj.presynaptic_population, proj.postsynaptic_population, cols.pre_cell,
-                cols.post_cell, rows.weight, np.zeros(len(cols)), cols.post_segment, cols.fractions()[1])
+            add(proj.id, proj.presynaptic_population, proj.postsynaptic_population,
+                (cols.pre_cell, cols.post_cell, rows.weight, np.zeros(len(cols)), cols.post_segment,
+                 cols.fractions()[1]))
     if expanded is not None:
         for proj in expanded.projections:
-            add(proj.id, proj.pre_population, proj.post_population, proj.pre_cell, proj.post_cell,
-                proj.weight, proj.delay, proj.post_segment, proj.post_fraction)
+            add(proj.id, proj.pre_population, proj.post_population,
+                (proj.pre_cell, proj.post_cell, proj.weight, proj.delay, proj.post_segment, proj.post_fraction))
     if not parts:
         empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
         return NetworkConnections(empty_i, empty_i, empty_f, empty_f, empty_i, empty_f, empty_i, ())

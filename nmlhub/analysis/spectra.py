@@ -5,6 +5,9 @@ Time steps are given in ms, as everywhere in nmlhub; frequencies come back in Hz
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from typing import Any
+
 import numpy as np
 from scipy import signal as _signal
 
@@ -72,10 +75,21 @@ def welch_psd(signal: np.ndarray, dt_ms: float, *, nperseg: int | None = None,
     return _crop(freq, power, max_freq_hz)
 
 
-def spectrogram(signal: np.ndarray, dt_ms: float, *, nperseg: int | None = None,
-                resolution_hz: float | None = None, overlap: float = 0.5, window: str = "hann",
-                detrend: str | bool = "constant", max_freq_hz: float | None = None,
-                start_ms: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class SpectrumOptions:
+    """How a signal is cut into segments for a spectrum: the keyword arguments of
+    :func:`welch_psd` (and of :func:`spectrogram`), with their defaults."""
+
+    nperseg: int | None = None
+    resolution_hz: float | None = None
+    overlap: float = 0.5
+    window: str = "hann"
+    detrend: str | bool = "constant"
+    max_freq_hz: float | None = None
+
+
+def spectrogram(signal: np.ndarray, dt_ms: float, *, start_ms: float = 0.0,
+                **options: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Power spectral density over time (short-time Fourier transform of overlapping segments).
 
     Parameters
@@ -84,10 +98,11 @@ def spectrogram(signal: np.ndarray, dt_ms: float, *, nperseg: int | None = None,
         Samples along the last axis (leading axes give a spectrogram each).
     dt_ms
         Sampling interval (ms).
-    nperseg, resolution_hz, overlap, window, detrend, max_freq_hz
-        As for :func:`welch_psd`.
     start_ms
         Time of the first sample, added to the segment times.
+    **options
+        ``nperseg``, ``resolution_hz``, ``overlap``, ``window``, ``detrend``, ``max_freq_hz``: as
+        for :func:`welch_psd` (see :class:`SpectrumOptions`).
 
     Returns
     -------
@@ -95,14 +110,18 @@ def spectrogram(signal: np.ndarray, dt_ms: float, *, nperseg: int | None = None,
         Frequencies (Hz), segment centres (ms) and power density with shape
         ``(..., len(freq_hz), len(time_ms))``.
     """
+    unknown = sorted(set(options) - {f.name for f in fields(SpectrumOptions)})
+    if unknown:
+        raise TypeError(f"spectrogram() got an unexpected keyword argument '{unknown[0]}'")
+    opts = SpectrumOptions(**options)
     values, fs = _prepare(signal, dt_ms)
-    if not 0 <= overlap < 1:
-        raise AnalysisError(f"overlap must be in [0, 1), not {overlap}")
-    n = _segment_length(values.shape[-1], fs, nperseg, resolution_hz)
-    freq, times_s, power = _signal.spectrogram(values, fs=fs, window=window, nperseg=n,
-                                               noverlap=int(overlap * n), detrend=detrend,
+    if not 0 <= opts.overlap < 1:
+        raise AnalysisError(f"overlap must be in [0, 1), not {opts.overlap}")
+    n = _segment_length(values.shape[-1], fs, opts.nperseg, opts.resolution_hz)
+    freq, times_s, power = _signal.spectrogram(values, fs=fs, window=opts.window, nperseg=n,
+                                               noverlap=int(opts.overlap * n), detrend=opts.detrend,
                                                scaling="density", axis=-1, mode="psd")
-    keep = slice(None) if max_freq_hz is None else freq <= max_freq_hz
+    keep = slice(None) if opts.max_freq_hz is None else freq <= opts.max_freq_hz
     return freq[keep], start_ms + times_s * 1000.0, power[..., keep, :]
 
 

@@ -36,6 +36,7 @@ from typing import Any
 
 import neuroml
 
+from ..model.mod_files import mechanisms_in
 from ..rules.builder import AllToAll, Convergence, Divergence, FromList, NetworkBuilder, Probability
 from ..rules.connectivity import Placement
 from ..rules.plasticity import LIBRARY, LemsComponent
@@ -165,16 +166,10 @@ def read_netpyne_config(path: str | Path) -> dict[str, Any]:
 def _mod_files(mod_dir: str | Path | None) -> dict[str, str]:
     if mod_dir is None:
         return {}
-    from ..neuron.mechcache import mod_suffixes
-
     folder = Path(mod_dir)
     if not folder.is_dir():
         raise NetPyNEError(f"{folder}: not a folder of .mod files")
-    found = {}
-    for file in sorted(folder.glob("*.mod")):
-        for name in mod_suffixes(file.read_text(errors="replace")):
-            found[name] = str(file.resolve())
-    return found
+    return mechanisms_in([file.resolve() for file in sorted(folder.glob("*.mod"))])
 
 
 def _clean_id(name: str) -> str:

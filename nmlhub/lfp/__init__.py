@@ -4,8 +4,9 @@ line-source (or point-source) forward model, and its current-source density alon
 
 Modules: :mod:`.electrodes` (positions, conductivity), :mod:`.forward` (transfer matrices),
 :mod:`.geometry` (NEURON segments as line pieces), :mod:`.recorder` (sampling during a run),
-:mod:`.data` (the :class:`LFP` record), :mod:`.csd` (current-source density). Spectra of an
-LFP: :mod:`nmlhub.analysis.spectra`; drawing: :mod:`nmlhub.plots.lfp`.
+:mod:`.data` (the :class:`LFP` record), :mod:`.files` (an LFP as a .dat file), :mod:`.csd`
+(current-source density). Spectra of an LFP: :mod:`nmlhub.analysis.spectra`; drawing:
+:mod:`nmlhub.plots.lfp`.
 """
 
 from .data import LFP

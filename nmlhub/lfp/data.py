@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -48,16 +47,6 @@ class LFP:
         slack = 1e-6 * self.dt_ms  # NEURON's t accumulates rounding errors
         keep = (self.time_ms >= start_ms - slack) & (self.time_ms <= end + slack)
         return LFP(self.time_ms[keep], self.positions_um, self.potential_mv[:, keep], self.sigma, self.method)
-
-
-def write_lfp_file(lfp: LFP, path: Path | str) -> Path:
-    """Write the potential in jNeuroML's ``.dat`` layout: one row per sample, time (s) first,
-    then the potential (V) at each electrode in order (SI units, as nmlhub's other outputs)."""
-    from ..results import format_trace_file, write_atomic_text
-
-    path = Path(path)
-    write_atomic_text(path, format_trace_file(lfp.time_ms * 1e-3, list(lfp.potential_mv * 1e-3)))
-    return path
 
 
 def parse_probe(text: str) -> tuple[float, float, float, float, int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -14,14 +13,13 @@ from .columns import (BAD_INDEX, CONNECTION_ATTRS, input_columns, input_weights,
                       projection_columns)
 from ..errors import ModelError
 from .model import Model
+from .paths import parse_path
 from .records import Location, Problem
 from .row_checks import BadRow, is_columnar, safe_weights_delays, table_problems, value_problems
 from .summary import population_size
 
 #: At most this many bad connections or inputs are listed per projection or input list.
 MAX_LISTED = 5
-
-_QUANTITY_CELL = re.compile(r"^(?P<pop>[^/\[\]]+)(?:\[(?P<i1>\d+)\]|/(?P<i2>\d+))")
 
 
 @dataclass
@@ -288,11 +286,10 @@ class _Checker:
 
     def _check_recorded_path(self, kind: str, path: str, pops: dict, loc: Location | None,
                              element: str) -> None:
-        match = _QUANTITY_CELL.match(path)
-        if match is None:
+        parsed = parse_path(path)
+        if parsed is None or parsed.relative or parsed.index < 0:
             return  # a path into the network itself or into a single cell target
-        pop_id = match.group("pop")
-        index = int(match.group("i1") if match.group("i1") is not None else match.group("i2"))
+        pop_id, index = parsed.population, parsed.index
         if pop_id not in pops:
             self.add(f"{kind} '{path}' names population '{pop_id}', which is not in the target network",
                      loc, element)

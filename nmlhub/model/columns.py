@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
-_CELL_REF = re.compile(
-    r"^(?:\.\./)?(?P<pop>[^/\[\]]+)(?:\[(?P<i1>-?\d+)\]|/(?P<i2>-?\d+)(?:/[^/]+)?)$"
-)
+from .paths import parse_path
+
 
 #: A cell reference that could not be read.
 BAD_INDEX = -1
@@ -30,11 +28,10 @@ def parse_cell_reference(text: Any) -> tuple[str | None, int]:
     text = str(text).strip()
     if text.lstrip("-").isdigit():
         return None, int(text)
-    match = _CELL_REF.match(text)
-    if not match:
+    parsed = parse_path(text)
+    if parsed is None or parsed.rest or text.endswith("/"):  # the cell alone, nothing after it
         return None, BAD_INDEX
-    index = match.group("i1") if match.group("i1") is not None else match.group("i2")
-    return match.group("pop"), int(index) if index is not None else BAD_INDEX
+    return parsed.population, parsed.index
 
 
 @dataclass

@@ -22,7 +22,7 @@ from .records import (
     SourceFile,
 )
 from .simulation import parse_simulation
-from . import xml_columns
+import nmlhub.model.xml_columns as xml_columns  # the module, not via the package (no import circle)
 from .typesystem import category_of, is_known_type, type_chain, component_type_parameters, neuroml_tag_to_libneuroml
 
 log = logging.getLogger(__name__)

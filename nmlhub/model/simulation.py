@@ -154,66 +154,41 @@ def parse_simulation(element: etree._Element, units: UnitRegistry, file: str) ->
     outputs, events, displays, meta = [], [], [], []
     for child in element:
         tag = local_name(child)
-        child_where = dict(file=file, line=child.sourceline, element=f"{tag} {child.get('id', '')}")
         if tag == "OutputFile":
-            columns = tuple(
-                OutputColumn(c.get("id", ""), c.get("quantity", ""))
-                for c in child
-                if local_name(c) == "OutputColumn"
-            )
-            outputs.append(OutputFile(child.get("id", ""), child.get("fileName", ""), columns))
+            outputs.append(_output_file(child))
         elif tag == "EventOutputFile":
-            selections = tuple(
-                EventSelection(c.get("id", ""), c.get("select", ""), c.get("eventPort", ""))
-                for c in child
-                if local_name(c) == "EventSelection"
-            )
-            events.append(
-                EventOutputFile(
-                    child.get("id", ""),
-                    child.get("fileName", ""),
-                    child.get("format", "TIME_ID"),
-                    selections,
-                )
-            )
+            events.append(_event_output_file(child))
         elif tag == "Display":
-            lines = tuple(
-                Line(
-                    c.get("id", ""),
-                    c.get("quantity", ""),
-                    c.get("scale", "1"),
-                    c.get("timeScale", "1ms"),
-                    c.get("color", ""),
-                )
-                for c in child
-                if local_name(c) == "Line"
-            )
-            displays.append(
-                Display(
-                    child.get("id", ""),
-                    child.get("title", ""),
-                    child.get("timeScale", "1ms"),
-                    _float_or_none(child.get("xmin"), child_where),
-                    _float_or_none(child.get("xmax"), child_where),
-                    _float_or_none(child.get("ymin"), child_where),
-                    _float_or_none(child.get("ymax"), child_where),
-                    lines,
-                )
-            )
+            child_where = dict(file=file, line=child.sourceline, element=f"{tag} {child.get('id', '')}")
+            displays.append(_display(child, child_where))
         elif tag == "Meta":
             meta.extend(sorted(child.attrib.items()))
-    return Simulation(
-        sim_id,
-        length,
-        step,
-        element.get("target"),
-        seed,
-        tuple(outputs),
-        tuple(events),
-        tuple(displays),
-        tuple(meta),
-        Location(file, element.sourceline),
-    )
+    return Simulation(sim_id, length, step, element.get("target"), seed, tuple(outputs), tuple(events),
+                      tuple(displays), tuple(meta), Location(file, element.sourceline))
+
+
+def _children(element: etree._Element, tag: str) -> list[etree._Element]:
+    return [c for c in element if local_name(c) == tag]
+
+
+def _output_file(child: etree._Element) -> OutputFile:
+    columns = tuple(OutputColumn(c.get("id", ""), c.get("quantity", "")) for c in _children(child, "OutputColumn"))
+    return OutputFile(child.get("id", ""), child.get("fileName", ""), columns)
+
+
+def _event_output_file(child: etree._Element) -> EventOutputFile:
+    selections = tuple(EventSelection(c.get("id", ""), c.get("select", ""), c.get("eventPort", ""))
+                       for c in _children(child, "EventSelection"))
+    return EventOutputFile(child.get("id", ""), child.get("fileName", ""), child.get("format", "TIME_ID"),
+                           selections)
+
+
+def _display(child: etree._Element, where: dict) -> Display:
+    lines = tuple(Line(c.get("id", ""), c.get("quantity", ""), c.get("scale", "1"), c.get("timeScale", "1ms"),
+                       c.get("color", ""))
+                  for c in _children(child, "Line"))
+    limits = (_float_or_none(child.get(name), where) for name in ("xmin", "xmax", "ymin", "ymax"))
+    return Display(child.get("id", ""), child.get("title", ""), child.get("timeScale", "1ms"), *limits, lines)
 
 
 def checked_time(name: str, value: Any, file: Any = None, allow_zero: bool = False) -> float:

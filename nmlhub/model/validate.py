@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
+from typing import Callable, Sequence
 
 from lxml import etree
 
@@ -79,13 +80,17 @@ def _typed_by_user(by_line: dict, line: int, tag: str, user_types: set[str]) -> 
     return any(local_name(e) == tag and e.get("type") in user_types for e in by_line.get(line, []))
 
 
-def validate(path: str | Path) -> list[Problem]:
+def validate(path: str | Path, extra_checks: Sequence[Callable[[Model], list[Problem]]] = ()) -> list[Problem]:
     """Validate a model file and everything it includes.
 
     Parameters
     ----------
     path
         A NeuroML2 file, NeuroML HDF5 file or LEMS simulation file.
+    extra_checks
+        Checks of the loaded model by higher layers, run last, in order (``nmlhub validate`` adds
+        :func:`nmlhub.neuron.validation.translation_problems`, what ``run`` would refuse; see
+        :func:`nmlhub.neuron.validation.validate`).
 
     Returns
     -------
@@ -111,99 +116,9 @@ def validate(path: str | Path) -> list[Problem]:
 
     problems.extend(model_problems(model))
     problems.extend(unsupported_constructs(model))  # what `run` would refuse
-    problems.extend(translation_problems(model))
+    for check in extra_checks:
+        problems.extend(check(model))
     return problems
-
-
-def translation_problems(model: Model) -> list[Problem]:
-    """What stops ``nmlhub run`` from generating the NEURON mechanisms of the simulation's
-    network, with run's message: an error when a LEMS expression names a symbol its
-    ComponentType neither defines nor requires (the model is wrong), a warning otherwise (valid
-    LEMS that nmlhub cannot run yet). Nothing when the model has no simulation or its target is
-    not one network."""
-    from ..errors import ModelError, UnsupportedComponentError
-    from ..neuron.mechanisms import build_mechanisms
-    from ..neuron.network import needed_components
-
-    simulation = model.simulation
-    if simulation is None:
-        return []
-    try:
-        network = model.network(simulation.target)
-    except UnsupportedComponentError as exc:  # valid LEMS that run refuses (e.g. a LEMS-defined network)
-        return [Problem(f"nmlhub run cannot run this model: {exc.message}", exc.file or str(model.path),
-                        exc.line, exc.element, "warning")]
-    except ModelError:
-        return []
-    rules = model.rules.get(network.id)
-    if rules is not None and getattr(rules, "expanded_in_file", False):
-        rules = None
-    ids = [i for i in needed_components(network, model.network_extras.get(network.id), rules)
-           if i in model.components]
-    try:
-        mechanisms = build_mechanisms(model, ids)
-    except NmlhubError as exc:
-        file = exc.file or str(model.path)  # a problem always names a file
-        if _names_undefined_symbol(model, exc.message):
-            return [Problem(exc.message, file, exc.line, exc.element)]
-        return [Problem(f"nmlhub run cannot run this model: {exc.message}", file, exc.line,
-                        exc.element, "warning")]
-    components = {pop.id: pop.component for pop in network.populations}
-    problems = []
-    for path in _recorded_quantities(simulation):
-        match = _POINT_CELL_VARIABLE.match(path)
-        if match is None or components.get(match.group("pop")) is None:
-            continue
-        component = components[match.group("pop")]
-        named = match.group("comp")
-        cm = mechanisms.get(component)
-        if (named is not None and named != component) or cm is None or cm.mechanism is None or cm.biophysics:
-            continue  # not a point cell defined by LEMS dynamics: left to the run
-        var = match.group("var")
-        if var not in cm.mechanism.variables and not (var == "v" and cm.mechanism.role == "cell"):
-            problems.append(Problem(f"recorded quantity '{path}': {cm.mechanism.flat.type if cm.mechanism.flat else 'component'} "
-                                    f"'{component}' has no variable '{var}'", str(simulation.location.file)
-                                    if simulation.location else None,
-                                    simulation.location.line if simulation.location else None,
-                                    f"Simulation {simulation.id}"))
-    return problems
-
-
-#: ``pop/3/cell/var`` or ``pop[3]/var``: a variable of a point cell.
-_POINT_CELL_VARIABLE = re.compile(
-    r"^(?P<pop>[^/\[\]]+)(?:\[(?P<i1>\d+)\]|/(?P<i2>\d+)/(?P<comp>[^/]+))/(?P<var>[A-Za-z_]\w*)$")
-
-
-def _recorded_quantities(simulation) -> list[str]:
-    paths = [c.quantity for o in simulation.outputs for c in o.columns]
-    paths += [line.quantity for d in simulation.displays for line in d.lines]
-    return list(dict.fromkeys(paths))
-
-
-_REQUIRED = re.compile(r"'(\w+)' is required by (\w+) but nmlhub cannot provide it")
-
-
-def _names_undefined_symbol(model: Model, message: str) -> bool:
-    """Whether a translation error is about a name that no ComponentType in the chain declares
-    as a Requirement (an undefined symbol), rather than a requirement nmlhub cannot meet."""
-    from ..coretypes import core_component_types, read_jar_file
-
-    match = _REQUIRED.search(message)
-    if match is None:
-        return False
-    name, type_name = match.groups()
-    declared = re.compile(rf'<Requirement\b[^>]*\bname="{re.escape(name)}"')
-    core = core_component_types()
-    for chain_type in model.type_chain(type_name):
-        if chain_type in model.component_types:
-            text = model.component_types[chain_type].xml
-        elif chain_type in core:
-            text = read_jar_file(core[chain_type].file).decode(errors="replace")
-        else:
-            return False
-        if declared.search(text):
-            return False
-    return True
 
 
 def is_valid(problems: list[Problem]) -> bool:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..errors import NmlhubError
 from ..lems.nmodl import Mechanism
+from ..model.mod_files import mod_suffixes
 
 log = logging.getLogger(__name__)
 
@@ -260,16 +261,6 @@ def load_libraries(libraries: list[Path], mechanisms: list[Mechanism]) -> None:
             continue
         if not h.nrn_load_dll(str(library)):
             raise CompileError(f"NEURON could not load {library}")
-
-
-def mod_suffixes(text: str) -> list[str]:
-    """Names of the mechanisms an NMODL file defines (its ``SUFFIX`` and ``POINT_PROCESS``
-    statements), comments removed."""
-    import re
-
-    text = re.sub(r"COMMENT.*?ENDCOMMENT", "", text, flags=re.S)
-    text = re.sub(r":[^\n]*", "", text)
-    return re.findall(r"\b(?:SUFFIX|POINT_PROCESS|ARTIFICIAL_CELL)\s+(\w+)", text)
 
 
 def user_library(mod_files: list[Path], root: Path | None = None) -> Path:

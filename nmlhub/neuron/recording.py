@@ -10,14 +10,11 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import NmlhubError
+from ..model.paths import QuantityPathError, cell_key
 from .mechanisms import ComponentMechanism
 from .network import NetworkInstance, PointCell
 
 _CELL = re.compile(r"^(?P<pop>[^/\[\]]+)(?:\[(?P<i1>\d+)\]|/(?P<i2>\d+)(?:/(?P<comp>[^/]+))?)(?P<rest>(?:/.*)?)$")
-
-
-class QuantityPathError(NmlhubError):
-    """A recorded quantity's path does not lead to anything in the network."""
 
 
 @dataclass
@@ -33,15 +30,6 @@ class Probe:
         """The quantity (SI) from what NEURON recorded."""
         values = np.asarray(recorded) * self.to_si
         return self.derive(values) if self.derive is not None else values
-
-
-def cell_key(path: str) -> tuple[str, int, list[str]]:
-    """(population, index, remaining path elements) of a path such as ``pop[3]/v``."""
-    match = _CELL.match(path.strip())
-    if match is None:
-        raise QuantityPathError(f"'{path}' does not name a cell (expected pop[i]/... or pop/i/cell/...)")
-    index = int(match.group("i1") if match.group("i1") is not None else match.group("i2"))
-    return match.group("pop"), index, [p for p in match.group("rest").split("/") if p]
 
 
 def resolve_cell(path: str, instance: NetworkInstance) -> tuple[PointCell, list[str]]:

@@ -66,7 +66,7 @@ def validate_files(test: OmtTest) -> TargetRun:
     """Validate a validation test's files as ``jnml -validate`` does (each named file, not the
     files it includes), with ``nmlhub validate``'s checks; ``error`` names the first error found
     (or the first file missing)."""
-    from ..model.validate import validate
+    from ..neuron.validation import validate
 
     started = time.monotonic()
     files = test.validation_targets()

@@ -138,15 +138,7 @@ def _spike_plots(request: PlotRequest, results: Any, cells: Any, out: Any) -> No
     if table.n_cells == 0:
         raise AnalysisError("these results hold no spike recordings")
     if request.raster:
-        depth = None
-        if request.order == "depth":
-            from ..analysis.network import positions_of
-
-            depth = positions_of(cells, table.populations, table.cell_population, table.cell_id)[:, 1]
-            if np.isnan(depth).all():
-                raise AnalysisError("ordering by depth needs cell positions; the model has none")
-            depth = np.nan_to_num(depth, nan=np.nanmax(depth) + 1.0)
-        out(psp.raster(table, order=request.order, depth=depth).figure, "raster")
+        out(psp.raster(table, order=request.order, depth=_raster_depths(request, table, cells)).figure, "raster")
     if request.histogram:
         out(psp.spike_histogram_plot(sp.spike_histogram(table, request.bin_ms, by="population")).figure,
             "histogram")
@@ -160,7 +152,26 @@ def _spike_plots(request: PlotRequest, results: Any, cells: Any, out: Any) -> No
         psp.rate_histogram(stats, "cv", grid[1, 1])
         out(fig, "rates")
     if request.psd or request.granger or request.transfer_entropy:
-        rates = np.vstack([sp.population_rate(table, request.bin_ms, pop)[1] for pop in table.populations])
+        _rate_spectra_plots(request, table, out)
+
+
+def _raster_depths(request: PlotRequest, table: Any, cells: Any) -> np.ndarray | None:
+    """Depth (y, um) of each cell of the table when the raster is ordered by depth, else None."""
+    if request.order != "depth":
+        return None
+    from ..analysis.network import positions_of
+
+    depth = positions_of(cells, table.populations, table.cell_population, table.cell_id)[:, 1]
+    if np.isnan(depth).all():
+        raise AnalysisError("ordering by depth needs cell positions; the model has none")
+    return np.nan_to_num(depth, nan=np.nanmax(depth) + 1.0)
+
+
+def _rate_spectra_plots(request: PlotRequest, table: Any, out: Any) -> None:
+    """Power spectra and causality between the population rates."""
+    from ..analysis import spikes as sp
+
+    rates = np.vstack([sp.population_rate(table, request.bin_ms, pop)[1] for pop in table.populations])
     if request.psd:
         from ..analysis.spectra import welch_psd
         from .spectra import psd_plot

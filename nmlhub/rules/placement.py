@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..neuron.morphology import group_segments, path_lengths
+from ..model.segments import group_segments, path_lengths
 from .values import RuleError
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +11,7 @@ import neuroml
 import numpy as np
 from lxml import etree
 
+from ..model.paths import parse_path
 from .annotations import rules_annotation
 from .expand import ExpandedNetwork, NetworkRules
 from .keywords import options_from
@@ -135,9 +135,6 @@ def _cell_path(population: str, index: int, component: str, expanded: bool) -> s
     return f"{population}/{index}/{component}" if expanded else f"{population}[{index}]"
 
 
-_CELL_REFERENCE = re.compile(r"^([^\[\]/]+)\[(\d+)\](/.*)?$")  # pop[i], or pop[i]/segment
-
-
 @dataclass(frozen=True)
 class SimulationOptions:
     """What a LEMS simulation of a rule-built network runs and records (see :func:`simulation_xml`)."""
@@ -169,11 +166,13 @@ def simulation_xml(builder: Any, network_file: str, lems_files: list[str] | None
     components = {pop.id: pop.cell for pop in rules.populations}
 
     def path_of(reference: str) -> str:
-        m = _CELL_REFERENCE.match(reference.strip())
-        if m is None or m.group(1) not in components:
+        cell = parse_path(reference.strip())  # pop[i], or pop[i]/segment
+        if cell is None or not cell.bracketed or cell.relative or cell.index < 0 \
+                or cell.population not in components:
             raise RuleError(f"record_v: '{reference}' is not a cell of a population of the network "
                             f"(write it as population[index]; populations: {', '.join(components)})")
-        return _cell_path(m.group(1), int(m.group(2)), components[m.group(1)], expanded) + (m.group(3) or "")
+        return _cell_path(cell.population, cell.index, components[cell.population], expanded) \
+            + "".join(f"/{part}" for part in cell.rest)
 
     root = etree.Element("Lems")
     sim_id = f"sim_{rules.network_id}"

@@ -1,0 +1,134 @@
+"""What ``nmlhub run`` would refuse, found without running: the driver's part of ``nmlhub validate``.
+
+The model layer's :func:`nmlhub.model.validate.validate` checks the files; :func:`validate` here
+adds :func:`translation_problems`, which generates the simulation's NEURON mechanisms as ``run``
+does (nothing is compiled).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import NmlhubError
+from ..model import Model
+from ..model.paths import CellPath, parse_path
+from ..model.records import Problem
+from ..model.validate import validate as validate_files
+
+
+def validate(path: str | Path) -> list[Problem]:
+    """``nmlhub validate``'s problems: the model's checks, then what ``run`` would refuse.
+
+    Parameters
+    ----------
+    path
+        A NeuroML2 file, NeuroML HDF5 file or LEMS simulation file.
+
+    Returns
+    -------
+    list of Problem
+        Errors and warnings, each naming file, line and element; empty when the model is valid.
+    """
+    return validate_files(path, extra_checks=(translation_problems,))
+
+
+def translation_problems(model: Model) -> list[Problem]:
+    """What stops ``nmlhub run`` from generating the NEURON mechanisms of the simulation's
+    network, with run's message: an error when a LEMS expression names a symbol its
+    ComponentType neither defines nor requires (the model is wrong), a warning otherwise (valid
+    LEMS that nmlhub cannot run yet). Nothing when the model has no simulation or its target is
+    not one network."""
+    from ..errors import ModelError, UnsupportedComponentError
+    from .mechanisms import build_mechanisms
+    from .network import needed_components
+
+    simulation = model.simulation
+    if simulation is None:
+        return []
+    try:
+        network = model.network(simulation.target)
+    except UnsupportedComponentError as exc:  # valid LEMS that run refuses (e.g. a LEMS-defined network)
+        return [Problem(f"nmlhub run cannot run this model: {exc.message}", exc.file or str(model.path),
+                        exc.line, exc.element, "warning")]
+    except ModelError:
+        return []
+    rules = model.rules.get(network.id)
+    if rules is not None and getattr(rules, "expanded_in_file", False):
+        rules = None
+    ids = [i for i in needed_components(network, model.network_extras.get(network.id), rules)
+           if i in model.components]
+    try:
+        mechanisms = build_mechanisms(model, ids)
+    except NmlhubError as exc:
+        file = exc.file or str(model.path)  # a problem always names a file
+        if _names_undefined_symbol(model, exc.message):
+            return [Problem(exc.message, file, exc.line, exc.element)]
+        return [Problem(f"nmlhub run cannot run this model: {exc.message}", file, exc.line,
+                        exc.element, "warning")]
+    components = {pop.id: pop.component for pop in network.populations}
+    problems = []
+    for path in _recorded_quantities(simulation):
+        parsed = _point_cell_variable(path)
+        if parsed is None or components.get(parsed.population) is None:
+            continue
+        component = components[parsed.population]
+        named = parsed.component
+        cm = mechanisms.get(component)
+        if (named is not None and named != component) or cm is None or cm.mechanism is None or cm.biophysics:
+            continue  # not a point cell defined by LEMS dynamics: left to the run
+        var = parsed.quantity
+        if var not in cm.mechanism.variables and not (var == "v" and cm.mechanism.role == "cell"):
+            problems.append(Problem(f"recorded quantity '{path}': {cm.mechanism.flat.type if cm.mechanism.flat else 'component'} "
+                                    f"'{component}' has no variable '{var}'", str(simulation.location.file)
+                                    if simulation.location else None,
+                                    simulation.location.line if simulation.location else None,
+                                    f"Simulation {simulation.id}"))
+    return problems
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def _point_cell_variable(path: str) -> CellPath | None:
+    """``pop/3/cell/var`` or ``pop[3]/var``: a variable of a point cell; None for other paths."""
+    parsed = parse_path(path)
+    if parsed is None or parsed.relative or parsed.index < 0 or len(parsed.rest) != 1 \
+            or "//" in path or path.endswith("/"):
+        return None
+    if not parsed.bracketed and parsed.component is None:
+        return None
+    return parsed if _IDENTIFIER.fullmatch(parsed.rest[0]) else None
+
+
+def _recorded_quantities(simulation: Any) -> list[str]:
+    paths = [c.quantity for o in simulation.outputs for c in o.columns]
+    paths += [line.quantity for d in simulation.displays for line in d.lines]
+    return list(dict.fromkeys(paths))
+
+
+_REQUIRED = re.compile(r"'(\w+)' is required by (\w+) but nmlhub cannot provide it")
+
+
+def _names_undefined_symbol(model: Model, message: str) -> bool:
+    """Whether a translation error is about a name that no ComponentType in the chain declares
+    as a Requirement (an undefined symbol), rather than a requirement nmlhub cannot meet."""
+    from ..coretypes import core_component_types, read_jar_file
+
+    match = _REQUIRED.search(message)
+    if match is None:
+        return False
+    name, type_name = match.groups()
+    declared = re.compile(rf'<Requirement\b[^>]*\bname="{re.escape(name)}"')
+    core = core_component_types()
+    for chain_type in model.type_chain(type_name):
+        if chain_type in model.component_types:
+            text = model.component_types[chain_type].xml
+        elif chain_type in core:
+            text = read_jar_file(core[chain_type].file).decode(errors="replace")
+        else:
+            return False
+        if declared.search(text):
+            return False
+    return True
