@@ -34,16 +34,6 @@ ALLOWED = {
     "FUNC nmlhub/neuron/simulation.py:NeuronSimulation._run",
     "FUNC nmlhub/cli.py:_parser",
     "FUNC nmlhub/cli.py:_run",
-    # until issue 22 item 3 lands (one class per connectivity rule)
-    "PARAMS nmlhub/rules/builder.py:NetworkBuilder.connect",
-    "FUNC nmlhub/rules/connectivity.py:expand_rule",
-    "FUNC nmlhub/rules/counter_rng.py:sample_distinct",
-    "PARAMS nmlhub/rules/plasticity.py:stdp_synapse",
-    "PARAMS nmlhub/rules/plasticity.py:reward_stdp_synapse",
-    "PARAMS nmlhub/rules/writer.py:simulation_xml",
-    "FUNC nmlhub/batch/spec.py:spec_from_dict",
-    "FUNC nmlhub/batch/batch.py:Batch.create",
-    "CIRCLE nmlhub.rules.builder nmlhub.rules.writer",
     # until issue 22 item 5 lands (one format registry, converted models loaded in memory)
     "MODULE converters/model_tree.py",
     "FUNC converters/model_tree.py:_read",
