@@ -1,0 +1,89 @@
+#!/usr/bin/env python
+"""One model, three engines: jLEMS (``jnml``), pyNeuroML's NEURON export (``jnml -neuron``) and
+nmlhub, and how far apart their spike times are (docs/conformance.md, "Tolerance 0").
+
+Run by hand, from the repository (needs ``jnml``, Java and NEURON's ``nrnivmodl``)::
+
+    python tests/conformance/three_engines.py [LEMS_FILE SPIKES_FILE [STEP ...]]
+
+(by default nml_examples/hh_single/LEMS_hh_single.xml, hh_single.spikes.dat, steps 0.01ms 0.001ms)
+
+Each engine runs a copy of the model's folder; the spike times of every ``EventOutputFile`` are
+printed side by side with the largest difference between each pair of engines, absolute (ms) and
+relative (as omv compares them: ``numpy.allclose(ours, expected, rtol=tolerance)``).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _jnml() -> str:
+    beside = Path(sys.executable).parent / "jnml"
+    return str(beside) if beside.is_file() else "jnml"
+
+
+def _spikes(folder: Path, name: str) -> np.ndarray:
+    table = np.loadtxt(folder / name, ndmin=2)
+    if not table.size:
+        return np.zeros(0)
+    # TIME_ID or ID_TIME, in seconds: the id is the integer column
+    ids_first = np.all(table[:, 0] == np.round(table[:, 0])) and not np.all(table[:, 1] == np.round(table[:, 1]))
+    return np.sort(table[:, 1] if ids_first else table[:, 0]) * 1e3
+
+
+def run(lems: Path, spikes_file: str, step: str) -> dict[str, np.ndarray]:
+    """Spike times (ms) of ``spikes_file`` from each engine, the simulation's step set to ``step``."""
+    commands = {
+        "jLEMS": [_jnml(), lems.name, "-nogui"],
+        # the export, compiled and run as its own script (``-run`` needs NEURON_HOME)
+        "NEURON export": [_jnml(), lems.name, "-neuron", "-nogui"],
+        "nmlhub": [sys.executable, "-m", "nmlhub", "run", lems.name, "--no-progress"],
+    }
+    found = {}
+    with tempfile.TemporaryDirectory(prefix="three-engines-") as scratch:
+        for engine, command in commands.items():
+            folder = Path(scratch) / engine.replace(" ", "_")
+            shutil.copytree(lems.parent, folder)
+            copy = folder / lems.name
+            copy.write_text(re.sub(r'(<Simulation\b[^>]*\bstep=")[^"]*"', rf'\g<1>{step}"', copy.read_text()))
+            subprocess.run(command, cwd=folder, check=True, capture_output=True, timeout=900)
+            if engine == "NEURON export":
+                subprocess.run(["nrnivmodl"], cwd=folder, check=True, capture_output=True, timeout=900)
+                subprocess.run([sys.executable, f"{lems.stem}_nrn.py", "-nogui"], cwd=folder, check=True,
+                               capture_output=True, timeout=900)
+            found[engine] = _spikes(folder, spikes_file)
+    return found
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    lems = Path(args[0] if args else REPO / "nml_examples/hh_single/LEMS_hh_single.xml").resolve()
+    spikes_file = args[1] if len(args) > 1 else "hh_single.spikes.dat"
+    for step in args[2:] or ["0.01ms", "0.001ms"]:
+        print(f"step {step}")
+        found = run(lems, spikes_file, step)
+        for engine, times in found.items():
+            print(f"  {engine:14s} {len(times):3d} spikes: {' '.join(f'{t:.5f}' for t in times)}")
+        engines = list(found)
+        for i, a in enumerate(engines):
+            for b in engines[i + 1:]:
+                if len(found[a]) != len(found[b]):
+                    print(f"  {a} vs {b}: {len(found[a])} vs {len(found[b])} spikes")
+                    continue
+                diff = np.abs(found[a] - found[b])
+                print(f"  {a} vs {b}: largest difference {diff.max():.5f} ms, relative "
+                      f"{(diff / np.abs(found[b])).max():.2e}")
+
+
+if __name__ == "__main__":
+    main()
