@@ -28,6 +28,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 
 
+#: the step of a ``<Simulation>`` (or of a ``<Component type="Simulation">``)
+_SIMULATION_STEP = re.compile(r'(<(?:Simulation\b|Component\b[^>]*\btype="Simulation")[^>]*\bstep=")[^"]*"')
+
+
 def _jnml() -> str:
     beside = Path(sys.executable).parent / "jnml"
     return str(beside) if beside.is_file() else "jnml"
@@ -61,7 +65,7 @@ def run(lems: Path, spikes_file: str, step: str) -> dict[str, np.ndarray]:
             folder = Path(scratch) / engine.replace(" ", "_")
             shutil.copytree(lems.parent, folder)
             copy = folder / lems.name
-            copy.write_text(re.sub(r'(<Simulation\b[^>]*\bstep=")[^"]*"', rf'\g<1>{step}"', copy.read_text()))
+            copy.write_text(_SIMULATION_STEP.sub(rf'\g<1>{step}"', copy.read_text()))
             steps = [command]
             if engine == "NEURON export":
                 steps += [["nrnivmodl"], [sys.executable, f"{lems.stem}_nrn.py", "-nogui"]]
