@@ -158,13 +158,28 @@ def test_a_lems_cell_type_extending_no_neuroml_cell_runs_in_a_network_as_jlems_r
     assert len(spikes[1]) > 10 and np.array_equal(spikes[0], spikes[1])
 
 
-def test_a_simulation_of_one_cell_without_a_network_is_refused_in_one_line(tmp_path):
+def test_a_simulation_of_one_cell_runs_the_cell_on_its_own(tmp_path):
+    """As jLEMS does: the cell's own paths (``v``) are recorded from its one instance."""
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    folder = _model_folder(tmp_path)
+    (folder / "LEMS_cell.xml").write_text(LEMS.replace('target="net"', 'target="one"').replace(
+        "</Simulation>", "").replace('step="0.025ms" target="one"/>', 'step="0.025ms" target="one">'
+        '<OutputFile id="f" fileName="one.dat"><OutputColumn id="v" quantity="0/v"/></OutputFile></Simulation>'))
+    model = nmlhub.load(folder / "LEMS_cell.xml")
+    assert model.simulation.target == "one_network"
+    assert model.simulation.outputs[0].columns[0].quantity == "one[0]/0/v"
+    results = NeuronSimulation(model).run()
+    assert list(results.traces) == ["one[0]/0/v"] and len(results.time_ms) == 41
+
+
+def test_a_simulation_of_one_channel_is_refused_in_one_line(tmp_path):
     from nmlhub.errors import UnsupportedComponentError
     from nmlhub.neuron.simulation import NeuronSimulation
 
     folder = _model_folder(tmp_path)
-    (folder / "LEMS_cell.xml").write_text(LEMS.replace('target="net"', 'target="one"'))
+    (folder / "LEMS_cell.xml").write_text(LEMS.replace('target="net"', 'target="leak"'))
     with pytest.raises(UnsupportedComponentError) as info:
         NeuronSimulation(nmlhub.load(folder / "LEMS_cell.xml")).run()
-    assert str(info.value).startswith(f"{folder / 'cell.nml'}:3: <cell id='one'>: not supported: the "
-                                      "simulation's target is this cell, not a network")
+    assert str(info.value).startswith(f"{folder / 'channels' / 'leak.channel.nml'}:2: <ionChannelHH id='leak'>: "
+                                      "not supported: the simulation's target is this ionChannelHH, not a network")

@@ -127,3 +127,23 @@ def test_units_the_model_defines_reach_the_lems_reader(tmp_path):
     spikes = np.asarray(results.spikes[("hhpop", 0)])
     expected = np.load(REFERENCE)["events:hh_single.spikes.dat"][:, 1] * 1e3
     assert len(spikes) == len(expected) and np.max(np.abs(spikes - expected)) < SPIKE_TOL_MS
+
+
+def test_an_instance_requirement_read_for_anything_but_v_is_refused_by_run_and_validate(tmp_path):
+    """nmlhub links a peer's membrane potential only: another variable of the peer is refused in one
+    line naming the select, not linked to v."""
+    from pathlib import Path
+
+    from nmlhub.model.validate import validate
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    source = Path(__file__).resolve().parent / "conformance" / "semantics" / "LEMS_instance_requirement.xml"
+    lems = tmp_path / source.name
+    lems.write_text(source.read_text().replace('select="peer/v"', 'select="peer/open"'))
+    line = next(k for k, text in enumerate(lems.read_text().splitlines(), 1) if "<InstanceRequirement" in text)
+    expected = (f"{lems}:{line}: <InstanceRequirement name='peer'>: ComponentType sigmoidPeerSynapse: "
+                "<InstanceRequirement name='peer'> is not supported ('peer/open' reads the peer's 'open'")
+    with pytest.raises(NmlhubError) as info:
+        NeuronSimulation(nmlhub.load(lems)).run()
+    assert str(info.value).startswith(expected) and "\n" not in str(info.value)
+    assert any(str(problem).startswith(expected) for problem in validate(lems))

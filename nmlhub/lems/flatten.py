@@ -16,7 +16,8 @@ from ..coretypes import CORE_TYPES_DIR, list_jar_files, read_jar_file
 from ..model import Model
 from ..model.records import LemsComponent
 from .pylems_fallback import (ExpressionStandIns, TranslationError, model_unit_definitions,  # noqa: F401
-                              pylems_error, refuse_unsupported_constructs)
+                              pylems_error, without_instance_requirements)
+from .support import refuse_unsupported_constructs
 
 
 def component_xml(record_obj: Any, tag: str) -> str:
@@ -62,26 +63,20 @@ class Flattener:
                  extra_xml: dict[str, str] | None = None) -> None:
         import lems.api as lems
 
-        from .support import unsupported_constructs
-
         self._model = model
-        unsupported = unsupported_constructs(model)
-        if unsupported:
-            first = unsupported[0]
-            raise TranslationError(first.message, file=first.file, line=first.line, element=first.element)
+        refuse_unsupported_constructs(model)
         self._dir = tempfile.TemporaryDirectory(prefix="nmlhub-lems-")
         folder = Path(self._dir.name)
         for name in list_jar_files(CORE_TYPES_DIR):
             # pylems cannot resolve InstanceRequirement (a gap junction's peer); nmlhub links
-            # the peer's variables itself, so the declaration is dropped here.
+            # the peer's v itself, so the declaration is dropped here.
             text = re.sub(rb"<InstanceRequirement[^>]*/>", b"", read_jar_file(name))
             (folder / Path(name).name).write_bytes(text)
         parts = ['<Lems>', '<Include file="NeuroML2CoreTypes.xml"/>', '<Include file="PyNN.xml"/>']
         self._expressions = ExpressionStandIns()
         parts += model_unit_definitions(model)
         for ct in model.component_types.values():
-            refuse_unsupported_constructs(ct)
-            parts.append(self._expressions.replace_in(_strip_namespace(ct.xml)))
+            parts.append(self._expressions.replace_in(without_instance_requirements(_strip_namespace(ct.xml))))
         sources = _SourceXml()
         for comp_id in _with_references(model, component_ids, sources):
             sources.check_quantities(model, comp_id)

@@ -26,11 +26,6 @@ EXPRESSION_ATTRIBUTES = {
     "DerivedVariable": ("value",), "DerivedParameter": ("value",), "TimeDerivative": ("value",),
     "StateAssignment": ("value",), "Case": ("condition", "value"), "OnCondition": ("test",),
 }
-#: LEMS constructs pylems cannot resolve, and what nmlhub says about them
-UNSUPPORTED = {
-    "InstanceRequirement": "an instance requirement (a peer's variables, as in rate-based population "
-                           "models) in a ComponentType of the model",
-}
 _STAND_IN = "nmlhub_expression_"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
@@ -115,25 +110,16 @@ def model_unit_definitions(model: Any) -> list[str]:
     return parts
 
 
-def refuse_unsupported_constructs(component_type: ComponentTypeDef) -> None:
-    """Refuse, naming its file and line, a ComponentType using a construct pylems cannot resolve.
-
-    Raises
-    ------
-    TranslationError
-        ``not supported: ...`` with the element and where it is.
-    """
-    if not any(f"<{tag}" in component_type.xml or f":{tag}" in component_type.xml for tag in UNSUPPORTED):
-        return
-    root = etree.fromstring(component_type.xml.encode(), _PARSER)
-    for element in root.iter(etree.Element):
-        tag = etree.QName(element).localname
-        if tag in UNSUPPORTED:
-            name = element.get("name")
-            raise TranslationError(
-                f"not supported: {UNSUPPORTED[tag]}", file=component_type.location.file,
-                line=_line(component_type, element),
-                element=f"ComponentType '{component_type.name}': <{tag}{f' name={name!r}' if name else ''}>")
+def without_instance_requirements(xml: str) -> str:
+    """A ComponentType's XML without its ``InstanceRequirement`` declarations, which pylems cannot
+    resolve (nmlhub links the peer a supported one names itself: ``support.py`` refuses the rest)."""
+    if "InstanceRequirement" not in xml:
+        return xml
+    root = etree.fromstring(xml.encode(), _PARSER)
+    for element in list(root.iter(etree.Element)):
+        if etree.QName(element).localname == "InstanceRequirement" and element.getparent() is not None:
+            element.getparent().remove(element)
+    return etree.tostring(root, encoding="unicode")
 
 
 def _line(component_type: ComponentTypeDef, element: etree._Element) -> int | None:

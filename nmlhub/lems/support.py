@@ -1,18 +1,23 @@
 """Which LEMS constructs in a model's own ComponentTypes nmlhub's LEMS reader (pylems) and
-translator can compute, checked before they are read.
+translator can compute, checked before they are read: one table, used by ``run`` (the
+flattener refuses the first) and ``validate`` (which lists them all).
 
 jLEMS accepts some constructs pylems cannot read (a ``DerivedVariable`` inside an
 ``OnCondition``) or reads into something the translator would ignore (a ``DerivedVariable``
 inside a ``Regime``). Such a model is refused with one line naming the file, the line and the
-construct, by ``run`` and ``validate`` alike, instead of failing deep inside pylems.
+construct, instead of failing deep inside pylems.
 """
 
 from __future__ import annotations
 
+import re
+from typing import Callable
+
 from lxml import etree
 
-from ..model import Model
-from ..model.records import Problem
+from ..model.model import Model
+from ..model.records import ComponentTypeDef, Problem
+from .pylems_fallback import TranslationError
 
 _HANDLER = frozenset({"StateAssignment", "EventOut", "Transition"})
 
@@ -29,9 +34,64 @@ ALLOWED_CHILDREN: dict[str, frozenset[str]] = {
     "ConditionalDerivedVariable": frozenset({"Case"}),
 }
 
+_Check = Callable[[etree._Element, etree._Element, ComponentTypeDef, Model], "str | None"]
+
+
+def _instance_requirement(element: etree._Element, root: etree._Element, definition: ComponentTypeDef,
+                          model: Model) -> str | None:
+    """Why an ``InstanceRequirement`` cannot be computed, or None when nmlhub supplies it.
+
+    jLEMS resolves the requirement to the instance the enclosing structure names: for a synapse
+    of an electrical or continuous connection, the synapse at the other end (its ``peer``), whose
+    membrane potential is the other cell's. nmlhub links that potential (``peer/v``) itself."""
+    name = element.get("name", "")
+    if "baseSynapse" not in model.type_chain(definition.name):
+        return ("nmlhub supplies an instance requirement only to a synapse, as the peer at the other end "
+                "of its electrical or continuous connection")
+    for other in root.iter(etree.Element):
+        select = other.get("select") or ""
+        if re.match(rf"\s*{re.escape(name)}\s*(\[|/)", select) and not re.fullmatch(
+                rf"\s*{re.escape(name)}/v\s*", select):
+            return (f"'{select}' reads the peer's {select.split('/')[-1]!r}; nmlhub links a peer's "
+                    "membrane potential v only")
+    return None
+
+
+#: Elements refused wherever they are in a ComponentType, each with the check that says why.
+CHECKED_ELEMENTS: dict[str, _Check] = {
+    "InstanceRequirement": _instance_requirement,
+}
+
 
 def _local(element: etree._Element) -> str:
     return etree.QName(element).localname
+
+
+def _shown(element: etree._Element) -> str:
+    name = element.get("name")
+    return f"<{_local(element)}{f' name={name!r}' if name else ''}>"
+
+
+def _type_problems(definition: ComponentTypeDef, model: Model) -> list[Problem]:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    root = etree.fromstring(definition.xml.encode(), parser)
+    first_line = definition.location.line or 1
+    problems = []
+    for element in root.iter(etree.Element):
+        line = first_line + element.sourceline - 1 if element.sourceline else first_line
+        check = CHECKED_ELEMENTS.get(_local(element))
+        reason = check(element, root, definition, model) if check else None
+        if reason:
+            problems.append(Problem(f"ComponentType {definition.name}: {_shown(element)} is not supported "
+                                    f"({reason})", definition.location.file, line, _shown(element)))
+        allowed = ALLOWED_CHILDREN.get(_local(element))
+        for child in element if allowed is not None else ():
+            if isinstance(child.tag, str) and _local(child) not in allowed:
+                problems.append(Problem(
+                    f"ComponentType {definition.name}: <{_local(child)}> inside <{_local(element)}> is not "
+                    f"supported (nmlhub reads {', '.join(sorted(allowed))} there)",
+                    definition.location.file, first_line + child.sourceline - 1, f"<{_local(child)}>"))
+    return problems
 
 
 def unsupported_constructs(model: Model) -> list[Problem]:
@@ -47,20 +107,19 @@ def unsupported_constructs(model: Model) -> list[Problem]:
     list of Problem
         Errors naming the file and line of each construct; empty when everything is supported.
     """
-    problems = []
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    for name, definition in model.component_types.items():
-        root = etree.fromstring(definition.xml.encode(), parser)
-        first_line = definition.location.line or 1
-        for element in root.iter(etree.Element):
-            allowed = ALLOWED_CHILDREN.get(_local(element))
-            if allowed is None:
-                continue
-            for child in element:
-                if isinstance(child.tag, str) and _local(child) not in allowed:
-                    problems.append(Problem(
-                        f"ComponentType {name}: <{_local(child)}> inside <{_local(element)}> is not "
-                        f"supported (nmlhub reads {', '.join(sorted(allowed))} there)",
-                        definition.location.file, first_line + child.sourceline - 1,
-                        f"<{_local(child)}>"))
-    return problems
+    return [problem for definition in model.component_types.values()
+            for problem in _type_problems(definition, model)]
+
+
+def refuse_unsupported_constructs(model: Model) -> None:
+    """Refuse the first construct :func:`unsupported_constructs` finds.
+
+    Raises
+    ------
+    TranslationError
+        ``... is not supported (...)`` naming the file, the line and the element.
+    """
+    unsupported = unsupported_constructs(model)
+    if unsupported:
+        first = unsupported[0]
+        raise TranslationError(first.message, file=first.file, line=first.line, element=first.element)

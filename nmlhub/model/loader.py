@@ -146,6 +146,9 @@ class _Loader:
         self.model = Model(path=top, document=neuroml.NeuroMLDocument(id=_doc_id(top)))
         self._load_file(top, included_from=None, is_top=True)
         self._categorize_again()
+        from ..lems.cell_target import run_cell_target_in_a_network
+
+        run_cell_target_in_a_network(self.model)
         return self.model
 
     def _categorize_again(self) -> None:
