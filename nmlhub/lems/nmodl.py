@@ -56,6 +56,9 @@ ZERO_CONDUCTANCE = "gzero_nml"
 INPUT_SUM = "isum_nml"
 #: The longest line nocmodl reads (its buffer holds 512 characters with the newline).
 NMODL_LINE_LIMIT = 510
+#: A watched condition whose value printed inline would give a line longer than this has its
+#: value kept in an ASSIGNED variable instead (the tests lower it to check both forms agree).
+WATCH_INLINE_LIMIT = NMODL_LINE_LIMIT
 #: A condition written ``.geq.``/``.leq.`` holds on equality; WATCH only knows ``>``, so the
 #: difference may fall short of 0 by this much relative to the compared values (floating error).
 NON_STRICT_TOLERANCE = "1e-9"
@@ -311,6 +314,8 @@ class _Printer:
         if f.regimes:
             lines.append(f"    {REGIME}")
         lines += [f"    lastcheck{k}_nml" for k in range(len(watched))]
+        self._long = self._long_conditions(watched)
+        lines += [f"    {_watch_value(k)}" for k in sorted(self._long)]
         timed = [k for k, cond in enumerate(watched) if self._timed_bound(cond) is not None]
         lines += [f"    {name}{k}_nml" for k in timed for name in ("alarm", "alarmx")]
         if self.role == "cell":
@@ -440,6 +445,7 @@ class _Printer:
         lines += shortener.local_line() + derived_lines + ["}", ""]
         if self.role not in ("density", "concentration"):
             lines += self._net_receive(watched, polled)
+            lines += self._condition_values(watched)
         if "random_uniform(rng_nml)" in "\n".join(lines):
             # random(): a Random123 stream of this instance; the driver gives it ids derived from
             # the run's seed and the instance's place in the network (not from the MPI rank).
@@ -594,6 +600,62 @@ class _Printer:
             scalar = _min_max(scalar, f"(0.5 - fabs({REGIME} - {self.regime_index[cond.regime]}))", True)
         return scalar
 
+    def _long_conditions(self, watched: list[Condition]) -> set[int]:
+        """The watched conditions whose value printed inline would make a line too long for
+        nocmodl: their value is kept in an ASSIGNED variable instead (see _condition_values)."""
+        self.in_event = True
+        try:
+            first = "dt" if self.event_clock else "1e-9"
+            long = set()
+            for k, cond in enumerate(watched):
+                scalar = self._watch_scalar(cond)
+                widest = (f"            if ({scalar} > 0) {{" if self._timed_bound(cond) is not None
+                          else f"        if ({scalar} > 0) {{ net_send({first}, {k + 2}) }}")
+                if len(widest) > WATCH_INLINE_LIMIT:
+                    long.add(k)
+            return long
+        finally:
+            self.in_event = False
+
+    def _watched(self, k: int, cond: Condition) -> str:
+        """The value of watched condition k as NET_RECEIVE and WATCH read it."""
+        return _watch_value(k) if k in self._long else self._watch_scalar(cond)
+
+    def _refresh(self, k: int, indent: str) -> list[str]:
+        """Brings the kept value of a long condition up to date before it is read."""
+        return [f"{indent}update_watch{k}_nml()"] if k in self._long else []
+
+    def _condition_values(self, watched: list[Condition]) -> list[str]:
+        """A PROCEDURE per long condition computing its value into its ASSIGNED variable, cut
+        into LOCAL temporaries (the same arithmetic as the inline form, in the same order), and
+        a BEFORE STEP block calling them. NEURON and CoreNEURON test WATCH conditions at the
+        start of each step (FUNCTION calls are not allowed there in CoreNEURON); BEFORE STEP
+        runs just before, after the step's states and events, so WATCH reads the value its
+        inline expression would have. NET_RECEIVE refreshes it before reading it."""
+        if not self._long:
+            return []
+        lines: list[str] = []
+        self.in_event = True
+        try:
+            for k in sorted(self._long):
+                shortener = Shortener(lambda n: REGIME if n == _REGIME_NAME else self.rename(n), f"tmpw{k}_")
+                body = shortener.assignment(_watch_value(k), self._watch_expr(watched[k]))
+                lines += [f"PROCEDURE update_watch{k}_nml() {{"] + shortener.local_line() + body + ["}", ""]
+        finally:
+            self.in_event = False
+        steps = [f"    update_watch{k}_nml()" for k in sorted(self._long)
+                 if self._timed_bound(watched[k]) is None]
+        return lines + (["BEFORE STEP {"] + steps + ["}", ""] if steps else [])
+
+    def _watch_expr(self, cond: Condition) -> ex.Expr:
+        """:meth:`_watch_scalar` as an expression tree (the same operations, grouped alike)."""
+        scalar = _scalar_expr(cond.test)
+        if cond.regime is not None:
+            in_regime = ex.BinOp("-", ex.Num(0.5), ex.Call("abs", ex.BinOp(
+                "-", ex.Name(_REGIME_NAME), ex.Num(self.regime_index[cond.regime]))))
+            scalar = _min_max_expr(scalar, in_regime, True)
+        return scalar
+
     def _test(self, cond: Condition) -> str:
         text = self.e(cond.test)
         if cond.regime is not None:
@@ -621,8 +683,9 @@ class _Printer:
             lines.append("    if (flag == 1) {")
             for k, cond in enumerate(watched):
                 if k in timed:
-                    lines += [f"        if (alarm{k}_nml < -1e8) {{",
-                              f"            if ({self._watch_scalar(cond)} > 0) {{",
+                    lines += [f"        if (alarm{k}_nml < -1e8) {{"]
+                    lines += self._refresh(k, "            ")
+                    lines += [f"            if ({self._watched(k, cond)} > 0) {{",
                               f"                alarm{k}_nml = t + dt",
                               f"                alarmx{k}_nml = {timed[k]}",
                               f"                net_send(dt, {k + 2})",
@@ -630,11 +693,12 @@ class _Printer:
                     lines += ["                " + s for s in self._schedule(k, timed[k])]
                     lines += ["            }", "        }"]
                     continue
-                lines.append(f"        WATCH ({self._watch_scalar(cond)} > 0) {k + 2}")
+                lines += self._refresh(k, "        ")
+                lines.append(f"        WATCH ({self._watched(k, cond)} > 0) {k + 2}")
                 # LEMS tests conditions after every step: one already true at the start fires in
                 # the first step (after the initial values are recorded, as in jLEMS).
                 first = "dt" if self.event_clock else "1e-9"
-                lines.append(f"        if ({self._watch_scalar(cond)} > 0) {{ net_send({first}, {k + 2}) }}")
+                lines.append(f"        if ({self._watched(k, cond)} > 0) {{ net_send({first}, {k + 2}) }}")
             for cond in polled:
                 lines.append(f"        if ({self._test(cond)}) {{")
                 lines += ["            " + s for s in self._actions(cond.actions, True)]
@@ -645,17 +709,16 @@ class _Printer:
         for k, cond in enumerate(watched):
             if k in timed:
                 # Only the latest alarm counts: an earlier one is stale once the bound changed.
-                lines += [f"    if (flag == {k + 2} && fabs(t - alarm{k}_nml) < 0.25 * dt) {{",
-                          f"        if ({self._watch_scalar(cond)} > 0) {{"]
+                lines += [f"    if (flag == {k + 2} && fabs(t - alarm{k}_nml) < 0.25 * dt) {{"]
+                lines += self._refresh(k, "        ") + [f"        if ({self._watched(k, cond)} > 0) {{"]
                 lines += ["            " + s for s in self._actions(cond.actions, True)]
                 lines += ["        }"] + ["        " + s for s in self._schedule(k, timed[k])] + ["    }"]
                 continue
             # WATCH sees a condition become true; LEMS tests it at every step, so while it stays
             # true after the actions it is tested again one step later (once per time step).
             last = f"lastcheck{k}_nml"
-            lines += [f"    if (flag == {k + 2} && t > {last}) {{",
-                      f"        {last} = t",
-                      f"        if ({self._watch_scalar(cond)} > 0) {{"]
+            lines += [f"    if (flag == {k + 2} && t > {last}) {{", f"        {last} = t"]
+            lines += self._refresh(k, "        ") + [f"        if ({self._watched(k, cond)} > 0) {{"]
             lines += ["            " + s for s in self._actions(cond.actions, True)]
             lines += [f"            net_send(dt, {k + 2})", "        }", "    }"]
         for k, bound in timed.items():
@@ -724,6 +787,40 @@ def _min_max(a: str, b: str, minimum: bool) -> str:
     # Inline, because NMODL FUNCTION calls are not allowed inside WATCH in every NEURON build.
     sign = "-" if minimum else "+"
     return f"(({a} + {b} {sign} fabs({a} - {b})) / 2)"
+
+
+#: How a condition's regime test names the regime variable in an expression tree (no LEMS name
+#: can be written so).
+_REGIME_NAME = "$regime"
+
+
+def _watch_value(k: int) -> str:
+    """The ASSIGNED variable holding the value of long watched condition k."""
+    return f"watch{k}_nml"
+
+
+def _min_max_expr(a: ex.Expr, b: ex.Expr, minimum: bool) -> ex.Expr:
+    """:func:`_min_max` as an expression tree."""
+    return ex.BinOp("/", ex.BinOp("-" if minimum else "+", ex.BinOp("+", a, b),
+                                  ex.Call("abs", ex.BinOp("-", a, b))), ex.Num(2))
+
+
+def _scalar_expr(test: ex.Expr) -> ex.Expr:
+    """``_Printer._scalar`` as an expression tree, for a test that has a scalar."""
+    assert isinstance(test, ex.BinOp)
+    if test.op in (".gt.", ".lt.", ".geq.", ".ge.", ".leq.", ".le."):
+        high, low = (test.left, test.right) if test.op in (".gt.", ".geq.", ".ge.") else (test.right, test.left)
+        difference = ex.BinOp("-", high, low)
+        if test.op in (".gt.", ".lt."):
+            return difference
+        size = ex.BinOp("+", ex.BinOp("+", ex.Call("abs", high), ex.Call("abs", low)), ex.Num(1e-290))
+        return ex.BinOp("+", difference, ex.BinOp("*", ex.Num(float(NON_STRICT_TOLERANCE)), size))
+    gap = ex.Call("abs", ex.BinOp("-", test.left, test.right))
+    if test.op == ".eq.":
+        return ex.BinOp("-", ex.Num(0.5), gap)
+    if test.op in (".neq.", ".ne."):
+        return ex.BinOp("-", gap, ex.Num(0.5))
+    return _min_max_expr(_scalar_expr(test.left), _scalar_expr(test.right), test.op == ".and.")
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
