@@ -23,7 +23,7 @@ GEQ = TESTS / "conformance" / "semantics" / "LEMS_geq_condition.xml"
 HH = TESTS / "data" / "long_condition" / "LEMS_window_currents_hh.xml"
 
 #: ``nmlhub run`` with every watched condition's value kept in a variable, however short.
-KEEP_ALL = ("import runpy, sys; import nmlhub.lems.nmodl as nmodl; nmodl.WATCH_INLINE_LIMIT = 0; "
+KEEP_ALL = ("import runpy, sys; import nmlhub.lems.nmodl_events as events; events.WATCH_INLINE_LIMIT = 0; "
             "sys.argv = ['nmlhub', *sys.argv[1:]]; runpy.run_module('nmlhub', run_name='__main__')")
 
 
@@ -36,7 +36,7 @@ def _run(lems: Path, outdir: Path, *extra: str, keep_all: bool = False) -> dict[
 
 
 def test_long_conditions_are_kept_in_variables():
-    from nmlhub.lems.nmodl import NMODL_LINE_LIMIT
+    from nmlhub.lems.nmodl_names import NMODL_LINE_LIMIT
     from nmlhub.model import load
     from nmlhub.neuron.mechanisms import build_mechanisms
 
