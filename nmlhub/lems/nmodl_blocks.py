@@ -315,7 +315,7 @@ class Printer(EventPrinter):
 
     # -- the current NEURON sees, per role -----------------------------------------------------
     def _current(self) -> list[str]:
-        return getattr(self, _CURRENT_PRINTERS[self.role.name])()
+        return _CURRENT_PRINTERS[self.role.name](self)
 
     def _no_current(self) -> list[str]:
         return []
@@ -347,8 +347,9 @@ class Printer(EventPrinter):
 
 
 #: The method printing the current NEURON sees, for each role.
-_CURRENT_PRINTERS = {"source": "_no_current", "concentration": "_no_current", "density": "_density_current",
-                     "current": "_injected_current", "cell": "_membrane_current"}
+_CURRENT_PRINTERS = {"source": Printer._no_current, "concentration": Printer._no_current,
+                     "density": Printer._density_current, "current": Printer._injected_current,
+                     "cell": Printer._membrane_current}
 
 _HELPERS = [
     "FUNCTION ifelse_nml(c, a, b) {", "    if (c) { ifelse_nml = a } else { ifelse_nml = b }", "}", "",
