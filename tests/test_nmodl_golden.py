@@ -18,8 +18,9 @@ sys.path.insert(0, str(GOLDEN))
 
 import make_golden  # noqa: E402
 
-#: The corpus part takes about 2 CPU-minutes (7.5 min on a busy 2-core machine); past this it fails.
-CORPUS_BUDGET_S = 1200
+#: The corpus part takes about 2 CPU-minutes (7.5 to 12 min on a busy 2-core machine); past this
+#: it fails.
+CORPUS_BUDGET_S = 1800
 
 
 def _differences(stored: dict, now: dict) -> list[str]:
