@@ -202,11 +202,25 @@ def plan_biophysics(model: Model, comp_id: str) -> tuple[CellBiophysics, list[De
                 or getattr(biophysics, "membrane_properties2_ca_pools", None))
     intra = (getattr(biophysics, "intracellular_properties", None)
              or getattr(biophysics, "intracellular_properties2_ca_pools", None))
-    units = model.units
     result = CellBiophysics(morphology)
     species = [sp for _kind, items in (membrane_items(intra) if intra is not None else [])
                if _kind == "species" for sp in items]
     pooled = {sp.ion for sp in species}
+    specs = _density_specs(model, comp_id, membrane, pooled, where, morphology)
+    units = model.units
+    for sp in species:
+        result.species.append(SpeciesPlacement(
+            sp.ion, sp.concentration_model, None, sp.segment_groups or "all",
+            units.parse_as(sp.initial_concentration, "concentration").si,
+            units.parse_as(sp.initial_ext_concentration, "concentration").si))
+    _read_membrane_values(result, membrane, intra, units)
+    result.custom = _custom_mechanisms(record, comp_id, where)
+    return result, specs
+
+
+def _density_specs(model: Model, comp_id: str, membrane: Any, pooled: set[str], where: dict,
+                   morphology: Any) -> list[DensitySpec]:
+    """The channel densities of a cell's membrane properties, as specs to translate."""
     specs: list[DensitySpec] = []
     for kind, items in membrane_items(membrane) if membrane is not None else []:
         if kind not in UNIFORM_DENSITIES and kind not in NON_UNIFORM_DENSITIES and kind not in _OTHER_MEMBRANE:
@@ -218,25 +232,31 @@ def plan_biophysics(model: Model, comp_id: str) -> tuple[CellBiophysics, list[De
                 specs.append(DensitySpec(density_id, _element_xml(cd, kind, density_id), cd.ion_channel,
                                          cd.segment_groups or "all", ion))
             elif kind in NON_UNIFORM_DENSITIES:
-                uniform = NON_UNIFORM_DENSITIES[kind]
-                attrs = {"id": density_id, "ionChannel": cd.ion_channel, "ion": cd.ion,
-                         "erev": getattr(cd, "erev", None)}
-                if uniform == "channelDensityGHK":
-                    attrs["permeability"] = "0 m_per_s"
-                else:
-                    attrs["condDensity"] = "0 S_per_m2"
-                varying = _varying(comp_id, cd, morphology, where)
-                ion = cd.ion if cd.ion in pooled or UNIFORM_DENSITIES[uniform] else None
-                group = varying[0].segment_group if varying else "all"
-                specs.append(DensitySpec(density_id, _attrs_xml(uniform, attrs), cd.ion_channel,
-                                         group, ion, varying))
+                specs.append(_non_uniform_spec(comp_id, cd, kind, pooled, where, morphology))
             elif kind == "channelPopulation":
                 specs.append(_population_spec(model, comp_id, cd, pooled, where, morphology))
-    for sp in species:
-        result.species.append(SpeciesPlacement(
-            sp.ion, sp.concentration_model, None, sp.segment_groups or "all",
-            units.parse_as(sp.initial_concentration, "concentration").si,
-            units.parse_as(sp.initial_ext_concentration, "concentration").si))
+    return specs
+
+
+def _non_uniform_spec(comp_id: str, cd: Any, kind: str, pooled: set[str], where: dict,
+                      morphology: Any) -> DensitySpec:
+    """A non-uniform density as its uniform counterpart with a zero density, varied per segment."""
+    density_id = f"{comp_id}__{cd.id}"
+    uniform = NON_UNIFORM_DENSITIES[kind]
+    attrs = {"id": density_id, "ionChannel": cd.ion_channel, "ion": cd.ion,
+             "erev": getattr(cd, "erev", None)}
+    if uniform == "channelDensityGHK":
+        attrs["permeability"] = "0 m_per_s"
+    else:
+        attrs["condDensity"] = "0 S_per_m2"
+    varying = _varying(comp_id, cd, morphology, where)
+    ion = cd.ion if cd.ion in pooled or UNIFORM_DENSITIES[uniform] else None
+    group = varying[0].segment_group if varying else "all"
+    return DensitySpec(density_id, _attrs_xml(uniform, attrs), cd.ion_channel, group, ion, varying)
+
+
+def _read_membrane_values(result: CellBiophysics, membrane: Any, intra: Any, units: Any) -> None:
+    """Capacitance, initial potential, spike threshold and resistivity, in NEURON's units."""
     for c in getattr(membrane, "specific_capacitances", None) or []:
         result.capacitance.append((c.segment_groups or "all", units.to_neuron(c.value, "specificCapacitance")))
     for v in getattr(membrane, "init_memb_potentials", None) or []:
@@ -245,8 +265,6 @@ def plan_biophysics(model: Model, comp_id: str) -> tuple[CellBiophysics, list[De
         result.threshold_mv = units.to_neuron(v.value, "voltage")
     for r in getattr(intra, "resistivities", None) or []:
         result.resistivity.append((r.segment_groups or "all", units.to_neuron(r.value, "resistivity")))
-    result.custom = _custom_mechanisms(record, comp_id, where)
-    return result, specs
 
 
 def _custom_mechanisms(record: Any, comp_id: str, where: dict) -> list[CustomPlacement]:

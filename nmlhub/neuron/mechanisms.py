@@ -12,7 +12,7 @@ from ..lems.flatten import Flattener, TranslationError
 from ..lems.nmodl import Mechanism, mechanism_for
 from ..lems.translate import FlatComponent, Translator
 from ..model import Model
-from .biophysics import CellBiophysics, DensityPlacement, plan_biophysics
+from .biophysics import CellBiophysics, DensityPlacement, DensitySpec, plan_biophysics
 
 
 #: Capacitance of a point cell's section when its dynamics do not say (nF).
@@ -127,68 +127,88 @@ def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, Compon
         channel_ids += [sp.model_id for sp in plans[comp_id][0].species]
     point_ids = [c for c in component_ids if c not in morphological]
     flattener = Flattener(model, point_ids + channel_ids, extra)
-    translator = Translator(model.units, model.type_chain)
+    generate = _Generator(model, flattener, Translator(model.units, model.type_chain))
     out: dict[str, ComponentMechanism] = {}
     try:
         for comp_id in morphological:
             biophysics, densities = plans[comp_id]
-            record = model.components[comp_id]
-            for sp in biophysics.species:
-                try:
-                    flat = translator.translate(flattener.fatten(sp.model_id))
-                    sp.mechanism = mechanism_for(flat, "concentration", sp.ion)
-                except (TranslationError, ex.ExpressionError) as exc:
-                    raise UnsupportedComponentError(
-                        f"cannot generate a NEURON mechanism for the concentration model "
-                        f"'{sp.model_id}' of cell '{comp_id}': {exc.message}",
-                        file=record.location.file, line=record.location.line) from None
-            used_names: set[str] = set()
-            for spec in densities:
-                density_id = spec.density_id
-                try:
-                    flat = translator.translate(flattener.fatten(density_id))
-                    mechanism = mechanism_for(flat, "density", spec.ion)
-                    copy = 0
-                    while mechanism.name in used_names:
-                        copy += 1
-                        mechanism = mechanism_for(flat, "density", spec.ion, copy)
-                    used_names.add(mechanism.name)
-                except (TranslationError, ex.ExpressionError) as exc:
-                    raise UnsupportedComponentError(
-                        f"cannot generate a NEURON mechanism for the channel density "
-                        f"'{density_id.split('__', 1)[1]}' of cell '{comp_id}': {exc.message}",
-                        file=record.location.file, line=record.location.line) from None
-                for varying in spec.varying:
-                    if varying.parameter not in mechanism.parameters:
-                        raise UnsupportedComponentError(
-                            f"cell '{comp_id}': density '{density_id.split('__', 1)[1]}': variableParameter "
-                            f"'{varying.parameter}' is not a parameter of its channel density",
-                            file=record.location.file, line=record.location.line)
-                biophysics.densities.append(DensityPlacement(
-                    density_id, mechanism, spec.segment_group, spec.varying, spec.segment,
-                    spec.total_conductance))
+            generate.biophysics(comp_id, biophysics, densities)
             out[comp_id] = ComponentMechanism(comp_id, None, biophysics=biophysics)
         for comp_id in point_ids:
-            record = model.components[comp_id]
-            role = role_of(model, comp_id)
-            try:
-                flat = translator.translate(flattener.fatten(comp_id))
-                if role == "cell" and "v" not in flat.states and not flat.external:
-                    role = "source"  # e.g. FitzHugh-Nagumo: its own dimensionless states, events only
-                mechanism = mechanism_for(flat, role)
-            except (TranslationError, ex.ExpressionError) as exc:
-                raise UnsupportedComponentError(
-                    f"cannot generate a NEURON mechanism for <{record.type} id='{comp_id}'>: {exc.message}",
-                    file=record.location.file, line=record.location.line,
-                ) from None
-            item = ComponentMechanism(comp_id, mechanism, shareable=role == "current" and linear_in_events(flat))
-            if role == "cell":
-                coefficient, dimension = input_coefficient(flat)
-                if dimension == "current" and coefficient > 0:
-                    item.capacitance_nf = 1e9 / coefficient
-                elif dimension is not None and coefficient != 0:
-                    item.dl_scale = coefficient * DEFAULT_CAPACITANCE_NF
-            out[comp_id] = item
+            out[comp_id] = generate.point(comp_id)
     finally:
         flattener.close()
     return out
+
+
+@dataclass
+class _Generator:
+    """Generates the mechanisms of one model's components, naming the component on failure."""
+
+    model: Model
+    flattener: Flattener
+    translator: Translator
+
+    def _flat(self, component_id: str) -> FlatComponent:
+        return self.translator.translate(self.flattener.fatten(component_id))
+
+    def _refuse(self, comp_id: str, message: str) -> UnsupportedComponentError:
+        record = self.model.components[comp_id]
+        return UnsupportedComponentError(message, file=record.location.file, line=record.location.line)
+
+    def biophysics(self, comp_id: str, biophysics: CellBiophysics, densities: list[DensitySpec]) -> None:
+        """Mechanisms of a morphological cell's concentration models and channel densities."""
+        for sp in biophysics.species:
+            try:
+                sp.mechanism = mechanism_for(self._flat(sp.model_id), "concentration", sp.ion)
+            except (TranslationError, ex.ExpressionError) as exc:
+                raise self._refuse(comp_id, f"cannot generate a NEURON mechanism for the concentration model "
+                                            f"'{sp.model_id}' of cell '{comp_id}': {exc.message}") from None
+        used_names: set[str] = set()
+        for spec in densities:
+            mechanism = self._density(comp_id, spec, used_names)
+            used_names.add(mechanism.name)
+            for varying in spec.varying:
+                if varying.parameter not in mechanism.parameters:
+                    raise self._refuse(comp_id, f"cell '{comp_id}': density '{spec.density_id.split('__', 1)[1]}': "
+                                                f"variableParameter '{varying.parameter}' is not a parameter of "
+                                                f"its channel density")
+            biophysics.densities.append(DensityPlacement(
+                spec.density_id, mechanism, spec.segment_group, spec.varying, spec.segment,
+                spec.total_conductance))
+
+    def _density(self, comp_id: str, spec: DensitySpec, used_names: set[str]) -> Mechanism:
+        """A channel density's mechanism, a distinct copy when one of that name is on the cell."""
+        try:
+            flat = self._flat(spec.density_id)
+            mechanism = mechanism_for(flat, "density", spec.ion)
+            copy = 0
+            while mechanism.name in used_names:
+                copy += 1
+                mechanism = mechanism_for(flat, "density", spec.ion, copy)
+        except (TranslationError, ex.ExpressionError) as exc:
+            raise self._refuse(comp_id, f"cannot generate a NEURON mechanism for the channel density "
+                                        f"'{spec.density_id.split('__', 1)[1]}' of cell '{comp_id}': "
+                                        f"{exc.message}") from None
+        return mechanism
+
+    def point(self, comp_id: str) -> ComponentMechanism:
+        """The mechanism of a point cell, synapse or input, with its cell's sizing."""
+        record = self.model.components[comp_id]
+        role = role_of(self.model, comp_id)
+        try:
+            flat = self._flat(comp_id)
+            if role == "cell" and "v" not in flat.states and not flat.external:
+                role = "source"  # e.g. FitzHugh-Nagumo: its own dimensionless states, events only
+            mechanism = mechanism_for(flat, role)
+        except (TranslationError, ex.ExpressionError) as exc:
+            raise self._refuse(comp_id, f"cannot generate a NEURON mechanism for <{record.type} id='{comp_id}'>: "
+                                        f"{exc.message}") from None
+        item = ComponentMechanism(comp_id, mechanism, shareable=role == "current" and linear_in_events(flat))
+        if role == "cell":
+            coefficient, dimension = input_coefficient(flat)
+            if dimension == "current" and coefficient > 0:
+                item.capacitance_nf = 1e9 / coefficient
+            elif dimension is not None and coefficient != 0:
+                item.dl_scale = coefficient * DEFAULT_CAPACITANCE_NF
+        return item

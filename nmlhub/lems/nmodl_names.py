@@ -1,0 +1,71 @@
+"""The names generated NMODL uses: NMODL-safe variable names for LEMS names, the variables nmlhub
+adds to every mechanism, NMODL's limits, and the ions and pools NEURON provides."""
+
+from __future__ import annotations
+
+import re
+
+RESERVED = {
+    "v", "t", "dt", "celsius", "area", "diam", "flag", "i", "e", "PI", "FARADAY", "R", "pi",
+    "index", "error", "on", "off", "sec", "exp", "log", "sqrt", "sin", "cos", "tan", "tanh",
+    "fabs", "floor", "ceil", "first", "last", "if", "else", "while", "for", "from", "to", "by",
+    "with", "LOCAL", "net_event", "net_send", "at_time", "VERBATIM", "ENDVERBATIM", "nrn_ghk",
+    "weight", "w", "delay", "erf", "pow", "atan", "sinh", "cosh", "abs", "min", "max", "double",
+    "int", "float", "const", "return", "static", "extern", "struct", "union", "char", "long",
+    "short", "signed", "unsigned", "void", "default", "case", "switch", "break", "continue",
+    "do", "goto", "register", "auto", "volatile", "sizeof", "typedef", "enum", "inline",
+}
+
+CURRENT = "i_nrn"
+REGIME = "regime_nml"
+CSEC = "csec_nml"
+DL_SCALE = "dlscale_nml"
+NET_WEIGHT = "w_nc"
+VHOLD = "vhold_nml"
+VINIT = "vinit_nml"
+VSTEP = "vstep_nml"
+TSTEP = "tstep_nml"
+TLEMS = "tlems_nml"  # jLEMS's time at this step (s), accumulated as jLEMS does (nmlhub.neuron.eventgrid)
+NLEMS = "nlems_nml"  # the step TLEMS belongs to
+DTLEMS = "dtlems_nml"  # the step in seconds (a variable: dt * 0.001 + t could be fused, rounding otherwise)
+ZERO_CONDUCTANCE = "gzero_nml"
+INPUT_SUM = "isum_nml"
+#: The longest line nocmodl reads (its buffer holds 512 characters with the newline).
+NMODL_LINE_LIMIT = 510
+#: A condition written ``.geq.``/``.leq.`` holds on equality; WATCH only knows ``>``, so the
+#: difference may fall short of 0 by this much relative to the compared values (floating error).
+NON_STRICT_TOLERANCE = "1e-9"
+
+#: Valence of ions NEURON does not know by name (it knows na, k and ca).
+ION_VALENCE = {"ca2": 2}
+
+#: The calcium pools of cell2CaPools and the requirements that read their concentrations.
+CALCIUM_POOLS = {"ca": ("caConc", "caConcExt"), "ca2": ("caConc2", "caConcExt2")}
+
+#: Requirements a concentration model gets from the driver as per-segment constants.
+SUPPLIED = ("initialConcentration", "initialExtConcentration")
+
+#: What the measured input sum (nA) is multiplied by for each dimension of the cell's input
+#: (dimensionless inputs inject 1 nA per unit into such a cell: its dl_scale is 1).
+INPUT_UNITS = {"current": "1e-9", "none": "1"}
+
+
+def transfer_buffer(pointer: str) -> str:
+    """The RANGE variable beside a POINTER that a parallel run's transfer writes (NEURON's
+    ``target_var`` needs a variable of the point process itself); the POINTER then aims at it."""
+    return f"{pointer}_xfer"
+
+
+def safe_name(name: str) -> str:
+    """An NMODL-safe variable name for a flat LEMS name."""
+    clean = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if not clean or not clean[0].isalpha():
+        clean = "x" + clean
+    if clean in RESERVED or clean.endswith("_nml"):
+        clean += "_l"
+    return clean
+
+
+def watch_value(k: int) -> str:
+    """The ASSIGNED variable holding the value of long watched condition k."""
+    return f"watch{k}_nml"
