@@ -40,11 +40,6 @@ ALLOWED = {
     "MODULE converters/neuroml_hdf5.py",
     "CIRCLE converters converters.model_io converters.neuroml_hdf5 converters.results_io "
     "converters.sonata_network converters.sonata_read converters.sonata_write",
-    # until issue 22 item 6 lands (the NMODL printer, one method per block; the mechanism builders)
-    "MODULE nmlhub/lems/nmodl.py",
-    "FUNC nmlhub/lems/nmodl.py:_Printer.print",
-    "FUNC nmlhub/neuron/biophysics.py:plan_biophysics",
-    "FUNC nmlhub/neuron/mechanisms.py:build_mechanisms",
 }
 
 
