@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("target", type=Path)
     convert.add_argument("--to", dest="fmt", help="the target's format if its extension does not say "
                          "(xml, hdf5, json, pickle, matlab, csv, jneuroml, nwb, sonata, sonata_spikes)")
+    convert.add_argument("--no-check", action="store_true",
+                         help="convert a model even if it has the errors validate reports (dangling references, "
+                              "indices out of range, numbers that are not finite or outside their domain)")
     from .batch.cli import add_parser as add_batch_parser
 
     add_batch_parser(sub)
@@ -122,11 +125,16 @@ def _probe(text: str) -> tuple:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from .converters import convert
+    from .converters import convert, kind_of
 
     if not args.source.exists():
         print(f"nmlhub: error: {args.source}: file not found", file=sys.stderr)
         return EXIT_USAGE
+    if not args.no_check and kind_of(args.source) == "model":
+        from .model import load
+        from .model.checks import require_runnable
+
+        require_runnable(load(args.source, strict=False))  # what validate and run refuse, before writing
     for path in convert(args.source, args.target, args.fmt):
         print(f"wrote {path}")
     return EXIT_OK
