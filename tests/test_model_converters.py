@@ -290,7 +290,7 @@ def test_hdf5_bad_files(tmp_path):
 def test_large_runs_are_read_in_chunks(tmp_path):
     """More elements than one chunk, with a column whose kind changes between chunks: the same
     values come back, and the columns stay typed."""
-    from nmlhub.converters.model_tree import _CHUNK
+    from nmlhub.converters.tree_from_xml import _CHUNK
 
     n = _CHUNK + 1000
     weights = [str(k % 7) if k < _CHUNK else f"{k % 7}.25" for k in range(n)]

@@ -22,7 +22,7 @@ from .records import (
     SourceFile,
 )
 from .simulation import parse_simulation
-from . import xml_columns
+from .xml_columns import STREAM_BYTES, RowTable, attach_tables, parse_streaming, take_tables
 from .typesystem import category_of, is_known_type, type_chain, component_type_parameters, neuroml_tag_to_libneuroml
 
 log = logging.getLogger(__name__)
@@ -94,8 +94,8 @@ def _load_converted(path: Path, **options: Any) -> Model:
     ``circuit_config.json``), loaded from its NeuroML text made in memory: no file is written, the
     includes resolve beside ``path`` and every message names ``path`` (its lines are those of the
     XML ``nmlhub convert`` writes from it)."""
-    from ..converters import format_of, kind_of
-    from ..converters.model_io import check_includes_inside, read_model
+    from ..converters.formats import format_of, kind_of, read_model
+    from ..converters.tree_checks import check_includes_inside
     from ..converters.model_tree import xml_from_tree
 
     if not path.exists():
@@ -125,7 +125,7 @@ class _Loader:
         self.search_dirs: list[Path] = []
         self.tag_table = neuroml_tag_to_libneuroml()
         # tables of large lists read while a file streamed, by the network element they belong to
-        self.streamed_tables: dict[etree._Element, list[xml_columns.RowTable]] = {}
+        self.streamed_tables: dict[etree._Element, list[RowTable]] = {}
 
     # -- entry ---------------------------------------------------------------------------------
     def run(self, path: Path, text: bytes | None = None) -> Model:
@@ -204,8 +204,8 @@ class _Loader:
             raise XmlSecurityError(f"its NeuroML text is {len(text)} bytes, larger than the limit of "
                                    f"{self.max_xml_bytes} bytes for XML", file=path)
         size = len(text) if text is not None else path.stat().st_size if path.is_file() else 0
-        if size >= xml_columns.STREAM_BYTES:
-            streamed = xml_columns.parse_streaming(path, self.max_xml_bytes, self.model.units, text)
+        if size >= STREAM_BYTES:
+            streamed = parse_streaming(path, self.max_xml_bytes, self.model.units, text)
             if streamed is not None:
                 self.streamed_tables.update(streamed[1])
                 return streamed[0]
@@ -327,7 +327,7 @@ class _Loader:
             assert self.model is not None
             tables = self.streamed_tables.pop(element, [])
             if not self.keep_trees:
-                tables += xml_columns.take_tables(element, self.model.units)
+                tables += take_tables(element, self.model.units)
         try:
             obj.build(element)
         except NmlhubError:
@@ -338,7 +338,7 @@ class _Loader:
                 element=f"<{tag} id='{element.get('id', '')}'>",
             ) from None
         if tables:
-            xml_columns.attach_tables(obj, tables)
+            attach_tables(obj, tables)
         self._register(tag, attr, obj, here)
         if tag == "network":
             self._locate_network_children(element, obj.id, here.file)
