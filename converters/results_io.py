@@ -14,111 +14,21 @@ format          extensions                  module
                 HDF5 with ``/spikes``)
 ==============  ==========================  ===============================================
 
-Each format is one :class:`ResultsFormat` in :data:`FORMATS`; nothing here branches on names.
+Each format is one :class:`~converters.formats.Format` of the registry (:mod:`converters.formats`);
+nothing here branches on names.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nmlhub.results import Results
 
-from . import csv_results, jneuroml_files, nwb, plain, results_hdf5, sonata_spikes
-from .plain import ConversionError
-from .result_mapping import from_plain, to_plain
+from .formats import REGISTRY, RESULTS, Format, names, results_format
 
-
-@dataclass(frozen=True)
-class ResultsFormat:
-    """How one format writes and reads results.
-
-    Attributes
-    ----------
-    name
-        The name given as ``fmt``.
-    extensions
-        File extensions (lower case, with the dot) that select it.
-    write
-        ``write(results, path)``: writes atomically, returns the files written.
-    read
-        ``read(path)``: the results, or :class:`ConversionError` naming the file.
-    uses_model
-        ``write`` also takes ``model=``, the model that was run (for cell positions and types).
-    claims
-        ``claims(path)``: whether an existing file is in this format whatever its extension says
-        (a SONATA spike file is a ``.h5`` file too).
-    """
-
-    name: str
-    extensions: tuple[str, ...]
-    write: Callable[..., list[Path]]
-    read: Callable[[Path], Results]
-    uses_model: bool = False
-    claims: Callable[[Path], bool] | None = None
-
-
-def _plain_format(name: str, extensions: tuple[str, ...]) -> ResultsFormat:
-    """A format of :mod:`converters.plain`, holding :func:`to_plain`'s dict as kind ``results``."""
-
-    def write(results: Results, path: Path) -> list[Path]:
-        plain.WRITERS[name](path, "results", to_plain(results))
-        return [path]
-
-    def read(path: Path) -> Results:
-        if not path.is_file():
-            raise ConversionError("no such file", file=path)
-        _, data = plain.READERS[name](path, ("results",))
-        try:
-            return from_plain(data)
-        except ConversionError as exc:
-            raise ConversionError(exc.message, file=path) from None
-
-    return ResultsFormat(name, extensions, write, read)
-
-
-FORMATS: dict[str, ResultsFormat] = {f.name: f for f in (
-    ResultsFormat("hdf5", (".h5", ".hdf5"), results_hdf5.write, results_hdf5.read),
-    _plain_format("json", (".json",)),
-    _plain_format("pickle", (".pkl", ".pickle")),
-    _plain_format("matlab", (".mat",)),
-    ResultsFormat("csv", (".csv",), csv_results.write, csv_results.read),
-    ResultsFormat("jneuroml", (".dat", ".spikes"), jneuroml_files.write, jneuroml_files.read),
-    ResultsFormat("nwb", (".nwb",), nwb.write, nwb.read, uses_model=True),
-    ResultsFormat("sonata_spikes", (".spikes.h5",), sonata_spikes.write, sonata_spikes.read,
-                  claims=sonata_spikes.is_spike_file),
-)}
-
-
-def results_format(path: Path, fmt: str | None = None) -> ResultsFormat:
-    """The format named ``fmt``, else the one the extension of ``path`` selects.
-
-    Raises
-    ------
-    ConversionError
-        Unknown format name or extension; the message lists the formats.
-    """
-    if fmt is not None:
-        if fmt not in FORMATS:
-            raise ConversionError(f"unknown results format {fmt!r}; formats: {_listing()}", file=path)
-        return FORMATS[fmt]
-    path = Path(path)
-    for candidate in FORMATS.values():
-        if candidate.claims is not None and path.is_file() and candidate.claims(path):
-            return candidate
-    double = "".join(path.suffixes[-2:]).lower()
-    for suffix in (double, path.suffix.lower()):
-        for candidate in FORMATS.values():
-            if suffix in candidate.extensions:
-                return candidate
-    suffix = path.suffix.lower()
-    raise ConversionError(f"cannot tell a results format from the extension {suffix or '(none)'!r}; "
-                          f"formats: {_listing()}", file=path)
-
-
-def _listing() -> str:
-    return ", ".join(f"{f.name} ({' '.join(f.extensions)})" for f in FORMATS.values())
+#: The formats that hold results, by name.
+FORMATS: dict[str, Format] = {name: REGISTRY[name] for name in names(RESULTS)}
 
 
 def save_results(results: Results, path: str | Path, fmt: str | None = None, model: Any = None) -> list[Path]:
@@ -155,9 +65,9 @@ def save_results(results: Results, path: str | Path, fmt: str | None = None, mod
     """
     path = Path(path)
     chosen = results_format(path, fmt)
-    if chosen.uses_model:
-        return chosen.write(results, path, model=model)
-    return chosen.write(results, path)
+    if chosen.results_take_model:
+        return chosen.write_results(results, path, model=model)
+    return chosen.write_results(results, path)
 
 
 def load_results(path: str | Path, fmt: str | None = None) -> Results:
@@ -169,4 +79,4 @@ def load_results(path: str | Path, fmt: str | None = None) -> Results:
         Unknown format, or a file that is missing, damaged or not results; the message names it.
     """
     path = Path(path)
-    return results_format(path, fmt).read(path)
+    return results_format(path, fmt).read_results(path)

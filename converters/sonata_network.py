@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .model_tree import block_part, decode_column
-from .neuroml_hdf5 import _cells, _numbers, _rows
+from .neuroml_hdf5_columns import cell_column, child_columns, column_numbers
 from .plain import ConversionError
 
 CONNECTION_TAGS = ("connection", "connectionWD")
@@ -64,15 +64,15 @@ def population_columns(node: dict) -> PopulationColumns:
     if not instances:
         size = int(attrs.get("size", "0"))
         return PopulationColumns(pid, attrs.get("component", ""), np.arange(size, dtype=np.int64), None, extra)
-    rows = _rows(instances, "instance")
+    rows = child_columns(instances, "instance")
     if rows is None or "id" not in rows or not {"location.x", "location.y", "location.z"} <= set(rows):
         raise ConversionError(f"population '{pid}': instances without an id and a location cannot go to SONATA")
     unknown = set(rows) - {"__count__", "id", "location.x", "location.y", "location.z"}
     if unknown:
         raise ConversionError(f"population '{pid}': instance attributes {sorted(unknown)} have no SONATA "
                               "counterpart")
-    positions = np.column_stack([_numbers(rows[f"location.{a}"]) for a in "xyz"])
-    return PopulationColumns(pid, attrs.get("component", ""), _numbers(rows["id"]).astype(np.int64),
+    positions = np.column_stack([column_numbers(rows[f"location.{a}"]) for a in "xyz"])
+    return PopulationColumns(pid, attrs.get("component", ""), column_numbers(rows["id"]).astype(np.int64),
                              positions.reshape(-1, 3), extra)
 
 
@@ -103,7 +103,7 @@ def projection_columns(node: dict, populations: dict[str, PopulationColumns]) ->
         raise ConversionError(f"projection '{pid}': children {sorted(t or '?' for t in tags)} are not one kind "
                               "of connection; SONATA edges hold connection or connectionWD elements")
     tag = tags.pop()
-    rows = _rows(children, tag)
+    rows = child_columns(children, tag)
     if rows is None:
         raise ConversionError(f"projection '{pid}': connections of different shapes")
     names = set(rows) - {"__count__", "id"}
@@ -112,7 +112,7 @@ def projection_columns(node: dict, populations: dict[str, PopulationColumns]) ->
     if unknown or not {"preCellId", "postCellId"} <= names:
         raise ConversionError(f"projection '{pid}': connection attributes {sorted(unknown)} have no SONATA "
                               "counterpart")
-    pre, post = _cells(rows["preCellId"]), _cells(rows["postCellId"])
+    pre, post = cell_column(rows["preCellId"]), cell_column(rows["postCellId"])
     if pre is None or post is None:
         raise ConversionError(f"projection '{pid}': cell references are not all ../population/i/cell or "
                               "../population[i] of its populations")
@@ -120,8 +120,8 @@ def projection_columns(node: dict, populations: dict[str, PopulationColumns]) ->
     return ProjectionColumns(
         pid, pre_pop, post_pop, attrs.get("synapse", ""), tag,
         _cell_rows(populations, pre_pop, pre[0], pid), _cell_rows(populations, post_pop, post[0], pid),
-        {name: _numbers(rows[name]) for name in SEGMENT_ATTRS if name in rows},
-        _numbers(rows["weight"]) if wd else None, _numbers(rows["delay"], unit_to_ms=True) if wd else None,
+        {name: column_numbers(rows[name]) for name in SEGMENT_ATTRS if name in rows},
+        column_numbers(rows["weight"]) if wd else None, column_numbers(rows["delay"], unit_to_ms=True) if wd else None,
         (pre[1], pre[2], post[1], post[2]))
 
 

@@ -39,7 +39,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import h5py
 import numpy as np
@@ -58,9 +58,10 @@ NEUROML_NS = "http://www.neuroml.org/schema/neuroml2"
 NODE_TYPE_BASE, EDGE_TYPE_BASE = 100, 1000
 
 
-def write(obj: Any, directory: Path) -> list[Path]:
+def write(obj: Any, directory: Path, tree_of: Callable[[Any], dict]) -> list[Path]:
     """Write a model (a file path, an :class:`nmlhub.Model` or a plain tree) as a SONATA circuit;
-    a LEMS file's network is its simulation's target.
+    a LEMS file's network is its simulation's target. ``tree_of`` makes the plain tree of a model
+    or a model file (:func:`converters.formats.model_tree`).
 
     Returns
     -------
@@ -72,18 +73,16 @@ def write(obj: Any, directory: Path) -> list[Path]:
     ConversionError
         The document has no network or several, or a network element SONATA cannot hold (named).
     """
-    from .model_io import model_tree
-
     directory = Path(directory)
     if directory.suffix == ".json":
         directory = directory.parent
     model = _model(obj)
-    tree = model_tree(obj)
+    tree = tree_of(obj)
     source = Path(model.path).parent if model is not None else None
     networks = network_nodes(tree)
     if not networks and model is not None and model.networks:  # a LEMS file: its target network's file
         network_file = model.file_of(model.network().id)
-        tree, source = model_tree(network_file), network_file.parent
+        tree, source = tree_of(network_file), network_file.parent
         networks = network_nodes(tree)
     if len(networks) != 1:
         raise ConversionError(f"a SONATA circuit holds one network; the document has {len(networks)}",

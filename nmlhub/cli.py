@@ -78,11 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     from .importers.netpyne_cli import add_parser as add_import_netpyne
 
     add_import_netpyne(sub)
-    convert = sub.add_parser("convert", help="convert a model or results file into another format")
-    convert.add_argument("source", type=Path)
-    convert.add_argument("target", type=Path)
-    convert.add_argument("--to", dest="fmt", help="the target's format if its extension does not say "
-                         "(xml, hdf5, json, pickle, matlab, csv, jneuroml, nwb, sonata, sonata_spikes)")
+    _add_convert_parser(sub)
     from .batch.cli import add_parser as add_batch_parser
 
     add_batch_parser(sub)
@@ -121,12 +117,32 @@ def _probe(text: str) -> tuple:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _add_convert_parser(sub: argparse._SubParsersAction) -> None:
+    """``nmlhub convert``: its formats listed from the registry (converters/formats.py)."""
+    from .converters.formats import REGISTRY
+
+    convert = sub.add_parser("convert", help="convert a model or results file into another format")
+    convert.add_argument("source", type=Path)
+    convert.add_argument("target", type=Path)
+    convert.add_argument("--to", dest="fmt", metavar="FORMAT",
+                         help="the target's format if its extension does not say: "
+                              + "; ".join(f"{f.name} ({' '.join(f.extensions)}, {f.holds})" for f in REGISTRY.values()))
+    convert.add_argument("--no-check", action="store_true",
+                         help="convert a model even if it has the errors validate reports (dangling references, "
+                              "indices out of range, numbers that are not finite or outside their domain)")
+
+
 def _convert(args: argparse.Namespace) -> int:
-    from .converters import convert
+    from .converters import convert, kind_of
 
     if not args.source.exists():
         print(f"nmlhub: error: {args.source}: file not found", file=sys.stderr)
         return EXIT_USAGE
+    if not args.no_check and kind_of(args.source) == "model":
+        from .model import load
+        from .model.checks import require_runnable
+
+        require_runnable(load(args.source, strict=False))  # what validate and run refuse, before writing
     for path in convert(args.source, args.target, args.fmt):
         print(f"wrote {path}")
     return EXIT_OK

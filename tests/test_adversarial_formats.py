@@ -169,3 +169,71 @@ def test_legitimate_files_still_read(tmp_path):
         save(source, tmp_path / f"m.{ext}")
         save(load(tmp_path / f"m.{ext}"), tmp_path / f"back_{ext}.nml")
         assert (tmp_path / f"back_{ext}.nml").read_bytes() == (tmp_path / "back_json.nml").read_bytes()
+
+
+# ---------------------------------------------------------------- nmlhub convert runs the model checker
+
+_HEADER = f'<neuroml xmlns="{NS}" id="t">\n'
+_COMPONENTS = ('<expOneSynapse id="syn" gbase="1nS" erev="0mV" tauDecay="2ms"/>\n'
+               '<iafCell id="iaf" leakReversal="-65mV" thresh="-50mV" reset="-65mV" C="1nF" leakConductance="10nS"/>\n'
+               '<pulseGenerator id="pg" delay="10ms" duration="10ms" amplitude="0.1nA"/>\n')
+_POPULATION = '<population id="p" component="iaf" size="3"/>\n'
+_PROJECTION = '<projection id="pr" presynapticPopulation="p" postsynapticPopulation="p" synapse="syn">\n'
+_BROKEN = {
+    "unknown_population": ('<inputList id="il" population="q" component="pg">\n'
+                           '<input id="0" target="../q[0]" destination="synapses"/>\n</inputList>\n',
+                           7, "inputList il: population 'q' is not in network net"),
+    "nan_weight": (_PROJECTION + '<connectionWD id="0" preCellId="../p[0]" postCellId="../p[1]" weight="NaN" '
+                   'delay="1ms"/>\n</projection>\n', 7, "projection pr connection 0: weight nan is not a finite number"),
+    "cell_out_of_range": (_PROJECTION + '<connection id="0" preCellId="../p[0]" postCellId="../p[7]"/>\n'
+                          '</projection>\n', 7, "projection pr connection 0: cell index out of range"),
+}
+
+
+def _broken_model(folder: Path, case: str) -> Path:
+    path = folder / f"{case}.nml"
+    path.write_text(_HEADER + _COMPONENTS + '<network id="net">\n' + _POPULATION + _BROKEN[case][0]
+                    + "</network>\n</neuroml>\n")
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(_BROKEN))
+@pytest.mark.parametrize("source_ext", ["nml", "json"])
+def test_convert_refuses_what_validate_refuses(tmp_path, capsys, case, source_ext):
+    """`nmlhub convert` of a model with an error `validate` reports exits 1 with validate's first
+    message (file:line: element: message), writes nothing, and converts it with --no-check."""
+    from nmlhub.cli import main
+    from nmlhub.model.validate import validate
+
+    source = _broken_model(tmp_path, case)
+    written = source
+    if source_ext == "json":
+        source = tmp_path / f"{case}.json"
+        save(written, source)  # the API's save does not check
+        written = tmp_path / "written.nml"  # the XML convert writes: its lines are the ones a message names
+        assert main(["convert", str(source), str(written), "--no-check"]) == 0
+    expected = [str(p) for p in validate(written) if p.severity == "error"]
+    _, line, fragment = _BROKEN[case]
+    message = next(e for e in expected if fragment in e).removeprefix(f"{written}:")  # line: element: message
+    target = tmp_path / "out.nml.h5"
+    capsys.readouterr()
+    assert main(["convert", str(source), str(target)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"nmlhub: error: {source}:{message}"), (err, expected)
+    assert message.startswith(f"{line + (source_ext == 'json')}: ")  # the XML convert writes has a declaration
+    assert not target.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith((".", "out"))]
+    assert main(["convert", str(source), str(target), "--no-check"]) == 0
+    assert target.is_file()
+
+
+def test_convert_checks_only_models(tmp_path, capsys):
+    """A valid model converts as before; results are not models and are not checked."""
+    from nmlhub.cli import main
+
+    source = tmp_path / "ok.nml"
+    source.write_text(_HEADER + _COMPONENTS + '<network id="net">\n' + _POPULATION + "</network>\n</neuroml>\n")
+    assert main(["convert", str(source), str(tmp_path / "ok.json")]) == 0
+    assert main(["convert", str(tmp_path / "ok.json"), str(tmp_path / "again.nml")]) == 0
+    assert main(["convert", str(source), str(tmp_path / "direct.nml")]) == 0
+    assert (tmp_path / "again.nml").read_bytes() == (tmp_path / "direct.nml").read_bytes()

@@ -34,12 +34,6 @@ ALLOWED = {
     "FUNC nmlhub/neuron/simulation.py:NeuronSimulation._run",
     "FUNC nmlhub/cli.py:_parser",
     "FUNC nmlhub/cli.py:_run",
-    # until issue 22 item 5 lands (one format registry, converted models loaded in memory)
-    "MODULE converters/model_tree.py",
-    "FUNC converters/model_tree.py:_read",
-    "MODULE converters/neuroml_hdf5.py",
-    "CIRCLE converters converters.model_io converters.neuroml_hdf5 converters.results_io "
-    "converters.sonata_network converters.sonata_read converters.sonata_write",
 }
 
 

@@ -290,7 +290,7 @@ def test_hdf5_bad_files(tmp_path):
 def test_large_runs_are_read_in_chunks(tmp_path):
     """More elements than one chunk, with a column whose kind changes between chunks: the same
     values come back, and the columns stay typed."""
-    from nmlhub.converters.model_tree import _CHUNK
+    from nmlhub.converters.tree_from_xml import _CHUNK
 
     n = _CHUNK + 1000
     weights = [str(k % 7) if k < _CHUNK else f"{k % 7}.25" for k in range(n)]
@@ -438,8 +438,10 @@ def test_nmlhub_load_reads_converted_models(tmp_path):
     for ext in ("json", "pkl", "mat"):
         converted = tmp_path / f"izh.{ext}"
         save(source, converted)
+        folder_before = tmp_path.stat().st_mtime_ns
         model = nmlhub.load(converted)
-        assert model.path == converted.resolve()
+        assert tmp_path.stat().st_mtime_ns == folder_before  # read in memory: no file made and removed beside it
+        assert model.path == converted.resolve() and [f.path for f in model.files] == [converted.resolve()]
         got = summarize(model).to_dict()
         assert got["networks"] == expected["networks"] and got["totals"] == expected["totals"]
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"izh.{e}" for e in ("json", "pkl", "mat")
@@ -450,6 +452,37 @@ def test_nmlhub_load_reads_converted_models(tmp_path):
     save(results, tmp_path / "run.json")
     with pytest.raises(nmlhub.ModelError, match="results, not a model"):
         nmlhub.load(tmp_path / "run.json")
+
+
+def test_converted_model_messages_name_its_file(tmp_path):
+    """A converted model's problems name the user's file, and a large one streams as its XML does
+    (the same tables, the same Model)."""
+    from nmlhub.model import xml_columns
+    from nmlhub.model.summary import summarize
+    from nmlhub.model.validate import validate
+
+    doc = Path("nml_examples/izh_network/izh_network.net.nml").read_text()
+    twice = doc.replace("<network ", '<pulseGenerator id="izh_net_dup" delay="0ms" duration="1ms" amplitude="0nA"/>'
+                        '<pulseGenerator id="izh_net_dup" delay="0ms" duration="1ms" amplitude="0nA"/><network ', 1)
+    (tmp_path / "dup.nml").write_text(twice)
+    save(tmp_path / "dup.nml", tmp_path / "dup.json")
+    found = [p for p in validate(tmp_path / "dup.json") if "used again" in p.message]
+    assert found and all(p.file == str((tmp_path / "dup.json").resolve()) for p in found), found
+    rows = "".join(f'<connectionWD id="{k}" preCellId="../p[{k % 50}]" postCellId="../p[{k * 7 % 50}]" '
+                   f'weight="{k % 13 / 7}" delay="{k % 5}ms"/>\n' for k in range(xml_columns.STREAM_BYTES // 100))
+    (tmp_path / "big.nml").write_text(
+        '<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="big">\n'
+        '<expOneSynapse id="syn" gbase="1nS" erev="0mV" tauDecay="2ms"/>\n'
+        '<iafCell id="iaf" leakReversal="-65mV" thresh="-50mV" reset="-65mV" C="1nF" leakConductance="10nS"/>\n'
+        '<network id="net">\n<population id="p" component="iaf" size="50"/>\n'
+        '<projection id="pr" presynapticPopulation="p" postsynapticPopulation="p" synapse="syn">\n'
+        + rows + "</projection>\n</network>\n</neuroml>\n")
+    assert (tmp_path / "big.nml").stat().st_size > xml_columns.STREAM_BYTES
+    save(tmp_path / "big.nml", tmp_path / "big.json")
+    a, b = nmlhub.load(tmp_path / "big.nml"), nmlhub.load(tmp_path / "big.json")
+    assert summarize(a).to_dict()["totals"] == summarize(b).to_dict()["totals"]
+    ca, cb = a.network().projections[0].connections, b.network().projections[0].connections
+    assert ca.indices == cb.indices and np.array_equal(ca.array, cb.array) and len(ca.array) == len(rows.splitlines())
 
 
 def test_network_from_nmlhub_hdf5_simulates_like_its_xml(tmp_path):

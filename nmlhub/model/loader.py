@@ -22,7 +22,7 @@ from .records import (
     SourceFile,
 )
 from .simulation import parse_simulation
-import nmlhub.model.xml_columns as xml_columns  # the module, not via the package (no import circle)
+from .xml_columns import STREAM_BYTES, RowTable, attach_tables, parse_streaming, take_tables
 from .typesystem import category_of, is_known_type, type_chain, component_type_parameters, neuroml_tag_to_libneuroml
 
 log = logging.getLogger(__name__)
@@ -91,13 +91,12 @@ _CONVERTED = (".json", ".pkl", ".pickle", ".mat")
 
 def _load_converted(path: Path, **options: Any) -> Model:
     """A model saved as JSON, pickle, MATLAB or a SONATA circuit (a folder or its
-    ``circuit_config.json``): written back as NeuroML XML beside it (so that its includes resolve as
-    they did), loaded, and the XML removed."""
-    import os
-
-    from ..atomic import temporary_file
-    from ..converters import format_of, kind_of
-    from ..converters.model_io import check_includes_inside, read_model, write_model
+    ``circuit_config.json``), loaded from its NeuroML text made in memory: no file is written, the
+    includes resolve beside ``path`` and every message names ``path`` (its lines are those of the
+    XML ``nmlhub convert`` writes from it)."""
+    from ..converters.formats import format_of, kind_of, read_model
+    from ..converters.tree_checks import check_includes_inside
+    from ..converters.model_tree import xml_from_tree
 
     if not path.exists():
         raise ModelError("file not found", file=path)
@@ -111,19 +110,7 @@ def _load_converted(path: Path, **options: Any) -> Model:
     if format_of(path) != "sonata":
         # plain data from anywhere; a SONATA circuit names the NeuroML cell files it was written from
         check_includes_inside(tree, path)
-    handle, tmp = temporary_file(path.parent / f"{path.stem}.nml")
-    os.close(handle)
-    try:
-        write_model(tree, Path(tmp), "xml")
-        model = _Loader(**options).run(Path(tmp))
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    import dataclasses
-
-    model.path = path.resolve()
-    model.files = [dataclasses.replace(f, path=path.resolve()) if Path(f.path) == Path(tmp).resolve() else f
-                   for f in model.files]
-    return model
+    return _Loader(**options).run(path, xml_from_tree(tree))
 
 
 class _Loader:
@@ -138,13 +125,15 @@ class _Loader:
         self.search_dirs: list[Path] = []
         self.tag_table = neuroml_tag_to_libneuroml()
         # tables of large lists read while a file streamed, by the network element they belong to
-        self.streamed_tables: dict[etree._Element, list[xml_columns.RowTable]] = {}
+        self.streamed_tables: dict[etree._Element, list[RowTable]] = {}
 
     # -- entry ---------------------------------------------------------------------------------
-    def run(self, path: Path) -> Model:
+    def run(self, path: Path, text: bytes | None = None) -> Model:
+        """The model of the file at ``path``, or of its NeuroML ``text`` when given (a model
+        converted in memory: its includes resolve beside ``path``, which its messages name)."""
         top = path.expanduser().resolve()
         self.model = Model(path=top, document=neuroml.NeuroMLDocument(id=_doc_id(top)))
-        self._load_file(top, included_from=None, is_top=True)
+        self._load_file(top, included_from=None, is_top=True, text=text)
         self._categorize_again()
         from ..lems.cell_target import run_cell_target_in_a_network
 
@@ -169,7 +158,8 @@ class _Loader:
         )
 
     # -- files ---------------------------------------------------------------------------------
-    def _load_file(self, path: Path, included_from: Location | None, is_top: bool = False) -> None:
+    def _load_file(self, path: Path, included_from: Location | None, is_top: bool = False,
+                   text: bytes | None = None) -> None:
         if path in self.stack:
             chain = " -> ".join(p.name for p in self.stack[self.stack.index(path):] + [path])
             where = included_from or Location(str(path))
@@ -181,25 +171,17 @@ class _Loader:
         if path.parent not in self.search_dirs:
             self.search_dirs.insert(0, path.parent)
         try:
-            if path.name.lower().endswith(HDF5_SUFFIXES):
+            if text is None and path.name.lower().endswith(HDF5_SUFFIXES):
                 self._load_hdf5(path, included_from)
             else:
-                self._load_xml(path, included_from, is_top)
+                self._load_xml(path, included_from, is_top, text)
         finally:
             self.stack.pop()
 
-    def _load_xml(self, path: Path, included_from: Location | None, is_top: bool) -> None:
+    def _load_xml(self, path: Path, included_from: Location | None, is_top: bool,
+                  text: bytes | None = None) -> None:
         assert self.model is not None
-        streamed = None
-        # a large file streams, its large lists read as tables; also for validate (keep_trees),
-        # which then checks the rows in the tables, and the rest of the document in the tree
-        if path.is_file() and path.stat().st_size >= xml_columns.STREAM_BYTES:
-            streamed = xml_columns.parse_streaming(path, self.max_xml_bytes, self.model.units)
-        if streamed is not None:
-            tree, tables = streamed
-            self.streamed_tables.update(tables)
-        else:
-            tree = parse_xml_file(path, self.max_xml_bytes)
+        tree = self._parse(path, text)
         root = tree.getroot()
         kind = local_name(root)
         if kind not in ("neuroml", "Lems"):
@@ -215,6 +197,24 @@ class _Loader:
         if is_top and kind == "neuroml":
             self._take_document_header(root)
         self._load_children(root, path)
+
+    def _parse(self, path: Path, text: bytes | None) -> etree._ElementTree:
+        """The tree of the XML file at ``path`` (or of its ``text``). A large file streams, its large
+        lists read as tables; also for validate (keep_trees), which then checks the rows in the
+        tables, and the rest of the document in the tree."""
+        assert self.model is not None
+        if text is not None and len(text) > self.max_xml_bytes:
+            raise XmlSecurityError(f"its NeuroML text is {len(text)} bytes, larger than the limit of "
+                                   f"{self.max_xml_bytes} bytes for XML", file=path)
+        size = len(text) if text is not None else path.stat().st_size if path.is_file() else 0
+        if size >= STREAM_BYTES:
+            streamed = parse_streaming(path, self.max_xml_bytes, self.model.units, text)
+            if streamed is not None:
+                self.streamed_tables.update(streamed[1])
+                return streamed[0]
+        if text is not None:
+            return parse_xml_bytes(text, source=path)
+        return parse_xml_file(path, self.max_xml_bytes)
 
     def _take_document_header(self, root: etree._Element) -> None:
         assert self.model is not None
@@ -330,7 +330,7 @@ class _Loader:
             assert self.model is not None
             tables = self.streamed_tables.pop(element, [])
             if not self.keep_trees:
-                tables += xml_columns.take_tables(element, self.model.units)
+                tables += take_tables(element, self.model.units)
         try:
             obj.build(element)
         except NmlhubError:
@@ -341,7 +341,7 @@ class _Loader:
                 element=f"<{tag} id='{element.get('id', '')}'>",
             ) from None
         if tables:
-            xml_columns.attach_tables(obj, tables)
+            attach_tables(obj, tables)
         self._register(tag, attr, obj, here)
         if tag == "network":
             self._locate_network_children(element, obj.id, here.file)

@@ -164,15 +164,17 @@ class _Rows:
         self.tables: list[RowTable] = []
 
 
-def parse_streaming(path: Path, max_bytes: int, units: Any) -> tuple[etree._ElementTree, dict] | None:
+def parse_streaming(path: Path, max_bytes: int, units: Any,
+                    data: bytes | None = None) -> tuple[etree._ElementTree, dict] | None:
     """Parse a network file while lxml streams it: each projection or input list, once it has
     :data:`MIN_ROWS` rows, becomes a table block by block and its rows leave the tree, so the
     rows never all exist as lxml elements. Returns the tree (without those rows) and the tables
     by network element, or None when a list turned out not to be tabular after some of its rows
-    had left the tree (then the file is parsed the ordinary way)."""
+    had left the tree (then the file is parsed the ordinary way). ``data``: the file's text when
+    it is already in memory (a model converted from another format; ``path`` names it)."""
     from ..xmlsafe import checked_tree, iterparse_xml_bytes, read_xml_file, xml_errors
 
-    data = read_xml_file(path, max_bytes)
+    data = read_xml_file(path, max_bytes) if data is None else data
     events = iterparse_xml_bytes(data, source=path)
     lists: dict[etree._Element, _Rows] = {}
     with xml_errors(path):

@@ -1,9 +1,6 @@
-"""Models in every format: NeuroML XML (canonical), NeuroML HDF5, JSON, pickle and MATLAB.
-
-All go through the plain tree of :mod:`converters.model_tree`; JSON, pickle and MATLAB hold that
-tree (see :mod:`converters.plain`), NeuroML HDF5 holds the networks as datasets
-(:mod:`converters.neuroml_hdf5`).
-"""
+"""Checks of a plain model tree read from a file of plain data (JSON, pickle, MATLAB: data from
+anywhere): its structure is what :mod:`converters.model_tree` makes, and it includes no file
+outside its folder."""
 
 from __future__ import annotations
 
@@ -13,87 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from . import plain
-from .model_tree import FLOAT_STYLES, tree_from_xml_bytes, tree_from_xml_file, write_xml
+from .model_tree import FLOAT_STYLES, decode_column
 from .plain import ConversionError
-
-MODEL_FORMATS = ("xml", "hdf5", "json", "pickle", "matlab", "sonata")
-
-
-def model_tree(obj: Any) -> dict:
-    """The plain tree of a model given as a file path, an :class:`nmlhub.Model` (its top file),
-    a libNeuroML ``NeuroMLDocument`` or a tree already."""
-    if isinstance(obj, dict) and "root" in obj:
-        return obj
-    if isinstance(obj, (str, Path)):
-        return read_model(Path(obj))
-    path = getattr(obj, "path", None)
-    if path is not None and hasattr(obj, "components"):  # an nmlhub Model
-        return read_model(Path(path))
-    if type(obj).__name__ == "NeuroMLDocument":
-        import io
-
-        from neuroml.writers import NeuroMLWriter
-
-        text = io.StringIO()
-        NeuroMLWriter.write(obj, text, close=False)
-        return tree_from_xml_bytes(text.getvalue().encode(), f"<NeuroMLDocument {obj.id}>")
-    raise ConversionError(f"cannot convert a {type(obj).__name__}: give a model file, an nmlhub Model, "
-                          "a libNeuroML NeuroMLDocument or a model tree")
-
-
-def read_model(path: Path, fmt: str | None = None) -> dict:
-    """Read a model file of any model format into the plain tree."""
-    from . import format_of
-
-    path = Path(path)
-    fmt = fmt or format_of(path)
-    if not path.exists():
-        raise ConversionError("file not found", file=path)
-    if fmt == "xml":
-        return tree_from_xml_file(path)
-    if fmt == "hdf5":
-        from .neuroml_hdf5 import read_neuroml_hdf5
-
-        return read_neuroml_hdf5(path)
-    if fmt == "sonata":
-        from .sonata_read import read as read_sonata
-
-        return read_sonata(path)
-    if fmt in plain.READERS:
-        _, tree = plain.READERS[fmt](path, ("model",))
-        check_tree(tree, path)
-        return tree
-    raise ConversionError(f"{fmt} files hold results, not models (model formats: {', '.join(MODEL_FORMATS)})",
-                          file=path)
-
-
-def write_model(tree: dict, path: Path, fmt: str | None = None) -> Path:
-    """Write a plain tree as a model file (atomically: a temporary file, then a rename)."""
-    from . import format_of
-
-    path = Path(path)
-    fmt = fmt or format_of(path)
-    if fmt == "xml":
-        try:
-            write_xml(tree, path)
-        except ValueError as exc:  # a namespace without a prefix in scope, a column of the wrong length
-            raise ConversionError(f"cannot write the model as XML: {exc}", file=path) from None
-    elif fmt == "hdf5":
-        from .neuroml_hdf5 import write_neuroml_hdf5
-
-        write_neuroml_hdf5(tree, path)
-    elif fmt == "sonata":
-        from .sonata_write import write as write_sonata
-
-        write_sonata(tree, path)
-    elif fmt in plain.WRITERS:
-        plain.WRITERS[fmt](path, "model", tree)
-    else:
-        raise ConversionError(f"{fmt} files hold results, not models (model formats: {', '.join(MODEL_FORMATS)})",
-                              file=path)
-    return path
-
 
 # ---------------------------------------------------------------- includes
 
@@ -102,8 +20,6 @@ _INCLUDES = {"include": "href", "Include": "file"}
 
 def included_files(tree: dict) -> list[str]:
     """The files a tree's ``<include href>`` and ``<Include file>`` elements name."""
-    from .model_tree import decode_column
-
     found: list[str] = []
     stack = [tree["root"]]
     while stack:
