@@ -11,7 +11,8 @@ import numpy as np
 
 from ..errors import NmlhubError
 from .mechanisms import ComponentMechanism
-from .network import NetworkInstance, PointCell
+from .cells import Cell
+from .network import NetworkInstance
 
 _CELL = re.compile(r"^(?P<pop>[^/\[\]]+)(?:\[(?P<i1>\d+)\]|/(?P<i2>\d+)(?:/(?P<comp>[^/]+))?)(?P<rest>(?:/.*)?)$")
 
@@ -44,7 +45,7 @@ def cell_key(path: str) -> tuple[str, int, list[str]]:
     return match.group("pop"), index, [p for p in match.group("rest").split("/") if p]
 
 
-def resolve_cell(path: str, instance: NetworkInstance) -> tuple[PointCell, list[str]]:
+def resolve_cell(path: str, instance: NetworkInstance) -> tuple[Cell, list[str]]:
     """The cell a path starts with, and the remaining path elements."""
     match = _CELL.match(path.strip())
     if match is None:
@@ -96,7 +97,7 @@ def resolve_quantity(path: str, instance: NetworkInstance,
     raise QuantityPathError(f"'{path}' is not a path nmlhub can record")
 
 
-def _morphological(path: str, cell: PointCell, rest: list[str],
+def _morphological(path: str, cell: Cell, rest: list[str],
                    mechanisms: dict[str, ComponentMechanism]) -> Probe:
     """Paths into a morphological cell: ``v``, ``5/v`` (segment 5), densities
     (``[biophys/membraneProperties/]naChans/naChan/m/q``, ``naChans/gDensity``) and synapses."""
@@ -141,7 +142,7 @@ def _morphological(path: str, cell: PointCell, rest: list[str],
     raise QuantityPathError(f"'{path}' is not a path nmlhub can record in a morphological cell")
 
 
-def _variable(path: str, point: Any, cm: ComponentMechanism, var: str, cell: PointCell,
+def _variable(path: str, point: Any, cm: ComponentMechanism, var: str, cell: Cell,
               membrane: bool) -> Probe:
     if membrane and var == "v" and cm.mechanism.role == "cell":
         return Probe(path, cell.section(0.5)._ref_v, 1e-3)

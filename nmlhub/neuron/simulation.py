@@ -22,6 +22,7 @@ from ..lfp.recorder import LFPRecorder
 from .coupling import resend_potentials
 from .eventgrid import EVENT_TIMINGS, netcon_delays, relay_mechanism
 from .network import NetworkInstance, instantiate, needed_components
+from .plan import BuildPlan, BuildSettings, make_plan
 from . import mpi
 from .recording import Probe, cell_key, resolve_cell, resolve_quantity
 
@@ -204,21 +205,20 @@ class NeuronSimulation:
         temperature = getattr(self.network, "temperature", None)
         if temperature:
             h.celsius = self.model.units.to_neuron(temperature, "temperature")
-        self.expanded = self._expand_rules(rules)
+        self.expanded, plan = self._expand_rules(rules)
         if not self.parallel and self._gid_wiring_serially():
             # Serially too, connections go through ParallelContext gids when every delay allows it
             # (at least one step): quicker to build and to run than a NetCon per connection
             # watching its source's v, with the same spikes.
             self.pc = h.ParallelContext()
             self.pc.gid_clear()
-        parallel = (self.pc, self.rank, self.nhost, self.balance, self.dt_ms) if self.pc is not None else None
         if self.share_synapses:
             recorded = "\n".join(self._recorded_paths())
             for component, cm in self.mechanisms.items():
                 if cm.shareable and (f"/{component}/" in recorded or f"/synapses:{component}:" in recorded):
                     cm.shareable = False
-        self.instance = instantiate(self.model, self.network, self.mechanisms, self.expanded, parallel,
-                                    self.share_synapses, self.event_timing, self.dt_ms)
+        settings = BuildSettings(self.dt_ms, self.share_synapses, self.event_timing)
+        self.instance = instantiate(self.model, self.network, self.mechanisms, plan, settings, self.expanded, self.pc)
         self._probes = self._make_probes()
         if self.lfp is not None:
             self.lfp_recorder = LFPRecorder(self.instance.cells, self.lfp, self._lfp_every_steps)
@@ -268,17 +268,17 @@ class NeuronSimulation:
         delays = [netcon_delays(d, self.dt_ms, self.event_timing) for d in delays if len(d)]
         return bool(delays) and all(float(np.min(d)) >= self.dt_ms * (1 - 1e-9) for d in delays)
 
-    def _expand_rules(self, rules: Any) -> Any:
-        """The network's rules expanded (None when it has none, or holds its expansion already);
-        in a parallel run only for the post-synaptic cells this rank owns."""
+    def _expand_rules(self, rules: Any) -> tuple[Any, BuildPlan]:
+        """The network's rules expanded (None when it has none, or holds its expansion already),
+        in a parallel run only for the post-synaptic cells this rank owns; and the build plan
+        (every cell's gid and rank), made once."""
         from ..model.cells import cell_morphology
         from ..rules.expand import expand
         from ..rules.layout import expand_populations
         from ..rules.values import RuleError
-        from .network import _RulePopulation, assign_ranks, cell_costs
 
         if rules is None:
-            return None
+            return None, make_plan(self.network, self.mechanisms, None, self.rank, self.nhost, self.balance)
         morphologies = {}
         for pop in rules.populations:
             record = self.model.components.get(pop.cell)
@@ -287,17 +287,14 @@ class NeuronSimulation:
                                       file=self.model.path)
             morphologies[pop.cell] = cell_morphology(record.obj, self.model.components)
         try:
-            owned = None
             if self.parallel:
                 cells = expand_populations(rules.populations, rules.size, rules.seed)
-                others = [p for p in self.network.populations if p.id not in cells.populations]
-                populations = others + [_RulePopulation(cells, k) for k in range(len(cells.populations))]
-                owner = assign_ranks(cell_costs(populations, self.mechanisms), self.nhost, self.balance)
-                first = len(owner) - len(cells)
-                owned = np.flatnonzero(owner[first:] == self.rank)
-            return expand(rules, morphologies, owned, self.max_connections)
+                plan = make_plan(self.network, self.mechanisms, cells, self.rank, self.nhost, self.balance)
+                return expand(rules, morphologies, plan.owned_tail(len(cells)), self.max_connections), plan
+            expanded = expand(rules, morphologies, None, self.max_connections)
         except RuleError as exc:
             raise SimulationError(f"network '{self.network.id}': {exc.message}", file=self.model.path) from None
+        return expanded, make_plan(self.network, self.mechanisms, expanded.cells, self.rank, self.nhost, self.balance)
 
     def _recorded_paths(self) -> list[str]:
         paths = [c.quantity for o in self.settings.outputs for c in o.columns]
