@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,6 +23,7 @@ from .mechcache import MechanismCache
 from .network import NetworkInstance, instantiate
 from .options import ENGINES, RunOptions, SimulationError  # noqa: F401 (re-exported: their old home)
 from .plan import BuildSettings
+from .spikes import CellSpikes, GidSpikes, spike_recorder
 from .recording import Probe, cell_key, resolve_cell, resolve_quantity
 
 log = logging.getLogger(__name__)
@@ -32,14 +33,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _Recording:
-    """NEURON vectors recording a run: t, each probe, each cell's spikes (serially: one vector
-    per cell; in a parallel run: (times, gids) of this rank), and the NetCons that record them."""
+    """NEURON vectors recording a run: t, each probe, and every spike of this rank's cells."""
 
     time_vec: Any
     vectors: list[Any]
-    spike_vectors: dict[tuple[str, int], Any] = field(default_factory=dict)
-    recorders: list[Any] = field(default_factory=list)
-    parallel_spikes: tuple[Any, Any] | None = None
+    spikes: CellSpikes | GidSpikes
 
 
 class NeuronSimulation:
@@ -137,7 +135,8 @@ class NeuronSimulation:
 
     @property
     def started(self) -> bool:
-        """Whether the run has begun recording (so :meth:`results_so_far` has something)."""
+        """Whether a run has begun recording and was stopped part-way (so :meth:`results_so_far`
+        has something)."""
         return self._recording is not None
 
     def build(self) -> None:
@@ -264,43 +263,29 @@ class NeuronSimulation:
             # NEURON records t only with some section to refer to
             self._placeholder = h.Section(name="nmlhub_no_cells_here")
         self._recording = recording = self._record(h)
-        self._initialize(h)
-        flush = None
-        if self.options.write_every_ms is not None:
-            flush = self._interval_flusher(recording.time_vec, recording.vectors, recording.spike_vectors,
-                                           recording.parallel_spikes)
+        handlers = self._initialize(h)  # noqa: F841 (kept alive for the run, not beyond: they refer to self)
+        flush = self._interval_flusher(recording) if self.options.write_every_ms is not None else None
         self._advance(h, flush)
-        return self._results(h, recording)
+        results = self._results(h, recording)
+        self._recording = None  # NEURON's recorders live as long as the run, as its handlers do
+        return results
 
     def _record(self, h) -> "_Recording":
-        """Vectors recording t, every probe and every cell's spikes (in a parallel run, every
-        spike of this rank's gids)."""
+        """Vectors recording t, every probe and every spike of this rank's cells."""
         assert self.instance is not None
-        recording = _Recording(h.Vector().record(h._ref_t), [h.Vector().record(p.reference) for p in self._probes])
-        wiring = self.instance.parallel
-        if wiring is None:
-            for key, cell in self.instance.cells.items():
-                vec = h.Vector()
-                netcon = cell.netcon_to(None)
-                netcon.record(vec)
-                recording.recorders.append(netcon)
-                recording.spike_vectors[key] = vec
-        else:
-            recording.parallel_spikes = (h.Vector(), h.Vector())
-            wiring.pc.spike_record(-1, *recording.parallel_spikes)
-        return recording
+        return _Recording(h.Vector().record(h._ref_t), [h.Vector().record(p.reference) for p in self._probes],
+                          spike_recorder(h, self.instance))
 
-    def _initialize(self, h) -> None:
+    def _initialize(self, h) -> tuple[Any, Any]:
         """Seed the random streams, set the step, start the engine and initialise (``finitialize``)."""
         self._seed_random(int(self.seed) if self.seed is not None else 0)
         h.dt = self.dt_ms
         h.steps_per_ms = 1.0 / self.dt_ms
         # Morphological cells: v before the mechanisms' INITIAL blocks (gates start at their
         # steady state at that v); point cells: after them (their INITIAL says what v is).
-        self._handlers = (h.FInitializeHandler(0, self._set_morphology_potentials),
-                          h.FInitializeHandler(1, self._set_initial_potentials))
-        if self.instance.parallel is not None:
-            self.instance.parallel.pc.set_maxstep(10)
+        handlers = (h.FInitializeHandler(0, self._set_morphology_potentials),
+                    h.FInitializeHandler(1, self._set_initial_potentials))
+        self.instance.wiring.start_run()
         self.engine.start(h, self._scheduled, self.model.path)
         if self.lfp_recorder is not None:
             self.lfp_recorder.attach()
@@ -309,6 +294,7 @@ class NeuronSimulation:
             self.lfp_recorder.start()
         for time_ms, action in self._scheduled:
             h.CVode().event(time_ms, action)
+        return handlers
 
     def _results(self, h, recording: "_Recording") -> Results:
         """What was recorded, as results (in a parallel run, gathered on rank 0)."""
@@ -316,12 +302,9 @@ class NeuronSimulation:
         samples = self._samples_in_run(recording.time_vec)
         traces = {p.path: p.values(v)[:samples] for p, v in zip(self._probes, recording.vectors)}
         if wiring is None:
-            spikes = {k: self._spikes_in_run(np.array(v)) for k, v in recording.spike_vectors.items()}
+            spikes = recording.spikes.by_cell(self._end_ms)
         else:
-            spike_times, spike_gids = recording.parallel_spikes
-            times = np.asarray(spike_times)
-            kept = times <= self._end_ms
-            spikes = self._gather(times[kept], np.asarray(spike_gids)[kept], traces)
+            spikes = self._gather(recording.spikes.by_cell(self._end_ms, list(self.instance.cells)), traces)
             traces = self._traces
         time_ms = np.array(recording.time_vec)[:samples]
         lfp = None
@@ -359,24 +342,16 @@ class NeuronSimulation:
         """How many recorded samples belong to the run (not to its closing step)."""
         return int(np.searchsorted(np.asarray(time_vec), self._end_ms, side="right"))
 
-    def _spikes_in_run(self, times: np.ndarray) -> np.ndarray:
-        return times[times <= self._end_ms]
-
     def finish(self) -> None:
         """End an MPI run cleanly: every rank waits for the others, finalises MPI and exits
         (a rank that leaves without it makes mpiexec kill the others). Does nothing serially."""
         if self.parallel and self.nhost > 1:
             mpi.finish(self.pc)
 
-    def _gather(self, times: np.ndarray, gids: np.ndarray, traces: dict) -> dict:
+    def _gather(self, local: dict[tuple[str, int], list[float]], traces: dict) -> dict:
         """Every rank's spikes and traces to rank 0 (each once: a cell lives on one rank)."""
         assert self.instance is not None and self.instance.parallel is not None
         wiring = self.instance.parallel
-        keys = {gid: key for key, gid in wiring.gids.items()}
-        local: dict[tuple[str, int], list[float]] = {key: [] for key in self.instance.cells}
-        for t, gid in zip(times.tolist(), gids.astype(np.int64).tolist()):
-            if gid in keys:  # extra spike sources are not cells
-                local.setdefault(keys[gid], []).append(t)
         gathered = wiring.pc.py_gather((local, traces), 0)
         self._traces = traces
         if self.rank != 0:
@@ -425,34 +400,19 @@ class NeuronSimulation:
                     for seg in section:
                         seg.v = cell.v_init_mv
 
-    def _interval_flusher(self, time_vec: Any, vectors: list, spike_vectors: dict,
-                          parallel_spikes: tuple | None) -> Callable[[float], None]:
+    def _interval_flusher(self, recording: "_Recording") -> Callable[[float], None]:
         from .intervals import IntervalWriter
 
         assert self.instance is not None
         wiring = self.instance.parallel
-        cells = list(wiring.gids) if wiring is not None else list(self.instance.cells)
-        writer = IntervalWriter(self.intervals_file, self._recorded_paths(), cells, self.rank,
-                                wiring.pc if wiring is not None else None)
-        keys = {gid: key for key, gid in wiring.gids.items()} if wiring is not None else {}
-        sent = {"spikes": 0}
+        writer = IntervalWriter(self.intervals_file, self._recorded_paths(), recording.spikes.cells(self.instance),
+                                self.rank, wiring.pc if wiring is not None else None)
 
         def flush(until_ms: float) -> None:
-            samples = self._samples_in_run(time_vec)
-            traces = {p.path: p.values(v)[:samples] for p, v in zip(self._probes, vectors)}
-            if parallel_spikes is None:
-                new = []
-                for key, vec in spike_vectors.items():
-                    done = writer.done_spikes.get(key, 0)
-                    new += [(t, key) for t in list(vec)[done:] if t <= self._end_ms]
-                    writer.done_spikes[key] = len(vec)
-            else:
-                times, gids = parallel_spikes
-                start = sent["spikes"]
-                new = [(t, keys[int(g)]) for t, g in zip(list(times)[start:], list(gids)[start:])
-                       if int(g) in keys and t <= self._end_ms]
-                sent["spikes"] = len(times)
-            writer.flush(until_ms, np.asarray(time_vec)[:samples], traces, new)
+            samples = self._samples_in_run(recording.time_vec)
+            traces = {p.path: p.values(v)[:samples] for p, v in zip(self._probes, recording.vectors)}
+            new = recording.spikes.new(self._end_ms)
+            writer.flush(until_ms, np.asarray(recording.time_vec)[:samples], traces, new)
             if until_ms >= self.duration_ms:
                 writer.close()
 
@@ -465,16 +425,12 @@ class NeuronSimulation:
         else:
             stops = self.engine.stops(self.duration_ms)
         started = time.monotonic()
-        wiring = self.instance.parallel if self.instance is not None else None
         for k, until in enumerate(stops, start=1):
             # jLEMS acts on the events of its last step too (a spike at t = length is recorded);
             # NEURON handles them at the start of the next step, so the run takes one more step,
             # whose samples and spikes are dropped.
             target = until if k < len(stops) else until + self.dt_ms
-            if wiring is not None:
-                wiring.pc.psolve(target)
-            else:
-                h.continuerun(target)
+            self.instance.wiring.advance(h, target)
             if flush is not None:
                 flush(float(until))
             if self.progress is not None:

@@ -34,6 +34,13 @@ class DirectWiring:
     def reserve_sources(self, pre_populations: list[str], columns: list[ConnectionColumns], instance: Any) -> None:
         """Nothing to reserve: sources are watched directly."""
 
+    def start_run(self) -> None:
+        """Nothing to set up before ``finitialize``."""
+
+    def advance(self, h: Any, until_ms: float) -> None:
+        """Integrate up to ``until_ms``."""
+        h.continuerun(until_ms)
+
     def connector(self, instance: Any, population: str, index: int, segment: int = 0,
                   fraction: float = 0.5) -> Connect:
         """A function making a NetCon from the spikes of a cell (detected at segment/fraction) to its argument."""
@@ -107,6 +114,14 @@ class GidWiring:
         raise NetworkError(f"{what}: delay {delay:g} ms acts within the next step of "
                            f"{self.min_delay:g} ms under jLEMS's event timing, which a parallel run "
                            "cannot do: spikes between ranks need a delay of at least one step")
+
+    def start_run(self) -> None:
+        """Ready the ParallelContext before ``finitialize``."""
+        self.pc.set_maxstep(10)
+
+    def advance(self, h: Any, until_ms: float) -> None:
+        """Integrate up to ``until_ms`` on every rank, exchanging spikes."""
+        self.pc.psolve(until_ms)
 
     def register_cells(self, instance: Any) -> None:
         """Give each of this rank's cells its gid, its spikes announced to every rank."""
