@@ -16,7 +16,7 @@ from .units import Quantity, Unit, UnitRegistry
 __version__ = "0.1.0"
 
 
-def simulate(model, **options):
+def simulate(model, options=None, **values):
     """Run a LEMS simulation in NEURON and return its :class:`~nmlhub.results.Results`.
 
     Parameters
@@ -24,9 +24,11 @@ def simulate(model, **options):
     model
         A :class:`Model`, the path of a LEMS simulation file, or a :class:`NetworkBuilder`
         (then ``duration_ms`` and ``dt_ms`` are required; every cell's spikes are recorded).
-    **options
-        ``duration_ms``, ``dt_ms``, ``seed``, ``cache``, ``progress``
-        (see :class:`nmlhub.neuron.simulation.NeuronSimulation`).
+    options
+        How to run it: a :class:`nmlhub.neuron.options.RunOptions` (default: the file's settings).
+    **values
+        Run options by name (``duration_ms``, ``dt_ms``, ``seed``, ``engine``, ...), ``cache``,
+        ``progress`` (see :class:`nmlhub.neuron.simulation.NeuronSimulation`).
 
     Raises
     ------
@@ -43,14 +45,15 @@ def simulate(model, **options):
     from .neuron.simulation import simulate as _simulate  # NEURON is imported only when used
 
     if isinstance(model, NetworkBuilder):
-        missing = [name for name in ("duration_ms", "dt_ms") if options.get(name) is None]
+        given = {name: values.get(name, getattr(options, name, None)) for name in ("duration_ms", "dt_ms")}
+        missing = [name for name, value in given.items() if value is None]
         if missing:
             raise NmlhubError(f"simulate(NetworkBuilder) needs {' and '.join(missing)} (or save the builder "
                               "with simulation=dict(duration_ms=..., dt_ms=...) and simulate that file)")
-        model = model.to_model(simulation={"duration_ms": options["duration_ms"], "dt_ms": options["dt_ms"]})
+        model = model.to_model(simulation=given)
     elif not isinstance(model, (Model, str, PathLike)):
         raise NmlhubError(f"simulate() takes a Model, a LEMS file path or a NetworkBuilder, not {type(model).__name__}")
-    return _simulate(model, **options)
+    return _simulate(model, options, **values)
 
 def save(obj, path, fmt=None):
     """Write a model or results in the format the file's extension (or ``fmt``) names.

@@ -9,11 +9,14 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from . import __version__
 from .argtypes import positive_int, positive_number
 from .errors import NmlhubError
+
+if TYPE_CHECKING:
+    from .neuron.options import RunOptions
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -26,15 +29,39 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nmlhub {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_info_parser(sub)
+    _add_validate_parser(sub)
+    _add_run_parser(sub)
+    from .importers.cli import add_parser as add_import_cell
+    from .importers.netpyne_cli import add_parser as add_import_netpyne
 
+    add_import_cell(sub)
+    add_import_netpyne(sub)
+    _add_convert_parser(sub)
+    from .batch.cli import add_parser as add_batch_parser
+    from .omv.cli import add_parser as add_omv
+    from .plots.cli import add_parser as add_plot
+
+    add_batch_parser(sub)
+    add_plot(sub)
+    add_omv(sub)
+    return parser
+
+
+def _add_info_parser(sub: Any) -> None:
     info = sub.add_parser("info", help="summarise a NeuroML, NeuroML HDF5 or LEMS file")
     info.add_argument("file", type=Path)
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+
+def _add_validate_parser(sub: Any) -> None:
     validate = sub.add_parser("validate", help="check files against the schema and for dangling references")
     validate.add_argument("files", type=Path, nargs="+")
     validate.add_argument("--json", action="store_true", help="print problems as JSON")
     validate.add_argument("--no-warnings", action="store_true", help="print errors only")
+
+
+def _add_run_parser(sub: Any) -> None:
     run = sub.add_parser("run", help="run a LEMS simulation file in NEURON and write its outputs")
     run.add_argument("file", type=Path)
     run.add_argument("--duration", type=positive_number, help="simulated time (ms), instead of the file's length")
@@ -52,6 +79,19 @@ def _parser() -> argparse.ArgumentParser:
                      help="the HDF5 file --write-every appends to (default: next to the LEMS file)")
     run.add_argument("--balance", action="store_true",
                      help="spread cells over ranks by estimated cost instead of round-robin")
+    _add_engine_arguments(run)
+    run.add_argument("--max-connections", type=positive_int, metavar="N",
+                     help="the most connections the network's rules may make (default: what the "
+                          "available memory holds); a rule beyond it is refused before allocation")
+    run.add_argument("--switch-cell", action="append", default=[], metavar="POP=CELL_ID",
+                     help="population POP uses cell CELL_ID instead (same cells, same connections); repeatable")
+    run.add_argument("--output", action="append", default=[], type=Path, metavar="FILE",
+                     help="also write the results to FILE, in the format its extension names (run.nwb, "
+                          "run.h5, run.json, ...; see nmlhub convert); repeatable")
+
+
+def _add_engine_arguments(run: argparse.ArgumentParser) -> None:
+    """The options of ``run`` saying how the model is integrated and what else is recorded."""
     run.add_argument("--engine", choices=("neuron", "coreneuron"), default="neuron",
                      help="integrate with NEURON (default) or CoreNEURON (same results; the model's "
                           "mechanisms are compiled for it once)")
@@ -64,31 +104,6 @@ def _parser() -> argparse.ArgumentParser:
                           "to NAME.lfp.dat (time in s, then V per contact) beside the other outputs")
     run.add_argument("--lfp-every", type=positive_number, metavar="MS",
                      help="LFP sampling interval (a multiple of the time step; default: every step)")
-    run.add_argument("--max-connections", type=positive_int, metavar="N",
-                     help="the most connections the network's rules may make (default: what the "
-                          "available memory holds); a rule beyond it is refused before allocation")
-    run.add_argument("--switch-cell", action="append", default=[], metavar="POP=CELL_ID",
-                     help="population POP uses cell CELL_ID instead (same cells, same connections); repeatable")
-    run.add_argument("--output", action="append", default=[], type=Path, metavar="FILE",
-                     help="also write the results to FILE, in the format its extension names (run.nwb, "
-                          "run.h5, run.json, ...; see nmlhub convert); repeatable")
-    from .importers.cli import add_parser as add_import_cell
-
-    add_import_cell(sub)
-    from .importers.netpyne_cli import add_parser as add_import_netpyne
-
-    add_import_netpyne(sub)
-    _add_convert_parser(sub)
-    from .batch.cli import add_parser as add_batch_parser
-
-    add_batch_parser(sub)
-    from .plots.cli import add_parser as add_plot
-
-    add_plot(sub)
-    from .omv.cli import add_parser as add_omv
-
-    add_omv(sub)
-    return parser
 
 
 def without_rank_option(argv: Sequence[str]) -> list[str]:
@@ -148,11 +163,28 @@ def _convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_options(args: argparse.Namespace) -> "RunOptions":
+    """The run options ``nmlhub run``'s arguments ask for."""
+    from .neuron import mpi
+    from .neuron.options import RunOptions
+
+    lfp = None
+    if args.lfp_probe is not None:
+        from .lfp import laminar_probe
+
+        lfp = laminar_probe(*args.lfp_probe)
+    intervals = (args.intervals or args.file.with_suffix(".intervals.h5")) if args.write_every else None
+    return RunOptions(duration_ms=args.duration, dt_ms=args.dt, seed=args.seed,
+                      parallel=mpi.started_by_mpi_launcher() or None, balance=args.balance,
+                      share_synapses=args.share_synapses, write_every_ms=args.write_every,
+                      intervals_file=intervals, engine=args.engine, lfp=lfp, lfp_every_ms=args.lfp_every,
+                      max_connections=args.max_connections, event_timing=args.event_timing)
+
+
 def _run(args: argparse.Namespace) -> int:
     from .model import load
-    from .neuron.simulation import NeuronSimulation, text_progress
-
     from .neuron import mpi
+    from .neuron.simulation import NeuronSimulation
 
     if not args.file.exists():
         print(f"nmlhub: error: {args.file}: file not found", file=sys.stderr)
@@ -160,55 +192,30 @@ def _run(args: argparse.Namespace) -> int:
     if args.ranks > 1 and not mpi.started_by_mpi_launcher():
         import subprocess
 
-        forwarded = without_rank_option(args.argv)
-        command = mpi.mpiexec_command(args.ranks, forwarded)
+        command = mpi.mpiexec_command(args.ranks, without_rank_option(args.argv))
         return subprocess.run(command, env=mpi.environment()).returncode
-    parallel = mpi.started_by_mpi_launcher() or None
-    lfp = None
-    if args.lfp_probe is not None:
-        from .lfp import laminar_probe
-
-        lfp = laminar_probe(*args.lfp_probe)
+    options = run_options(args)
     model = load(args.file)
     if args.switch_cell:
         from .rules.hybrid import parse_switches, switch_cells
 
         switch_cells(model, parse_switches(args.switch_cell))
-    stop = _TerminationRequest() if not parallel else None
+    stop = _TerminationRequest() if not options.parallel else None
     progress = None if args.no_progress else text_progress()
     if stop is not None:
         progress = stop.checking(progress)
-    sim = NeuronSimulation(model, duration_ms=args.duration, dt_ms=args.dt, seed=args.seed,
-                           progress=progress, parallel=parallel,
-                           balance=args.balance, share_synapses=args.share_synapses,
-                           write_every_ms=args.write_every, engine=args.engine,
-                           intervals_file=(args.intervals or args.file.with_suffix(".intervals.h5"))
-                           if args.write_every else None, lfp=lfp, lfp_every_ms=args.lfp_every,
-                           max_connections=args.max_connections, event_timing=args.event_timing)
+    sim = NeuronSimulation(model, options, progress=progress)
     try:
         if stop is not None:
             stop.install()
         results = sim.run()
     except _Terminated:
-        print(f"nmlhub: terminated (SIGTERM) at {stop.reached_ms:g} of {sim.duration_ms:g} ms; "
-              + (f"{sim.intervals_file} holds the run up to {stop.reached_ms:g} ms" if args.write_every else
-                 "nothing was written (outputs are written at the end; --write-every MS keeps what a "
-                 "run computed)"), file=sys.stderr)
-        return 128 + signal.SIGTERM
+        return _terminated(sim, stop, model, args)
     finally:
         if stop is not None:
             stop.restore()
     if sim.rank == 0:
-        for path in sim.write_outputs(results, args.outdir):
-            print(f"wrote {path}")
-        if results.lfp is not None:
-            from .lfp.files import write_lfp_file
-
-            name = args.file.stem.removeprefix("LEMS_") + ".lfp.dat"
-            print(f"wrote {write_lfp_file(results.lfp, (args.outdir or args.file.parent) / name)}")
-        _save_outputs(results, model, args.output)
-        print(f"simulated {results.duration_ms:g} ms at dt {results.dt_ms:g} ms: "
-              f"{len(results.spikes)} cells on {sim.nhost} rank(s), {results.spike_count()} spikes")
+        _write_run_outputs(sim, results, model, args)
     sim.finish()
     if sim.rank == 0:
         problem = first_non_finite_trace(results)
@@ -216,6 +223,59 @@ def _run(args: argparse.Namespace) -> int:
             print(f"nmlhub: error: {args.file}: {problem}", file=sys.stderr)
             return EXIT_INVALID
     return EXIT_OK
+
+
+def _terminated(sim: Any, stop: "_TerminationRequest", model: Any, args: argparse.Namespace) -> int:
+    """Keep what a run stopped by SIGTERM computed (its outputs up to where it got, each written
+    whole, or the interval file of ``--write-every``) and say so; the exit status."""
+    if args.write_every:
+        kept = f"{sim.intervals_file} holds the run up to {stop.reached_ms:g} ms"
+    elif sim.started:
+        _write_run_outputs(sim, sim.results_so_far(), model, args)
+        kept = f"the outputs hold the run up to {stop.reached_ms:g} ms"
+    else:
+        kept = "nothing was written (the run had not started)"
+    print(f"nmlhub: terminated (SIGTERM) at {stop.reached_ms:g} of {sim.duration_ms:g} ms; {kept}", file=sys.stderr)
+    return 128 + signal.SIGTERM
+
+
+def _write_run_outputs(sim: Any, results: Any, model: Any, args: argparse.Namespace) -> None:
+    """Write the simulation's output files, the LFP and any ``--output`` file; print a summary."""
+    for path in sim.write_outputs(results, args.outdir):
+        print(f"wrote {path}")
+    if results.lfp is not None:
+        from .lfp.files import write_lfp_file
+
+        name = args.file.stem.removeprefix("LEMS_") + ".lfp.dat"
+        print(f"wrote {write_lfp_file(results.lfp, (args.outdir or args.file.parent) / name)}")
+    _save_outputs(results, model, args.output)
+    print(f"simulated {results.duration_ms:g} ms at dt {results.dt_ms:g} ms: "
+          f"{len(results.spikes)} cells on {sim.nhost} rank(s), {results.spike_count()} spikes")
+
+
+def text_progress(stream: Any = None) -> Callable[[float], None]:
+    """A progress bar on a terminal ``stream`` (default: stderr), shown once a run has taken
+    more than two seconds."""
+    import time
+
+    stream = sys.stderr if stream is None else stream
+    state = {"started": None, "shown": False}
+
+    def show(fraction: float) -> None:
+        if not getattr(stream, "isatty", lambda: False)():
+            return
+        if state["started"] is None:
+            state["started"] = time.monotonic()
+        if not state["shown"] and time.monotonic() - state["started"] < 2.0:
+            return
+        state["shown"] = True
+        done = int(fraction * 30)
+        stream.write(f"\r[{'#' * done}{' ' * (30 - done)}] {fraction * 100:5.1f}%")
+        if fraction >= 1.0:
+            stream.write("\n")
+        stream.flush()
+
+    return show
 
 
 def _save_outputs(results, model, outputs: list[Path]) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import NmlhubError
+from ..neuron.options import RunOptions
 from .metrics import RunContext, compute
 from .spec import Metric
 from .status import MODEL_DIR, RESULTS_FILE, RunStatus, read_config, read_status, write_status
@@ -81,6 +82,13 @@ def settings_values(config: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def run_options(config: dict[str, Any]) -> RunOptions:
+    """How a batch run is simulated: the run options its configuration names (``run_options``:
+    e.g. ``engine``, ``event_timing``, ``share_synapses``), the model as run's settings otherwise
+    (its duration, step and seed are written into it, see :func:`settings_values`)."""
+    return RunOptions().with_values(config.get("run_options") or {})
+
+
 def _simulate(config: dict[str, Any], folder: Path) -> dict[str, float]:
     import nmlhub
     from .params import model_as_run
@@ -90,7 +98,7 @@ def _simulate(config: dict[str, Any], folder: Path) -> dict[str, float]:
     lems = model_as_run(config["model"], model_dir, settings_values(config))
     print(f"model as run: {lems}", flush=True)
     model = nmlhub.load(lems)
-    results = nmlhub.simulate(model)
+    results = nmlhub.simulate(model, run_options(config))
     print(f"simulated {results.duration_ms:g} ms at dt {results.dt_ms:g} ms, seed {results.seed}: "
           f"{len(results.spikes)} cells, {results.spike_count()} spikes", flush=True)
     if not config.get("keep_traces", False):

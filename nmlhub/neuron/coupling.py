@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from ..lems.nmodl import transfer_buffer
-from ..model.columns import projection_columns
+from ..model.columns import ConnectionColumns, projection_columns, with_local_rows
 from ..model.coupled import coupled_attrs, coupled_rows
+from .cells import make_point_process
 from .mechanisms import ComponentMechanism
 
 #: A place on a cell: (population, cell index, segment, fraction along it).
@@ -40,41 +41,6 @@ def coupled_components(proj: Any, electrical: bool) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def keep_jumping_cells_together(owner: np.ndarray, gids: dict[tuple[str, int], int], network: Any,
-                                jumping: set[str]) -> np.ndarray:
-    """Ranks of the gids with coupled cells of the populations in ``jumping`` on one rank.
-
-    A cell defined by LEMS dynamics sets its v inside an event (a spike's reset), after NEURON has
-    sent this step's potentials to other ranks; a coupled cell elsewhere would see the old v for
-    one step. So each group of such cells coupled to one another lives on the rank of its first
-    gid (the same choice on every rank), and their coupling never crosses ranks.
-    """
-    parent = np.arange(len(owner))
-
-    def root(gid: int) -> int:
-        while parent[gid] != gid:
-            parent[gid] = parent[parent[gid]]
-            gid = int(parent[gid])
-        return gid
-
-    joined = False
-    for electrical, projections in ((True, network.electrical_projections), (False, network.continuous_projections)):
-        for proj in projections:
-            pre_population, post_population = proj.presynaptic_population, proj.postsynaptic_population
-            if pre_population not in jumping and post_population not in jumping:
-                continue
-            cols = projection_columns(proj)
-            for pre, post in zip(cols.pre_cell.tolist(), cols.post_cell.tolist()):
-                a, b = gids.get((pre_population, pre)), gids.get((post_population, post))
-                if a is not None and b is not None:
-                    a, b = root(a), root(b)
-                    if a != b:
-                        parent[max(a, b)] = min(a, b)
-                        joined = True
-    if not joined:
-        return owner
-    roots = np.asarray([root(g) for g in range(len(owner))])
-    return owner[roots]
 
 
 def connect_coupled(proj: Any, electrical: bool, mechanisms: dict[str, ComponentMechanism],
@@ -139,16 +105,10 @@ def _attach(here: Place, there: Place, component: str, weight: float,
             mechanisms: dict[str, ComponentMechanism], instance: Any) -> None:
     from neuron import h
 
-    from .network import _set_parameters
-
     cm = mechanisms[component]
     cell = instance.cell(here[0], here[1])
     section, x = cell.locate(here[2], here[3])
-    point = getattr(h, cm.mechanism.name)(section(x))
-    _set_parameters(point, cm)
-    weight_name = cm.mechanism.variables.get("weight")
-    if weight_name:
-        setattr(point, weight_name, weight)
+    point = make_point_process(cm, section, x, weight)
     for pointer in cm.mechanism.pointers.values():
         if instance.is_local(there[0], there[1]):
             there_section, there_x = instance.cell(there[0], there[1]).locate(there[2], there[3])
@@ -158,5 +118,5 @@ def _attach(here: Place, there: Place, component: str, weight: float,
             h.setpointer(buffer, pointer, point)
             instance.parallel.pc.target_var(point, buffer, instance.transfer_ids[there])
             instance.transfer_targets.append((point, transfer_buffer(pointer), instance.transfer_ids[there]))
-    cell.attached.setdefault(component, []).append(point)
+    cell.attach(component, point)
     instance.synapses.append(point)

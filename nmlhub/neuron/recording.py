@@ -12,10 +12,8 @@ import numpy as np
 from ..errors import NmlhubError
 from ..model.paths import QuantityPathError, cell_key
 from .mechanisms import ComponentMechanism
-from .network import NetworkInstance, PointCell
-
-_CELL = re.compile(r"^(?P<pop>[^/\[\]]+)(?:\[(?P<i1>\d+)\]|/(?P<i2>\d+)(?:/(?P<comp>[^/]+))?)(?P<rest>(?:/.*)?)$")
-
+from .cells import Cell
+from .network import NetworkInstance
 
 @dataclass
 class Probe:
@@ -32,17 +30,13 @@ class Probe:
         return self.derive(values) if self.derive is not None else values
 
 
-def resolve_cell(path: str, instance: NetworkInstance) -> tuple[PointCell, list[str]]:
+def resolve_cell(path: str, instance: NetworkInstance) -> tuple[Cell, list[str]]:
     """The cell a path starts with, and the remaining path elements."""
-    match = _CELL.match(path.strip())
-    if match is None:
-        raise QuantityPathError(f"'{path}' does not name a cell (expected pop[i]/... or pop/i/cell/...)")
-    index = int(match.group("i1") if match.group("i1") is not None else match.group("i2"))
+    population, index, rest = cell_key(path)
     try:
-        cell = instance.cell(match.group("pop"), index)
+        cell = instance.cell(population, index)
     except NmlhubError:
-        raise QuantityPathError(f"'{path}': no cell {index} in population '{match.group('pop')}'") from None
-    rest = [p for p in match.group("rest").split("/") if p]
+        raise QuantityPathError(f"'{path}': no cell {index} in population '{population}'") from None
     return cell, rest
 
 
@@ -84,7 +78,7 @@ def resolve_quantity(path: str, instance: NetworkInstance,
     raise QuantityPathError(f"'{path}' is not a path nmlhub can record")
 
 
-def _morphological(path: str, cell: PointCell, rest: list[str],
+def _morphological(path: str, cell: Cell, rest: list[str],
                    mechanisms: dict[str, ComponentMechanism]) -> Probe:
     """Paths into a morphological cell: ``v``, ``5/v`` (segment 5), densities
     (``[biophys/membraneProperties/]naChans/naChan/m/q``, ``naChans/gDensity``) and synapses."""
@@ -129,7 +123,7 @@ def _morphological(path: str, cell: PointCell, rest: list[str],
     raise QuantityPathError(f"'{path}' is not a path nmlhub can record in a morphological cell")
 
 
-def _variable(path: str, point: Any, cm: ComponentMechanism, var: str, cell: PointCell,
+def _variable(path: str, point: Any, cm: ComponentMechanism, var: str, cell: Cell,
               membrane: bool) -> Probe:
     if membrane and var == "v" and cm.mechanism.role == "cell":
         return Probe(path, cell.section(0.5)._ref_v, 1e-3)

@@ -1,0 +1,109 @@
+"""The cells of a network in NEURON: a point cell (one section holding the cell's mechanism) and a
+morphological cell (sections built from its morphology), and the one way a point process (synapse,
+input, gap junction) is put on either."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .mechanisms import ComponentMechanism
+from .plan import PopulationView
+
+#: Membrane area of a point cell's section (um2); its capacitance is set through cm.
+POINT_CELL_AREA_UM2 = 1000.0
+
+
+@dataclass
+class Cell:
+    """What every cell has: its place in the network, the section that stands for it (the soma of
+    a morphological cell) and the point processes attached to it, by component."""
+
+    population: str
+    index: int
+    component: str
+    section: Any
+    attached: dict[str, list[Any]] = field(default_factory=dict, kw_only=True)
+    position: tuple[float, float, float] | None = field(default=None, kw_only=True)
+
+    mechanism: Any = None  # a point cell's mechanism (its events are its spikes)
+    built: Any = None  # a morphological cell's sections (nmlhub.neuron.morphology.BuiltMorphology)
+    threshold_mv: float = 0.0
+    v_init_mv: float | None = None
+
+    def locate(self, segment: int = 0, fraction: float = 0.5) -> tuple[Any, float]:
+        """NEURON (section, x) of a point on a NeuroML segment (point cells: the middle)."""
+        if self.built is None:
+            return self.section, 0.5
+        return self.built.locate(int(segment), float(fraction))
+
+    def attach(self, component: str, point: Any) -> None:
+        """Keep ``point`` (a point process of ``component``) with the cell."""
+        self.attached.setdefault(component, []).append(point)
+
+    def netcon_to(self, target: Any, segment: int = 0, fraction: float = 0.5) -> Any:
+        """A NetCon from this cell's spikes (its mechanism's events, or v crossing threshold)."""
+        from neuron import h
+
+        source, section, threshold = spike_source(self, segment, fraction)
+        if section is None:
+            return h.NetCon(source, target)
+        netcon = h.NetCon(source, target, sec=section)
+        netcon.threshold = threshold
+        return netcon
+
+
+@dataclass
+class PointCell(Cell):
+    """A cell without morphology: one section of :data:`POINT_CELL_AREA_UM2` holding its mechanism."""
+
+
+@dataclass
+class MorphologicalCell(Cell):
+    """A cell built from its morphology; spikes are v crossing ``threshold_mv`` at a place."""
+
+
+def spike_source(cell: Cell, segment: int, fraction: float) -> tuple[Any, Any, float]:
+    """What a NetCon from this cell starts at: its mechanism (events), or v at a place (with the
+    section and threshold), as :meth:`Cell.netcon_to` makes it."""
+    if cell.mechanism is not None:
+        return cell.mechanism, None, 0.0
+    section, x = cell.locate(segment, fraction)
+    return section(x)._ref_v, section, cell.threshold_mv
+
+
+def set_parameters(point_process: Any, cm: ComponentMechanism) -> None:
+    """Give a point process its component's parameter values."""
+    for name, value in cm.mechanism.parameters.items():
+        setattr(point_process, name, value)
+
+
+def make_point_process(cm: ComponentMechanism, section: Any, x: float, weight: float | None = None) -> Any:
+    """A point process of ``cm`` at ``section(x)`` with its parameters, and its weight (when the
+    component has one and ``weight`` is given)."""
+    from neuron import h
+
+    point = getattr(h, cm.mechanism.name)(section(x))
+    set_parameters(point, cm)
+    weight_name = cm.mechanism.variables.get("weight") if weight is not None else None
+    if weight_name:
+        setattr(point, weight_name, weight)
+    return point
+
+
+def build_point_cell(pop: PopulationView, k: int, cm: ComponentMechanism) -> PointCell:
+    """The k-th cell of a population of point cells: a section whose capacitance is the cell's,
+    holding the cell's mechanism."""
+    from neuron import h
+
+    cell_id = pop.ids[k]
+    section = h.Section(name=f"{pop.id}_{cell_id}")
+    section.L = section.diam = math.sqrt(POINT_CELL_AREA_UM2 / math.pi)
+    # C[nF] = cm[uF/cm2] * area[um2] * 1e-5
+    section.cm = cm.capacitance_nf / (POINT_CELL_AREA_UM2 * 1e-5)
+    point = make_point_process(cm, section, 0.5)
+    if cm.mechanism.role == "cell":
+        point.csec_nml = cm.capacitance_nf
+    return PointCell(pop.id, cell_id, pop.component, section, mechanism=point, position=pop.position(k))
+
