@@ -4,8 +4,8 @@ counted), no import circles between files (a package's ``__init__`` counts as a 
 inside functions and under ``TYPE_CHECKING`` count too), and no module below the NEURON driver
 importing ``nmlhub.neuron`` (docs/architecture.md draws the layers).
 
-``ALLOWED`` lists the findings still present in rooms other helpers are changing; the test fails on
-any finding not listed, and on any listed finding that no longer occurs, so the list only shrinks.
+``ALLOWED`` lists findings tolerated for a while (empty since issue 22 landed); the test fails on any
+finding not listed, and on any listed finding that no longer occurs, so the list only shrinks.
 """
 
 from __future__ import annotations
@@ -21,20 +21,7 @@ MAX_PARAMETERS = 8
 #: Modules that may import the NEURON driver: the driver itself and the layers above it.
 ABOVE_DRIVER = ("nmlhub.neuron", "nmlhub.batch", "nmlhub.omv", "nmlhub.cli")
 
-ALLOWED = {
-    # until issue 22 item 1 lands (the per-gid build plan in the driver)
-    "MODULE nmlhub/neuron/network.py",
-    "FUNC nmlhub/neuron/network.py:instantiate",
-    "FUNC nmlhub/neuron/network.py:connect_columns",
-    "PARAMS nmlhub/neuron/network.py:connect_columns",
-    "CIRCLE nmlhub.neuron.coupling nmlhub.neuron.network",
-    # until issue 22 item 4 lands (NeuronSimulation slimmed, run options, CLI)
-    "MODULE nmlhub/neuron/simulation.py",
-    "PARAMS nmlhub/neuron/simulation.py:NeuronSimulation.__init__",
-    "FUNC nmlhub/neuron/simulation.py:NeuronSimulation._run",
-    "FUNC nmlhub/cli.py:_parser",
-    "FUNC nmlhub/cli.py:_run",
-}
+ALLOWED: set[str] = set()  # every finding of issue 22 is gone; keep it that way
 
 
 @dataclass(frozen=True)
