@@ -17,7 +17,7 @@ from ..model.columns import (
 from ..model.summary import population_size
 from ..lems import expr as ex
 from .coupling import connect_coupled, coupled_components, keep_jumping_cells_together
-from .eventgrid import SPREAD, decided_per_spike, delivery_steps, netcon_delays, relay_mechanism
+from .eventgrid import decided_per_spike, delivery_steps, netcon_delays, relay_delays, relay_mechanism
 from .mechanisms import ComponentMechanism
 
 #: Membrane area of a point cell's section (um2); its capacitance is set through cm.
@@ -145,7 +145,7 @@ class NetworkInstance:
 
     def needs_relay(self, delays_ms: np.ndarray) -> np.ndarray:
         """Which connection delays act through a relay that decides each spike's step as jLEMS does."""
-        if self.event_timing != "jlems-exact":
+        if self.event_timing == "neuron":
             return np.zeros(len(delays_ms), dtype=bool)
         return decided_per_spike(delays_ms, self.dt_ms)
 
@@ -157,14 +157,20 @@ class NetworkInstance:
         from neuron import h
 
         key = (*origin, float(delay_ms))
+        steps = int(delivery_steps(np.array([delay_ms]), self.dt_ms)[0])
+        if steps == 2 and self.parallel is not None and not self.parallel.owns(origin[0], origin[1]):
+            # heard under a step after it was sent: not from another rank (eventgrid's docstring)
+            netcon = connect(target)
+            netcon.delay, netcon.weight[0] = float(self.netcon_delays(np.array([delay_ms]))[0]), weight
+            self.netcons.append(netcon)
+            return
         if key not in self.relays:
-            steps = int(delivery_steps(np.array([delay_ms]), self.dt_ms)[0])
             pair = []
             for later in (0, 1):
                 relay = getattr(h, relay_mechanism().name)()  # an artificial cell: in no section
                 relay.steps, relay.delay_s, relay.later = steps, float(delay_ms) * 0.001, later
                 feed = connect(relay)
-                feed.delay = (steps - 2) * self.dt_ms
+                feed.delay = relay_delays(steps, later, self.dt_ms)[0]
                 self.netcons.append(feed)
                 pair.append(relay)
             self.relays[key] = pair
@@ -174,7 +180,7 @@ class NetworkInstance:
         own = zlib.crc32(repr(key).encode()) % 100_000
         for later, relay in enumerate(self.relays[key]):
             netcon = h.NetCon(relay, target)
-            netcon.delay = (1 + later + SPREAD - own * 1e-8) * self.dt_ms
+            netcon.delay = relay_delays(steps, later, self.dt_ms)[1] - own * 1e-8 * self.dt_ms
             netcon.weight[0] = weight
             self.netcons.append(netcon)
 

@@ -78,9 +78,9 @@ class NeuronSimulation:
         holds, or ``$NMLHUB_MAX_CONNECTIONS``); a rule beyond it is refused before allocation.
     event_timing
         ``"jlems"`` (default): a spike acts on its targets at the time step jLEMS acts on it, its
-        delay rounded up to whole steps (a delay of a whole number k of steps acts after k + 1,
-        where jLEMS's rounding of its clock gives k or k + 1 spike by spike); ``"jlems-exact"``:
-        also those at jLEMS's step, spike by spike (neuron engine only); ``"neuron"``: the delays as
+        delay rounded up to whole steps (a delay of a whole number of steps, where jLEMS's
+        rounding of its clock decides spike by spike, through relays that decide as jLEMS
+        does); ``"jlems-exact"``: the former name of ``"jlems"``; ``"neuron"``: the delays as
         written, delivered as NEURON does (at the step nearest to their time, one step after a
         delay of whole steps), as in hand-written NEURON models. See
         :mod:`nmlhub.neuron.eventgrid`. Either way, a spike at the end of the run (t = length) is
@@ -140,10 +140,6 @@ class NeuronSimulation:
             raise SimulationError(f"unknown event timing {event_timing!r}; timings: {', '.join(EVENT_TIMINGS)}",
                                   file=model.path)
         self.event_timing = event_timing
-        if engine == "coreneuron" and event_timing == "jlems-exact":
-            raise SimulationError("event timing 'jlems-exact' relays spikes of whole-step delays through "
-                                  "a mechanism whose decisions CoreNEURON does not reproduce; use the "
-                                  "neuron engine, or event timing 'jlems'", file=model.path)
         if engine == "coreneuron":
             self.parallel = True  # CoreNEURON takes cells with gids and spikes through ParallelContext
         self._corenrn_library: Path | None = None
@@ -184,7 +180,7 @@ class NeuronSimulation:
                   for d in m.biophysics.densities]
         mechs += [sp.mechanism for m in self.mechanisms.values() if m.biophysics
                   for sp in m.biophysics.species]
-        if self.event_timing == "jlems-exact":
+        if self.event_timing != "neuron":
             mechs.append(relay_mechanism())  # for delays of whole steps (nmlhub.neuron.eventgrid)
         self._load_user_mechanisms()
         if self.engine == "coreneuron":
