@@ -575,6 +575,9 @@ class _Printer:
                 high_text, low_text = self.e(high), self.e(low)
                 if test.op in (".gt.", ".lt."):
                     return f"({high_text} - {low_text})"
+                if TLEMS in high_text or TLEMS in low_text:
+                    # jLEMS's own clock, summed as jLEMS sums it: compared exactly, as jLEMS does
+                    return f"({high_text} - {low_text} + 1e-290)"
                 return (f"({high_text} - {low_text} + {NON_STRICT_TOLERANCE} * (fabs({high_text}) + "
                         f"fabs({low_text}) + 1e-290))")
             if test.op == ".eq.":  # LEMS compares flags and counters this way

@@ -31,8 +31,12 @@ clock rounds up). A delay of one step always acts after one (t_n + dt is t_(n+1)
 ``"jlems-exact"`` is the former name of the default and means the same.
 
 Conditions on ``t`` (spike sources) see jLEMS's accumulated clock itself (t_400 at dt = 0.025 ms
-is 10.00000000000003 ms; nmlhub.lems.nmodl keeps the same sum), so a spikeArray time on the grid
-fires at jLEMS's step.
+is 10.00000000000003 ms; nmlhub.lems.nmodl keeps the same sum) and compare it exactly, as jLEMS
+does (t_10000 at dt = 0.005 ms is 49.999999999996964 ms: a spike at 50 ms fires in step 10001),
+so a spikeArray time on the grid fires at jLEMS's step.
+
+Not matched: a spike without delay acts in the next step (jLEMS acts on it within the step it is
+sent when its source is updated before its target); NEURON delivers no event sooner.
 """
 
 from __future__ import annotations
