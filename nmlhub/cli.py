@@ -97,8 +97,8 @@ def _add_engine_arguments(run: argparse.ArgumentParser) -> None:
                           "mechanisms are compiled for it once)")
     run.add_argument("--event-timing", choices=("jlems", "jlems-exact", "neuron"), default="jlems",
                      help="when a spike acts on its targets: at the step jLEMS does (default; delays "
-                          "rounded up to whole steps; jlems-exact: also delays of whole steps, spike by "
-                          "spike, neuron engine only) or as NEURON delivers it (delays as written)")
+                          "rounded up to whole steps, whole-step delays decided spike by spike; "
+                          "jlems-exact: its former name) or as NEURON delivers it (delays as written)")
     run.add_argument("--lfp-probe", type=_probe, metavar="X,Z,Y0,Y1,N",
                      help="record the LFP at N contacts from depth Y0 to Y1 (um) at x=X, z=Z; written "
                           "to NAME.lfp.dat (time in s, then V per contact) beside the other outputs")

@@ -4,10 +4,12 @@ process (a process holds one set of mechanism libraries)."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nmlhub.neuron import mpi
@@ -25,20 +27,37 @@ def _outputs(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
+def _assert_same_outputs(folder: Path, expected: dict[str, bytes]) -> None:
+    """Spike files byte-identical; voltage files with the same times and values within 1e-10 V.
+    NEURON's and CoreNEURON's compiled channel mechanisms round differently in the last bits
+    (measured on one HH compartment with a current step and no events: 680 of 10,001 samples of v
+    differ, by at most 9e-17 V; a passive one is bit-identical), which a file's 10th digit shows
+    where a value falls on a rounding edge (docs/conformance.md, "CoreNEURON and NEURON")."""
+    got = _outputs(folder)
+    assert sorted(got) == sorted(expected)
+    for name, data in expected.items():
+        if ".spikes" in name:
+            assert got[name] == data, name
+        else:
+            ours, theirs = np.loadtxt(folder / name), np.loadtxt(io.BytesIO(data))
+            assert ours.shape == theirs.shape and np.array_equal(ours[:, 0], theirs[:, 0]), name
+            np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-10, err_msg=name)
+
+
 def test_coreneuron_gives_neurons_output_files(tmp_path):
     """Multi-compartment cells, Poisson inputs (Random123 streams), synapses: byte-identical
-    spike and voltage files from NEURON and from CoreNEURON, serially and on 2 ranks."""
+    spike files and the same voltages from NEURON and from CoreNEURON, serially and on 2 ranks."""
     assert _nmlhub_run(LAYERED, tmp_path / "neuron").returncode == 0
     expected = _outputs(tmp_path / "neuron")
     assert b"\n" in expected["layered_cortex.spikes.dat"]
     core = _nmlhub_run(LAYERED, tmp_path / "core", "--engine", "coreneuron")
     assert core.returncode == 0, core.stderr[-2000:]
-    assert _outputs(tmp_path / "core") == expected
+    _assert_same_outputs(tmp_path / "core", expected)
     if mpi.wheel_library() is not None or "MPI_LIB_NRN_PATH" in mpi.environment():
         two = _nmlhub_run(LAYERED, tmp_path / "core2", "--engine", "coreneuron", "-n", "2")
         assert two.returncode == 0, two.stderr[-2000:]
         assert "on 2 rank(s)" in two.stdout
-        assert _outputs(tmp_path / "core2") == expected
+        _assert_same_outputs(tmp_path / "core2", expected)
 
 
 def test_coreneuron_refuses_lems_point_cells(tmp_path):

@@ -1,6 +1,8 @@
 """Event timing identical to jLEMS: spike sources, delays on and off the time grid, two spikes in
-one step at one synapse, a spike at the end of the run, and a 200-cell network with delays off the
-grid, serially and on 2 MPI ranks. Every spike is compared with jLEMS's to the time step.
+one step at one synapse, a spike at the end of the run, delays of whole steps (where jLEMS's
+accumulated clock decides spike by spike), and 200-cell networks with delays off the grid and of
+whole steps, serially and on 2 MPI ranks; whole-step delays also with CoreNEURON. Every spike is
+compared with jLEMS's to the time step.
 
 The references (``tests/data/event_timing/reference_*.npz``) are jLEMS's event files, made with
 ``jnml`` by ``tests/data/event_timing/make_references.py`` (which also writes the 200-cell model).
@@ -27,23 +29,39 @@ DT = 0.025
 #: EventSelection ids of LEMS_timing.xml, in order
 TIMING_CELLS = [("arr", 0), ("gen", 0), ("pair", 0)] + [("tgt", k) for k in range(7)]
 IZH_CELLS = [("E", k) for k in range(160)] + [("I", k) for k in range(40)]
+#: whole_steps.net.nml (make_references.py): spikeArray j drives tgt[5j + i] with WHOLE_DELAYS[i]
+WHOLE_DELAYS = ("0.05", "0.075", "1", "2", "3")
+WHOLE_CELLS = [(f"src{j}", 0) for j in range(4)] + [("tgt", k) for k in range(4 * len(WHOLE_DELAYS))]
+WHOLE_DT = {"dt025": 0.025, "dt01": 0.01}
+has_mpi = pytest.mark.skipif(mpi.wheel_library() is None and "MPI_LIB_NRN_PATH" not in mpi.environment(),
+                             reason="no MPI library")
 
 
-def _reference_steps(name: str, cells: list[tuple[str, int]]) -> dict[tuple[str, int], list[int]]:
+def _reference_steps(name: str, cells: list[tuple[str, int]], dt: float = DT) -> dict[tuple[str, int], list[int]]:
     """jLEMS's spikes of each cell as time-step indices."""
     stored = np.load(DATA / f"reference_{name}.npz")
     steps = {cell: [] for cell in cells}
     for time_s, selection in zip(stored["time_s"], stored["id"]):
-        steps[cells[int(selection)]].append(int(round(time_s * 1e3 / DT)))
+        steps[cells[int(selection)]].append(int(round(time_s * 1e3 / dt)))
     return steps
 
 
-def _steps(spikes: dict) -> dict[tuple[str, int], list[int]]:
-    return {key: [int(round(t / DT)) for t in times] for key, times in spikes.items()}
+def _steps(spikes: dict, dt: float = DT) -> dict[tuple[str, int], list[int]]:
+    return {key: [int(round(t / dt)) for t in times] for key, times in spikes.items()}
 
 
-def _run(lems: Path, **options) -> dict[tuple[str, int], list[int]]:
-    return _steps(NeuronSimulation(load(lems), **options).run().spikes)
+def _run(lems: Path, dt: float = DT, **options) -> dict[tuple[str, int], list[int]]:
+    return _steps(NeuronSimulation(load(lems), **options).run().spikes, dt)
+
+
+def _on_two_ranks(lems: Path, out: Path, dt: float = DT) -> dict[tuple[str, int], list[int]]:
+    command = mpi.mpiexec_command(2, [])[:3] + [sys.executable, str(HERE / "parallel_run.py"), str(lems), str(out)]
+    proc = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with open(out, "rb") as handle:
+        gathered = pickle.load(handle)
+    assert gathered["nhost"] == 2 and gathered["cells_here"] < len(gathered["spikes"])
+    return _steps(gathered["spikes"], dt)
 
 
 def test_delays_round_up_to_whole_steps_as_jlems_does():
@@ -56,13 +74,13 @@ def test_delays_round_up_to_whole_steps_as_jlems_does():
     applied = netcon_delays(delays, DT) / DT
     assert np.all((applied[off] > steps[off] - 1) & (applied[off] < steps[off] - 0.5))
     assert np.all(np.diff(applied[[5, 6]]) > 0)
-    # whole steps as written (acting after k + 1, as NEURON does); jlems-exact relays those from 3
-    assert np.array_equal(netcon_delays(delays, DT)[~off], delays[~off])
-    assert np.allclose(netcon_delays(np.array([0.025, 0.05]), DT, "jlems-exact") / DT, [0.4, 1.4])
+    # whole steps k: after k where not relayed (one step; two from another rank)
+    assert np.allclose(netcon_delays(np.array([0.025, 0.05]), DT) / DT, [0.4, 1.4])
+    assert np.array_equal(netcon_delays(delays, DT, "jlems-exact"), netcon_delays(delays, DT))
     assert np.array_equal(netcon_delays(delays, DT, "neuron"), delays)
-    # whole steps (from 3 on): jLEMS's accumulated time decides per spike (a relay does the same)
+    # whole steps from 2 on: jLEMS's accumulated time decides per spike (a relay does the same)
     assert decided_per_spike(delays, DT).tolist() == [False, False, False, False, True, False, False, True]
-    assert not decided_per_spike(np.array([0.05]), DT)[0]  # two steps: acts after two
+    assert decided_per_spike(np.array([0.05]), DT)[0] and not decided_per_spike(np.array([0.025]), DT)[0]
 
 
 @pytest.mark.parametrize("timing", ["jlems", "jlems-exact"])
@@ -81,15 +99,99 @@ def test_sources_delays_same_step_pairs_and_the_last_step_match_jlems(timing):
     after_30, after_60 = (reference[("tgt", 6)][k] - reference[("tgt", 3)][k] for k in (0, 5))
     assert (after_30, after_60) == (20 - 29, 21 - 29)
 
-    # delays of whole steps (1.0 and 0.5 ms): jLEMS's clock decides per spike; "jlems" timing
-    # acts after k + 1 steps, as NEURON does (at most one step after jLEMS), "jlems-exact" as jLEMS
-    whole = {("tgt", 0), ("tgt", 6)} if timing == "jlems" else set()
+    # delays of whole steps (1.0 and 0.5 ms) too: jLEMS's clock decides per spike, and so do
+    # the relays ("jlems-exact" is the former name of the default)
     for cell in TIMING_CELLS:
-        if cell in whole:
-            late = np.array(ours[cell]) - np.array(reference[cell])
-            assert set(late.tolist()) <= {0, 1} and 1 in late, cell
-        else:
-            assert ours[cell] == reference[cell], cell
+        assert ours[cell] == reference[cell], cell
+
+
+def _outcomes(reference: dict, dt_tag: str) -> dict[str, set[int]]:
+    """For each whole-step delay, the steps from a source spike to its target's next spike in
+    jLEMS (k + latency, or k + 1 + latency where jLEMS's clock rounds the arrival up)."""
+    outcomes: dict[str, set[int]] = {d: set() for d in WHOLE_DELAYS}
+    for j in range(4):
+        for i, delay in enumerate(WHOLE_DELAYS):
+            target = np.array(reference[("tgt", 5 * j + i)])
+            for sent in reference[(f"src{j}", 0)]:
+                outcomes[delay].add(int(target[np.searchsorted(target, sent)] - sent))
+    return outcomes
+
+
+@pytest.mark.parametrize("dt_tag", sorted(WHOLE_DT))
+def test_whole_step_delays_act_at_jlems_step_spike_by_spike(dt_tag):
+    dt = WHOLE_DT[dt_tag]
+    reference = _reference_steps(f"whole_steps_{dt_tag}", WHOLE_CELLS, dt)
+    assert sum(len(reference[(f"src{j}", 0)]) for j in range(4)) == 120
+    # jLEMS acts on some spikes after k steps and on others after k + 1 (0.075 ms is 7.5 steps
+    # of 0.01 ms, off that grid, so always rounded up)
+    whole = [d for d in WHOLE_DELAYS if abs(float(d) / dt - round(float(d) / dt)) < 1e-9]
+    for delay in whole:
+        assert len(_outcomes(reference, dt_tag)[delay]) >= 2, delay
+    ours = _run(DATA / f"LEMS_whole_steps_{dt_tag}.xml", dt)
+    assert {c: ours[c] for c in WHOLE_CELLS} == reference
+    # NEURON's own semantics act after k + 1 steps every time
+    assert _run(DATA / f"LEMS_whole_steps_{dt_tag}.xml", dt, event_timing="neuron") != ours
+
+
+@has_mpi
+def test_whole_step_delays_on_two_ranks_act_at_jlems_step(tmp_path):
+    ours = _on_two_ranks(DATA / "LEMS_whole_steps_dt025.xml", tmp_path / "p2.pkl")
+    assert ours == _reference_steps("whole_steps_dt025", WHOLE_CELLS)
+
+
+def _whole_steps_with_hh_targets(folder: Path) -> Path:
+    """whole_steps.net.nml with single-compartment HH target cells (CoreNEURON runs no LEMS
+    point cells), at dt 0.01 ms."""
+    import shutil
+
+    folder.mkdir()
+    for path in (HERE.parent / "nml_examples" / "hh_single").glob("*.nml"):
+        shutil.copy(path, folder)
+    net = (DATA / "whole_steps.net.nml").read_text()
+    iaf = next(line for line in net.splitlines() if "<iafCell" in line)
+    net = net.replace(iaf, '  <include href="hh_cell.cell.nml"/>').replace('component="iaf"', 'component="hh_cell"')
+    net = net.replace('<network id="net">', '<network id="net" type="networkWithTemperature" temperature="6.3degC">')
+    (folder / "whole_steps.net.nml").write_text(net.replace('gbase="10nS"', 'gbase="20nS"'))
+    lems = folder / "LEMS_whole_steps.xml"
+    lems.write_text((DATA / "LEMS_whole_steps_dt01.xml").read_text())
+    return lems
+
+
+def test_whole_step_delays_with_coreneuron_act_as_with_neuron(tmp_path):
+    """CoreNEURON runs no LEMS point cells, so the whole-step model gets HH target cells: the
+    relays decide each spike there as with the NEURON engine (whose decisions are jLEMS's, above),
+    and the decisions matter (NEURON's own timing gives other spikes)."""
+    lems = _whole_steps_with_hh_targets(tmp_path / "model")
+    runs = {}
+    for engine, timing in (("neuron", "jlems"), ("coreneuron", "jlems"), ("neuron", "neuron")):
+        out = tmp_path / f"{engine}_{timing}"
+        command = [sys.executable, "-m", "nmlhub", "run", str(lems), "--outdir", str(out), "--no-progress",
+                   "--engine", engine, "--event-timing", timing]  # a fresh process for each engine
+        run = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=900)
+        assert run.returncode == 0, run.stderr[-2000:]
+        runs[engine, timing] = (out / "whole_steps_dt01.spikes").read_bytes()
+    assert runs["coreneuron", "jlems"] == runs["neuron", "jlems"]
+    assert len(runs["neuron", "jlems"].splitlines()) > 200
+    assert runs["neuron", "neuron"] != runs["neuron", "jlems"]
+
+
+CLOCK_CELLS = [("a50", 0), ("a100", 0), ("gen", 0)] + [("tgt", k) for k in range(6)]
+
+
+def test_sources_fire_on_jlems_clock_compared_exactly():
+    """At dt 0.005 ms jLEMS's clock at step 10000 falls 3e-15 s short of 50 ms: a spikeArray spike
+    at 50 ms fires at step 10001 (at 100 ms, step 20000 is past it), and delays of 10 ms from
+    there act as jLEMS acts on them."""
+    dt = 0.005
+    reference = _reference_steps("clock", CLOCK_CELLS, dt)
+    assert reference[("a50", 0)] == [10001] and reference[("a100", 0)] == [20000]
+    ours = _run(DATA / "LEMS_clock.xml", dt)
+    for cell in CLOCK_CELLS[:3] + [("tgt", 1), ("tgt", 3), ("tgt", 5)]:
+        assert ours[cell] == reference[cell], cell
+    # Known difference (docs/conformance.md): jLEMS acts on a spike without delay in the step it
+    # is sent (its sources are updated before their targets), nmlhub in the next step
+    for cell in (("tgt", 0), ("tgt", 2), ("tgt", 4)):
+        assert ours[cell][0] == reference[cell][0] + 1, cell
 
 
 def test_neuron_timing_is_an_option_with_neuron_semantics():
@@ -110,18 +212,26 @@ def test_200_izhikevich_cells_with_delays_off_the_grid_spike_as_in_jlems():
                           f"{ours[different[0]][:8]} vs jLEMS {reference[different[0]][:8]}"
 
 
-@pytest.mark.skipif(mpi.wheel_library() is None and "MPI_LIB_NRN_PATH" not in mpi.environment(),
-                    reason="no MPI library")
+@has_mpi
 def test_200_izhikevich_cells_on_two_ranks_spike_as_in_jlems(tmp_path):
-    out = tmp_path / "p2.pkl"
-    command = mpi.mpiexec_command(2, [])[:3] + [sys.executable, str(HERE / "parallel_run.py"),
-                                               str(DATA / "LEMS_izh200.xml"), str(out)]
-    proc = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    with open(out, "rb") as handle:
-        gathered = pickle.load(handle)
-    assert gathered["nhost"] == 2 and gathered["cells_here"] < len(IZH_CELLS)
-    assert _steps(gathered["spikes"]) == _reference_steps("izh200", IZH_CELLS)
+    assert _on_two_ranks(DATA / "LEMS_izh200.xml", tmp_path / "p2.pkl") == _reference_steps("izh200", IZH_CELLS)
+
+
+def test_200_izhikevich_cells_with_whole_step_delays_spike_as_in_jlems():
+    """Delays of whole steps (1-5 ms in 0.05 ms, at dt 0.01 ms, where jLEMS's clock makes most
+    spikes act after k steps and the others after k + 1)."""
+    reference = _reference_steps("izh200_whole", IZH_CELLS, 0.01)
+    assert sum(len(v) for v in reference.values()) > 1000
+    ours = _run(DATA / "LEMS_izh200_whole.xml", 0.01)
+    different = [cell for cell in IZH_CELLS if ours[cell] != reference[cell]]
+    assert not different, f"{len(different)} cells differ, first {different[0]}: " \
+                          f"{ours[different[0]][:8]} vs jLEMS {reference[different[0]][:8]}"
+
+
+@has_mpi
+def test_200_izhikevich_cells_with_whole_step_delays_on_two_ranks_spike_as_in_jlems(tmp_path):
+    ours = _on_two_ranks(DATA / "LEMS_izh200_whole.xml", tmp_path / "p2.pkl", 0.01)
+    assert ours == _reference_steps("izh200_whole", IZH_CELLS, 0.01)
 
 
 def _two_hh_cells(folder: Path, fractions: tuple[float, ...]) -> Path:

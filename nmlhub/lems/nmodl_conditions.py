@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import expr as ex
-from .nmodl_names import NON_STRICT_TOLERANCE
+from .nmodl_names import NON_STRICT_TOLERANCE, TLEMS
 
 _ORDERINGS = (".gt.", ".lt.", ".geq.", ".ge.", ".leq.", ".le.")
 _UPWARD = (".gt.", ".geq.", ".ge.")
@@ -39,6 +39,9 @@ def scalar_text(test: ex.Expr, print_expr: Callable[[ex.Expr], str]) -> str | No
             high_text, low_text = print_expr(high), print_expr(low)
             if test.op in (".gt.", ".lt."):
                 return f"({high_text} - {low_text})"
+            if TLEMS in high_text or TLEMS in low_text:
+                # jLEMS's own clock, summed as jLEMS sums it: compared exactly, as jLEMS does
+                return f"({high_text} - {low_text} + 1e-290)"
             return (f"({high_text} - {low_text} + {NON_STRICT_TOLERANCE} * (fabs({high_text}) + "
                     f"fabs({low_text}) + 1e-290))")
         if test.op == ".eq.":  # LEMS compares flags and counters this way
@@ -53,14 +56,17 @@ def scalar_text(test: ex.Expr, print_expr: Callable[[ex.Expr], str]) -> str | No
     return None
 
 
-def scalar_tree(test: ex.Expr) -> ex.Expr:
-    """:func:`scalar_text` as an expression tree, for a test that has a scalar."""
+def scalar_tree(test: ex.Expr, print_expr: Callable[[ex.Expr], str]) -> ex.Expr:
+    """:func:`scalar_text` as an expression tree, for a test that has a scalar (``print_expr``
+    tells which sides read jLEMS's clock, compared exactly)."""
     assert isinstance(test, ex.BinOp)
     if test.op in _ORDERINGS:
         high, low = (test.left, test.right) if test.op in _UPWARD else (test.right, test.left)
         difference = ex.BinOp("-", high, low)
         if test.op in (".gt.", ".lt."):
             return difference
+        if TLEMS in print_expr(high) or TLEMS in print_expr(low):
+            return ex.BinOp("+", difference, ex.Num(1e-290))
         size = ex.BinOp("+", ex.BinOp("+", ex.Call("abs", high), ex.Call("abs", low)), ex.Num(1e-290))
         return ex.BinOp("+", difference, ex.BinOp("*", ex.Num(float(NON_STRICT_TOLERANCE)), size))
     gap = ex.Call("abs", ex.BinOp("-", test.left, test.right))
@@ -68,7 +74,7 @@ def scalar_tree(test: ex.Expr) -> ex.Expr:
         return ex.BinOp("-", ex.Num(0.5), gap)
     if test.op in (".neq.", ".ne."):
         return ex.BinOp("-", gap, ex.Num(0.5))
-    return min_max_tree(scalar_tree(test.left), scalar_tree(test.right), test.op == ".and.")
+    return min_max_tree(scalar_tree(test.left, print_expr), scalar_tree(test.right, print_expr), test.op == ".and.")
 
 
 def in_regime_tree(index: int) -> ex.Expr:

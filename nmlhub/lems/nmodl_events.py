@@ -129,7 +129,7 @@ class EventPrinter(Scope):
 
     def _watch_tree(self, cond: Condition) -> ex.Expr:
         """:meth:`_watch_scalar` as an expression tree (the same operations, grouped alike)."""
-        scalar = scalar_tree(cond.test)
+        scalar = scalar_tree(cond.test, self.e)
         if cond.regime is not None:
             scalar = min_max_tree(scalar, in_regime_tree(self.regime_index[cond.regime]), True)
         return scalar

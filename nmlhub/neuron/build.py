@@ -28,7 +28,7 @@ def network_rules(model: Model, network: Any) -> Any:
 def load_network_mechanisms(model: Model, network: Any, engine: NeuronEngine, cache: MechanismCache,
                             event_timing: str) -> dict[str, ComponentMechanism]:
     """Generate, compile (cached) and load the mechanisms of every component the network (and
-    its rules) use, the user's own .mod files, and the relay of ``jlems-exact`` event timing."""
+    its rules) use, the user's own .mod files, and the relay of jLEMS's event timing for whole-step delays."""
     ids = needed_components(network, model.network_extras.get(network.id), network_rules(model, network))
     for comp_id in ids:
         if comp_id not in model.components:
@@ -38,7 +38,7 @@ def load_network_mechanisms(model: Model, network: Any, engine: NeuronEngine, ca
     mechs = [m.mechanism for m in mechanisms.values() if m.mechanism is not None]
     mechs += [d.mechanism for m in mechanisms.values() if m.biophysics for d in m.biophysics.densities]
     mechs += [sp.mechanism for m in mechanisms.values() if m.biophysics for sp in m.biophysics.species]
-    if event_timing == "jlems-exact":
+    if event_timing != "neuron":
         mechs.append(relay_mechanism())  # for delays of whole steps (nmlhub.neuron.eventgrid)
     _load_user_mechanisms(mechanisms, engine, cache, model)
     engine.load_mechanisms(cache, mechs, model, mechanisms)

@@ -54,10 +54,6 @@ class CoreNeuronEngine(NeuronEngine):
         self.library: Path | None = None
 
     def check(self, options: RunOptions, path: Path | None) -> None:
-        if options.event_timing == "jlems-exact":
-            raise SimulationError("event timing 'jlems-exact' relays spikes of whole-step delays through "
-                                  "a mechanism whose decisions CoreNEURON does not reproduce; use the "
-                                  "neuron engine, or event timing 'jlems'", file=path)
         if options.lfp is not None:
             raise SimulationError("the LFP is computed in Python after each time step, which CoreNEURON "
                                   "cannot do; use the neuron engine", file=path)

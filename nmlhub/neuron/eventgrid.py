@@ -19,24 +19,32 @@ NEURON models).
 
 Delays of a whole number k of steps: jLEMS adds ``dt`` to its time at every step, so its t_n
 carries floating-point rounding, and whether t_n + d falls at or just past t_(n+k) depends on the
-step n (about half of the spikes act after k steps, the others after k + 1). ``"jlems"`` timing
-gives such delays to NEURON as written (acting after k + 1 steps, as NEURON does, the same on every
-engine and rank). ``"jlems-exact"`` (NEURON engine) sends them through a pair of relays per source
-and delay that redo jLEMS's arithmetic for each spike (k >= 3; one or two steps act after k), so
-every spike acts at jLEMS's step. (With CoreNEURON the relays' decisions came out differently in
-rare spikes, which is why it is not the default.)
+step n (some spikes act after k steps, the others after k + 1). Such connections (k >= 2) go
+through a pair of relays per source and delay (:func:`relay_mechanism`) that redo jLEMS's
+arithmetic for each spike and pass it on to act at jLEMS's step, on any number of ranks and with
+CoreNEURON (the relays sit with the target cells and are built the same way on every engine). A
+relay decides a step ahead of the spike's action: it hears the spike ``(k - 2 + LEAD)`` steps
+after it was sent, which for k = 2 is under one step, so it must be on the source's rank; a delay
+of exactly two steps from a cell on another rank acts after 2 steps (jLEMS: 2, or 3 where its
+clock rounds up). A delay of one step always acts after one (t_n + dt is t_(n+1) exactly).
+
+``"jlems-exact"`` is the former name of the default and means the same.
 
 Conditions on ``t`` (spike sources) see jLEMS's accumulated clock itself (t_400 at dt = 0.025 ms
-is 10.00000000000003 ms; nmlhub.lems.nmodl keeps the same sum), so a spikeArray time on the grid
-fires at jLEMS's step.
+is 10.00000000000003 ms; nmlhub.lems.nmodl keeps the same sum) and compare it exactly, as jLEMS
+does (t_10000 at dt = 0.005 ms is 49.999999999996964 ms: a spike at 50 ms fires in step 10001),
+so a spikeArray time on the grid fires at jLEMS's step.
+
+Not matched: a spike without delay acts in the next step (jLEMS acts on it within the step it is
+sent when its source is updated before its target); NEURON delivers no event sooner.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: How connection delays are applied: on jLEMS's grid (the default; "jlems-exact" also decides
-#: per spike for delays of whole steps, NEURON engine only) or as NEURON does.
+#: How connection delays are applied: on jLEMS's grid (the default; "jlems-exact" is its former
+#: name) or as NEURON does.
 EVENT_TIMINGS = ("jlems", "jlems-exact", "neuron")
 
 #: A delay within this fraction of a step of the grid counts as a whole number of steps.
@@ -45,6 +53,10 @@ _ON_GRID = 1e-9
 #: Events acting in one step reach NEURON within this fraction of a step after its start, in the
 #: order of their arrival in jLEMS (NEURON acts on events up to half a step after its start).
 SPREAD = 0.4
+
+#: A relay hears a spike this fraction of a step after the start of the step before the one it
+#: acts in (away from the edges of the step, whichever time NEURON gives its NET_RECEIVE).
+LEAD = 0.25
 
 
 def delivery_steps(delays_ms: np.ndarray, dt_ms: float) -> np.ndarray:
@@ -73,8 +85,9 @@ def netcon_delays(delays_ms: np.ndarray, dt_ms: float, timing: str = "jlems") ->
     dt_ms
         The fixed time step (ms).
     timing
-        ``"jlems"``: act at jLEMS's step (``(k - 1) * dt``, see the module docstring);
-        ``"neuron"``: the delays unchanged.
+        ``"jlems"``: act at jLEMS's step (``(k - 1) * dt``, see the module docstring; whole-step
+        delays relayed per spike, :func:`decided_per_spike`, act after k steps when they cannot
+        be); ``"neuron"``: the delays unchanged.
     """
     delays = np.asarray(delays_ms, dtype=float)
     if timing == "neuron":
@@ -86,12 +99,7 @@ def netcon_delays(delays_ms: np.ndarray, dt_ms: float, timing: str = "jlems") ->
     # on them in that order): a delay past the grid by a fraction f of a step becomes
     # (k - 1 + SPREAD * f) steps, and one of whole steps k - 1 + SPREAD.
     past = delays - (steps - 1) * float(dt_ms)
-    applied = np.where(steps > 0, (steps - 1) * float(dt_ms) + SPREAD * np.clip(past, 0.0, float(dt_ms)), 0.0)
-    if timing == "jlems":
-        # whole steps: as NEURON delivers them (after k + 1 steps; jLEMS: k or k + 1, see above)
-        whole = _whole_steps(delays, dt_ms) & (delays > 0)
-        applied = np.where(whole, delays, applied)
-    return applied
+    return np.where(steps > 0, (steps - 1) * float(dt_ms) + SPREAD * np.clip(past, 0.0, float(dt_ms)), 0.0)
 
 
 def jlems_times(dt_ms: float, steps: int) -> np.ndarray:
@@ -109,18 +117,25 @@ def _whole_steps(delays_ms: np.ndarray, dt_ms: float) -> np.ndarray:
 
 def decided_per_spike(delays_ms: np.ndarray, dt_ms: float) -> np.ndarray:
     """Which delays jLEMS may act on after k or k + 1 steps depending on the spike's step (a whole
-    number k of steps, where its accumulated time decides): these go through a relay
-    (:func:`relay_mechanism`) that decides as jLEMS does for each spike. The relay decides a
-    step ahead, so it needs k >= 3; a delay of exactly 2 steps acts after 2."""
+    number k >= 2 of steps, where its accumulated time decides): these go through a relay
+    (:func:`relay_mechanism`) that decides as jLEMS does for each spike. (A delay of one step
+    acts after one: t_n + dt is t_(n+1).)"""
     ratio = np.asarray(delays_ms, dtype=float) / float(dt_ms)
-    nearest = np.round(ratio)
-    return (np.abs(ratio - nearest) <= _ON_GRID * np.maximum(1.0, nearest)) & (nearest >= 3)
+    return _whole_steps(delays_ms, dt_ms) & (np.round(ratio) >= 2)
+
+
+def relay_delays(steps: int, later: int, dt_ms: float) -> tuple[float, float]:
+    """The NetCon delays (ms) into a relay of a delay of ``steps`` whole steps, and out of the
+    relay that passes spikes on after ``steps + later`` steps: the relay hears a spike sent at
+    the end of step n at the start of step n + steps - 1 (LEAD of a step in), and its spikes act
+    at the start of step n + steps + later, SPREAD of a step in, after events arriving directly."""
+    return (steps - 2 + LEAD) * float(dt_ms), (1 + later + SPREAD - LEAD) * float(dt_ms)
 
 
 _RELAY = """COMMENT
 Generated by nmlhub (nmlhub.neuron.eventgrid): passes a spike on at the step jLEMS acts on it.
-A spike that left its source at the end of step n arrives here (NetCon delay (steps - 2) * dt) at
-the start of step n + steps - 1; jLEMS acts on it in step n + steps if its time of arrival,
+A spike that left its source at the end of step n arrives here (NetCon delay (steps - 2 + LEAD) * dt)
+at the start of step n + steps - 1; jLEMS acts on it in step n + steps if its time of arrival,
 t_n + delay in jLEMS's accumulated time (seconds), is not past t_(n + steps), else one step later.
 Relays come in pairs fed by the same spikes: the one with later = 0 passes on the spikes jLEMS acts
 on in step n + steps, the one with later = 1 the others, each through NetCons whose delays make
@@ -156,7 +171,7 @@ INITIAL {
 
 NET_RECEIVE(w) {
     LOCAL sent, arrival, k, on_time
-    sent = floor(t/dt + 0.25) - (steps - 2)
+    sent = floor(t/dt + 0.5) - (steps - 2)
     while (nlems_nml < sent) {
         tlems_nml = tlems_nml + dtlems_nml
         nlems_nml = nlems_nml + 1

@@ -13,7 +13,7 @@ from ..model import Model
 from ..model.columns import ConnectionColumns, input_part, parse_cell_reference, projection_part
 from .cells import Cell, PointCell, build_point_cell, make_point_process
 from .coupling import connect_coupled, coupled_components
-from .eventgrid import SPREAD, decided_per_spike, delivery_steps, netcon_delays, relay_mechanism
+from .eventgrid import decided_per_spike, delivery_steps, netcon_delays, relay_delays, relay_mechanism
 from .mechanisms import ComponentMechanism
 from .morphcell import build_morphological_cell
 from .plan import BuildPlan, BuildSettings, NetworkError
@@ -75,7 +75,7 @@ class NetworkInstance:
 
     def needs_relay(self, delays_ms: np.ndarray) -> np.ndarray:
         """Which connection delays act through a relay that decides each spike's step as jLEMS does."""
-        if self.settings.event_timing != "jlems-exact":
+        if self.settings.event_timing == "neuron":
             return np.zeros(len(delays_ms), dtype=bool)
         return decided_per_spike(delays_ms, self.settings.dt_ms)
 
@@ -88,14 +88,18 @@ class NetworkInstance:
 
         dt = self.settings.dt_ms
         key = (*origin, float(delay_ms))
+        steps = int(delivery_steps(np.array([delay_ms]), dt)[0])
+        if steps == 2 and not self.is_local(origin[0], origin[1]):
+            # heard under a step after it was sent: not from another rank (eventgrid's docstring)
+            self.add_netcon(connect(target), float(self.netcon_delays(np.array([delay_ms]))[0]), weight)
+            return
         if key not in self.relays:
-            steps = int(delivery_steps(np.array([delay_ms]), dt)[0])
             pair = []
             for later in (0, 1):
                 relay = getattr(h, relay_mechanism().name)()  # an artificial cell: in no section
                 relay.steps, relay.delay_s, relay.later = steps, float(delay_ms) * 0.001, later
                 feed = connect(relay)
-                feed.delay = (steps - 2) * dt
+                feed.delay = relay_delays(steps, later, dt)[0]
                 self.netcons.append(feed)
                 pair.append(relay)
             self.relays[key] = pair
@@ -104,7 +108,7 @@ class NetworkInstance:
         # every rank): NEURON and CoreNEURON order events of equal times differently
         own = zlib.crc32(repr(key).encode()) % 100_000
         for later, relay in enumerate(self.relays[key]):
-            self.add_netcon(h.NetCon(relay, target), (1 + later + SPREAD - own * 1e-8) * dt, weight)
+            self.add_netcon(h.NetCon(relay, target), relay_delays(steps, later, dt)[1] - own * 1e-8 * dt, weight)
 
     def add_netcon(self, netcon: Any, delay_ms: float, weight: float) -> None:
         """Give a NetCon its delay and weight (the one route by which weights reach NEURON) and keep it."""

@@ -148,6 +148,7 @@ def main() -> None:
         lines.append(f"| `{case}` | {source} | {status} | {'' if worst is None else f'{worst:.2e}'} | "
                      f"{'' if window is None else f'{window:.0%}'} | {spikes} | {note[:160].replace('|', '/')} |")
     lines += ["", *(HERE / "numerical_schemes.md").read_text().rstrip().splitlines()]
+    lines += ["", *(HERE / "event_timing.md").read_text().rstrip().splitlines()]
     lines += _omt_section(args.jobs)
     lines += _export_section(args.jobs)
     lines += ["", "## Per column", ""]

@@ -4,10 +4,18 @@
     python tests/data/event_timing/make_references.py            # both models
     python tests/data/event_timing/make_references.py --only timing
 
+``izh200_whole.net.nml`` / ``LEMS_izh200_whole.xml``: the same network (same seed) with every delay
+a whole number of steps (1-5 ms, rounded to 0.05 ms), at dt 0.01 ms. ``whole_steps.net.nml`` and
+``LEMS_whole_steps_<dt>.xml`` (dt 0.025 and 0.01 ms): a spikeArray with spikes at many different
+steps (off the grid, so its own emission step is certain) driving integrate-and-fire cells through
+delays of whole steps (0.05, 0.075, 1, 2, 3 ms): jLEMS's accumulated clock makes each spike act
+after k or k + 1 steps, both outcomes many times.
+
 ``izh200.net.nml`` and ``LEMS_izh200.xml`` are written by this script from a fixed seed (160 RS and
 40 FS Izhikevich cells, each receiving 10 excitatory and 5 inhibitory connections with delays
 drawn uniformly from 1-5 ms off the 0.025 ms grid, pulse inputs of per-cell weights, 500 ms).
-``LEMS_timing.xml`` / ``timing.net.nml`` are written by hand. Each LEMS file is run with
+``LEMS_timing.xml`` / ``timing.net.nml`` and ``LEMS_clock.xml`` / ``clock.net.nml`` are written
+by hand. Each LEMS file is run with
 ``jnml LEMS_FILE -nogui`` in a scratch copy of this folder, and its event file is stored as
 ``reference_<name>.npz``: ``time_s`` and ``id`` of every event in file order, plus the jNeuroML
 version line. tests/test_event_timing.py compares nmlhub's spikes with them, to the time step.
@@ -42,10 +50,22 @@ def off_grid_delays(rng: np.random.Generator, count: int) -> np.ndarray:
         delays[on_grid] = np.round(rng.uniform(1.0, 5.0, int(on_grid.sum())), 4)
 
 
-def write_izh200() -> None:
+#: the whole-step network's time step (ms): jLEMS's clock makes most spikes act after k steps at
+#: this step (at 0.025 ms only about 5% do), and its delays are whole multiples of 0.05 ms
+WHOLE_DT_MS = 0.01
+
+
+def whole_step_delays(rng: np.random.Generator, count: int) -> np.ndarray:
+    """Delays (ms) drawn uniformly from 1-5 ms and rounded to 0.05 ms (whole steps at 0.01 ms)."""
+    return np.round(rng.uniform(1.0, 5.0, count) / 0.05) * 0.05
+
+
+def write_izh200(name: str = "izh200", whole_steps: bool = False) -> None:
     rng = np.random.default_rng(SEED)
+    draw_delays = whole_step_delays if whole_steps else off_grid_delays
     lines = ['<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="izh200">',
-             "  <notes>Written by make_references.py (seed 17): do not edit by hand.</notes>",
+             f"  <notes>Written by make_references.py (seed 17{', delays of whole steps' if whole_steps else ''}): "
+             "do not edit by hand.</notes>",
              '  <expTwoSynapse id="syn_exc" gbase="1nS" erev="0mV" tauDecay="5ms" tauRise="0.5ms"/>',
              '  <expTwoSynapse id="syn_inh" gbase="2nS" erev="-80mV" tauDecay="10ms" tauRise="1ms"/>',
              '  <izhikevich2007Cell id="RS" C="100pF" v0="-60mV" k="0.7nS_per_mV" vr="-60mV" vt="-40mV" '
@@ -64,7 +84,7 @@ def write_izh200() -> None:
             posts = [k for p, k in cells if p == post_pop]
             pre = np.concatenate([rng.choice(size, per_cell, replace=False) for _ in posts])
             post = np.repeat(posts, per_cell)
-            delays = off_grid_delays(rng, len(pre))
+            delays = draw_delays(rng, len(pre))
             weights = np.round(rng.uniform(*weight_range, len(pre)), 4)
             lines.append(f'    <projection id="{pre_pop}_to_{post_pop}" presynapticPopulation="{pre_pop}" '
                          f'postsynapticPopulation="{post_pop}" synapse="{synapse}">')
@@ -79,19 +99,85 @@ def write_izh200() -> None:
             lines.append(f'      <inputW id="{k}" target="../{pop}[{k}]" destination="synapses" weight="{w:g}"/>')
         lines.append("    </inputList>")
     lines += ["  </network>", "</neuroml>"]
-    (HERE / "izh200.net.nml").write_text("\n".join(lines) + "\n")
+    (HERE / f"{name}.net.nml").write_text("\n".join(lines) + "\n")
     selections = "\n".join(f'      <EventSelection id="{k}" select="{p}[{i}]" eventPort="spike"/>'
                            for k, (p, i) in enumerate(cells))
-    (HERE / "LEMS_izh200.xml").write_text(f"""<Lems>
+    (HERE / f"LEMS_{name}.xml").write_text(f"""<Lems>
   <!-- Written by make_references.py: a deterministic 200-cell Izhikevich network with delays off
        the time grid, to compare every spike time with jLEMS's. -->
   <Target component="sim"/>
   <Include file="Cells.xml"/>
   <Include file="Networks.xml"/>
   <Include file="Simulation.xml"/>
-  <Include file="izh200.net.nml"/>
-  <Simulation id="sim" length="500ms" step="{DT_MS}ms" target="izh200">
-    <EventOutputFile id="spikes" fileName="izh200.spikes" format="TIME_ID">
+  <Include file="{name}.net.nml"/>
+  <Simulation id="sim" length="500ms" step="{WHOLE_DT_MS if whole_steps else DT_MS}ms" target="izh200">
+    <EventOutputFile id="spikes" fileName="{name}.spikes" format="TIME_ID">
+{selections}
+    </EventOutputFile>
+  </Simulation>
+</Lems>
+""")
+
+
+#: delays of whole steps (ms) at both steps, one target cell each; and the spikeArray's times
+WHOLE_DELAYS_MS = ("0.05", "0.075", "1", "2", "3")
+WHOLE_STEPS_DTS = {"dt025": "0.025", "dt01": "0.01"}
+
+
+def whole_steps_spike_times() -> np.ndarray:
+    """120 spikes 3.3-3.9 ms apart, in time order (the cells settle between them), off both grids by 0.3-0.7 of
+    a step of 0.01 ms (so also of 0.025 ms): at many different steps."""
+    rng = np.random.default_rng(SEED)
+    times = 5.0 + np.cumsum(rng.uniform(3.3, 3.9, 120)).round(2) + rng.uniform(0.003, 0.007, 120).round(4)
+    return times
+
+
+#: spikeArrays of WHOLE_STEPS_SPIKES each (one of 120 spikes would give a too long NMODL line)
+WHOLE_STEPS_ARRAYS, WHOLE_STEPS_SPIKES = 4, 30
+
+
+def write_whole_steps() -> None:
+    times = whole_steps_spike_times().reshape(WHOLE_STEPS_ARRAYS, WHOLE_STEPS_SPIKES)
+    count = len(WHOLE_DELAYS_MS)
+    arrays, populations, projections = [], [], []
+    for j, train in enumerate(times):
+        spikes = "\n".join(f'    <spike id="{k}" time="{t:.4f}ms"/>' for k, t in enumerate(train))
+        arrays.append(f'  <spikeArray id="train{j}">\n{spikes}\n  </spikeArray>')
+        populations.append(f'    <population id="src{j}" component="train{j}" size="1"/>')
+        targets = "\n".join(f'      <connectionWD id="{k}" preCellId="../src{j}[0]" postCellId="../tgt[{j * count + k}]" '
+                            f'weight="1" delay="{d}ms"/>' for k, d in enumerate(WHOLE_DELAYS_MS))
+        projections.append(f'    <projection id="whole{j}" presynapticPopulation="src{j}" postsynapticPopulation="tgt" '
+                           f'synapse="syn">\n{targets}\n    </projection>')
+    newline = "\n"
+    (HERE / "whole_steps.net.nml").write_text(f"""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="whole_steps">
+  <notes>Written by make_references.py: do not edit by hand. Spikes at many steps (spikeArray j
+    drives tgt[5j..5j+4]) through delays of whole steps ({", ".join(WHOLE_DELAYS_MS)} ms), each to
+    an integrate-and-fire cell that fires within a few steps of the spike's arrival.</notes>
+  <iafCell id="iaf" leakReversal="-70mV" thresh="-50mV" reset="-70mV" C="0.01nF" leakConductance="0.001uS"/>
+  <expOneSynapse id="syn" gbase="10nS" erev="0mV" tauDecay="0.5ms"/>
+{newline.join(arrays)}
+  <network id="net">
+{newline.join(populations)}
+    <population id="tgt" component="iaf" size="{WHOLE_STEPS_ARRAYS * count}"/>
+{newline.join(projections)}
+  </network>
+</neuroml>
+""")
+    selections = "\n".join([f'      <EventSelection id="{j}" select="src{j}[0]" eventPort="spike"/>'
+                            for j in range(WHOLE_STEPS_ARRAYS)]
+                           + [f'      <EventSelection id="{WHOLE_STEPS_ARRAYS + k}" select="tgt[{k}]" eventPort="spike"/>'
+                              for k in range(WHOLE_STEPS_ARRAYS * count)])
+    length = float(times.max()) + 10.0
+    for tag, step in WHOLE_STEPS_DTS.items():
+        (HERE / f"LEMS_whole_steps_{tag}.xml").write_text(f"""<Lems>
+  <!-- Written by make_references.py: delays of whole steps, spikes at many steps. -->
+  <Target component="sim"/>
+  <Include file="Cells.xml"/>
+  <Include file="Networks.xml"/>
+  <Include file="Simulation.xml"/>
+  <Include file="whole_steps.net.nml"/>
+  <Simulation id="sim" length="{length:.0f}ms" step="{step}ms" target="net">
+    <EventOutputFile id="spikes" fileName="whole_steps_{tag}.spikes" format="TIME_ID">
 {selections}
     </EventOutputFile>
   </Simulation>
@@ -122,13 +208,22 @@ def reference(name: str, lems: str, events: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("timing", "izh200"))
+    parser.add_argument("--only", choices=("timing", "izh200", "izh200_whole", "whole_steps", "clock"))
     args = parser.parse_args()
     if args.only in (None, "timing"):
         reference("timing", "LEMS_timing.xml", "timing.spikes")
+    if args.only in (None, "clock"):
+        reference("clock", "LEMS_clock.xml", "clock.spikes")
     if args.only in (None, "izh200"):
         write_izh200()
         reference("izh200", "LEMS_izh200.xml", "izh200.spikes")
+    if args.only in (None, "izh200_whole"):
+        write_izh200("izh200_whole", whole_steps=True)
+        reference("izh200_whole", "LEMS_izh200_whole.xml", "izh200_whole.spikes")
+    if args.only in (None, "whole_steps"):
+        write_whole_steps()
+        for tag in WHOLE_STEPS_DTS:
+            reference(f"whole_steps_{tag}", f"LEMS_whole_steps_{tag}.xml", f"whole_steps_{tag}.spikes")
 
 
 if __name__ == "__main__":
