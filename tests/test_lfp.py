@@ -364,3 +364,25 @@ def test_a_later_run_leaves_an_earlier_runs_times_alone(mc_run, cortex_lfp):
     expected = np.arange(8001) * 0.025
     np.testing.assert_allclose(mc_run.results.time_ms, expected, atol=1e-9)
     np.testing.assert_allclose(mc_run.results.lfp.time_ms, expected, atol=1e-9)
+
+
+def test_a_dropped_simulation_frees_its_lfp_recorder_at_once():
+    """No reference cycle keeps a recorder (and the sections its segments hold) for the garbage
+    collector to free later, possibly in the middle of another run (seen as an abort in
+    NEURON's vec2numpy while a later run sampled its LFP)."""
+    import gc
+    import weakref
+
+    import nmlhub
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    sim = NeuronSimulation(nmlhub.load(EXAMPLES / "mc_network" / "LEMS_mc_network.xml"), duration_ms=1.0,
+                           lfp=Electrodes(np.array([[250.0, 5e3, 0.0]])))
+    sim.run()
+    recorder = weakref.ref(sim.lfp_recorder)
+    gc.disable()
+    try:
+        del sim
+        assert recorder() is None, "the LFP recorder outlived its simulation (a reference cycle)"
+    finally:
+        gc.enable()

@@ -4,6 +4,7 @@ so memory grows as electrodes x samples, never segments x samples."""
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -53,7 +54,10 @@ class LFPRecorder:
         self._samples: list[np.ndarray] = []
         self._steps = 0
         self._cvode = h.CVode()
-        self._callback = self._after_step  # one object, to remove what was added
+        # one object, to remove what was added; it holds the recorder weakly: a bound method kept
+        # on the recorder would make a cycle that only the garbage collector frees, and freeing
+        # the segments it holds (their sections) in the middle of a later run corrupts that run
+        self._callback = _AfterStep(self)
         self._attached = False
 
     def attach(self) -> None:
@@ -119,3 +123,15 @@ class LFPRecorder:
         local = local[:, :len(times)]  # samples after the run's end (its closing step) are dropped
         return LFP(times, self.electrodes.positions_um.copy(), local, self.electrodes.sigma,
                    self.electrodes.method)
+
+
+class _AfterStep:
+    """NEURON's per-step callback of a recorder, holding it weakly."""
+
+    def __init__(self, recorder: LFPRecorder) -> None:
+        self._recorder = weakref.ref(recorder)
+
+    def __call__(self) -> None:
+        recorder = self._recorder()
+        if recorder is not None:
+            recorder._after_step()
