@@ -73,3 +73,21 @@ def test_two_input_sums_in_a_cell_without_membrane_dynamics_are_refused():
         mechanism_for(flat, "cell")
     flat.external = {"a": "none"}
     assert "isum_nml" in mechanism_for(flat, "cell").text
+
+
+def test_assigning_a_v_the_cell_does_not_define_is_refused_in_one_line():
+    """An assignment target is always a variable: a cell that measures its input from the section
+    and assigns a v it neither integrates nor derives is refused, not printed as an expression."""
+    from nmlhub.lems import expr as ex
+    from nmlhub.lems.flatten import TranslationError
+    from nmlhub.lems.nmodl import mechanism_for
+    from nmlhub.lems.translate import Action, FlatComponent
+
+    flat = FlatComponent(type="borrowedV", states=["U"], derived=[("a", ex.Num(0.0))],
+                         time_derivatives={None: {"U": ex.Name("a")}}, external={"a": "none"},
+                         on_start=[Action("assign", "v", ex.Num(-0.07))])
+    with pytest.raises(TranslationError, match="borrowedV: 'v' is assigned in an event or OnStart"):
+        mechanism_for(flat, "cell")
+    flat.derived.append(("v", ex.Name("U")))  # the cell's own v: assigned as a variable
+    text = mechanism_for(flat, "cell").text
+    assert "v_l = (-0.07)" in text and "(vstep_nml*0.001) =" not in text

@@ -43,6 +43,9 @@ class Mechanism:
     pointers
         Requirements the driver links to another cell (LEMS name -> POINTER name), e.g. the
         ``vpeer`` of a gap junction (in mV, as NEURON's v).
+    own_v
+        Whether the component's ``v`` is a variable of its own (a DerivedVariable ``v = Vs`` of a
+        two-compartment cell), recorded from the mechanism, not from NEURON's membrane.
     """
 
     name: str
@@ -52,6 +55,7 @@ class Mechanism:
     variables: dict[str, str] = field(default_factory=dict)
     flat: FlatComponent | None = None
     pointers: dict[str, str] = field(default_factory=dict)
+    own_v: bool = False
 
 
 def mechanism_for(flat: FlatComponent, role: str, ion: str | None = None, copy: int = 0) -> Mechanism:
@@ -72,4 +76,5 @@ def mechanism_for(flat: FlatComponent, role: str, ion: str | None = None, copy: 
     text = draft.replace("MECHNAME", name)
     parameters = {printer.names[p]: v for p, v in {**flat.params, **flat.properties}.items()}
     parameters.update({safe_name(n): 0.0 for n in printer.supplied})
-    return Mechanism(name, role, text, parameters, dict(printer.names), flat, dict(printer.pointers))
+    return Mechanism(name, role, text, parameters, dict(printer.names), flat, dict(printer.pointers),
+                     own_v=printer.own_v)

@@ -250,4 +250,4 @@ class EventPrinter(Scope):
             # Where v has no time derivative the holding current keeps v where the
             # cell last put it (a voltage clamp), not where it was before.
             return [f"v = ({value}) * 1000", f"{VHOLD} = v"]
-        return [f"{self.rename(action.target)} = {value}"]
+        return [f"{self.target(action.target)} = {value}"]

@@ -4,11 +4,15 @@ variables NEURON provides, and how its conditions are tested."""
 
 from __future__ import annotations
 
+import re
+
 from . import expr as ex
 from .flatten import TranslationError
 from .nmodl_names import (CALCIUM_POOLS, INPUT_UNITS, SUPPLIED, TLEMS, TSTEP, VINIT, VSTEP, safe_name)
 from .nmodl_roles import ROLES
 from .translate import Condition, FlatComponent
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class Scope:
@@ -31,6 +35,9 @@ class Scope:
         self.names = {n: safe_name(n) for n in self._all_names()}
         self.regime_index = {name: k + 1 for k, name in enumerate(flat.regimes)}
         self.membrane_v = self.role.membrane and "v" in flat.states
+        # A v the component defines without being its membrane (a derived v = Vs of a
+        # two-compartment cell) is its own variable, not NEURON's v.
+        self.own_v = "v" in self.names and not self.membrane_v
         self.initializing = False
         self.in_event = False
         self._check_input_sum()
@@ -134,13 +141,22 @@ class Scope:
             return f"({TSTEP}*0.001)"
         if name == "v" and self.membrane_v and self.initializing:
             return f"({VINIT}*0.001)"
-        if name == "v" and self.uses_v:
+        if name == "v" and self.uses_v and not self.own_v:
             # Equations see v as it was at the start of the step (explicit Euler, as jLEMS);
             # conditions and event actions see NEURON's current v.
             return "(v*0.001)" if self.in_event else f"({VSTEP}*0.001)"
         if name == "temperature" and name not in self.names:
             return "(celsius + 273.15)"  # required by a child (q10 settings) or the component
         return self._rename_variable(name)
+
+    def target(self, name: str) -> str:
+        """How a LEMS variable assigned in OnStart, OnEvent or OnCondition is written in NMODL:
+        always a variable, never an expression (v at the start of the step, a unit scaling)."""
+        written = self.rename(name)
+        if not _IDENTIFIER.fullmatch(written):
+            raise TranslationError(f"{self.flat.type}: '{name}' is assigned in an event or OnStart "
+                                   f"but is not a variable of the component nmlhub can set")
+        return written
 
     def _rename_variable(self, name: str) -> str:
         if name in self.names:

@@ -125,7 +125,7 @@ def _morphological(path: str, cell: Cell, rest: list[str],
 
 def _variable(path: str, point: Any, cm: ComponentMechanism, var: str, cell: Cell,
               membrane: bool) -> Probe:
-    if membrane and var == "v" and cm.mechanism.role == "cell":
+    if membrane and var == "v" and cm.mechanism.role == "cell" and not cm.mechanism.own_v:
         return Probe(path, cell.section(0.5)._ref_v, 1e-3)
     name = cm.mechanism.variables.get(var)
     if name is None or not hasattr(point, f"_ref_{name}"):
