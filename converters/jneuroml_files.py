@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +171,45 @@ def read(path: Path) -> Results:
         dt_ms = float(time_ms[1] - time_ms[0]) if len(time_ms) > 1 else 0.0
     return Results(time_ms=time_ms, traces=traces, spikes=spikes,
                    duration_ms=float(time_ms[-1]) if len(time_ms) else 0.0, dt_ms=dt_ms)
+
+
+def write_lems_outputs(simulation: Any, results: Results, folder: Path,
+                       unknown_cell: Callable[[str], None] | None = None) -> list[Path]:
+    """Write every ``OutputFile`` and ``EventOutputFile`` of a LEMS ``<Simulation>`` as jNeuroML
+    writes them (SI units, seconds; each file written whole or not at all): the writer of
+    :func:`read_lems_outputs`.
+
+    Parameters
+    ----------
+    simulation
+        The model's :class:`nmlhub.model.Simulation` (its output files and what they hold).
+    results
+        What a run computed: every recorded quantity in ``results.traces``.
+    folder
+        Where the files go (their names are relative to it).
+    unknown_cell
+        Called with an event selection whose cell has no entry in ``results.spikes``, to raise
+        the error that names what is wrong (the driver knows); by default such a cell writes
+        no events.
+    """
+    written: list[Path] = []
+    time_s = results.time_ms * 1e-3
+    for output in simulation.outputs:
+        path = folder / output.file_name
+        write_atomic_text(path, format_trace_file(time_s, [results.traces[c.quantity] for c in output.columns]))
+        written.append(path)
+    for output in simulation.event_outputs:
+        events: list[tuple[float, str]] = []
+        for selection in output.selections:
+            population, index, _ = cell_key(selection.select)
+            if (population, index) not in results.spikes and unknown_cell is not None:
+                unknown_cell(selection.select)
+            events += [(float(t) * 1e-3, selection.id) for t in results.spikes.get((population, index), [])]
+        events.sort(key=lambda e: e[0])
+        path = folder / output.file_name
+        write_atomic_text(path, format_event_file(events, output.format))
+        written.append(path)
+    return written
 
 
 def read_lems_outputs(model: Any, folder: Path | None = None) -> Results:

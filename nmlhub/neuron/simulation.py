@@ -13,7 +13,7 @@ import numpy as np
 from ..model import Model, load
 from ..model.checks import require_runnable
 from ..model.simulation import Simulation, checked_time
-from ..results import Results, format_event_file, format_trace_file, write_atomic_text
+from ..results import Results
 from ..lfp.recorder import LFPRecorder
 from . import mpi
 from .build import expand_and_plan, gid_wiring_serially, load_network_mechanisms
@@ -440,28 +440,12 @@ class NeuronSimulation:
     def write_outputs(self, results: Results, folder: Path | None = None) -> list[Path]:
         """Write every OutputFile and EventOutputFile as jNeuroML would (SI units, seconds),
         relative to the LEMS file's folder unless ``folder`` is given."""
+        from ..converters.jneuroml_files import write_lems_outputs
+
         assert self.instance is not None
-        base = folder or self.model.path.parent
-        written: list[Path] = []
-        time_s = results.time_ms * 1e-3
-        for output in self.settings.outputs:
-            columns = [results.traces[c.quantity] for c in output.columns]
-            path = base / output.file_name
-            write_atomic_text(path, format_trace_file(time_s, columns))
-            written.append(path)
-        for output in self.settings.event_outputs:
-            events: list[tuple[float, str]] = []
-            for selection in output.selections:
-                population, index, _ = cell_key(selection.select)
-                if (population, index) not in results.spikes:
-                    resolve_cell(selection.select, self.instance)  # names what is wrong
-                for t in results.spikes.get((population, index), []):
-                    events.append((float(t) * 1e-3, selection.id))
-            events.sort(key=lambda e: e[0])
-            path = base / output.file_name
-            write_atomic_text(path, format_event_file(events, output.format))
-            written.append(path)
-        return written
+        instance = self.instance
+        return write_lems_outputs(self.settings, results, folder or self.model.path.parent,
+                                  lambda select: resolve_cell(select, instance))  # names what is wrong
 
 
 def simulate(model: Model | str | Path, options: RunOptions | None = None, **values: Any) -> Results:
