@@ -43,10 +43,14 @@ def test_long_conditions_are_kept_in_variables():
     model = load(LONG)
     mechanisms = build_mechanisms(model, ["steps", "counter"])
     for item in mechanisms.values():
-        text = item.mechanism.text
-        assert max(len(line) for line in text.splitlines()) <= NMODL_LINE_LIMIT
-        assert "WATCH (watch0_nml > 0) 2" in text
-        assert "PROCEDURE update_watch0_nml() {" in text and "BEFORE STEP {" in text
+        assert max(len(line) for line in item.mechanism.text.splitlines()) <= NMODL_LINE_LIMIT
+    counter = mechanisms["counter"].mechanism.text  # .geq./.leq. with their tolerance: too long
+    assert "WATCH (watch0_nml > 0) 2" in counter
+    assert "PROCEDURE update_watch0_nml() {" in counter and "BEFORE STEP {" in counter
+    # a window on jLEMS's clock is compared exactly (no tolerance terms), so it fits inline
+    steps = mechanisms["steps"].mechanism.text
+    watch = next(line for line in steps.splitlines() if "WATCH (" in line)
+    assert "watch0_nml" not in steps and "tlems_nml" in watch and "1e-09" not in watch
 
 
 @pytest.mark.parametrize("lems", [GEQ, LONG, "LEMSexamples/LEMS_NML2_Ex0_IaF.xml"],
@@ -64,6 +68,11 @@ def test_long_condition_acts_as_its_short_equivalent_in_neuron_and_coreneuron(tm
     """Two HH cells, one driven through a long condition and one through a short one that gives
     the same current: identical voltages and spikes; CoreNEURON compiles the mechanisms and
     writes NEURON's bytes."""
+    from nmlhub.model import load
+    from nmlhub.neuron.mechanisms import build_mechanisms
+
+    long_window = build_mechanisms(load(HH), ["longWindow"])["longWindow"].mechanism.text
+    assert "WATCH (watch0_nml > 0)" in long_window  # the long form is the one exercised
     neuron = _run(HH, tmp_path / "neuron")
     columns = np.loadtxt(tmp_path / "neuron" / "window_currents.dat")
     assert np.array_equal(columns[:, 1], columns[:, 2])
