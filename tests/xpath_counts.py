@@ -54,6 +54,7 @@ def count_model(top: Path) -> Counter:
                         visit(path.parent / href)
             return
         root = etree.parse(str(path), parser).getroot()
+        roots.append(root)
         nets = _xp(root, "/*/*[local-name()='network']")
         for net in nets:
             for pop in _xp(net, "*[local-name()='population']"):
@@ -70,8 +71,28 @@ def count_model(top: Path) -> Counter:
             if Path(href).name not in core:
                 visit(path.parent / href)
 
+    roots: list = []
     visit(top)
+    if _targets_a_cell(roots):
+        counts["cells"] += 1  # jLEMS runs a cell as the simulation's target: one instance of it
+        counts["populations"] += 1
     return counts
+
+
+def _targets_a_cell(roots: list) -> bool:
+    """True when the top file's simulation targets a top-level element whose tag (or LEMS type)
+    names a cell rather than a network."""
+    if not roots or roots[0].tag.split("}")[-1] != "Lems":
+        return False
+    target = next(iter(_xp(roots[0], "/*/*[local-name()='Target']/@component")), None)
+    sims = _xp(roots[0], f"/*/*[@id='{target}'][local-name()='Simulation' or @type='Simulation']/@target")
+    if target is None or not sims:
+        return False
+    for root in roots:
+        for element in _xp(root, f"/*/*[@id='{sims[0]}']"):
+            kind = element.get("type") or element.tag.split("}")[-1]
+            return "cell" in kind.lower() and "network" not in kind.lower()
+    return False
 
 
 def count_hdf5(path: Path, counts: Counter) -> None:
