@@ -21,9 +21,13 @@ def test_compiling_into_an_empty_cache_says_what_and_how_long(tmp_path):
     command = [sys.executable, "-m", "nmlhub", "run", str(tmp_path / "LEMS_ns.xml"), "--no-progress"]
     first = subprocess.run(command, capture_output=True, text=True, env=env)
     assert first.returncode == 0, first.stderr
-    assert re.search(r"nmlhub: compiling 1 NEURON mechanisms \(once; cached in .*\): nmlhubNetStimCell", first.stderr)
-    done = re.search(r"nmlhub: compiled 1 mechanisms in ([0-9.]+) s", first.stderr)
-    assert done and float(done.group(1)) > 0
+    # the NetStim cell, and the relay of jLEMS's event timing for whole-step delays
+    what = re.search(r"nmlhub: compiling (\d+) NEURON mechanisms \(once; cached in .*\): (.*)", first.stderr)
+    assert what, first.stderr
+    names = what.group(2).split(", ")
+    assert "nmlhubNetStimCell" in names and int(what.group(1)) == len(names)
+    done = re.search(r"nmlhub: compiled (\d+) mechanisms in ([0-9.]+) s", first.stderr)
+    assert done and int(done.group(1)) == len(names) and float(done.group(2)) > 0
     again = subprocess.run(command, capture_output=True, text=True, env=env)
     assert again.returncode == 0 and "compil" not in again.stderr
 
