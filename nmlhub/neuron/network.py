@@ -145,7 +145,7 @@ def needed_components(network: Any, extras: list | None = None, rules: Any = Non
     if rules is not None:
         ids += [pop.cell for pop in rules.populations]
         ids += [syn for rule in rules.connections for syn in rule.synapses]
-        ids += [stim.source for stim in rules.stimulations]
+        ids += [stim.component for stim in rules.stimulations]
     for extra in extras or []:
         if "synapse" in extra.parameters:
             ids.append(extra.parameters["synapse"])

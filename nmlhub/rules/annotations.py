@@ -14,10 +14,13 @@ Layout (all values as text; expressions and distributions as :meth:`Value.to_tex
         <nmlhub:post populations="I" ynormRange="0 0.5"/>
         <nmlhub:placement segmentGroups="dendrite_group" spread="profile" variable="ynorm"
                           profile="0 0.2 0.5 1 1 0.2"/>
+        (also loc="1", synsPerConn="3", spread="map2d" with gridX, gridY, gridValues (row per x)
+         and fixedSomaY)
         <nmlhub:pairs>0 1 2 3</nmlhub:pairs>   (from_list only; also weights/delays)
       </nmlhub:connection>
       <nmlhub:stimulation id="bg" source="poisson20" probability="1" weight="1" segment="0"
                           fraction="0.5"><nmlhub:targets populations="E I"/></nmlhub:stimulation>
+      (stimulations also: delay="5" (ms), cells="0 3 7", segmentGroups="dend", loc="0.3")
     </nmlhub:rules>
 """
 
@@ -84,10 +87,7 @@ def rules_to_element(rules: NetworkRules) -> etree._Element:
             p = rule.placement
             placement = etree.SubElement(el, _q("placement"), segmentGroups=" ".join(p.segment_groups),
                                          spread=p.spread)
-            if p.profile_variable:
-                placement.set("variable", p.profile_variable)
-            if p.profile:
-                placement.set("profile", _numbers([v for point in p.profile for v in point]))
+            _placement_attributes(placement, p)
         if rule.pairs is not None:
             etree.SubElement(el, _q("pairs")).text = _numbers(rule.pairs)
             if rule.list_weights is not None:
@@ -98,8 +98,40 @@ def rules_to_element(rules: NetworkRules) -> etree._Element:
         el = etree.SubElement(root, _q("stimulation"), id=stim.id, source=stim.source,
                               probability=repr(float(stim.probability)), weight=stim.weight.to_text(),
                               segment=str(int(stim.segment)), fraction=repr(float(stim.fraction)))
+        _stimulation_attributes(el, stim)
         etree.SubElement(el, _q("targets"), **stim.targets.describe())
     return root
+
+
+def _placement_attributes(el: etree._Element, p: Placement) -> None:
+    """A placement's options, each only when it differs from the default (so files written before
+    they existed read and write back the same bytes)."""
+    if p.profile_variable:
+        el.set("variable", p.profile_variable)
+    if p.profile:
+        el.set("profile", _numbers([v for point in p.profile for v in point]))
+    if p.loc is not None:
+        el.set("loc", repr(float(p.loc)))
+    if p.syns_per_conn != 1:
+        el.set("synsPerConn", str(p.syns_per_conn))
+    if p.grid_values:
+        el.set("gridX", _numbers(p.grid_x))
+        el.set("gridY", _numbers(p.grid_y))
+        el.set("gridValues", _numbers(p.grid_values))
+    if p.fixed_soma_y is not None:
+        el.set("fixedSomaY", repr(float(p.fixed_soma_y)))
+
+
+def _stimulation_attributes(el: etree._Element, stim: StimulationRule) -> None:
+    """A stimulation's options beyond the first ones, each only when it is given."""
+    if stim.delay:
+        el.set("delay", repr(float(stim.delay)))
+    if stim.cells is not None:
+        el.set("cells", _numbers(stim.cells) if stim.cells else "")
+    if stim.segment_groups:
+        el.set("segmentGroups", " ".join(stim.segment_groups))
+    if stim.loc is not None:
+        el.set("loc", repr(float(stim.loc)))
 
 
 def _bool(el: etree._Element, name: str, default: bool) -> bool:
@@ -177,10 +209,7 @@ def rules_from_element(element: etree._Element, network_id: str) -> NetworkRules
                     _floats(delays.text, where) if delays is not None else None,
                     _placement(placement, where) if placement is not None else None))
             elif tag == "stimulation":
-                rules.stimulations.append(StimulationRule(
-                    el.get("id"), el.get("source"), _selector(el, "targets"),
-                    float(el.get("probability", "1")), el.get("weight", "1"),
-                    int(el.get("segment", "0")), float(el.get("fraction", "0.5"))))
+                rules.stimulations.append(_stimulation(el, where))
             else:
                 raise RuleError(f"unknown rule element <{tag}>")
         except RuleError as exc:
@@ -191,12 +220,30 @@ def rules_from_element(element: etree._Element, network_id: str) -> NetworkRules
     return rules
 
 
+def _stimulation(el: etree._Element, where: str) -> StimulationRule:
+    cells = el.get("cells")
+    return StimulationRule(
+        el.get("id"), el.get("source"), _selector(el, "targets"), float(el.get("probability", "1")),
+        el.get("weight", "1"), int(el.get("segment", "0")), float(el.get("fraction", "0.5")),
+        float(el.get("delay", "0")), tuple(_floats(cells, where).astype(np.int64)) if cells is not None else None,
+        tuple(el.get("segmentGroups", "").split()), float(el.get("loc")) if el.get("loc") is not None else None)
+
+
 def _placement(el: etree._Element, where: str) -> Placement:
     values = _floats(el.get("profile"), where)
     if len(values) % 2:
         raise RuleError(f"{where}: placement profile needs (position, density) pairs")
+    grid_x, grid_y = _floats(el.get("gridX"), where), _floats(el.get("gridY"), where)
+    grid = _floats(el.get("gridValues"), where)
+    if len(grid) != len(grid_x) * len(grid_y):
+        raise RuleError(f"{where}: placement gridValues holds {len(grid)} values for a "
+                        f"{len(grid_x)} x {len(grid_y)} grid")
     return Placement(tuple(el.get("segmentGroups", "all").split()), el.get("spread", "uniform"),
-                     el.get("variable"), tuple((float(a), float(b)) for a, b in values.reshape(-1, 2)))
+                     el.get("variable"), tuple((float(a), float(b)) for a, b in values.reshape(-1, 2)),
+                     float(el.get("loc")) if el.get("loc") is not None else None,
+                     int(el.get("synsPerConn", "1")), tuple(grid_x), tuple(grid_y),
+                     tuple(map(tuple, grid.reshape(len(grid_x), len(grid_y)))) if len(grid) else (),
+                     float(el.get("fixedSomaY")) if el.get("fixedSomaY") is not None else None)
 
 
 def rules_annotation(rules: NetworkRules) -> etree._Element:

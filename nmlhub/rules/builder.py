@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,19 @@ class ConnectionOptions:
     placement: Placement | None = None
     pre_conditions: dict | None = None
     post_conditions: dict | None = None
+
+
+@dataclass(frozen=True)
+class StimulationOptions:
+    """The keyword options of :meth:`NetworkBuilder.stimulate` (see there)."""
+
+    id: str | None = None
+    segment: int = 0
+    fraction: float = 0.5
+    delay: float = 0.0
+    cells: Any = None
+    segment_groups: Any = None
+    loc: float | None = None
 
 
 def _selector(cells: str | list[str] | CellSelector | None, conditions: dict | None) -> CellSelector:
@@ -139,6 +152,18 @@ class NetworkBuilder:
                 self.add(channel)
         return self.add(document.cells[0])
 
+    def netstim(self, id: str, synapse: str | None = None, **train: float) -> Any:
+        """Add a NetStim input driving ``synapse`` on each cell it is given to (or, without a
+        synapse, a NetStim cell for a population): ``rate`` (Hz) or ``interval`` (ms),
+        ``noise`` (0 regular .. 1 Poisson), ``start`` (ms), ``number``; returns it
+        (:func:`nmlhub.rules.netstim.netstim`)."""
+        from .netstim import netstim
+
+        try:
+            return self.add(netstim(id, synapse, **train))
+        except TypeError as exc:
+            raise RuleError(f"netstim '{id}': {exc}") from None
+
     # -- rules -----------------------------------------------------------------------------------
     def population(self, id: str, cell: str, count: int | None = None, density: ValueSpec | None = None,
                    shape: str = "box", grid_spacing: float | None = None, positions: Any = None,
@@ -213,11 +238,51 @@ class NetworkBuilder:
         return made
 
     def stimulate(self, source: str, targets: str | list[str] | CellSelector, probability: float = 1.0,
-                  weight: ValueSpec = 1.0, id: str | None = None, segment: int = 0, fraction: float = 0.5,
-                  **conditions: tuple[float, float]) -> StimulationRule:
-        """Give the input component ``source`` to the target cells (each with ``probability``)."""
-        rule = StimulationRule(id or f"stim_{source}_{len(self.rules.stimulations)}", source,
-                               _selector(targets, conditions or None), probability, weight, segment, fraction)
+                  weight: ValueSpec = 1.0, **options: Any) -> StimulationRule:
+        """Give the input component ``source`` to the target cells (each with ``probability``).
+
+        Parameters
+        ----------
+        source
+            The input component (pulse generator, Poisson input, NetStim: :func:`netstim`...).
+        targets
+            The cells: population name(s) or a :class:`CellSelector`.
+        probability, weight
+            Each target cell gets the input with this probability, with this weight (a constant,
+            distribution or expression of ``post_x``.. ``post_znorm``).
+        id
+            Keyword only: the rule's id (default ``stim_SOURCE_N``).
+        cells
+            Keyword only: indices of the target cells within their populations (all by default).
+        segment, fraction
+            Keyword only: the segment (default 0) and fraction along it (default 0.5).
+        segment_groups, loc
+            Keyword only: segment groups the input lands on, at ``loc`` of the way along a group
+            (one drawn per cell among several), or without ``loc`` on a segment drawn by length
+            at a uniform fraction (seeded).
+        delay
+            Keyword only: ms by which the input starts later than its component says (a copy of
+            the component, shifted: :mod:`nmlhub.rules.delayed_inputs`).
+        **conditions
+            Ranges of position such as ``ynorm=(0.1, 0.4)``.
+
+        Raises
+        ------
+        RuleError
+            An unknown option or condition, or an input that cannot be delayed.
+        """
+        known = {f.name for f in fields(StimulationOptions)}
+        given = options_from(StimulationOptions, {k: v for k, v in options.items() if k in known}, "stimulate")
+        conditions = {k: v for k, v in options.items() if k not in known}
+        rule = StimulationRule(given.id or f"stim_{source}_{len(self.rules.stimulations)}", source,
+                               _selector(targets, conditions or None), probability, weight, given.segment,
+                               given.fraction, given.delay, given.cells,
+                               tuple([given.segment_groups] if isinstance(given.segment_groups, str)
+                                     else given.segment_groups or ()), given.loc)
+        if rule.delay > 0:
+            from .delayed_inputs import delayed_copy, find_component
+
+            self.add(delayed_copy(find_component(self, source), rule.delay, rule.component))
         self.rules.stimulations.append(rule)
         return rule
 

@@ -28,13 +28,46 @@ __all__ = ["KINDS", "ConnectivityRule", "ExpandedProjection", "Placement", "expa
 @dataclass
 class Placement:
     """Where on the post-synaptic cell a rule's synapses land: the segment groups allowed, and
-    how they are spread (``uniform`` by length, or a ``profile`` of density against normalised
-    depth ``ynorm`` or path distance ``path``, as (position, relative density) points)."""
+    how they are spread (``uniform`` by length, a ``profile`` of density against normalised
+    depth ``ynorm`` or path distance ``path``, as (position, relative density) points, or a
+    ``map2d``: density ``grid_values[i][j]`` at x ``grid_x[i]`` um from the soma and depth
+    ``grid_y[j]`` um, the depth of a point being the cell's y position plus its height above
+    the soma, or ``fixed_soma_y`` plus that height when given, as NetPyNE's 2Dmap).
+
+    ``loc`` puts every synapse at that fraction of the way along a segment group (with several
+    groups, one drawn at random per connection, as NetPyNE picks a section from a list);
+    ``syns_per_conn`` makes each connection ``n`` synapses spread evenly along the groups end to
+    end, each with the connection's weight and delay (as NetPyNE's ``synsPerConn``).
+    """
 
     segment_groups: tuple[str, ...] = ("all",)
     spread: str = "uniform"
     profile_variable: str | None = None
     profile: tuple[tuple[float, float], ...] = ()
+    loc: float | None = None
+    syns_per_conn: int = 1
+    grid_x: tuple[float, ...] = ()
+    grid_y: tuple[float, ...] = ()
+    grid_values: tuple[tuple[float, ...], ...] = ()
+    fixed_soma_y: float | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.segment_groups, str):
+            self.segment_groups = (self.segment_groups,)
+        self.segment_groups = tuple(self.segment_groups)
+        if self.loc is not None and not 0.0 <= float(self.loc) <= 1.0:
+            raise RuleError(f"placement: loc {self.loc} is not in [0, 1]")
+        if int(self.syns_per_conn) != self.syns_per_conn or self.syns_per_conn < 1:
+            raise RuleError(f"placement: syns_per_conn {self.syns_per_conn} is not a whole number >= 1")
+        self.syns_per_conn = int(self.syns_per_conn)
+        if self.loc is not None and self.syns_per_conn > 1:
+            raise RuleError("placement: give loc or syns_per_conn > 1, not both (several synapses are "
+                            "spread evenly along the segment groups)")
+        self.grid_x = tuple(float(v) for v in self.grid_x)
+        self.grid_y = tuple(float(v) for v in self.grid_y)
+        self.grid_values = tuple(tuple(float(v) for v in row) for row in self.grid_values)
+        if self.spread == "map2d" and not (self.grid_x and self.grid_y and self.grid_values):
+            raise RuleError("placement: a map2d spread needs grid_x, grid_y and grid_values")
 
 
 @dataclass

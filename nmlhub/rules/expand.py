@@ -12,7 +12,7 @@ from .budget import ConnectionBudget, connection_limit
 from .connectivity import ConnectivityRule, ExpandedProjection, expand_rule
 from .pairs import repeat_index
 from .layout import CellTable, PopulationRule, expand_populations
-from .placement import place, segment_table
+from .placement import at_loc, evenly_spread, place, segment_table
 from .stimulation import ExpandedInputs, StimulationRule, expand_stimulation
 from .values import RuleError
 
@@ -93,24 +93,42 @@ def expand(rules: NetworkRules, morphologies: dict[str, Any] | None = None,
         projections.extend(expanded)
     inputs = []
     for stimulation in rules.stimulations:
-        inputs.extend(expand_stimulation(stimulation, cells, rules.seed, owned))
+        inputs.extend(expand_stimulation(stimulation, cells, rules.seed, owned, morphologies))
     return ExpandedNetwork(rules, cells, projections, inputs, owned)
 
 
 def _place(rule: ConnectivityRule, projection: ExpandedProjection, cells: CellTable,
            rules: NetworkRules, morphologies: dict[str, Any]) -> None:
+    placement = rule.placement
+    if placement.syns_per_conn > 1:
+        _repeat_rows(projection, placement.syns_per_conn)
     component = cells.component[cells.populations.index(projection.post_population)]
     morphology = morphologies.get(component)
     if morphology is None or len(projection) == 0:
         return  # a point cell: the synapse goes on its only segment
-    table = segment_table(morphology, rule.placement.segment_groups)
+    if placement.syns_per_conn > 1:
+        segments, fractions = evenly_spread(segment_table(morphology, placement.segment_groups),
+                                            placement.syns_per_conn)
+        copies = len(projection) // placement.syns_per_conn
+        projection.post_segment = np.tile(segments, copies).astype(np.int32)
+        projection.post_fraction = np.tile(fractions, copies).astype(np.float32)
+        return
     post_gids = cells.gids_of(projection.post_population)[projection.post_cell]
     pre_gids = cells.gids_of(projection.pre_population)[projection.pre_cell]
     repeat = repeat_index(pre_gids, post_gids)
     key = crng.key(rules.seed, rule.id, "place", projection.synapse)
     u_segment = crng.uniforms(key, post_gids, pre_gids, repeat, 0)
-    u_fraction = crng.uniforms(key, post_gids, pre_gids, repeat, 1)
-    segments, fractions = place(table, rule.placement, cells.position[post_gids, 1], rules.size[1],
-                                u_segment, u_fraction)
+    if placement.loc is not None:
+        segments, fractions = at_loc(morphology, placement.segment_groups, placement.loc, u_segment)
+    else:
+        u_fraction = crng.uniforms(key, post_gids, pre_gids, repeat, 1)
+        segments, fractions = place(segment_table(morphology, placement.segment_groups), placement,
+                                    cells.position[post_gids, 1], rules.size[1], u_segment, u_fraction)
     projection.post_segment = segments.astype(np.int32)
     projection.post_fraction = fractions
+
+
+def _repeat_rows(projection: ExpandedProjection, n: int) -> None:
+    """Each connection made ``n`` times in a row (its synapses), same weight and delay."""
+    for name in ("pre_cell", "post_cell", "weight", "delay", "post_segment", "post_fraction"):
+        setattr(projection, name, np.repeat(getattr(projection, name), n))
