@@ -38,12 +38,12 @@ import neuroml
 
 from ..model.mod_files import mechanisms_in
 from ..rules.builder import AllToAll, Convergence, Divergence, FromList, NetworkBuilder, Probability
-from ..rules.connectivity import Placement
 from ..rules.plasticity import LIBRARY, LemsComponent
 from ..rules.selection import CellSelector
 from ..rules.values import POSITION_NAMES, RuleError
 from .netpyne_cells import cell_spec, synapse_component
 from .netpyne_expr import NetPyNEError, random_centre, translate_value
+from .netpyne_placement import connection_placement, density_placement, exact_place, section_groups
 
 NETSTIM_TYPES = LIBRARY / "netstim.xml"
 #: Size of NetPyNE's network (um) when netParams does not give it.
@@ -52,7 +52,7 @@ _POP_KEYS = {"cellType", "cellModel", "numCells", "density", "gridSpacing", "cel
              "zRange", "xnormRange", "ynormRange", "znormRange", "rate", "noise", "start", "number",
              "interval", "seed", "label", "popLabel", "spkTimes", "pulses", "pop"}
 _CONN_KEYS = {"preConds", "postConds", "preTags", "postTags", "probability", "convergence", "divergence",
-              "connList", "weight", "delay", "synMech", "sec", "loc", "label", "connFunc"}
+              "connList", "weight", "delay", "synMech", "sec", "loc", "label", "connFunc", "synsPerConn"}
 _AXES = ("x", "y", "z", "xnorm", "ynorm", "znorm")
 _POST_NAMES = frozenset(n for n in POSITION_NAMES if n.startswith("post_"))
 _PRE_NAMES = frozenset(n for n in POSITION_NAMES if n.startswith("pre_"))
@@ -234,13 +234,14 @@ class _Translator:
             self._population(builder, pop_id, pop)
         for rule_id, rule in _named(self.params.get("connParams"), "connParams").items():
             self._connection(builder, rule_id, rule)
+        self._sub_connections(builder)
         self._stimulations(builder)
         return builder
 
     def _check_globals(self) -> None:
         """netParams settings that change the network and are not imported, at their defaults."""
         defaults = {"scale": 1, "scaleConnWeight": 1, "scaleConnWeightModels": {}, "scaleConnWeightNetStims": 1,
-                    "shape": "cuboid", "subConnParams": {}, "rxdParams": {}, "rotateCellsRandomly": False}
+                    "shape": "cuboid", "rxdParams": {}, "rotateCellsRandomly": False}
         for key, default in defaults.items():
             value = self.params.get(key, default)
             if value != default and value not in (None, {}, [], False):
@@ -448,7 +449,7 @@ class _Translator:
         if kind == "connList":
             weight = weight if not isinstance(weight, list) else 1.0
             delay = delay if not isinstance(delay, list) else 1.0
-        placement = self._placement(rule, what)
+        placement = connection_placement(rule, self._post_cells(post), what)
         try:
             builder.connect(pre, post, synapses, connectivity, id=_clean_id(rule_id),
                             weight=translate_value(weight, POSITION_NAMES, self.constants, f"{what} weight"),
@@ -475,18 +476,45 @@ class _Translator:
             raise NetPyNEError(f"{what}: no synMech and no synMechParams")
         return synapses[0]
 
-    def _placement(self, rule: dict, what: str) -> Placement | None:
-        sec = rule.get("sec")
-        loc = 0.5 if rule.get("loc") is None else rule["loc"]
-        if sec is None:
-            if loc != 0.5:
-                self.notes.append(f"{what}: loc {loc} on the default section: placed at the soma's middle")
-            return None
-        groups = tuple(_clean_id(s) for s in _as_list(sec))
-        if loc != 0.5 and not isinstance(loc, list):
-            self.notes.append(f"{what}: loc {loc} not kept: synapses spread by length over {', '.join(groups)} "
-                              "(the same compartment when the section has nseg 1)")
-        return Placement(groups)
+    def _post_cells(self, selector: CellSelector) -> list[Any]:
+        """The NeuroML cells (with sections) of a selector's populations."""
+        ids = dict.fromkeys(self.pop_cell.get(p, "") for p in selector.populations)
+        return [self.cell_sections[i] for i in ids if i in self.cell_sections]
+
+    def _sub_connections(self, builder: NetworkBuilder) -> None:
+        """subConnParams: the placement of every connection rule whose cells they cover."""
+        for sub_id, sub in _named(self.params.get("subConnParams"), "subConnParams").items():
+            what = f"subConnParams '{sub_id}'"
+            unknown = set(sub) - {"preConds", "postConds", "sec", "density", "label"}
+            if unknown:
+                raise NetPyNEError(f"{what}: key(s) {', '.join(sorted(unknown))} are not imported")
+            pre, post = (self._selector(sub.get(k), f"{what} {k}") for k in ("preConds", "postConds"))
+            if pre.ranges or post.ranges:
+                raise NetPyNEError(f"{what}: ranges of position in its conditions are not imported")
+            for rule in builder.rules.connections:
+                covered = [set(a.populations) <= set(b.populations) for a, b in ((rule.pre, pre), (rule.post, post))]
+                touched = [bool(set(a.populations) & set(b.populations)) for a, b in ((rule.pre, pre), (rule.post, post))]
+                if all(covered):
+                    try:
+                        rule.placement = density_placement(sub, self._post_cells(rule.post), what)
+                    except RuleError as exc:
+                        raise NetPyNEError(f"{what}: {exc.message}") from None
+                elif all(touched):
+                    raise NetPyNEError(f"{what}: applies to part of connParams '{rule.id}' only (not imported)")
+
+    def _input_place(self, target: dict, cells: CellSelector, what: str) -> dict[str, Any]:
+        """Where a stimulation's input goes: a section's exact segment and fraction, or ``loc``
+        along one of several sections (a list or section list)."""
+        loc, sec = target.get("loc", 0.5), target.get("sec")
+        if isinstance(loc, (list, tuple)):
+            raise NetPyNEError(f"{what}: a list of loc values is not imported (one loc is)")
+        groups = section_groups(self._post_cells(cells), sec, what) if sec is not None else ()
+        if sec is None or not groups:
+            return {"segment": 0, "fraction": float(loc)}
+        if len(groups) == 1:
+            segment, fraction = exact_place(self._post_cells(cells), groups[0], float(loc), what)
+            return {"segment": segment, "fraction": fraction}
+        return {"segment_groups": groups, "loc": float(loc)}
 
     # -- stimulation -----------------------------------------------------------------------------
     def _stimulations(self, builder: NetworkBuilder) -> None:
@@ -522,16 +550,14 @@ class _Translator:
             raise NetPyNEError(f"{what}: NetStim parameter(s) {', '.join(sorted(unknown))} are not imported")
         weight = translate_value(target.get("weight", self.params.get("defaultWeight", 1.0)), _POST_NAMES,
                                  self.constants, f"{what} weight")
-        segment, fraction = 0, float(0.5 if target.get("loc") is None else target["loc"])
-        if target.get("sec") is not None:
-            segment, fraction = self._segment_at(cells, str(target["sec"]), fraction, what)
+        place = self._input_place(target, cells, what)
         for synapse in _as_list(target.get("synMech", self._default_synapse(what))):
             component_id = _clean_id(f"{target_id}_{synapse}")
             attributes = self._netstim(source, what, delay)
             attributes.update(synapse=_clean_id(synapse), spikeTarget=f"./{_clean_id(synapse)}")
             builder.add(LemsComponent("nmlhubNetStimSynapse", component_id, attributes, types_file=NETSTIM_TYPES))
             builder.stimulate(component_id, cells, weight=weight, id=_clean_id(f"stim_{target_id}_{synapse}"),
-                              segment=segment, fraction=fraction)
+                              **place)
 
     def _iclamp_target(self, builder: NetworkBuilder, target_id: str, target: dict, source: dict,
                        cells: CellSelector, what: str) -> None:
@@ -542,46 +568,5 @@ class _Translator:
         component_id = _clean_id(f"{target_id}_iclamp")
         builder.add(neuroml.PulseGenerator(id=component_id, delay=f"{values['del']!r}ms",
                                            duration=f"{values['dur']!r}ms", amplitude=f"{values['amp']!r}nA"))
-        segment, fraction = 0, float(0.5 if target.get("loc") is None else target["loc"])
-        if target.get("sec") is not None:
-            segment, fraction = self._segment_at(cells, str(target["sec"]), fraction, what)
-        builder.stimulate(component_id, cells, id=_clean_id(f"stim_{target_id}"), segment=segment,
-                          fraction=fraction)
-
-    def _segment_at(self, cells: CellSelector, sec: str, loc: float, what: str) -> tuple[int, float]:
-        """The NeuroML segment and fraction of ``loc`` along section ``sec`` (the same on every
-        targeted cell: they must share their section layout)."""
-        found = set()
-        for pop in cells.populations:
-            cell = self.cell_sections.get(self.pop_cell.get(pop, ""))
-            if cell is None:
-                raise NetPyNEError(f"{what}: population '{pop}' has no sections")
-            group = next((g for g in cell.morphology.segment_groups if g.id == _clean_id(sec)), None)
-            if group is None:
-                raise NetPyNEError(f"{what}: cell '{cell.id}' has no section '{sec}'")
-            found.add(_locate_on(cell, [int(m.segments) for m in group.members], loc))
-        if len(found) != 1:
-            raise NetPyNEError(f"{what}: section '{sec}' differs between the targeted cells")
-        return found.pop()
-
-
-def _locate_on(cell: Any, members: list[int], loc: float) -> tuple[int, float]:
-    """The segment among ``members`` (one section's, in order) holding ``loc`` (0..1 of the
-    section's length) and the fraction along it."""
-    segments = {int(s.id): s for s in cell.morphology.segments}
-    lengths = []
-    previous = None
-    for seg_id in members:
-        seg = segments[seg_id]
-        start = seg.proximal if seg.proximal is not None else previous
-        end = seg.distal
-        lengths.append(0.0 if start is None else
-                       ((float(end.x) - float(start.x)) ** 2 + (float(end.y) - float(start.y)) ** 2
-                        + (float(end.z) - float(start.z)) ** 2) ** 0.5)
-        previous = end
-    target, walked = loc * sum(lengths), 0.0
-    for seg_id, length in zip(members, lengths):
-        if target <= walked + length or seg_id == members[-1]:
-            return seg_id, (min(1.0, max(0.0, (target - walked) / length)) if length > 0 else loc)
-        walked += length
-    return members[-1], 1.0
+        builder.stimulate(component_id, cells, id=_clean_id(f"stim_{target_id}"),
+                          **self._input_place(target, cells, what))
