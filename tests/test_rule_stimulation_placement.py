@@ -326,3 +326,35 @@ def test_every_new_option_survives_saving_and_expands_alike_on_two_ranks(tmp_pat
         for key, rows in _rows(expand(net.rules, morphologies, np.arange(rank, n, 2))).items():
             merged.setdefault(key, []).extend(rows)
     assert {key: sorted(rows) for key, rows in merged.items()} == whole
+
+
+def test_the_new_options_run_alike_on_one_and_two_mpi_ranks(tmp_path):
+    """A network of a morphological cell using every new option (delayed NetStim inputs to listed
+    cells on a segment group, synapses at a loc, three per connection, on a 2D map) gives the
+    same spikes, to the step, serially and on two ranks under real mpiexec."""
+    from nmlhub.neuron import mpi
+    from test_parallel import EXAMPLES, _run
+
+    if mpi.wheel_library() is None and "MPI_LIB_NRN_PATH" not in mpi.environment():
+        pytest.skip("no MPI library")
+    net = nmlhub.NetworkBuilder("opts", size=(300, 1000, 300), seed=5)
+    net.include(EXAMPLES / "mc_network" / "pyr_cell.cell.nml")
+    net.add(neuroml.ExpTwoSynapse(id="ampa", gbase="2nS", erev="0mV", tau_rise="0.5ms", tau_decay="5ms"))
+    net.netstim("bkg", synapse="ampa", rate=80, noise=1.0, start=0)
+    net.population("E", cell="pyr_cell", count=10)
+    net.stimulate("bkg", targets="E", weight=15.0, delay=5)
+    net.stimulate("bkg", targets="E", cells=[0, 2, 4, 6, 8], weight=15.0, segment_groups="dendrite_group",
+                  id="dend_kick")
+    net.connect("E", "E", "ampa", nmlhub.Convergence(3), id="at_loc", weight=3.0, delay=2.0,
+                placement=Placement(("apical", "basal_left"), loc=1.0))
+    net.connect("E", "E", "ampa", nmlhub.Convergence(2), id="three", weight=2.0, delay=2.0,
+                placement=Placement(("dendrite_group",), syns_per_conn=3))
+    net.connect("E", "E", "ampa", nmlhub.Convergence(2), id="mapped", weight=2.0, delay=3.0,
+                placement=Placement(("dendrite_group",), "map2d", grid_x=(-300, 300), grid_y=(0, 1200),
+                                    grid_values=((1, 3), (2, 1))))
+    lems = net.save(tmp_path / "opts.net.nml", simulation=dict(duration_ms=150, dt_ms=0.025, seed=2))
+    serial = _run(lems, tmp_path / "serial.pkl", 1)
+    assert sum(len(v) for v in serial["spikes"].values()) > 10
+    parallel = _run(lems, tmp_path / "p2.pkl", 2)
+    assert parallel["nhost"] == 2 and parallel["cells_here"] < 10
+    assert parallel["spikes"] == serial["spikes"]
