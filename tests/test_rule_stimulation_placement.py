@@ -266,6 +266,14 @@ def test_a_2d_map_follows_each_cells_depth_without_a_fixed_soma():
     assert np.mean(depth[low] < post_y[low]) == 0 and np.mean(depth[high] < post_y[high]) > 0.3
 
 
+def test_synapses_per_connection_count_against_the_connection_budget():
+    rules = _rules(100)
+    _connect(rules, Placement(("dend",), syns_per_conn=4), n=3)
+    expand(rules, {"pyr": _chain_morphology()}, max_connections=1200)
+    with pytest.raises(RuleError, match="rule 'r' would make"):
+        expand(rules, {"pyr": _chain_morphology()}, max_connections=1199)
+
+
 def test_bad_placements_are_refused():
     with pytest.raises(RuleError, match="not both"):
         Placement(("dend",), loc=0.5, syns_per_conn=2)

@@ -89,6 +89,7 @@ def expand(rules: NetworkRules, morphologies: dict[str, Any] | None = None,
         expanded = expand_rule(rule, cells, rules.seed, owned, budget)
         if rule.placement is not None:
             for projection in expanded:
+                budget.charge(rule.id, len(projection) * (rule.placement.syns_per_conn - 1))  # its synapses
                 _place(rule, projection, cells, rules, morphologies or {})
         projections.extend(expanded)
     inputs = []
