@@ -7,6 +7,7 @@ rules annotation and expanded alike on one rank and on two."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import neuroml
 import numpy as np
@@ -366,3 +367,33 @@ def test_the_new_options_run_alike_on_one_and_two_mpi_ranks(tmp_path):
     parallel = _run(lems, tmp_path / "p2.pkl", 2)
     assert parallel["nhost"] == 2 and parallel["cells_here"] < 10
     assert parallel["spikes"] == serial["spikes"]
+
+
+def test_jlems_runs_the_delayed_inputs_with_the_same_onsets(tmp_path):
+    """The expanded file (delayed copies as ordinary components) in jNeuroML/jLEMS: each cell's
+    voltage leaves rest when nmlhub's does, within a step."""
+    import os
+    import subprocess
+    import sys
+
+    net = nmlhub.NetworkBuilder("jdelays", seed=3)
+    net.add(_izh("rs"))
+    net.add(neuroml.ExpTwoSynapse(id="ampa", gbase="1nS", erev="0mV", tau_rise="0.5ms", tau_decay="5ms"))
+    net.add(neuroml.PulseGenerator(id="pulse", delay="10ms", duration="5ms", amplitude="50pA"))
+    net.netstim("kick", synapse="ampa", interval=100.0, noise=0.0, start=5.0, number=1)
+    net.population("A", cell="rs", count=2)
+    net.stimulate("pulse", targets="A", cells=[1], delay=7.0)
+    net.stimulate("kick", targets="A", cells=[0], delay=3.5)
+    lems = net.save(tmp_path / "jdelays.net.nml", expanded=True,
+                    simulation=dict(duration_ms=30, dt_ms=DT, record_v=["A[0]", "A[1]"]))
+    ours = nmlhub.simulate(lems)
+    jnml = Path(sys.executable).parent / "jnml"
+    done = subprocess.run([str(jnml), lems.name, "-nogui"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, JAVA_OPTS="-Xmx400M"))
+    assert done.returncode == 0 and "Exception" not in done.stdout + done.stderr, done.stdout[-2000:]
+    table = np.loadtxt(tmp_path / "jdelays.v.dat")
+    theirs = {k: _onset(table[:, k + 1], table[:, 0] * 1000) for k in range(2)}
+    mine = [_onset(trace, ours.time_ms) for trace in ours.traces.values()]
+    assert 17 - DT < mine[1] <= 17 + DT
+    for k in range(2):
+        assert abs(theirs[k] - mine[k]) <= DT + 1e-9, (k, theirs, mine)
