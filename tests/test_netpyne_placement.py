@@ -69,8 +69,25 @@ def test_syns_per_conn_spreads_synapses_evenly_each_with_the_weight(tmp_path):
     (proj,) = full.projections
     assert len(proj) == 30 * 4 * 3
     expected = [(1, 0.25), (1, 0.75), (2, 0.5)]
-    assert list(zip(proj.post_segment.tolist(), np.round(proj.post_fraction, 6).tolist())) == expected * 120
+    assert list(zip(proj.post_segment.tolist(), np.round(proj.post_fraction.astype(float), 6).tolist())) == expected * 120
     assert np.all(proj.weight == 0.01)
+
+
+def test_loc_lists_place_each_synapse_or_pair_with_the_sections(tmp_path):
+    """synsPerConn 2 with loc [0.2, 0.9] on the dendrite: 30 and 135 um along it; loc [1.0, 0.5]
+    with sec [dend, apic]: the dendrite's end or the apical section's middle, each half the time."""
+    _, _, full = _expanded(_params(connParams=_conn(sec="dend", loc=[0.2, 0.9], synsPerConn=2)), tmp_path)
+    (proj,) = full.projections
+    expected = [(1, 0.3), (2, 0.7)]
+    assert list(zip(proj.post_segment.tolist(), np.round(proj.post_fraction.astype(float), 6).tolist())) == expected * 120
+    rules, morphologies, full = _expanded(_params(connParams=_conn(sec=["dend", "apic"], loc=[1.0, 0.5])),
+                                          tmp_path, "m2")
+    assert rules.connections[0].placement.loc == (1.0, 0.5)
+    (proj,) = full.projections
+    apic = int(segment_table(morphologies["PYR"], ("apic",)).ids[0])
+    spots = list(zip(proj.post_segment.tolist(), np.round(proj.post_fraction.astype(float), 6).tolist()))
+    assert set(spots) == {(2, 1.0), (apic, 0.5)}
+    assert abs(spots.count((2, 1.0)) / len(spots) - 0.5) < 5 * np.sqrt(0.25 / len(spots))
 
 
 def test_sub_conn_params_2d_map_is_the_rules_placement(tmp_path):
@@ -112,7 +129,8 @@ def test_stimulation_on_a_section_list_and_delay(tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    (dict(connParams=_conn(sec="dend", loc=[0.1, 0.2])), "a list of loc values is not imported"),
+    (dict(connParams=_conn(sec="dend", loc=[0.1, 0.2])), "2 loc values for 1 segment groups"),
+    (dict(connParams=_conn(sec="dend", loc=[0.1, 0.2], synsPerConn=3)), "takes a list of 3 loc values"),
     (dict(connParams=_conn(sec="nowhere", loc=0.3)), "no section or section list 'nowhere'"),
     (dict(connParams=_conn(), subConnParams={"x": {"preConds": {"pop": "S"}, "postConds": {"pop": "M"},
                                                    "density": {"type": "distance", "ref_sec": "soma"}}}),

@@ -198,6 +198,19 @@ def test_synapses_per_connection_are_spread_evenly_with_the_connections_weight()
     assert np.all(proj.pre_cell.reshape(-1, 4) == proj.pre_cell[::4, None])
 
 
+def test_loc_lists_place_each_synapse_of_a_connection():
+    """syns_per_conn 2 at loc (0.25, 1.0) along dend and apic: 150 um along the dendrite
+    (segment 2 at 0.25) and apic's far end; loc (0.25, 1.0) alone pairs them, one per connection."""
+    rules = _rules(200)
+    _connect(rules, Placement(("dend", "apic"), loc=(0.25, 1.0), syns_per_conn=2), rule_id="both")
+    _connect(rules, Placement(("dend", "apic"), loc=(0.25, 1.0)), rule_id="either")
+    both, either = expand(rules, {"pyr": _chain_morphology()}).projections
+    assert list(zip(both.post_segment.tolist(), both.post_fraction.tolist())) == [(2, 0.25), (4, 1.0)] * 1000
+    spots = list(zip(either.post_segment.tolist(), either.post_fraction.tolist()))
+    assert set(spots) == {(2, 0.25), (4, 1.0)} and _binomial_ok(np.array([spots.count((4, 1.0))]),
+                                                                 np.array([0.5]), 1000)
+
+
 def _fan_morphology() -> neuroml.Morphology:
     """A soma at the origin and 24 straight dendrites of 4 segments of 40 um each, fanning out
     in the x-y plane, each segment its own piece of a 2D map."""
@@ -276,8 +289,10 @@ def test_synapses_per_connection_count_against_the_connection_budget():
 
 
 def test_bad_placements_are_refused():
-    with pytest.raises(RuleError, match="not both"):
+    with pytest.raises(RuleError, match="takes a list of 2 loc values"):
         Placement(("dend",), loc=0.5, syns_per_conn=2)
+    with pytest.raises(RuleError, match="3 loc values for 2 segment groups"):
+        Placement(("dend", "apic"), loc=(0.1, 0.2, 0.3))
     with pytest.raises(RuleError, match="whole number"):
         Placement(("dend",), syns_per_conn=0)
     rules = _rules(10)
@@ -294,6 +309,8 @@ def _every_option() -> nmlhub.NetworkBuilder:
     net.population("S", cell="src", count=30)
     net.population("P", cell="pyr", count=60)
     placements = [Placement(("dend",), loc=0.3), Placement(("dend", "apic"), syns_per_conn=3),
+                  Placement(("dend", "apic"), loc=(0.2, 0.9), syns_per_conn=2),
+                  Placement(("dend", "apic"), loc=(0.6, 0.1)),
                   Placement(("dend",), "map2d", grid_x=(-100, 100), grid_y=(0, 1000),
                             grid_values=((1, 2), (3, 4))),
                   Placement(("dend",), "map2d", grid_x=(-100, 100), grid_y=(0, 1000),
@@ -322,12 +339,13 @@ def test_every_new_option_survives_saving_and_expands_alike_on_two_ranks(tmp_pat
     net = _every_option()
     morphologies = {"pyr": _chain_morphology(), "src": None}
     whole = _rows(expand(net.rules, morphologies))
-    assert len(whole) == 7 and all(whole.values())
+    assert len(whole) == 9 and all(whole.values())
     assert {row[0] for row in whole["s0_P"]} == {"pulse_delayed_s0"}
     path = net.save(tmp_path / "options.net.nml")
     back = nmlhub.load(path, strict=False).rules["options"]
     assert back.connections[1].placement == net.rules.connections[1].placement
-    assert back.connections[3].placement == net.rules.connections[3].placement
+    for k in range(1, 6):
+        assert back.connections[k].placement == net.rules.connections[k].placement
     assert _rows(expand(back, morphologies)) == whole
     n = sum(p.count for p in net.rules.populations)
     merged: dict[str, list[tuple]] = {}

@@ -1,7 +1,8 @@
 """Where NetPyNE puts synapses and stimulation inputs on a cell, as nmlhub placements.
 
 - ``sec`` (a section, a section list, or a list of either) and ``loc``: each synapse at ``loc``
-  along one section (drawn uniformly among several, as NetPyNE's ``connRandomSecFromList``);
+  along one section (drawn uniformly among several, as NetPyNE's ``connRandomSecFromList``); a
+  list of ``loc`` values pairs with the sections, or with ``synsPerConn`` places each synapse;
   without ``sec``, the soma (or the cell's first section), as NetPyNE;
 - ``synsPerConn``: that many synapses per connection, spread evenly along the sections end to
   end, each with the connection's weight and delay (NetPyNE's ``distributeSynsUniformly``);
@@ -18,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..rules.connectivity import Placement
+from ..rules.values import RuleError
 from .netpyne_expr import NetPyNEError
 
 #: The x range of a 1D map made 2D (constant across x).
@@ -57,8 +59,6 @@ def connection_placement(rule: dict, cells: list[Any], what: str) -> Placement |
     """The placement of a connParams rule's synapses on its post cells (``cells``, NeuroML; none
     for point cells, where a synapse has one place)."""
     loc, count = rule.get("loc", 0.5), rule.get("synsPerConn", 1)
-    if isinstance(loc, (list, tuple)):
-        raise NetPyNEError(f"{what}: a list of loc values is not imported (one loc is)")
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise NetPyNEError(f"{what}: synsPerConn {count!r} is not imported (a whole number >= 1 is)")
     if not cells:
@@ -66,9 +66,14 @@ def connection_placement(rule: dict, cells: list[Any], what: str) -> Placement |
     if rule.get("sec") is None and loc == 0.5 and count == 1:
         return None
     groups = section_groups(cells, rule.get("sec"), what)
-    if count > 1:
-        return Placement(groups, syns_per_conn=count)
-    return Placement(groups, loc=float(loc))
+    try:
+        if isinstance(loc, (list, tuple)):
+            return Placement(groups, loc=tuple(float(v) for v in loc), syns_per_conn=count)
+        if count > 1:
+            return Placement(groups, syns_per_conn=count)
+        return Placement(groups, loc=float(loc))
+    except RuleError as exc:
+        raise NetPyNEError(f"{what}: sec {rule.get('sec')!r}, loc {loc!r}, synsPerConn {count}: {exc.message}") from None
 
 
 def density_placement(sub: dict, cells: list[Any], what: str) -> Placement:

@@ -111,7 +111,7 @@ def _placement_attributes(el: etree._Element, p: Placement) -> None:
     if p.profile:
         el.set("profile", _numbers([v for point in p.profile for v in point]))
     if p.loc is not None:
-        el.set("loc", repr(float(p.loc)))
+        el.set("loc", _numbers(p.loc) if isinstance(p.loc, tuple) else repr(float(p.loc)))
     if p.syns_per_conn != 1:
         el.set("synsPerConn", str(p.syns_per_conn))
     if p.grid_values:
@@ -240,10 +240,18 @@ def _placement(el: etree._Element, where: str) -> Placement:
                         f"{len(grid_x)} x {len(grid_y)} grid")
     return Placement(tuple(el.get("segmentGroups", "all").split()), el.get("spread", "uniform"),
                      el.get("variable"), tuple((float(a), float(b)) for a, b in values.reshape(-1, 2)),
-                     float(el.get("loc")) if el.get("loc") is not None else None,
+                     _loc(el.get("loc"), where),
                      int(el.get("synsPerConn", "1")), tuple(grid_x), tuple(grid_y),
                      tuple(map(tuple, grid.reshape(len(grid_x), len(grid_y)))) if len(grid) else (),
                      float(el.get("fixedSomaY")) if el.get("fixedSomaY") is not None else None)
+
+
+def _loc(text: str | None, where: str) -> float | tuple[float, ...] | None:
+    """A placement's loc: one number, or a list (written with a space between values)."""
+    if text is None:
+        return None
+    values = _floats(text, where)
+    return float(values[0]) if len(text.split()) == 1 else tuple(float(v) for v in values)
 
 
 def rules_annotation(rules: NetworkRules) -> etree._Element:

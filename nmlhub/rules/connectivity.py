@@ -37,14 +37,17 @@ class Placement:
     ``loc`` puts every synapse at that fraction of the way along a segment group (with several
     groups, one drawn at random per connection, as NetPyNE picks a section from a list);
     ``syns_per_conn`` makes each connection ``n`` synapses spread evenly along the groups end to
-    end, each with the connection's weight and delay (as NetPyNE's ``synsPerConn``).
+    end, each with the connection's weight and delay (as NetPyNE's ``synsPerConn``). A list of
+    ``loc`` values pairs with the groups (one pair drawn per connection) or, with
+    ``syns_per_conn`` of its length, places the synapses (synapse i at ``loc[i]`` along group i,
+    or along the only group), as NetPyNE's lists of ``loc``.
     """
 
     segment_groups: tuple[str, ...] = ("all",)
     spread: str = "uniform"
     profile_variable: str | None = None
     profile: tuple[tuple[float, float], ...] = ()
-    loc: float | None = None
+    loc: float | tuple[float, ...] | None = None
     syns_per_conn: int = 1
     grid_x: tuple[float, ...] = ()
     grid_y: tuple[float, ...] = ()
@@ -55,19 +58,35 @@ class Placement:
         if isinstance(self.segment_groups, str):
             self.segment_groups = (self.segment_groups,)
         self.segment_groups = tuple(self.segment_groups)
-        if self.loc is not None and not 0.0 <= float(self.loc) <= 1.0:
-            raise RuleError(f"placement: loc {self.loc} is not in [0, 1]")
         if int(self.syns_per_conn) != self.syns_per_conn or self.syns_per_conn < 1:
             raise RuleError(f"placement: syns_per_conn {self.syns_per_conn} is not a whole number >= 1")
         self.syns_per_conn = int(self.syns_per_conn)
-        if self.loc is not None and self.syns_per_conn > 1:
-            raise RuleError("placement: give loc or syns_per_conn > 1, not both (several synapses are "
-                            "spread evenly along the segment groups)")
+        if self.loc is not None:
+            self._check_loc()
         self.grid_x = tuple(float(v) for v in self.grid_x)
         self.grid_y = tuple(float(v) for v in self.grid_y)
         self.grid_values = tuple(tuple(float(v) for v in row) for row in self.grid_values)
         if self.spread == "map2d" and not (self.grid_x and self.grid_y and self.grid_values):
             raise RuleError("placement: a map2d spread needs grid_x, grid_y and grid_values")
+
+    def _check_loc(self) -> None:
+        locs = tuple(float(v) for v in np.ravel(self.loc))
+        if any(not 0.0 <= v <= 1.0 for v in locs) or not locs:
+            raise RuleError(f"placement: loc {self.loc} is not in [0, 1]")
+        self.loc = locs[0] if len(locs) == 1 else locs
+        n, groups = self.syns_per_conn, len(self.segment_groups)
+        if n > 1 and (not isinstance(self.loc, tuple) or len(locs) != n or groups not in (1, n)):
+            raise RuleError(f"placement: syns_per_conn {n} with loc takes a list of {n} loc values and one "
+                            f"segment group or {n} (loc {self.loc}, {groups} groups)")
+        if n == 1 and isinstance(self.loc, tuple) and len(locs) != groups:
+            raise RuleError(f"placement: {len(locs)} loc values for {groups} segment groups (one each)")
+
+    def locations(self) -> tuple[tuple[str, float], ...]:
+        """The (group, loc) pairs a placement with ``loc`` chooses among (or places, one each)."""
+        groups = self.segment_groups
+        if not isinstance(self.loc, tuple):
+            return tuple((g, float(self.loc)) for g in groups)
+        return tuple((groups[k] if len(groups) > 1 else groups[0], v) for k, v in enumerate(self.loc))
 
 
 @dataclass

@@ -12,7 +12,7 @@ from .budget import ConnectionBudget, connection_limit
 from .connectivity import ConnectivityRule, ExpandedProjection, expand_rule
 from .pairs import repeat_index
 from .layout import CellTable, PopulationRule, expand_populations
-from .placement import at_loc, evenly_spread, place, segment_table
+from .placement import at_loc, drawn, evenly_spread, place, segment_table
 from .stimulation import ExpandedInputs, StimulationRule, expand_stimulation
 from .values import RuleError
 
@@ -109,7 +109,8 @@ def _place(rule: ConnectivityRule, projection: ExpandedProjection, cells: CellTa
         return  # a point cell: the synapse goes on its only segment
     if placement.syns_per_conn > 1:
         segments, fractions = evenly_spread(segment_table(morphology, placement.segment_groups),
-                                            placement.syns_per_conn)
+                                            placement.syns_per_conn) if placement.loc is None \
+            else at_loc(morphology, placement.locations(), np.arange(placement.syns_per_conn))
         copies = len(projection) // placement.syns_per_conn
         projection.post_segment = np.tile(segments, copies).astype(np.int32)
         projection.post_fraction = np.tile(fractions, copies).astype(np.float32)
@@ -120,7 +121,8 @@ def _place(rule: ConnectivityRule, projection: ExpandedProjection, cells: CellTa
     key = crng.key(rules.seed, rule.id, "place", projection.synapse)
     u_segment = crng.uniforms(key, post_gids, pre_gids, repeat, 0)
     if placement.loc is not None:
-        segments, fractions = at_loc(morphology, placement.segment_groups, placement.loc, u_segment)
+        locations = placement.locations()
+        segments, fractions = at_loc(morphology, locations, drawn(u_segment, len(locations)))
     else:
         u_fraction = crng.uniforms(key, post_gids, pre_gids, repeat, 1)
         segments, fractions = place(segment_table(morphology, placement.segment_groups), placement,

@@ -73,14 +73,17 @@ def locate_along(table: SegmentTable, positions: np.ndarray) -> tuple[np.ndarray
     return table.ids[order][k], np.clip(fraction, 0.0, 1.0).astype(np.float32)
 
 
-def at_loc(morphology, groups: tuple[str, ...], loc: float,
-           u_group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Segments and fractions of synapses or inputs at ``loc`` of the way along one of ``groups``
-    each (the group drawn uniformly with the uniform numbers ``u_group``)."""
-    spots = [locate_along(segment_table(morphology, (group,)), np.array([loc])) for group in groups]
-    pick = np.minimum((np.asarray(u_group) * len(groups)).astype(np.int64), len(groups) - 1)
+def at_loc(morphology, locations, pick: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Segments and fractions of synapses or inputs at ``locations[pick[i]]``, (group, loc)
+    pairs: ``loc`` of the way along the group."""
+    spots = [locate_along(segment_table(morphology, (group,)), np.array([loc])) for group, loc in locations]
     return (np.array([int(s[0]) for s, _ in spots], np.int32)[pick],
             np.array([float(f[0]) for _, f in spots], np.float32)[pick])
+
+
+def drawn(u: np.ndarray, n: int) -> np.ndarray:
+    """Indices in 0..n-1 drawn uniformly with the uniform numbers ``u``."""
+    return np.minimum((np.asarray(u) * n).astype(np.int64), n - 1)
 
 
 def evenly_spread(table: SegmentTable, n: int) -> tuple[np.ndarray, np.ndarray]:

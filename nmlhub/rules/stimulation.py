@@ -17,7 +17,7 @@ from . import counter_rng as crng
 from .delayed_inputs import delayed_id
 from .layout import CellTable
 from .pairs import pair_environment
-from .placement import at_loc, place, segment_table
+from .placement import at_loc, drawn, place, segment_table
 from .selection import CellSelector
 from .values import POSITION_NAMES, RuleError, Value, parse_value
 
@@ -136,7 +136,8 @@ def _locations(rule: StimulationRule, cells: CellTable, seed: int, gids: np.ndar
     key = crng.key(seed, rule.id, "place")
     u_segment = crng.uniforms(key, gids, 0)
     if rule.loc is not None:
-        return at_loc(morphology, rule.segment_groups, rule.loc, u_segment)
+        locations = [(group, rule.loc) for group in rule.segment_groups]
+        return at_loc(morphology, locations, drawn(u_segment, len(locations)))
     segment, fraction = place(segment_table(morphology, rule.segment_groups), _BY_LENGTH, cells.position[gids, 1],
                               1.0, u_segment, crng.uniforms(key, gids, 1))
     return segment.astype(np.int32), fraction
