@@ -415,3 +415,36 @@ def test_jlems_runs_the_delayed_inputs_with_the_same_onsets(tmp_path):
     assert 17 - DT < mine[1] <= 17 + DT
     for k in range(2):
         assert abs(theirs[k] - mine[k]) <= DT + 1e-9, (k, theirs, mine)
+
+
+def test_each_kind_of_input_is_delayed_by_its_own_start(tmp_path):
+    """The delayed copy of each kind of input: the start time it has, shifted (units converted),
+    a Poisson input made transient from the delay; found among added components or in an
+    included file."""
+    from nmlhub.rules.delayed_inputs import delayed_copy
+
+    sine = delayed_copy(neuroml.SineGenerator(id="s", delay="0.01s", phase="0", duration="1s", amplitude="1nA",
+                                              period="10ms"), 2.5, "s2")
+    assert sine.id == "s2" and sine.delay == "12.5ms"
+    spikes = delayed_copy(neuroml.SpikeArray(id="a", spikes=[neuroml.Spike(id=0, time="1ms"),
+                                                             neuroml.Spike(id=1, time="4ms")]), 3.0, "a2")
+    assert [s.time for s in spikes.spikes] == ["4.0ms", "7.0ms"]
+    poisson = delayed_copy(neuroml.PoissonFiringSynapse(id="p", average_rate="20Hz", synapse="ampa",
+                                                        spike_target="./ampa"), 4.0, "p2")
+    assert isinstance(poisson, neuroml.TransientPoissonFiringSynapse)
+    assert (poisson.delay, poisson.average_rate, poisson.synapse) == ("4.0ms", "20Hz", "ampa")
+    net = nmlhub.NetworkBuilder("net")
+    kick = net.netstim("kick", synapse="ampa", rate=10, start=1.0)
+    assert delayed_copy(kick, 0.5, "k2").attributes["start"] == "1.5ms"
+    included = tmp_path / "inputs.nml"
+    document = neuroml.NeuroMLDocument(id="inputs")
+    document.pulse_generators.append(neuroml.PulseGenerator(id="pulse", delay="10ms", duration="5ms",
+                                                            amplitude="50pA"))
+    from neuroml.writers import NeuroMLWriter
+
+    NeuroMLWriter.write(document, str(included))
+    net.include(included)
+    net.population("P", cell="pyr", count=2)
+    rule = net.stimulate("pulse", targets="P", delay=1.0, id="late")
+    made = next(c for c in net.components if c.id == rule.component)
+    assert made.delay == "11.0ms" and rule.component == "pulse_delayed_late"
