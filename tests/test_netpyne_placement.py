@@ -128,7 +128,20 @@ def test_stimulation_on_a_section_list_and_delay(tmp_path):
     assert 'start="5.0ms"' in text
 
 
+def test_stimulation_of_a_cell_list(tmp_path):
+    params = _params(stimSourceParams={"step": {"type": "IClamp", "del": 1, "dur": 1, "amp": 0.1}},
+                     stimTargetParams={"step->M": {"source": "step", "conds": {"pop": "M", "cellList": [2, 5, 29]},
+                                                   "sec": "dend", "loc": 0.75}})
+    _, _, full = _expanded(params, tmp_path)
+    (inputs,) = full.inputs
+    assert inputs.population == "M" and inputs.cell.tolist() == [2, 5, 29]
+    assert set(inputs.segment.tolist()) == {2}
+
+
 @pytest.mark.parametrize("change, message", [
+    (dict(stimSourceParams={"step": {"type": "IClamp", "del": 1, "dur": 1, "amp": 0.1}},
+          stimTargetParams={"t": {"source": "step", "conds": {"pop": ["S", "M"], "cellList": [1]}}}),
+     "cellList is imported with conditions naming one population"),
     (dict(connParams=_conn(sec="dend", loc=[0.1, 0.2])), "2 loc values for 1 segment groups"),
     (dict(connParams=_conn(sec="dend", loc=[0.1, 0.2], synsPerConn=3)), "takes a list of 3 loc values"),
     (dict(connParams=_conn(sec="nowhere", loc=0.3)), "no section or section list 'nowhere'"),

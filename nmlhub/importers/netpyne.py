@@ -43,7 +43,7 @@ from ..rules.selection import CellSelector
 from ..rules.values import POSITION_NAMES, RuleError
 from .netpyne_cells import cell_spec, synapse_component
 from .netpyne_expr import NetPyNEError, random_centre, translate_value
-from .netpyne_placement import connection_placement, density_placement, exact_place, section_groups
+from .netpyne_placement import connection_placement, density_placement, exact_place, listed_cells, section_groups
 
 NETSTIM_TYPES = LIBRARY / "netstim.xml"
 #: Size of NetPyNE's network (um) when netParams does not give it.
@@ -508,13 +508,14 @@ class _Translator:
         loc, sec = target.get("loc", 0.5), target.get("sec")
         if isinstance(loc, (list, tuple)):
             raise NetPyNEError(f"{what}: a list of loc values is not imported (one loc is)")
+        listed = {"cells": listed_cells(target, cells, what)} if "cellList" in (target.get("conds") or {}) else {}
         groups = section_groups(self._post_cells(cells), sec, what) if sec is not None else ()
         if sec is None or not groups:
-            return {"segment": 0, "fraction": float(loc)}
+            return {"segment": 0, "fraction": float(loc), **listed}
         if len(groups) == 1:
             segment, fraction = exact_place(self._post_cells(cells), groups[0], float(loc), what)
-            return {"segment": segment, "fraction": fraction}
-        return {"segment_groups": groups, "loc": float(loc)}
+            return {"segment": segment, "fraction": fraction, **listed}
+        return {"segment_groups": groups, "loc": float(loc), **listed}
 
     # -- stimulation -----------------------------------------------------------------------------
     def _stimulations(self, builder: NetworkBuilder) -> None:
@@ -529,7 +530,8 @@ class _Translator:
             unknown = set(target) - {"source", "conds", "weight", "delay", "synMech", "sec", "loc", "label"}
             if unknown:
                 raise NetPyNEError(f"{what}: key(s) {', '.join(sorted(unknown))} are not imported yet")
-            cells = self._selector(target.get("conds"), f"{what} conds")
+            conds = {k: v for k, v in dict(target.get("conds") or {}).items() if k != "cellList"}
+            cells = self._selector(conds, f"{what} conds")
             if kind == "NetStim":
                 self._netstim_target(builder, target_id, target, source, cells, what)
             elif kind == "IClamp":

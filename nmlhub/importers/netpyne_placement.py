@@ -6,6 +6,7 @@
   without ``sec``, the soma (or the cell's first section), as NetPyNE;
 - ``synsPerConn``: that many synapses per connection, spread evenly along the sections end to
   end, each with the connection's weight and delay (NetPyNE's ``distributeSynsUniformly``);
+- a stimulation's ``cellList`` condition: those cells (indices within the one population);
 - ``subConnParams``: a connection rule whose pre and post cells are all among a sub-connectivity
   rule's gets its ``sec`` and ``density`` (``uniform``: by length; ``1Dmap``/``2Dmap``: by
   length times the map's density at each segment, with ``fixedSomaY``).
@@ -123,3 +124,14 @@ def exact_place(cells: list[Any], group: str, loc: float, what: str) -> tuple[in
     if len(found) != 1:
         raise NetPyNEError(f"{what}: section '{group}' differs between the targeted cells")
     return found.pop()
+
+
+def listed_cells(target: dict, cells: Any, what: str) -> list[int]:
+    """A stimulation's ``cellList`` condition: indices of cells within its one population."""
+    listed = target["conds"]["cellList"]
+    if len(cells.populations) != 1 or cells.ranges:
+        raise NetPyNEError(f"{what}: cellList is imported with conditions naming one population (pop) only")
+    try:
+        return [int(i) for i in (listed if isinstance(listed, (list, tuple)) else [listed])]
+    except (TypeError, ValueError):
+        raise NetPyNEError(f"{what}: cellList {listed!r} is not a list of cell indices") from None
