@@ -1,7 +1,8 @@
 """NetPyNE models into nmlhub (``nmlhub.importers.netpyne``, ``nmlhub import-netpyne``).
 
-NetPyNE's tutorials tut2, tut3 and tut5 (``tests/data/netpyne/tutN.json``), and ``tut_hoc``, a
-network of a cell NetPyNE imported from a HOC template (with a user ``.mod`` channel), are imported, their
+NetPyNE's tutorials tut2, tut3 and tut5 (``tests/data/netpyne/tutN.json``), ``tut_hoc``, a
+network of a cell NetPyNE imported from a HOC template (with a user ``.mod`` channel), and
+``tut_izhi``, RS and IB Izhikevich point cells (NetPyNE's Izhi2007b point process), are imported, their
 connections expanded and their networks simulated with the same seeds NetPyNE ran them with in
 ``tests/data/netpyne/make_references.py`` (``references.json``). The random streams differ
 between the two, so the comparison is statistical, over the seeds:
@@ -71,7 +72,7 @@ def _rates(model, network_id: str, seed: int) -> dict[str, float]:
     return {pop: spikes[pop] / sizes[pop] / duration_s for pop in sizes}
 
 
-@pytest.mark.parametrize("name", ["tut2", "tut3", "tut5", "tut_hoc"])
+@pytest.mark.parametrize("name", ["tut2", "tut3", "tut5", "tut_hoc", "tut_izhi"])
 def test_connection_counts_agree_with_netpyne(name, tmp_path):
     _, model = _imported(name, tmp_path)
     runs = REFERENCES["tutorials"][name]
@@ -84,7 +85,7 @@ def test_connection_counts_agree_with_netpyne(name, tmp_path):
         assert abs(mine - theirs) <= tolerance, f"{name} {label}: {mine} against NetPyNE's {theirs}"
 
 
-@pytest.mark.parametrize("name, seeds", [("tut2", 5), ("tut3", 5), ("tut5", 2), ("tut_hoc", 5)])
+@pytest.mark.parametrize("name, seeds", [("tut2", 5), ("tut3", 5), ("tut5", 2), ("tut_hoc", 5), ("tut_izhi", 5)])
 def test_population_rates_agree_with_netpyne(name, seeds, tmp_path):
     _, model = _imported(name, tmp_path)
     runs = REFERENCES["tutorials"][name][:seeds]
@@ -299,3 +300,45 @@ def test_stimulation_lands_on_its_section_and_location(tmp_path):
     for made in inputs:
         assert np.all(made.segment == 2)  # soma 0, the dendrite's segments 1 (100 um) and 2 (50 um)
         np.testing.assert_allclose(made.fraction, 0.25)  # 112.5 um along: 12.5 of segment 2's 50 um
+
+
+def _izhi_params(amp_na: float) -> dict:
+    """One NetPyNE Izhi2007b IB cell (C 1.5: its own currents scaled, not the clamp's) in a
+    10 x 10 um soma of cm 31.831 uF/cm2 (100 pF), and a step current."""
+    ib = {"mod": "Izhi2007b", "C": 1.5, "k": 1.2, "vr": -75, "vt": -45, "vpeak": 50, "a": 0.01, "b": 5,
+          "c": -56, "d": 130, "celltype": 2}
+    return {"cellParams": {"IB": {"secs": {"soma": {"geom": {"diam": 10.0, "L": 10.0, "cm": 31.831},
+                                                    "pointps": {"Izhi": ib}}}}},
+            "popParams": {"B": {"cellType": "IB", "numCells": 1}},
+            "stimSourceParams": {"step": {"type": "IClamp", "del": 20, "dur": 300, "amp": amp_na}},
+            "stimTargetParams": {"step->B": {"source": "step", "conds": {"pop": "B"}, "sec": "soma", "loc": 0.5}}}
+
+
+def test_izhi2007b_cell_fires_as_izhikevichs_equations_with_netpyne_units(tmp_path):
+    """The imported izhikevich2007Cell against Izhi2007b's equations integrated here with
+    explicit Euler at 1 us: C_sec dv/dt = (k (v-vr)(v-vt) - u) / C + I (C_sec = cm * area =
+    100 pF, currents pA), du/dt = a (b (v-vr) - u), reset at vpeak; spike times within 0.1 ms."""
+    source = _write(tmp_path, _izhi_params(0.5), {"duration": 340, "dt": 0.005})
+    ours = np.asarray(nmlhub.simulate(import_netpyne(source, tmp_path / "i.net.nml").lems).spikes[("B", 0)])
+    c_rel, k, vr, vt, vpeak, a, b, c, d, c_sec = 1.5, 1.2, -75.0, -45.0, 50.0, 0.01, 5.0, -56.0, 130.0, 100.0
+    step, v, u, theirs = 1e-3, vr, 0.0, []
+    for n in range(int(340 / step)):
+        current = 500.0 if 20.0 <= n * step < 320.0 else 0.0
+        v, u = v + step * ((k * (v - vr) * (v - vt) - u) / c_rel + current) / c_sec, u + step * a * (b * (v - vr) - u)
+        if v > vpeak:
+            v, u = c, u + d
+            theirs.append(n * step)
+    assert len(ours) == len(theirs) >= 8
+    np.testing.assert_allclose(ours, theirs, atol=0.1)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda ps: ps.update(celltype=5), "celltype 5 is not imported"),
+    (lambda ps: ps.update(mod="Izhi2007a"), "mod 'Izhi2007a'"),
+    (lambda ps: ps.update(Iin=70), "a constant Iin"),
+])
+def test_point_process_cells_outside_izhi2007b_types_1_to_3_are_refused(change, message, tmp_path):
+    params = _izhi_params(0.1)
+    change(params["cellParams"]["IB"]["secs"]["soma"]["pointps"]["Izhi"])
+    with pytest.raises(NetPyNEError, match=message):
+        import_netpyne(_write(tmp_path, params), tmp_path / "x.net.nml")

@@ -42,7 +42,7 @@ from ..rules.connectivity import Placement
 from ..rules.plasticity import LIBRARY, LemsComponent
 from ..rules.selection import CellSelector
 from ..rules.values import POSITION_NAMES, RuleError
-from .netpyne_cells import cell_spec, synapse_component
+from .netpyne_cells import cell_spec, has_point_process, point_cell, synapse_component
 from .netpyne_expr import NetPyNEError, random_centre, translate_value
 
 NETSTIM_TYPES = LIBRARY / "netstim.xml"
@@ -209,6 +209,7 @@ class _Translator:
         self.pop_tags: dict[str, dict[str, Any]] = {}
         self.pop_cell: dict[str, str] = {}
         self.cell_sections: dict[str, Any] = {}
+        self.point_cells: set[str] = set()
         h_params = dict(sim_config.get("hParams") or {})
         self.celsius = float(h_params.get("celsius", 6.3))
         self.v_init = float(h_params.get("v_init", -65.0))
@@ -308,7 +309,11 @@ class _Translator:
             if pop.get("cellModel") in ("NetStim", "VecStim"):
                 continue
             rule_id = self._cell_rule(pop_id, pop, cells)
-            if rule_id not in used:
+            if rule_id not in used and has_point_process(cells[rule_id]):
+                used[rule_id] = _clean_id(rule_id)
+                builder.add(point_cell(rule_id, cells[rule_id], used[rule_id]))
+                self.point_cells.add(used[rule_id])
+            elif rule_id not in used:
                 cell_id = _clean_id(rule_id)
                 document = cell_spec(rule_id, cells[rule_id], cell_id, self.mod_files, self.v_init,
                                      threshold).to_document(self.folder)
@@ -552,6 +557,8 @@ class _Translator:
         """The NeuroML segment and fraction of ``loc`` along section ``sec`` (the same on every
         targeted cell: they must share their section layout)."""
         found = set()
+        if all(self.pop_cell.get(pop) in self.point_cells for pop in cells.populations):
+            return 0, 0.5  # point cells: inputs land on the cell
         for pop in cells.populations:
             cell = self.cell_sections.get(self.pop_cell.get(pop, ""))
             if cell is None:
