@@ -242,7 +242,29 @@ def test_vecstim_population_fires_at_its_spike_times_and_drives_its_targets(tmp_
         lag = fired[:, None] - arrivals[None, :]
         assert np.all(((lag > 0) & (lag < 5)).any(axis=1))
     params["popParams"]["V"]["spkTimes"] = [[1, 2], [3]]
-    with pytest.raises(NetPyNEError, match="spike times per cell"):
+    with pytest.raises(NetPyNEError, match="numCells 3 but 2 spike-time lists"):
+        import_netpyne(_write(tmp_path, params), tmp_path / "w.net.nml")
+
+
+def test_vecstim_trains_per_cell_fire_each_cells_own_train(tmp_path):
+    """spkTimes as one list per cell: cell i (population V_i) fires at exactly its list, and a
+    rule on the NetPyNE population V connects from every one of them (a connList indexing V's
+    cells in order)."""
+    trains = [[5.0, 40.0, 12.5], [], [30.0], [7.25, 61.0]]
+    params = _pyr_params(popParams={"V": {"cellModel": "VecStim", "numCells": 4, "spkTimes": trains},
+                                    "P": {"cellType": "PYR", "numCells": 1}},
+                         connParams={"V->P": {"preConds": {"pop": "V"}, "postConds": {"pop": "P"},
+                                              "connList": [[0, 0], [2, 0], [3, 0]], "weight": 0.05, "delay": 2,
+                                              "synMech": "exc"}})
+    result = import_netpyne(_write(tmp_path, params, {"duration": 80, "dt": 0.025}), tmp_path / "v.net.nml")
+    model = nmlhub.load(result.lems)
+    results = nmlhub.simulate(model)
+    for cell, train in enumerate(trains):
+        np.testing.assert_allclose(results.spikes.get((f"V_{cell}", 0), []), sorted(train), atol=0.025)
+    made = [p for p in expand(model.rules["v"]).projections if p.rule == "V__P"]
+    assert sorted(p.pre_population for p in made if len(p)) == ["V_0", "V_2", "V_3"]
+    params["popParams"]["V_1"] = {"cellType": "PYR", "numCells": 1}
+    with pytest.raises(NetPyNEError, match="V_1 .* would clash with popParams 'V_1'"):
         import_netpyne(_write(tmp_path, params), tmp_path / "w.net.nml")
 
 

@@ -44,6 +44,7 @@ from ..rules.selection import CellSelector
 from ..rules.values import POSITION_NAMES, RuleError
 from .netpyne_cells import cell_spec, has_point_process, point_cell, synapse_component
 from .netpyne_expr import NetPyNEError, random_centre, translate_value
+from .netpyne_pops import add_vecstim_per_cell, clean_id, members, per_cell_trains, spike_array
 
 NETSTIM_TYPES = LIBRARY / "netstim.xml"
 #: Size of NetPyNE's network (um) when netParams does not give it.
@@ -172,9 +173,7 @@ def _mod_files(mod_dir: str | Path | None) -> dict[str, str]:
     return mechanisms_in([file.resolve() for file in sorted(folder.glob("*.mod"))])
 
 
-def _clean_id(name: str) -> str:
-    text = re.sub(r"[^A-Za-z0-9_]", "_", str(name))
-    return text if re.match(r"[A-Za-z_]", text) else f"n_{text}"
+_clean_id = clean_id
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -225,8 +224,12 @@ class _Translator:
         if not pops:
             raise NetPyNEError("netParams: no populations (popParams)")
         for pop_id, pop in pops.items():
-            self.pop_tags[pop_id] = {"pop": pop_id, **{k: v for k, v in pop.items()
-                                                       if k in ("cellType", "cellModel")}}
+            tags = {"pop": pop_id, **{k: v for k, v in pop.items() if k in ("cellType", "cellModel")}}
+            for member in members(pop_id, pop):
+                if member != pop_id and member in pops:
+                    raise NetPyNEError(f"popParams '{pop_id}': its cell {member} (one population per spike "
+                                       f"train) would clash with popParams '{member}'")
+                self.pop_tags[member] = tags
         cells = _named(self.params.get("cellParams"), "cellParams")
         for syn_id, syn in _named(self.params.get("synMechParams"), "synMechParams").items():
             builder.add(synapse_component(_clean_id(syn_id), syn))
@@ -368,6 +371,9 @@ class _Translator:
                                       types_file=NETSTIM_TYPES))
             self.pop_cell[pop_id] = cell_id
         elif model == "VecStim":
+            if per_cell_trains(pop):
+                self.pop_cell.update(add_vecstim_per_cell(builder, pop_id, pop, ranges))
+                return
             cell_id = _clean_id(f"{pop_id}_vecstim")
             builder.add(self._spike_array(cell_id, pop, what))
             self.pop_cell[pop_id] = cell_id
@@ -383,9 +389,9 @@ class _Translator:
             raise NetPyNEError(f"{what}: a VecStim population is imported with spkTimes only (not pulses, "
                                "rate, interval or noise yet)")
         if any(isinstance(t, (list, tuple)) for t in times):
-            raise NetPyNEError(f"{what}: spike times per cell are not imported yet (one list for every cell is)")
-        values = sorted(float(t) for t in times)
-        return neuroml.SpikeArray(id=cell_id, spikes=[neuroml.Spike(id=k, time=f"{t!r}ms") for k, t in enumerate(values)])
+            raise NetPyNEError(f"{what}: spkTimes mixes numbers and lists (give one list for every cell, "
+                               "or one list per cell)")
+        return spike_array(cell_id, times, what)
 
     def _netstim(self, params: dict, what: str, extra_start: float) -> dict[str, str]:
         if "rate" in params:
