@@ -12,15 +12,18 @@ NetPyNE model is run. Values NetPyNE leaves to NEURON take NEURON's defaults (L 
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from typing import Any
 
 import neuroml
+import numpy as np
 
+from ..rules.cell_values import per_cell_values
 from ..rules.cells import MECHANISM_DEFAULTS, CellSpec, Section
 from ..rules.values import RuleError
-from .netpyne_expr import NetPyNEError
+from .netpyne_expr import NetPyNEError, neuron_distribution
 
 #: NEURON's defaults for what NetPyNE may leave unset.
 SECTION_DEFAULTS = {"L": 100.0, "diam": 500.0, "Ra": 35.4, "cm": 1.0, "nseg": 1}
@@ -35,8 +38,7 @@ IZHI2007B_PLAIN_TYPES = (1, 2, 3)
 
 def _number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise NetPyNEError(f"{what}: expected a number, not {value!r} (per-cell expressions are not "
-                           "imported yet)")
+        raise NetPyNEError(f"{what}: expected a number, not {value!r}")
     return float(value)
 
 
@@ -87,8 +89,8 @@ def cell_spec(rule_id: str, rule: dict[str, Any], cell_id: str, mod_files: dict[
     Raises
     ------
     NetPyNEError
-        A section with an unknown key, a non-numeric value (per-cell expressions are not imported
-        yet), a mechanism that is neither ``hh``, ``pas`` nor in ``mod_files``, point processes,
+        A section with an unknown key, a non-numeric value (draw per-cell expressions first:
+        :func:`per_cell_rules`), a mechanism that is neither ``hh``, ``pas`` nor in ``mod_files``, point processes,
         or a section attached by its 1 end.
     """
     secs = rule.get("secs") or rule.get("sections")
@@ -108,6 +110,57 @@ def cell_spec(rule_id: str, rule: dict[str, Any], cell_id: str, mod_files: dict[
                         notes=f"Imported by nmlhub from NetPyNE cellParams '{rule_id}'")
     except RuleError as exc:
         raise NetPyNEError(f"cellParams '{rule_id}': {exc.message}") from None
+
+
+def has_per_cell_values(rule: dict[str, Any]) -> bool:
+    """Whether a NetPyNE cell rule gives a parameter as an expression (a string) to draw per cell."""
+    return bool(_expression_paths(rule))
+
+
+def _expression_paths(rule: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Where a cell rule holds strings: (section, part, key) or (section, part, name, key) for
+    ``geom`` values, ``vinit``/``threshold``, ``mechs`` and ``ions`` parameters."""
+    secs = rule.get("secs") or rule.get("sections") or {}
+    found: list[tuple[str, ...]] = []
+    for name, sec in (secs.items() if isinstance(secs, dict) else []):
+        sec = sec if isinstance(sec, dict) else {}
+        found += [(name, "geom", k) for k, v in dict(sec.get("geom") or {}).items() if isinstance(v, str)]
+        found += [(name, k) for k in ("vinit", "threshold") if isinstance(sec.get(k), str)]
+        for part in ("mechs", "ions"):
+            for mech, params in dict(sec.get(part) or {}).items():
+                found += [(name, part, mech, k) for k, v in dict(params or {}).items() if isinstance(v, str)]
+    return found
+
+
+def per_cell_rules(rule_id: str, rule: dict[str, Any], n: int, rng: np.random.Generator,
+                   constants: dict[str, float]) -> list[dict[str, Any]]:
+    """``n`` copies of a cell rule, each string value (``'19 + uniform(-1, 1)'``) replaced by its
+    draw for that cell (NEURON's conventions: ``normal(mean, variance)``...; netParams numbers as
+    names), each expression drawing one number per cell in the order the rule lists them.
+
+    Raises
+    ------
+    NetPyNEError
+        An expression outside the whitelist of :mod:`nmlhub.rules.cell_values` (naming the rule
+        and the parameter).
+    """
+    cells = [copy.deepcopy(rule) for _ in range(n)]
+    for path in _expression_paths(rule):
+        secs_key = "secs" if "secs" in rule else "sections"
+        where = rule[secs_key]
+        for key in path[:-1]:
+            where = where[key]
+        what = f"cellParams '{rule_id}' section '{path[0]}' {'.'.join(path[1:])}"
+        try:
+            values = per_cell_values(where[path[-1]], n, rng, what, constants, neuron_distribution)
+        except RuleError as exc:
+            raise NetPyNEError(exc.message) from None
+        for cell, value in zip(cells, values):
+            target = cell[secs_key]
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = float(value)
+    return cells
 
 
 def has_point_process(rule: dict[str, Any]) -> bool:

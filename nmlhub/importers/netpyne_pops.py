@@ -1,6 +1,7 @@
-"""NetPyNE VecStim populations as NeuroML spikeArrays: one train for every cell, or one train per
-cell (then one nmlhub population of one cell per train, ``<pop>_<i>``, which the NetPyNE
-population's conditions select together, in order)."""
+"""NetPyNE populations split per cell, and VecStim populations as NeuroML spikeArrays: one train
+for every cell, or one train per cell. A population is split into one nmlhub population of one cell
+per cell, ``<pop>_<i>`` (which the NetPyNE population's conditions select together, in order),
+when its cells differ: a spike train per cell, or a cell rule drawing values per cell."""
 
 from __future__ import annotations
 
@@ -28,12 +29,20 @@ def per_cell_trains(pop: dict) -> bool:
         and any(isinstance(t, (list, tuple)) for t in times)
 
 
-def members(pop_id: str, pop: dict) -> list[str]:
-    """The nmlhub populations of a NetPyNE population: itself, or one per cell for a VecStim
-    population with a spike train per cell (``<pop>_<i>``)."""
-    if not per_cell_trains(pop):
+def members(pop_id: str, pop: dict, per_cell_cells: bool = False) -> list[str]:
+    """The nmlhub populations of a NetPyNE population: itself, or one per cell (``<pop>_<i>``)
+    for a VecStim population with a spike train per cell, or with ``per_cell_cells`` (its cell
+    rule draws values per cell: each cell is a variant of its own)."""
+    if per_cell_trains(pop):
+        count = len(pop["spkTimes"])
+    elif per_cell_cells:
+        if "numCells" not in pop:
+            raise NetPyNEError(f"popParams '{pop_id}': a population whose cells draw their own parameters "
+                               "is imported with numCells")
+        count = int(pop["numCells"])
+    else:
         return [pop_id]
-    return [clean_id(f"{pop_id}_{i}") for i in range(len(pop["spkTimes"]))]
+    return [clean_id(f"{pop_id}_{i}") for i in range(count)]
 
 
 def spike_array(cell_id: str, times: Any, what: str) -> Any:

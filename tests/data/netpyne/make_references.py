@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 HOC_CELL = HERE.parent / "import_cell" / "three_part_cell.hoc"
 SEEDS = (1, 2, 3, 4, 5)
 IZHI_MOD = HERE / "mods" / "izhi2007b.mod"
-TUTORIALS = ("tut2", "tut3", "tut5", "tut_hoc", "tut_izhi")
+TUTORIALS = ("tut2", "tut3", "tut5", "tut_hoc", "tut_izhi", "tut5_I4")
 #: NetPyNE's Izhi2007b parameters of the RS and IB cells (Izhikevich 2007, figs 8.12 and 8.19).
 IZHI_RS = {"mod": "Izhi2007b", "C": 1, "k": 0.7, "vr": -60, "vt": -40, "vpeak": 35, "a": 0.03, "b": -2,
            "c": -50, "d": 100, "celltype": 1}
@@ -96,6 +96,13 @@ def tutorial(name: str):
         net.connParams["E->all"] = {"preConds": {"pop": "E"}, "postConds": {"pop": ["E", "B"]}, "probability": 0.1,
                                     "weight": 0.001, "delay": 3, "synMech": "exc"}
         cfg.analysis["plotTraces"] = {"include": [("E", 0)]}
+        return net, cfg
+    if name == "tut5_I4":
+        # the smallest part of tut5 showing how its I4 cells respond: I4 alone under its NetStims
+        net, cfg = tutorial("tut5")
+        net.popParams = {"I4": net.popParams["I4"]}
+        net.connParams = {}
+        cfg.analysis = {}
         return net, cfg
     if name in ("tut2", "tut3"):
         pyr = {"secs": {"soma": {"geom": {"diam": 18.8, "L": 18.8, "Ra": 123.0},
