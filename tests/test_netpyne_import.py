@@ -419,3 +419,30 @@ def test_per_cell_expressions_in_cell_params_are_drawn_per_cell(tmp_path):
     params["popParams"]["E"]["numCells"] = 3
     results = nmlhub.simulate(import_netpyne(_write(tmp_path, params, {"duration": 5}), tmp_path / "r.net.nml").lems)
     assert results.time_ms[-1] == pytest.approx(5.0)  # the variants run
+
+
+def test_vecstim_pulses_lay_out_trains_as_netpyne_does(tmp_path):
+    """pulses without noise: spikes at start, start + interval, .. up to (1 + 1.5 noise)
+    (end - start) / interval of them (netpyne/cell/pointCell.py's layout), after the shared
+    spkTimes; with noise 0.5, each cell its own train of intervals (1 - noise) * interval plus an
+    exponential of mean noise * interval: mean 25 ms, CV 0.5, none below 12.5 ms (analytically)."""
+    params = _pyr_params(popParams={"V": {"cellModel": "VecStim", "numCells": 3, "spkTimes": [50],
+                                          "pulses": [{"start": 100, "end": 200, "rate": 50},
+                                                     {"start": 300, "end": 350, "interval": 10}]}})
+    results = nmlhub.simulate(import_netpyne(_write(tmp_path, params, {"duration": 400}), tmp_path / "p.net.nml").lems)
+    expected = [50.0] + [100.0 + 20 * k for k in range(5)] + [300.0 + 10 * k for k in range(5)]
+    for cell in range(3):
+        np.testing.assert_allclose(results.spikes[(f"V_{cell}", 0)], expected, atol=0.025)
+    params["popParams"]["V"] = {"cellModel": "VecStim", "numCells": 20,
+                                "pulses": [{"start": 0, "end": 4000, "rate": 40, "noise": 0.5}]}
+    model = nmlhub.load(import_netpyne(_write(tmp_path, params, {"duration": 10}), tmp_path / "q.net.nml").lems)
+    trains = [np.array([model.units.to_neuron(s.time) for s in model.components[f"V_{k}_vecstim"].obj.spikes])
+              for k in range(20)]
+    intervals = np.concatenate([np.diff(t) for t in trains])
+    assert len({round(t[0], 9) for t in trains}) == 20  # each cell its own draw
+    assert abs(intervals.mean() - 25.0) < 4 * 12.5 / math.sqrt(len(intervals))
+    assert abs(intervals.std() / intervals.mean() - 0.5) < 0.05
+    assert intervals.min() >= 12.5 - 1e-9 and max(t[-1] for t in trains) <= 4000.0
+    params["popParams"]["V"]["pulses"] = [{"start": 0, "end": 100}]
+    with pytest.raises(NetPyNEError, match="pulse 0: needs a positive rate or interval"):
+        import_netpyne(_write(tmp_path, params), tmp_path / "r.net.nml")
