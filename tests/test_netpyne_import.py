@@ -417,8 +417,11 @@ def test_per_cell_expressions_in_cell_params_are_drawn_per_cell(tmp_path):
     projections = [p for p in expand(model.rules["e"]).projections if p.rule == "S__E"]
     assert sorted(p.post_population for p in projections) == sorted(f"E_{i}" for i in range(300))
     params["popParams"]["E"]["numCells"] = 3
-    results = nmlhub.simulate(import_netpyne(_write(tmp_path, params, {"duration": 5}), tmp_path / "r.net.nml").lems)
+    recorded = {"duration": 5, "recordTraces": {"V_soma": {"sec": "soma", "loc": 0.5, "var": "v"}},
+                "recordCells": [("E", [0, 2])]}
+    results = nmlhub.simulate(import_netpyne(_write(tmp_path, params, recorded), tmp_path / "r.net.nml").lems)
     assert results.time_ms[-1] == pytest.approx(5.0)  # the variants run
+    assert sorted(results.traces) == ["E_0[0]/v", "E_2[0]/v"]  # NetPyNE's (E, i) is E_i's cell
 
 
 def test_vecstim_pulses_lay_out_trains_as_netpyne_does(tmp_path):

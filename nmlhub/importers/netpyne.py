@@ -240,7 +240,7 @@ class _Translator:
         if isinstance(plot, dict):
             wanted += list(plot.get("include") or [])
         found: list[str] = []
-        for item in wanted:
+        for item in [one for item in wanted for one in self._unsplit(item)]:
             if item in ("all", "allCells"):
                 gids = list(range(len(table)))
             elif isinstance(item, int):
@@ -261,6 +261,15 @@ class _Translator:
                 if pop in self.pop_cell and self.pop_cell[pop] in self.cell_sections and path not in found:
                     found.append(path)
         return found
+
+    def _unsplit(self, item: Any) -> list[Any]:
+        """A recorded population, or (population, index), of a population split per cell as its members."""
+        if isinstance(item, str) and item in self.split:
+            return [(member, 0) for member in self.split[item]]
+        if isinstance(item, (list, tuple)) and len(item) == 2 and item[0] in self.split:
+            split = self.split[item[0]]
+            return [(split[int(i)], 0) for i in _as_list(item[1]) if 0 <= int(i) < len(split)]
+        return [item]
 
     # -- cells and populations -------------------------------------------------------------------
     def _cells(self, builder: NetworkBuilder, cells: dict[str, dict], pops: dict[str, dict]) -> None:
