@@ -78,3 +78,9 @@ def test_builder_cell_variants_write_one_cell_per_draw_that_runs():
     assert all(len(results.spikes[(f"E_{k}", 0)]) >= 1 for k in range(3))
     with pytest.raises(RuleError, match="section 'soma' length: '19 \\+ bar': unknown name 'bar'"):
         net.cell_variants("bad", {"soma": {"length": "19 + bar"}}, 2)
+
+
+def test_builder_cell_points_per_cell_expressions_to_cell_variants():
+    net = nmlhub.NetworkBuilder("plain")
+    with pytest.raises(RuleError, match="cell 'pyr' section 'soma': a per-cell expression .*cell_variants"):
+        net.cell("pyr", {"soma": {"length": 19.0, "mechanisms": {"hh": {"gnabar": "uniform(0.1, 0.2)"}}}})

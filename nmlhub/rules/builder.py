@@ -124,10 +124,13 @@ class NetworkBuilder:
         ...                  "dend": {"length": 150, "diam": 5, "parent": "soma",
         ...                           "mechanisms": {"pas": {"g": 3.57e-5, "e": -70}}}})  # doctest: +SKIP
         """
-        from .cells import CellSpec, Section
+        from .cells import CellSpec, Section, has_expressions
 
         made = {}
         for name, sec in sections.items():
+            if isinstance(sec, dict) and has_expressions(sec):
+                raise RuleError(f"cell '{id}' section '{name}': a per-cell expression makes one cell per draw: "
+                                "use NetworkBuilder.cell_variants")
             try:
                 made[name] = sec if isinstance(sec, Section) else Section(**sec)
             except TypeError as exc:

@@ -160,6 +160,13 @@ def _along(points: list[list[float]], x: float) -> tuple[float, float, float]:
 PER_CELL_FIELDS = ("length", "diam", "ra", "cm", "parent_x")
 
 
+def has_expressions(section: dict[str, Any]) -> bool:
+    """Whether a section given as a dict holds a per-cell expression (see :func:`draw_sections`)."""
+    return any(isinstance(section.get(k), str) for k in PER_CELL_FIELDS) or \
+        any(isinstance(v, str) for ps in dict(section.get("mechanisms") or {}).values() for v in dict(ps or {}).values()) \
+        or any(isinstance(e, str) for e in dict(section.get("ions") or {}).values())
+
+
 def draw_sections(sections: dict[str, dict[str, Any]], n: int, rng: Any, what: str) -> list[dict[str, dict[str, Any]]]:
     """``n`` copies of sections given as dicts of :class:`Section` fields, each string value of
     :data:`PER_CELL_FIELDS`, of a mechanism's parameters or of an ion's potential (an expression
