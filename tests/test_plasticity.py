@@ -107,3 +107,21 @@ def test_reward_turns_eligibility_into_weight(tmp_path):
     assert w[-1] - W_INIT == pytest.approx(expected, rel=0.01)
     with pytest.raises(nmlhub.NmlhubError, match="no parameter"):
         sim.set_parameter("rstdp", "nonsense", 1.0)
+
+
+def test_both_stdp_kinds_take_the_shared_parameters_from_one_base():
+    """The conductance, windows, weight bounds and threshold are defined once
+    (PairStdpParameters); each kind adds its own, and each writes every one as a LEMS attribute."""
+    from dataclasses import fields
+
+    from nmlhub.rules.plasticity import PairStdpParameters, RewardStdpParameters, StdpParameters
+
+    shared = {f.name: f.default for f in fields(PairStdpParameters)}
+    for kind, own in ((StdpParameters, {"a_plus", "a_minus"}),
+                      (RewardStdpParameters, {"tau_c", "a_plus", "a_minus", "learning_rate", "reward"})):
+        assert {f.name: f.default for f in fields(kind) if f.name in shared} == shared
+        assert {f.name for f in fields(kind)} - set(shared) == own
+    plain, reward = stdp_synapse("s", tau_plus="10ms"), reward_stdp_synapse("r", tau_plus="10ms")
+    for made, kind in ((plain, StdpParameters), (reward, RewardStdpParameters)):
+        assert made.attributes["tauPlus"] == "10ms" and made.attributes["postThreshold"] == "-20mV"
+        assert len(made.attributes) == len(fields(kind))

@@ -28,7 +28,6 @@ What has no counterpart yet is refused with a message naming the part and the ke
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,9 +40,15 @@ from ..rules.builder import AllToAll, Convergence, Divergence, FromList, Network
 from ..rules.plasticity import LIBRARY, LemsComponent
 from ..rules.selection import CellSelector
 from ..rules.values import POSITION_NAMES, RuleError
-from .netpyne_cells import cell_spec, synapse_component
+from ..rules.cell_values import population_rng
+from .netpyne_cells import (cell_spec, has_per_cell_values, has_point_process, per_cell_rules, point_cell,
+                            synapse_component)
 from .netpyne_expr import NetPyNEError, random_centre, translate_value
 from .netpyne_placement import connection_placement, density_placement, exact_place, listed_cells, section_groups
+from .netpyne_files import read_netpyne, read_netpyne_config
+from .netpyne_pops import add_vecstim_per_cell, clean_id, members, per_cell_trains, spike_array
+
+__all__ = ["NetPyNEError", "NetPyNEImport", "import_netpyne", "read_netpyne", "read_netpyne_config"]
 
 NETSTIM_TYPES = LIBRARY / "netstim.xml"
 #: Size of NetPyNE's network (um) when netParams does not give it.
@@ -67,45 +72,6 @@ class NetPyNEImport:
     network: Path
     lems: Path | None
     notes: list[str] = field(default_factory=list)
-
-
-def read_netpyne(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``netParams`` and ``simConfig`` (empty when absent) of a NetPyNE JSON file or output pickle.
-
-    Raises
-    ------
-    NetPyNEError
-        Not JSON, or no ``netParams`` in it (naming the file).
-    """
-    path = Path(path)
-    if not path.exists():
-        raise NetPyNEError(f"{path}: file not found")
-    if path.suffix.lower() == ".pkl":
-        from .netpyne_pickle import read_netpyne_pickle
-
-        data = read_netpyne_pickle(path)
-    elif path.suffix.lower() != ".json":
-        raise NetPyNEError(f"{path}: expected NetPyNE's JSON (netParams.save, or sim.saveData with saveJson) "
-                           "or its pickle (.pkl, sim.saveData with savePickle)")
-    else:
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise NetPyNEError(f"{path}: not JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise NetPyNEError(f"{path}: expected a JSON object")
-    if "popParams" in data:
-        net_params = data
-    elif isinstance(data.get("net"), dict) and isinstance(data["net"].get("params"), dict):
-        net_params = data["net"]["params"]
-    elif isinstance(data.get("netParams"), dict):
-        net_params = data["netParams"]
-    else:
-        raise NetPyNEError(f"{path}: no NetPyNE netParams (popParams, net.params or netParams)")
-    sim_config = data.get("simConfig") or {}
-    if not isinstance(sim_config, dict):
-        raise NetPyNEError(f"{path}: simConfig is not an object")
-    return net_params, sim_config
 
 
 def import_netpyne(source: str | Path, out: str | Path, mod_dir: str | Path | None = None,
@@ -150,19 +116,6 @@ def import_netpyne(source: str | Path, out: str | Path, mod_dir: str | Path | No
     return NetPyNEImport(out, written if simulation else None, translator.notes)
 
 
-def read_netpyne_config(path: str | Path) -> dict[str, Any]:
-    """The ``simConfig`` of a NetPyNE JSON file (``simConfig.save`` writes ``{"simConfig": ...}``)."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise NetPyNEError(f"{path}: cannot read a simConfig ({exc})") from None
-    config = data.get("simConfig", data) if isinstance(data, dict) else None
-    if not isinstance(config, dict):
-        raise NetPyNEError(f"{path}: no simConfig object")
-    return config
-
-
 def _mod_files(mod_dir: str | Path | None) -> dict[str, str]:
     if mod_dir is None:
         return {}
@@ -172,9 +125,7 @@ def _mod_files(mod_dir: str | Path | None) -> dict[str, str]:
     return mechanisms_in([file.resolve() for file in sorted(folder.glob("*.mod"))])
 
 
-def _clean_id(name: str) -> str:
-    text = re.sub(r"[^A-Za-z0-9_]", "_", str(name))
-    return text if re.match(r"[A-Za-z_]", text) else f"n_{text}"
+_clean_id = clean_id
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -209,6 +160,8 @@ class _Translator:
         self.pop_tags: dict[str, dict[str, Any]] = {}
         self.pop_cell: dict[str, str] = {}
         self.cell_sections: dict[str, Any] = {}
+        self.point_cells: set[str] = set()
+        self.split: dict[str, list[str]] = {}  # populations imported as one population per cell
         h_params = dict(sim_config.get("hParams") or {})
         self.celsius = float(h_params.get("celsius", 6.3))
         self.v_init = float(h_params.get("v_init", -65.0))
@@ -223,10 +176,20 @@ class _Translator:
         pops = _named(self.params.get("popParams"), "popParams")
         if not pops:
             raise NetPyNEError("netParams: no populations (popParams)")
-        for pop_id, pop in pops.items():
-            self.pop_tags[pop_id] = {"pop": pop_id, **{k: v for k, v in pop.items()
-                                                       if k in ("cellType", "cellModel")}}
         cells = _named(self.params.get("cellParams"), "cellParams")
+        for pop_id, pop in pops.items():
+            self.pop_tags[pop_id] = tags = {"pop": pop_id, **{k: v for k, v in pop.items()
+                                                              if k in ("cellType", "cellModel")}}
+            split = members(pop_id, pop, pop.get("cellModel") not in ("NetStim", "VecStim") and
+                            has_per_cell_values(cells.get(self._cell_rule(pop_id, pop, cells), {})))
+            if split != [pop_id]:
+                self.split[pop_id] = split
+                del self.pop_tags[pop_id]
+            for member in split:
+                if member != pop_id and member in pops:
+                    raise NetPyNEError(f"popParams '{pop_id}': its cell {member} (one population per cell) "
+                                       f"would clash with popParams '{member}'")
+                self.pop_tags[member] = tags
         for syn_id, syn in _named(self.params.get("synMechParams"), "synMechParams").items():
             builder.add(synapse_component(_clean_id(syn_id), syn))
         self._cells(builder, cells, pops)
@@ -278,7 +241,7 @@ class _Translator:
         if isinstance(plot, dict):
             wanted += list(plot.get("include") or [])
         found: list[str] = []
-        for item in wanted:
+        for item in [one for item in wanted for one in self._unsplit(item)]:
             if item in ("all", "allCells"):
                 gids = list(range(len(table)))
             elif isinstance(item, int):
@@ -300,6 +263,15 @@ class _Translator:
                     found.append(path)
         return found
 
+    def _unsplit(self, item: Any) -> list[Any]:
+        """A recorded population, or (population, index), of a population split per cell as its members."""
+        if isinstance(item, str) and item in self.split:
+            return [(member, 0) for member in self.split[item]]
+        if isinstance(item, (list, tuple)) and len(item) == 2 and item[0] in self.split:
+            split = self.split[item[0]]
+            return [(split[int(i)], 0) for i in _as_list(item[1]) if 0 <= int(i) < len(split)]
+        return [item]
+
     # -- cells and populations -------------------------------------------------------------------
     def _cells(self, builder: NetworkBuilder, cells: dict[str, dict], pops: dict[str, dict]) -> None:
         threshold = float(self.params.get("defaultThreshold", 10.0))
@@ -309,7 +281,14 @@ class _Translator:
             if pop.get("cellModel") in ("NetStim", "VecStim"):
                 continue
             rule_id = self._cell_rule(pop_id, pop, cells)
-            if rule_id not in used:
+            if pop_id in self.split:
+                self._variants(builder, pop_id, rule_id, cells[rule_id], threshold, channels)
+                continue
+            if rule_id not in used and has_point_process(cells[rule_id]):
+                used[rule_id] = _clean_id(rule_id)
+                builder.add(point_cell(rule_id, cells[rule_id], used[rule_id]))
+                self.point_cells.add(used[rule_id])
+            elif rule_id not in used:
                 cell_id = _clean_id(rule_id)
                 document = cell_spec(rule_id, cells[rule_id], cell_id, self.mod_files, self.v_init,
                                      threshold).to_document(self.folder)
@@ -321,6 +300,23 @@ class _Translator:
             self.pop_cell[pop_id] = used[rule_id]
         for channel in channels.values():
             builder.add(channel)
+
+    def _variants(self, builder: NetworkBuilder, pop_id: str, rule_id: str, rule: dict, threshold: float,
+                  channels: dict[str, Any]) -> None:
+        """One cell per member of a population whose cell rule draws values per cell (seeded by
+        the network's seed and the population)."""
+        split = self.split[pop_id]
+        drawn = per_cell_rules(rule_id, rule, len(split), population_rng(builder.rules.seed, pop_id), self.constants)
+        for member, cell_rule in zip(split, drawn):
+            cell_id = _clean_id(f"{rule_id}_{member}")
+            document = cell_spec(rule_id, cell_rule, _clean_id(rule_id), self.mod_files, self.v_init,
+                                 threshold).to_document(self.folder)
+            document.cells[0].id = cell_id  # its channels keep the rule's name: one set for all variants
+            for channel in list(document.ion_channel_hhs) + list(document.ion_channel):
+                channels.setdefault(channel.id, channel)
+            builder.add(document.cells[0])
+            self.cell_sections[cell_id] = document.cells[0]
+            self.pop_cell[member] = cell_id
 
     def _cell_rule(self, pop_id: str, pop: dict, cells: dict[str, dict]) -> str:
         cell_type = pop.get("cellType")
@@ -358,12 +354,19 @@ class _Translator:
         else:
             raise NetPyNEError(f"{what}: give numCells, density, gridSpacing or cellsList")
         model = pop.get("cellModel")
+        for member in self.split.get(pop_id, []) if model != "VecStim" else []:
+            builder.population(member, cell=self.pop_cell[member], count=1, **ranges)
+        if pop_id in self.split and model != "VecStim":
+            return
         if model == "NetStim":
             cell_id = _clean_id(f"{pop_id}_netstim")
             builder.add(LemsComponent("nmlhubNetStimCell", cell_id, self._netstim(pop, what, 0.0),
                                       types_file=NETSTIM_TYPES))
             self.pop_cell[pop_id] = cell_id
         elif model == "VecStim":
+            if per_cell_trains(pop):
+                self.pop_cell.update(add_vecstim_per_cell(builder, pop_id, pop, ranges))
+                return
             cell_id = _clean_id(f"{pop_id}_vecstim")
             builder.add(self._spike_array(cell_id, pop, what))
             self.pop_cell[pop_id] = cell_id
@@ -379,9 +382,9 @@ class _Translator:
             raise NetPyNEError(f"{what}: a VecStim population is imported with spkTimes only (not pulses, "
                                "rate, interval or noise yet)")
         if any(isinstance(t, (list, tuple)) for t in times):
-            raise NetPyNEError(f"{what}: spike times per cell are not imported yet (one list for every cell is)")
-        values = sorted(float(t) for t in times)
-        return neuroml.SpikeArray(id=cell_id, spikes=[neuroml.Spike(id=k, time=f"{t!r}ms") for k, t in enumerate(values)])
+            raise NetPyNEError(f"{what}: spkTimes mixes numbers and lists (give one list for every cell, "
+                               "or one list per cell)")
+        return spike_array(cell_id, times, what)
 
     def _netstim(self, params: dict, what: str, extra_start: float) -> dict[str, str]:
         if "rate" in params:

@@ -15,7 +15,7 @@ import ast
 import math
 from typing import Mapping
 
-from ..rules.values import Distribution, ValueSpec
+from ..rules.values import Distribution, RuleError, ValueSpec
 from .neuron_reader import CellImportError
 
 #: Longest expression read (NetPyNE's are a line).
@@ -115,12 +115,24 @@ def _distribution(call: ast.Call, constants: Mapping[str, float], what: str, tex
     if call.keywords or len(call.args) != 2:
         raise NetPyNEError(f"{what}: '{text}': {name} takes two numbers")
     a, b = (_number(arg, constants, what, text) for arg in call.args)
+    try:
+        return neuron_distribution(name, a, b)  # type: ignore[return-value]
+    except RuleError as exc:
+        raise NetPyNEError(f"{what}: '{text}': {exc.message}") from None
+
+
+def neuron_distribution(name: str, a: float, b: float) -> Distribution | None:
+    """A NetPyNE random draw as a :class:`~nmlhub.rules.values.Distribution` (None: not a draw):
+    NEURON's ``uniform(low, high)``, ``normal(mean, variance)``, ``lognormal(mean, variance)`` of
+    the log-normal variable itself, and Python's ``gauss(mean, sd)``."""
     if name == "uniform":
         return Distribution("uniform", a, b)
     if name == "gauss":  # Python's random.gauss(mean, sd)
         return Distribution("normal", a, b)
+    if name not in ("normal", "lognormal"):
+        return None
     if b <= 0:
-        raise NetPyNEError(f"{what}: '{text}': the variance must be positive")
+        raise RuleError("the variance must be positive")
     if name == "normal":  # NEURON's Random.normal(mean, variance)
         return Distribution("normal", a, math.sqrt(b))
     # NEURON's Random.lognormal(mean, variance) of the log-normal variable itself

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..analysis.connectivity import LEVELS, MEASURES
 from ..argtypes import non_negative_number, positive_number
+from ..lfp.files import LFP_FILE_SUFFIX
 from .figure import FORMATS
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -51,7 +52,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     what.add_argument("--granger", action="store_true", help="spectral Granger causality between population rates")
     what.add_argument("--transfer-entropy", action="store_true",
                       help="normalised transfer entropy between population rates")
+    what.add_argument("--lfp", action="store_true",
+                      help="the recorded LFP: traces per contact by depth, current-source density, power spectra")
+    what.add_argument("--lfp-probe", type=_probe, metavar="X,Z,Y0,Y1,N",
+                      help="the laminar probe of the LFP (as for run --lfp-probe): needed to plot a run's "
+                           "NAME.lfp.dat, which holds no contact positions, or to record the LFP of a model")
     return plot
+
+
+def _probe(text: str) -> tuple:
+    from ..lfp.data import parse_probe
+
+    try:
+        return parse_probe(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _time_range(text: str | None) -> tuple[float | None, float | None]:
@@ -92,22 +107,41 @@ def run(args: argparse.Namespace) -> int:
                           connectivity=tuple(args.connectivity or ()), level=args.level, positions=positions,
                           shape=args.shape or args.shape_at is not None, shape_at_ms=args.shape_at,
                           psd=args.psd, granger=args.granger, transfer_entropy=args.transfer_entropy,
-                          bin_ms=args.bin, start_ms=start, stop_ms=stop)
+                          lfp=args.lfp, bin_ms=args.bin, start_ms=start, stop_ms=stop)
     if not request.anything():
         print("nmlhub: error: choose at least one plot (--raster, --histogram, --rates, --traces, "
-              "--connectivity, --positions, --shape, --psd, --granger, --transfer-entropy)", file=sys.stderr)
+              "--connectivity, --positions, --shape, --psd, --granger, --transfer-entropy, --lfp)", file=sys.stderr)
         return EXIT_USAGE
     for path in (args.input, args.model):
         if path is not None and not path.exists():
             print(f"nmlhub: error: {path}: file not found", file=sys.stderr)
             return EXIT_USAGE
-    results, model = _inputs(args.input, args.model, request)
+    if str(args.input).endswith(LFP_FILE_SUFFIX):
+        results, model = _lfp_file(args.input, args.lfp_probe, request), None
+    else:
+        results, model = _inputs(args.input, args.model, request, args.lfp_probe)
     for path in write_plots(request, args.outdir, results=results, model=model, fmt=args.fmt):
         print(f"wrote {path}")
     return EXIT_OK
 
 
-def _inputs(source: Path, model_file: Path | None, request: Any) -> tuple[Any, Any]:
+def _lfp_file(source: Path, probe: tuple | None, request: Any) -> Any:
+    """Results holding only the LFP of a run's ``NAME.lfp.dat``, at the contacts of ``probe``."""
+    from ..analysis.errors import AnalysisError
+    from ..lfp import laminar_probe
+    from ..lfp.files import read_lfp_file
+    from ..results import Results
+
+    if probe is None:
+        raise AnalysisError(f"{source} holds no contact positions: give the run's --lfp-probe X,Z,Y0,Y1,N")
+    only_lfp = type(request)(lfp=True, start_ms=request.start_ms, stop_ms=request.stop_ms)
+    if request != only_lfp:
+        raise AnalysisError(f"{source} holds the LFP only: plot it with --lfp (and --time)")
+    lfp = read_lfp_file(source, laminar_probe(*probe).positions_um)
+    return Results(time_ms=lfp.time_ms, lfp=lfp)
+
+
+def _inputs(source: Path, model_file: Path | None, request: Any, probe: tuple | None = None) -> tuple[Any, Any]:
     """Results and model for the plots: read from a results file, or loaded (and simulated when
     results are needed) from a model file."""
     from .. import load, simulate
@@ -126,5 +160,11 @@ def _inputs(source: Path, model_file: Path | None, request: Any) -> tuple[Any, A
     if model.simulation is None:
         raise AnalysisError(f"{source} is a model without a <Simulation>: spike and trace plots need "
                             "results; give a LEMS simulation file or a results file")
+    if request.lfp and probe is None:
+        raise AnalysisError(f"{source} is a model: give --lfp-probe X,Z,Y0,Y1,N to record its LFP")
     print(f"simulating {source} ...", file=sys.stderr)
+    if request.lfp:
+        from ..lfp import laminar_probe
+
+        return simulate(model, lfp=laminar_probe(*probe)), model
     return simulate(model), model

@@ -3,6 +3,7 @@ a spectrogram and the current-source density along a laminar probe."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Sequence
 
 import numpy as np
@@ -10,6 +11,9 @@ import numpy as np
 from ..analysis.spectra import spectrogram, welch_psd
 from ..lfp.csd import delta_icsd, standard_csd
 from ..lfp.data import LFP
+from ..lfp.electrodes import ElectrodeError
+
+_LOG = logging.getLogger(__name__)
 
 
 def _axes(ax: Any, size: tuple[float, float]) -> Any:
@@ -182,3 +186,30 @@ def csd_image(lfp: LFP, ax: Any = None, *, method: str = "standard", radius_um: 
     ax.set_ylabel("depth (um)")
     ax.set_title(f"current-source density ({'standard' if method == 'standard' else 'delta iCSD'})")
     return ax
+
+
+def lfp_figures(lfp: LFP, *, csd_method: str = "standard") -> dict[str, Any]:
+    """The figures of ``nmlhub plot --lfp``: ``lfp_traces`` (:func:`lfp_traces`), ``lfp_csd``
+    (:func:`csd_image`, when the contacts are evenly spaced along y; otherwise a warning says
+    why there is none) and ``lfp_psd`` (:func:`lfp_psd`), by file name.
+
+    Parameters
+    ----------
+    lfp
+        The recorded potential.
+    csd_method
+        ``"standard"`` or ``"delta"`` (see :func:`csd_image`).
+
+    Returns
+    -------
+    dict of str to matplotlib.figure.Figure
+    """
+    if lfp.potential_mv.shape[1] < 2:
+        raise ElectrodeError("the LFP holds fewer than 2 samples: nothing to plot")
+    figures = {"lfp_traces": lfp_traces(lfp).figure}
+    try:
+        figures["lfp_csd"] = csd_image(lfp, method=csd_method).figure
+    except ElectrodeError as exc:
+        _LOG.warning("no CSD plot: %s", exc)
+    figures["lfp_psd"] = lfp_psd(lfp).figure
+    return figures

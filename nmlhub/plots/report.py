@@ -19,8 +19,9 @@ class PlotRequest:
 
     Attributes
     ----------
-    raster, histogram, rates, psd, granger, transfer_entropy, shape
-        Draw these (see ``nmlhub plot --help``).
+    raster, histogram, rates, psd, granger, transfer_entropy, shape, lfp
+        Draw these (see ``nmlhub plot --help``); ``lfp``: the recorded LFP's traces, CSD and
+        power spectra (:func:`nmlhub.plots.lfp.lfp_figures`).
     order
         Raster rows by ``population`` or ``depth`` (the model's y coordinate).
     traces
@@ -52,6 +53,7 @@ class PlotRequest:
     psd: bool = False
     granger: bool = False
     transfer_entropy: bool = False
+    lfp: bool = False
     bin_ms: float = 5.0
     start_ms: float | None = None
     stop_ms: float | None = None
@@ -59,7 +61,7 @@ class PlotRequest:
     def needs_results(self) -> bool:
         """Whether any requested plot draws spikes or traces."""
         return bool(self.raster or self.histogram or self.rates or self.traces or self.psd or self.granger
-                    or self.transfer_entropy or (self.shape and self.shape_at_ms is not None))
+                    or self.transfer_entropy or self.lfp or (self.shape and self.shape_at_ms is not None))
 
     def needs_model(self) -> bool:
         """Whether any requested plot draws the network."""
@@ -109,6 +111,8 @@ def write_plots(request: PlotRequest, outdir: str | Path, *, results: Any = None
     if results is not None and (request.raster or request.histogram or request.rates or request.psd
                                 or request.granger or request.transfer_entropy):
         _spike_plots(request, results, cells, out)
+    if request.lfp:
+        _lfp_plots(request, results, out)
     if request.traces:
         from ..analysis.traces import select_traces
         from .traces import plot_traces
@@ -153,6 +157,26 @@ def _spike_plots(request: PlotRequest, results: Any, cells: Any, out: Any) -> No
         out(fig, "rates")
     if request.psd or request.granger or request.transfer_entropy:
         _rate_spectra_plots(request, table, out)
+
+
+def _lfp_plots(request: PlotRequest, results: Any, out: Any) -> None:
+    from ..lfp.electrodes import ElectrodeError
+    from .lfp import lfp_figures
+
+    if getattr(results, "lfp", None) is None:
+        raise AnalysisError("these results hold no LFP: record one (nmlhub run --lfp-probe, or "
+                            "nmlhub.simulate(..., lfp=...)) and keep it in .h5, .json, .pkl, .mat or .nwb, "
+                            "or plot the run's NAME.lfp.dat with --lfp-probe")
+    lfp = results.lfp
+    if request.start_ms is not None or request.stop_ms is not None:
+        lfp = lfp.between(request.start_ms if request.start_ms is not None else float(lfp.time_ms[0]),
+                          request.stop_ms)
+    try:
+        figures = lfp_figures(lfp)
+    except ElectrodeError as exc:
+        raise AnalysisError(str(exc)) from None
+    for name, fig in figures.items():
+        out(fig, name)
 
 
 def _raster_depths(request: PlotRequest, table: Any, cells: Any) -> np.ndarray | None:

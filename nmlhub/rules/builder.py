@@ -137,10 +137,13 @@ class NetworkBuilder:
         ...                  "dend": {"length": 150, "diam": 5, "parent": "soma",
         ...                           "mechanisms": {"pas": {"g": 3.57e-5, "e": -70}}}})  # doctest: +SKIP
         """
-        from .cells import CellSpec, Section
+        from .cells import CellSpec, Section, has_expressions
 
         made = {}
         for name, sec in sections.items():
+            if isinstance(sec, dict) and has_expressions(sec):
+                raise RuleError(f"cell '{id}' section '{name}': a per-cell expression makes one cell per draw: "
+                                "use NetworkBuilder.cell_variants")
             try:
                 made[name] = sec if isinstance(sec, Section) else Section(**sec)
             except TypeError as exc:
@@ -163,6 +166,45 @@ class NetworkBuilder:
             return self.add(netstim(id, synapse, **train))
         except TypeError as exc:
             raise RuleError(f"netstim '{id}': {exc}") from None
+
+    def cell_variants(self, id: str, sections: dict[str, dict[str, Any]], count: int, seed: int | None = None,
+                      v_init: float = -65.0, threshold: float = 0.0) -> list[str]:
+        """``count`` variants of a cell written in code whose parameters are drawn per cell:
+        ``sections`` as for :meth:`cell`, where ``length``, ``diam``, ``ra``, ``cm``,
+        ``parent_x``, a mechanism's parameter or an ion's potential may be an expression such as
+        ``"19 + uniform(-1, 1)"`` (``uniform(low, high)``, ``normal(mean, sd)``,
+        ``lognormal(mu, sigma)``, :mod:`nmlhub.rules.cell_values`). Cells ``<id>_0`` ..
+        ``<id>_<count-1>`` are added (sharing one set of channels) and their ids returned, to
+        give each its population of one cell. The draws are seeded by ``seed`` (default: the
+        network's) and ``id``.
+
+        Examples
+        --------
+        >>> ids = net.cell_variants("pyr", {"soma": {"length": "19 + uniform(-1, 1)", "diam": 18.8,
+        ...                                          "mechanisms": {"hh": {"gnabar": "normal(0.12, 0.01)"}}}}, 50)
+        >>> members = [net.population(f"E_{i}", cell=c, count=1).id for i, c in enumerate(ids)]
+        >>> net.connect(members, members, "exc", Probability(0.1))              # doctest: +SKIP
+        """
+        from .cell_values import population_rng
+        from .cells import CellSpec, Section, draw_sections
+
+        if int(count) != count or count < 1:
+            raise RuleError(f"cell_variants '{id}': count must be a positive whole number, not {count}")
+        rng = population_rng(self.rules.seed if seed is None else int(seed), id)
+        made = []
+        for k, drawn in enumerate(draw_sections(sections, int(count), rng, f"cell_variants '{id}'")):
+            try:
+                spec = CellSpec(id, {name: Section(**sec) for name, sec in drawn.items()}, {}, v_init, threshold)
+            except TypeError as exc:
+                raise RuleError(f"cell_variants '{id}': {exc}") from None
+            document = spec.to_document()
+            document.cells[0].id = f"{id}_{k}"  # its channels keep the template's name: one set for all
+            known = {getattr(c, "id", None) for c in self.components}
+            for channel in list(document.ion_channel_hhs) + list(document.ion_channel):
+                if channel.id not in known:
+                    self.add(channel)
+            made.append(self.add(document.cells[0]).id)
+        return made
 
     # -- rules -----------------------------------------------------------------------------------
     def population(self, id: str, cell: str, count: int | None = None, density: ValueSpec | None = None,

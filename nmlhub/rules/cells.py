@@ -154,3 +154,50 @@ def _along(points: list[list[float]], x: float) -> tuple[float, float, float]:
     arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(xyz, axis=0), axis=1))])
     target = x * arc[-1]
     return tuple(float(np.interp(target, arc, xyz[:, k])) for k in range(3))  # type: ignore[return-value]
+
+
+#: Section fields that may be drawn per cell (with each mechanism's parameters and ion potentials).
+PER_CELL_FIELDS = ("length", "diam", "ra", "cm", "parent_x")
+
+
+def has_expressions(section: dict[str, Any]) -> bool:
+    """Whether a section given as a dict holds a per-cell expression (see :func:`draw_sections`)."""
+    return any(isinstance(section.get(k), str) for k in PER_CELL_FIELDS) or \
+        any(isinstance(v, str) for ps in dict(section.get("mechanisms") or {}).values() for v in dict(ps or {}).values()) \
+        or any(isinstance(e, str) for e in dict(section.get("ions") or {}).values())
+
+
+def draw_sections(sections: dict[str, dict[str, Any]], n: int, rng: Any, what: str) -> list[dict[str, dict[str, Any]]]:
+    """``n`` copies of sections given as dicts of :class:`Section` fields, each string value of
+    :data:`PER_CELL_FIELDS`, of a mechanism's parameters or of an ion's potential (an expression
+    such as ``"19 + uniform(-1, 1)"``, :mod:`nmlhub.rules.cell_values`) replaced by its draw for
+    that cell; each expression draws one number per cell, in the order the sections list them.
+
+    Raises
+    ------
+    RuleError
+        An expression outside the whitelist, or a string where no per-cell value is allowed.
+    """
+    import copy
+
+    from .cell_values import per_cell_values
+
+    cells = [copy.deepcopy(sections) for _ in range(n)]
+    for name, sec in sections.items():
+        if not isinstance(sec, dict):
+            raise RuleError(f"{what} section '{name}': give per-cell sections as dicts of Section fields")
+        paths = [(k,) for k in PER_CELL_FIELDS if isinstance(sec.get(k), str)]
+        paths += [("mechanisms", m, k) for m, ps in dict(sec.get("mechanisms") or {}).items()
+                  for k, v in dict(ps or {}).items() if isinstance(v, str)]
+        paths += [("ions", ion) for ion, e in dict(sec.get("ions") or {}).items() if isinstance(e, str)]
+        for path in paths:
+            text = sec
+            for key in path:
+                text = text[key]
+            values = per_cell_values(text, n, rng, f"{what} section '{name}' {'.'.join(path)}")
+            for cell, value in zip(cells, values):
+                target = cell[name]
+                for key in path[:-1]:
+                    target = target[key]
+                target[path[-1]] = float(value)
+    return cells

@@ -33,8 +33,10 @@ class LemsComponent:
 
 
 @dataclass(frozen=True)
-class StdpParameters:
-    """The parameters of :func:`stdp_synapse` (quantities with their units, as text)."""
+class PairStdpParameters:
+    """What the pair-based plastic synapses share: the conductance (``gbase``, ``erev``, rise and
+    decay), the pair windows ``tau_plus``/``tau_minus``, the weight's bound and start, and the
+    postsynaptic spike threshold (quantities with their units, as text)."""
 
     gbase: str = "1nS"
     erev: str = "0mV"
@@ -42,34 +44,32 @@ class StdpParameters:
     tau_decay: str = "5ms"
     tau_plus: str = "20ms"
     tau_minus: str = "20ms"
-    a_plus: float = 0.01
-    a_minus: float = 0.012
     w_max: float = 2.0
     w_init: float = 1.0
     post_threshold: str = "-20mV"
 
 
 @dataclass(frozen=True)
-class RewardStdpParameters:
-    """The parameters of :func:`reward_stdp_synapse` (quantities with their units, as text)."""
+class StdpParameters(PairStdpParameters):
+    """The parameters of :func:`stdp_synapse`: the shared ones and the pair amplitudes."""
 
-    gbase: str = "1nS"
-    erev: str = "0mV"
-    tau_rise: str = "0.5ms"
-    tau_decay: str = "5ms"
-    tau_plus: str = "20ms"
-    tau_minus: str = "20ms"
+    a_plus: float = 0.01
+    a_minus: float = 0.012
+
+
+@dataclass(frozen=True)
+class RewardStdpParameters(PairStdpParameters):
+    """The parameters of :func:`reward_stdp_synapse`: the shared ones, the eligibility trace's
+    time constant and amplitudes, the learning rate and the reward."""
+
     tau_c: str = "500ms"
     a_plus: float = 1.0
     a_minus: float = 1.2
     learning_rate: str = "1per_s"
     reward: float = 0.0
-    w_max: float = 2.0
-    w_init: float = 1.0
-    post_threshold: str = "-20mV"
 
 
-def _attributes(parameters: StdpParameters | RewardStdpParameters) -> dict[str, str]:
+def _attributes(parameters: PairStdpParameters) -> dict[str, str]:
     """The LEMS attributes of the parameters (camelCase; plain numbers as the shortest exact text,
     quantities as given)."""
     return {camel_case(f.name): repr(float(value)) if f.type == "float" else value

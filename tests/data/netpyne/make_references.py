@@ -32,7 +32,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 HOC_CELL = HERE.parent / "import_cell" / "three_part_cell.hoc"
 SEEDS = (1, 2, 3, 4, 5)
-TUTORIALS = ("tut2", "tut3", "tut5", "tut_hoc")
+IZHI_MOD = HERE / "mods" / "izhi2007b.mod"
+TUTORIALS = ("tut2", "tut3", "tut5", "tut_hoc", "tut_izhi", "tut5_I4")
+#: NetPyNE's Izhi2007b parameters of the RS and IB cells (Izhikevich 2007, figs 8.12 and 8.19).
+IZHI_RS = {"mod": "Izhi2007b", "C": 1, "k": 0.7, "vr": -60, "vt": -40, "vpeak": 35, "a": 0.03, "b": -2,
+           "c": -50, "d": 100, "celltype": 1}
+IZHI_IB = {"mod": "Izhi2007b", "C": 1.5, "k": 1.2, "vr": -75, "vt": -45, "vpeak": 50, "a": 0.01, "b": 5,
+           "c": -56, "d": 130, "celltype": 2}
 
 
 def _load_hoc_mechanisms() -> None:
@@ -40,6 +46,13 @@ def _load_hoc_mechanisms() -> None:
     from nmlhub.neuron.mechcache import load_user_library, user_library
 
     load_user_library(user_library([str(HOC_CELL.parent / "mods" / "kslow.mod")]), ["kslow"])
+
+
+def _load_izhi_mechanism() -> None:
+    """Compile (cached) and load the Izhi2007b point process (mods/izhi2007b.mod)."""
+    from nmlhub.neuron.mechcache import load_user_library, user_library
+
+    load_user_library(user_library([str(IZHI_MOD)]), ["Izhi2007b"])
 
 
 def tutorial(name: str):
@@ -66,6 +79,30 @@ def tutorial(name: str):
         net.connParams["P->P"] = {"preConds": {"pop": "P"}, "postConds": {"pop": "P"}, "probability": 0.2,
                                   "weight": 0.002, "delay": 3, "synMech": "exc"}
         cfg.analysis["plotTraces"] = {"include": [0]}
+        return net, cfg
+    if name == "tut_izhi":
+        # NetPyNE's Izhikevich cells (doc/source/code/tut_izhi-like): one 10 x 10 um soma of cm
+        # 31.831 uF/cm2 (100 pF) holding an Izhi2007b; RS and IB populations, background NetStims
+        _load_izhi_mechanism()
+        for cell_type, params in (("RS", IZHI_RS), ("IB", IZHI_IB)):
+            net.cellParams[cell_type] = {"secs": {"soma": {"geom": {"diam": 10.0, "L": 10.0, "cm": 31.831},
+                                                           "pointps": {"Izhi": dict(params)}}}}
+        net.popParams["E"] = {"cellType": "RS", "numCells": 30}
+        net.popParams["B"] = {"cellType": "IB", "numCells": 20}
+        net.synMechParams["exc"] = {"mod": "Exp2Syn", "tau1": 0.5, "tau2": 5.0, "e": 0}
+        net.stimSourceParams["bkg"] = {"type": "NetStim", "rate": 50, "noise": 0.5}
+        net.stimTargetParams["bkg->all"] = {"source": "bkg", "conds": {"cellType": ["RS", "IB"]}, "weight": 0.01,
+                                            "delay": 2, "synMech": "exc"}
+        net.connParams["E->all"] = {"preConds": {"pop": "E"}, "postConds": {"pop": ["E", "B"]}, "probability": 0.1,
+                                    "weight": 0.001, "delay": 3, "synMech": "exc"}
+        cfg.analysis["plotTraces"] = {"include": [("E", 0)]}
+        return net, cfg
+    if name == "tut5_I4":
+        # the smallest part of tut5 showing how its I4 cells respond: I4 alone under its NetStims
+        net, cfg = tutorial("tut5")
+        net.popParams = {"I4": net.popParams["I4"]}
+        net.connParams = {}
+        cfg.analysis = {}
         return net, cfg
     if name in ("tut2", "tut3"):
         pyr = {"secs": {"soma": {"geom": {"diam": 18.8, "L": 18.8, "Ra": 123.0},
