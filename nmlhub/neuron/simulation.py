@@ -25,6 +25,7 @@ from .options import ENGINES, RunOptions, SimulationError  # noqa: F401 (re-expo
 from .plan import BuildSettings
 from .spikes import CellSpikes, GidSpikes, spike_recorder
 from .recording import Probe, cell_key, resolve_cell, resolve_quantity
+from .record_request import sample_steps, with_recorded_output
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,9 @@ class NeuronSimulation:
         self.cache = cache or MechanismCache()
         self.progress = progress
         self.network = model.network(settings.target)
+        self.settings = with_recorded_output(settings, self.options.record, self.network,
+                                             model.path.stem.removeprefix("LEMS_") + ".recorded.dat")
+        self._sample_steps = sample_steps("record_every_ms", self.options.record_every_ms, self.dt_ms, model.path)
         self.instance: NetworkInstance | None = None
         self.expanded: Any = None
         self._scheduled: list[tuple[float, Callable[[], None]]] = []
@@ -306,7 +310,8 @@ class NeuronSimulation:
         else:
             spikes = self._gather(recording.spikes.by_cell(self._end_ms, list(self.instance.cells)), traces)
             traces = self._traces
-        time_ms = np.array(recording.time_vec)[:samples]
+        time_ms = np.array(recording.time_vec)[:samples][::self._sample_steps]
+        traces = {path: values[::self._sample_steps] for path, values in traces.items()}
         lfp = None
         if self.lfp_recorder is not None:
             lfp = self.lfp_recorder.collect(time_ms, None if wiring is None else wiring.pc, self.rank)
