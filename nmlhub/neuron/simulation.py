@@ -26,6 +26,7 @@ from .plan import BuildSettings
 from .spikes import CellSpikes, GidSpikes, spike_recorder
 from .recording import Probe, cell_key, resolve_cell, resolve_quantity
 from .record_request import sample_steps, with_recorded_output
+from .weights import final_weights
 
 log = logging.getLogger(__name__)
 
@@ -325,6 +326,7 @@ class NeuronSimulation:
                       "engine": self.engine.name, "share_synapses": self.options.share_synapses},
             model_hash=self.model.content_hash(),
             lfp=lfp,
+            weights=final_weights(self.instance.plastic, None if wiring is None else wiring.pc, self.rank),
         )
 
     def results_so_far(self) -> Results:
