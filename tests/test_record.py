@@ -12,7 +12,8 @@ import pytest
 from nmlhub.cli import _parser, main, run_options
 from nmlhub.model.paths import QuantityPathError
 from nmlhub.neuron.options import RunOptions
-from nmlhub.neuron.record_request import expand_record_paths, sample_steps
+from nmlhub.model.record_paths import expand_record_paths
+from nmlhub.neuron.record_request import sample_steps
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "nml_examples" / "izh_network"
 POPULATIONS = {"E": ("pyr", list(range(5))), "I": ("bask", [0, 3, 7])}

@@ -25,7 +25,7 @@ from .options import ENGINES, RunOptions, SimulationError  # noqa: F401 (re-expo
 from .plan import BuildSettings
 from .spikes import CellSpikes, GidSpikes, spike_recorder
 from .recording import Probe, cell_key, resolve_cell, resolve_quantity
-from .record_request import sample_steps, with_recorded_output
+from .record_request import record_every_ms, sample_steps, with_recorded_output
 from .weights import final_weights
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,8 @@ class NeuronSimulation:
         self.network = model.network(settings.target)
         self.settings = with_recorded_output(settings, self.options.record, self.network,
                                              model.path.stem.removeprefix("LEMS_") + ".recorded.dat")
-        self._sample_steps = sample_steps("record_every_ms", self.options.record_every_ms, self.dt_ms, model.path)
+        self._sample_steps = sample_steps("record_every_ms", record_every_ms(self.options.record_every_ms, settings),
+                                          self.dt_ms, model.path)
         self.instance: NetworkInstance | None = None
         self.expanded: Any = None
         self._scheduled: list[tuple[float, Callable[[], None]]] = []
