@@ -262,6 +262,13 @@ def _write_run_outputs(sim: Any, results: Any, model: Any, args: argparse.Namesp
 
         name = args.file.stem.removeprefix("LEMS_") + ".lfp.dat"
         print(f"wrote {write_lfp_file(results.lfp, (args.outdir or args.file.parent) / name)}")
+    if results.weights is not None:
+        from .results import write_atomic_text
+
+        name = args.file.stem.removeprefix("LEMS_") + ".weights.csv"
+        path = (args.outdir or args.file.parent) / name
+        write_atomic_text(path, results.weights.to_csv())
+        print(f"wrote {path} (final weights of {len(results.weights)} plastic connections)")
     _save_outputs(results, model, args.output)
     print(f"simulated {results.duration_ms:g} ms at dt {results.dt_ms:g} ms: "
           f"{len(results.spikes)} cells on {sim.nhost} rank(s), {results.spike_count()} spikes")

@@ -41,6 +41,16 @@ class SynapseWeights:
         """These rows, in this order."""
         return SynapseWeights(*(np.asarray(getattr(self, f.name))[rows] for f in fields(self)))
 
+    def to_csv(self) -> str:
+        """The table as CSV text: a header ``synapse,pre,post,weight``, then one row per connection,
+        cells written ``population[index]``, weights as the shortest text that reads back exactly."""
+        rows = ["synapse,pre,post,weight"]
+        for synapse, pre_pop, pre, post_pop, post, weight in zip(
+                self.synapse.tolist(), self.pre_population.tolist(), self.pre_cell.tolist(),
+                self.post_population.tolist(), self.post_cell.tolist(), self.weight.tolist()):
+            rows.append(f"{synapse},{pre_pop}[{pre}],{post_pop}[{post}],{weight!r}")
+        return "\n".join(rows) + "\n"
+
     @staticmethod
     def concatenate(tables: list["SynapseWeights"]) -> "SynapseWeights":
         """The rows of several tables, one after the other."""

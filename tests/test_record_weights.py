@@ -117,6 +117,11 @@ def test_weights_gathered_from_two_ranks_equal_the_serial_ones(run, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "on 2 rank(s)" in proc.stdout
     two = load_results(out).weights
+    assert (tmp_path / "stdpnet.weights.csv").read_text() == two.to_csv()  # written beside the outputs
+    rows = two.to_csv().splitlines()
+    assert rows[0] == "synapse,pre,post,weight" and len(rows) == 1 + PRE * POST
+    assert rows[1].startswith("stdp,pre0[0],post[0],")
+    assert float(rows[1].split(",")[3]) == two.weight[0]
     order = np.lexsort((serial.weights.pre_population, serial.weights.post_cell))
     for column in ("pre_population", "pre_cell", "post_population", "post_cell", "weight"):
         np.testing.assert_array_equal(getattr(two, column), getattr(serial.weights, column)[order], err_msg=column)
