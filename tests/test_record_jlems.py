@@ -23,7 +23,7 @@ from nmlhub.neuron import mpi
 
 DATA = Path(__file__).resolve().parent / "data" / "record_jlems"
 RECORD = {"v": "post/0/v", "g": "post/0/syn/g", "i": "post/0/hh_cell/synapses:syn:0/i",
-          "m": "post/0/soma/Na_all/Na/m/q", "n": "post/0/K_all/K/n/q"}
+          "m": "post/0/soma/Na/m/q", "n": "post/0/K_all/K/n/q"}  # segment by name, channel with or without density
 TOLERANCE = {"v": 0.02, "g": 1e-6, "i": 1e-3, "m": 0.02, "n": 0.02}
 
 
@@ -62,3 +62,18 @@ def test_recorded_synapse_and_gates_equal_jlems_serially(tmp_path):
 def test_recorded_synapse_and_gates_equal_jlems_on_two_ranks(tmp_path):
     # the spike source and the HH cell live on different ranks; sampled every 5 steps
     _compare(_run(tmp_path, 2, every="0.05"), 5)
+
+
+@pytest.mark.parametrize("path, words", [
+    ("post/0/Na_all/Na/x/q", "channel density 'Na_all' has no variable 'Na/x/q' on segment 0 (variables: "),
+    ("post/0/dend/v", "a segment (id, or name: soma)"),
+    ("post/0/nmda/g", "an attached synapse (syn)"),
+])
+def test_a_bad_path_into_a_morphological_cell_names_what_exists(tmp_path, path, words):
+    work = tmp_path / "model"
+    shutil.copytree(DATA, work, ignore=shutil.ignore_patterns("*.npz", "*.py"))
+    proc = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(work / "LEMS_record.xml"), "--no-progress",
+                           "--duration", "1", "--record", path], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1
+    error = [line for line in proc.stderr.splitlines() if line.startswith("nmlhub: error:")]
+    assert len(error) == 1 and words in error[0] and path.replace("post/0", "post[0]") in error[0], proc.stderr

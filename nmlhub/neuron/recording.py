@@ -117,6 +117,11 @@ def _morphological(path: str, cell: Cell, rest: list[str],
         if container in rest:
             rest = rest[rest.index(container) + 1:]
     densities = {d.density_id.split("__", 1)[1]: d for d in bio.densities}
+    if rest and rest[0] not in densities:
+        # the channel written without its density (soma_0/Na/m/q): the one density holding it
+        holding = [d for d in densities.values() if "_".join(rest) in d.mechanism.variables]
+        if len(holding) == 1:
+            rest = [holding[0].density_id.split("__", 1)[1]] + rest
     density = densities.get(rest[0]) if rest else None
     if density is not None:
         var = "_".join(rest[1:])
