@@ -240,7 +240,9 @@ class NetworkBuilder:
         what
             The quantity on each cell, as a LEMS path after the cell: ``"v"``, ``"5/v"`` (segment
             5), ``"soma_0/naChans/na/m/q"`` (a gate), ``"syn_ampa/g"``, ``"synapses:syn_ampa:2/i"``,
-            ``"stdp/w"`` (a plastic weight); ``"spikes"`` records the cells' spikes instead.
+            ``"stdp/w"`` (a plastic weight); ``"spikes"`` records the cells' spikes instead. A
+            quantity of a synapse the rules connect is written as jLEMS finds it
+            (``synapses:syn_ampa:0/g``), which is also its key in ``results.traces``.
         cells
             A population id (all its cells), cells of one (``"E[0-3,7]"``, ``"E/*"``), or a list of these.
         every_ms

@@ -198,14 +198,22 @@ def simulation_xml(builder: Any, network_file: str, lems_files: list[str] | None
             pop = cells.populations[int(cells.population_index[gid])]
             etree.SubElement(events, "EventSelection", id=str(gid),
                              select=_cell_path(pop, int(cells.index[gid]), components[pop], expanded), eventPort="spike")
-    _recordings(sim, getattr(builder, "recordings", []), cells, expanded)
+    synapses = {name for rule in rules.connections for name in rule.synapses}
+    _recordings(sim, getattr(builder, "recordings", []), cells, expanded, synapses)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _recordings(sim: etree._Element, recordings: list[Any], cells: Any, expanded: bool) -> None:
+def _jlems_form(what: str, synapses: set[str]) -> str:
+    """A synapse's quantity written as jLEMS finds it on a cell: ``ampa/g`` -> ``synapses:ampa:0/g``."""
+    first, _, rest = what.partition("/")
+    return f"synapses:{first}:0/{rest}" if first in synapses and rest else what
+
+
+def _recordings(sim: etree._Element, recordings: list[Any], cells: Any, expanded: bool, synapses: set[str]) -> None:
     """An ``OutputFile`` (or, for ``spikes``, an ``EventOutputFile``) per
-    :meth:`~nmlhub.rules.builder.NetworkBuilder.record`, named ``<network>.<what>.dat``, and the
-    sampling interval as ``<Meta for="nmlhub" recordEvery="MS"/>``."""
+    :meth:`~nmlhub.rules.builder.NetworkBuilder.record`, named ``<network>.<what>.dat`` (quantities
+    of the rules' ``synapses`` in jLEMS's form), and the sampling interval as
+    ``<Meta for="nmlhub" recordEvery="MS"/>``."""
     from ..model.paths import QuantityPathError
     from ..model.record_paths import expand_record_paths
 
@@ -216,8 +224,8 @@ def _recordings(sim: etree._Element, recordings: list[Any], cells: Any, expanded
         [cells.populations[int(k)] for k in cells.population_index], cells.index))}
     names: set[str] = set()
     for k, recording in enumerate(recordings):
-        patterns = [f"{c}/*/{recording.what}" if c in populations else f"{c}/{recording.what}"
-                    for c in recording.cells]
+        what = _jlems_form(recording.what, synapses)
+        patterns = [f"{c}/*/{what}" if c in populations else f"{c}/{what}" for c in recording.cells]
         try:
             chosen = [parse_path(path) for path in expand_record_paths(patterns, populations)]
         except QuantityPathError as exc:
