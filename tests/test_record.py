@@ -101,3 +101,15 @@ def test_a_bad_recorded_path_stops_the_run_in_one_line(example, capsys, path, wo
     err = capsys.readouterr().err.strip()
     assert words in err and path.split("/")[0] in err and "\n" not in err
     assert not (example.parent / "izh_network.recorded.dat").exists()
+
+
+def test_simulate_takes_record_options(example):
+    import nmlhub
+
+    results = nmlhub.simulate(example, duration_ms=10, record=["Inh/*/u", "Exc/0/syn_exc/g"], record_every_ms=0.5)
+    np.testing.assert_allclose(results.time_ms, np.arange(21) * 0.5, atol=1e-9)
+    assert [p for p in results.traces if "/" not in p.split("[")[0]] == \
+        ["Inh[0]/u", "Inh[1]/u", "Inh[2]/u", "Inh[3]/u", "Inh[4]/u", "Inh[5]/u", "Inh[6]/u", "Inh[7]/u",
+         "Inh[8]/u", "Inh[9]/u", "Exc[0]/syn_exc/g"]
+    with pytest.raises(nmlhub.NmlhubError, match="record takes a list of paths, not the string"):
+        nmlhub.simulate(example, duration_ms=1, record="Inh/*/u")
