@@ -16,6 +16,9 @@ Then, in ``run.traces.csv``, a header ``time_ms,<quantity>,...`` and one row per
 and every quantity (SI units). In ``run.spikes.csv``, a header ``cell,time_ms`` and one row per
 spike; a cell is named ``population[index]`` (e.g. ``"Exc[3]"``). Rows are grouped by cell in the
 results' cell order; a cell that did not spike has one row with an empty time, so that it is kept.
+When the results hold the final weights of plastic connections, a third file ``run.weights.csv``
+(the same metadata, then a header ``synapse,pre,post,weight`` and one row per connection, cells
+written ``population[index]``) is written, and read when it is there.
 Numbers are written with Python's shortest exact repr (``nan``, ``inf`` included) and read back
 bit for bit. Every text field (names, empty times) is in double quotes, numbers are not, so
 any name (commas, quotes, line breaks) reads back as written.
@@ -32,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from nmlhub.results import Results, write_atomic_text
+from nmlhub.results import Results, SynapseWeights, write_atomic_text
 
 from .plain import VERSION, ConversionError
 from .result_mapping import from_plain, to_plain
@@ -66,7 +69,51 @@ def write(results: Results, path: Path) -> list[Path]:
     table = np.column_stack([data["time_ms"], data["traces"]])
     write_atomic_text(traces_path, header + _csv([["time_ms"] + data["trace_names"]], table.tolist()))
     write_atomic_text(spikes_path, header + _csv([["cell", "time_ms"]], _spike_rows(data)))
-    return [traces_path, spikes_path]
+    if results.weights is None:
+        return [traces_path, spikes_path]
+    weights = results.weights
+    rows = zip(weights.synapse.tolist(), _cells(weights.pre_population, weights.pre_cell),
+               _cells(weights.post_population, weights.post_cell), weights.weight.tolist())
+    write_atomic_text(weights_path(path), header + _csv([WEIGHT_HEADER], rows))
+    return [traces_path, spikes_path, weights_path(path)]
+
+
+WEIGHT_HEADER = ["synapse", "pre", "post", "weight"]
+
+
+def weights_path(path: Path) -> Path:
+    """The weights file beside the traces and spikes files ``path`` stands for."""
+    traces_path, _ = paths(path)
+    return traces_path.with_name(traces_path.name[:-len(".traces.csv")] + ".weights.csv")
+
+
+def _cells(populations: np.ndarray, cells: np.ndarray) -> list[str]:
+    return [f"{p}[{int(i)}]" for p, i in zip(populations.tolist(), cells.tolist())]
+
+
+def _weights(path: Path, meta: dict[str, Any]) -> SynapseWeights | None:
+    """The weights file of ``path``'s results, when there is one (from the same run)."""
+    if not weights_path(path).is_file():
+        return None
+    weight_meta, rows = _read_file(weights_path(path), WEIGHT_HEADER)
+    if weight_meta != meta:
+        raise ConversionError("its metadata differ from those of the traces (not of the same run)",
+                              file=weights_path(path))
+    if any(len(row) != 4 for row in rows):
+        raise ConversionError("a row does not have 4 fields (synapse, pre, post, weight)", file=weights_path(path))
+    ends = []
+    for column in (1, 2):
+        matches = [_CELL.fullmatch(row[column]) for row in rows[1:]]
+        if any(m is None for m in matches):
+            raise ConversionError("a cell is not written population[index]", file=weights_path(path))
+        ends.append((np.array([m.group(1) for m in matches], dtype=str),
+                     np.array([int(m.group(2)) for m in matches], dtype=np.int64)))
+    try:
+        value = np.array([row[3] for row in rows[1:]], dtype=np.float64)
+    except ValueError as exc:
+        raise ConversionError(f"a weight is not a number: {exc}", file=weights_path(path)) from None
+    synapse = np.array([row[0] for row in rows[1:]], dtype=str)
+    return SynapseWeights(synapse, ends[0][0], ends[0][1], ends[1][0], ends[1][1], value)
 
 
 def _header(data: dict[str, Any], path: Path) -> str:
@@ -113,9 +160,11 @@ def read(path: Path) -> Results:
     data.update(_trace_columns(rows, traces_path))
     data.update(_spike_columns(spike_rows, spikes_path))
     try:
-        return from_plain(data)
+        results = from_plain(data)
     except ConversionError as exc:
         raise ConversionError(exc.message, file=traces_path) from None
+    results.weights = _weights(path, meta)
+    return results
 
 
 def _read_file(path: Path, first: list[str]) -> tuple[dict[str, Any], list[list[str]]]:

@@ -33,6 +33,19 @@ When the results hold an LFP (:class:`nmlhub.lfp.LFP`), five more keys (absent o
 ``lfp_method``         str                              ``linesource`` or ``pointsource``
 =====================  ===============================  ============================================
 
+When the results hold the final weights of plastic connections (:class:`nmlhub.results.SynapseWeights`),
+seven more keys (absent otherwise), one row per connection:
+
+==========================  ==========================  =============================================
+``weight_labels``           list of str                 synapse and population ids the rows name
+``weight_synapse``          int64, shape (w,)           row into ``weight_labels``: the synapse
+``weight_pre_population``   int64, shape (w,)           row into ``weight_labels``: pre population
+``weight_pre_cell``         int64, shape (w,)           pre cell index
+``weight_post_population``  int64, shape (w,)           row into ``weight_labels``: post population
+``weight_post_cell``        int64, shape (w,)           post cell index
+``weight_value``            float64, shape (w,)         the weight at the end of the run
+==========================  ==========================  =============================================
+
 Cells are in ``Results.spikes`` order, cells without spikes included; :func:`to_plain` writes
 the spikes grouped by cell (cell order, then each cell's own order), but :func:`from_plain`
 accepts them in any order (a stable sort by ``spike_cell`` keeps each cell's order).
@@ -45,13 +58,15 @@ from typing import Any
 import numpy as np
 
 from nmlhub.lfp.data import LFP
-from nmlhub.results import Results
+from nmlhub.results import Results, SynapseWeights
 
 from .plain import ConversionError
 
 KEYS = ("time_ms", "trace_names", "traces", "populations", "cell_population", "cell_index",
         "spike_cell", "spike_time_ms", "duration_ms", "dt_ms", "seed", "settings", "model_hash")
 LFP_KEYS = ("lfp_time_ms", "lfp_positions_um", "lfp_potential_mv", "lfp_sigma", "lfp_method")
+WEIGHT_KEYS = ("weight_labels", "weight_synapse", "weight_pre_population", "weight_pre_cell",
+               "weight_post_population", "weight_post_cell", "weight_value")
 
 
 def to_plain(results: Results) -> dict[str, Any]:
@@ -105,7 +120,38 @@ def to_plain(results: Results) -> dict[str, Any]:
                     lfp_positions_um=np.asarray(lfp.positions_um, dtype=np.float64).reshape(-1, 3),
                     lfp_potential_mv=np.asarray(lfp.potential_mv, dtype=np.float64),
                     lfp_sigma=float(lfp.sigma), lfp_method=str(lfp.method))
+    if results.weights is not None:
+        data.update(weights_to_plain(results.weights))
     return data
+
+
+def weights_to_plain(weights: SynapseWeights) -> dict[str, Any]:
+    """The :data:`WEIGHT_KEYS` of a weight table."""
+    names = [np.asarray(weights.synapse, dtype=str), np.asarray(weights.pre_population, dtype=str),
+             np.asarray(weights.post_population, dtype=str)]
+    labels, codes = np.unique(np.concatenate(names), return_inverse=True)
+    synapse, pre, post = np.split(codes.astype(np.int64), [len(names[0]), 2 * len(names[0])])
+    return {"weight_labels": [str(x) for x in labels], "weight_synapse": synapse,
+            "weight_pre_population": pre, "weight_pre_cell": np.asarray(weights.pre_cell, dtype=np.int64),
+            "weight_post_population": post, "weight_post_cell": np.asarray(weights.post_cell, dtype=np.int64),
+            "weight_value": np.asarray(weights.weight, dtype=np.float64)}
+
+
+def weights_from_plain(data: dict) -> SynapseWeights | None:
+    """The weight table of :data:`WEIGHT_KEYS` (None when absent), checked."""
+    present = [key for key in WEIGHT_KEYS if key in data]
+    if not present:
+        return None
+    if len(present) != len(WEIGHT_KEYS):
+        raise ConversionError(f"results data has {', '.join(present)} but not every weight key")
+    labels = np.array(_strings(data, "weight_labels") or [""], dtype=str)
+    codes = [_column(data, key, "i", 1, len(data["weight_labels"]))
+             for key in ("weight_synapse", "weight_pre_population", "weight_post_population")]
+    cells = [_column(data, key, "i", 1) for key in ("weight_pre_cell", "weight_post_cell")]
+    value = _column(data, "weight_value", "f", 1)
+    if len({len(c) for c in codes + cells + [value]}) != 1:
+        raise ConversionError("the weight columns differ in length")
+    return SynapseWeights(labels[codes[0]], labels[codes[1]], cells[0], labels[codes[2]], cells[1], value)
 
 
 def from_plain(data: Any) -> Results:
@@ -147,6 +193,7 @@ def from_plain(data: Any) -> Results:
         settings=_settings(data["settings"]),
         model_hash=_hash(data["model_hash"]),
         lfp=_lfp(data),
+        weights=weights_from_plain(data),
     )
 
 

@@ -17,6 +17,10 @@ Layout (the columns of :mod:`converters.result_mapping`, one dataset each)::
     /lfp_positions_um    float64 (e, 3)     electrode positions (um)         } results hold an
     /lfp_potential_mv    float64 (e, k)     potential at each electrode (mV) } LFP, with root
                                             attributes lfp_sigma (S/m) and lfp_method
+    /weights/            the final weights of plastic connections, when the results hold them:
+                         datasets weight_labels (utf-8 str), weight_synapse, weight_pre_population,
+                         weight_pre_cell, weight_post_population, weight_post_cell (int64),
+                         weight_value (float64) (see :mod:`converters.result_mapping`)
 
 Strings may not contain NUL characters (HDF5 ends strings there). ``settings`` must be
 JSON-serialisable (NaN and infinities are written as JSON's ``NaN``/``Infinity`` extensions).
@@ -37,7 +41,7 @@ import numpy as np
 from nmlhub.results import Results
 
 from .plain import VERSION, ConversionError
-from .result_mapping import from_plain, to_plain
+from .result_mapping import WEIGHT_KEYS, from_plain, to_plain
 from nmlhub.atomic import publish, temporary_file
 
 KIND = "results"
@@ -97,6 +101,13 @@ def _fill(out: h5py.File, data: dict[str, Any], settings: str) -> None:
             out.create_dataset(key, data=data[key])
         for key in _LFP_ATTRIBUTES:
             out.attrs[key] = data[key]
+    if "weight_value" in data:
+        group = out.create_group("weights")
+        for key in WEIGHT_KEYS[1:]:
+            group.create_dataset(key, data=data[key])
+        labels = data["weight_labels"]
+        group.create_dataset("weight_labels", data=np.array(labels, dtype=object),
+                             dtype=h5py.string_dtype("utf-8"), shape=(len(labels),))
 
 
 def read(path: Path) -> Results:
@@ -153,6 +164,13 @@ def _extract(f: h5py.File, path: Path) -> dict[str, Any]:
     for key in _LFP_ATTRIBUTES:
         if key in f.attrs:
             data[key] = _number(_text(f.attrs[key]))
+    if isinstance(f.get("weights"), h5py.Group):
+        group = f["weights"]
+        for key in WEIGHT_KEYS:
+            if isinstance(group.get(key), h5py.Dataset):
+                data[key] = np.asarray(group[key][()])
+        if "weight_labels" in data:
+            data["weight_labels"] = [_text(v) for v in data["weight_labels"].tolist()]
     try:
         data["settings"] = json.loads(_text(f.attrs.get("settings")) or "")
     except ValueError:

@@ -88,6 +88,19 @@ def _add_run_parser(sub: Any) -> None:
     run.add_argument("--output", action="append", default=[], type=Path, metavar="FILE",
                      help="also write the results to FILE, in the format its extension names (run.nwb, "
                           "run.h5, run.json, ...; see nmlhub convert); repeatable")
+    _add_record_arguments(run)
+
+
+def _add_record_arguments(run: argparse.ArgumentParser) -> None:
+    """The options of ``run`` recording more than the LEMS file's outputs."""
+    run.add_argument("--record", action="append", default=[], metavar="PATH",
+                     help="also record this LEMS quantity, e.g. 'E/*/v', 'E/0-3/5/v' (segment 5), "
+                          "'E/0/syn_ampa/g', 'E/3/soma_0/naChans/na/m/q'; cells as an index, '*', "
+                          "a list 0,2,5 or a range 0-4; written to NAME.recorded.dat beside the "
+                          "other outputs and to every --output file; repeatable")
+    run.add_argument("--record-every", type=positive_number, metavar="MS",
+                     help="sample every recorded trace (the LEMS file's too) every MS ms, a multiple "
+                          "of the time step (default: every step)")
 
 
 def _add_engine_arguments(run: argparse.ArgumentParser) -> None:
@@ -178,7 +191,8 @@ def run_options(args: argparse.Namespace) -> "RunOptions":
                       parallel=mpi.started_by_mpi_launcher() or None, balance=args.balance,
                       share_synapses=args.share_synapses, write_every_ms=args.write_every,
                       intervals_file=intervals, engine=args.engine, lfp=lfp, lfp_every_ms=args.lfp_every,
-                      max_connections=args.max_connections, event_timing=args.event_timing)
+                      max_connections=args.max_connections, event_timing=args.event_timing,
+                      record=tuple(args.record), record_every_ms=args.record_every)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -248,6 +262,13 @@ def _write_run_outputs(sim: Any, results: Any, model: Any, args: argparse.Namesp
 
         name = args.file.stem.removeprefix("LEMS_") + ".lfp.dat"
         print(f"wrote {write_lfp_file(results.lfp, (args.outdir or args.file.parent) / name)}")
+    if results.weights is not None:
+        from .results import write_atomic_text
+
+        name = args.file.stem.removeprefix("LEMS_") + ".weights.csv"
+        path = (args.outdir or args.file.parent) / name
+        write_atomic_text(path, results.weights.to_csv())
+        print(f"wrote {path} (final weights of {len(results.weights)} plastic connections)")
     _save_outputs(results, model, args.output)
     print(f"simulated {results.duration_ms:g} ms at dt {results.dt_ms:g} ms: "
           f"{len(results.spikes)} cells on {sim.nhost} rank(s), {results.spike_count()} spikes")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +10,52 @@ import numpy as np
 
 if TYPE_CHECKING:
     from .lfp.data import LFP
+
+
+@dataclass
+class SynapseWeights:
+    """The weight of every plastic connection at the end of a run, one row per connection.
+
+    Attributes
+    ----------
+    synapse
+        The synapse component's id (str array).
+    pre_population, pre_cell, post_population, post_cell
+        The cells each connection joins (population ids as a str array, cell indices int64).
+    weight
+        The plastic weight (float64; for nmlhub's STDP synapses their ``w``, which multiplies the
+        connection's ``weight``).
+    """
+
+    synapse: np.ndarray
+    pre_population: np.ndarray
+    pre_cell: np.ndarray
+    post_population: np.ndarray
+    post_cell: np.ndarray
+    weight: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.weight)
+
+    def take(self, rows: np.ndarray) -> "SynapseWeights":
+        """These rows, in this order."""
+        return SynapseWeights(*(np.asarray(getattr(self, f.name))[rows] for f in fields(self)))
+
+    def to_csv(self) -> str:
+        """The table as CSV text: a header ``synapse,pre,post,weight``, then one row per connection,
+        cells written ``population[index]``, weights as the shortest text that reads back exactly."""
+        rows = ["synapse,pre,post,weight"]
+        for synapse, pre_pop, pre, post_pop, post, weight in zip(
+                self.synapse.tolist(), self.pre_population.tolist(), self.pre_cell.tolist(),
+                self.post_population.tolist(), self.post_cell.tolist(), self.weight.tolist()):
+            rows.append(f"{synapse},{pre_pop}[{pre}],{post_pop}[{post}],{weight!r}")
+        return "\n".join(rows) + "\n"
+
+    @staticmethod
+    def concatenate(tables: list["SynapseWeights"]) -> "SynapseWeights":
+        """The rows of several tables, one after the other."""
+        return SynapseWeights(*(np.concatenate([np.asarray(getattr(t, f.name)) for t in tables])
+                                for f in fields(SynapseWeights)))
 
 
 @dataclass
@@ -35,6 +81,9 @@ class Results:
         or ``None`` when unknown.
     lfp
         The extracellular potential at electrodes (:class:`nmlhub.lfp.LFP`), when recorded.
+    weights
+        The final weights of the plastic connections (:class:`SynapseWeights`), when the network
+        has any.
     """
 
     time_ms: np.ndarray
@@ -46,6 +95,7 @@ class Results:
     settings: dict[str, object] = field(default_factory=dict)
     model_hash: str | None = None
     lfp: LFP | None = None
+    weights: SynapseWeights | None = None
 
     def spike_count(self) -> int:
         """Total number of spikes."""

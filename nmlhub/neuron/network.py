@@ -17,6 +17,7 @@ from .eventgrid import decided_per_spike, delivery_steps, netcon_delays, relay_d
 from .mechanisms import ComponentMechanism
 from .morphcell import build_morphological_cell
 from .plan import BuildPlan, BuildSettings, NetworkError
+from .weights import PlasticConnections, plastic_weight_variable
 from .wiring import DirectWiring, GidWiring
 
 __all__ = ["NetworkError", "NetworkInstance", "PointCell", "Cell", "instantiate", "needed_components",
@@ -59,6 +60,7 @@ class NetworkInstance:
     transfer_targets: list[tuple[Any, str, int]] = field(default_factory=list)
     # (pre population, cell, segment, fraction, delay ms) -> relay on this rank (eventgrid)
     relays: dict[tuple, Any] = field(default_factory=dict)
+    plastic: PlasticConnections = field(default_factory=PlasticConnections)  # their weights end the run
 
     @property
     def parallel(self) -> GidWiring | None:
@@ -293,6 +295,8 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, col
         point = synapses.at(post, post_seg, post_frac)
         if point is None:
             continue
+        if synapses.plastic is not None:
+            instance.plastic.add(synapse, (pre_population, pre), (post_population, post), point, synapses.plastic)
         origin = (pre, pre_seg, pre_frac)
         if origin not in sources:
             sources[origin] = instance.wiring.connector(instance, pre_population, *origin)
@@ -309,6 +313,7 @@ class _SynapseMaker:
     def __init__(self, population: str, synapse: str, cm: ComponentMechanism, instance: NetworkInstance) -> None:
         self.population, self.synapse, self.cm, self.instance = population, synapse, cm, instance
         self.share = instance.settings.share_synapses and cm.shareable
+        self.plastic = plastic_weight_variable(cm)  # its NMODL name, for a plastic synapse
         self.cells: dict[int, Cell | None] = {}
         self.places: dict[tuple[int, int, float], Any] = {}
 
@@ -349,6 +354,9 @@ def _connect_one(source: str, target: str, synapse_id: str, weight_delay: tuple[
     section, x = post.locate()
     synapse = make_point_process(mechanisms[synapse_id], section, x)
     post.attach(synapse_id, synapse)
+    if plastic_weight_variable(mechanisms[synapse_id]) is not None:
+        instance.plastic.add(synapse_id, (pre_pop or "", pre_index), (post_pop or "", post_index), synapse,
+                             plastic_weight_variable(mechanisms[synapse_id]))
     applied = float(instance.netcon_delays(np.array([delay]))[0])
     instance.wiring.check_delay(delay, f"connection {source} -> {target} ({synapse_id})", applied)
     instance.synapses.append(synapse)

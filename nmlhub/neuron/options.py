@@ -38,6 +38,8 @@ class RunOptions:
     lfp_every_ms: float | None = None
     max_connections: int | None = None
     event_timing: str = "jlems"
+    record: tuple[str, ...] = ()
+    record_every_ms: float | None = None
 
     def with_values(self, values: Mapping[str, Any]) -> "RunOptions":
         """These options with some replaced by name.
@@ -61,6 +63,13 @@ class RunOptions:
             raise SimulationError("give both write_every_ms and intervals_file, or neither", file=path)
         if self.write_every_ms is not None and self.write_every_ms <= 0:
             raise SimulationError(f"write_every_ms must be positive, not {self.write_every_ms}", file=path)
+        if self.record_every_ms is not None and not self.record_every_ms > 0:
+            raise SimulationError(f"record_every_ms must be positive, not {self.record_every_ms}", file=path)
+        if self.record_every_ms is not None and self.write_every_ms is not None:
+            raise SimulationError("record_every_ms and write_every_ms cannot be combined (an interval "
+                                  "file holds every step)", file=path)
+        if isinstance(self.record, str):
+            raise SimulationError(f"record takes a list of paths, not the string {self.record!r}", file=path)
         if self.engine not in ENGINES:
             raise SimulationError(f"unknown engine {self.engine!r}; engines: {', '.join(ENGINES)}", file=path)
         if self.event_timing not in EVENT_TIMINGS:

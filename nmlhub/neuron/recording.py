@@ -71,11 +71,19 @@ def resolve_quantity(path: str, instance: NetworkInstance,
             comp, k = parts[1], int(parts[2])
         else:
             comp, k = target, 0
-        attached = cell.attached.get(comp, [])
-        if k >= len(attached):
-            raise QuantityPathError(f"'{path}': cell {cell.population}[{cell.index}] has no {comp} number {k} attached")
-        return _variable(path, attached[k], mechanisms[comp], var, cell, membrane=False)
+        return _variable(path, _attached(path, cell, comp, k), mechanisms[comp], var, cell, membrane=False)
     raise QuantityPathError(f"'{path}' is not a path nmlhub can record")
+
+
+def _attached(path: str, cell: Cell, component: str, k: int) -> Any:
+    """The k-th synapse or input of ``component`` on a cell, or an error listing what is attached."""
+    attached = cell.attached.get(component, [])
+    if k < len(attached):
+        return attached[k]
+    here = ", ".join(f"{name} ({len(points)})" for name, points in cell.attached.items()) or "nothing"
+    number = f" number {k}" if attached else ""
+    raise QuantityPathError(f"'{path}': cell {cell.population}[{cell.index}] has no {component}{number} attached "
+                            f"(attached: {here}; the k-th of several is synapses:{component}:k)")
 
 
 def _morphological(path: str, cell: Cell, rest: list[str],
@@ -83,9 +91,12 @@ def _morphological(path: str, cell: Cell, rest: list[str],
     """Paths into a morphological cell: ``v``, ``5/v`` (segment 5), densities
     (``[biophys/membraneProperties/]naChans/naChan/m/q``, ``naChans/gDensity``) and synapses."""
     segment = 0
+    bio = mechanisms[cell.component].biophysics
+    names = {seg.name: int(seg.id) for seg in bio.morphology.segments if seg.name}
     if rest and rest[0].isdigit():
         segment = int(rest.pop(0))
-    bio = mechanisms[cell.component].biophysics
+    elif len(rest) > 1 and rest[0] in names:
+        segment = names[rest.pop(0)]
     try:
         section, x = cell.locate(segment, 0.5)
     except NmlhubError:
@@ -105,22 +116,33 @@ def _morphological(path: str, cell: Cell, rest: list[str],
     for container in ("membraneProperties", "membraneProperties2CaPools"):
         if container in rest:
             rest = rest[rest.index(container) + 1:]
-    density = next((d for d in bio.densities if d.density_id.split("__", 1)[1] == rest[0]), None) if rest else None
+    densities = {d.density_id.split("__", 1)[1]: d for d in bio.densities}
+    if rest and rest[0] not in densities:
+        # the channel written without its density (soma_0/Na/m/q): the one density holding it
+        holding = [d for d in densities.values() if "_".join(rest) in d.mechanism.variables]
+        if len(holding) == 1:
+            rest = [holding[0].density_id.split("__", 1)[1]] + rest
+    density = densities.get(rest[0]) if rest else None
     if density is not None:
         var = "_".join(rest[1:])
         name = density.mechanism.variables.get(var)
         ref = f"_ref_{name}_{density.mechanism.name}"
         if name is None or not hasattr(section(x), ref):
-            raise QuantityPathError(f"'{path}': channel density '{rest[0]}' has no variable '{var}' here")
+            known = ", ".join(sorted(v.replace("_", "/") for v in density.mechanism.variables)) or "none"
+            raise QuantityPathError(f"'{path}': channel density '{rest[0]}' has no variable '{var.replace('_', '/')}' "
+                                    f"on segment {segment} (variables: {known})")
         return Probe(path, getattr(section(x), ref), 1.0)
     if len(rest) >= 2:
         target, var = rest[0], "_".join(rest[1:])
         parts = target.split(":")
         comp, k = (parts[1], int(parts[2])) if len(parts) == 3 and parts[0] == "synapses" else (target, 0)
-        attached = cell.attached.get(comp, [])
-        if k < len(attached):
-            return _variable(path, attached[k], mechanisms[comp], var, cell, membrane=False)
-    raise QuantityPathError(f"'{path}' is not a path nmlhub can record in a morphological cell")
+        if comp in cell.attached:
+            return _variable(path, _attached(path, cell, comp, k), mechanisms[comp], var, cell, membrane=False)
+    segments = ", ".join(list(names)[:6]) + (", ..." if len(names) > 6 else "")
+    raise QuantityPathError(
+        f"'{path}' is not a quantity of cell {cell.component}: after the cell come v, a segment "
+        f"(id, or name: {segments or 'none named'}), a channel density ({', '.join(densities) or 'none'}), "
+        f"an ion concentration (caConc) or an attached synapse ({', '.join(cell.attached) or 'none'})")
 
 
 def _variable(path: str, point: Any, cm: ComponentMechanism, var: str, cell: Cell,
@@ -129,8 +151,9 @@ def _variable(path: str, point: Any, cm: ComponentMechanism, var: str, cell: Cel
         return Probe(path, cell.section(0.5)._ref_v, 1e-3)
     name = cm.mechanism.variables.get(var)
     if name is None or not hasattr(point, f"_ref_{name}"):
+        known = sorted(v.replace("_", "/") for v, n in cm.mechanism.variables.items() if hasattr(point, f"_ref_{n}"))
         raise QuantityPathError(
             f"'{path}': {cm.mechanism.flat.type if cm.mechanism.flat else 'component'} "
-            f"'{cm.component_id}' has no variable '{var}'"
+            f"'{cm.component_id}' has no variable '{var.replace('_', '/')}' (variables: {', '.join(known) or 'none'})"
         )
     return Probe(path, getattr(point, f"_ref_{name}"), 1.0)

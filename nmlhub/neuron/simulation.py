@@ -25,6 +25,8 @@ from .options import ENGINES, RunOptions, SimulationError  # noqa: F401 (re-expo
 from .plan import BuildSettings
 from .spikes import CellSpikes, GidSpikes, spike_recorder
 from .recording import Probe, cell_key, resolve_cell, resolve_quantity
+from .record_request import record_every_ms, sample_steps, with_recorded_output
+from .weights import final_weights
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,10 @@ class NeuronSimulation:
         self.cache = cache or MechanismCache()
         self.progress = progress
         self.network = model.network(settings.target)
+        self.settings = with_recorded_output(settings, self.options.record, self.network,
+                                             model.path.stem.removeprefix("LEMS_") + ".recorded.dat")
+        self._sample_steps = sample_steps("record_every_ms", record_every_ms(self.options.record_every_ms, settings),
+                                          self.dt_ms, model.path)
         self.instance: NetworkInstance | None = None
         self.expanded: Any = None
         self._scheduled: list[tuple[float, Callable[[], None]]] = []
@@ -306,7 +312,8 @@ class NeuronSimulation:
         else:
             spikes = self._gather(recording.spikes.by_cell(self._end_ms, list(self.instance.cells)), traces)
             traces = self._traces
-        time_ms = np.array(recording.time_vec)[:samples]
+        time_ms = np.array(recording.time_vec)[:samples][::self._sample_steps]
+        traces = {path: values[::self._sample_steps] for path, values in traces.items()}
         lfp = None
         if self.lfp_recorder is not None:
             lfp = self.lfp_recorder.collect(time_ms, None if wiring is None else wiring.pc, self.rank)
@@ -320,6 +327,7 @@ class NeuronSimulation:
                       "engine": self.engine.name, "share_synapses": self.options.share_synapses},
             model_hash=self.model.content_hash(),
             lfp=lfp,
+            weights=final_weights(self.instance.plastic, None if wiring is None else wiring.pc, self.rank),
         )
 
     def results_so_far(self) -> Results:

@@ -37,6 +37,15 @@ __all__ = ["AllToAll", "ConnectionOptions", "Convergence", "Divergence", "FromLi
 
 
 
+@dataclass(frozen=True)
+class Recording:
+    """A quantity recorded on some cells (:meth:`NetworkBuilder.record`)."""
+
+    what: str
+    cells: tuple[str, ...]
+    every_ms: float | None = None
+
+
 #: A connectivity rule as :meth:`NetworkBuilder.connect` takes it (one class per kind).
 Rule = Connector
 
@@ -101,6 +110,7 @@ class NetworkBuilder:
         self.includes: list[Path] = []
         self.components: list[Any] = []
         self.lems_components: list[Any] = []
+        self.recordings: list[Recording] = []
 
     # -- what the network is made of -------------------------------------------------------------
     def include(self, path: str | os.PathLike) -> None:
@@ -327,6 +337,51 @@ class NetworkBuilder:
             self.add(delayed_copy(find_component(self, source), rule.delay, rule.component))
         self.rules.stimulations.append(rule)
         return rule
+
+    def record(self, what: str, cells: str | list[str], every_ms: float | None = None) -> "Recording":
+        """Record a quantity of some cells in the LEMS simulation the builder saves (and that
+        :func:`nmlhub.simulate` runs): NetPyNE's ``recordTraces``.
+
+        Parameters
+        ----------
+        what
+            The quantity on each cell, as a LEMS path after the cell: ``"v"``, ``"5/v"`` (segment
+            5), ``"soma_0/naChans/na/m/q"`` (a gate), ``"syn_ampa/g"``, ``"synapses:syn_ampa:2/i"``,
+            ``"stdp/w"`` (a plastic weight); ``"spikes"`` records the cells' spikes instead. A
+            quantity of a synapse the rules connect is written as jLEMS finds it
+            (``synapses:syn_ampa:0/g``), which is also its key in ``results.traces``.
+        cells
+            A population id (all its cells), cells of one (``"E[0-3,7]"``, ``"E/*"``), or a list of these.
+        every_ms
+            Sample every this many ms (a multiple of the step; one interval for every trace of
+            the simulation, written for nmlhub as ``<Meta for="nmlhub" recordEvery=...>``).
+
+        Returns
+        -------
+        Recording
+            What is recorded; it goes to ``<network>.<what>.dat`` beside the saved network
+            (``spikes``: an ID_TIME event file, ids being the cells' gids).
+
+        Raises
+        ------
+        RuleError
+            A cell selection that is not a population of the network, or two sampling intervals.
+
+        Examples
+        --------
+        >>> net.record("v", "E[0-4]", every_ms=0.1)  # doctest: +SKIP
+        >>> net.record("stdp/w", ["E[0]", "I[2]"])  # doctest: +SKIP
+        """
+        given = [cells] if isinstance(cells, str) else list(cells)
+        intervals = {r.every_ms for r in self.recordings if r.every_ms is not None}
+        if every_ms is not None and intervals - {float(every_ms)}:
+            raise RuleError(f"record('{what}'): every_ms={every_ms:g} but another recording samples every "
+                            f"{intervals.pop():g} ms (one interval per simulation)")
+        if every_ms is not None and not float(every_ms) > 0:
+            raise RuleError(f"record('{what}'): every_ms must be positive, not {every_ms}")
+        made = Recording(what.strip("/"), tuple(given), None if every_ms is None else float(every_ms))
+        self.recordings.append(made)
+        return made
 
     # -- results ---------------------------------------------------------------------------------
     def expand(self, morphologies: dict[str, Any] | None = None, owned: np.ndarray | None = None) -> ExpandedNetwork:

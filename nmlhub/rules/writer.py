@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,11 +191,60 @@ def simulation_xml(builder: Any, network_file: str, lems_files: list[str] | None
         output = etree.SubElement(sim, "OutputFile", id="voltages", fileName=f"{rules.network_id}.v.dat")
         for k, path in enumerate(options.record_v):
             etree.SubElement(output, "OutputColumn", id=f"v{k}", quantity=f"{path_of(path)}/v")
+    cells = expand_populations(rules.populations, rules.size, rules.seed)
     if options.spikes:
-        cells = expand_populations(rules.populations, rules.size, rules.seed)
         events = etree.SubElement(sim, "EventOutputFile", id="spikes", fileName=options.spikes, format="ID_TIME")
         for gid in range(len(cells)):
             pop = cells.populations[int(cells.population_index[gid])]
             etree.SubElement(events, "EventSelection", id=str(gid),
                              select=_cell_path(pop, int(cells.index[gid]), components[pop], expanded), eventPort="spike")
+    synapses = {name for rule in rules.connections for name in rule.synapses}
+    _recordings(sim, getattr(builder, "recordings", []), cells, expanded, synapses)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _jlems_form(what: str, synapses: set[str]) -> str:
+    """A synapse's quantity written as jLEMS finds it on a cell: ``ampa/g`` -> ``synapses:ampa:0/g``."""
+    first, _, rest = what.partition("/")
+    return f"synapses:{first}:0/{rest}" if first in synapses and rest else what
+
+
+def _recordings(sim: etree._Element, recordings: list[Any], cells: Any, expanded: bool, synapses: set[str]) -> None:
+    """An ``OutputFile`` (or, for ``spikes``, an ``EventOutputFile``) per
+    :meth:`~nmlhub.rules.builder.NetworkBuilder.record`, named ``<network>.<what>.dat`` (quantities
+    of the rules' ``synapses`` in jLEMS's form), and the sampling interval as
+    ``<Meta for="nmlhub" recordEvery="MS"/>``."""
+    from ..model.paths import QuantityPathError
+    from ..model.record_paths import expand_record_paths
+
+    network = sim.get("target")
+    components = dict(zip(cells.populations, cells.component))
+    populations = {pop: (components[pop], range(len(cells.gids_of(pop)))) for pop in cells.populations}
+    gid_of = {(pop, int(i)): gid for gid, (pop, i) in enumerate(zip(
+        [cells.populations[int(k)] for k in cells.population_index], cells.index))}
+    names: set[str] = set()
+    for k, recording in enumerate(recordings):
+        what = _jlems_form(recording.what, synapses)
+        patterns = [f"{c}/*/{what}" if c in populations else f"{c}/{what}" for c in recording.cells]
+        try:
+            chosen = [parse_path(path) for path in expand_record_paths(patterns, populations)]
+        except QuantityPathError as exc:
+            raise RuleError(f"record('{recording.what}', {list(recording.cells)}): {exc}") from None
+        name = f"{network}.{re.sub(r'[^A-Za-z0-9_.-]+', '_', recording.what)}.dat"
+        name = name if name not in names else name.replace(".dat", f".{k}.dat")
+        names.add(name)
+        if recording.what == "spikes":
+            events = etree.SubElement(sim, "EventOutputFile", id=f"record{k}", fileName=name, format="ID_TIME")
+            for cell in chosen:
+                etree.SubElement(events, "EventSelection", id=str(gid_of[(cell.population, cell.index)]),
+                                 select=_cell_path(cell.population, cell.index, components[cell.population],
+                                                   expanded), eventPort="spike")
+            continue
+        output = etree.SubElement(sim, "OutputFile", id=f"record{k}", fileName=name)
+        for cell in chosen:
+            path = _cell_path(cell.population, cell.index, components[cell.population], expanded)
+            etree.SubElement(output, "OutputColumn", id=f"{cell.population}_{cell.index}",
+                             quantity=path + "".join(f"/{part}" for part in cell.rest))
+    every = {r.every_ms for r in recordings if r.every_ms is not None}
+    if every:
+        etree.SubElement(sim, "Meta", attrib={"for": "nmlhub", "recordEvery": repr(every.pop())})
