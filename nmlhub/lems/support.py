@@ -107,8 +107,25 @@ def unsupported_constructs(model: Model) -> list[Problem]:
     list of Problem
         Errors naming the file and line of each construct; empty when everything is supported.
     """
-    return [problem for definition in model.component_types.values()
-            for problem in _type_problems(definition, model)]
+    problems = [problem for definition in model.component_types.values()
+                for problem in _type_problems(definition, model)]
+    return problems + _holder_problems(model)
+
+
+def _holder_problems(model: Model) -> list[Problem]:
+    """The dynamics of the component a LEMS-defined network is written inside (Ex17's tissue),
+    where nmlhub cannot run them beside the network."""
+    from ..errors import UnsupportedComponentError
+    from .lems_network import holder_dynamics
+
+    simulation = model.simulation
+    if simulation is None or simulation.holder is None:
+        return []
+    try:
+        holder_dynamics(model, simulation.holder)
+    except UnsupportedComponentError as exc:
+        return [Problem(exc.message, exc.file, exc.line, exc.element)]
+    return []
 
 
 def refuse_unsupported_constructs(model: Model) -> None:
