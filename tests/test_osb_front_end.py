@@ -225,3 +225,35 @@ def test_a_simulation_of_one_channel_is_refused_in_one_line(tmp_path):
         NeuronSimulation(nmlhub.load(folder / "LEMS_cell.xml")).run()
     assert str(info.value).startswith(f"{folder / 'channels' / 'leak.channel.nml'}:2: <ionChannelHH id='leak'>: "
                                       "not supported: the simulation's target is this ionChannelHH, not a network")
+
+
+BUILT_BY_LEMS = """<Lems><Target component="sim"/><Include file="Cells.xml"/><Include file="Networks.xml"/>
+<Include file="Simulation.xml"/>
+<ComponentType name="myPop">
+  <ComponentReference name="component" type="Component"/>
+  <Parameter name="size" dimension="none"/>
+  <Structure><MultiInstantiate number="size" component="component"/></Structure>
+</ComponentType>
+<ComponentType name="myNet"><Children name="populations" type="myPop"/></ComponentType>
+<iafCell id="iaf" leakReversal="-65mV" thresh="-50mV" reset="-65mV" C="1nF" leakConductance="10nS"/>
+<myNet id="net"><myPop id="pop" component="iaf" size="3"/></myNet>
+<Simulation id="sim" length="1ms" step="0.025ms" target="net">
+  <OutputFile id="o" fileName="o.dat"><OutputColumn id="v" quantity="pop[0]/v"/></OutputFile>
+</Simulation></Lems>"""
+
+
+def test_a_network_lems_builds_with_multiinstantiate_is_refused_in_one_line(tmp_path):
+    """Not run as a cell (it once failed recording 'net[0]/pop[0]/v'): validate names the
+    <MultiInstantiate> and its line, run refuses the target in one line."""
+    from nmlhub.model.validate import validate
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    lems = tmp_path / "LEMS_built.xml"
+    lems.write_text(BUILT_BY_LEMS)
+    line = next(k for k, text in enumerate(BUILT_BY_LEMS.splitlines(), 1) if "<MultiInstantiate" in text)
+    errors = [str(p) for p in validate(lems) if p.severity == "error"]
+    assert any(e.startswith(f"{lems}:{line}: <MultiInstantiate>: not supported: the simulation's target 'net' "
+                            "is a network LEMS builds with <MultiInstantiate>") for e in errors), errors
+    with pytest.raises(NmlhubError) as info:
+        NeuronSimulation(nmlhub.load(lems)).run()
+    assert "not supported" in str(info.value) and "\n" not in str(info.value) and "net[0]" not in str(info.value)
