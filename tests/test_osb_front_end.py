@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import nmlhub
@@ -111,17 +112,58 @@ def test_a_component_written_before_its_type_is_defined_gets_the_types_category(
     assert model.components["syn"].category == "synapse"
 
 
-def test_a_network_defined_in_lems_is_refused_in_one_line(core_examples):
-    from nmlhub.errors import UnsupportedComponentError
+def test_a_network_defined_in_lems_runs_with_the_temperature_its_holder_sets(core_examples, tmp_path):
+    """Ex17: the simulation targets a tissue (a LEMS type of the model's own) holding a NeuroML
+    network; the network runs, the tissue's dynamics set NEURON's celsius where jLEMS changes the
+    temperature (the comparison with jLEMS is sem_lems_network in test_lems_semantics.py)."""
+    from nmlhub.lems.lems_network import holder_dynamics, temperature_schedule, trajectory
     from nmlhub.neuron.simulation import NeuronSimulation
 
     lems = core_examples / "LEMSexamples" / "LEMS_NML2_Ex17_Tissue.xml"
-    with pytest.raises(UnsupportedComponentError) as info:
-        NeuronSimulation(nmlhub.load(lems)).run()
+    model = nmlhub.load(lems)
+    assert (model.simulation.target, model.simulation.holder) == ("net1", "slice")
+    assert model.network().id == "net1"
+    values = trajectory(holder_dynamics(model, "slice"), model.simulation.length_ms, model.simulation.step_ms)
+    start, changes = temperature_schedule(values, model.simulation.step_ms)
+    # the tissue: 22 degC, then 16 degC once t > changeTime (500 ms), i.e. from the step after 500 ms
+    assert start == pytest.approx(22.0) and len(changes) == 1
+    assert changes[0][1] == pytest.approx(16.0) and 500.0 <= changes[0][0] <= 500.0 + model.simulation.step_ms
+    results = NeuronSimulation(model, duration_ms=520.0).run()
+    kelvin = results.traces["temperature"]
+    after = results.time_ms >= changes[0][0] - 1e-9  # jLEMS records the new value at that step
+    assert np.all(kelvin[~after] == pytest.approx(295.15)) and np.all(kelvin[after] == pytest.approx(289.15))
+    assert np.ptp(results.traces["hhpop[0]/v"]) > 0.05  # it spikes
+
+
+HOLDER = """<Lems><Target component="sim"/><Include file="Cells.xml"/><Include file="Networks.xml"/>
+<Include file="Simulation.xml"/>
+<ComponentType name="warmTissue"><Child name="network" type="network"/>
+  <Exposure name="temperature" dimension="temperature"/>
+  <Dynamics><StateVariable name="temperature" dimension="temperature" exposure="temperature"/>
+  {dynamics}</Dynamics></ComponentType>
+<iafCell id="iaf" leakReversal="-65mV" thresh="-50mV" reset="-65mV" C="1nF" leakConductance="10nS"/>
+<warmTissue id="tissue">
+  <network id="net"><population id="pop" component="iaf" size="1"/></network>
+</warmTissue>
+<Simulation id="sim" length="1ms" step="0.025ms" target="tissue"/></Lems>"""
+
+
+@pytest.mark.parametrize("dynamics, construct", [
+    ('<OnStart><StateAssignment variable="temperature" value="pop[0]/v"/></OnStart>', "expression 'pop[0]/v'"),
+    ('<OnEvent port="in"><StateAssignment variable="temperature" value="300K"/></OnEvent>', "<OnEvent>"),
+    ('<OnStart><StateAssignment variable="temperature" value="hot"/></OnStart>', "'hot' (not a parameter"),
+])
+def test_a_network_holder_whose_dynamics_nmlhub_cannot_run_is_refused_in_one_line(tmp_path, dynamics, construct):
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    lems = tmp_path / "LEMS_holder.xml"
+    lems.write_text(HOLDER.format(dynamics=dynamics))
+    line = next(k for k, text in enumerate(lems.read_text().splitlines(), 1) if '<warmTissue id="tissue">' in text)
+    with pytest.raises(NmlhubError) as info:  # by run and validate alike (lems/support.py)
+        NeuronSimulation(nmlhub.load(lems)).build()
     message = str(info.value)
-    line = next(k for k, text in enumerate(lems.read_text().splitlines(), 1) if 'id="slice"' in text)
-    assert message.startswith(f"{lems}:{line}: <tissueWithVaryingTemperature id='slice'>: not supported: "
-                              "a network defined in LEMS (network 'net1'")
+    assert message.startswith(f"{lems}:{line}: <warmTissue id='tissue'>: not supported: ") and "\n" not in message
+    assert construct in message
 
 
 def _jnml() -> str | None:
@@ -183,3 +225,35 @@ def test_a_simulation_of_one_channel_is_refused_in_one_line(tmp_path):
         NeuronSimulation(nmlhub.load(folder / "LEMS_cell.xml")).run()
     assert str(info.value).startswith(f"{folder / 'channels' / 'leak.channel.nml'}:2: <ionChannelHH id='leak'>: "
                                       "not supported: the simulation's target is this ionChannelHH, not a network")
+
+
+BUILT_BY_LEMS = """<Lems><Target component="sim"/><Include file="Cells.xml"/><Include file="Networks.xml"/>
+<Include file="Simulation.xml"/>
+<ComponentType name="myPop">
+  <ComponentReference name="component" type="Component"/>
+  <Parameter name="size" dimension="none"/>
+  <Structure><MultiInstantiate number="size" component="component"/></Structure>
+</ComponentType>
+<ComponentType name="myNet"><Children name="populations" type="myPop"/></ComponentType>
+<iafCell id="iaf" leakReversal="-65mV" thresh="-50mV" reset="-65mV" C="1nF" leakConductance="10nS"/>
+<myNet id="net"><myPop id="pop" component="iaf" size="3"/></myNet>
+<Simulation id="sim" length="1ms" step="0.025ms" target="net">
+  <OutputFile id="o" fileName="o.dat"><OutputColumn id="v" quantity="pop[0]/v"/></OutputFile>
+</Simulation></Lems>"""
+
+
+def test_a_network_lems_builds_with_multiinstantiate_is_refused_in_one_line(tmp_path):
+    """Not run as a cell (it once failed recording 'net[0]/pop[0]/v'): validate names the
+    <MultiInstantiate> and its line, run refuses the target in one line."""
+    from nmlhub.model.validate import validate
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    lems = tmp_path / "LEMS_built.xml"
+    lems.write_text(BUILT_BY_LEMS)
+    line = next(k for k, text in enumerate(BUILT_BY_LEMS.splitlines(), 1) if "<MultiInstantiate" in text)
+    errors = [str(p) for p in validate(lems) if p.severity == "error"]
+    assert any(e.startswith(f"{lems}:{line}: <MultiInstantiate>: not supported: the simulation's target 'net' "
+                            "is a network LEMS builds with <MultiInstantiate>") for e in errors), errors
+    with pytest.raises(NmlhubError) as info:
+        NeuronSimulation(nmlhub.load(lems)).run()
+    assert "not supported" in str(info.value) and "\n" not in str(info.value) and "net[0]" not in str(info.value)

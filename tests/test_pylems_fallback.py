@@ -19,7 +19,7 @@ import nmlhub
 from nmlhub.errors import NmlhubError
 from nmlhub.lems.pylems_fallback import ExpressionStandIns, pylems_parses
 
-from conftest import EXAMPLES
+from conftest import CORPUS, EXAMPLES, requires_corpus
 
 REFERENCE = Path(__file__).resolve().parent / "conformance" / "reference" / "nml_hh_single.npz"
 SPIKE_TOL_MS = 0.1  # as tests/conformance/compare.py: nmlhub at the file's step, jLEMS at 1/10 of it
@@ -147,3 +147,68 @@ def test_an_instance_requirement_read_for_anything_but_v_is_refused_by_run_and_v
         NeuronSimulation(nmlhub.load(lems)).run()
     assert str(info.value).startswith(expected) and "\n" not in str(info.value)
     assert any(str(problem).startswith(expected) for problem in validate(lems))
+
+
+# -- what pylems cannot read, named in nmlhub's words (issue 16, item 4) -------------------------
+
+SMALL_LEMS = """<Lems><Target component="sim"/><Include file="Cells.xml"/><Include file="Networks.xml"/>
+<Include file="Simulation.xml"/>
+{types}
+<network id="net"><population id="pop" component="{cell}" size="1"/></network>
+<Simulation id="sim" length="1ms" step="0.025ms" target="net"/></Lems>"""
+
+OWN_CELL = """<ComponentType name="myCell" extends="baseCellMembPot">
+  <Parameter name="tau" dimension="time"/>{extra}
+  <Dynamics><StateVariable name="v" dimension="voltage" exposure="v"/>
+  <TimeDerivative variable="v" value="-v/tau"/></Dynamics>
+</ComponentType>
+<myCell id="c" {attrs}/>"""
+
+
+def _run_error(lems: Path) -> str:
+    from nmlhub.neuron.simulation import NeuronSimulation
+
+    with pytest.raises(NmlhubError) as info:
+        NeuronSimulation(nmlhub.load(lems)).build()
+    return str(info.value)
+
+
+@pytest.mark.parametrize("types, expected, line_of", [
+    (OWN_CELL.format(extra="", attrs=""), "component 'c' does not set its parameter 'tau'", '<myCell id="c"'),
+    (OWN_CELL.format(extra='\n  <IndexParameter name="k"/>', attrs='tau="1ms"'),
+     "not supported: ComponentType myCell: <IndexParameter>", "<IndexParameter"),
+])
+def test_what_pylems_cannot_read_is_named_with_its_file_and_line(tmp_path, types, expected, line_of):
+    lems = tmp_path / "LEMS_small.xml"
+    lems.write_text(SMALL_LEMS.format(types=types, cell="c"))
+    line = next(k for k, text in enumerate(lems.read_text().splitlines(), 1) if line_of in text)
+    message = _run_error(lems)
+    assert message.startswith(f"{lems}:{line}: ") and expected in message, message
+    assert "a construct" not in message and "PyLEMS" not in message and "\n" not in message
+
+
+CORPUS_FALLBACKS = [
+    # (file under the corpus's osb/, what the message names, the file and line it points at)
+    ("GranCellRothmanIf/neuroConstruct/lemsSimulations/voltageSweep/LEMS_voltageSweep.xml",
+     "ComponentType 'dummyStpMechanism' extends 'stpMechanism', which neither the NeuroML2 core types nor the "
+     "model define", ("LEMS_voltageSweep.xml", 'name="dummyStpMechanism"')),
+    ("AllenInstituteNeuroML/CellTypesDatabase/models/NeuroML2/LEMS_472451419.xml",
+     "'CaDynamics_472451419' names no component or ComponentType in the files read", None),
+]
+
+
+@requires_corpus
+@pytest.mark.corpus
+@pytest.mark.parametrize("relative, expected, place", CORPUS_FALLBACKS)
+def test_corpus_files_that_reached_the_vague_fallback_are_named(relative, expected, place):
+    """The corpus files whose pylems failure nmlhub once called "a construct" (all of them, found
+    by tests/data/nmodl_golden/make_golden.py): each message names what and where."""
+    lems = CORPUS / relative
+    message = _run_error(lems)
+    assert expected in message and "a construct" not in message and "\n" not in message, message
+    if place is not None:
+        folder_file, marker = place
+        path = lems.parent / folder_file
+        lines = path.read_text().splitlines()
+        first = next(k for k, text in enumerate(lines, 1) if marker in text)
+        assert any(message.startswith(f"{path}:{k}: ") for k in (first, first + 1)), message

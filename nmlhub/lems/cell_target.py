@@ -14,7 +14,7 @@ from dataclasses import replace
 import neuroml
 
 from ..model.model import Model
-from ..model.records import ComponentRecord, Location
+from ..model.records import ComponentRecord, LemsComponent, Location
 from ..model.simulation import OutputColumn, Simulation
 
 
@@ -52,6 +52,10 @@ def run_cell_target_in_a_network(model: Model) -> None:
     record = model.components.get(simulation.target) if simulation is not None else None
     if record is None or record.category not in ("cell", "other") or _holds_a_network(model, record):
         return
+    from .lems_network import network_structure
+
+    if isinstance(record.obj, LemsComponent) and network_structure(model, record.obj) is not None:
+        return  # a network LEMS builds itself: refused where the model is checked (lems/support.py)
     cell_id = record.id
     network_id = f"{cell_id}_network"
     while network_id in model.components:

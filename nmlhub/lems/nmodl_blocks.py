@@ -230,6 +230,10 @@ class Printer(EventPrinter):
         if once:
             lines += self._step_start()
         lines += self._rates_and_levels(plan.level)
+        if self.role.membrane and self.own_v:
+            # The section follows the cell's own v (a DerivedVariable, as Pinsky-Rinzel's v = Vs):
+            # its synapses read the section's v, and jLEMS gives them the cell's.
+            lines.append(f"    {VHOLD} = {self.names['v']} * 1000")
         lines += ["    " + s for s in self._current()]
         lines.append("}")
         return lines + (self._states_procedure(derived_states) if solved else [])

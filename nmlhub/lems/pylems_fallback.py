@@ -151,6 +151,13 @@ def _translated(exc: Exception, model: Any, component_id: str | None) -> Transla
     if unit:
         return TranslationError(f"not supported: unit '{unit.group(1)}' is neither a NeuroML2 core unit "
                                 "nor a <Unit> the model defines")
+    from .pylems_messages import explain
+
+    explained = explain(exc, model)
+    if explained is not None:
+        prefix = "not supported: " if explained.unsupported else ""
+        return TranslationError(prefix + explained.message, file=explained.file, line=explained.line,
+                                element=explained.element)
     component = model.components.get(component_id) if component_id else None
     where = {"file": component.location.file, "line": component.location.line} if component else {}
     construct = _construct(text)

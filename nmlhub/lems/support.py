@@ -107,8 +107,36 @@ def unsupported_constructs(model: Model) -> list[Problem]:
     list of Problem
         Errors naming the file and line of each construct; empty when everything is supported.
     """
-    return [problem for definition in model.component_types.values()
-            for problem in _type_problems(definition, model)]
+    problems = [problem for definition in model.component_types.values()
+                for problem in _type_problems(definition, model)]
+    return problems + _holder_problems(model)
+
+
+def _holder_problems(model: Model) -> list[Problem]:
+    """The dynamics of the component a LEMS-defined network is written inside (Ex17's tissue),
+    where nmlhub cannot run them beside the network."""
+    from ..errors import UnsupportedComponentError
+    from .lems_network import holder_dynamics
+
+    from ..model.records import LemsComponent
+    from .lems_network import network_structure
+
+    simulation = model.simulation
+    target = model.components.get(simulation.target) if simulation is not None else None
+    if target is not None and isinstance(target.obj, LemsComponent):
+        built = network_structure(model, target.obj)
+        if built is not None:
+            type_name, file, line, element = built
+            return [Problem(f"not supported: the simulation's target '{target.id}' is a network LEMS builds with "
+                            f"<{element}> (ComponentType {type_name}); nmlhub runs networks written as NeuroML "
+                            "populations, projections and inputs", file, line, f"<{element}>")]
+    if simulation is None or simulation.holder is None:
+        return []
+    try:
+        holder_dynamics(model, simulation.holder)
+    except UnsupportedComponentError as exc:
+        return [Problem(exc.message, exc.file, exc.line, exc.element)]
+    return []
 
 
 def refuse_unsupported_constructs(model: Model) -> None:

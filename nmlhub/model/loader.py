@@ -138,6 +138,9 @@ class _Loader:
         from ..lems.cell_target import run_cell_target_in_a_network
 
         run_cell_target_in_a_network(self.model)
+        from ..lems.lems_network import run_lems_defined_network
+
+        run_lems_defined_network(self.model)
         return self.model
 
     def _categorize_again(self) -> None:
@@ -375,6 +378,9 @@ class _Loader:
             self._problem("component without an id is ignored", here, f"<{tag}>", "warning")
             return
         self._record(component.id, component.type, component, here)
+        for child in element:  # a NeuroML network written inside a LEMS component (Ex17's tissue)
+            if isinstance(child.tag, str) and lems_type(child) == "network":
+                self._add_libneuroml(child, "network", Location(here.file, child.sourceline))
 
     def _locate_network_children(self, element: etree._Element, net_id: str, file: str) -> None:
         assert self.model is not None

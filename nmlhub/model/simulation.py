@@ -94,6 +94,10 @@ class Simulation:
         What to record and show.
     meta
         Attributes of ``<Meta>`` children (simulator hints), as written.
+    holder
+        The LEMS component the target network was written inside (Ex17's tissue), when the
+        simulation targeted it: its dynamics run beside the network
+        (:mod:`nmlhub.lems.lems_network`).
     location
         Where the element was written.
     """
@@ -108,6 +112,7 @@ class Simulation:
     displays: tuple[Display, ...] = ()
     meta: tuple[tuple[str, str], ...] = ()
     location: Location | None = field(default=None, compare=False)
+    holder: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""

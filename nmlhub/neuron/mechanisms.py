@@ -84,6 +84,7 @@ def _env(flat: FlatComponent) -> dict[str, float]:
         env.setdefault(state, 0.0)
     env["v"] = -0.065
     env["t"] = 0.0
+    env.setdefault("temperature", 293.15)  # any: the input's coefficient does not depend on it
     return env
 
 

@@ -15,6 +15,7 @@ from ..model.checks import require_runnable
 from ..model.simulation import Simulation, checked_time
 from ..results import Results
 from ..lfp.recorder import LFPRecorder
+from ..lems.lems_network import holder_dynamics, sampled, temperature_schedule, trajectory
 from . import mpi
 from .build import expand_and_plan, gid_wiring_serially, load_network_mechanisms
 from .coupling import resend_potentials
@@ -125,6 +126,7 @@ class NeuronSimulation:
         self.instance: NetworkInstance | None = None
         self.expanded: Any = None
         self._scheduled: list[tuple[float, Callable[[], None]]] = []
+        self._holder_values: dict[str, Any] = {}
         self.engine = engine_named(options.engine)
         self.engine.check(options, model.path)
         # CoreNEURON takes cells with gids and spikes through ParallelContext
@@ -166,6 +168,7 @@ class NeuronSimulation:
         temperature = getattr(self.network, "temperature", None)
         if temperature:
             h.celsius = self.model.units.to_neuron(temperature, "temperature")
+        self._holder_values = self._run_holder(h)
         self.expanded, plan = expand_and_plan(self.model, self.network, self.mechanisms,
                                               (self.parallel, self.rank, self.nhost), self.options)
         if not self.parallel and gid_wiring_serially(self.model, self.network, self.expanded, self.engine,
@@ -186,6 +189,19 @@ class NeuronSimulation:
         if self.options.lfp is not None:
             self.lfp_recorder = LFPRecorder(self.instance.cells, self.options.lfp, self._lfp_every_steps)
 
+    def _run_holder(self, h) -> dict[str, Any]:
+        """The dynamics of the LEMS component the network was written inside (Ex17's tissue),
+        computed for the whole run; its temperature is NEURON's celsius, changed as it changes."""
+        if self.settings.holder is None:
+            return {}
+        values = trajectory(holder_dynamics(self.model, self.settings.holder), self.duration_ms, self.dt_ms)
+        initial, changes = temperature_schedule(values, self.dt_ms)
+        if not np.isnan(initial):
+            h.celsius = initial
+        for time_ms, celsius in changes:
+            self.at(time_ms, lambda value=celsius: setattr(h, "celsius", value))
+        return values
+
     def _lfp_steps(self, every_ms: float | None) -> int:
         """Time steps per LFP sample."""
         if every_ms is None:
@@ -205,6 +221,8 @@ class NeuronSimulation:
         assert self.instance is not None
         probes = []
         for path in self._recorded_paths():
+            if path in self._holder_values:
+                continue  # the holder's own variables, computed beside the network
             if self.instance.parallel is not None and not self._records_local_cell(path):
                 continue  # recorded on the rank that owns the cell
             probes.append(resolve_quantity(path, self.instance, self.mechanisms))
@@ -312,7 +330,10 @@ class NeuronSimulation:
         else:
             spikes = self._gather(recording.spikes.by_cell(self._end_ms, list(self.instance.cells)), traces)
             traces = self._traces
-        time_ms = np.array(recording.time_vec)[:samples][::self._sample_steps]
+        time_ms = np.array(recording.time_vec)[:samples]
+        traces.update({path: sampled(self._holder_values[path], time_ms, self.dt_ms)
+                       for path in self._recorded_paths() if path in self._holder_values})
+        time_ms = time_ms[::self._sample_steps]
         traces = {path: values[::self._sample_steps] for path, values in traces.items()}
         lfp = None
         if self.lfp_recorder is not None:

@@ -183,6 +183,8 @@ def compare(case: str, entry: dict, ours, reference, stochastic: bool) -> CaseRe
                 ours_key = f"trace:{column['quantity']}"
                 if ours_key not in ours:  # a cell as the target: nmlhub records it as its one instance
                     ours_key = f"trace:{entry['sim_target']}[0]/{column['quantity']}"
+                if ours_key not in ours:  # a network written inside the target: its paths are the network's
+                    ours_key = f"trace:{column['quantity'].split('/', 1)[-1]}"
                 if ours_key not in ours:
                     result.columns.append(ColumnResult(name, np.nan, np.nan, np.nan, False))
                     continue
@@ -205,7 +207,7 @@ def compare(case: str, entry: dict, ours, reference, stochastic: bool) -> CaseRe
             ids = events[:, 1] if fmt == "TIME_ID" else events[:, 0]
             truncated = f"events_total:{output['fileName']}" in reference
             for selection in output.get("selections", []):
-                match = _CELL.match(selection["select"])
+                match = _CELL.match(selection["select"]) or _CELL.match(selection["select"].split("/", 1)[-1])
                 if match is None:
                     continue
                 idx = match.group("i1") if match.group("i1") is not None else match.group("i2")

@@ -340,7 +340,7 @@ FINE_STEP = {"Ex1_HH": 10, "Ex5_DetCell": 10, "Ex10_Q10": 10, "Ex23_Spiketimes":
              "Ex20a_AnalogSynapsesHH": 10, "Ex4_KS": 10, "Ex4a_KS": 10, "Ex18_GHK": 10,
              "nml_channel_kinds": 10, "Ex15_CaDynamics": 10, "osb_Gran_GranuleCell": 10,
              "osb_ACnet2_ACnet2": 10, "osb_ACnet2_ACnet2_LowDt": 10}
-FINE_STEP.update(sem_instant_gate=10, sem_long_expression=10, sem_two_ca_pools=10)
+FINE_STEP.update(sem_instant_gate=10, sem_long_expression=10, sem_two_ca_pools=10, Ex17_Tissue=10)
 
 
 def refine_step(sim: dict, divisor: int) -> str:

@@ -10,7 +10,6 @@ from compare import CaseResult, extract_jar, index, run_case
 
 #: Cases nmlhub does not run yet, with the reason; everything else must pass.
 NOT_YET_SUPPORTED = {
-    "Ex17_Tissue": "LEMS `Tissue` network description (not a NeuroML network)",
     "Ex23_Spiketimes": "Poisson-driven spike counts differ from jLEMS by more than 25% (under study)",
     "osb_Gran_GranuleCell": "matches until the first spikes, then drifts: jLEMS's gates see the membrane potential two steps late (its hierarchy lag: checked by integrating a gate from jLEMS's own v), so its spikes drift from the converged solution; jLEMS's "
                             "inter-spike interval falls from 29.1 ms (10 us step) to 25.2 ms (1 us) "
