@@ -11,6 +11,8 @@ from typing import Any, Mapping
 from ..errors import NmlhubError
 
 ENGINES = ("neuron", "coreneuron")
+#: Where a parallel run's results go: gathered on rank 0, or each rank keeps its own part.
+GATHERS = ("rank0", "none")
 
 
 class SimulationError(NmlhubError):
@@ -38,6 +40,7 @@ class RunOptions:
     lfp_every_ms: float | None = None
     max_connections: int | None = None
     event_timing: str = "jlems"
+    gather: str = "rank0"
 
     def with_values(self, values: Mapping[str, Any]) -> "RunOptions":
         """These options with some replaced by name.
@@ -61,6 +64,9 @@ class RunOptions:
             raise SimulationError("give both write_every_ms and intervals_file, or neither", file=path)
         if self.write_every_ms is not None and self.write_every_ms <= 0:
             raise SimulationError(f"write_every_ms must be positive, not {self.write_every_ms}", file=path)
+        if self.gather not in GATHERS or (self.gather == "none" and self.write_every_ms is not None):
+            raise SimulationError(f"gather must be one of {', '.join(GATHERS)}, and 'none' is not for runs "
+                                  f"that write every so many ms (gather {self.gather!r})", file=path)
         if self.engine not in ENGINES:
             raise SimulationError(f"unknown engine {self.engine!r}; engines: {', '.join(ENGINES)}", file=path)
         if self.event_timing not in EVENT_TIMINGS:
