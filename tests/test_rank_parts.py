@@ -123,3 +123,15 @@ def test_python_api_writes_and_merges_parts(two_runs, tmp_path):
     assert list(merged.traces) == list(gathered.traces)
     assert all(np.array_equal(merged.traces[k], gathered.traces[k]) for k in gathered.traces)
     assert merged.settings == gathered.settings
+
+
+def test_a_serial_run_writes_one_part(tmp_path):
+    """Without MPI, --gather none writes the whole run as rank 0's part; merged, it is the file
+    --output writes."""
+    _nmlhub("run", str(IZH), "--no-progress", "--duration", "200", "--outdir", str(tmp_path / "g"),
+            "--output", str(tmp_path / "gathered.h5"))
+    _nmlhub("run", str(IZH), "--no-progress", "--duration", "200", "--outdir", str(tmp_path / "p"),
+            "--gather", "none", "--output", str(tmp_path / "run.h5"))
+    assert (tmp_path / "run.rank0.h5").is_file() and not (tmp_path / "run.h5").exists()
+    _nmlhub("convert", str(tmp_path / "run.rank0.h5"), str(tmp_path / "merged.h5"))
+    _same_hdf5(tmp_path / "gathered.h5", tmp_path / "merged.h5")
