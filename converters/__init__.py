@@ -15,6 +15,7 @@ from typing import Any
 
 from .formats import REGISTRY, format_of, kind_of, read_model, write_model
 from .plain import ConversionError
+from .rank_parts import is_rank_part, merge_rank_parts
 from .results_io import load_results, save_results
 
 #: The names of the formats, for ``fmt``.
@@ -59,10 +60,14 @@ def load(path: str | Path, fmt: str | None = None) -> Any:
 
 
 def convert(source: str | Path, target: str | Path, fmt: str | None = None) -> list[Path]:
-    """Convert a model or results file into another format (``fmt`` names the target's)."""
+    """Convert a model or results file into another format (``fmt`` names the target's). One
+    rank's part of a run's results (``NAME.rank<k>.h5``, :mod:`converters.rank_parts`) stands for
+    the whole run: every rank's part is read and merged into ``target``."""
+    if is_rank_part(source):
+        return save(merge_rank_parts(Path(source)), target, fmt)
     if kind_of(source) == "results":
         return save(load(source), target, fmt)
     return write_model(Path(source), Path(target), fmt)  # from the file itself: a SONATA circuit needs it
 
 
-__all__ = ["ConversionError", "FORMATS", "format_of", "kind_of", "save", "load", "convert"]
+__all__ = ["ConversionError", "FORMATS", "format_of", "kind_of", "save", "load", "convert", "merge_rank_parts"]

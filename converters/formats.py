@@ -101,7 +101,8 @@ def _hdf5_holds(path: Path) -> str:
     try:
         with open_hdf5_for_reading(path) as f:
             spikes = "spikes" in f and "neuroml" not in f  # SONATA's spike layout
-            results = f.attrs.get("nmlhub_kind") == "results" or spikes or is_interval_file(f)
+            kind = f.attrs.get("nmlhub_kind")
+            results = kind in ("results", "results-rank") or spikes or is_interval_file(f)  # a rank's part too
             return RESULTS if results else MODEL
     except OSError as exc:
         raise ConversionError(f"not a readable HDF5 file: {exc}", file=path) from None

@@ -45,6 +45,8 @@ from .result_mapping import WEIGHT_KEYS, from_plain, to_plain
 from nmlhub.atomic import publish, temporary_file
 
 KIND = "results"
+#: The kind of one MPI rank's part of a run's results (:mod:`converters.rank_parts`).
+RANK_KIND = "results-rank"
 _COLUMNS = ("time_ms", "traces", "cell_population", "cell_index", "spike_cell", "spike_time_ms")
 _STRINGS = ("trace_names", "populations")
 _LFP_COLUMNS = ("lfp_time_ms", "lfp_positions_um", "lfp_potential_mv")
@@ -79,6 +81,12 @@ def write(results: Results, path: Path) -> list[Path]:
         Path(tmp).unlink(missing_ok=True)
         raise
     return [path]
+
+
+def fill(out: h5py.File, data: dict[str, Any], settings: str) -> None:
+    """Write :func:`to_plain`'s columns and attributes (``settings`` as JSON text) into an open
+    HDF5 file, as :func:`write` does."""
+    _fill(out, data, settings)
 
 
 def _fill(out: h5py.File, data: dict[str, Any], settings: str) -> None:
@@ -126,7 +134,7 @@ def read(path: Path) -> Results:
     try:
         with open_hdf5_for_reading(path) as f:
             intervals = is_interval_file(f)
-            data = None if intervals else _extract(f, path)
+            data = None if intervals else extract(f, path)
         if intervals:
             return read_intervals(path)
     except ConversionError:
@@ -140,9 +148,13 @@ def read(path: Path) -> Results:
         raise ConversionError(exc.message, file=path) from None
 
 
-def _extract(f: h5py.File, path: Path) -> dict[str, Any]:
+def extract(f: h5py.File, path: Path, expected: str = KIND) -> dict[str, Any]:
+    """:func:`to_plain`'s columns and attributes read from an open HDF5 file of kind ``expected``."""
     kind = _text(f.attrs.get("nmlhub_kind"))
-    if kind != KIND:
+    if kind == RANK_KIND and expected != RANK_KIND:
+        raise ConversionError(f"holds rank {f.attrs.get('rank')}'s part of a run on {f.attrs.get('ranks')} ranks; "
+                              "merge the parts first: nmlhub convert NAME.rank0.h5 NAME.h5", file=path)
+    if kind != expected:
         what = "no nmlhub_kind attribute" if kind is None else f"holds {kind!r}"
         raise ConversionError(f"not an nmlhub results file ({what})", file=path)
     if f.attrs.get("nmlhub_version") != VERSION:

@@ -88,6 +88,10 @@ def _add_run_parser(sub: Any) -> None:
     run.add_argument("--output", action="append", default=[], type=Path, metavar="FILE",
                      help="also write the results to FILE, in the format its extension names (run.nwb, "
                           "run.h5, run.json, ...; see nmlhub convert); repeatable")
+    run.add_argument("--gather", choices=("rank0", "none"), default="rank0",
+                     help="rank0 (default): rank 0 gathers every spike and trace and writes the outputs; "
+                          "none: each rank writes its own part, NAME.rank<k>.h5 (NAME: the first --output "
+                          "ending in .h5, else the LEMS file's name), merged by nmlhub convert NAME.rank0.h5 OUT")
     _add_record_arguments(run)
 
 
@@ -162,11 +166,12 @@ def _add_convert_parser(sub: argparse._SubParsersAction) -> None:
 
 def _convert(args: argparse.Namespace) -> int:
     from .converters import convert, kind_of
+    from .converters.rank_parts import is_rank_part
 
     if not args.source.exists():
         print(f"nmlhub: error: {args.source}: file not found", file=sys.stderr)
         return EXIT_USAGE
-    if not args.no_check and kind_of(args.source) == "model":
+    if not args.no_check and not is_rank_part(args.source) and kind_of(args.source) == "model":
         from .model import load
         from .model.checks import require_runnable
 
@@ -192,7 +197,8 @@ def run_options(args: argparse.Namespace) -> "RunOptions":
                       share_synapses=args.share_synapses, write_every_ms=args.write_every,
                       intervals_file=intervals, engine=args.engine, lfp=lfp, lfp_every_ms=args.lfp_every,
                       max_connections=args.max_connections, event_timing=args.event_timing,
-                      record=tuple(args.record), record_every_ms=args.record_every)
+                      record=tuple(args.record), record_every_ms=args.record_every,
+                      gather=args.gather)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -228,7 +234,9 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if stop is not None:
             stop.restore()
-    if sim.rank == 0:
+    if options.gather == "none":
+        print(f"wrote {sim.save_rank_part(results, rank_part_base(args))}")
+    elif sim.rank == 0:
         _write_run_outputs(sim, results, model, args)
     sim.finish()
     if sim.rank == 0:
@@ -237,6 +245,14 @@ def _run(args: argparse.Namespace) -> int:
             print(f"nmlhub: error: {args.file}: {problem}", file=sys.stderr)
             return EXIT_INVALID
     return EXIT_OK
+
+
+def rank_part_base(args: argparse.Namespace) -> Path:
+    """The results file whose parts the ranks of ``run --gather none`` write (``NAME.rank<k>.h5``)."""
+    for output in args.output:
+        if output.suffix.lower() in (".h5", ".hdf5"):
+            return output
+    return (args.outdir or args.file.parent) / (args.file.stem.removeprefix("LEMS_") + ".h5")
 
 
 def _terminated(sim: Any, stop: "_TerminationRequest", model: Any, args: argparse.Namespace) -> int:

@@ -11,6 +11,8 @@ from typing import Any, Mapping
 from ..errors import NmlhubError
 
 ENGINES = ("neuron", "coreneuron")
+#: Where a parallel run's results go: gathered on rank 0, or each rank keeps its own part.
+GATHERS = ("rank0", "none")
 
 
 class SimulationError(NmlhubError):
@@ -40,6 +42,7 @@ class RunOptions:
     event_timing: str = "jlems"
     record: tuple[str, ...] = ()
     record_every_ms: float | None = None
+    gather: str = "rank0"
 
     def with_values(self, values: Mapping[str, Any]) -> "RunOptions":
         """These options with some replaced by name.
@@ -70,6 +73,9 @@ class RunOptions:
                                   "file holds every step)", file=path)
         if isinstance(self.record, str):
             raise SimulationError(f"record takes a list of paths, not the string {self.record!r}", file=path)
+        if self.gather not in GATHERS or (self.gather == "none" and self.write_every_ms is not None):
+            raise SimulationError(f"gather must be one of {', '.join(GATHERS)}, and 'none' is not for runs "
+                                  f"that write every so many ms (gather {self.gather!r})", file=path)
         if self.engine not in ENGINES:
             raise SimulationError(f"unknown engine {self.engine!r}; engines: {', '.join(ENGINES)}", file=path)
         if self.event_timing not in EVENT_TIMINGS:

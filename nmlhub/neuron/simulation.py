@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -57,6 +58,10 @@ class NeuronSimulation:
         ``duration_ms``, ``dt_ms``, ``seed``: override the simulation's length, step and seed.
         ``parallel``: distribute cells over MPI ranks with NEURON's ParallelContext (default: when
         started by ``mpiexec`` with more than one rank); rank 0 gathers every spike and trace.
+        ``gather``: ``"rank0"`` (default) as said; ``"none"``: nothing is gathered, each rank's
+        :meth:`run` returns the cells it simulated (in gid order) and the traces it recorded, and
+        :meth:`save_rank_part` writes them as its part of an HDF5 results file, merged later by
+        ``nmlhub convert`` (:func:`nmlhub.converters.merge_rank_parts`).
         ``balance``: spread cells by estimated cost (compartments x mechanisms) instead of round-robin.
         ``write_every_ms``, ``intervals_file``: append everything recorded to the HDF5 file
         ``intervals_file`` every ``write_every_ms`` (:mod:`nmlhub.neuron.intervals`), so a killed
@@ -140,6 +145,7 @@ class NeuronSimulation:
         self.mechanisms = {}
         self._probes: list[Probe] = []
         self._recording: _Recording | None = None
+        self.run_id: str | None = None  # marks each rank's part of the results (gather="none")
 
     @property
     def started(self) -> bool:
@@ -327,6 +333,8 @@ class NeuronSimulation:
         traces = {p.path: p.values(v)[:samples] for p, v in zip(self._probes, recording.vectors)}
         if wiring is None:
             spikes = recording.spikes.by_cell(self._end_ms)
+        elif self.options.gather == "none":
+            spikes = self._local_spikes(recording.spikes.by_cell(self._end_ms, list(self.instance.cells)))
         else:
             spikes = self._gather(recording.spikes.by_cell(self._end_ms, list(self.instance.cells)), traces)
             traces = self._traces
@@ -338,6 +346,8 @@ class NeuronSimulation:
         lfp = None
         if self.lfp_recorder is not None:
             lfp = self.lfp_recorder.collect(time_ms, None if wiring is None else wiring.pc, self.rank)
+            if self.rank != 0 and self.options.gather == "none":
+                lfp = None  # rank 0's part holds the sum of every rank's share
         return Results(
             time_ms=time_ms, traces=traces, spikes=spikes,
             duration_ms=self.duration_ms, dt_ms=self.dt_ms, seed=self.seed,
@@ -394,6 +404,38 @@ class NeuronSimulation:
         order = {key: gid for key, gid in wiring.gids.items()}
         self._traces = {path: merged[path] for path in self._recorded_paths() if path in merged}
         return dict(sorted(spikes.items(), key=lambda item: order[item[0]]))
+
+    def _local_spikes(self, local: dict[tuple[str, int], list[float]]) -> dict[tuple[str, int], np.ndarray]:
+        """This rank's spikes, cells in gid order, for its own part of the results (``gather="none"``);
+        every rank also learns the run's id, which marks its part."""
+        wiring = self.instance.parallel
+        self.run_id = wiring.pc.py_broadcast(uuid.uuid4().hex if self.rank == 0 else None, 0)
+        order = wiring.gids
+        return {key: np.asarray(sorted(local[key])) for key in sorted(local, key=order.__getitem__)}
+
+    def save_rank_part(self, results: Results, path: str | Path) -> Path:
+        """Write this rank's results (from :meth:`run` with ``gather="none"``) as its part of the
+        results meant for the HDF5 file ``path``: ``NAME.rank<k>.h5`` beside it, written
+        atomically; ``nmlhub convert NAME.rank0.h5 NAME.h5`` (or
+        :func:`nmlhub.converters.merge_rank_parts`) merges the parts into the file a gathered run
+        writes. Returns the part's path.
+
+        Raises
+        ------
+        SimulationError
+            The run gathered its results on rank 0 (nothing to split), or has not run.
+        """
+        from ..converters.rank_parts import write_rank_part
+
+        if self.options.gather != "none" or self.instance is None:
+            raise SimulationError("save_rank_part needs a run with gather='none'", file=self.model.path)
+        wiring = self.instance.parallel
+        if wiring is None:  # one part: the cells in the order a serial run gives them
+            gids = np.arange(len(results.spikes))
+            self.run_id = self.run_id or uuid.uuid4().hex
+        else:
+            gids = np.array([wiring.gids[key] for key in results.spikes], dtype=np.int64)
+        return write_rank_part(results, path, self.rank, self.nhost, gids, self._recorded_paths(), self.run_id)
 
     def _seed_random(self, seed: int) -> None:
         """Give every instance that draws random numbers its own Random123 stream, identified by
