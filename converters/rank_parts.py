@@ -200,7 +200,7 @@ def _joined(loaded: list[dict]) -> Results:
     by_cell = np.argsort(rank_of_cell[cells], kind="stable")
     first = loaded[0]
     names = [name for name in first["trace_order"] if name in traces]
-    from .result_mapping import from_plain
+    from .result_mapping import WEIGHT_KEYS, from_plain
 
     return from_plain({
         "time_ms": first["time_ms"], "trace_names": names,
@@ -212,6 +212,7 @@ def _joined(loaded: list[dict]) -> Results:
         "settings": first["settings"], "model_hash": first["model_hash"],
         **{k: first[k] for k in ("lfp_time_ms", "lfp_positions_um", "lfp_potential_mv", "lfp_sigma", "lfp_method")
            if k in first},
+        **{k: first[k] for k in WEIGHT_KEYS if k in first},  # rank 0 holds every rank's final weights
     })
 
 

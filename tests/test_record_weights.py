@@ -125,3 +125,25 @@ def test_weights_gathered_from_two_ranks_equal_the_serial_ones(run, tmp_path):
     order = np.lexsort((serial.weights.pre_population, serial.weights.post_cell))
     for column in ("pre_population", "pre_cell", "post_population", "post_cell", "weight"):
         np.testing.assert_array_equal(getattr(two, column), getattr(serial.weights, column)[order], err_msg=column)
+
+
+@pytest.mark.skipif(mpi.wheel_library() is None and "MPI_LIB_NRN_PATH" not in mpi.environment(),
+                    reason="no MPI library")
+def test_weights_of_a_run_without_gathering_survive_the_merge_of_its_parts(run, tmp_path):
+    """--gather none: rank 0's part holds every rank's final weights (they are gathered, as the
+    LFP's sum is), and merging the parts keeps them: the gathered run's table."""
+    lems, serial = run
+    out = tmp_path / "parts.h5"
+    proc = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(lems), "-n", "2", "--no-progress",
+                           "--gather", "none", "--outdir", str(tmp_path), "--output", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    merged = tmp_path / "merged.h5"
+    proc = subprocess.run([sys.executable, "-m", "nmlhub", "convert", str(tmp_path / "parts.rank0.h5"), str(merged)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    weights = load_results(merged).weights
+    assert weights is not None and len(weights.weight) == PRE * POST
+    order = np.lexsort((serial.weights.pre_population, serial.weights.post_cell))
+    for column in ("pre_population", "pre_cell", "post_population", "post_cell", "weight"):
+        np.testing.assert_array_equal(getattr(weights, column), getattr(serial.weights, column)[order], err_msg=column)
