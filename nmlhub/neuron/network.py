@@ -283,23 +283,55 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, col
                                     f"to {post_population}[{int(cols.post_cell[k])}] ({synapse})",
                                     float(applied[k]))
     synapses = _SynapseMaker(post_population, synapse, mechanisms[synapse], instance)
-    sources: dict[tuple[int, int, float], Any] = {}
     pre_fraction, post_fraction = cols.fractions()
-    rows = zip(np.asarray(cols.pre_cell).tolist(), np.asarray(cols.post_cell).tolist(),
-               np.asarray(cols.pre_segment).tolist(), np.asarray(cols.post_segment).tolist(),
-               np.asarray(pre_fraction, dtype=float).tolist(), np.asarray(post_fraction, dtype=float).tolist(),
+    origin_rows, origin_of = _first_seen(cols.pre_cell, cols.pre_segment, pre_fraction)
+    origins = [(pre_population, int(cols.pre_cell[r]), int(cols.pre_segment[r]), float(pre_fraction[r]))
+               for r in origin_rows.tolist()]
+    connectors: list[Any] = [None] * len(origins)  # made at first use, in row order
+    rows = zip(_connection_targets(synapses, cols, post_fraction), origin_of.tolist(),
                np.asarray(weights, dtype=float).tolist(), applied.tolist(), written.tolist(), relayed.tolist())
-    for pre, post, pre_seg, post_seg, pre_frac, post_frac, weight, delay, as_written, relay in rows:
-        point = synapses.at(post, post_seg, post_frac)
+    add_netcon = instance.add_netcon
+    for point, origin, weight, delay, as_written, relay in rows:
         if point is None:
             continue
-        origin = (pre, pre_seg, pre_frac)
-        if origin not in sources:
-            sources[origin] = instance.wiring.connector(instance, pre_population, *origin)
+        connect = connectors[origin]
+        if connect is None:
+            connect = connectors[origin] = instance.wiring.connector(instance, *origins[origin])
         if relay:
-            instance.relayed((pre_population, *origin), as_written, point, weight, sources[origin])
+            instance.relayed(origins[origin], as_written, point, weight, connect)
         else:
-            instance.add_netcon(sources[origin](point), delay, weight)
+            add_netcon(connect(point), delay, weight)
+
+
+def _connection_targets(synapses: "_SynapseMaker", cols: ConnectionColumns, post_fraction: np.ndarray) -> Any:
+    """The synapse of each connection (None where its cell is on another rank), in row order:
+    made once per place when synapses are shared (in order of first use), else one per row."""
+    if synapses.share:
+        place_rows, place_of = _first_seen(cols.post_cell, cols.post_segment, post_fraction)
+        points = [synapses.at(int(cols.post_cell[r]), int(cols.post_segment[r]), float(post_fraction[r]))
+                  for r in place_rows.tolist()]
+        return (points[k] for k in place_of.tolist())
+    return (synapses.at(cell, segment, fraction) for cell, segment, fraction in
+            zip(np.asarray(cols.post_cell).tolist(), np.asarray(cols.post_segment).tolist(),
+                np.asarray(post_fraction, dtype=float).tolist()))
+
+
+def _first_seen(cell: np.ndarray, segment: np.ndarray, fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct places (cell, segment, fraction) of connection columns in order of first
+    appearance: the row where each first appears, and each row's place among them."""
+    cell = np.asarray(cell, dtype=np.int64)
+    segment, fraction = np.asarray(segment), np.asarray(fraction, dtype=float)
+    if not len(cell):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if (segment == segment[0]).all() and (fraction == fraction[0]).all():
+        _, first, inverse = np.unique(cell, return_index=True, return_inverse=True)
+    else:
+        table = np.column_stack([cell.astype(float), segment.astype(float), fraction])
+        _, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    place = np.empty(len(order), dtype=np.int64)
+    place[order] = np.arange(len(order))
+    return first[order], place[np.asarray(inverse).reshape(-1)]
 
 
 class _SynapseMaker:
