@@ -47,7 +47,8 @@ class NetworkInstance:
     settings: BuildSettings
     wiring: DirectWiring | GidWiring = field(default_factory=DirectWiring)
     cells: dict[tuple[str, int], Cell] = field(default_factory=dict)
-    netcons: list[Any] = field(default_factory=list)
+    # a hoc List: it keeps each NetCon alive without a Python object per connection (92 bytes each)
+    netcons: Any = field(default_factory=lambda: _hoc_list())
     synapses: list[Any] = field(default_factory=list)
     inputs: list[Any] = field(default_factory=list)
     populations: dict[str, list[int]] = field(default_factory=dict)
@@ -59,6 +60,10 @@ class NetworkInstance:
     transfer_targets: list[tuple[Any, str, int]] = field(default_factory=list)
     # (pre population, cell, segment, fraction, delay ms) -> relay on this rank (eventgrid)
     relays: dict[tuple, Any] = field(default_factory=dict)
+    _keep_netcon: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._keep_netcon = self.netcons.append  # looked up once: a hoc method lookup is slow
 
     @property
     def parallel(self) -> GidWiring | None:
@@ -114,7 +119,7 @@ class NetworkInstance:
         """Give a NetCon its delay and weight (the one route by which weights reach NEURON) and keep it."""
         netcon.delay = delay_ms
         netcon.weight[0] = weight
-        self.netcons.append(netcon)
+        self._keep_netcon(netcon)
 
     def cell(self, population: str, index: int) -> Cell:
         try:
@@ -136,6 +141,12 @@ class NetworkInstance:
                          fraction: float = 0.5) -> Any:
         """A NetCon carrying a cell's spikes (detected at segment/fraction) to ``target``."""
         return self.wiring.connector(self, population, index, segment, fraction)(target)
+
+
+def _hoc_list() -> Any:
+    from neuron import h
+
+    return h.List()
 
 
 def needed_components(network: Any, extras: list | None = None, rules: Any = None) -> list[str]:
@@ -288,10 +299,10 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, col
     origins = [(pre_population, int(cols.pre_cell[r]), int(cols.pre_segment[r]), float(pre_fraction[r]))
                for r in origin_rows.tolist()]
     connectors: list[Any] = [None] * len(origins)  # made at first use, in row order
-    rows = zip(_connection_targets(synapses, cols, post_fraction), origin_of.tolist(),
-               np.asarray(weights, dtype=float).tolist(), applied.tolist(), written.tolist(), relayed.tolist())
+    rows = _in_chunks(origin_of, np.asarray(weights, dtype=float), applied, written, relayed)
     add_netcon = instance.add_netcon
-    for point, origin, weight, delay, as_written, relay in rows:
+    for point, (origin, weight, delay, as_written, relay) in zip(_connection_targets(synapses, cols, post_fraction),
+                                                                  rows):
         if point is None:
             continue
         connect = connectors[origin]
@@ -310,10 +321,16 @@ def _connection_targets(synapses: "_SynapseMaker", cols: ConnectionColumns, post
         place_rows, place_of = _first_seen(cols.post_cell, cols.post_segment, post_fraction)
         points = [synapses.at(int(cols.post_cell[r]), int(cols.post_segment[r]), float(post_fraction[r]))
                   for r in place_rows.tolist()]
-        return (points[k] for k in place_of.tolist())
+        return (points[k] for (k,) in _in_chunks(place_of))
     return (synapses.at(cell, segment, fraction) for cell, segment, fraction in
-            zip(np.asarray(cols.post_cell).tolist(), np.asarray(cols.post_segment).tolist(),
-                np.asarray(post_fraction, dtype=float).tolist()))
+            _in_chunks(np.asarray(cols.post_cell), np.asarray(cols.post_segment), np.asarray(post_fraction, dtype=float)))
+
+
+def _in_chunks(*columns: np.ndarray, rows: int = 65536) -> Any:
+    """The rows of equally long columns as tuples of Python numbers, converted a chunk at a time
+    (a million connections as Python lists would hold 30 MB per column)."""
+    for start in range(0, len(columns[0]), rows):
+        yield from zip(*(column[start:start + rows].tolist() for column in columns))
 
 
 def _first_seen(cell: np.ndarray, segment: np.ndarray, fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
