@@ -48,7 +48,8 @@ class NetworkInstance:
     settings: BuildSettings
     wiring: DirectWiring | GidWiring = field(default_factory=DirectWiring)
     cells: dict[tuple[str, int], Cell] = field(default_factory=dict)
-    netcons: list[Any] = field(default_factory=list)
+    # a hoc List: it keeps each NetCon alive without a Python object per connection (92 bytes each)
+    netcons: Any = field(default_factory=lambda: _hoc_list())
     synapses: list[Any] = field(default_factory=list)
     inputs: list[Any] = field(default_factory=list)
     populations: dict[str, list[int]] = field(default_factory=dict)
@@ -61,6 +62,10 @@ class NetworkInstance:
     # (pre population, cell, segment, fraction, delay ms) -> relay on this rank (eventgrid)
     relays: dict[tuple, Any] = field(default_factory=dict)
     plastic: PlasticConnections = field(default_factory=PlasticConnections)  # their weights end the run
+    _keep_netcon: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._keep_netcon = self.netcons.append  # looked up once: a hoc method lookup is slow
 
     @property
     def parallel(self) -> GidWiring | None:
@@ -116,7 +121,7 @@ class NetworkInstance:
         """Give a NetCon its delay and weight (the one route by which weights reach NEURON) and keep it."""
         netcon.delay = delay_ms
         netcon.weight[0] = weight
-        self.netcons.append(netcon)
+        self._keep_netcon(netcon)
 
     def cell(self, population: str, index: int) -> Cell:
         try:
@@ -138,6 +143,12 @@ class NetworkInstance:
                          fraction: float = 0.5) -> Any:
         """A NetCon carrying a cell's spikes (detected at segment/fraction) to ``target``."""
         return self.wiring.connector(self, population, index, segment, fraction)(target)
+
+
+def _hoc_list() -> Any:
+    from neuron import h
+
+    return h.List()
 
 
 def needed_components(network: Any, extras: list | None = None, rules: Any = None) -> list[str]:
@@ -285,25 +296,64 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, col
                                     f"to {post_population}[{int(cols.post_cell[k])}] ({synapse})",
                                     float(applied[k]))
     synapses = _SynapseMaker(post_population, synapse, mechanisms[synapse], instance)
-    sources: dict[tuple[int, int, float], Any] = {}
     pre_fraction, post_fraction = cols.fractions()
-    rows = zip(np.asarray(cols.pre_cell).tolist(), np.asarray(cols.post_cell).tolist(),
-               np.asarray(cols.pre_segment).tolist(), np.asarray(cols.post_segment).tolist(),
-               np.asarray(pre_fraction, dtype=float).tolist(), np.asarray(post_fraction, dtype=float).tolist(),
-               np.asarray(weights, dtype=float).tolist(), applied.tolist(), written.tolist(), relayed.tolist())
-    for pre, post, pre_seg, post_seg, pre_frac, post_frac, weight, delay, as_written, relay in rows:
-        point = synapses.at(post, post_seg, post_frac)
+    origin_rows, origin_of = _first_seen(cols.pre_cell, cols.pre_segment, pre_fraction)
+    origins = [(pre_population, int(cols.pre_cell[r]), int(cols.pre_segment[r]), float(pre_fraction[r]))
+               for r in origin_rows.tolist()]
+    connectors: list[Any] = [None] * len(origins)  # made at first use, in row order
+    rows = _in_chunks(origin_of, np.asarray(cols.post_cell), np.asarray(weights, dtype=float), applied, written,
+                      relayed)
+    add_netcon = instance.add_netcon
+    targets = _connection_targets(synapses, cols, post_fraction)
+    for point, (origin, post, weight, delay, as_written, relay) in zip(targets, rows):
         if point is None:
             continue
         if synapses.plastic is not None:
-            instance.plastic.add(synapse, (pre_population, pre), (post_population, post), point, synapses.plastic)
-        origin = (pre, pre_seg, pre_frac)
-        if origin not in sources:
-            sources[origin] = instance.wiring.connector(instance, pre_population, *origin)
+            instance.plastic.add(synapse, origins[origin][:2], (post_population, post), point, synapses.plastic)
+        connect = connectors[origin]
+        if connect is None:
+            connect = connectors[origin] = instance.wiring.connector(instance, *origins[origin])
         if relay:
-            instance.relayed((pre_population, *origin), as_written, point, weight, sources[origin])
+            instance.relayed(origins[origin], as_written, point, weight, connect)
         else:
-            instance.add_netcon(sources[origin](point), delay, weight)
+            add_netcon(connect(point), delay, weight)
+
+
+def _connection_targets(synapses: "_SynapseMaker", cols: ConnectionColumns, post_fraction: np.ndarray) -> Any:
+    """The synapse of each connection (None where its cell is on another rank), in row order:
+    made once per place when synapses are shared (in order of first use), else one per row."""
+    if synapses.share:
+        place_rows, place_of = _first_seen(cols.post_cell, cols.post_segment, post_fraction)
+        points = [synapses.at(int(cols.post_cell[r]), int(cols.post_segment[r]), float(post_fraction[r]))
+                  for r in place_rows.tolist()]
+        return (points[k] for (k,) in _in_chunks(place_of))
+    return (synapses.at(cell, segment, fraction) for cell, segment, fraction in
+            _in_chunks(np.asarray(cols.post_cell), np.asarray(cols.post_segment), np.asarray(post_fraction, dtype=float)))
+
+
+def _in_chunks(*columns: np.ndarray, rows: int = 65536) -> Any:
+    """The rows of equally long columns as tuples of Python numbers, converted a chunk at a time
+    (a million connections as Python lists would hold 30 MB per column)."""
+    for start in range(0, len(columns[0]), rows):
+        yield from zip(*(column[start:start + rows].tolist() for column in columns))
+
+
+def _first_seen(cell: np.ndarray, segment: np.ndarray, fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct places (cell, segment, fraction) of connection columns in order of first
+    appearance: the row where each first appears, and each row's place among them."""
+    cell = np.asarray(cell, dtype=np.int64)
+    segment, fraction = np.asarray(segment), np.asarray(fraction, dtype=float)
+    if not len(cell):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if (segment == segment[0]).all() and (fraction == fraction[0]).all():
+        _, first, inverse = np.unique(cell, return_index=True, return_inverse=True)
+    else:
+        table = np.column_stack([cell.astype(float), segment.astype(float), fraction])
+        _, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    place = np.empty(len(order), dtype=np.int64)
+    place[order] = np.arange(len(order))
+    return first[order], place[np.asarray(inverse).reshape(-1)]
 
 
 class _SynapseMaker:

@@ -5,6 +5,7 @@ ranks, and serially when every delay allows it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable
 
 import numpy as np
@@ -135,8 +136,7 @@ class GidWiring:
     def connector(self, instance: Any, population: str, index: int, segment: int = 0,
                   fraction: float = 0.5) -> Connect:
         """A function connecting the spikes of a cell (detected at segment/fraction) to its argument."""
-        gid = self.source_gid(instance, population, index, segment, fraction)
-        return lambda target: self.pc.gid_connect(gid, target)
+        return partial(self.pc.gid_connect, self.source_gid(instance, population, index, segment, fraction))
 
     def source_gid(self, instance: Any, population: str, index: int, segment: int = 0,
                    fraction: float = 0.5) -> int:

@@ -18,7 +18,6 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Mapping
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from . import counter_rng as crng
 from .budget import ConnectionBudget
@@ -312,6 +311,8 @@ def _candidate_pairs(rule: Any, cells: CellTable, pre_gids: np.ndarray, post_gid
         return
     if len(pre_gids) == 0 or len(post_gids) == 0:
         return
+    from scipy.spatial import cKDTree  # here: scipy.spatial holds 40 MB that only distance cutoffs need
+
     pre_tree = cKDTree(cells.position[pre_gids])
     step = 2048
     for start in range(0, len(post_gids), step):

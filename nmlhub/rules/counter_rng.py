@@ -8,9 +8,13 @@ from SHA-256 of the stream's names (network seed, rule id, purpose).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from .layout import stream_key
+
+try:  # the binomial quantile scipy.stats.binom.ppf computes (Boost's), without importing scipy.stats (70 MB)
+    from scipy.special._ufuncs import _binom_ppf
+except ImportError:  # pragma: no cover - another scipy layout
+    _binom_ppf = None
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _C1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -42,7 +46,19 @@ def key(*parts: object) -> int:
 def binomial(key_: int, owners: np.ndarray, n: np.ndarray | int, p: float) -> np.ndarray:
     """One binomial(n, p) count per owner, by inverse CDF of the owner's uniform number."""
     u = uniforms(key_, owners, 0)
-    return stats.binom.ppf(u, n, p).astype(np.int64)
+    return binomial_quantile(u, n, p)
+
+
+def binomial_quantile(u: np.ndarray, n: np.ndarray | int, p: float) -> np.ndarray:
+    """The smallest k with P(X <= k) >= u for X ~ binomial(n, p), as ``scipy.stats.binom.ppf``
+    gives it (-1 for u = 0), for u in [0, 1), n >= 0 and 0 <= p <= 1."""
+    u = np.asarray(u, dtype=float)
+    if _binom_ppf is None:
+        from scipy import stats
+
+        return stats.binom.ppf(u, n, p).astype(np.int64)
+    counts = _binom_ppf(u, np.broadcast_to(np.asarray(n, dtype=float), u.shape), float(p))
+    return np.where(u > 0, counts, -1.0).astype(np.int64)
 
 
 def sample_distinct(key_: int, owners: np.ndarray, counts: np.ndarray, n: int,
