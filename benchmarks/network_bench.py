@@ -49,17 +49,19 @@ def main() -> None:
     parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--tstop", type=float, default=1000.0)
     parser.add_argument("--netpyne-max", type=int, default=4000)
-    parser.add_argument("--bench", type=Path, default=HERE.parents[1] / "shared" / "bench")
+    parser.add_argument("--bench", type=Path, default=next((up / "shared" / "bench" for up in HERE.parents
+                                                            if (up / "shared" / "bench").is_dir()), None))
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args()
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="nmlhub-netbench-") as tmp:
         warm = Path(tmp) / "warm"
-        subprocess.run([sys.executable, str(HERE / "bench_network_model.py"), "20", str(warm), "10"], check=True,
+        # 200 cells: the rule's probability 100/N must stay within [0, 1]
+        subprocess.run([sys.executable, str(HERE / "bench_network_model.py"), "200", str(warm), "10"], check=True,
                        capture_output=True)
         for engine in ([], ["--coreneuron"]):
-            result_line([sys.executable, str(HERE / "bench_network_run.py"), str(warm / "LEMS_bench.xml"), "20",
+            result_line([sys.executable, str(HERE / "bench_network_run.py"), str(warm / "LEMS_bench.xml"), "200",
                          "--share-synapses", *engine], args.timeout)
         for n in args.sizes:
             folder = Path(tmp) / f"n{n}"
