@@ -2,7 +2,7 @@
 one step at one synapse, a spike at the end of the run, delays of whole steps (where jLEMS's
 accumulated clock decides spike by spike), and 200-cell networks with delays off the grid and of
 whole steps, serially and on 2 MPI ranks; whole-step delays also with CoreNEURON. Every spike is
-compared with jLEMS's to the time step.
+compared with jLEMS's to the time step (whole-step delays at dt 0.025, 0.01, 0.005 and 0.001 ms).
 
 The references (``tests/data/event_timing/reference_*.npz``) are jLEMS's event files, made with
 ``jnml`` by ``tests/data/event_timing/make_references.py`` (which also writes the 200-cell model).
@@ -32,7 +32,7 @@ IZH_CELLS = [("E", k) for k in range(160)] + [("I", k) for k in range(40)]
 #: whole_steps.net.nml (make_references.py): spikeArray j drives tgt[5j + i] with WHOLE_DELAYS[i]
 WHOLE_DELAYS = ("0.05", "0.075", "1", "2", "3")
 WHOLE_CELLS = [(f"src{j}", 0) for j in range(4)] + [("tgt", k) for k in range(4 * len(WHOLE_DELAYS))]
-WHOLE_DT = {"dt025": 0.025, "dt01": 0.01}
+WHOLE_DT = {"dt025": 0.025, "dt01": 0.01, "dt005": 0.005, "dt001": 0.001}
 has_mpi = pytest.mark.skipif(mpi.wheel_library() is None and "MPI_LIB_NRN_PATH" not in mpi.environment(),
                              reason="no MPI library")
 

@@ -6,8 +6,8 @@
 
 ``izh200_whole.net.nml`` / ``LEMS_izh200_whole.xml``: the same network (same seed) with every delay
 a whole number of steps (1-5 ms, rounded to 0.05 ms), at dt 0.01 ms. ``whole_steps.net.nml`` and
-``LEMS_whole_steps_<dt>.xml`` (dt 0.025 and 0.01 ms): a spikeArray with spikes at many different
-steps (off the grid, so its own emission step is certain) driving integrate-and-fire cells through
+``LEMS_whole_steps_<dt>.xml`` (dt 0.025, 0.01, 0.005 and 0.001 ms): a spikeArray with spikes at many different
+steps (off the grids of 0.025 and 0.01 ms; some on those of 0.005 and 0.001 ms) driving integrate-and-fire cells through
 delays of whole steps (0.05, 0.075, 1, 2, 3 ms): jLEMS's accumulated clock makes each spike act
 after k or k + 1 steps, both outcomes many times.
 
@@ -121,7 +121,7 @@ def write_izh200(name: str = "izh200", whole_steps: bool = False) -> None:
 
 #: delays of whole steps (ms) at both steps, one target cell each; and the spikeArray's times
 WHOLE_DELAYS_MS = ("0.05", "0.075", "1", "2", "3")
-WHOLE_STEPS_DTS = {"dt025": "0.025", "dt01": "0.01"}
+WHOLE_STEPS_DTS = {"dt025": "0.025", "dt01": "0.01", "dt005": "0.005", "dt001": "0.001"}
 
 
 def whole_steps_spike_times() -> np.ndarray:
