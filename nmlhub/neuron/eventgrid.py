@@ -35,8 +35,13 @@ is 10.00000000000003 ms; nmlhub.lems.nmodl keeps the same sum) and compare it ex
 does (t_10000 at dt = 0.005 ms is 49.999999999996964 ms: a spike at 50 ms fires in step 10001),
 so a spikeArray time on the grid fires at jLEMS's step.
 
-Not matched: a spike without delay acts in the next step (jLEMS acts on it within the step it is
-sent when its source is updated before its target); NEURON delivers no event sooner.
+A spike without delay acts in the next step. jLEMS connects a delay of 0 directly: the target acts
+on the spike as it is sent, and its dynamics see it within that step if its population is updated
+(declared) after the source's, in the next step otherwise; NEURON delivers no event within the
+step it is sent, so nmlhub matches the second case only.
+
+jLEMS records the states of a component with regimes a step late (:func:`one_step_late`), and
+so do nmlhub's recordings with this timing (:func:`recorded_as_jlems`).
 """
 
 from __future__ import annotations
@@ -199,3 +204,35 @@ def relay_mechanism():
 
     name = "nml_jlems_relay_" + hashlib.sha1(_RELAY.encode()).hexdigest()[:10]
     return Mechanism(name, "source", _RELAY.replace("MECHNAME", name), {"steps": 3.0, "delay_s": 0.0, "later": 0.0})
+
+
+def one_step_late(values: np.ndarray) -> np.ndarray:
+    """A recorded series as jLEMS records a component with regimes: the value at step n is the one
+    at the end of step n - 1 (the first sample, the initial state, is kept).
+
+    jLEMS advances such a component in two parts: its own dynamics (derived variables, time
+    derivatives outside the regimes, conditions), which ends by copying its variables to what
+    its outputs read, and then its active regime (the time derivatives and conditions inside
+    it). Its recorded values are therefore the ones of the step before; its dynamics and its
+    spikes are not late (measured with ``jnml`` 0.14 on iafCell against iafRefCell, see
+    tests/test_event_timing.py).
+
+    Examples
+    --------
+    >>> one_step_late(np.array([0.0, 1.0, 2.0, 3.0])).tolist()
+    [0.0, 0.0, 1.0, 2.0]
+    """
+    values = np.asarray(values)
+    return np.concatenate([values[:1], values[:-1]]) if len(values) else values
+
+
+def recorded_as_jlems(probe):
+    """``probe`` (:class:`nmlhub.neuron.recording.Probe`) recording as jLEMS records: a step late
+    for a variable of a component with regimes (:func:`one_step_late`), unchanged otherwise."""
+    import dataclasses
+
+    if not probe.in_regimes:
+        return probe
+    derive = probe.derive
+    late = one_step_late if derive is None else (lambda values: one_step_late(derive(values)))
+    return dataclasses.replace(probe, derive=late, in_regimes=False)
