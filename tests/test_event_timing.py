@@ -2,7 +2,7 @@
 one step at one synapse, a spike at the end of the run, delays of whole steps (where jLEMS's
 accumulated clock decides spike by spike), and 200-cell networks with delays off the grid and of
 whole steps, serially and on 2 MPI ranks; whole-step delays also with CoreNEURON. Every spike is
-compared with jLEMS's to the time step.
+compared with jLEMS's to the time step (whole-step delays at dt 0.025, 0.01, 0.005 and 0.001 ms).
 
 The references (``tests/data/event_timing/reference_*.npz``) are jLEMS's event files, made with
 ``jnml`` by ``tests/data/event_timing/make_references.py`` (which also writes the 200-cell model).
@@ -32,7 +32,7 @@ IZH_CELLS = [("E", k) for k in range(160)] + [("I", k) for k in range(40)]
 #: whole_steps.net.nml (make_references.py): spikeArray j drives tgt[5j + i] with WHOLE_DELAYS[i]
 WHOLE_DELAYS = ("0.05", "0.075", "1", "2", "3")
 WHOLE_CELLS = [(f"src{j}", 0) for j in range(4)] + [("tgt", k) for k in range(4 * len(WHOLE_DELAYS))]
-WHOLE_DT = {"dt025": 0.025, "dt01": 0.01}
+WHOLE_DT = {"dt025": 0.025, "dt01": 0.01, "dt005": 0.005, "dt001": 0.001}
 has_mpi = pytest.mark.skipif(mpi.wheel_library() is None and "MPI_LIB_NRN_PATH" not in mpi.environment(),
                              reason="no MPI library")
 
@@ -194,6 +194,21 @@ def test_sources_fire_on_jlems_clock_compared_exactly():
         assert ours[cell][0] == reference[cell][0] + 1, cell
 
 
+def test_spikes_without_delay_act_as_in_jlems_when_targets_are_declared_first():
+    """jLEMS connects a delay of 0 directly: the target acts on the spike as it is sent, within
+    the step, and its dynamics see it in that step if its population is updated after the
+    source's (declared after it, LEMS_clock.xml), in the next step otherwise
+    (LEMS_clock_first.xml, the targets declared first), which is what NEURON does: there every
+    spike equals jLEMS's."""
+    dt = 0.005
+    reference = _reference_steps("clock_first", CLOCK_CELLS, dt)
+    sources_first = _reference_steps("clock", CLOCK_CELLS, dt)
+    for cell in (("tgt", 0), ("tgt", 2), ("tgt", 4)):
+        assert reference[cell][0] == sources_first[cell][0] + 1, cell
+    ours = _run(DATA / "LEMS_clock_first.xml", dt)
+    assert {cell: ours[cell] for cell in CLOCK_CELLS} == reference
+
+
 def test_neuron_timing_is_an_option_with_neuron_semantics():
     ours = _run(DATA / "LEMS_timing.xml", event_timing="neuron")
     first = [ours[("tgt", k)][0] for k in range(3)]
@@ -295,3 +310,35 @@ def test_sources_on_the_segment_of_a_cells_own_source_share_it_on_two_ranks(tmp_
         gathered = pickle.load(handle)
     assert gathered["nhost"] == 2
     assert _steps(gathered["spikes"]) == _run(_two_hh_cells(tmp_path / "middle", (0.5, 0.5, 0.5)))
+
+
+def test_states_of_components_with_regimes_are_recorded_a_step_late_as_jlems_does():
+    """jLEMS records the states of a component with regimes (iafRefCell) one step late (it
+    copies them to its outputs before advancing the active regime); its spikes are not late, nor
+    are those of a cell without regimes (iafCell) or its trace. Both cells here get the same
+    input (an alpha current synapse, 1 ms after spikes on and off the dt 0.001 ms grid, as in
+    LEMS_NML2_Ex21_CurrentBasedSynapses.xml) and fire."""
+    from nmlhub.neuron.eventgrid import one_step_late
+
+    dt = 0.001
+    stored = np.load(DATA / "reference_regimes.npz")
+    reference = _reference_steps("regimes", [("refPop", 0), ("plainPop", 0)], dt)
+    assert len(reference[("refPop", 0)]) == 2 and len(reference[("plainPop", 0)]) == 5
+    results = NeuronSimulation(load(DATA / "LEMS_regimes.xml")).run()
+    assert {cell: _steps(results.spikes, dt)[cell] for cell in reference} == reference
+    jlems = {"refPop[0]/v": stored["traces"][:, 1], "plainPop[0]/v": stored["traces"][:, 2]}
+    ours = {path: np.asarray(results.traces[path]) for path in jlems}
+    assert all(len(ours[path]) == len(jlems[path]) == 16001 for path in jlems)
+    # nmlhub records a spiking cell's v before its reset at the spike's step, jLEMS after it:
+    # the one sample after each crossing differs (the step of the spike for the plain cell, the
+    # next one for the cell with regimes, whose samples are a step late)
+    for path, cell, late in (("refPop[0]/v", ("refPop", 0), 1), ("plainPop[0]/v", ("plainPop", 0), 0)):
+        spike_samples = np.array(reference[cell]) + late
+        keep = np.ones(len(jlems[path]), bool)
+        keep[spike_samples] = False
+        assert np.max(np.abs(ours[path] - jlems[path])[keep]) < 1e-8, path
+        assert np.all(np.abs(ours[path] - jlems[path])[spike_samples] > 1e-3), path
+    # not late, the cell with regimes would be a step ahead of jLEMS's trace, as before
+    unshifted = np.append(ours["refPop[0]/v"][1:], np.nan)
+    assert np.nanmax(np.abs(unshifted - jlems["refPop[0]/v"])) > 1e-6
+    assert one_step_late(unshifted)[2:100].tolist() == ours["refPop[0]/v"][2:100].tolist()

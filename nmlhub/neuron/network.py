@@ -88,8 +88,8 @@ class NetworkInstance:
 
     def relayed(self, origin: tuple, delay_ms: float, target: Any, weight: float, connect: Any) -> None:
         """Connect spikes from ``origin`` (pre population, cell, segment, fraction) with a delay of
-        whole steps to ``target`` through the pair of relays that act on each at jLEMS's step
-        (created on first use, fed by ``connect(relay)``, a NetCon from the source); see
+        whole steps to ``target`` through the relay that acts on each at jLEMS's step (created
+        on first use, fed by two NetCons ``connect(relay)`` from the source); see
         :mod:`nmlhub.neuron.eventgrid`."""
         from neuron import h
 
@@ -100,22 +100,18 @@ class NetworkInstance:
             # heard under a step after it was sent: not from another rank (eventgrid's docstring)
             self.add_netcon(connect(target), float(self.netcon_delays(np.array([delay_ms]))[0]), weight)
             return
+        hear_first, hear_again, pass_on = relay_delays(steps, dt)
         if key not in self.relays:
-            pair = []
-            for later in (0, 1):
-                relay = getattr(h, relay_mechanism().name)()  # an artificial cell: in no section
-                relay.steps, relay.delay_s, relay.later = steps, float(delay_ms) * 0.001, later
-                feed = connect(relay)
-                feed.delay = relay_delays(steps, later, dt)[0]
-                self.netcons.append(feed)
-                pair.append(relay)
-            self.relays[key] = pair
-        # each relay's spikes act at the start of its step, after those arriving there directly
-        # (see SPREAD), each pair at its own time (drawn from its source and delay, the same on
+            relay = getattr(h, relay_mechanism().name)()  # an artificial cell: in no section
+            relay.steps, relay.delay_s = steps, float(delay_ms) * 0.001
+            for later, delay in enumerate((hear_first, hear_again)):
+                self.add_netcon(connect(relay), delay, float(later))
+            self.relays[key] = relay
+        # the relay's spikes act at the start of their step, after those arriving there directly
+        # (see SPREAD), each relay at its own time (drawn from its source and delay, the same on
         # every rank): NEURON and CoreNEURON order events of equal times differently
         own = zlib.crc32(repr(key).encode()) % 100_000
-        for later, relay in enumerate(self.relays[key]):
-            self.add_netcon(h.NetCon(relay, target), relay_delays(steps, later, dt)[1] - own * 1e-8 * dt, weight)
+        self.add_netcon(h.NetCon(self.relays[key], target), pass_on - own * 1e-8 * dt, weight)
 
     def add_netcon(self, netcon: Any, delay_ms: float, weight: float) -> None:
         """Give a NetCon its delay and weight (the one route by which weights reach NEURON) and keep it."""

@@ -23,6 +23,8 @@ class Probe:
     reference: Any
     to_si: float
     derive: Callable[[np.ndarray], np.ndarray] | None = None
+    #: a variable of a LEMS component with regimes, which jLEMS records a step late (eventgrid)
+    in_regimes: bool = False
 
     def values(self, recorded: np.ndarray) -> np.ndarray:
         """The quantity (SI) from what NEURON recorded."""
@@ -148,7 +150,7 @@ def _morphological(path: str, cell: Cell, rest: list[str],
 def _variable(path: str, point: Any, cm: ComponentMechanism, var: str, cell: Cell,
               membrane: bool) -> Probe:
     if membrane and var == "v" and cm.mechanism.role == "cell" and not cm.mechanism.own_v:
-        return Probe(path, cell.section(0.5)._ref_v, 1e-3)
+        return Probe(path, cell.section(0.5)._ref_v, 1e-3, in_regimes=_regime_state(cm, var))
     name = cm.mechanism.variables.get(var)
     if name is None or not hasattr(point, f"_ref_{name}"):
         known = sorted(v.replace("_", "/") for v, n in cm.mechanism.variables.items() if hasattr(point, f"_ref_{n}"))
@@ -156,4 +158,10 @@ def _variable(path: str, point: Any, cm: ComponentMechanism, var: str, cell: Cel
             f"'{path}': {cm.mechanism.flat.type if cm.mechanism.flat else 'component'} "
             f"'{cm.component_id}' has no variable '{var.replace('_', '/')}' (variables: {', '.join(known) or 'none'})"
         )
-    return Probe(path, getattr(point, f"_ref_{name}"), 1.0)
+    return Probe(path, getattr(point, f"_ref_{name}"), 1.0, in_regimes=_regime_state(cm, var))
+
+
+def _regime_state(cm: ComponentMechanism, var: str) -> bool:
+    """Whether ``var`` is a state of a LEMS component with regimes (jLEMS records it a step late)."""
+    flat = cm.mechanism.flat if cm.mechanism is not None else None
+    return flat is not None and bool(flat.regimes) and flat.exposures.get(var, var) in flat.states

@@ -26,6 +26,7 @@ from .network import NetworkInstance, instantiate
 from .options import ENGINES, RunOptions, SimulationError  # noqa: F401 (re-exported: their old home)
 from .plan import BuildSettings
 from .spikes import CellSpikes, GidSpikes, spike_recorder
+from .eventgrid import recorded_as_jlems
 from .recording import Probe, cell_key, resolve_cell, resolve_quantity
 from .record_request import record_every_ms, sample_steps, with_recorded_output
 from .weights import final_weights
@@ -232,7 +233,7 @@ class NeuronSimulation:
             if self.instance.parallel is not None and not self._records_local_cell(path):
                 continue  # recorded on the rank that owns the cell
             probes.append(resolve_quantity(path, self.instance, self.mechanisms))
-        return probes
+        return [recorded_as_jlems(p) for p in probes] if self.options.event_timing != "neuron" else probes
 
     def _records_local_cell(self, path: str) -> bool:
         assert self.instance is not None and self.instance.parallel is not None

@@ -6,16 +6,17 @@
 
 ``izh200_whole.net.nml`` / ``LEMS_izh200_whole.xml``: the same network (same seed) with every delay
 a whole number of steps (1-5 ms, rounded to 0.05 ms), at dt 0.01 ms. ``whole_steps.net.nml`` and
-``LEMS_whole_steps_<dt>.xml`` (dt 0.025 and 0.01 ms): a spikeArray with spikes at many different
-steps (off the grid, so its own emission step is certain) driving integrate-and-fire cells through
+``LEMS_whole_steps_<dt>.xml`` (dt 0.025, 0.01, 0.005 and 0.001 ms): a spikeArray with spikes at many different
+steps (off the grids of 0.025 and 0.01 ms; some on those of 0.005 and 0.001 ms) driving integrate-and-fire cells through
 delays of whole steps (0.05, 0.075, 1, 2, 3 ms): jLEMS's accumulated clock makes each spike act
 after k or k + 1 steps, both outcomes many times.
 
 ``izh200.net.nml`` and ``LEMS_izh200.xml`` are written by this script from a fixed seed (160 RS and
 40 FS Izhikevich cells, each receiving 10 excitatory and 5 inhibitory connections with delays
 drawn uniformly from 1-5 ms off the 0.025 ms grid, pulse inputs of per-cell weights, 500 ms).
-``LEMS_timing.xml`` / ``timing.net.nml`` and ``LEMS_clock.xml`` / ``clock.net.nml`` are written
-by hand. Each LEMS file is run with
+``LEMS_timing.xml`` / ``timing.net.nml``, ``LEMS_clock.xml`` / ``clock.net.nml`` and
+``LEMS_regimes.xml`` (whose reference also keeps jLEMS's traces, ``traces``) are written by hand;
+``LEMS_clock_first.xml`` / ``clock_first.net.nml`` (the targets declared first) by this script. Each LEMS file is run with
 ``jnml LEMS_FILE -nogui`` in a scratch copy of this folder, and its event file is stored as
 ``reference_<name>.npz``: ``time_s`` and ``id`` of every event in file order, plus the jNeuroML
 version line. tests/test_event_timing.py compares nmlhub's spikes with them, to the time step.
@@ -121,7 +122,7 @@ def write_izh200(name: str = "izh200", whole_steps: bool = False) -> None:
 
 #: delays of whole steps (ms) at both steps, one target cell each; and the spikeArray's times
 WHOLE_DELAYS_MS = ("0.05", "0.075", "1", "2", "3")
-WHOLE_STEPS_DTS = {"dt025": "0.025", "dt01": "0.01"}
+WHOLE_STEPS_DTS = {"dt025": "0.025", "dt01": "0.01", "dt005": "0.005", "dt001": "0.001"}
 
 
 def whole_steps_spike_times() -> np.ndarray:
@@ -185,12 +186,27 @@ def write_whole_steps() -> None:
 """)
 
 
+def write_clock_first() -> None:
+    """clock.net.nml with its target population declared before the sources (jLEMS then updates
+    the targets first in each step and acts on a spike without delay in the next step, as NEURON)."""
+    net = (HERE / "clock.net.nml").read_text()
+    targets = next(line for line in net.splitlines(keepends=True) if '<population id="tgt"' in line)
+    net = net.replace(targets, "").replace('    <population id="a50"', targets + '    <population id="a50"', 1)
+    net = net.replace("Written by hand.", "Written by make_references.py from clock.net.nml, with the "
+                      "target population first.").replace('id="clock"', 'id="clock_first"', 1)
+    (HERE / "clock_first.net.nml").write_text(net)
+    lems = (HERE / "LEMS_clock.xml").read_text().replace("clock.net.nml", "clock_first.net.nml")
+    lems = lems.replace("clock.spikes", "clock_first.spikes").replace(
+        "Written by hand: spike sources", "Written by make_references.py from LEMS_clock.xml: spike sources")
+    (HERE / "LEMS_clock_first.xml").write_text(lems)
+
+
 def jnml() -> str:
     local = Path(sys.executable).parent / "jnml"
     return str(local) if local.exists() else (shutil.which("jnml") or sys.exit("jnml not found"))
 
 
-def reference(name: str, lems: str, events: str) -> None:
+def reference(name: str, lems: str, events: str, traces: str | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="nmlhub-event-timing-") as scratch:
         for path in HERE.iterdir():
             if path.suffix in (".xml", ".nml"):
@@ -199,21 +215,27 @@ def reference(name: str, lems: str, events: str) -> None:
         if run.returncode != 0 or not (Path(scratch) / events).exists():
             sys.exit(f"jnml failed on {lems}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
         table = np.loadtxt(Path(scratch) / events, ndmin=2)
+        # the traces (time and one column per OutputColumn, in SI; jLEMS writes 7 digits), if asked for
+        recorded = {"traces": np.loadtxt(Path(scratch) / traces, ndmin=2).astype(np.float32)} if traces else {}
         version = subprocess.run([jnml(), "-v"], capture_output=True, text=True).stdout
         version = next((line.strip() for line in version.splitlines() if "jNeuroML v" in line), "")
     np.savez_compressed(HERE / f"reference_{name}.npz", time_s=table[:, 0], id=table[:, 1].astype(np.int64),
-                        jnml_version=np.array(version))
+                        jnml_version=np.array(version), **recorded)
     print(f"reference_{name}.npz: {len(table)} events ({version})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("timing", "izh200", "izh200_whole", "whole_steps", "clock"))
+    parser.add_argument("--only", choices=("timing", "izh200", "izh200_whole", "whole_steps", "clock", "regimes"))
     args = parser.parse_args()
     if args.only in (None, "timing"):
         reference("timing", "LEMS_timing.xml", "timing.spikes")
     if args.only in (None, "clock"):
         reference("clock", "LEMS_clock.xml", "clock.spikes")
+        write_clock_first()
+        reference("clock_first", "LEMS_clock_first.xml", "clock_first.spikes")
+    if args.only in (None, "regimes"):
+        reference("regimes", "LEMS_regimes.xml", "regimes.spikes", "regimes.dat")
     if args.only in (None, "izh200"):
         write_izh200()
         reference("izh200", "LEMS_izh200.xml", "izh200.spikes")
