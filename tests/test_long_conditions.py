@@ -81,3 +81,16 @@ def test_long_condition_acts_as_its_short_equivalent_in_neuron_and_coreneuron(tm
     assert len(by_cell[0]) >= 5 and np.array_equal(by_cell[0], by_cell[1])
     core = _run(HH, tmp_path / "core", "--engine", "coreneuron")
     assert core == neuron
+
+
+def test_spike_array_of_500_spikes_compiles_and_spikes_as_jlems(tmp_path):
+    """A spikeArray of 500 spikes (500 states and conditions: the LOCAL declaration of its
+    states procedure alone was 4,908 characters and refused) compiles, and every spike time
+    equals jLEMS's (tests/data/long_spike_array/, made by its make_reference.py; many times lie
+    exactly on the step grid, where jLEMS's summed clock decides the step)."""
+    folder = TESTS / "data" / "long_spike_array"
+    _run(folder / "LEMS_spike_array_500.xml", tmp_path)
+    ours = np.loadtxt(tmp_path / "spike_array_500.spikes")
+    reference = np.loadtxt(folder / "spike_array_500.jlems.spikes")
+    assert len(reference) == 500
+    np.testing.assert_array_equal(ours, reference)

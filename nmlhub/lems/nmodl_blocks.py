@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 from . import expr as ex
 from .flatten import TranslationError
+from .nmodl_conductance import IMPLICIT_SHARE_TEXT, chain, derivative_name
 from .nmodl_events import EventPrinter
-from .nmodl_names import (CSEC, CURRENT, DL_SCALE, DTLEMS, INPUT_SUM, INPUT_UNITS, ION_VALENCE, NLEMS,
-                          NMODL_LINE_LIMIT, REGIME, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, ZERO_CONDUCTANCE,
+from .nmodl_names import (CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, INPUT_SUM, INPUT_UNITS, ION_VALENCE, NLEMS,
+                          NMODL_LINE_LIMIT, REGIME, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
                           safe_name, transfer_buffer, watch_value)
-from .shorten import MAX_LINE, Shortener
+from .shorten import MAX_LINE, Shortener, local_lines
 from .translate import Condition
 
 
@@ -37,6 +38,7 @@ class Printer(EventPrinter):
         lines = self._neuron_block(mech_name) + self._parameter_block() + self._assigned_block(plan)
         lines += self._state_block(plan) + self._initial_block(plan)
         lines += self._breakpoint_blocks(plan) + self._kinetic_block() + self._rates_procedure()
+        lines += self._conductance_procedure()
         if not self.role.distributed:
             lines += self._net_receive(plan.watched, plan.polled)
             lines += self._condition_values(plan.watched)
@@ -96,6 +98,7 @@ class Printer(EventPrinter):
         if self.ion:
             ranges = [r for r in ranges if r not in (f"{self.ion}i", f"{self.ion}o", f"i{self.ion}")]
         extra = ([REGIME] if f.regimes else []) + list(self.role.own_variables)
+        extra += [CAPACITANCE] if self._implicit_in_v() is not None else []
         extra += [safe_name(n) for n in self.supplied]
         extra += [transfer_buffer(p) for p in self.pointers.values()]
         return ranges + extra
@@ -106,6 +109,8 @@ class Printer(EventPrinter):
         # Values are set per instance, so that components of one type share one mechanism.
         lines += [f"    {self.names[p]} = 0" for p in list(f.params) + list(f.properties)]
         lines += [f"    {name} = {value}" for name, value in self.role.own_parameters]
+        if self._implicit_in_v() is not None:
+            lines.append(f"    {CAPACITANCE} = 0 : uF/cm2, the segment's (set by the driver; 0: explicit in v)")
         lines += [f"    {safe_name(n)} = 0" for n in self.supplied]
         return lines + ["}", ""]
 
@@ -142,7 +147,7 @@ class Printer(EventPrinter):
         lines += [f"    {p}" for p in self.pointers.values()]
         lines += [f"    {transfer_buffer(p)}" for p in self.pointers.values()]
         if self._once:
-            lines.append(f"    {ZERO_CONDUCTANCE}")
+            lines.append(f"    {CONDUCTANCE_HINT}")
         if self.senses_input:
             lines.append(f"    {INPUT_SUM}")
         return lines + ["}"]
@@ -168,7 +173,7 @@ class Printer(EventPrinter):
         if self.event_clock:
             lines += [f"    {TLEMS} = 0", f"    {NLEMS} = 0", f"    {DTLEMS} = dt * 0.001"]
         if self._once:
-            lines.append(f"    {ZERO_CONDUCTANCE} = 0")
+            lines.append(f"    {CONDUCTANCE_HINT} = 0")
         if self.senses_input:
             lines.append(f"    {INPUT_SUM} = 0")
         if self.role.membrane:
@@ -222,7 +227,7 @@ class Printer(EventPrinter):
         lines += ["", "BREAKPOINT {"]
         if once:
             current_ion = f" USEION {self.ion}" if self.role.current == "density" and self.ion else ""
-            lines.append(f"    CONDUCTANCE {ZERO_CONDUCTANCE}{current_ion}")
+            lines.append(f"    CONDUCTANCE {CONDUCTANCE_HINT}{current_ion}")
         if solved:
             lines.append("    SOLVE states_nml")
         if f.kinetic:
@@ -235,6 +240,8 @@ class Printer(EventPrinter):
             # its synapses read the section's v, and jLEMS gives them the cell's.
             lines.append(f"    {VHOLD} = {self.names['v']} * 1000")
         lines += ["    " + s for s in self._current()]
+        if once and self._implicit_in_v() is not None:
+            lines.append("    conductance_nml()")
         lines.append("}")
         return lines + (self._states_procedure(derived_states) if solved else [])
 
@@ -247,9 +254,6 @@ class Printer(EventPrinter):
         every update. (NEURON's METHOD euler does the same through a slower generic loop.)"""
         f = self.flat
         deltas = [f"d{k}_nml" for k in range(len(derived_states))]
-        lines = ["", "PROCEDURE states_nml() {"] + (["    LOCAL " + ", ".join(deltas)] if deltas else [])
-        lines += self._input_sum()
-        lines += [] if self._once else ["    rates_nml()"]
         shortener = Shortener(self.rename, "tmpd")
         updates = []
         for s, d in zip(derived_states, deltas):
@@ -258,7 +262,11 @@ class Printer(EventPrinter):
                 updates += shortener.assignment(d, ex.BinOp("*", f.time_derivatives[None][s], ex.Num(0.001)))
             else:
                 updates.append(line)
-        lines += shortener.local_line() + updates
+        # one LOCAL statement per block (NMODL refuses a second), before any statement
+        lines = ["", "PROCEDURE states_nml() {"] + local_lines(deltas + shortener.temporaries)
+        lines += self._input_sum()
+        lines += [] if self._once else ["    rates_nml()"]
+        lines += updates
         lines += [f"    {self.names[s]} = {self.names[s]} + dt * {d}" for s, d in zip(derived_states, deltas)]
         return lines + ["}"]
 
@@ -316,6 +324,31 @@ class Printer(EventPrinter):
         for regime, value in per_regime.items():
             text = f"ifelse_nml({REGIME} == {self.regime_index[regime]}, {self.e(value)}, {text})"
         return text
+
+    def _implicit_in_v(self) -> list[tuple[str, ex.Expr]] | None:
+        """For a channel density whose current is linear in v: the chain of its derivatives
+        in v (nmlhub.lems.nmodl_conductance); None otherwise (the current stays explicit)."""
+        if not (self._once and self.role.current == "density" and self.uses_v and not self.own_v):
+            return None
+        derivatives = chain(self.flat.derived, "iDensity")
+        return derivatives if derivatives and derivatives[-1][0] == "iDensity" else None
+
+    def _conductance_procedure(self) -> list[str]:
+        """The PROCEDURE telling NEURON the share of the channel's conductance g = di/dv that
+        its membrane step takes implicitly (see IMPLICIT_SHARE_TEXT)."""
+        derivatives = self._implicit_in_v()
+        if derivatives is None:
+            return []
+        local = {derivative_name(n): f"dv{k}_nml" for k, (n, _) in enumerate(derivatives)}
+
+        def rename(n: str) -> str:
+            return local.get(n) or self.rename(n)
+
+        shortener = Shortener(rename, "tmpc")
+        body = [line for n, d in derivatives for line in shortener.assignment(local[derivative_name(n)], d)]
+        lines = ["PROCEDURE conductance_nml() {"] + local_lines(["x_nml"] + list(local.values()) + shortener.temporaries)
+        lines += body + [f"    {CONDUCTANCE_HINT} = (-0.0001) * {local[derivative_name('iDensity')]} : S/m2 -> S/cm2"]
+        return lines + [f"    {line}" for line in IMPLICIT_SHARE_TEXT] + ["}", ""]
 
     # -- the current NEURON sees, per role -----------------------------------------------------
     def _current(self) -> list[str]:

@@ -14,6 +14,24 @@ RESERVED = {
     "int", "float", "const", "return", "static", "extern", "struct", "union", "char", "long",
     "short", "signed", "unsigned", "void", "default", "case", "switch", "break", "continue",
     "do", "goto", "register", "auto", "volatile", "sizeof", "typedef", "enum", "inline",
+} | {
+    # NMODL's keywords (nocmodl reads them in any position)
+    "TITLE", "COMMENT", "ENDCOMMENT", "NEURON", "UNITS", "PARAMETER", "ASSIGNED", "STATE", "INITIAL",
+    "BREAKPOINT", "DERIVATIVE", "KINETIC", "LINEAR", "NONLINEAR", "PROCEDURE", "FUNCTION",
+    "FUNCTION_TABLE", "NET_RECEIVE", "TABLE", "DEPEND", "FROM", "TO", "WITH", "BY", "SOLVE", "METHOD",
+    "STEADYSTATE", "CONSERVE", "COMPARTMENT", "LONGITUDINAL_DIFFUSION", "SUFFIX", "POINT_PROCESS",
+    "ARTIFICIAL_CELL", "USEION", "READ", "WRITE", "VALENCE", "RANGE", "GLOBAL", "POINTER",
+    "BBCOREPOINTER", "EXTERNAL", "NONSPECIFIC_CURRENT", "ELECTRODE_CURRENT", "SECTION", "THREADSAFE",
+    "REPRESENTS", "INDEPENDENT", "CONSTANT", "CONSTRUCTOR", "DESTRUCTOR", "BEFORE", "AFTER", "STEP",
+    "WATCH", "FOR_NETCONS", "MUTEXLOCK", "MUTEXUNLOCK", "PROTECT", "LAG", "RESET", "MATCH", "SENS",
+    "CONDUCTANCE", "PLOT", "VS", "PARTIAL", "DEL", "DEL2", "SWEEP", "CHANGED", "REACTION", "REACT1",
+    "TERMINAL", "UNITSON", "UNITSOFF", "RANDOM", "START", "STEPPED", "SOLVEFOR", "IFERROR", "DISCRETE",
+    "EQUATION", "FIRST", "LAST", "KINETIC", "MODEL", "NRNAPI", "DEFINE", "INCLUDE", "ELSE", "IF",
+    "WHILE", "LOCAL", "OR", "AND", "NOT",
+    # NEURON's own variables and the functions generated code may call
+    "secondorder", "clamp_resist", "stoprun", "delta_t", "nrn_random_pick", "exprand", "normrand",
+    "scop_random", "set_seed", "log10", "fmod", "erfc", "hypot", "atan2", "asin", "acos", "random_uniform",
+    "net_move", "nrn_pointing", "state_discontinuity", "modelname",
 }
 
 CURRENT = "i_nrn"
@@ -28,8 +46,9 @@ TSTEP = "tstep_nml"
 TLEMS = "tlems_nml"  # jLEMS's time at this step (s), accumulated as jLEMS does (nmlhub.neuron.eventgrid)
 NLEMS = "nlems_nml"  # the step TLEMS belongs to
 DTLEMS = "dtlems_nml"  # the step in seconds (a variable: dt * 0.001 + t could be fused, rounding otherwise)
-ZERO_CONDUCTANCE = "gzero_nml"
+CONDUCTANCE_HINT = "gdidv_nml"  # the current's derivative in v, NEURON's CONDUCTANCE hint
 INPUT_SUM = "isum_nml"
+CAPACITANCE = "cm_nml"  # a channel density's segment's specific capacitance (uF/cm2), set by the driver
 #: The longest line nocmodl reads (its buffer holds 512 characters with the newline).
 NMODL_LINE_LIMIT = 510
 #: A condition written ``.geq.``/``.leq.`` holds on equality; WATCH only knows ``>``, so the
@@ -54,6 +73,20 @@ def transfer_buffer(pointer: str) -> str:
     """The RANGE variable beside a POINTER that a parallel run's transfer writes (NEURON's
     ``target_var`` needs a variable of the point process itself); the POINTER then aims at it."""
     return f"{pointer}_xfer"
+
+
+def safe_names(names: list[str]) -> dict[str, str]:
+    """NMODL-safe variable names for flat LEMS names, distinct from each other (``v`` is
+    written ``v_l``; a LEMS name ``v_l`` beside it is then ``v_l_l``)."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in dict.fromkeys(names):
+        clean = safe_name(name)
+        while clean in taken or (clean != name and clean in names):
+            clean += "_l"
+        out[name] = clean
+        taken.add(clean)
+    return out
 
 
 def safe_name(name: str) -> str:

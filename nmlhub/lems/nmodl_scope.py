@@ -8,7 +8,7 @@ import re
 
 from . import expr as ex
 from .flatten import TranslationError
-from .nmodl_names import (CALCIUM_POOLS, INPUT_UNITS, SUPPLIED, TLEMS, TSTEP, VINIT, VSTEP, safe_name)
+from .nmodl_names import (CALCIUM_POOLS, INPUT_UNITS, SUPPLIED, TLEMS, TSTEP, VINIT, VSTEP, safe_name, safe_names)
 from .nmodl_roles import ROLES
 from .translate import Condition, FlatComponent
 
@@ -32,7 +32,7 @@ class Scope:
         self.flat = flat
         self.role = ROLES[role]
         self.ion = ion
-        self.names = {n: safe_name(n) for n in self._all_names()}
+        self.names = safe_names(self._all_names())
         self.regime_index = {name: k + 1 for k, name in enumerate(flat.regimes)}
         self.membrane_v = self.role.membrane and "v" in flat.states
         # A v the component defines without being its membrane (a derived v = Vs of a

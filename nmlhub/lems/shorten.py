@@ -77,4 +77,19 @@ class Shortener:
 
     def local_line(self, indent: str = "    ") -> list[str]:
         """The ``LOCAL`` declaration of the temporaries (none if there are none)."""
-        return [f"{indent}LOCAL " + ", ".join(self.temporaries)] if self.temporaries else []
+        return local_lines(self.temporaries, indent)
+
+
+def local_lines(names: list[str], indent: str = "    ") -> list[str]:
+    """A ``LOCAL`` declaration of ``names`` (none if there are none), on one line if it fits,
+    else continued over lines of eight names: NMODL allows one LOCAL statement per block, and
+    nocmodl reads lines of at most 511 characters (a spikeArray of 500 spikes has 500 states)."""
+    if names and len(f"{indent}LOCAL " + ", ".join(names)) <= MAX_LINE:
+        return [f"{indent}LOCAL " + ", ".join(names)]
+    chunks = [", ".join(names[k:k + 8]) for k in range(0, len(names), 8)]
+    lines = [f"{indent}    {chunk}," for chunk in chunks]
+    if not lines:
+        return []
+    lines[0] = f"{indent}LOCAL " + lines[0].lstrip()
+    lines[-1] = lines[-1].removesuffix(",")
+    return lines

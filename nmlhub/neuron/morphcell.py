@@ -43,6 +43,7 @@ def build_morphological_cell(pop: PopulationView, k: int, cm: ComponentMechanism
                     setattr(seg, f"initialExtConcentration_{mech.name}", species.initial_ext)
     for placement in bio.densities:
         _place_density(built, morph, placement)
+    _tell_capacitance(built)
     for custom in bio.custom:
         _place_mod_mechanism(built, morph, custom.mechanism)
     for species in bio.species:
@@ -56,6 +57,16 @@ def build_morphological_cell(pop: PopulationView, k: int, cm: ComponentMechanism
     soma, _ = built.locate(0) if 0 in built.span else (built.sections[0], 0.5)
     return MorphologicalCell(pop.id, cell_id, pop.component, soma, position=position, built=built,
                              threshold_mv=bio.threshold_mv, v_init_mv=bio.v_init_mv)
+
+
+def _tell_capacitance(built: Any) -> None:
+    """Generated channel densities take the stiff part of their current implicitly in v, given
+    their segment's capacitance (nmlhub.lems.nmodl_conductance)."""
+    for section in built.sections:
+        for seg in section:
+            for mech in seg:
+                if hasattr(mech, "cm_nml"):
+                    mech.cm_nml = seg.cm
 
 
 def _place_density(built: Any, morph: Any, placement: Any) -> None:
