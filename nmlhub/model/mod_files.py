@@ -32,3 +32,29 @@ def mechanisms_in(files: list[Path]) -> dict[str, str]:
         for name in mod_suffixes(Path(file).read_text(errors="replace")):
             found[name] = str(file)
     return found
+
+
+_POINT_PROCESS = re.compile(r"\bPOINT_PROCESS\s+(\w+)")
+_RANGE = re.compile(r"\bRANGE\s+([\w\s,]+?)(?=\n|\b(?:GLOBAL|USEION|NONSPECIFIC_CURRENT|POINTER|BBCOREPOINTER|"
+                    r"ELECTRODE_CURRENT|THREADSAFE|RANGE|SUFFIX|POINT_PROCESS)\b|\})")
+_BLOCK = r"\b{}\s*\{{([^{{}}]*)\}}"
+
+
+def point_process_synapse(text: str) -> tuple[str | None, bool, set[str]]:
+    """What an NMODL file offers as a synapse: its ``POINT_PROCESS`` name (None if it has none),
+    whether it has a ``NET_RECEIVE`` block, and the names of its ``RANGE`` parameters (those
+    in its ``PARAMETER`` block that each instance holds), comments removed.
+
+    Examples
+    --------
+    >>> point_process_synapse("NEURON { POINT_PROCESS S RANGE tau }\\nPARAMETER { tau = 1 (ms) g }\\n"
+    ...                       "NET_RECEIVE(w) { }")
+    ('S', True, {'tau'})
+    """
+    text = _LINE_COMMENT.sub("", _COMMENT_BLOCK.sub("", text))
+    name = _POINT_PROCESS.search(text)
+    ranged = {n for found in _RANGE.findall(text) for n in re.split(r"[\s,]+", found) if n}
+    block = re.search(_BLOCK.format("PARAMETER"), text)
+    declared = set(re.findall(r"^\s*(\w+)", block.group(1), re.M)) if block else set()
+    return (name.group(1) if name else None, re.search(r"\bNET_RECEIVE\b", text) is not None,
+            declared & ranged)

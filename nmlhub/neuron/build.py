@@ -35,7 +35,7 @@ def load_network_mechanisms(model: Model, network: Any, engine: NeuronEngine, ca
             raise SimulationError(f"component '{comp_id}' used by network {network.id} is not defined",
                                   file=model.path)
     mechanisms = build_mechanisms(model, ids)
-    mechs = [m.mechanism for m in mechanisms.values() if m.mechanism is not None]
+    mechs = [m.mechanism for m in mechanisms.values() if m.mechanism is not None and m.user_mod is None]
     mechs += [d.mechanism for m in mechanisms.values() if m.biophysics for d in m.biophysics.densities]
     mechs += [sp.mechanism for m in mechanisms.values() if m.biophysics for sp in m.biophysics.species]
     if event_timing != "neuron":
@@ -47,11 +47,12 @@ def load_network_mechanisms(model: Model, network: Any, engine: NeuronEngine, ca
 
 def _load_user_mechanisms(mechanisms: dict[str, ComponentMechanism], engine: NeuronEngine,
                           cache: MechanismCache, model: Model) -> None:
-    """Compile (once, cached by content) and load the .mod files cells refer to."""
+    """Compile (once, cached by content) and load the .mod files cells and synapses refer to."""
     from .mechcache import load_user_library, mod_suffixes, user_library
 
     files = {custom.mod_file: None for cm in mechanisms.values() if cm.biophysics
              for custom in cm.biophysics.custom}
+    files.update({cm.user_mod: None for cm in mechanisms.values() if cm.user_mod is not None})
     if not files:
         return
     engine.check_user_mechanisms(list(files), model.path)

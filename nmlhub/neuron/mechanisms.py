@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..errors import UnsupportedComponentError
@@ -29,6 +30,7 @@ class ComponentMechanism:
     dl_scale: float = 1.0
     biophysics: CellBiophysics | None = None
     shareable: bool = False
+    user_mod: Path | None = None  # a synapse from the user's .mod file (nmlhub.neuron.user_synapses)
 
 
 def linear_in_events(flat: FlatComponent) -> bool:
@@ -126,10 +128,15 @@ def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, Compon
             extra[spec.density_id] = spec.xml
             channel_ids.append(spec.channel)
         channel_ids += [sp.model_id for sp in plans[comp_id][0].species]
-    point_ids = [c for c in component_ids if c not in morphological]
+    from .user_synapses import user_synapse
+
+    # synapses from the user's .mod files: never shared (nmlhub cannot tell whether they are linear)
+    users = {c: user_synapse(model, c) for c in component_ids if c not in morphological}
+    point_ids = [c for c in component_ids if c not in morphological and users[c] is None]
     flattener = Flattener(model, point_ids + channel_ids, extra)
     generate = _Generator(model, flattener, Translator(model.units, model.type_chain))
-    out: dict[str, ComponentMechanism] = {}
+    out = {c: ComponentMechanism(c, made[0], user_mod=made[1])  # type: ignore[arg-type]
+           for c, made in users.items() if made is not None}
     try:
         for comp_id in morphological:
             biophysics, densities = plans[comp_id]

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import NmlhubError
 from ..results import write_atomic_bytes as atomic_write_bytes
 from .connectivity import ConnectivityRule, Placement
 from .connectors import AllToAll, Connector, Convergence, Divergence, FromList, OneToOne, Probability
@@ -111,6 +112,7 @@ class NetworkBuilder:
         self.components: list[Any] = []
         self.lems_components: list[Any] = []
         self.recordings: list[Recording] = []
+        self.mod_files: dict[str, Path] = {}  # .mod file of each synapse added by mod_synapse
 
     # -- what the network is made of -------------------------------------------------------------
     def include(self, path: str | os.PathLike) -> None:
@@ -164,6 +166,36 @@ class NetworkBuilder:
             if channel.id not in known:
                 self.add(channel)
         return self.add(document.cells[0])
+
+    def mod_synapse(self, id: str, mod_file: str | os.PathLike, **parameters: float) -> Any:
+        """Add a synapse type simulated by the ``POINT_PROCESS`` of the user's ``mod_file`` (any
+        synapse with a ``NET_RECEIVE`` block), with ``parameters`` (RANGE parameters of the
+        ``.mod``, in its own units). The NeuroML file holds it as a ``<silentSynapse>`` with an
+        nmlhub annotation (:mod:`nmlhub.importers.mod_synapses`); weights of connections through
+        it are in the ``.mod``'s units too (e.g. uS for an ``Exp2Syn``-like synapse), as in NetPyNE.
+
+        Examples
+        --------
+        >>> net.mod_synapse("exc", mod_file="mods/mysyn.mod", tau1=0.1, tau2=5, e=0)  # doctest: +SKIP
+        """
+        from ..importers.mod_synapses import mod_synapse_for, silent_synapse
+
+        try:
+            made = mod_synapse_for(id, mod_file, Path(mod_file).resolve().parent, parameters)
+        except NmlhubError as exc:
+            raise RuleError(exc.message) from None
+        self.mod_files[id] = Path(mod_file).resolve()
+        return self.add(silent_synapse(id, made))
+
+    def _place_mod_synapses(self, folder: Path) -> None:
+        """Make the ``.mod`` references of :meth:`mod_synapse` relative to ``folder``."""
+        from ..importers.mod_synapses import component_mod_synapse, mod_synapse_for, silent_synapse
+
+        for k, component in enumerate(self.components):
+            if component.id in self.mod_files:
+                made = component_mod_synapse(component)
+                self.components[k] = silent_synapse(component.id, mod_synapse_for(
+                    component.id, self.mod_files[component.id], folder, made.parameters))
 
     def netstim(self, id: str, synapse: str | None = None, **train: float) -> Any:
         """Add a NetStim input driving ``synapse`` on each cell it is given to (or, without a
@@ -397,6 +429,7 @@ class NetworkBuilder:
         from .writer import network_document_xml, simulation_xml
 
         path = Path(path).resolve()
+        self._place_mod_synapses(path.parent)
         model = None
         if expanded:
             model = self._model_for_morphologies(path.parent)

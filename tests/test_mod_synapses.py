@@ -1,0 +1,121 @@
+"""Synapses from the user's own .mod point processes (issue 21): a two-exponential synapse written
+from the equations in tests/data/mod_synapses/doubleexp.mod, under its own name, gives the spikes
+of NeuroML's expTwoSynapse (nmlhub's generated mechanism, an independent implementation of the
+same equations), serially and on 2 ranks; bad inputs give clear errors."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import neuroml
+import numpy as np
+import pytest
+
+import nmlhub
+from nmlhub.importers.mod_synapses import component_mod_synapse
+from nmlhub.neuron import mpi
+from nmlhub.neuron.options import SimulationError
+from nmlhub.rules.values import RuleError
+
+HERE = Path(__file__).resolve().parent
+MODS = HERE / "data" / "mod_synapses"
+
+
+def _network(kind: str, mod: Path = MODS / "doubleexp.mod") -> nmlhub.NetworkBuilder:
+    """Izhikevich cells driven by a current, E -> I through a two-exponential synapse: the
+    user's .mod (weights in uS) or NeuroML's expTwoSynapse (gbase 1 nS, weights x1000)."""
+    net = nmlhub.NetworkBuilder("modsyn", seed=3)
+    net.add(neuroml.Izhikevich2007Cell(id="rs", v0="-60mV", C="100pF", k="0.7nS_per_mV", vr="-60mV",
+                                       vt="-40mV", vpeak="35mV", a="0.03per_ms", b="-2nS", c="-50.0mV", d="100pA"))
+    if kind == "mod":
+        net.mod_synapse("exc", mod_file=mod, tau_rise=0.5, tau_decay=5, erev=0)
+        weight = 0.002  # uS, the .mod's unit
+    else:
+        net.add(neuroml.ExpTwoSynapse(id="exc", gbase="1nS", erev="0mV", tau_rise="0.5ms", tau_decay="5ms"))
+        weight = 2.0
+    net.add(neuroml.PulseGenerator(id="drive", delay="10ms", duration="150ms", amplitude="150pA"))
+    net.population("E", cell="rs", count=20)
+    net.population("I", cell="rs", count=10)
+    net.connect("E", "I", "exc", nmlhub.Probability(0.5), weight=weight, delay=nmlhub.uniform(1, 3))
+    net.stimulate("drive", targets="E", probability=1.0, weight="0.5 + post_ynorm")
+    return net
+
+
+def _worst_spike_difference(a: dict, b: dict) -> float:
+    assert a.keys() == b.keys()
+    worst = 0.0
+    for key in a:
+        assert len(a[key]) == len(b[key]), key
+        if len(a[key]):
+            worst = max(worst, float(np.max(np.abs(np.asarray(a[key]) - np.asarray(b[key])))))
+    return worst
+
+
+def test_mod_synapse_spikes_like_exp_two_synapse_and_converges_with_dt(tmp_path):
+    """The same spikes (count per cell, times within a time-step-dependent margin) as
+    expTwoSynapse; the difference (the generated mechanism integrates its states as jLEMS does,
+    the .mod exactly) shrinks with the time step, so both solve the same equations."""
+    worst = {}
+    for dt in (0.025, 0.005):
+        runs = {}
+        for kind in ("mod", "nml"):
+            lems = _network(kind).save(tmp_path / f"{kind}{dt}" / "modsyn.net.nml",
+                                       simulation=dict(duration_ms=200, dt_ms=dt))
+            runs[kind] = nmlhub.simulate(lems)
+        post = [k for k in runs["mod"].spikes if k[0] == "I"]
+        assert sum(len(runs["mod"].spikes[k]) for k in post) > 20  # the synapse makes I fire
+        worst[dt] = _worst_spike_difference(runs["mod"].spikes, runs["nml"].spikes)
+    assert worst[0.005] < 0.15 and worst[0.005] < worst[0.025] / 2, worst
+
+
+def test_mod_synapse_is_kept_relative_and_survives_loading(tmp_path):
+    lems = _network("mod").save(tmp_path / "net" / "modsyn.net.nml", simulation=dict(duration_ms=10, dt_ms=0.025))
+    model = nmlhub.load(lems)
+    synapse = component_mod_synapse(model.components["exc"].obj)
+    assert model.components["exc"].type == "silentSynapse"  # what other NeuroML tools see
+    assert synapse.mechanism == "DoubleExpSyn"
+    assert synapse.parameters == {"tau_rise": 0.5, "tau_decay": 5.0, "erev": 0.0}
+    assert synapse.path(tmp_path / "net" / "modsyn.net.nml") == (MODS / "doubleexp.mod").resolve()
+    assert not Path(synapse.file).is_absolute()
+
+
+@pytest.mark.skipif(mpi.wheel_library() is None and "MPI_LIB_NRN_PATH" not in mpi.environment(),
+                    reason="no MPI library")
+def test_mod_synapse_on_two_ranks_gives_the_serial_spikes(tmp_path):
+    lems = _network("mod").save(tmp_path / "modsyn.net.nml", simulation=dict(duration_ms=200, dt_ms=0.025))
+    found = {}
+    for ranks in (1, 2):
+        command = [sys.executable, str(HERE / "parallel_run.py"), str(lems), str(tmp_path / f"{ranks}.pkl")]
+        if ranks > 1:
+            command = mpi.mpiexec_command(ranks, [])[:3] + command
+        proc = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        found[ranks] = pickle.loads((tmp_path / f"{ranks}.pkl").read_bytes())
+    assert found[2]["nhost"] == 2 and found[2]["cells_here"] < 30
+    assert sum(len(v) for k, v in found[1]["spikes"].items() if k[0] == "I") > 20
+    assert found[2]["spikes"] == found[1]["spikes"]
+
+
+def test_builder_refuses_bad_mod_synapses(tmp_path):
+    net = nmlhub.NetworkBuilder("bad")
+    with pytest.raises(RuleError, match=r"synapse 'a'.*not found"):
+        net.mod_synapse("a", mod_file=tmp_path / "missing.mod")
+    with pytest.raises(RuleError, match=r"synapse 'b'.*notasynapse.mod.*POINT_PROCESS and a NET_RECEIVE"):
+        net.mod_synapse("b", mod_file=MODS / "notasynapse.mod")
+    with pytest.raises(RuleError, match=r"synapse 'c'.*doubleexp.mod.*tau1 is not a RANGE parameter of DoubleExpSyn"):
+        net.mod_synapse("c", mod_file=MODS / "doubleexp.mod", tau1=0.1)
+
+
+def test_a_file_whose_mod_went_missing_names_the_file_and_synapse(tmp_path):
+    mod = tmp_path / "mods" / "doubleexp.mod"
+    mod.parent.mkdir()
+    mod.write_bytes((MODS / "doubleexp.mod").read_bytes())
+    lems = _network("mod", mod).save(tmp_path / "modsyn.net.nml", simulation=dict(duration_ms=10, dt_ms=0.025))
+    mod.unlink()
+    with pytest.raises(SimulationError) as info:
+        nmlhub.simulate(lems)
+    message = str(info.value)
+    assert "modsyn.net.nml" in message and "synapse 'exc'" in message and "mods/doubleexp.mod not found" in message
