@@ -119,3 +119,50 @@ def test_a_file_whose_mod_went_missing_names_the_file_and_synapse(tmp_path):
         nmlhub.simulate(lems)
     message = str(info.value)
     assert "modsyn.net.nml" in message and "synapse 'exc'" in message and "mods/doubleexp.mod not found" in message
+
+
+def _netpyne_model(folder: Path, synapse: dict) -> Path:
+    """A small NetPyNE model: noisy NetStims onto soma-and-dendrite hh cells through ``synapse``."""
+    import json
+
+    params = {"cellParams": {"PYR": {"secs": {
+        "soma": {"geom": {"diam": 18.8, "L": 18.8, "Ra": 123.0}, "mechs": {"hh": {}}},
+        "dend": {"geom": {"diam": 5.0, "L": 150.0, "Ra": 150.0, "nseg": 3},
+                 "topol": {"parentSec": "soma", "parentX": 1.0, "childX": 0}, "mechs": {"pas": {"g": 3.57e-5, "e": -70}}}}}},
+        "synMechParams": {"exc": synapse},
+        "popParams": {"bg": {"cellModel": "NetStim", "numCells": 20, "rate": 40, "noise": 0.8},
+                      "P": {"cellType": "PYR", "numCells": 10}},
+        "connParams": {"bg->P": {"preConds": {"pop": "bg"}, "postConds": {"pop": "P"}, "probability": 0.5,
+                                 "weight": 0.004, "delay": 2, "synMech": "exc", "sec": "dend"}}}
+    path = folder / "model.json"
+    path.write_text(json.dumps({"netParams": params, "simConfig": {"duration": 1000, "dt": 0.025,
+                                                                   "seeds": {"conn": 1, "stim": 2, "loc": 3}}}))
+    return path
+
+
+def test_netpyne_synapse_of_another_mod_runs_at_exp2syns_rates(tmp_path):
+    """synMechParams with mod DoubleExpSyn (found in --mod-dir) imports as a .mod synapse and
+    gives the rates of the same model with NEURON's Exp2Syn (imported as expTwoSynapse)."""
+    from nmlhub.importers.netpyne import import_netpyne
+
+    rates = {}
+    for name, synapse, mods in (("own", {"mod": "DoubleExpSyn", "tau_rise": 0.5, "tau_decay": 5.0, "erev": 0}, MODS),
+                                ("exp2syn", {"mod": "Exp2Syn", "tau1": 0.5, "tau2": 5.0, "e": 0}, None)):
+        (tmp_path / name).mkdir()
+        done = import_netpyne(_netpyne_model(tmp_path / name, synapse), tmp_path / name / "m.net.nml", mod_dir=mods)
+        model = nmlhub.load(done.lems)
+        if name == "own":
+            assert component_mod_synapse(model.components["exc"].obj).mechanism == "DoubleExpSyn"
+        results = nmlhub.simulate(model)
+        rates[name] = sum(len(v) for k, v in results.spikes.items() if k[0] == "P") / 10 / 1.0
+    assert rates["exp2syn"] > 5  # Hz: the synapses drive the cells
+    assert abs(rates["own"] - rates["exp2syn"]) <= 0.05 * rates["exp2syn"], rates
+
+
+def test_netpyne_synapse_mod_that_is_not_a_synapse_is_refused(tmp_path):
+    from nmlhub.importers.netpyne import NetPyNEError, import_netpyne
+
+    source = _netpyne_model(tmp_path, {"mod": "leakish", "g": 0.001})
+    with pytest.raises(NetPyNEError, match=r"synMechParams 'exc'.*POINT_PROCESS and a NET_RECEIVE"):
+        import_netpyne(source, tmp_path / "m.net.nml", mod_dir=MODS)
+    assert not (tmp_path / "m.net.nml").exists()

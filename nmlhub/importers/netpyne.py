@@ -12,7 +12,8 @@ the nmlhub counterpart through :class:`~nmlhub.rules.builder.NetworkBuilder`:
 - ``cellParams`` → NeuroML cells (:mod:`nmlhub.importers.netpyne_cells`), matched to
   populations by ``cellType`` (the rule's label) or by the rule's ``conds``;
 - ``synMechParams`` → ``expTwoSynapse``/``expOneSynapse`` with ``gbase`` 1 uS, so NetPyNE's
-  weights (uS) are kept as they are;
+  weights (uS) are kept as they are; another ``mod`` whose ``.mod`` file is in ``mod_dir``, a
+  synapse from that file (:mod:`nmlhub.importers.mod_synapses`), weights in its units;
 - ``connParams`` → connectivity rules (``probability``, ``convergence``, ``divergence``,
   ``connList``; none of them: all to all), weights and delays (``defaultWeight``,
   ``defaultDelay``), ``sec`` as the segment groups synapses land on; string expressions through
@@ -41,8 +42,8 @@ from ..rules.plasticity import LIBRARY, LemsComponent
 from ..rules.selection import CellSelector
 from ..rules.values import POSITION_NAMES, RuleError
 from ..rules.cell_values import population_rng
-from .netpyne_cells import (cell_spec, has_per_cell_values, has_point_process, per_cell_rules, point_cell,
-                            synapse_component)
+from .netpyne_cells import (add_synapse, cell_spec, has_per_cell_values, has_point_process, per_cell_rules,
+                            point_cell)
 from .netpyne_expr import NetPyNEError, random_centre, translate_value
 from .netpyne_placement import connection_placement, density_placement, exact_place, listed_cells, section_groups
 from .netpyne_files import read_netpyne, read_netpyne_config
@@ -191,7 +192,7 @@ class _Translator:
                                        f"would clash with popParams '{member}'")
                 self.pop_tags[member] = tags
         for syn_id, syn in _named(self.params.get("synMechParams"), "synMechParams").items():
-            builder.add(synapse_component(_clean_id(syn_id), syn))
+            add_synapse(builder, _clean_id(syn_id), syn, self.mod_files)
         self._cells(builder, cells, pops)
         for pop_id, pop in pops.items():
             self._population(builder, pop_id, pop)

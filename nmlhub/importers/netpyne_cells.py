@@ -255,7 +255,8 @@ def synapse_component(syn_id: str, params: dict[str, Any]) -> Any:
     mod = params.get("mod")
     known = {"Exp2Syn": {"tau1": 0.1, "tau2": 10.0, "e": 0.0}, "ExpSyn": {"tau": 0.1, "e": 0.0}}
     if mod not in known:
-        raise NetPyNEError(f"{what}: mod '{mod}' is not imported (Exp2Syn and ExpSyn are)")
+        raise NetPyNEError(f"{what}: mod '{mod}' is not imported (Exp2Syn and ExpSyn are, and the "
+                           "POINT_PROCESS of a .mod file in --mod-dir)")
     unknown = set(params) - set(known[mod]) - {"mod", "label"}
     if unknown:
         raise NetPyNEError(f"{what}: {mod} parameter(s) {', '.join(sorted(unknown))} are not imported")
@@ -267,3 +268,20 @@ def synapse_component(syn_id: str, params: dict[str, Any]) -> Any:
         return neuroml.ExpTwoSynapse(id=syn_id, gbase="1uS", erev=f"{values['e']!r}mV",
                                      tau_rise=f"{values['tau1']!r}ms", tau_decay=f"{values['tau2']!r}ms")
     return neuroml.ExpOneSynapse(id=syn_id, gbase="1uS", erev=f"{values['e']!r}mV", tau_decay=f"{values['tau']!r}ms")
+
+
+def add_synapse(builder: Any, syn_id: str, params: dict[str, Any], mod_files: dict[str, str]) -> None:
+    """Add a NetPyNE synaptic mechanism to ``builder``: ``Exp2Syn``/``ExpSyn`` as NeuroML
+    (:func:`synapse_component`), another ``mod`` found in ``mod_files`` as a synapse from that
+    ``.mod`` file (:meth:`~nmlhub.rules.builder.NetworkBuilder.mod_synapse`) with the other keys
+    as its parameters and NetPyNE's weights in its own units."""
+    mod = params.get("mod") if isinstance(params, dict) else None
+    if mod in ("Exp2Syn", "ExpSyn") or mod not in mod_files:
+        builder.add(synapse_component(syn_id, params))
+        return
+    what = f"synMechParams '{syn_id}'"
+    values = {k: _number(v, f"{what} {k}") for k, v in params.items() if k not in ("mod", "label")}
+    try:
+        builder.mod_synapse(syn_id, mod_files[str(mod)], **values)
+    except RuleError as exc:
+        raise NetPyNEError(f"{what}: {exc.message}") from None
