@@ -166,3 +166,22 @@ def test_netpyne_synapse_mod_that_is_not_a_synapse_is_refused(tmp_path):
     with pytest.raises(NetPyNEError, match=r"synMechParams 'exc'.*POINT_PROCESS and a NET_RECEIVE"):
         import_netpyne(source, tmp_path / "m.net.nml", mod_dir=MODS)
     assert not (tmp_path / "m.net.nml").exists()
+
+
+def test_validate_says_who_simulates_the_synapse_and_what_changed(tmp_path):
+    from nmlhub.model.validate import validate
+
+    mod = tmp_path / "mods" / "doubleexp.mod"
+    mod.parent.mkdir()
+    mod.write_bytes((MODS / "doubleexp.mod").read_bytes())
+    nml = tmp_path / "modsyn.net.nml"
+    _network("mod", mod).save(nml)
+    found = [p for p in validate(nml) if p.element == "synapse exc"]
+    assert [p.severity for p in found] == ["warning"] and "point process DoubleExpSyn" in found[0].message
+    mod.write_bytes(mod.read_bytes() + b"\n: edited\n")
+    found = [p for p in validate(nml) if p.element == "synapse exc"]
+    assert [p.severity for p in found] == ["warning", "warning"] and "sha256 differs" in found[1].message
+    mod.write_bytes((MODS / "notasynapse.mod").read_bytes())
+    found = [p for p in validate(nml) if p.element == "synapse exc"]
+    assert [p.severity for p in found] == ["error"] and "POINT_PROCESS and a NET_RECEIVE" in found[0].message
+    assert found[0].file == str(nml)

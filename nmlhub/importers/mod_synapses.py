@@ -130,3 +130,31 @@ def mod_synapse_for(synapse_id: str, mod_file: str | Path, folder: str | Path,
                       {k: float(v) for k, v in parameters.items()})
     check_mod_synapse(made, source, synapse_id)
     return made
+
+
+def model_problems(model: Any) -> list[Any]:
+    """``nmlhub validate``'s findings on synapses kept as ``.mod`` files: a warning each (other
+    NeuroML tools see a silent synapse), an error when the file is missing or not such a synapse
+    or lacks a parameter, a warning when the file changed since the synapse recorded it."""
+    from ..model.records import Problem
+
+    problems = []
+    for comp_id, record in model.components.items():
+        file, line, element = record.location.file, record.location.line, f"synapse {comp_id}"
+        try:
+            synapse = component_mod_synapse(record.obj)
+            if synapse is None:
+                continue
+            path = synapse.path(file)
+            check_mod_synapse(synapse, path, comp_id)
+        except NmlhubError as exc:
+            problems.append(Problem(exc.message, file, line, element))
+            continue
+        problems.append(Problem(
+            f"synapse '{comp_id}' is NEURON point process {synapse.mechanism} of {synapse.file} (an nmlhub "
+            "annotation): nmlhub simulates it, other NeuroML tools see a silentSynapse", file, line, element,
+            "warning"))
+        if synapse.sha256 and file_sha256(path) != synapse.sha256:
+            problems.append(Problem(f"synapse '{comp_id}': {synapse.file} changed since the synapse was written "
+                                    "(its sha256 differs)", file, line, element, "warning"))
+    return problems

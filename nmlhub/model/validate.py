@@ -112,9 +112,11 @@ def validate(path: str | Path, extra_checks: Sequence[Callable[[Model], list[Pro
         problems.extend(unit_problems(source.tree, str(source.path), model))
     problems.extend(check_model(model))
     from ..importers.custom_mechanisms import model_problems
+    from ..importers.mod_synapses import model_problems as mod_synapse_problems
     from ..lems.support import unsupported_constructs
 
     problems.extend(model_problems(model))
+    problems.extend(mod_synapse_problems(model))
     problems.extend(unsupported_constructs(model))  # what `run` would refuse
     for check in extra_checks:
         problems.extend(check(model))
