@@ -185,3 +185,29 @@ def test_validate_says_who_simulates_the_synapse_and_what_changed(tmp_path):
     found = [p for p in validate(nml) if p.element == "synapse exc"]
     assert [p.severity for p in found] == ["error"] and "POINT_PROCESS and a NET_RECEIVE" in found[0].message
     assert found[0].file == str(nml)
+
+
+def test_recorded_conductance_of_a_mod_synapse_is_the_analytic_two_exponential_in_si(tmp_path):
+    """``net.record("exc/g", ...)`` of a .mod synapse: its variable in SI (the .mod declares uS),
+    equal to the sum of w * factor * (exp(-s/tau_decay) - exp(-s/tau_rise)) over the arrivals."""
+    net = nmlhub.NetworkBuilder("one", seed=1)
+    net.add(neuroml.Izhikevich2007Cell(id="rs", v0="-60mV", C="100pF", k="0.7nS_per_mV", vr="-60mV",
+                                       vt="-40mV", vpeak="35mV", a="0.03per_ms", b="-2nS", c="-50.0mV", d="100pA"))
+    net.mod_synapse("exc", mod_file=MODS / "doubleexp.mod", tau_rise=0.5, tau_decay=5, erev=0)
+    net.add(neuroml.PulseGenerator(id="drive", delay="10ms", duration="150ms", amplitude="150pA"))
+    net.population("E", cell="rs", count=1)
+    net.population("I", cell="rs", count=1)
+    net.connect("E", "I", "exc", nmlhub.AllToAll(), weight=0.002, delay=2.0)
+    net.stimulate("drive", targets="E")
+    net.record("exc/g", "I[0]")
+    results = nmlhub.simulate(net.save(tmp_path / "one.net.nml", simulation=dict(duration_ms=200, dt_ms=0.025)))
+    (path, trace), = results.traces.items()
+    # jLEMS's event timing (README "Event timing", the default) acts on an event at the step after it arrives
+    arrivals = np.asarray(results.spikes[("E", 0)]) + 2.0 + 0.025
+    assert len(arrivals) >= 3
+    t = np.asarray(results.time_ms)
+    t_peak = 0.5 * 5 / (5 - 0.5) * np.log(5 / 0.5)
+    factor = 1 / (np.exp(-t_peak / 5) - np.exp(-t_peak / 0.5))
+    s = np.clip(t[:, None] - arrivals[None, :], 0, None)
+    expected = (2e-9 * factor * (np.exp(-s / 5) - np.exp(-s / 0.5))).sum(axis=1)  # S
+    assert np.max(np.abs(trace - expected)) < 0.005 * expected.max(), path

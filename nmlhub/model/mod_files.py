@@ -58,3 +58,29 @@ def point_process_synapse(text: str) -> tuple[str | None, bool, set[str]]:
     declared = set(re.findall(r"^\s*(\w+)", block.group(1), re.M)) if block else set()
     return (name.group(1) if name else None, re.search(r"\bNET_RECEIVE\b", text) is not None,
             declared & ranged)
+
+
+#: SI value of one of the units NMODL files commonly declare (NEURON's conventions).
+_SI_OF_UNIT = {"mV": 1e-3, "ms": 1e-3, "nA": 1e-9, "pA": 1e-12, "uA": 1e-6, "uS": 1e-6, "umho": 1e-6,
+               "nS": 1e-9, "pS": 1e-12, "mM": 1.0, "uM": 1e-3, "1": 1.0}
+
+
+def variables_in_si(text: str) -> dict[str, float]:
+    """The variables an NMODL file declares in its ``PARAMETER``, ``ASSIGNED`` and ``STATE``
+    blocks with a unit of :data:`_SI_OF_UNIT` (or none), and the factor taking each to SI.
+
+    Examples
+    --------
+    >>> variables_in_si("ASSIGNED { g (uS) i (nA) x (furlong) }\\nSTATE { A }")
+    {'g': 1e-06, 'i': 1e-09, 'A': 1.0}
+    """
+    text = _LINE_COMMENT.sub("", _COMMENT_BLOCK.sub("", text))
+    found: dict[str, float] = {}
+    for block in ("PARAMETER", "ASSIGNED", "STATE"):
+        body = re.search(_BLOCK.format(block), text)
+        for name, unit in re.findall(r"\b([A-Za-z_]\w*)\s*(?:=\s*[-+\d.eE]+\s*)?(?:\(([^)]*)\))?(?:\s*<[^>]*>)?",
+                                     body.group(1) if body else ""):
+            unit = unit.strip() or "1"
+            if unit in _SI_OF_UNIT:
+                found[name] = _SI_OF_UNIT[unit]
+    return found

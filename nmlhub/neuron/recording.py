@@ -158,7 +158,8 @@ def _variable(path: str, point: Any, cm: ComponentMechanism, var: str, cell: Cel
             f"'{path}': {cm.mechanism.flat.type if cm.mechanism.flat else 'component'} "
             f"'{cm.component_id}' has no variable '{var.replace('_', '/')}' (variables: {', '.join(known) or 'none'})"
         )
-    return Probe(path, getattr(point, f"_ref_{name}"), 1.0, in_regimes=_regime_state(cm, var))
+    to_si = getattr(cm.mechanism, "to_si", {}).get(var, 1.0)  # a user's .mod: its own units
+    return Probe(path, getattr(point, f"_ref_{name}"), to_si, in_regimes=_regime_state(cm, var))
 
 
 def _regime_state(cm: ComponentMechanism, var: str) -> bool:

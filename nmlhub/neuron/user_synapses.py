@@ -9,17 +9,20 @@ from typing import Any
 
 from ..errors import NmlhubError
 from ..model import Model
+from ..model.mod_files import variables_in_si
 from .options import SimulationError
 
 
 @dataclass
 class UserPointProcess:
-    """A point process from the user's ``.mod`` file: its name and the values it is given
-    (as :func:`nmlhub.neuron.cells.make_point_process` reads a generated mechanism)."""
+    """A point process from the user's ``.mod`` file: its name, the values it is given (as
+    :func:`nmlhub.neuron.cells.make_point_process` reads a generated mechanism), and the
+    variables it declares with a known unit, by name, with their factors to SI (for recording)."""
 
     name: str
     parameters: dict[str, float] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
+    to_si: dict[str, float] = field(default_factory=dict)
     role: str = "current"
     flat: Any = None
     own_v: bool = False
@@ -38,4 +41,6 @@ def user_synapse(model: Model, comp_id: str) -> tuple[UserPointProcess, Path] | 
         check_mod_synapse(synapse, path, comp_id)
     except NmlhubError as exc:
         raise SimulationError(exc.message, file=record.location.file, line=record.location.line) from None
-    return UserPointProcess(synapse.mechanism, dict(synapse.parameters)), path
+    to_si = variables_in_si(path.read_text(errors="replace"))
+    to_si.pop("v", None)
+    return UserPointProcess(synapse.mechanism, dict(synapse.parameters), {n: n for n in to_si}, to_si), path
