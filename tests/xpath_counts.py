@@ -55,7 +55,8 @@ def count_model(top: Path) -> Counter:
             return
         root = etree.parse(str(path), parser).getroot()
         roots.append(root)
-        nets = _xp(root, "/*/*[local-name()='network']")
+        # a NeuroML network, or one written inside a LEMS component (Ex17's tissue), as jLEMS reads it
+        nets = _xp(root, "/*/*[local-name()='network'] | /*/*[local-name()!='network']/*[local-name()='network']")
         for net in nets:
             for pop in _xp(net, "*[local-name()='population']"):
                 instances = _xp(pop, "*[local-name()='instance']")

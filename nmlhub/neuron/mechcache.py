@@ -150,7 +150,7 @@ def _build(final: Path, files: dict[str, bytes], options: list[str], what: str) 
     try:
         for name, data in files.items():
             (work / name).write_bytes(data)
-        result = subprocess.run([_nrnivmodl(), *options, "."], cwd=work, capture_output=True, text=True)
+        result = _run_nrnivmodl(work, options)
         if result.returncode != 0 or not (work / platform.machine() / "libnrnmech.so").exists():
             errors = [line for line in (result.stdout + result.stderr).splitlines()
                       if "error" in line.lower() or "nocmodl" in line.lower()]
@@ -166,6 +166,23 @@ def _build(final: Path, files: dict[str, bytes], options: list[str], what: str) 
     except Exception:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+#: What the NMODL tool prints when it crashes (an uncaught C++ exception), as opposed to refusing a file.
+_TOOL_CRASH = "terminate called after throwing"
+
+
+def _run_nrnivmodl(work: Path, options: list[str]) -> subprocess.CompletedProcess:
+    """``nrnivmodl OPTIONS .`` in ``work``; run once more, from a clean build folder, when the
+    NMODL tool itself crashed. With ``-coreneuron`` it has been seen to abort on NEURON's own
+    ``hh.mod``/``exp2syn.mod`` the first time in a fresh environment and compile the very same
+    files on the next attempt (cause not found); a file nrnivmodl refuses fails both times."""
+    result = subprocess.run([_nrnivmodl(), *options, "."], cwd=work, capture_output=True, text=True)
+    if result.returncode != 0 and _TOOL_CRASH in result.stdout + result.stderr:
+        log.warning("nrnivmodl crashed (%s); compiling once more", _TOOL_CRASH)
+        shutil.rmtree(work / platform.machine(), ignore_errors=True)
+        result = subprocess.run([_nrnivmodl(), *options, "."], cwd=work, capture_output=True, text=True)
+    return result
 
 
 def _sha256(path: Path) -> str:
