@@ -25,6 +25,7 @@ import h5py
 import numpy as np
 
 from nmlhub.atomic import publish, temporary_file
+from nmlhub.interval_files import open_hdf5_for_reading
 from nmlhub.results import Results
 
 from .plain import ConversionError
@@ -78,7 +79,7 @@ def is_rank_part(path: str | Path) -> bool:
     path = Path(path)
     if not path.is_file() or not h5py.is_hdf5(path):
         return False
-    with h5py.File(path, "r") as f:
+    with open_hdf5_for_reading(path) as f:  # also an interval file a killed run left open
         return _text(f.attrs.get("nmlhub_kind")) == RANK_KIND
 
 
