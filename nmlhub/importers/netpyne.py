@@ -38,7 +38,8 @@ import neuroml
 
 from ..model.mod_files import mechanisms_in
 from ..rules.builder import AllToAll, Convergence, Divergence, FromList, NetworkBuilder, Probability
-from ..rules.plasticity import LIBRARY, LemsComponent
+from ..rules.netstim import NETSTIM_TYPES, netstim
+from ..rules.plasticity import LemsComponent
 from ..rules.selection import CellSelector
 from ..rules.values import POSITION_NAMES, RuleError
 from ..rules.cell_values import population_rng
@@ -49,9 +50,8 @@ from .netpyne_placement import connection_placement, density_placement, exact_pl
 from .netpyne_files import read_netpyne, read_netpyne_config
 from .netpyne_pops import add_vecstim_per_cell, clean_id, members, per_cell_trains, spike_array
 
-__all__ = ["NetPyNEError", "NetPyNEImport", "import_netpyne", "read_netpyne", "read_netpyne_config"]
+__all__ = ["NETSTIM_TYPES", "NetPyNEError", "NetPyNEImport", "import_netpyne", "read_netpyne", "read_netpyne_config"]
 
-NETSTIM_TYPES = LIBRARY / "netstim.xml"
 #: Size of NetPyNE's network (um) when netParams does not give it.
 DEFAULT_SIZE = 100.0
 _POP_KEYS = {"cellType", "cellModel", "numCells", "density", "gridSpacing", "cellsList", "xRange", "yRange",
@@ -361,8 +361,7 @@ class _Translator:
             return
         if model == "NetStim":
             cell_id = _clean_id(f"{pop_id}_netstim")
-            builder.add(LemsComponent("nmlhubNetStimCell", cell_id, self._netstim(pop, what, 0.0),
-                                      types_file=NETSTIM_TYPES))
+            builder.add(self._netstim(cell_id, pop, what, 0.0))
             self.pop_cell[pop_id] = cell_id
         elif model == "VecStim":
             if per_cell_trains(pop):
@@ -387,20 +386,24 @@ class _Translator:
                                "or one list per cell)")
         return spike_array(cell_id, times, what)
 
-    def _netstim(self, params: dict, what: str, extra_start: float) -> dict[str, str]:
+    def _netstim(self, component_id: str, params: dict, what: str, extra_start: float,
+                 synapse: str | None = None) -> LemsComponent:
+        """NetPyNE's NetStim parameters as nmlhub's NetStim (:func:`nmlhub.rules.netstim.netstim`):
+        a spike source, or an input driving ``synapse``; noise clipped to [0, 1] as NetStim does."""
         if "rate" in params:
-            rate = float(params["rate"])
-            if rate <= 0:
+            if float(params["rate"]) <= 0:
                 raise NetPyNEError(f"{what}: rate must be positive")
-            interval = 1000.0 / rate
+            train = {"rate": float(params["rate"])}
         elif "interval" in params:
-            interval = float(params["interval"])
+            train = {"interval": float(params["interval"])}
         else:
             raise NetPyNEError(f"{what}: a NetStim needs a rate or an interval")
-        noise = min(max(float(params.get("noise", 0.0)), 0.0), 1.0)  # as NetStim clips it
-        start = float(params.get("start", 0.0)) + extra_start
-        number = float(params.get("number", 1e9))
-        return {"interval": f"{interval!r}ms", "noise": repr(noise), "start": f"{start!r}ms", "number": repr(number)}
+        try:
+            return netstim(component_id, synapse, noise=min(max(float(params.get("noise", 0.0)), 0.0), 1.0),
+                           start=float(params.get("start", 0.0)) + extra_start,
+                           number=float(params.get("number", 1e9)), **train)
+        except RuleError as exc:
+            raise NetPyNEError(f"{what}: {exc.message}") from None
 
     # -- connections -----------------------------------------------------------------------------
     def _selector(self, conds: dict[str, Any] | None, what: str) -> CellSelector:
@@ -559,9 +562,7 @@ class _Translator:
         place = self._input_place(target, cells, what)
         for synapse in _as_list(target.get("synMech", self._default_synapse(what))):
             component_id = _clean_id(f"{target_id}_{synapse}")
-            attributes = self._netstim(source, what, delay)
-            attributes.update(synapse=_clean_id(synapse), spikeTarget=f"./{_clean_id(synapse)}")
-            builder.add(LemsComponent("nmlhubNetStimSynapse", component_id, attributes, types_file=NETSTIM_TYPES))
+            builder.add(self._netstim(component_id, source, what, delay, _clean_id(synapse)))
             builder.stimulate(component_id, cells, weight=weight, id=_clean_id(f"stim_{target_id}_{synapse}"),
                               **place)
 
