@@ -233,13 +233,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every result here (read back with --from-json)")
     parser.add_argument("--from-json", type=Path, nargs="*", default=[],
                         help="results of earlier surveys (later ones override earlier, file by file)")
+    parser.add_argument("--part", default="1/1", help="K/N: only every N-th file, from the K-th")
+    parser.add_argument("--skip", type=Path, nargs="*", default=[], help="skip the files these JSON results hold")
+    parser.add_argument("--run", action="store_true", help="run the files even with --from-json")
     parser.add_argument("--markdown", type=Path, help="write docs/lems_survey.md here")
     args = parser.parse_args(argv)
     results: dict[str, FileResult] = {}
     for earlier in args.from_json:
         results.update({r["file"]: FileResult(**r) for r in json.loads(earlier.read_text())})
-    if not args.from_json:
-        files = [p for p in lems_simulation_files(args.root) if args.only in str(p)]
+    if args.run or not args.from_json:
+        done = set(results)
+        for earlier in args.skip:
+            done |= {r["file"] for r in json.loads(earlier.read_text())}
+        part, parts = (int(n) for n in args.part.split("/"))
+        files = [p for k, p in enumerate(p for p in lems_simulation_files(args.root) if args.only in str(p))
+                 if k % parts == part - 1 and str(p.relative_to(args.root)) not in done]
         with tempfile.TemporaryDirectory() as scratch, ThreadPoolExecutor(max(1, args.jobs)) as pool:
             for result in pool.map(lambda k: survey_file(files[k], Path(scratch) / f"run{k:03d}", args.timeout,
                                                          args.root), range(len(files))):
