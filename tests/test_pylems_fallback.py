@@ -212,3 +212,30 @@ def test_corpus_files_that_reached_the_vague_fallback_are_named(relative, expect
         lines = path.read_text().splitlines()
         first = next(k for k, text in enumerate(lines, 1) if marker in text)
         assert any(message.startswith(f"{path}:{k}: ") for k in (first, first + 1)), message
+
+
+REGIME_CELL = """<ComponentType name="myCell" extends="baseCellMembPot">
+  <Parameter name="tau" dimension="time"/>
+  <Dynamics><StateVariable name="v" dimension="voltage" exposure="v"/>
+  <DerivedVariable name="w" dimension="none" value="v .leq. ( -10 )"/>
+  <Regime name="up" initial="true"><TimeDerivative variable="v" value="-v/tau"/></Regime></Dynamics>
+</ComponentType>
+<myCell id="c" tau="1ms"/>"""
+
+
+@pytest.mark.parametrize("pylems_message, expected, line_of", [
+    ("RegimeError: cannot flatten this", "cannot read a regime (<Regime>)", "<Regime"),
+    ("unexpected expression", "cannot read an expression (<DerivedVariable>)", 'name="w"'),
+    ("something else entirely", "cannot read a construct of the model's ComponentTypes ('myCell')",
+     '<ComponentType name="myCell"'),
+])
+def test_a_pylems_message_naming_nothing_is_placed_from_the_model(tmp_path, pylems_message, expected, line_of):
+    """pylems's message names no element: nmlhub finds the construct in the model's own types."""
+    from nmlhub.lems.pylems_fallback import pylems_error
+
+    lems = tmp_path / "LEMS_small.xml"
+    lems.write_text(SMALL_LEMS.format(types=REGIME_CELL, cell="c"))
+    line = next(k for k, text in enumerate(lems.read_text().splitlines(), 1) if line_of in text)
+    message = str(pylems_error(Exception(pylems_message), nmlhub.load(lems)))
+    assert message.startswith(f"{lems}:{line}: ComponentType 'myCell': not supported: "), message
+    assert expected in message and "\n" not in message, message

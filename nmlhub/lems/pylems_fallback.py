@@ -159,23 +159,56 @@ def _translated(exc: Exception, model: Any, component_id: str | None) -> Transla
         return TranslationError(prefix + explained.message, file=explained.file, line=explained.line,
                                 element=explained.element)
     component = model.components.get(component_id) if component_id else None
-    where = {"file": component.location.file, "line": component.location.line} if component else {}
-    construct = _construct(text)
-    subject = f"component '{component_id}'" if component_id else "the model's ComponentTypes"
-    return TranslationError(f"not supported: nmlhub's LEMS reader cannot read {construct} of {subject}",
-                            element=f"<{component.type} id='{component_id}'>" if component else None, **where)
+    construct, tags = _construct(text)
+    if component is not None:
+        return TranslationError(f"not supported: nmlhub's LEMS reader cannot read {construct} of component "
+                                f"'{component_id}'", file=component.location.file, line=component.location.line,
+                                element=f"<{component.type} id='{component_id}'>")
+    return _in_component_types(model, construct, tags)
 
 
-def _construct(text: str) -> str:
-    """The LEMS construct a pylems message is about, in nmlhub's words."""
-    for pattern, words in ((r"[Cc]ase", "a conditional derived variable"), (r"Regime", "a regime"),
-                           (r"KineticScheme", "a kinetic scheme"), (r"[Ee]xpression|[Pp]arse", "an expression"),
-                           (r"Child|Children|Path|Tunnel|With", "a child, path or tunnel"),
-                           (r"Event", "an event connection"), (r"[Ii]nstantiate", "a structure"),
-                           (r"[Ii]nclude", "an include")):
+#: (pattern on a pylems message, the construct in nmlhub's words, the LEMS elements that write it)
+_CONSTRUCTS = (
+    (r"[Cc]ase", "a conditional derived variable", ("Case", "ConditionalDerivedVariable")),
+    (r"Regime", "a regime", ("Regime",)), (r"KineticScheme", "a kinetic scheme", ("KineticScheme",)),
+    (r"[Ee]xpression|[Pp]arse", "an expression", ()),
+    (r"Child|Children|Path|Tunnel|With", "a child, path or tunnel", ("Child", "Children", "Path", "Tunnel", "With")),
+    (r"Event", "an event connection", ("EventConnection",)),
+    (r"[Ii]nstantiate", "a structure", ("MultiInstantiate", "CoInstantiate")), (r"[Ii]nclude", "an include", ()),
+)
+
+
+def _construct(text: str) -> tuple[str, tuple[str, ...]]:
+    """The LEMS construct a pylems message is about, in nmlhub's words, and the elements writing it."""
+    for pattern, words, tags in _CONSTRUCTS:
         if re.search(pattern, text):
-            return words
-    return "a construct"
+            return words, tags
+    return "a construct", ()
+
+
+def _in_component_types(model: Any, construct: str, tags: tuple[str, ...]) -> TranslationError:
+    """The error for a construct pylems's message does not place: at the first of the model's own
+    ComponentTypes that writes it (an expression: one pylems cannot parse), else naming them all."""
+    types = list(getattr(model, "component_types", {}).values())
+    for ct in types:
+        for element in etree.fromstring(ct.xml.encode(), _PARSER).iter(etree.Element) if ct.xml else ():
+            name = etree.QName(element).localname
+            if name in tags or (not tags and construct == "an expression" and _unparsable(element)):
+                return TranslationError(f"not supported: nmlhub's LEMS reader cannot read {construct} "
+                                        f"(<{name}>)", file=ct.location.file, line=_line(ct, element),
+                                        element=f"ComponentType '{ct.name}'")
+    if not types:
+        return TranslationError(f"not supported: nmlhub's LEMS reader cannot read {construct} of the NeuroML2 "
+                                "core types this model uses")
+    names = ", ".join(f"'{ct.name}'" for ct in types[:5]) + (" ..." if len(types) > 5 else "")
+    return TranslationError(f"not supported: nmlhub's LEMS reader cannot read {construct} of the model's "
+                            f"ComponentTypes ({names})", file=types[0].location.file, line=types[0].location.line,
+                            element=f"ComponentType '{types[0].name}'")
+
+
+def _unparsable(element: etree._Element) -> bool:
+    return any(element.get(attribute) and not pylems_parses(element.get(attribute))
+               for attribute in EXPRESSION_ATTRIBUTES.get(etree.QName(element).localname, ()))
 
 
 def _unresolved_type(model: Any, type_name: str, component: str) -> TranslationError:

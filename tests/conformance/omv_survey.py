@@ -5,6 +5,7 @@ Usage::
 
     nice nmlhub omv ../shared/corpus/osb --timeout 600 --json survey.json --show-skipped
     python tests/conformance/omv_survey.py survey.json [rerun.json ...] [--known tests/omv_known.json]
+    python tests/conformance/omv_survey.py survey.out --cwd FOLDER   # its printed lines, run in FOLDER
 
 Later files override earlier ones for the same ``.omt`` and experiment (a rerun of some targets).
 The run of the survey itself is not part of pytest (tests/test_omv_corpus.py runs the same tests
@@ -84,10 +85,37 @@ def has_random_inputs(target: Path, seen: set | None = None) -> bool:
                for name in _INCLUDE.findall(text))
 
 
-def merge(files: list[Path]) -> list[dict]:
+_PRINTED = re.compile(r"^(PASS|FAIL|ERROR|SKIPPED)\s+(\S+\.omt) \[([^\]]+)\] (.*?): (.*)$")
+
+
+def rows_from_output(printed: Path, cwd: Path) -> list[dict]:
+    """The JSON rows of ``nmlhub omv``'s printed lines (``cwd``: the folder it ran in), for a survey
+    stopped before it wrote its JSON; each row's target read from its ``.omt``."""
+    from nmlhub.errors import NmlhubError
+    from nmlhub.omv.spec import read_omt
+
+    rows, targets = [], {}
+    for line in printed.read_text().splitlines():
+        match = _PRINTED.match(line)
+        if not match:
+            continue
+        status, omt, engine, experiment, detail = match.groups()
+        omt = str((cwd / omt).resolve())
+        if omt not in targets:
+            try:
+                targets[omt] = str(read_omt(Path(omt)).target)
+            except NmlhubError:
+                targets[omt] = ""
+        rows.append({"omt": omt, "engine": engine, "target": targets[omt], "experiment": experiment,
+                     "status": status.lower(), "detail": detail})
+    return rows
+
+
+def merge(files: list[Path], cwd: Path = Path.cwd()) -> list[dict]:
     rows: dict[tuple[str, str], dict] = {}
     for file in files:
-        for row in json.loads(file.read_text()):
+        found = json.loads(file.read_text()) if file.suffix == ".json" else rows_from_output(file, cwd)
+        for row in found:
             if row["omt"].endswith(".omt"):
                 rows[(row["omt"], row["experiment"])] = row
     return sorted(rows.values(), key=lambda r: (r["omt"], r["experiment"]))
@@ -118,11 +146,13 @@ def markdown(rows: list[dict], summary: list[str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", type=Path, nargs="+")
+    parser.add_argument("results", type=Path, nargs="+",
+                        help="nmlhub omv --json files, or its printed lines (any other suffix)")
+    parser.add_argument("--cwd", type=Path, default=Path.cwd(), help="where nmlhub omv ran (for printed lines)")
     parser.add_argument("--known", type=Path, help="write the experiments that do not pass, with causes")
     parser.add_argument("--markdown", type=Path, help="write the counts and every result as a Markdown page")
     args = parser.parse_args()
-    rows = merge(args.results)
+    rows = merge(args.results, args.cwd)
     checked = [r for r in rows if r["status"] != "skipped"]
     omts = {r["omt"] for r in rows}
     no_reference = [r for r in checked if "is not there" in r["detail"]]
