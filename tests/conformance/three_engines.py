@@ -4,14 +4,15 @@ nmlhub, and how far apart their spike times are (docs/conformance.md, "Tolerance
 
 Run by hand, from the repository (needs ``jnml``, Java and NEURON's ``nrnivmodl``)::
 
-    python tests/conformance/three_engines.py [LEMS_FILE SPIKES_FILE [STEP ...]]
+    python tests/conformance/three_engines.py [LEMS_FILE SPIKES_FILE [STEP ...]] [--threshold=MV]
 
 (by default nml_examples/hh_single/LEMS_hh_single.xml, hh_single.spikes.dat, steps 0.01ms 0.001ms)
 
 Each engine runs a copy of the model's folder; the spike times of SPIKES_FILE (an
-``EventOutputFile``, or a trace whose 0 crossings are the spikes, as omv detects them) are printed
-side by side with the largest difference between each pair of engines, absolute (ms) and relative
-(as omv compares them: ``numpy.allclose(ours, expected, rtol=tolerance)``).
+``EventOutputFile``, or a trace whose crossings of 0 mV, or of ``--threshold=MV``, are the spikes,
+as omv detects them) are printed side by side with the largest difference between each pair of
+engines, absolute (ms) and relative (as omv compares them:
+``numpy.allclose(ours, expected, rtol=tolerance)``).
 """
 
 from __future__ import annotations
@@ -37,21 +38,21 @@ def _jnml() -> str:
     return str(beside) if beside.is_file() else "jnml"
 
 
-def _spikes(folder: Path, name: str) -> np.ndarray:
+def _spikes(folder: Path, name: str, threshold_mv: float = 0.0) -> np.ndarray:
     """Spike times (ms): the events of an event file (TIME_ID or ID_TIME, in s), or the first
-    samples at or above 0 of a trace file (time, v in SI), as omv detects them."""
+    samples at or above the threshold of a trace file (time, v in SI), as omv detects them."""
     table = np.loadtxt(folder / name, ndmin=2)
     if not table.size:
         return np.zeros(0)
     integral = [bool(np.all(table[:, k] == np.round(table[:, k]))) for k in (0, 1)]
     if integral[0] != integral[1]:
         return np.sort(table[:, 1] if integral[0] else table[:, 0]) * 1e3
-    v = table[:, 1]
+    v = table[:, 1] - threshold_mv * 1e-3
     crossings = np.flatnonzero((v[:-1] < 0) & (v[1:] >= 0)) + 1
     return table[crossings, 0] * 1e3
 
 
-def run(lems: Path, spikes_file: str, step: str) -> dict[str, np.ndarray]:
+def run(lems: Path, spikes_file: str, step: str, threshold_mv: float = 0.0) -> dict[str, np.ndarray]:
     """Spike times (ms) of ``spikes_file`` from each engine, the simulation's step set to ``step``."""
     commands = {
         "jLEMS": [_jnml(), lems.name, "-nogui"],
@@ -75,17 +76,19 @@ def run(lems: Path, spikes_file: str, step: str) -> dict[str, np.ndarray]:
             except subprocess.CalledProcessError as exc:  # jLEMS refuses multi-compartment cells
                 print(f"  {engine}: failed ({' '.join(exc.cmd[:3])} exit {exc.returncode})")
                 continue
-            found[engine] = _spikes(folder, spikes_file)
+            found[engine] = _spikes(folder, spikes_file, threshold_mv)
     return found
 
 
 def main() -> None:
-    args = sys.argv[1:]
+    options = [a for a in sys.argv[1:] if a.startswith("--threshold=")]
+    args = [a for a in sys.argv[1:] if a not in options]
+    threshold_mv = float(options[-1].split("=", 1)[1]) if options else 0.0
     lems = Path(args[0] if args else REPO / "nml_examples/hh_single/LEMS_hh_single.xml").resolve()
     spikes_file = args[1] if len(args) > 1 else "hh_single.spikes.dat"
     for step in args[2:] or ["0.01ms", "0.001ms"]:
         print(f"step {step}")
-        found = run(lems, spikes_file, step)
+        found = run(lems, spikes_file, step, threshold_mv)
         for engine, times in found.items():
             print(f"  {engine:14s} {len(times):3d} spikes: {' '.join(f'{t:.5f}' for t in times)}")
         engines = list(found)
