@@ -32,8 +32,11 @@ def _recorded(lems: Path) -> tuple[str, list[str], str, list[str]]:
     """The trace file and its columns' cells, the spike file and its selections, as the LEMS file names them."""
     root = etree.parse(str(lems)).getroot()
     output, events = root.find(".//OutputFile"), root.find(".//EventOutputFile")
+    single = {"solo/cell": "solo[0]"}  # the instance a ChildInstance makes, in nmlhub's results
     columns = [c.get("quantity").removesuffix("/v") for c in output.iter("OutputColumn")]
-    return output.get("fileName"), columns, events.get("fileName"), [e.get("select") for e in events.iter("EventSelection")]
+    selections = [e.get("select") for e in events.iter("EventSelection")]
+    return (output.get("fileName"), [single.get(c, c) for c in columns], events.get("fileName"),
+            [single.get(s, s) for s in selections])
 
 
 def _check_against_jlems(lems: Path, time_ms: np.ndarray, traces: dict[str, np.ndarray],
@@ -74,11 +77,13 @@ def test_multiinstantiate_foreach_with_and_eventconnection_match_jlems():
 def test_lems_connectivity_pattern_with_assigned_weight_and_inputs_matches_jlems():
     """LEMS's own EventConnectivity: a Child pattern reaching the populations as ../source and
     ../target, receiver ../synapse, weight from an <Assign>; inputs as EventConnections from an
-    instance to itself."""
+    instance to itself; a ChildInstance (jLEMS's path solo/cell is solo[0])."""
     model = nmlhub.load(PATTERN)
     network = model.network()
     assert [c.weight for p in network.projections for c in p.connection_wds] == [3.0] * 4
-    assert [(i.target, i.input) for i in network.explicit_inputs] == [("pre[0]", "step"), ("pre[1]", "late")]
+    assert [(i.target, i.input) for i in network.explicit_inputs] == [
+        ("pre[0]", "step"), ("pre[1]", "late"), ("solo[0]", "step")]
+    assert model.simulation.outputs[0].columns[-1].quantity == "solo[0]/v"
     results = NeuronSimulation(model).run()
     _check_against_jlems(PATTERN, results.time_ms, results.traces, results.spikes)
 
@@ -119,6 +124,8 @@ REFUSED = [
      "not supported: a <MultiInstantiate> of a componentType"),
     ('<With instance="to" as="b"/>', '<CoInstantiate at="to" component="synapse"/>', "<CoInstantiate>",
      "not supported: <CoInstantiate>"),
+    ('<With instance="to" as="b"/>', '<ChildInstance component="synapse"/>', "<ChildInstance>",
+     "not supported: a <ChildInstance> of 'slow', a component of category synapse"),
     ('<Children name="links" type="link"/>', '<Children name="links" type="link"/>\n'
      '    <Dynamics><StateVariable name="x" dimension="none"/></Dynamics>', "<Dynamics>",
      "not supported: the <Dynamics> of ComponentType builtNet"),

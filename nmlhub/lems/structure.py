@@ -87,6 +87,9 @@ class BuiltNetwork:
     populations: dict[str, Population] = field(default_factory=dict)
     connections: list[Connection] = field(default_factory=list)
     inputs: list[tuple[Cell, str, Location]] = field(default_factory=list)
+    #: populations of the one instance a ``ChildInstance`` makes, with that component's id (jLEMS's
+    #: path to it is ``holder/component``, nmlhub's ``holder[0]``)
+    singles: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -181,12 +184,12 @@ class _Reader:
             self._check_node(node)
         for node in nodes:  # every population first: connections may name any of them
             for element in self._elements(node):
-                if local_name(element) == "MultiInstantiate":
-                    self._multi_instantiate(node, element)
+                if local_name(element) in ("MultiInstantiate", "ChildInstance"):
+                    self._instantiate(node, element)
         for node in nodes:
             bound: dict[str, Cell] = {}  # what a <With> names, for the elements after it
             for element in self._elements(node):
-                if local_name(element) != "MultiInstantiate":
+                if local_name(element) not in ("MultiInstantiate", "ChildInstance"):
                     self._build(node, element, bound)
         return self.built
 
@@ -225,21 +228,29 @@ class _Reader:
                 raise self.refuse(node, element, f"<{local_name(element)}> in a <Structure>")
         return elements
 
-    def _multi_instantiate(self, node: _Node, element: etree._Element) -> None:
+    def _instantiate(self, node: _Node, element: etree._Element) -> None:
+        kind = local_name(element)
         if element.get("componentType") or len([e for e in element if isinstance(e.tag, str)]):
-            raise self.refuse(node, element, "a <MultiInstantiate> of a componentType or with <Assign> "
+            # jLEMS gives such instances no parameters ("no value supplied for parameter")
+            raise self.refuse(node, element, f"a <{kind}> of a componentType or with <Assign> "
                               "(nmlhub places instances of a component the reference names)")
         if node.parent is not self.root:
-            raise self.refuse(node, element, f"a <MultiInstantiate> in '{node.id}', which is not a child of the "
+            raise self.refuse(node, element, f"a <{kind}> in '{node.id}', which is not a child of the "
                               f"simulation's target '{self.root.id}' (nmlhub reads populations there)")
+        if node.id in self.built.populations:
+            raise self.refuse(node, element, f"a second <{kind}> in '{node.id}'")
         reference = element.get("component", "")
-        component = node.component.parameters.get(reference)
-        if component not in self.model.components:
-            raise self.wrong(node, element, f"<MultiInstantiate component='{reference}'>: '{node.id}' names no "
-                             f"component of the model as '{reference}' (it has {component!r})")
-        number = element.get("number", "")
-        size = self._number(node, element, number)
+        component = self._referenced(node, element, reference)
+        category = self.model.components[component].category
+        if category in ("synapse", "input", "ion_channel", "concentration_model"):
+            raise self.refuse(node, element, f"a <{kind}> of '{component}', a component of category {category} "
+                              "(nmlhub places cells and spike sources as instances of a network)")
         where = self.structures[id(node)].location(element)
+        if kind == "ChildInstance":
+            self.built.singles[node.id] = component
+            self.built.populations[node.id] = Population(node.id, component, 1, where)
+            return
+        size = self._number(node, element, element.get("number", ""))
         self.built.populations[node.id] = Population(node.id, component, size, where)
 
     def _number(self, node: _Node, element: etree._Element, name: str) -> int:
@@ -267,8 +278,8 @@ class _Reader:
         elif kind == "EventConnection":
             self._event_connection(node, element, bound)
         else:
-            raise self.refuse(node, element, f"<{kind}> (nmlhub reads MultiInstantiate, ForEach, With and "
-                              "EventConnection through a receiver)")
+            raise self.refuse(node, element, f"<{kind}> (nmlhub reads MultiInstantiate, ChildInstance, "
+                              "ForEach, With and EventConnection through a receiver)")
 
     # -- paths -----------------------------------------------------------------------------------
     def _in_scope(self, start: _Node, name: str) -> _Node | None:
@@ -293,6 +304,9 @@ class _Reader:
                 current = current.parent
                 continue
             match = _SEGMENT.fullmatch(segment)
+            if match and match.group(2) is None and self.built.singles.get(current.id) == match.group(1):
+                current = Cell(current.id, 0)  # the one instance a ChildInstance made, by its component's id
+                continue
             found = self._in_scope(current, match.group(1)) if match else None
             if found is None:
                 raise self.wrong(node, element, f"the path '{path}' names nothing at '{segment}'")
@@ -348,7 +362,7 @@ class _Reader:
         if not element.get("receiver"):
             raise self.refuse(node, element, "an <EventConnection> without a receiver (events straight into "
                               "an instance's own port; nmlhub connects instances through a synapse)")
-        receiver = self._receiver(node, element, element.get("receiver", ""))
+        receiver = self._referenced(node, element, element.get("receiver", ""))
         self._check_ports(node, element, pre, receiver)
         where = self.structures[id(node)].location(element)
         weight = self._weight(node, element)
@@ -370,18 +384,18 @@ class _Reader:
                               "names as one instance")
         return found
 
-    def _receiver(self, node: _Node, element: etree._Element, path: str) -> str:
-        *up, name = [s for s in path.strip().split("/") if s]
+    def _referenced(self, node: _Node, element: etree._Element, path: str) -> str:
+        """The id of the component a reference names (``synapse``, ``../component``)."""
+        *up, name = [s for s in path.strip().split("/") if s] or [""]
         holder: _Node | None = node
         for segment in up:
             if segment != ".." or holder is None:
-                raise self.refuse(node, element, f"receiver '{path}' (nmlhub reads a component reference of "
-                                  "the component or of its parents: 'synapse', '../synapse')")
+                raise self.refuse(node, element, f"the reference '{path}' (nmlhub reads a component reference "
+                                  "of the component or of its parents: 'synapse', '../synapse')")
             holder = holder.parent
         component = holder.component.parameters.get(name) if holder is not None else None
         if component not in self.model.components:
-            raise self.wrong(node, element, f"receiver '{path}' names no component of the model "
-                             f"({component!r})")
+            raise self.wrong(node, element, f"'{path}' names no component of the model ({component!r})")
         return component
 
     def _attribute(self, node: _Node, element: etree._Element, name: str) -> str | None:

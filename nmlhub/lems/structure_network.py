@@ -19,6 +19,7 @@ import neuroml
 from ..errors import NmlhubError
 from ..model.model import Model
 from ..model.records import ComponentRecord, LemsComponent, Problem
+from ..model.simulation import Simulation
 from .structure import BuiltNetwork, builds_a_network, read_structure
 
 
@@ -61,10 +62,34 @@ def as_network(built: BuiltNetwork, network_id: str, model: Model) -> neuroml.Ne
     return network
 
 
+def _single_path(path: str, singles: dict[str, str]) -> str:
+    """jLEMS's path to the one instance a ChildInstance made (``solo/cell/v``) as nmlhub's (``solo[0]/v``)."""
+    stripped = path.strip()
+    for holder, component in singles.items():
+        prefix = f"{holder}/{component}"
+        if stripped == prefix or stripped.startswith(prefix + "/"):
+            return f"{holder}[0]{stripped[len(prefix):]}"
+    return path
+
+
+def _retargeted(simulation: Simulation, network_id: str, singles: dict[str, str]) -> Simulation:
+    def moved(path: str) -> str:
+        return _single_path(path, singles)
+
+    outputs = tuple(replace(o, columns=tuple(replace(c, quantity=moved(c.quantity)) for c in o.columns))
+                    for o in simulation.outputs)
+    events = tuple(replace(o, selections=tuple(replace(s, select=moved(s.select)) for s in o.selections))
+                   for o in simulation.event_outputs)
+    displays = tuple(replace(d, lines=tuple(replace(line, quantity=moved(line.quantity)) for line in d.lines))
+                     for d in simulation.displays)
+    return replace(simulation, target=network_id, outputs=outputs, event_outputs=events, displays=displays)
+
+
 def run_structure_network(model: Model) -> None:
     """When the simulation's target is built by LEMS ``<Structure>`` elements of the model's own
     types, add the network they build and point the simulation at it (in place; the recorded paths
-    stay as written). A structure nmlhub cannot read becomes an error of the model.
+    stay as written, but for the one instance a ``ChildInstance`` makes: ``solo/cell/v`` is
+    ``solo[0]/v``). A structure nmlhub cannot read becomes an error of the model.
 
     Parameters
     ----------
@@ -84,4 +109,4 @@ def run_structure_network(model: Model) -> None:
     network = as_network(built, network_id, model)
     model.document.networks.append(network)
     model.components[network_id] = ComponentRecord(network_id, "network", "network", record.location, network)
-    model.simulations[simulation.id] = replace(simulation, target=network_id)
+    model.simulations[simulation.id] = _retargeted(simulation, network_id, built.singles)
