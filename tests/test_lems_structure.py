@@ -152,6 +152,15 @@ def test_a_neuroml_population_inside_a_network_lems_builds_is_refused(tmp_path):
     assert str(info.value).startswith(f"{lems}:{line}: <population id='p'>: not supported: a NeuroML <population>")
 
 
+def test_an_eventconnection_from_an_instance_to_itself_through_a_synapse_is_an_autapse(tmp_path):
+    """jLEMS sends the instance's own spikes to the synapse made on it; an input (not a synapse)
+    there is NeuroML's explicitInput instead."""
+    lems, _ = _variant(tmp_path, 'from="cells[1]" to="cells[2]"', 'from="cells[2]" to="cells[2]"')
+    network = nmlhub.load(lems).network()
+    rows = [(c.pre_cell_id, c.post_cell_id, c.delay) for p in network.projections for c in p.connection_wds]
+    assert ("../cells/2/cellB", "../cells/2/cellB", "0.5ms") in rows and not network.explicit_inputs
+
+
 def test_a_path_naming_nothing_is_an_error_naming_it(tmp_path):
     lems, line = _variant(tmp_path, 'from="cells[0]" to="cells[1]"', 'from="cells[0]" to="cels[1]"')
     line = next(k for k, row in enumerate(lems.read_text().splitlines(), 1) if '<With instance="to"' in row)

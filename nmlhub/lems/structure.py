@@ -20,7 +20,8 @@ How each element reads (as jLEMS's builders do):
   (relative: ``../synapse``) receives the events of ``a`` on ``b``; ``delay``, ``sourcePort``,
   ``targetPort`` and ``receiverContainer`` name attributes of the component, read when it has them
   (jLEMS ignores them otherwise); an ``<Assign property="weight">`` sets the connection's weight.
-  From an instance to itself, the receiver is an input of that instance (NeuroML's explicitInput).
+  From an instance to itself, a receiver that is not a synapse is an input of that instance
+  (NeuroML's explicitInput); a synapse makes an autapse.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ from . import expr as ex
 
 #: The elements that build a network (the others a Structure may hold are refused by name).
 BUILDING = frozenset({"MultiInstantiate", "CoInstantiate", "ForEach", "EventConnection", "With", "ChildInstance"})
+
+#: The elements that make a component a network (a ``ChildInstance`` or ``With`` alone is a part of a
+#: cell, such as a synapse's connection to its parent, and leaves the component as it is).
+_MAKES_A_NETWORK = frozenset({"MultiInstantiate", "CoInstantiate", "ForEach", "EventConnection"})
 
 #: NeuroML's own network elements (their structure is NeuroML's, read by the NeuroML path).
 _NEUROML_NETWORK = frozenset({"network", "basePopulation", "baseProjection", "projection", "explicitInput",
@@ -144,13 +149,14 @@ def structure_of(model: Model, type_name: str) -> _Structure | None:
 
 def builds_a_network(model: Model, component: LemsComponent) -> tuple[str, Location, str] | None:
     """Where the component or one of its descendants is built by a ``<Structure>`` of the model's
-    own types: (type name, location, element), or None."""
+    own types that makes instances or connects them (``MultiInstantiate``, ``CoInstantiate``,
+    ``ForEach``, ``EventConnection``): (type name, location, element), or None."""
     for node in _walk(_tree(component)):
         structure = structure_of(model, node.component.type)
         if structure is None:
             continue
         for element in structure.element.iter(etree.Element):
-            if element is not structure.element:
+            if local_name(element) in _MAKES_A_NETWORK:
                 return structure.definition.name, structure.location(element), local_name(element)
     return None
 
@@ -367,7 +373,7 @@ class _Reader:
         where = self.structures[id(node)].location(element)
         weight = self._weight(node, element)
         delay_ms = self._delay_ms(node, element)
-        if pre == post:
+        if pre == post and self.model.components[receiver].category != "synapse":  # else an autapse
             if weight != 1.0 or delay_ms != 0.0:
                 raise self.refuse(node, element, "an input (an <EventConnection> from an instance to itself) "
                                   "with a weight or delay")
