@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "lems_structure"
 CHAIN = DATA / "LEMS_structure_chain.xml"
 PATTERN = DATA / "LEMS_structure_pattern.xml"
+NESTED = DATA / "LEMS_structure_nested.xml"
 STEP_S = 2e-5  # the step of both models
 
 
@@ -32,11 +33,12 @@ def _recorded(lems: Path) -> tuple[str, list[str], str, list[str]]:
     """The trace file and its columns' cells, the spike file and its selections, as the LEMS file names them."""
     root = etree.parse(str(lems)).getroot()
     output, events = root.find(".//OutputFile"), root.find(".//EventOutputFile")
-    single = {"solo/cell": "solo[0]"}  # the instance a ChildInstance makes, in nmlhub's results
-    columns = [c.get("quantity").removesuffix("/v") for c in output.iter("OutputColumn")]
-    selections = [e.get("select") for e in events.iter("EventSelection")]
-    return (output.get("fileName"), [single.get(c, c) for c in columns], events.get("fileName"),
-            [single.get(s, s) for s in selections])
+    def ours(cell: str) -> str:  # the instance a ChildInstance makes; a population inside 'layer'
+        return {"solo/cell": "solo[0]"}.get(cell, cell).replace("layer/", "layer_")
+
+    columns = [ours(c.get("quantity").removesuffix("/v")) for c in output.iter("OutputColumn")]
+    selections = [ours(e.get("select")) for e in events.iter("EventSelection")]
+    return output.get("fileName"), columns, events.get("fileName"), selections
 
 
 def _check_against_jlems(lems: Path, time_ms: np.ndarray, traces: dict[str, np.ndarray],
@@ -86,6 +88,16 @@ def test_lems_connectivity_pattern_with_assigned_weight_and_inputs_matches_jlems
     assert model.simulation.outputs[0].columns[-1].quantity == "solo[0]/v"
     results = NeuronSimulation(model).run()
     _check_against_jlems(PATTERN, results.time_ms, results.traces, results.spikes)
+
+
+def test_populations_deeper_than_the_targets_children_match_jlems():
+    """The chain model's groups inside a 'layer' component (jLEMS's paths layer/cells[0], a link
+    from the net into the layer): the same network, the same agreement with jLEMS."""
+    model = nmlhub.load(NESTED)
+    assert [p.id for p in model.network().populations] == ["layer_src", "layer_cells", "driven"]
+    assert model.simulation.outputs[0].columns[0].quantity == "layer_cells[0]/v"
+    results = NeuronSimulation(model).run()
+    _check_against_jlems(NESTED, results.time_ms, results.traces, results.spikes)
 
 
 def test_the_same_on_two_mpi_ranks(tmp_path):

@@ -76,12 +76,15 @@ class Connection:
 
 @dataclass(frozen=True)
 class Population:
-    """The instances one ``MultiInstantiate`` made."""
+    """The instances one ``MultiInstantiate`` (or ``ChildInstance``) made; ``path`` is jLEMS's path
+    to the component holding them from the target (``layer/pop``), ``id`` the population's
+    (``layer_pop``; the same for a child of the target)."""
 
     id: str
     component: str
     size: int
     where: Location
+    path: str = ""
 
 
 @dataclass
@@ -169,6 +172,7 @@ class _Reader:
         self.root = root
         self.built = BuiltNetwork(root.id)
         self.structures = {id(n): structure_of(model, n.component.type) for n in _walk(root)}
+        self.population_of: dict[int, str] = {}  # id() of a node holding instances -> its population
 
     # -- refusals --------------------------------------------------------------------------------
     def refuse(self, node: _Node, element: etree._Element, what: str) -> UnsupportedComponentError:
@@ -240,11 +244,19 @@ class _Reader:
             # jLEMS gives such instances no parameters ("no value supplied for parameter")
             raise self.refuse(node, element, f"a <{kind}> of a componentType or with <Assign> "
                               "(nmlhub places instances of a component the reference names)")
-        if node.parent is not self.root:
-            raise self.refuse(node, element, f"a <{kind}> in '{node.id}', which is not a child of the "
-                              f"simulation's target '{self.root.id}' (nmlhub reads populations there)")
-        if node.id in self.built.populations:
+        if node is self.root:
+            raise self.refuse(node, element, f"a <{kind}> in the simulation's target '{node.id}' itself "
+                              "(nmlhub reads populations in its descendants)")
+        names = []
+        holder: _Node | None = node
+        while holder is not None and holder is not self.root:
+            names.insert(0, holder.id)
+            holder = holder.parent
+        population_id, path = "_".join(names), "/".join(names)
+        if id(node) in self.population_of:
             raise self.refuse(node, element, f"a second <{kind}> in '{node.id}'")
+        if population_id in self.built.populations:
+            raise self.refuse(node, element, f"the population '{path}', named '{population_id}' like another")
         reference = element.get("component", "")
         component = self._referenced(node, element, reference)
         category = self.model.components[component].category
@@ -252,12 +264,13 @@ class _Reader:
             raise self.refuse(node, element, f"a <{kind}> of '{component}', a component of category {category} "
                               "(nmlhub places cells and spike sources as instances of a network)")
         where = self.structures[id(node)].location(element)
+        self.population_of[id(node)] = population_id
         if kind == "ChildInstance":
-            self.built.singles[node.id] = component
-            self.built.populations[node.id] = Population(node.id, component, 1, where)
+            self.built.singles[population_id] = component
+            self.built.populations[population_id] = Population(population_id, component, 1, where, path)
             return
         size = self._number(node, element, element.get("number", ""))
-        self.built.populations[node.id] = Population(node.id, component, size, where)
+        self.built.populations[population_id] = Population(population_id, component, size, where, path)
 
     def _number(self, node: _Node, element: etree._Element, name: str) -> int:
         text = node.component.parameters.get(name)
@@ -310,8 +323,9 @@ class _Reader:
                 current = current.parent
                 continue
             match = _SEGMENT.fullmatch(segment)
-            if match and match.group(2) is None and self.built.singles.get(current.id) == match.group(1):
-                current = Cell(current.id, 0)  # the one instance a ChildInstance made, by its component's id
+            single = self.population_of.get(id(current))
+            if match and match.group(2) is None and single and self.built.singles.get(single) == match.group(1):
+                current = Cell(single, 0)  # the one instance a ChildInstance made, by its component's id
                 continue
             found = self._in_scope(current, match.group(1)) if match else None
             if found is None:
@@ -324,13 +338,13 @@ class _Reader:
         return current
 
     def _cell(self, node: _Node, element: etree._Element, population: _Node, index: int, path: str) -> Cell:
-        made = self.built.populations.get(population.id)
+        made = self.built.populations.get(self.population_of.get(id(population), ""))
         if made is None:
             raise self.refuse(node, element, f"the path '{path}': '{population.id}' is not a population "
                               "a <MultiInstantiate> makes")
         if index >= made.size:
             raise self.wrong(node, element, f"the path '{path}': '{population.id}' has {made.size} instances")
-        return Cell(population.id, index)
+        return Cell(made.id, index)
 
     def _value(self, node: _Node, attribute: str | None) -> str:
         """An attribute of the element as jLEMS reads a path: the component's attribute of that
@@ -343,7 +357,7 @@ class _Reader:
         found = self._resolve(node, node, path, element)
         if isinstance(found, Cell):
             return [found]
-        made = self.built.populations.get(found.id)
+        made = self.built.populations.get(self.population_of.get(id(found), ""))
         if made is None:
             raise self.refuse(node, element, f"<ForEach instances='{path}'> over '{found.id}', which is not a "
                               "population a <MultiInstantiate> makes")

@@ -62,19 +62,23 @@ def as_network(built: BuiltNetwork, network_id: str, model: Model) -> neuroml.Ne
     return network
 
 
-def _single_path(path: str, singles: dict[str, str]) -> str:
-    """jLEMS's path to the one instance a ChildInstance made (``solo/cell/v``) as nmlhub's (``solo[0]/v``)."""
+def _network_path(path: str, built: BuiltNetwork) -> str:
+    """jLEMS's path to an instance as the network's: ``layer/pop[2]/v`` is ``layer_pop[2]/v``; the one
+    instance a ChildInstance made (``solo/cell/v``) is ``solo[0]/v``."""
     stripped = path.strip()
-    for holder, component in singles.items():
-        prefix = f"{holder}/{component}"
-        if stripped == prefix or stripped.startswith(prefix + "/"):
-            return f"{holder}[0]{stripped[len(prefix):]}"
+    for population in built.populations.values():
+        single = built.singles.get(population.id)
+        prefix = f"{population.path}/{single}" if single else f"{population.path}["
+        if single and (stripped == prefix or stripped.startswith(prefix + "/")):
+            return f"{population.id}[0]{stripped[len(prefix):]}"
+        if not single and population.path != population.id and stripped.startswith(prefix):
+            return f"{population.id}[{stripped[len(prefix):]}"
     return path
 
 
-def _retargeted(simulation: Simulation, network_id: str, singles: dict[str, str]) -> Simulation:
+def _retargeted(simulation: Simulation, network_id: str, built: BuiltNetwork) -> Simulation:
     def moved(path: str) -> str:
-        return _single_path(path, singles)
+        return _network_path(path, built)
 
     outputs = tuple(replace(o, columns=tuple(replace(c, quantity=moved(c.quantity)) for c in o.columns))
                     for o in simulation.outputs)
@@ -88,7 +92,8 @@ def _retargeted(simulation: Simulation, network_id: str, singles: dict[str, str]
 def run_structure_network(model: Model) -> None:
     """When the simulation's target is built by LEMS ``<Structure>`` elements of the model's own
     types, add the network they build and point the simulation at it (in place; the recorded paths
-    stay as written, but for the one instance a ``ChildInstance`` makes: ``solo/cell/v`` is
+    stay as written, but for populations deeper than the target's children, ``layer/pop[2]/v`` is
+    ``layer_pop[2]/v``, and the one instance a ``ChildInstance`` makes, ``solo/cell/v`` is
     ``solo[0]/v``). A structure nmlhub cannot read becomes an error of the model.
 
     Parameters
@@ -109,4 +114,4 @@ def run_structure_network(model: Model) -> None:
     network = as_network(built, network_id, model)
     model.document.networks.append(network)
     model.components[network_id] = ComponentRecord(network_id, "network", "network", record.location, network)
-    model.simulations[simulation.id] = _retargeted(simulation, network_id, built.singles)
+    model.simulations[simulation.id] = _retargeted(simulation, network_id, built)

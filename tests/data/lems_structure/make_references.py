@@ -17,7 +17,7 @@ from pathlib import Path
 from lxml import etree
 
 HERE = Path(__file__).resolve().parent
-MODELS = ("LEMS_structure_chain.xml", "LEMS_structure_pattern.xml")
+MODELS = ("LEMS_structure_chain.xml", "LEMS_structure_pattern.xml", "LEMS_structure_nested.xml")
 
 
 def _written_files(lems: Path) -> list[str]:
