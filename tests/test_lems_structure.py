@@ -147,8 +147,10 @@ REFUSED = [
 @pytest.mark.parametrize("old, new, element, message", REFUSED)
 def test_what_is_not_read_is_refused_in_one_line_by_run_and_validate(tmp_path, old, new, element, message):
     lems, line = _variant(tmp_path, old, new, element)
-    errors = [str(p) for p in validate(lems) if p.severity == "error"]
+    problems = validate(lems)
+    errors = [str(p) for p in problems if p.severity == "error"]
     assert any(e.startswith(f"{lems}:{line}: {element}: {message}") for e in errors), errors
+    assert len(problems) == 1, [str(p) for p in problems]  # not also "the target is not a network"
     with pytest.raises(NmlhubError) as info:
         NeuronSimulation(nmlhub.load(lems)).run()
     text = str(info.value)
