@@ -52,10 +52,10 @@ def run_cell_target_in_a_network(model: Model) -> None:
     record = model.components.get(simulation.target) if simulation is not None else None
     if record is None or record.category not in ("cell", "other") or _holds_a_network(model, record):
         return
-    from .lems_network import network_structure
+    from .structure import builds_a_network
 
-    if isinstance(record.obj, LemsComponent) and network_structure(model, record.obj) is not None:
-        return  # a network LEMS builds itself: refused where the model is checked (lems/support.py)
+    if isinstance(record.obj, LemsComponent) and builds_a_network(model, record.obj) is not None:
+        return  # a network LEMS builds itself (lems/structure_network.py)
     cell_id = record.id
     network_id = f"{cell_id}_network"
     while network_id in model.components:

@@ -272,24 +272,3 @@ def sampled(values: np.ndarray, time_ms: np.ndarray, step_ms: float) -> np.ndarr
     """A trajectory on the step grid at the recorded times."""
     index = np.clip(np.rint(np.asarray(time_ms) / step_ms).astype(int), 0, len(values) - 1)
     return values[index]
-
-
-#: LEMS ``<Structure>`` elements that build a network of instances (populations, connections).
-_NETWORK_BUILDING = frozenset({"MultiInstantiate", "CoInstantiate", "ForEach", "EventConnection"})
-
-
-def network_structure(model: Model, component: LemsComponent) -> tuple[str, str, int | None, str] | None:
-    """Where a component (or a child of it) is built by a LEMS ``<Structure>`` of the model's own
-    types (``MultiInstantiate``, ``EventConnection``...): (type name, file, line, element), or None."""
-    for item in [component, *component.children]:
-        for name in model.type_chain(item.type):
-            definition = model.component_types.get(name)
-            if definition is None or "Structure" not in definition.xml:
-                continue
-            root = parse_xml_bytes(definition.xml.encode()).getroot()
-            for element in root.iter(etree.Element):
-                if local_name(element) in _NETWORK_BUILDING and local_name(element.getparent()) != "Dynamics":
-                    start = definition.location.line
-                    line = start + element.sourceline - 1 if start and element.sourceline else start
-                    return name, definition.location.file, line, local_name(element)
-    return None

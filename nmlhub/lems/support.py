@@ -118,18 +118,7 @@ def _holder_problems(model: Model) -> list[Problem]:
     from ..errors import UnsupportedComponentError
     from .lems_network import holder_dynamics
 
-    from ..model.records import LemsComponent
-    from .lems_network import network_structure
-
     simulation = model.simulation
-    target = model.components.get(simulation.target) if simulation is not None else None
-    if target is not None and isinstance(target.obj, LemsComponent):
-        built = network_structure(model, target.obj)
-        if built is not None:
-            type_name, file, line, element = built
-            return [Problem(f"not supported: the simulation's target '{target.id}' is a network LEMS builds with "
-                            f"<{element}> (ComponentType {type_name}); nmlhub runs networks written as NeuroML "
-                            "populations, projections and inputs", file, line, f"<{element}>")]
     if simulation is None or simulation.holder is None:
         return []
     try:

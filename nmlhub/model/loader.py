@@ -138,6 +138,9 @@ class _Loader:
         from ..lems.cell_target import run_cell_target_in_a_network
 
         run_cell_target_in_a_network(self.model)
+        from ..lems.structure_network import run_structure_network
+
+        run_structure_network(self.model)
         from ..lems.lems_network import run_lems_defined_network
 
         run_lems_defined_network(self.model)

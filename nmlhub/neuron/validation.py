@@ -50,6 +50,8 @@ def translation_problems(model: Model) -> list[Problem]:
     try:
         network = model.network(simulation.target)
     except UnsupportedComponentError as exc:  # valid LEMS that run refuses (e.g. a LEMS-defined network)
+        if any(p.severity == "error" for p in model.problems):
+            return []  # refused while loading, more precisely (a LEMS <Structure> element nmlhub cannot read)
         return [Problem(f"nmlhub run cannot run this model: {exc.message}", exc.file or str(model.path),
                         exc.line, exc.element, "warning")]
     except ModelError:
