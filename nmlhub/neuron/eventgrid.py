@@ -24,9 +24,10 @@ through a relay per source and delay (:func:`relay_mechanism`) that redoes jLEMS
 arithmetic for each spike and passes it on to act at jLEMS's step, on any number of ranks and with
 CoreNEURON (the relays sit with the target cells and are built the same way on every engine). A
 relay decides a step ahead of the spike's action: it hears the spike ``(k - 2 + LEAD)`` steps
-after it was sent, which for k = 2 is under one step, so it must be on the source's rank; a delay
-of exactly two steps from a cell on another rank acts after 2 steps (jLEMS: 2, or 3 where its
-clock rounds up). A delay of one step always acts after one (t_n + dt is t_(n+1) exactly).
+after it was sent, which for k = 2 is under one step, so for a source on another rank the relay
+sits on the source's rank and its spikes travel by gid (``1 + SPREAD - LEAD`` steps, above the
+one step NEURON needs between ranks). A delay of one step always acts after one (t_n + dt is
+t_(n+1) exactly).
 
 ``"jlems-exact"`` is the former name of the default and means the same.
 

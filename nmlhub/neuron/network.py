@@ -61,6 +61,8 @@ class NetworkInstance:
     transfer_targets: list[tuple[Any, str, int]] = field(default_factory=list)
     # (pre population, cell, segment, fraction, delay ms) -> relay on this rank (eventgrid)
     relays: dict[tuple, Any] = field(default_factory=dict)
+    # (relay key, target, weight) of 2-step delays from other ranks (place_remote_relays)
+    remote_relayed: list[tuple[tuple, Any, float]] = field(default_factory=list)
     plastic: PlasticConnections = field(default_factory=PlasticConnections)  # their weights end the run
     _keep_netcon: Any = field(init=False, repr=False, compare=False)
 
@@ -93,25 +95,48 @@ class NetworkInstance:
         :mod:`nmlhub.neuron.eventgrid`."""
         from neuron import h
 
-        dt = self.settings.dt_ms
         key = (*origin, float(delay_ms))
-        steps = int(delivery_steps(np.array([delay_ms]), dt)[0])
-        if steps == 2 and not self.is_local(origin[0], origin[1]):
-            # heard under a step after it was sent: not from another rank (eventgrid's docstring)
-            self.add_netcon(connect(target), float(self.netcon_delays(np.array([delay_ms]))[0]), weight)
+        if int(delivery_steps(np.array([delay_ms]), self.dt_ms)[0]) == 2 and not self.is_local(origin[0], origin[1]):
+            # heard under a step after it was sent: the relay goes on the source's rank, and its
+            # spikes come here by gid (place_remote_relays, once every connection is known)
+            self.remote_relayed.append((key, target, weight))
             return
-        hear_first, hear_again, pass_on = relay_delays(steps, dt)
+        self.add_netcon(h.NetCon(self.relay(key, connect), target), _relay_pass_on(key, self.dt_ms), weight)
+
+    def relay(self, key: tuple, connect: Any) -> Any:
+        """The relay of spikes from source ``key[:4]`` with delay ``key[4]`` (ms) on this rank, made
+        at first use and fed by two NetCons ``connect(relay)`` from the source."""
+        from neuron import h
+
         if key not in self.relays:
+            steps = int(delivery_steps(np.array([key[4]]), self.dt_ms)[0])
             relay = getattr(h, relay_mechanism().name)()  # an artificial cell: in no section
-            relay.steps, relay.delay_s = steps, float(delay_ms) * 0.001
-            for later, delay in enumerate((hear_first, hear_again)):
+            relay.steps, relay.delay_s = steps, key[4] * 0.001
+            for later, delay in enumerate(relay_delays(steps, self.dt_ms)[:2]):
                 self.add_netcon(connect(relay), delay, float(later))
             self.relays[key] = relay
-        # the relay's spikes act at the start of their step, after those arriving there directly
-        # (see SPREAD), each relay at its own time (drawn from its source and delay, the same on
-        # every rank): NEURON and CoreNEURON order events of equal times differently
-        own = zlib.crc32(repr(key).encode()) % 100_000
-        self.add_netcon(h.NetCon(self.relays[key], target), pass_on - own * 1e-8 * dt, weight)
+        return self.relays[key]
+
+    def place_remote_relays(self) -> None:
+        """Put the relays of 2-step delays whose targets are on other ranks on their sources'
+        ranks, each with a gid (numbered alike on every rank, after every cell and spike source),
+        and connect those targets to them. Every rank calls this once, after every connection."""
+        from neuron import h
+
+        wiring = self.parallel
+        wanted = sorted({key for key, _, _ in self.remote_relayed})
+        keys = sorted(set().union(*(set(map(tuple, found)) for found in wiring.pc.py_allgather(wanted))))
+        first = int(wiring.pc.allreduce(len(wiring.owner) + len(wiring.source_places), 2))
+        gids = {key: first + k for k, key in enumerate(keys)}
+        for key in keys:
+            if self.is_local(key[0], key[1]):
+                netcon = h.NetCon(self.relay(key, wiring.connector(self, *key[:4])), None)
+                wiring.pc.set_gid2node(gids[key], self.plan.rank)
+                wiring.pc.cell(gids[key], netcon)
+                self.netcons.append(netcon)
+        for key, target, weight in self.remote_relayed:
+            self.add_netcon(wiring.pc.gid_connect(gids[key], target), _relay_pass_on(key, self.dt_ms), weight)
+        self.remote_relayed.clear()
 
     def add_netcon(self, netcon: Any, delay_ms: float, weight: float) -> None:
         """Give a NetCon its delay and weight (the one route by which weights reach NEURON) and keep it."""
@@ -139,6 +164,15 @@ class NetworkInstance:
                          fraction: float = 0.5) -> Any:
         """A NetCon carrying a cell's spikes (detected at segment/fraction) to ``target``."""
         return self.wiring.connector(self, population, index, segment, fraction)(target)
+
+
+def _relay_pass_on(key: tuple, dt_ms: float) -> float:
+    """The delay (ms) from a relay to its targets: its spikes act at the start of their step,
+    after those arriving there directly (see eventgrid.SPREAD), each relay at its own time (drawn
+    from its source and delay, the same on every rank): NEURON and CoreNEURON order events of equal
+    times differently."""
+    own = zlib.crc32(repr(key).encode()) % 100_000
+    return relay_delays(int(delivery_steps(np.array([key[4]]), dt_ms)[0]), dt_ms)[2] - own * 1e-8 * dt_ms
 
 
 def _hoc_list() -> Any:
@@ -213,6 +247,8 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
                                         stim.fraction, stim.weight), mechanisms, instance)
     for inputs in _explicit_inputs(network):
         _attach_inputs(inputs, mechanisms, instance)
+    if instance.parallel is not None and settings.event_timing != "neuron":
+        instance.place_remote_relays()  # once every connection is known
     return instance
 
 

@@ -6,7 +6,8 @@
 
 ``izh200_whole.net.nml`` / ``LEMS_izh200_whole.xml``: the same network (same seed) with every delay
 a whole number of steps (1-5 ms, rounded to 0.05 ms), at dt 0.01 ms. ``whole_steps.net.nml`` and
-``LEMS_whole_steps_<dt>.xml`` (dt 0.025, 0.01, 0.005 and 0.001 ms): a spikeArray with spikes at many different
+``LEMS_whole_steps_<dt>.xml`` (dt 0.025, 0.01, 0.005 and 0.001 ms; ``two_steps`` the same with delays of
+2 and 3 steps at dt 0.01 ms): a spikeArray with spikes at many different
 steps (off the grids of 0.025 and 0.01 ms; some on those of 0.005 and 0.001 ms) driving integrate-and-fire cells through
 delays of whole steps (0.05, 0.075, 1, 2, 3 ms): jLEMS's accumulated clock makes each spike act
 after k or k + 1 steps, both outcomes many times.
@@ -14,8 +15,9 @@ after k or k + 1 steps, both outcomes many times.
 ``izh200.net.nml`` and ``LEMS_izh200.xml`` are written by this script from a fixed seed (160 RS and
 40 FS Izhikevich cells, each receiving 10 excitatory and 5 inhibitory connections with delays
 drawn uniformly from 1-5 ms off the 0.025 ms grid, pulse inputs of per-cell weights, 500 ms).
-``LEMS_timing.xml`` / ``timing.net.nml``, ``LEMS_clock.xml`` / ``clock.net.nml`` and
-``LEMS_regimes.xml`` (whose reference also keeps jLEMS's traces, ``traces``) are written by hand;
+``LEMS_timing.xml`` / ``timing.net.nml``, ``LEMS_clock.xml`` / ``clock.net.nml``,
+``LEMS_regimes.xml`` and ``LEMS_nmda.xml`` (whose references also keep jLEMS's traces, ``traces``)
+are written by hand;
 ``LEMS_clock_first.xml`` / ``clock_first.net.nml`` (the targets declared first) by this script. Each LEMS file is run with
 ``jnml LEMS_FILE -nogui`` in a scratch copy of this folder, and its event file is stored as
 ``reference_<name>.npz``: ``time_s`` and ``id`` of every event in file order, plus the jNeuroML
@@ -137,22 +139,28 @@ def whole_steps_spike_times() -> np.ndarray:
 WHOLE_STEPS_ARRAYS, WHOLE_STEPS_SPIKES = 4, 30
 
 
-def write_whole_steps() -> None:
+#: delays of exactly 2 and 3 steps at dt 0.01 ms (a relay hears a 2-step delay's spike under a step
+#: after it was sent: on 2 ranks, each spikeArray drives one target on each rank)
+TWO_STEPS_DELAYS_MS, TWO_STEPS_DTS = ("0.02", "0.03"), {"dt01": "0.01"}
+
+
+def write_whole_steps(name: str = "whole_steps", delays: tuple[str, ...] = WHOLE_DELAYS_MS,
+                      dts: dict[str, str] = WHOLE_STEPS_DTS) -> None:
     times = whole_steps_spike_times().reshape(WHOLE_STEPS_ARRAYS, WHOLE_STEPS_SPIKES)
-    count = len(WHOLE_DELAYS_MS)
+    count = len(delays)
     arrays, populations, projections = [], [], []
     for j, train in enumerate(times):
         spikes = "\n".join(f'    <spike id="{k}" time="{t:.4f}ms"/>' for k, t in enumerate(train))
         arrays.append(f'  <spikeArray id="train{j}">\n{spikes}\n  </spikeArray>')
         populations.append(f'    <population id="src{j}" component="train{j}" size="1"/>')
         targets = "\n".join(f'      <connectionWD id="{k}" preCellId="../src{j}[0]" postCellId="../tgt[{j * count + k}]" '
-                            f'weight="1" delay="{d}ms"/>' for k, d in enumerate(WHOLE_DELAYS_MS))
+                            f'weight="1" delay="{d}ms"/>' for k, d in enumerate(delays))
         projections.append(f'    <projection id="whole{j}" presynapticPopulation="src{j}" postsynapticPopulation="tgt" '
                            f'synapse="syn">\n{targets}\n    </projection>')
     newline = "\n"
-    (HERE / "whole_steps.net.nml").write_text(f"""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="whole_steps">
+    (HERE / f"{name}.net.nml").write_text(f"""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="{name}">
   <notes>Written by make_references.py: do not edit by hand. Spikes at many steps (spikeArray j
-    drives tgt[5j..5j+4]) through delays of whole steps ({", ".join(WHOLE_DELAYS_MS)} ms), each to
+    drives tgt[{count}j..{count}j+{count - 1}]) through delays of whole steps ({", ".join(delays)} ms), each to
     an integrate-and-fire cell that fires within a few steps of the spike's arrival.</notes>
   <iafCell id="iaf" leakReversal="-70mV" thresh="-50mV" reset="-70mV" C="0.01nF" leakConductance="0.001uS"/>
   <expOneSynapse id="syn" gbase="10nS" erev="0mV" tauDecay="0.5ms"/>
@@ -169,16 +177,16 @@ def write_whole_steps() -> None:
                            + [f'      <EventSelection id="{WHOLE_STEPS_ARRAYS + k}" select="tgt[{k}]" eventPort="spike"/>'
                               for k in range(WHOLE_STEPS_ARRAYS * count)])
     length = float(times.max()) + 10.0
-    for tag, step in WHOLE_STEPS_DTS.items():
-        (HERE / f"LEMS_whole_steps_{tag}.xml").write_text(f"""<Lems>
+    for tag, step in dts.items():
+        (HERE / f"LEMS_{name}_{tag}.xml").write_text(f"""<Lems>
   <!-- Written by make_references.py: delays of whole steps, spikes at many steps. -->
   <Target component="sim"/>
   <Include file="Cells.xml"/>
   <Include file="Networks.xml"/>
   <Include file="Simulation.xml"/>
-  <Include file="whole_steps.net.nml"/>
+  <Include file="{name}.net.nml"/>
   <Simulation id="sim" length="{length:.0f}ms" step="{step}ms" target="net">
-    <EventOutputFile id="spikes" fileName="whole_steps_{tag}.spikes" format="TIME_ID">
+    <EventOutputFile id="spikes" fileName="{name}_{tag}.spikes" format="TIME_ID">
 {selections}
     </EventOutputFile>
   </Simulation>
@@ -226,7 +234,8 @@ def reference(name: str, lems: str, events: str, traces: str | None = None) -> N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("timing", "izh200", "izh200_whole", "whole_steps", "clock", "regimes"))
+    parser.add_argument("--only", choices=("timing", "izh200", "izh200_whole", "whole_steps", "two_steps", "clock",
+                                                 "regimes", "nmda"))
     args = parser.parse_args()
     if args.only in (None, "timing"):
         reference("timing", "LEMS_timing.xml", "timing.spikes")
@@ -236,6 +245,8 @@ def main() -> None:
         reference("clock_first", "LEMS_clock_first.xml", "clock_first.spikes")
     if args.only in (None, "regimes"):
         reference("regimes", "LEMS_regimes.xml", "regimes.spikes", "regimes.dat")
+    if args.only in (None, "nmda"):
+        reference("nmda", "LEMS_nmda.xml", "nmda.spikes", "nmda.dat")
     if args.only in (None, "izh200"):
         write_izh200()
         reference("izh200", "LEMS_izh200.xml", "izh200.spikes")
@@ -246,6 +257,10 @@ def main() -> None:
         write_whole_steps()
         for tag in WHOLE_STEPS_DTS:
             reference(f"whole_steps_{tag}", f"LEMS_whole_steps_{tag}.xml", f"whole_steps_{tag}.spikes")
+    if args.only in (None, "two_steps"):
+        write_whole_steps("two_steps", TWO_STEPS_DELAYS_MS, TWO_STEPS_DTS)
+        for tag in TWO_STEPS_DTS:
+            reference(f"two_steps_{tag}", f"LEMS_two_steps_{tag}.xml", f"two_steps_{tag}.spikes")
 
 
 if __name__ == "__main__":
