@@ -1,5 +1,6 @@
 """Build and run one saved benchmark network with nmlhub (serially or as one MPI rank) and print
-a RESULT_JSON line like ../shared/bench's scripts (used by network_bench.py).
+a RESULT_JSON line like ../shared/bench's scripts (used by network_bench.py). As in the
+hand-written script, the build is timed from after NEURON is imported and MPI initialised.
 
 Usage: [mpiexec -n R] python bench_network_run.py LEMS_FILE N [--share-synapses] [--coreneuron]
 """
@@ -13,7 +14,15 @@ import time
 
 start = time.time()
 from nmlhub.model import load  # noqa: E402
+from nmlhub.neuron import mpi  # noqa: E402
 from nmlhub.neuron.simulation import NeuronSimulation  # noqa: E402
+
+# As the hand-written script does before its build starts: NEURON imported, MPI initialised.
+if mpi.started_by_mpi_launcher():
+    mpi.init()
+from neuron import h  # noqa: E402
+
+h.load_file("stdrun.hoc")
 
 
 def peak_rss_mb() -> float:

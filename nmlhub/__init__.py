@@ -1,7 +1,12 @@
 """nmlhub: NeuroML as the common language of network modelling, NEURON as its engine.
 
-Importing nmlhub has no side effects.
+Importing nmlhub has no side effects, except that networkx, which libNeuroML imports, is imported
+when first used (:mod:`nmlhub.lazy`).
 """
+
+from .lazy import defer_import
+
+defer_import("networkx")  # before anything imports libNeuroML  # noqa: E402
 
 from .errors import CoreTypesError, ModelError, NmlhubError, UnitError, XmlSecurityError
 from .model import Model, load

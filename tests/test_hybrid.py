@@ -42,7 +42,7 @@ def _run(lems: Path, switches: dict[str, str] | None = None):
     model = nmlhub.load(lems)
     if switches:
         switch_cells(model, switches)
-    sim = NeuronSimulation(model, duration_ms=50.0)
+    sim = NeuronSimulation(model, duration_ms=50.0, keep_expanded=True)
     results = sim.run()
     pairs = {(p.pre_population, p.post_population, p.synapse): np.stack([p.pre_cell, p.post_cell])
              for p in sim.expanded.projections}

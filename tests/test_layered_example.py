@@ -34,7 +34,7 @@ def test_layered_network_runs_with_depth_rules():
     model = nmlhub.load(FOLDER / "LEMS_layered_cortex.xml")
     from nmlhub.neuron.simulation import NeuronSimulation
 
-    sim = NeuronSimulation(model, duration_ms=150)
+    sim = NeuronSimulation(model, duration_ms=150, keep_expanded=True)
     results = sim.run()
     expanded = sim.expanded
     cells = expanded.cells

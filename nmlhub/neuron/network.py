@@ -222,9 +222,11 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
              for proj in network.projections]
     wiring.reserve_sources([proj.presynaptic_population for proj in network.projections],
                            [cols for cols, _, _ in parts], instance)
-    for proj, (cols, weights, delays) in zip(network.projections, parts):
+    for k, proj in enumerate(network.projections):
+        (cols, weights, delays), parts[k] = parts[k], None  # each table released once NEURON holds it
         connect_columns(proj.presynaptic_population, proj.postsynaptic_population, proj.synapse,
                         cols, weights, delays, mechanisms, instance)
+    del parts
     for source, target, synapse, weight, delay in _single_connections(model, network):
         _connect_one(source, target, synapse, (weight, delay), mechanisms, instance)
     for proj in network.electrical_projections:

@@ -43,6 +43,7 @@ class RunOptions:
     record: tuple[str, ...] = ()
     record_every_ms: float | None = None
     gather: str = "rank0"
+    keep_expanded: bool = False
 
     def with_values(self, values: Mapping[str, Any]) -> "RunOptions":
         """These options with some replaced by name.

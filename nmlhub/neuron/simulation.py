@@ -86,10 +86,14 @@ class NeuronSimulation:
         jLEMS's step, spike by spike (neuron engine only); ``"neuron"``: the delays as written,
         delivered as NEURON does. See :mod:`nmlhub.neuron.eventgrid`. Either way, a spike at the
         end of the run (t = length) is recorded, as jLEMS does.
+        ``keep_expanded``: keep what the network's rules expanded to (cells, connections: 32
+        bytes per connection) as ``sim.expanded`` after the build; by default it is released
+        once NEURON holds the network (``sim.expanded`` is then None).
     cache
         Where compiled mechanisms live (default: the user cache).
     progress
-        Called with the fraction done while running.
+        Called with the fraction done while running (the run stops 100 times for it; without
+        it, it runs in one go: on MPI ranks each stop costs a spike exchange).
 
     Raises
     ------
@@ -192,6 +196,8 @@ class NeuronSimulation:
                     cm.shareable = False
         settings = BuildSettings(self.dt_ms, self.options.share_synapses, self.options.event_timing)
         self.instance = instantiate(self.model, self.network, self.mechanisms, plan, settings, self.expanded, self.pc)
+        if not self.options.keep_expanded:
+            self.expanded = None  # NEURON holds the network now; its tables would stay through the run
         self._probes = self._make_probes()
         if self.options.lfp is not None:
             self.lfp_recorder = LFPRecorder(self.instance.cells, self.options.lfp, self._lfp_every_steps)
@@ -494,6 +500,8 @@ class NeuronSimulation:
         every = self.options.write_every_ms
         if flush is not None and every is not None:
             stops = list(np.arange(every, self.duration_ms, every)) + [self.duration_ms]
+        elif self.progress is None:
+            stops = [self.duration_ms]  # nobody to tell: on MPI ranks every stop is one spike exchange more
         else:
             stops = self.engine.stops(self.duration_ms)
         started = time.monotonic()

@@ -11,11 +11,6 @@ import numpy as np
 
 from .layout import stream_key
 
-try:  # the binomial quantile scipy.stats.binom.ppf computes (Boost's), without importing scipy.stats (70 MB)
-    from scipy.special._ufuncs import _binom_ppf
-except ImportError:  # pragma: no cover - another scipy layout
-    _binom_ppf = None
-
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _C1 = np.uint64(0xBF58476D1CE4E5B9)
 _C2 = np.uint64(0x94D049BB133111EB)
@@ -53,7 +48,10 @@ def binomial_quantile(u: np.ndarray, n: np.ndarray | int, p: float) -> np.ndarra
     """The smallest k with P(X <= k) >= u for X ~ binomial(n, p), as ``scipy.stats.binom.ppf``
     gives it (-1 for u = 0), for u in [0, 1), n >= 0 and 0 <= p <= 1."""
     u = np.asarray(u, dtype=float)
-    if _binom_ppf is None:
+    try:  # Boost's quantile, as scipy.stats.binom.ppf computes it, without scipy.stats (70 MB); imported
+        # here: scipy.special holds 16 MB that only rules drawing counts need
+        from scipy.special._ufuncs import _binom_ppf
+    except ImportError:  # pragma: no cover - another scipy layout
         from scipy import stats
 
         return stats.binom.ppf(u, n, p).astype(np.int64)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Mapping, Union
 
 import numpy as np
-from scipy import special
 
 from ..errors import NmlhubError
 from ..lems import expr as ex
@@ -64,6 +63,8 @@ class Distribution:
         if self.kind == "lognormal":
             low = math.log(low) if low > 0 else -math.inf
             high = math.log(high) if high > 0 else -math.inf
+        from scipy import special  # here: 16 MB that only truncated (log)normal draws need
+
         lo = special.ndtr((low - self.a) / self.b)
         hi = special.ndtr((high - self.a) / self.b)
         z = special.ndtri(np.clip(lo + u * (hi - lo), 1e-300, 1 - 1e-16))
