@@ -75,3 +75,18 @@ def test_the_same_type_used_by_a_population_is_still_refused_in_one_line():
                               capture_output=True, text=True, timeout=300)
     assert validate.returncode == 1
     assert f"{library}:{line}: <InstanceRequirement name='other'>: ComponentType unusedPeerProbe" in validate.stdout
+
+
+def test_a_type_named_like_a_core_type_is_run_as_written_and_validate_warns(tmp_path):
+    """HindmarshRose1984Cell.xml defines hindmarshRose1984Cell, which jNeuroML 0.14's core types now
+    define too: jNeuroML refuses the file, nmlhub runs the file's own definition (here a ramp of
+    1 V/s from -70 mV, the analytic answer) and validate says so in a warning at the definition."""
+    lems = DATA / "LEMS_core_name.xml"
+    line = next(k for k, text in enumerate(lems.read_text().splitlines(), 1) if "<ComponentType" in text)
+    validate = subprocess.run([sys.executable, "-m", "nmlhub", "validate", str(lems)],
+                              capture_output=True, text=True, timeout=300)
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert (f"{lems}:{line}: ComponentType hindmarshRose1984Cell: warning: ComponentType 'hindmarshRose1984Cell' "
+            "has the name of a NeuroML2 core type") in validate.stdout
+    ours = _run("LEMS_core_name.xml", tmp_path, "core_name.dat")
+    np.testing.assert_allclose(ours[:, 1], -0.07 + ours[:, 0], rtol=0, atol=1e-9)
