@@ -129,24 +129,27 @@ def test_units_the_model_defines_reach_the_lems_reader(tmp_path):
     assert len(spikes) == len(expected) and np.max(np.abs(spikes - expected)) < SPIKE_TOL_MS
 
 
-def test_an_instance_requirement_read_for_anything_but_v_is_refused_by_run_and_validate(tmp_path):
-    """nmlhub links a peer's membrane potential only: another variable of the peer is refused in one
-    line naming the select, not linked to v."""
+def test_an_instance_requirement_read_for_a_variable_the_peer_lacks_is_refused_by_run_and_validate(tmp_path):
+    """nmlhub links any variable of the peer's cell (``peer/v``, a rate cell's ``peer/r``: see
+    tests/test_outside_corpus.py); one the cell at that end does not have is refused in one line
+    naming the projection and the variable, not linked to v."""
     from pathlib import Path
 
     from nmlhub.model.validate import validate
     from nmlhub.neuron.simulation import NeuronSimulation
+    from nmlhub.neuron.validation import validate as validate_run
 
     source = Path(__file__).resolve().parent / "conformance" / "semantics" / "LEMS_instance_requirement.xml"
     lems = tmp_path / source.name
     lems.write_text(source.read_text().replace('select="peer/v"', 'select="peer/open"'))
-    line = next(k for k, text in enumerate(lems.read_text().splitlines(), 1) if "<InstanceRequirement" in text)
-    expected = (f"{lems}:{line}: <InstanceRequirement name='peer'>: ComponentType sigmoidPeerSynapse: "
-                "<InstanceRequirement name='peer'> is not supported ('peer/open' reads the peer's 'open'")
+    line = next(k for k, text in enumerate(lems.read_text().splitlines(), 1) if "<continuousProjection" in text)
+    expected = ("'sig' reads 'open' of the cells of population 'pre' (component 'iaf'), which have no "
+                "variable 'open' nmlhub can link")
     with pytest.raises(NmlhubError) as info:
         NeuronSimulation(nmlhub.load(lems)).run()
-    assert str(info.value).startswith(expected) and "\n" not in str(info.value)
-    assert any(str(problem).startswith(expected) for problem in validate(lems))
+    assert expected in str(info.value) and "\n" not in str(info.value)
+    assert any(str(problem) == f"{lems}:{line}: projection graded: {expected}" for problem in validate_run(lems))
+    assert not any("InstanceRequirement" in str(problem) for problem in validate(lems))
 
 
 # -- what pylems cannot read, named in nmlhub's words (issue 16, item 4) -------------------------

@@ -11,6 +11,7 @@ construct, instead of failing deep inside pylems.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Callable
 
 from lxml import etree
@@ -45,15 +46,15 @@ def _instance_requirement(element: etree._Element, root: etree._Element, definit
     of an electrical or continuous connection, the synapse at the other end (its ``peer``), whose
     membrane potential is the other cell's. nmlhub links that potential (``peer/v``) itself."""
     name = element.get("name", "")
-    if "baseSynapse" not in model.type_chain(definition.name):
+    if not {"baseSynapse", "baseSynapseDL"} & set(model.type_chain(definition.name)):
         return ("nmlhub supplies an instance requirement only to a synapse, as the peer at the other end "
                 "of its electrical or continuous connection")
     for other in root.iter(etree.Element):
         select = other.get("select") or ""
         if re.match(rf"\s*{re.escape(name)}\s*(\[|/)", select) and not re.fullmatch(
-                rf"\s*{re.escape(name)}/v\s*", select):
-            return (f"'{select}' reads the peer's {select.split('/')[-1]!r}; nmlhub links a peer's "
-                    "membrane potential v only")
+                rf"\s*{re.escape(name)}/\w+\s*", select):
+            return (f"'{select}' reads beyond the peer's own variables; nmlhub links one variable of the "
+                    "peer's cell ('peer/v', 'peer/r')")
     return None
 
 
@@ -107,9 +108,35 @@ def unsupported_constructs(model: Model) -> list[Problem]:
     list of Problem
         Errors naming the file and line of each construct; empty when everything is supported.
     """
+    used = used_types(model)
     problems = [problem for definition in model.component_types.values()
+                if used is None or definition.name in used
                 for problem in _type_problems(definition, model)]
     return problems + _holder_problems(model)
+
+
+_TYPE_USE = re.compile(r"<\s*([A-Za-z_][\w.-]*)|\btype\s*=\s*[\"']([^\"']+)[\"']")
+_SCANNED_BYTES = 16 * 2**20
+
+
+def used_types(model: Model) -> set[str] | None:
+    """The ComponentTypes a model can instantiate: those its files name as an element or a
+    ``type=`` (components, children, populations of a type), with every type they extend.
+
+    A type no file names (one of many in an included library, like RateBased.xml's) is never
+    built, so jLEMS runs the model whatever that type contains; nmlhub checks the used ones only.
+    None (every type counts as used) when a file cannot be scanned cheaply (not XML, or large).
+    """
+    named = {record.type for record in model.components.values() if getattr(record, "type", None)}
+    for source in model.files:
+        if source.kind == "hdf5":
+            continue
+        path = Path(source.path)
+        if source.kind not in ("neuroml", "lems") or not path.is_file() or path.stat().st_size > _SCANNED_BYTES:
+            return None
+        text = path.read_text(encoding="utf-8", errors="replace")
+        named.update(tag or attribute for tag, attribute in _TYPE_USE.findall(text))
+    return {base for name in named for base in model.type_chain(name)}
 
 
 def _holder_problems(model: Model) -> list[Problem]:

@@ -58,6 +58,8 @@ class FlatComponent:
     exposures: dict[str, str] = field(default_factory=dict)
     exposure_dimensions: dict[str, str] = field(default_factory=dict)
     requirements: dict[str, str] = field(default_factory=dict)
+    #: Requirements read from another instance (``peer/r``): requirement name -> its variable there.
+    peer_variables: dict[str, str] = field(default_factory=dict)
     external: dict[str, str] = field(default_factory=dict)
     out_ports: list[str] = field(default_factory=list)
     in_ports: list[str] = field(default_factory=list)
@@ -316,6 +318,7 @@ class Translator:
             # A path into another instance (a gap junction's peer/v): linked by the driver.
             name = f"{collection}_{var}"
             flat.requirements[name] = dimension
+            flat.peer_variables[name] = var
             return ex.Name(name)
         if not members:
             return identity

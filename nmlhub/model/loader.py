@@ -9,7 +9,7 @@ from typing import Any
 import neuroml
 from lxml import etree
 
-from ..coretypes import core_type_file_names
+from ..coretypes import core_component_types, core_type_file_names
 from ..errors import ModelError, NmlhubError, XmlSecurityError
 from ..xmlsafe import DEFAULT_MAX_XML_BYTES, lems_type, local_name, parse_xml_bytes, parse_xml_file
 from .model import Model
@@ -317,6 +317,11 @@ class _Loader:
             self._problem(f"ComponentType '{name}' is defined again (first at {first})",
                           here, f"ComponentType {name}", "warning")
             return
+        core = core_component_types().get(name)
+        if core is not None:
+            self._problem(f"ComponentType '{name}' has the name of a NeuroML2 core type (in {core.file}): nmlhub "
+                          "runs this definition, jNeuroML refuses the file ('Duplicate name for ComponentType')",
+                          here, f"ComponentType {name}", "warning")
         self.model.component_types[name] = ComponentTypeDef(
             name,
             element.get("extends"),

@@ -16,6 +16,7 @@ from ..lems.nmodl import transfer_buffer
 from ..model.columns import ConnectionColumns, projection_columns, with_local_rows
 from ..model.coupled import coupled_attrs, coupled_rows
 from .cells import make_point_process
+from ..errors import UnsupportedComponentError
 from .mechanisms import ComponentMechanism
 
 #: A place on a cell: (population, cell index, segment, fraction along it).
@@ -109,10 +110,10 @@ def _attach(here: Place, there: Place, component: str, weight: float,
     cell = instance.cell(here[0], here[1])
     section, x = cell.locate(here[2], here[3])
     point = make_point_process(cm, section, x, weight)
-    for pointer in cm.mechanism.pointers.values():
-        if instance.is_local(there[0], there[1]):
-            there_section, there_x = instance.cell(there[0], there[1]).locate(there[2], there[3])
-            h.setpointer(there_section(there_x)._ref_v, pointer, point)
+    for name, pointer in cm.mechanism.pointers.items():
+        variable, place = _linked(name, here, there, cm)
+        if variable != "v" or instance.is_local(place[0], place[1]):
+            h.setpointer(_variable_ref(place, variable, component, mechanisms, instance), pointer, point)
         else:
             buffer = getattr(point, f"_ref_{transfer_buffer(pointer)}")
             h.setpointer(buffer, pointer, point)
@@ -120,3 +121,78 @@ def _attach(here: Place, there: Place, component: str, weight: float,
             instance.transfer_targets.append((point, transfer_buffer(pointer), instance.transfer_ids[there]))
     cell.attach(component, point)
     instance.synapses.append(point)
+
+
+def _linked(name: str, here: Place, there: Place, cm: ComponentMechanism) -> tuple[str, Place]:
+    """The variable a POINTER of a coupled component reads, and at which end: a peer's variable
+    (``peer/v``, ``peer/r``) at the other end; any other requirement (a synapse's ``Requirement
+    r``) is the variable of the cell the component is on, as in jLEMS."""
+    peer_variables = cm.mechanism.flat.peer_variables if cm.mechanism.flat is not None else {}
+    return (peer_variables[name], there) if name in peer_variables else (name, here)
+
+
+def _missing_variable(component: str, variable: str, population: str, cell_component: str,
+                      mechanisms: dict[str, ComponentMechanism]) -> str | None:
+    """Why a coupled component cannot read ``variable`` of a cell, or None when it can."""
+    cell_cm = mechanisms.get(cell_component)
+    mechanism = getattr(cell_cm, "mechanism", None)
+    if variable == "v" or (mechanism is not None and mechanism.role == "cell" and variable in mechanism.variables):
+        return None
+    return (f"'{component}' reads '{variable}' of the cells of population '{population}' (component "
+            f"'{cell_component}'), which have no variable '{variable}' nmlhub can link")
+
+
+def coupled_variable_problems(network: Any, mechanisms: dict[str, ComponentMechanism]) -> list[tuple[Any, str]]:
+    """The variables the network's gap junctions and graded synapses read (``peer/r``) that the
+    cells at that end do not have, without building anything: (projection, message) pairs."""
+    cells = {pop.id: pop.component for pop in network.populations}
+    problems = []
+    for electrical, projections in ((True, network.electrical_projections), (False, network.continuous_projections)):
+        for proj in projections:
+            for component, here, there in _sides(proj, electrical):
+                cm = mechanisms.get(component)
+                for name in cm.mechanism.pointers if cm is not None and cm.mechanism is not None else ():
+                    variable, place = _linked(name, (here, 0, 0, 0.5), (there, 0, 0, 0.5), cm)
+                    why = _missing_variable(component, variable, place[0], cells.get(place[0], ""), mechanisms)
+                    if why and (proj, why) not in problems:
+                        problems.append((proj, why))
+    return problems
+
+
+def _sides(proj: Any, electrical: bool) -> list[tuple[str, str, str]]:
+    """(component, its population, the population at the other end) for each end of a projection's
+    connections: a gap junction is on both ends, a graded connection's pre (post) component on the
+    presynaptic (postsynaptic) cell."""
+    pre, post = proj.presynaptic_population, proj.postsynaptic_population
+    shared = getattr(proj, "nmlhub_components", {})
+    found: list[tuple[str, str, str]] = []
+    for attr in coupled_attrs(electrical):
+        items = getattr(proj, attr, None)
+        if items is None or len(items) == 0:
+            continue
+        if hasattr(type(items), "array"):
+            pairs = [(shared.get("synapse"), shared.get("synapse"))] if electrical else \
+                [(shared.get("pre_component"), shared.get("post_component"))]
+        else:
+            pairs = [(c.synapse, c.synapse) if electrical else (c.pre_component, c.post_component) for c in items]
+        for on_pre, on_post in pairs:
+            found += [(on_pre, pre, post), (on_post, post, pre)]
+    return [side for side in dict.fromkeys(found) if side[0]]
+
+
+def _variable_ref(place: Place, variable: str, component: str, mechanisms: dict[str, ComponentMechanism],
+                  instance: Any) -> Any:
+    """A NEURON reference to a cell's variable at a place, for a coupled component's POINTER:
+    the membrane potential, or a variable of a point cell's own mechanism (a rate cell's r)."""
+    if not instance.is_local(place[0], place[1]):
+        raise UnsupportedComponentError(
+            f"not supported: '{component}' reads '{variable}' of {place[0]}[{place[1]}] on another MPI rank "
+            "(nmlhub passes only the membrane potential v between ranks); run it on one rank")
+    cell = instance.cell(place[0], place[1])
+    why = _missing_variable(component, variable, place[0], cell.component, mechanisms)
+    if why:
+        raise UnsupportedComponentError(why)
+    if variable == "v":
+        section, x = cell.locate(place[2], place[3])
+        return section(x)._ref_v
+    return getattr(cell.mechanism, f"_ref_{mechanisms[cell.component].mechanism.variables[variable]}")

@@ -70,7 +70,7 @@ def translation_problems(model: Model) -> list[Problem]:
         return [Problem(f"nmlhub run cannot run this model: {exc.message}", file, exc.line,
                         exc.element, "warning")]
     components = {pop.id: pop.component for pop in network.populations}
-    problems = []
+    problems = _coupling_problems(model, network, mechanisms)
     for path in _recorded_quantities(simulation):
         parsed = _point_cell_variable(path)
         if parsed is None or components.get(parsed.population) is None:
@@ -87,6 +87,19 @@ def translation_problems(model: Model) -> list[Problem]:
                                     if simulation.location else None,
                                     simulation.location.line if simulation.location else None,
                                     f"Simulation {simulation.id}"))
+    return problems
+
+
+def _coupling_problems(model: Model, network: Any, mechanisms: dict) -> list[Problem]:
+    """Variables gap junctions and graded synapses read that the cells at that end lack, as errors
+    at the projection (run refuses them when it links them)."""
+    from .coupling import coupled_variable_problems
+
+    problems = []
+    for proj, message in coupled_variable_problems(network, mechanisms):
+        location = model.locations.get(f"{network.id}/{proj.id}")
+        problems.append(Problem(message, str(location.file) if location else str(model.path),
+                                location.line if location else None, f"projection {proj.id}"))
     return problems
 
 
