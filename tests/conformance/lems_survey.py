@@ -1,7 +1,8 @@
 """Every LEMS simulation file of the corpus, not only the OMV targets: load, validate and run each
 for a short time, and say what happened.
 
-A LEMS simulation file is an ``*.xml`` whose root is ``<Lems>`` and which holds a ``<Simulation>``.
+A LEMS simulation file is an ``*.xml`` whose root is ``<Lems>`` and which holds a ``<Simulation>``
+(or a ``<Component type="Simulation">``).
 Each one is validated (``nmlhub validate``) and run (``nmlhub run --duration``, the file's length
 or ``SHORT_MS`` if shorter) in fresh processes with a timeout, then classified:
 
@@ -83,7 +84,15 @@ def is_lems_simulation(path: Path) -> bool:
         return False
     if not isinstance(root.tag, str) or etree.QName(root).localname != "Lems":
         return False
-    return any(isinstance(e.tag, str) and etree.QName(e).localname == "Simulation" for e in root.iter())
+    return any(_is_simulation(e) for e in root.iter())
+
+
+def _is_simulation(element: etree._Element) -> bool:
+    """``<Simulation>``, or ``<Component type="Simulation">``."""
+    if not isinstance(element.tag, str):
+        return False
+    name = etree.QName(element).localname
+    return name == "Simulation" or (name == "Component" and element.get("type") == "Simulation")
 
 
 def lems_simulation_files(root: Path = CORPUS_ROOT) -> list[Path]:
@@ -97,7 +106,7 @@ def short_duration_ms(path: Path) -> float:
     from nmlhub.xmlsafe import parse_xml_file
 
     for element in parse_xml_file(path).getroot().iter():
-        if isinstance(element.tag, str) and etree.QName(element).localname == "Simulation":
+        if _is_simulation(element):
             try:
                 return min(SHORT_MS, UnitRegistry.core().parse(element.get("length", "")).to("ms"))
             except Exception:  # the run itself reports a bad length
