@@ -1,7 +1,8 @@
 """Every LEMS simulation file of the corpus, not only the OMV targets: load, validate and run each
 for a short time, and say what happened.
 
-A LEMS simulation file is an ``*.xml`` whose root is ``<Lems>`` and which holds a ``<Simulation>``.
+A LEMS simulation file is an ``*.xml`` whose root is ``<Lems>`` and which holds a ``<Simulation>``
+(or a ``<Component type="Simulation">``).
 Each one is validated (``nmlhub validate``) and run (``nmlhub run --duration``, the file's length
 or ``SHORT_MS`` if shorter) in fresh processes with a timeout, then classified:
 
@@ -45,7 +46,7 @@ from lxml import etree
 CORPUS_ROOT = Path(os.environ.get("NMLHUB_CORPUS", Path(__file__).resolve().parents[3] / "shared" / "corpus"))
 #: simulated time of each run (ms), the file's own length when shorter
 SHORT_MS = 20.0
-RAN, REFUSED, ERROR, TIMEOUT = "ran", "refused", "error", "timeout"
+RAN, REFUSED, ERROR, TIMEOUT, NOT_SURVEYED = "ran", "refused", "error", "timeout", "not surveyed"
 
 #: (pattern on the message or its process's output, what makes it a defect)
 DEFECTS = [
@@ -83,7 +84,15 @@ def is_lems_simulation(path: Path) -> bool:
         return False
     if not isinstance(root.tag, str) or etree.QName(root).localname != "Lems":
         return False
-    return any(isinstance(e.tag, str) and etree.QName(e).localname == "Simulation" for e in root.iter())
+    return any(_is_simulation(e) for e in root.iter())
+
+
+def _is_simulation(element: etree._Element) -> bool:
+    """``<Simulation>``, or ``<Component type="Simulation">``."""
+    if not isinstance(element.tag, str):
+        return False
+    name = etree.QName(element).localname
+    return name == "Simulation" or (name == "Component" and element.get("type") == "Simulation")
 
 
 def lems_simulation_files(root: Path = CORPUS_ROOT) -> list[Path]:
@@ -97,7 +106,7 @@ def short_duration_ms(path: Path) -> float:
     from nmlhub.xmlsafe import parse_xml_file
 
     for element in parse_xml_file(path).getroot().iter():
-        if isinstance(element.tag, str) and etree.QName(element).localname == "Simulation":
+        if _is_simulation(element):
             try:
                 return min(SHORT_MS, UnitRegistry.core().parse(element.get("length", "")).to("ms"))
             except Exception:  # the run itself reports a bad length
@@ -180,18 +189,19 @@ def counts(results: list[FileResult]) -> str:
     defects = sum(1 for r in results if r.defect)
     return (f"LEMS simulation files: {len(results)}; ran: {status[RAN]}; refused (not supported): "
             f"{status[REFUSED]}; other errors: {status[ERROR]}; timeouts: {status[TIMEOUT]}; "
+            f"{f'not surveyed: {status[NOT_SURVEYED]}; ' if status[NOT_SURVEYED] else ''}"
             f"defects (traceback, PyLEMS message, exit status, line without file or element): {defects}")
 
 
-def markdown(results: list[FileResult], command: str) -> str:
+def markdown(results: list[FileResult], command: str, note: str = "") -> str:
     """docs/lems_survey.md: the counts, then every file with its result and message."""
     rows = "\n".join(
-        f"| `{r.file}` | {r.status} | {_cell(r.message)} | {_cell(r.validation)} | {_cell(r.defect)} | {r.seconds:.0f} |"
+        f"| `{r.file}` | {r.status} | {_cell(r.message)} | {_cell(r.validation)} | {_cell(r.defect)} | {_seconds(r.seconds)} |"
         for r in results)
     return f"""# Every LEMS simulation file of the corpus, run with nmlhub
 
 Written by `tests/conformance/lems_survey.py` ({datetime.now(timezone.utc):%Y-%m-%d}): every `*.xml` of
-`../shared/corpus` whose root is `<Lems>` with a `<Simulation>`, validated with `nmlhub validate` and
+`../shared/corpus` whose root is `<Lems>` with a `<Simulation>` (or a `<Component type="Simulation">`), validated with `nmlhub validate` and
 run with `nmlhub run --duration` (the file's length, or {SHORT_MS:g} ms if shorter), each in a fresh
 process. *ran*: the run finished; *refused*: a one-line `not supported: ...` error; *error*: another
 one-line error; a *defect* is a message that is a traceback, a PyLEMS message, a tool's exit status,
@@ -199,7 +209,7 @@ an internal error or a line naming no file, or neither a line nor an element. Me
 relative to each file's folder or in full, as nmlhub prints them. `tests/test_corpus_lems_files.py`
 runs the same within a time budget.
 
-Command: `{command}`
+Command: `{command}`{chr(10) * 2 + note if note else ""}
 
 ```
 {counts(results)}
@@ -209,6 +219,10 @@ Command: `{command}`
 |---|---|---|---|---|---|
 {rows}
 """
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.0f}" if seconds else "-"
 
 
 def _cell(text: str) -> str:
@@ -236,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--part", default="1/1", help="K/N: only every N-th file, from the K-th")
     parser.add_argument("--skip", type=Path, nargs="*", default=[], help="skip the files these JSON results hold")
     parser.add_argument("--run", action="store_true", help="run the files even with --from-json")
+    parser.add_argument("--note", default="", help="a paragraph for the page: how and when it was measured")
+    parser.add_argument("--missing", action="store_true", help="list the files no result covers, as not surveyed")
     parser.add_argument("--markdown", type=Path, help="write docs/lems_survey.md here")
     args = parser.parse_args(argv)
     results: dict[str, FileResult] = {}
@@ -256,11 +272,15 @@ def main(argv: list[str] | None = None) -> int:
                       f"{'  DEFECT: ' + result.defect if result.defect else ''}", flush=True)
                 if args.json:
                     _write(args.json, json.dumps([asdict(r) for r in results.values()], indent=1))
+    if args.missing:
+        for path in lems_simulation_files(args.root):
+            name = str(path.relative_to(args.root))
+            results.setdefault(name, FileResult(name, NOT_SURVEYED, "", "", "", 0.0))
     ordered = [results[k] for k in sorted(results)]
     print(counts(ordered))
     if args.markdown:
         command = " ".join(["python", "tests/conformance/lems_survey.py", *argv])
-        _write(args.markdown, markdown(ordered, command))
+        _write(args.markdown, markdown(ordered, command, args.note))
     return 0
 
 

@@ -125,14 +125,14 @@ def _relative(path: str) -> str:
     return str(Path(path).relative_to(CORPUS.resolve()))
 
 
-def markdown(rows: list[dict], summary: list[str]) -> str:
+def markdown(rows: list[dict], summary: list[str], note: str = "") -> str:
     """The survey as a page: the counts, then one row per experiment that was checked."""
     lines = ["# OMV tests of the OSB corpus run with nmlhub", "",
              "Written by `tests/conformance/omv_survey.py` from `nmlhub omv ../shared/corpus/osb` "
              "(see README, \"Checking a model with OMV tests\"). Causes are classified from each "
              "result's message and model; those that name docs/conformance.md are proved there with the "
              "smallest model that shows them, the others are what was observed.", "",
-             "```", *summary, "```", "",
+             *([note, ""] if note else []), "```", *summary, "```", "",
              "| .omt | engine | experiment | result | cause | detail |", "|---|---|---|---|---|---|"]
     for r in rows:
         if r["status"] == "skipped":
@@ -150,6 +150,7 @@ def main() -> None:
                         help="nmlhub omv --json files, or its printed lines (any other suffix)")
     parser.add_argument("--cwd", type=Path, default=Path.cwd(), help="where nmlhub omv ran (for printed lines)")
     parser.add_argument("--known", type=Path, help="write the experiments that do not pass, with causes")
+    parser.add_argument("--note", default="", help="a paragraph for the page: how and when it was measured")
     parser.add_argument("--markdown", type=Path, help="write the counts and every result as a Markdown page")
     args = parser.parse_args()
     rows = merge(args.results, args.cwd)
@@ -170,7 +171,7 @@ def main() -> None:
           Counter(cause(r) for r in counted if r["status"] != "pass").most_common())]
     print("\n".join(summary))
     if args.markdown:
-        args.markdown.write_text(markdown(rows, summary))
+        args.markdown.write_text(markdown(rows, summary, args.note))
         print(f"wrote {args.markdown}")
     if args.known:
         known = {f"{Path(r['omt']).relative_to(CORPUS.resolve())}::{r['experiment']}": cause(r)
