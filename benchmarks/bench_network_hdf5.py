@@ -10,6 +10,7 @@ Usage: python bench_network_hdf5.py N FOLDER [TSTOP_MS]
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -84,7 +85,8 @@ def write(n: int, folder: Path, tstop: float) -> dict:
     h5_lems = folder / "LEMS_bench_h5.xml"
     h5_lems.write_text(Path(lems).read_text().replace('"bench.net.nml"', '"bench.net.nml.h5"'))
     return dict(lems=str(h5_lems), connections=int(connections), expand_s=round(t1 - t0, 2),
-                write_s=round(t2 - t1, 2), bytes=target.stat().st_size)
+                write_s=round(t2 - t1, 2), bytes=target.stat().st_size,
+                peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,9 @@ from nmlhub.neuron import mpi  # noqa: E402
 #: A first guess of a run's peak memory per connection on its rank and per process (MB), before
 #: a smaller size has been measured; then 1.3x the largest measured figure is used.
 GUESS_BYTES_PER_CONNECTION = 900
+#: bench_network_hdf5.py's peak memory per connection while it expands and writes the network
+#: (measured: 552 MB for 2.0M connections at 20,000 cells, 2026-12-06); 1.3x this is reserved.
+WRITE_BYTES_PER_CONNECTION = 240
 GUESS_BASE_MB = 250
 EMPTY_NEURON = ("import json, resource\nfrom neuron import h\nh.nrnmpi_init()\npc = h.ParallelContext()\n"
                 "h.load_file('stdrun.hoc')\nrss = pc.py_gather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)\n"
@@ -89,7 +92,8 @@ def measure_size(n: int, tmp: Path, args: argparse.Namespace, per_connection: li
     connections = 100 * n
     guess = max(per_connection, default=GUESS_BYTES_PER_CONNECTION / 1.3) * 1.3
     folder = tmp / f"n{n}"
-    if not fits(f"N={n}: writing the NeuroML HDF5 network", needed_mb(connections, 1, 2 * guess)):
+    writing = needed_mb(connections, 1, 1.3 * WRITE_BYTES_PER_CONNECTION)
+    if not fits(f"N={n}: writing the NeuroML HDF5 network", writing):
         return [(n, r, "all", "skipped: not enough free memory", connections, 0.0) for r in args.ranks]
     written = result_line([sys.executable, str(HERE / "bench_network_hdf5.py"), str(n), str(folder),
                            str(args.tstop)], args.timeout)
@@ -97,7 +101,8 @@ def measure_size(n: int, tmp: Path, args: argparse.Namespace, per_connection: li
         return []
     connections = written["connections"]
     print(f"N={n}: {connections} connections; NeuroML HDF5 written in {written['write_s']:.1f} s "
-          f"({written['bytes'] / 2**20:.0f} MB) after expanding in {written['expand_s']:.1f} s", flush=True)
+          f"({written['bytes'] / 2**20:.0f} MB) after expanding in {written['expand_s']:.1f} s; peak "
+          f"{written['peak_rss_mb']:.0f} MB", flush=True)
     rows = []
     for ranks in args.ranks:
         empty = empty_neuron_mb(ranks)
