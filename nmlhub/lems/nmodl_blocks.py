@@ -10,7 +10,7 @@ from . import expr as ex
 from .flatten import TranslationError
 from .nmodl_conductance import IMPLICIT_SHARE_TEXT, chain, derivative_name
 from .nmodl_events import EventPrinter
-from .nmodl_names import (CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, INPUT_SUM, INPUT_UNITS, ION_VALENCE, NLEMS,
+from .nmodl_names import (AHEAD, CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, INPUT_SUM, INPUT_UNITS, ION_VALENCE, NLEMS,
                           NMODL_LINE_LIMIT, REGIME, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
                           safe_name, transfer_buffer, watch_value)
 from .shorten import MAX_LINE, Shortener, local_lines
@@ -98,10 +98,16 @@ class Printer(EventPrinter):
         if self.ion:
             ranges = [r for r in ranges if r not in (f"{self.ion}i", f"{self.ion}o", f"i{self.ion}")]
         extra = ([REGIME] if f.regimes else []) + list(self.role.own_variables)
+        extra += [AHEAD] if self._sends_ahead else []
         extra += [CAPACITANCE] if self._implicit_in_v() is not None else []
         extra += [safe_name(n) for n in self.supplied]
         extra += [transfer_buffer(p) for p in self.pointers.values()]
         return ranges + extra
+
+    @property
+    def _sends_ahead(self) -> bool:
+        """A spike source on jLEMS's clock: the driver may run a copy of it a step ahead."""
+        return self.event_clock and self.role.name == "source"
 
     def _parameter_block(self) -> list[str]:
         f = self.flat
@@ -109,6 +115,8 @@ class Printer(EventPrinter):
         # Values are set per instance, so that components of one type share one mechanism.
         lines += [f"    {self.names[p]} = 0" for p in list(f.params) + list(f.properties)]
         lines += [f"    {name} = {value}" for name, value in self.role.own_parameters]
+        if self._sends_ahead:
+            lines.append(f"    {AHEAD} = 0 : steps its jLEMS clock runs ahead (1: a copy sending events a step early)")
         if self._implicit_in_v() is not None:
             lines.append(f"    {CAPACITANCE} = 0 : uF/cm2, the segment's (set by the driver; 0: explicit in v)")
         lines += [f"    {safe_name(n)} = 0" for n in self.supplied]
@@ -204,7 +212,9 @@ class Printer(EventPrinter):
         if self.event_clock:
             # jLEMS adds its step to its time once per step (in s); conditions tested at the end of
             # this step, and events acted on at the start of the next, see its time then.
-            step_start += [f"    while ({NLEMS} < floor(t/dt + 0.25) + 1) {{",
+            # (a spike source's copy with its clock a step ahead sends events a step early: AHEAD)
+            ahead = f" + {AHEAD}" if self._sends_ahead else ""
+            step_start += [f"    while ({NLEMS} < floor(t/dt + 0.25) + 1{ahead}) {{",
                            f"        {TLEMS} = {TLEMS} + {DTLEMS}", f"        {NLEMS} = {NLEMS} + 1", "    }"]
         return step_start
 

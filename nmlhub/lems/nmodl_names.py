@@ -46,6 +46,7 @@ TSTEP = "tstep_nml"
 TLEMS = "tlems_nml"  # jLEMS's time at this step (s), accumulated as jLEMS does (nmlhub.neuron.eventgrid)
 NLEMS = "nlems_nml"  # the step TLEMS belongs to
 DTLEMS = "dtlems_nml"  # the step in seconds (a variable: dt * 0.001 + t could be fused, rounding otherwise)
+AHEAD = "ahead_nml"  # steps a spike source's jLEMS clock runs ahead (1 in a copy sending a step early)
 CONDUCTANCE_HINT = "gdidv_nml"  # the current's derivative in v, NEURON's CONDUCTANCE hint
 INPUT_SUM = "isum_nml"
 CAPACITANCE = "cm_nml"  # a channel density's segment's specific capacitance (uF/cm2), set by the driver

@@ -36,10 +36,15 @@ is 10.00000000000003 ms; nmlhub.lems.nmodl keeps the same sum) and compare it ex
 does (t_10000 at dt = 0.005 ms is 49.999999999996964 ms: a spike at 50 ms fires in step 10001),
 so a spikeArray time on the grid fires at jLEMS's step.
 
-A spike without delay acts in the next step. jLEMS connects a delay of 0 directly: the target acts
-on the spike as it is sent, and its dynamics see it within that step if its population is updated
-(declared) after the source's, in the next step otherwise; NEURON delivers no event within the
-step it is sent, so nmlhub matches the second case only.
+A spike without delay: jLEMS connects a delay of 0 directly: the target acts on the spike as it
+is sent, and its dynamics see it within that step if its population is updated (declared) after
+the source's, in the next step otherwise. NEURON delivers no event within the step it is sent, so
+it acts in the next step, the second case. For the first, a spike source whose spikes depend on
+jLEMS's clock alone (spikeArray, spikeGenerator: no requirements, no random draws) gets a copy
+next to it whose clock runs a step ahead (``ahead_nml = 1`` in its mechanism), which sends those
+targets the same spikes a step early (:meth:`nmlhub.neuron.network.NetworkInstance.ahead_copy`).
+A cell's spike in step n comes from its state at the end of NEURON's step n, which NEURON computes
+for every cell at once: no target can act on it in that step (acts in the next).
 
 jLEMS records the states of a component with regimes a step late (:func:`one_step_late`), and
 so do nmlhub's recordings with this timing (:func:`recorded_as_jlems`).

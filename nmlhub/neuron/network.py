@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from ..model import Model
 from ..model.columns import ConnectionColumns, input_part, parse_cell_reference, projection_part
 from .cells import Cell, PointCell, build_point_cell, make_point_process
 from .coupling import connect_coupled, coupled_components
+from ..lems.nmodl_names import TLEMS
 from .eventgrid import decided_per_spike, delivery_steps, netcon_delays, relay_delays, relay_mechanism
 from .mechanisms import ComponentMechanism
 from .morphcell import build_morphological_cell
@@ -61,6 +63,8 @@ class NetworkInstance:
     transfer_targets: list[tuple[Any, str, int]] = field(default_factory=list)
     # (pre population, cell, segment, fraction, delay ms) -> relay on this rank (eventgrid)
     relays: dict[tuple, Any] = field(default_factory=dict)
+    # (population, cell) of a spike source on jLEMS's clock -> its copy a step ahead (ahead_copy)
+    ahead_copies: dict[tuple[str, int], Any] = field(default_factory=dict)
     # (relay key, target, weight) of 2-step delays from other ranks (place_remote_relays)
     remote_relayed: list[tuple[tuple, Any, float]] = field(default_factory=list)
     plastic: PlasticConnections = field(default_factory=PlasticConnections)  # their weights end the run
@@ -138,6 +142,38 @@ class NetworkInstance:
             self.add_netcon(wiring.pc.gid_connect(gids[key], target), _relay_pass_on(key, self.dt_ms), weight)
         self.remote_relayed.clear()
 
+    def sends_early(self, pre_population: str, post_population: str, cm: ComponentMechanism | None) -> bool:
+        """Whether spikes without delay from ``pre_population`` (of component ``cm``) reach
+        ``post_population`` from copies of its sources a step ahead: jLEMS acts on them within
+        the step they are sent when the target population is declared (updated) after the
+        source's. Only for sources whose spikes depend on jLEMS's clock alone (no requirements,
+        no random draws) and are on this rank (a parallel run has no delay under a step)."""
+        mechanism = cm.mechanism if cm is not None else None
+        if self.settings.event_timing == "neuron" or mechanism is None or mechanism.role != "source":
+            return False
+        order = list(self.populations)
+        if pre_population not in order or post_population not in order:
+            return False
+        clock_only = (TLEMS in mechanism.text and "rng_nml" not in mechanism.text
+                      and mechanism.flat is not None and not mechanism.flat.requirements)
+        return clock_only and order.index(post_population) > order.index(pre_population)
+
+    def ahead_copy(self, population: str, index: int, cm: ComponentMechanism) -> Any:
+        """A copy of a local spike source (of component ``cm``) whose jLEMS clock runs a step
+        ahead, next to it (made at first use): its events, sent a step early without delay, act
+        in the step the source sends its own, as jLEMS acts on spikes without delay (see
+        :mod:`nmlhub.neuron.eventgrid`)."""
+        key = (population, index)
+        if key not in self.ahead_copies:
+            copy = make_point_process(cm, *self.cell(population, index).locate(0, 0.5))
+            copy.ahead_nml = 1
+            self.ahead_copies[key] = copy
+        return self.ahead_copies[key]
+
+    def plan_component(self, population: str) -> str:
+        """The component of a population of the build plan."""
+        return next((pop.component for pop in self.plan.populations if pop.id == population), "")
+
     def add_netcon(self, netcon: Any, delay_ms: float, weight: float) -> None:
         """Give a NetCon its delay and weight (the one route by which weights reach NEURON) and keep it."""
         netcon.delay = delay_ms
@@ -173,6 +209,12 @@ def _relay_pass_on(key: tuple, dt_ms: float) -> float:
     times differently."""
     own = zlib.crc32(repr(key).encode()) % 100_000
     return relay_delays(int(delivery_steps(np.array([key[4]]), dt_ms)[0]), dt_ms)[2] - own * 1e-8 * dt_ms
+
+
+def _netcon_from(source: Any, target: Any) -> Any:
+    from neuron import h
+
+    return h.NetCon(source, target)
 
 
 def _hoc_list() -> Any:
@@ -321,6 +363,8 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, col
     """One NetCon per connection (and one synapse each, or one per cell and place when linear
     synapses are shared), from columns (cell indices within populations, segments and
     fractions), weights and delays in ms."""
+    from neuron import h
+
     written = np.asarray(delays, dtype=float)
     applied = instance.netcon_delays(written)
     relayed = instance.needs_relay(written)
@@ -330,6 +374,8 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, col
                                     f"to {post_population}[{int(cols.post_cell[k])}] ({synapse})",
                                     float(applied[k]))
     synapses = _SynapseMaker(post_population, synapse, mechanisms[synapse], instance)
+    source_cm = mechanisms.get(instance.plan_component(pre_population))
+    early = instance.sends_early(pre_population, post_population, source_cm)
     pre_fraction, post_fraction = cols.fractions()
     origin_rows, origin_of = _first_seen(cols.pre_cell, cols.pre_segment, pre_fraction)
     origins = [(pre_population, int(cols.pre_cell[r]), int(cols.pre_segment[r]), float(pre_fraction[r]))
@@ -349,6 +395,8 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, col
             connect = connectors[origin] = instance.wiring.connector(instance, *origins[origin])
         if relay:
             instance.relayed(origins[origin], as_written, point, weight, connect)
+        elif early and as_written <= 0:
+            add_netcon(h.NetCon(instance.ahead_copy(*origins[origin][:2], source_cm), point), 0.0, weight)
         else:
             add_netcon(connect(point), delay, weight)
 
@@ -448,4 +496,7 @@ def _connect_one(source: str, target: str, synapse_id: str, weight_delay: tuple[
     if instance.needs_relay(np.array([delay]))[0]:
         instance.relayed((pre_pop or "", pre_index, 0, 0.5), delay, synapse, weight, connect)
         return
+    source_cm = mechanisms.get(instance.plan_component(pre_pop or ""))
+    if delay <= 0 and instance.sends_early(pre_pop or "", post_pop or "", source_cm):
+        connect = partial(_netcon_from, instance.ahead_copy(pre_pop or "", pre_index, source_cm))
     instance.add_netcon(connect(synapse), applied, weight)
