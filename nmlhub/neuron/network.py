@@ -280,7 +280,9 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
     for inputs in _input_lists(network, wiring):
         _attach_inputs(inputs, mechanisms, instance)
     if expanded is not None:
-        for proj in expanded.projections:
+        for k, proj in enumerate(expanded.projections):
+            if not settings.keep_expanded:
+                expanded.projections[k] = None  # released once its NetCons are made (``proj`` holds it)
             cols = ConnectionColumns(proj.pre_cell, proj.post_cell, np.zeros(len(proj), np.int32),
                                      proj.post_segment, pre_fraction=np.full(len(proj), 0.5),
                                      post_fraction=proj.post_fraction)

@@ -24,11 +24,13 @@ class NetworkError(NmlhubError):
 @dataclass(frozen=True)
 class BuildSettings:
     """How the builder makes what the plan says: linear synapses shared per place, how connection
-    delays act (:mod:`nmlhub.neuron.eventgrid`) and the time step (ms)."""
+    delays act (:mod:`nmlhub.neuron.eventgrid`), the time step (ms), and whether what the rules
+    expanded to stays whole (else each projection is released once its NetCons are made)."""
 
     dt_ms: float
     share_synapses: bool = False
     event_timing: str = "jlems"
+    keep_expanded: bool = True
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,8 @@ class NeuronSimulation:
             for component, cm in self.mechanisms.items():
                 if cm.shareable and (f"/{component}/" in recorded or f"/synapses:{component}:" in recorded):
                     cm.shareable = False
-        settings = BuildSettings(self.dt_ms, self.options.share_synapses, self.options.event_timing)
+        settings = BuildSettings(self.dt_ms, self.options.share_synapses, self.options.event_timing,
+                                 self.options.keep_expanded)
         self.instance = instantiate(self.model, self.network, self.mechanisms, plan, settings, self.expanded, self.pc)
         if not self.options.keep_expanded:
             self.expanded = None  # NEURON holds the network now; its tables would stay through the run
