@@ -34,9 +34,11 @@ class NeuronEngine:
     def start(self, h: Any, scheduled: list, path: Path | None) -> None:
         """Ready the engine just before ``finitialize``."""
 
-    def stops(self, duration_ms: float) -> list[float]:
-        """The times the run stops at to report progress (each stop costs the engine a round trip)."""
-        return [duration_ms * k / 100 for k in range(1, 101)]
+    def stops(self, duration_ms: float, ranks: int = 1) -> list[float]:
+        """The times the run stops at to report progress: every 1 % serially, every 5 % on several
+        MPI ranks (there each stop costs one spike exchange more on every rank)."""
+        count = 100 if ranks <= 1 else 20
+        return [duration_ms * k / count for k in range(1, count + 1)]
 
     def stop(self) -> None:
         """Hand integration back to NEURON after a run."""
@@ -90,7 +92,7 @@ class CoreNeuronEngine(NeuronEngine):
         coreneuron.enable = True
         coreneuron.verbose = 0
 
-    def stops(self, duration_ms: float) -> list[float]:
+    def stops(self, duration_ms: float, ranks: int = 1) -> list[float]:
         return [duration_ms]  # each stop copies the whole model to CoreNEURON and back
 
     def stop(self) -> None:

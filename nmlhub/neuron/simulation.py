@@ -504,7 +504,7 @@ class NeuronSimulation:
         elif self.progress is None:
             stops = [self.duration_ms]  # nobody to tell: on MPI ranks every stop is one spike exchange more
         else:
-            stops = self.engine.stops(self.duration_ms)
+            stops = self.engine.stops(self.duration_ms, self.nhost)
         started = time.monotonic()
         for k, until in enumerate(stops, start=1):
             # jLEMS acts on the events of its last step too (a spike at t = length is recorded);
