@@ -61,6 +61,8 @@ class FlatComponent:
     #: Requirements read from another instance (``peer/r``): requirement name -> its variable there.
     peer_variables: dict[str, str] = field(default_factory=dict)
     external: dict[str, str] = field(default_factory=dict)
+    #: Input sum name -> the variable it adds up over the attached components (``iSyn``: ``i``).
+    external_variables: dict[str, str] = field(default_factory=dict)
     out_ports: list[str] = field(default_factory=list)
     in_ports: list[str] = field(default_factory=list)
     #: KineticScheme transitions: (source state, target state, forward rate, reverse rate) names.
@@ -306,6 +308,8 @@ class Translator:
         attachments = {a.name for a in fc.attachments}
         if collection in attachments:
             flat.external[target] = dimension  # supplied by NEURON: synapses on the section
+            if reduce != "multiply":
+                flat.external_variables[target] = var
             return identity
         members = self._members(collection, fc, child_scopes)
         if where_name is not None:

@@ -13,6 +13,8 @@ from ..errors import NmlhubError
 from ..model.paths import QuantityPathError, cell_key
 from .mechanisms import ComponentMechanism
 from .cells import Cell
+from .input_sums import MORPHOLOGICAL_INPUT_SUM, receives_inputs_through_membrane, sum_of_attached, with_input_sums
+from .reset_samples import resets_v_at_spikes, with_samples_after_spikes
 from .network import NetworkInstance
 
 @dataclass
@@ -57,11 +59,11 @@ def resolve_quantity(path: str, instance: NetworkInstance,
     if cell.built is not None:
         return _morphological(path, cell, rest, mechanisms)
     if len(rest) == 1:
-        return _variable(path, cell.mechanism, mechanisms[cell.component], rest[0], cell, membrane=True)
+        return _point_cell_variable(path, cell, rest[0], mechanisms, _as_jlems(instance))
     if rest[0].isdigit() and len(rest) == 2:
         if rest[0] != "0":
             raise QuantityPathError(f"'{path}': segment {rest[0]} of a point cell (point cells have segment 0 only)")
-        return _variable(path, cell.mechanism, mechanisms[cell.component], rest[1], cell, membrane=True)
+        return _point_cell_variable(path, cell, rest[1], mechanisms, _as_jlems(instance))
     inner = "_".join(rest)
     if cell.mechanism is not None and inner in mechanisms[cell.component].mechanism.variables:
         # A variable inside the cell's own children (pointCellCondBased: naChans/na/m/q).
@@ -75,6 +77,39 @@ def resolve_quantity(path: str, instance: NetworkInstance,
             comp, k = target, 0
         return _variable(path, _attached(path, cell, comp, k), mechanisms[comp], var, cell, membrane=False)
     raise QuantityPathError(f"'{path}' is not a path nmlhub can record")
+
+
+def _as_jlems(instance: NetworkInstance) -> bool:
+    """Whether the run records as jLEMS does (its event timing), not as plain NEURON."""
+    settings = getattr(instance, "settings", None)
+    return getattr(settings, "event_timing", "jlems") != "neuron"
+
+
+def _point_cell_variable(path: str, cell: Cell, var: str, mechanisms: dict[str, ComponentMechanism],
+                         timing_as_jlems: bool) -> Probe:
+    """A point cell's own variable; one that reads the sum of its inputs (``iSyn``, ``iMemb``)
+    with that sum added from the attached components (nmlhub.neuron.input_sums)."""
+    cm = mechanisms[cell.component]
+    probe = _variable(path, cell.mechanism, cm, var, cell, membrane=True)
+    flat = cm.mechanism.flat if cm.mechanism is not None else None
+    if timing_as_jlems and var == "v" and not cm.mechanism.own_v and resets_v_at_spikes(flat):
+        probe = with_samples_after_spikes(probe, cell.mechanism)
+    if not receives_inputs_through_membrane(flat):
+        return probe
+
+    return with_input_sums(probe, flat, var, lambda variable: _attached_probes(path, cell, variable, mechanisms))
+
+
+def _attached_probes(path: str, cell: Cell, var: str, mechanisms: dict[str, ComponentMechanism]) -> list[Probe]:
+    """Probes of ``var`` on every component attached to a cell that has it."""
+    return [_variable(path, point, mechanisms[component], var, cell, membrane=False)
+            for component, points in cell.attached.items() for point in points
+            if _has_variable(mechanisms[component], point, var)]
+
+
+def _has_variable(cm: ComponentMechanism, point: Any, var: str) -> bool:
+    name = cm.mechanism.variables.get(var) if cm.mechanism is not None else None
+    return name is not None and hasattr(point, f"_ref_{name}")
 
 
 def _attached(path: str, cell: Cell, component: str, k: int) -> Any:
@@ -105,6 +140,8 @@ def _morphological(path: str, cell: Cell, rest: list[str],
         raise QuantityPathError(f"'{path}': cell {cell.component} has no segment {segment}") from None
     if rest == ["v"]:
         return Probe(path, section(x)._ref_v, 1e-3)
+    if rest == [MORPHOLOGICAL_INPUT_SUM]:
+        return Probe(path, section(x)._ref_v, 1.0, sum_of_attached(_attached_probes(path, cell, "i", mechanisms)))
     if rest == ["spiking"]:
         # The cell's LEMS state: 1 from a crossing of its threshold until v falls below it again.
         threshold = cell.threshold_mv * 1e-3

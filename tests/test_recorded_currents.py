@@ -1,0 +1,100 @@
+"""What a point cell records equals jLEMS's values of the same quantities
+(``tests/data/recorded_currents``: reference made by its ``make_reference.py``, jnml v0.14.0).
+
+- ``iSyn`` (the LEMS sum ``synapses[*]/i``) and ``iMemb`` (which adds it) of an ``iafCell`` with two
+  synapses and a current input, and of an ``izhikevich2007Cell``: nmlhub's cells take their inputs'
+  currents through NEURON's membrane, so their mechanisms hold the sum as 0; the recorded values
+  add the attached components' currents (nmlhub.neuron.input_sums). Without that, iSyn is 0.
+- ``v`` at a spike's sample is the reset value, as jLEMS records it after the step's conditions
+  acted (nmlhub.neuron.reset_samples). Without that, the sample shows v above threshold.
+
+Both cells integrate by explicit Euler in both engines and the connections' delays are whole
+steps, so the traces agree to jLEMS's printed precision: 1e-6 of each quantity's range is asked.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nmlhub.lems import expr as ex
+from nmlhub.lems.translate import FlatComponent
+from nmlhub.neuron.input_sums import input_coefficients
+
+DATA = Path(__file__).resolve().parent / "data" / "recorded_currents"
+COLUMNS = ["iaf_v", "iaf_iSyn", "iaf_iMemb", "izh_v", "izh_iSyn", "izh_iMemb"]
+TOLERANCE = 1e-6
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> np.ndarray:
+    tmp_path = tmp_path_factory.mktemp("currents")
+    work = tmp_path / "model"
+    shutil.copytree(DATA, work, ignore=shutil.ignore_patterns("*.npz", "*.py"))
+    proc = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(work / "LEMS_currents.xml"), "--no-progress",
+                           "--outdir", str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return np.loadtxt(tmp_path / "out" / "currents.reference.dat", ndmin=2)
+
+
+@pytest.mark.parametrize("column", COLUMNS)
+def test_recorded_quantity_equals_jlems(recorded, column):
+    reference = np.load(DATA / "reference.npz")
+    np.testing.assert_allclose(recorded[:, 0], reference["time_s"], atol=1e-12)
+    expected = reference[column]
+    span = np.ptp(expected)
+    assert span > 0, column
+    error = np.abs(recorded[:, 1 + COLUMNS.index(column)] - expected)
+    worst = int(error.argmax())
+    assert error[worst] <= TOLERANCE * span, (
+        f"{column}: {error[worst] / span:.2e} of its range at {reference['time_s'][worst] * 1e3:.2f} ms")
+
+
+def test_the_synaptic_current_is_not_zero_and_spike_samples_show_the_reset(recorded):
+    # the failures this module guards against, said directly
+    iaf_v, iaf_isyn = recorded[:, 1], recorded[:, 2]
+    assert np.abs(iaf_isyn).max() > 1e-9
+    reset, threshold = -0.065, -0.050
+    assert iaf_v.max() <= threshold
+    assert np.count_nonzero(np.isclose(iaf_v, reset, atol=1e-12)) > 1
+
+
+def _flat(derived: list[tuple[str, str]]) -> FlatComponent:
+    flat = FlatComponent(type="testCell", external={"iSyn": "current"}, external_variables={"iSyn": "i"})
+    flat.derived = [("iSyn", ex.Num(0.0))] + [(name, ex.parse(text)) for name, text in derived]
+    return flat
+
+
+@pytest.mark.parametrize("derived, variable, expected", [
+    ([("iMemb", "gL * (EL - v) + iSyn")], "iMemb", {"iSyn": 1.0}),
+    ([("iTot", "2 * iSyn - u"), ("iMemb", "3 * iTot + exp(v)")], "iMemb", {"iSyn": 6.0}),
+    ([("iMemb", "gL * (EL - v)")], "iMemb", {}),
+    ([("iMemb", "iSyn * iSyn")], "iMemb", None),
+    ([("iMemb", "v * iSyn")], "iMemb", None),
+    ([], "iSyn", {"iSyn": 1.0}),
+])
+def test_input_coefficients(derived, variable, expected):
+    assert input_coefficients(_flat(derived), variable) == (
+        expected if expected is None else pytest.approx(expected))
+
+
+def test_a_morphological_cells_isyn_is_its_synapses_current(tmp_path):
+    # tests/data/record_jlems: an HH cell with one synapse attached; jLEMS's current of that
+    # synapse (its reference "i") is then the cell's iSyn (Cells.xml: synapses[*]/i, reduce add)
+    data = Path(__file__).resolve().parent / "data" / "record_jlems"
+    work = tmp_path / "model"
+    shutil.copytree(data, work, ignore=shutil.ignore_patterns("*.npz", "*.py"))
+    proc = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(work / "LEMS_record.xml"), "--no-progress",
+                           "--outdir", str(tmp_path / "out"), "--record", "post/0/hh_cell/iSyn"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    recorded = np.loadtxt(tmp_path / "out" / "record.recorded.dat", ndmin=2)
+    expected = np.load(data / "reference.npz")["i"]
+    span = np.ptp(expected)
+    assert span > 0
+    assert np.abs(recorded[:, 1] - expected).max() <= 1e-3 * span  # the current reads v (test_record_jlems)
