@@ -10,8 +10,8 @@ from . import expr as ex
 from .flatten import TranslationError
 from .nmodl_conductance import IMPLICIT_SHARE_TEXT, chain, derivative_name
 from .nmodl_events import EventPrinter
-from .nmodl_names import (AHEAD, CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, INPUT_SUM, INPUT_UNITS, ION_VALENCE, NLEMS,
-                          NMODL_LINE_LIMIT, REGIME, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
+from .nmodl_names import (AHEAD, CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, INPUT_SUM, INPUT_UNITS, ION_VALENCE,
+                          NLEMS, NMODL_LINE_LIMIT, REGIME, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
                           safe_name, transfer_buffer, watch_value)
 from .shorten import MAX_LINE, Shortener, local_lines
 from .translate import Condition

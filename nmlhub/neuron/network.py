@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from ..lems.nmodl_names import TLEMS
 from ..model import Model
 from ..model.columns import ConnectionColumns, input_part, parse_cell_reference, projection_part
 from .cells import Cell, PointCell, build_point_cell, make_point_process
 from .coupling import connect_coupled, coupled_components
-from ..lems.nmodl_names import TLEMS
 from .eventgrid import decided_per_spike, delivery_steps, netcon_delays, relay_delays, relay_mechanism
 from .mechanisms import ComponentMechanism
 from .morphcell import build_morphological_cell
