@@ -100,6 +100,13 @@ def _export_section(jobs: int) -> list[str]:
     return lines
 
 
+def _without_comment(text: str) -> str:
+    """The text of a source file without its leading HTML comment (a note for its editors)."""
+    if text.startswith("<!--"):
+        text = text[text.index("-->") + 3:].lstrip("\n")
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
@@ -150,6 +157,7 @@ def main() -> None:
     lines += ["", *(HERE / "numerical_schemes.md").read_text().rstrip().splitlines()]
     lines += ["", *(HERE / "event_timing.md").read_text().rstrip().splitlines()]
     lines += _omt_section(args.jobs)
+    lines += ["", *_without_comment((HERE / "osb_causes.md").read_text()).rstrip().splitlines()]
     lines += _export_section(args.jobs)
     lines += ["", "## Per column", ""]
     for case, result in results.items():
