@@ -50,6 +50,10 @@ CORPUS_PROBLEMS = {
     "osb/Poirazi2003-CA1PyramidalCell/NeuroML2/LEMS_poirazi.xml":
         ("inputList IClamp: population 'pop' is not in network network",
          "the model's inputList names a population its network does not hold"),
+    "osb/PotjansDiesmann2014/NeuroML2/LEMS_Sim_Microcircuit_0_2pcnt.xml":
+        ("included file 'Microcircuit_0_2pcnt.net.nml' not found", "the snapshot lacks the generated network file"),
+    "osb/TobinEtAl2017/nC_projects_lite/PN1LS_allORNs/generatedNeuroML2/LEMS_PN1LS_allORNs.xml":
+        ("included file 'neuron_PN1_LS_sk_419138.cell.nml' not found", "the snapshot lacks the cell file"),
     "osb/NeuroML2-core/LEMSexamples/regression-tests/LEMS_NML2_Ex5_DetCell_unformatted.xml":
         ("included file '../examples/NML2_SingleCompHHCell.nml' not found",
          "an include relative to LEMSexamples/, where the file was before it moved to regression-tests/"),
@@ -61,6 +65,8 @@ KNOWN_DEFECTS = {
     "osb/BlueBrainProjectShowcase/NMC/NeuroML2/SynapseExample/LEMS_SimpleNet.xml":
         "the refused recording path 'CG2/0/TestCell_ChannelML/iSyn' is named without its file and line "
         "(model/paths.py)",
+    "osb/Poirazi2003-CA1PyramidalCell/NeuroML2/channels/test_Cadynamics/NeuroML2/LEMS_test_Ca.xml":
+        "the refused recording path 'pop/0/cell/iCa' is named without its file and line (model/paths.py)",
     "osb/BlueBrainProjectShowcase/NMC/NeuroML2/SynapseExample/LEMS_SimpleNet2.xml":
         "detAMPANMDASynapse's 'v' is refused in a clean line that does not say 'not supported'",
 }
