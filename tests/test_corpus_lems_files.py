@@ -44,6 +44,31 @@ CORPUS_PROBLEMS = {
     "osb/AllenInstituteNeuroML/CellTypesDatabase/models/NeuroML2/LEMS_472451419.xml":
         ("'CaDynamics_472451419' names no component or ComponentType in the files read",
          "the snapshot lacks the file defining it"),
+    "osb/OpenCortex/examples/neuromllite/LEMS_SimSimpleNet.xml":
+        ("included file '../../NeuroML2/prototypes/synapses/ampa.synapse.nml' not found",
+         "the snapshot lacks OpenCortex's NeuroML2/prototypes folder"),
+    "osb/Poirazi2003-CA1PyramidalCell/NeuroML2/LEMS_poirazi.xml":
+        ("inputList IClamp: population 'pop' is not in network network",
+         "the model's inputList names a population its network does not hold"),
+    "osb/PotjansDiesmann2014/NeuroML2/LEMS_Sim_Microcircuit_0_2pcnt.xml":
+        ("included file 'Microcircuit_0_2pcnt.net.nml' not found", "the snapshot lacks the generated network file"),
+    "osb/TobinEtAl2017/nC_projects_lite/PN1LS_allORNs/generatedNeuroML2/LEMS_PN1LS_allORNs.xml":
+        ("included file 'neuron_PN1_LS_sk_419138.cell.nml' not found", "the snapshot lacks the cell file"),
+    "osb/NeuroML2-core/LEMSexamples/regression-tests/LEMS_NML2_Ex5_DetCell_unformatted.xml":
+        ("included file '../examples/NML2_SingleCompHHCell.nml' not found",
+         "an include relative to LEMSexamples/, where the file was before it moved to regression-tests/"),
+}
+
+#: defects found by the survey in other helpers' code this session, each left to its owner (reported
+#: to the lead): the item is an expected failure until fixed, then passes
+KNOWN_DEFECTS = {
+    "osb/BlueBrainProjectShowcase/NMC/NeuroML2/SynapseExample/LEMS_SimpleNet.xml":
+        "the refused recording path 'CG2/0/TestCell_ChannelML/iSyn' is named without its file and line "
+        "(model/paths.py)",
+    "osb/Poirazi2003-CA1PyramidalCell/NeuroML2/channels/test_Cadynamics/NeuroML2/LEMS_test_Ca.xml":
+        "the refused recording path 'pop/0/cell/iCa' is named without its file and line (model/paths.py)",
+    "osb/BlueBrainProjectShowcase/NMC/NeuroML2/SynapseExample/LEMS_SimpleNet2.xml":
+        "detAMPANMDASynapse's 'v' is refused in a clean line that does not say 'not supported'",
 }
 
 
@@ -67,6 +92,8 @@ def test_lems_file_runs_or_is_refused_cleanly(relative, tmp_path, survey_started
     if time.monotonic() - survey_started > BUDGET_S:
         pytest.skip(f"the LEMS survey budget of {BUDGET_S:g} s (NMLHUB_LEMS_SURVEY_BUDGET_S) is spent")
     result = survey_file(ROOT / relative, tmp_path / "out", TIMEOUT_S, ROOT)
+    if relative in KNOWN_DEFECTS and (result.defect or result.status not in (RAN, REFUSED)):
+        pytest.xfail(f"known defect: {KNOWN_DEFECTS[relative]}: {result.message}")
     assert not result.defect, f"{result.defect}: {result.message or result.validation}"
     if relative in CORPUS_PROBLEMS:
         expected, cause = CORPUS_PROBLEMS[relative]

@@ -215,7 +215,7 @@ Command: `{command}`{chr(10) * 2 + note if note else ""}
 {counts(results)}
 ```
 
-| file | result | message | validation (errors only) | defect | run s |
+| file | result | message | validation | defect | run s |
 |---|---|---|---|---|---|
 {rows}
 """
@@ -279,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     ordered = [results[k] for k in sorted(results)]
     print(counts(ordered))
     if args.markdown:
-        command = " ".join(["python", "tests/conformance/lems_survey.py", *argv])
+        shown = [a for k, a in enumerate(argv) if a != "--note" and (k == 0 or argv[k - 1] != "--note")]
+        command = " ".join(["python", "tests/conformance/lems_survey.py", *shown])
         _write(args.markdown, markdown(ordered, command, args.note))
     return 0
 
