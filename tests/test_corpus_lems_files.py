@@ -66,7 +66,8 @@ KNOWN_DEFECTS = {
         "the refused recording path 'CG2/0/TestCell_ChannelML/iSyn' is named without its file and line "
         "(model/paths.py)",
     "osb/Poirazi2003-CA1PyramidalCell/NeuroML2/channels/test_Cadynamics/NeuroML2/LEMS_test_Ca.xml":
-        "the refused recording path 'pop/0/cell/iCa' is named without its file and line (model/paths.py)",
+        "a cell-level 'iCa' (the calcium current of the whole cell) is not a quantity nmlhub records "
+        "(the error names the LEMS file and line since the survey)",
     "osb/BlueBrainProjectShowcase/NMC/NeuroML2/SynapseExample/LEMS_SimpleNet2.xml":
         "detAMPANMDASynapse's 'v' is refused in a clean line that does not say 'not supported'",
 }

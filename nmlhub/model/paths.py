@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import NmlhubError
 
@@ -141,3 +142,16 @@ def cell_key(path: str) -> tuple[str, int, list[str]]:
     """
     parsed = quantity_path(path)
     return parsed.population, parsed.index, list(parsed.rest)
+
+
+def line_quoting(file: str | Path, text: str) -> int | None:
+    """The first line of ``file`` holding ``text`` between double quotes (an attribute's value),
+    to place an error; None when the file cannot be read or does not hold it."""
+    try:
+        with open(file, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                if f'"{text}"' in line:
+                    return number
+    except OSError:
+        return None
+    return None

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..model import Model, load
 from ..model.checks import require_runnable
+from ..model.paths import QuantityPathError, line_quoting
 from ..model.simulation import Simulation, checked_time
 from ..results import Results
 from ..lfp.recorder import LFPRecorder
@@ -239,7 +240,12 @@ class NeuronSimulation:
                 continue  # the holder's own variables, computed beside the network
             if self.instance.parallel is not None and not self._records_local_cell(path):
                 continue  # recorded on the rank that owns the cell
-            probes.append(resolve_quantity(path, self.instance, self.mechanisms))
+            try:
+                probes.append(resolve_quantity(path, self.instance, self.mechanisms))
+            except QuantityPathError as exc:
+                raise QuantityPathError(exc.message, file=exc.file or self.model.path,
+                                        line=exc.line or line_quoting(self.model.path, path),
+                                        element=exc.element or f"quantity '{path}'") from None
         return [recorded_as_jlems(p) for p in probes] if self.options.event_timing != "neuron" else probes
 
     def _records_local_cell(self, path: str) -> bool:
