@@ -85,7 +85,7 @@ class EventPrinter(Scope):
         nocmodl: their value is kept in an ASSIGNED variable instead (see _condition_values)."""
         self.in_event = True
         try:
-            first = "dt" if self.event_clock else "1e-9"
+            first = "dt"
             long = set()
             for k, cond in enumerate(watched):
                 scalar = self._watch_scalar(cond)
@@ -180,7 +180,7 @@ class EventPrinter(Scope):
             lines.append(f"        WATCH ({self._watched(k, cond)} > 0) {k + 2}")
             # LEMS tests conditions after every step: one already true at the start fires in
             # the first step (after the initial values are recorded, as in jLEMS).
-            first = "dt" if self.event_clock else "1e-9"
+            first = "dt"
             lines.append(f"        if ({self._watched(k, cond)} > 0) {{ net_send({first}, {k + 2}) }}")
         for cond in polled:
             lines.append(f"        if ({self._test(cond)}) {{")
