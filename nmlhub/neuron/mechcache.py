@@ -172,15 +172,24 @@ def _build(final: Path, files: dict[str, bytes], options: list[str], what: str) 
 _TOOL_CRASH = "terminate called after throwing"
 
 
+#: How many times nrnivmodl is run when the NMODL tool itself crashes.
+_ATTEMPTS_AFTER_CRASH = 4
+
+
 def _run_nrnivmodl(work: Path, options: list[str]) -> subprocess.CompletedProcess:
-    """``nrnivmodl OPTIONS .`` in ``work``; run once more, from a clean build folder, when the
-    NMODL tool itself crashed. With ``-coreneuron`` it has been seen to abort on NEURON's own
-    ``hh.mod``/``exp2syn.mod`` the first time in a fresh environment and compile the very same
-    files on the next attempt (cause not found); a file nrnivmodl refuses fails both times."""
+    """``nrnivmodl OPTIONS .`` in ``work``; run again, from a clean build folder, when the NMODL
+    tool itself crashed (up to :data:`_ATTEMPTS_AFTER_CRASH` runs in all). With ``-coreneuron`` it
+    has been seen to abort now and then on NEURON's own ``hh.mod``/``exp2syn.mod``/``expsyn.mod``
+    (twice in a row once) and compile the very same files on a later attempt (cause not found: its
+    build translates four files at a time); a file nrnivmodl refuses fails every time."""
     result = subprocess.run([_nrnivmodl(), *options, "."], cwd=work, capture_output=True, text=True)
-    if result.returncode != 0 and _TOOL_CRASH in result.stdout + result.stderr:
-        log.warning("nrnivmodl crashed (%s); compiling once more", _TOOL_CRASH)
+    for attempt in range(2, _ATTEMPTS_AFTER_CRASH + 1):
+        if result.returncode == 0 or _TOOL_CRASH not in result.stdout + result.stderr:
+            break
+        log.warning("nrnivmodl crashed (%s); compiling again (attempt %d of %d)", _TOOL_CRASH, attempt,
+                    _ATTEMPTS_AFTER_CRASH)
         shutil.rmtree(work / platform.machine(), ignore_errors=True)
+        time.sleep(1.0)
         result = subprocess.run([_nrnivmodl(), *options, "."], cwd=work, capture_output=True, text=True)
     return result
 
