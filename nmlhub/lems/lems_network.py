@@ -14,7 +14,7 @@ recorded from the same computation.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from lxml import etree
@@ -101,14 +101,7 @@ def run_lems_defined_network(model: Model) -> None:
         path = path.strip()
         return path[len(prefix):] if path.startswith(prefix) else path
 
-    outputs = tuple(replace(o, columns=tuple(replace(c, quantity=inside(c.quantity)) for c in o.columns))
-                    for o in simulation.outputs)
-    events = tuple(replace(o, selections=tuple(replace(s, select=inside(s.select)) for s in o.selections))
-                   for o in simulation.event_outputs)
-    displays = tuple(replace(d, lines=tuple(replace(line, quantity=inside(line.quantity)) for line in d.lines))
-                     for d in simulation.displays)
-    model.simulations[simulation.id] = replace(simulation, target=network_id, holder=record.id, outputs=outputs,
-                                               event_outputs=events, displays=displays)
+    model.simulations[simulation.id] = simulation.with_paths(inside, target=network_id, holder=record.id)
 
 
 def _type_chain_elements(model: Model, record: ComponentRecord) -> list[etree._Element]:

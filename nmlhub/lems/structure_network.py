@@ -12,7 +12,6 @@ results then work unchanged. A structure nmlhub cannot read is kept as an error 
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import neuroml
 
@@ -80,13 +79,7 @@ def _retargeted(simulation: Simulation, network_id: str, built: BuiltNetwork) ->
     def moved(path: str) -> str:
         return _network_path(path, built)
 
-    outputs = tuple(replace(o, columns=tuple(replace(c, quantity=moved(c.quantity)) for c in o.columns))
-                    for o in simulation.outputs)
-    events = tuple(replace(o, selections=tuple(replace(s, select=moved(s.select)) for s in o.selections))
-                   for o in simulation.event_outputs)
-    displays = tuple(replace(d, lines=tuple(replace(line, quantity=moved(line.quantity)) for line in d.lines))
-                     for d in simulation.displays)
-    return replace(simulation, target=network_id, outputs=outputs, event_outputs=events, displays=displays)
+    return simulation.with_paths(moved, target=network_id)
 
 
 def run_structure_network(model: Model) -> None:

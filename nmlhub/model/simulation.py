@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable
 
 from lxml import etree
 
@@ -119,6 +119,17 @@ class Simulation:
         data = asdict(self)
         data["location"] = str(self.location) if self.location else None
         return data
+
+    def with_paths(self, rename: Callable[[str], str], **changes: Any) -> "Simulation":
+        """This simulation with every recorded path (output columns, event selections, display
+        lines) passed through ``rename``, and the other fields in ``changes`` set."""
+        outputs = tuple(replace(o, columns=tuple(replace(c, quantity=rename(c.quantity)) for c in o.columns))
+                        for o in self.outputs)
+        events = tuple(replace(o, selections=tuple(replace(s, select=rename(s.select)) for s in o.selections))
+                       for o in self.event_outputs)
+        displays = tuple(replace(d, lines=tuple(replace(line, quantity=rename(line.quantity)) for line in d.lines))
+                         for d in self.displays)
+        return replace(self, outputs=outputs, event_outputs=events, displays=displays, **changes)
 
 
 def _float_or_none(text: str | None, where: dict) -> float | None:
