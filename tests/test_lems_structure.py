@@ -292,6 +292,28 @@ def test_a_population_named_like_another_is_refused(tmp_path):
                          "not supported: the population 'layer_src', named 'layer_src' like another")
 
 
+def test_an_eventconnection_end_that_is_not_one_instance_is_refused(tmp_path):
+    lems = _changed(tmp_path, '<EventConnection from="a" to="b" receiver="synapse" delay="delay"/>',
+                    '<EventConnection from="src" to="b" receiver="synapse" delay="delay"/>')
+    _refused_in_one_line(lems, _lines_of(lems, 'from="src" to="b"'), "<EventConnection>",
+                         "not supported: <EventConnection> end 'src', which no <ForEach> or <With> names as one "
+                         "instance")
+
+
+def test_a_receiver_port_other_than_in_is_refused(tmp_path):
+    """nmlhub's synapse mechanisms take their events on 'in' (a port the type has, else an error)."""
+    lems = _changed(tmp_path, [
+        ('<ComponentType name="group">', '<ComponentType name="twoPortSynapse" extends="expOneSynapse">\n'
+         '    <EventPort name="alt" direction="in"/>\n</ComponentType>\n<ComponentType name="group">'),
+        ('<expOneSynapse id="slow"', '<twoPortSynapse id="slow"'),
+        ('<Text name="destination"/>', '<Text name="destination"/><Text name="port"/>'),
+        ('receiverContainer="destination"', 'receiverContainer="destination" targetPort="port"'),
+        ('destination="synapses" synapse="slow" delay="2ms"', 'destination="synapses" port="alt" synapse="slow" '
+         'delay="2ms"')])
+    _refused_in_one_line(lems, _lines_of(lems, 'targetPort="port"'), "<EventConnection>",
+                         "not supported: targetPort 'alt' (nmlhub delivers events to the receiver's 'in' port)")
+
+
 def test_an_input_with_a_weight_is_refused(tmp_path):
     lems = _changed(tmp_path, '<EventConnection from="a" to="a" receiver="input"/>',
                     '<EventConnection from="a" to="a" receiver="input"><Assign property="weight" value="2"/>'

@@ -347,7 +347,7 @@ class _Reader:
                               "has no such element)")
         else:
             raise self.refuse(node, element, f"<{kind}> (nmlhub reads MultiInstantiate, ChildInstance, "
-                              "ForEach, With and EventConnection through a receiver)")
+                              "ForEach, With and EventConnection)")
 
     # -- paths -----------------------------------------------------------------------------------
     def _in_scope(self, start: _Node, name: str) -> _Node | None:
