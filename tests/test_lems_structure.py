@@ -128,6 +128,15 @@ def test_cells_written_inline_in_their_group_match_jlems():
     _check_against_jlems(INLINE, results.time_ms, results.traces, results.spikes)
 
 
+def test_an_inline_component_nmlhub_cannot_tell_apart_is_refused(tmp_path):
+    lems = _changed(tmp_path, '<component type="leakyIaf" tau="20ms"', '<component type="leakyIaf" tau="10ms" '
+                    'vRest="-70mV" thresh="-50mV" reset="-70mV" C="100pF" iBias="0nA"/>\n        '
+                    '<component type="leakyIaf" tau="20ms"', source=INLINE)
+    _refused_in_one_line(lems, _lines_of(lems, "<MultiInstantiate", after='<ComponentType name="group">'),
+                         "<MultiInstantiate>", "not supported: 'component', a <Child> of 'cells' that is not one "
+                         "component written inline there")
+
+
 def test_an_inline_component_named_like_another_is_an_error(tmp_path):
     lems = _changed(tmp_path, '<component type="leakyIaf" tau="20ms"', '<component id="clock" type="leakyIaf" '
                     'tau="20ms"', source=INLINE)

@@ -257,8 +257,8 @@ class _Reader:
         if structure is None:
             return []
         names = {e.get(a) for e in structure.element.iter(etree.Element) for a in ("component", "receiver")}
-        found = (self._child_named(node, name) for name in names if name and "/" not in name)
-        return [child for child in found if child is not None]
+        types = {d.get("type") for d in self.declared.of(node.component.type, "Child") if d.get("name") in names}
+        return [child for child in node.children if types & set(self.model.type_chain(child.component.type))]
 
     def _child_named(self, node: _Node, name: str) -> _Node | None:
         """The component written inline that a ``<Child name=...>`` of the node's type declares
@@ -487,6 +487,10 @@ class _Reader:
                               "no engine runs it, jLEMS also instantiates it inside its holder, where it fails")
         if inline is not None:
             return self._known_inline(node, element, inline, f"{holder.id}_{name}")
+        if holder is not None and any(d.get("name") == name for d in self.declared.of(holder.component.type, "Child")):
+            raise self.refuse(node, element, f"'{path}', a <Child> of '{holder.id}' that is not one component "
+                              "written inline there of a type no other <Child> takes (nmlhub tells them apart "
+                              "by type)")
         component = holder.component.parameters.get(name) if holder is not None else None
         if component not in self.model.components:
             raise self.wrong(node, element, f"'{path}' names no component of the model ({component!r})")
