@@ -137,6 +137,20 @@ def test_an_inline_component_nmlhub_cannot_tell_apart_is_refused(tmp_path):
                          "component written inline there")
 
 
+def test_a_reference_to_a_component_written_inside_the_network_is_an_error_as_in_jlems(tmp_path):
+    """jLEMS resolves a ComponentReference among the top-level components only ("No component
+    found: cellB"), whatever children lists the network declares."""
+    lems = _changed(tmp_path, [
+        ('<leakyIaf id="cellB" tau="20ms" vRest="-65mV" thresh="-52mV" reset="-68mV" C="200pF" iBias="0nA"/>\n', ''),
+        ('<builtNet id="net">\n', '<builtNet id="net">\n    <leakyIaf id="cellB" tau="20ms" vRest="-65mV" '
+         'thresh="-52mV" reset="-68mV" C="200pF" iBias="0nA"/>\n'),
+        ('<Children name="links" type="link"/>', '<Children name="links" type="link"/>\n'
+         '    <Children name="cellTypes" type="baseCellMembPot"/>')])
+    _refused_in_one_line(lems, _lines_of(lems, "<MultiInstantiate"), "<MultiInstantiate>",
+                         "'component' names 'cellB', a component written inside 'net': jLEMS resolves a reference "
+                         "among the model's top-level components only")
+
+
 def test_an_inline_component_named_like_another_is_an_error(tmp_path):
     lems = _changed(tmp_path, '<component type="leakyIaf" tau="20ms"', '<component id="clock" type="leakyIaf" '
                     'tau="20ms"', source=INLINE)

@@ -201,10 +201,11 @@ class _Reader:
     # -- reading ---------------------------------------------------------------------------------
     def read(self) -> BuiltNetwork:
         nodes = _walk(self.root)
-        prototypes = {id(n) for node in nodes for n in self._named_children(node)}
+        # the components that hold the network: those with a <Structure> and their ancestors (the
+        # others, cells written inline, are not)
+        holders = {id(a) for node in nodes if self.structures[id(node)] is not None for a in self._ancestors(node)}
         for node in nodes:
-            if not any(id(n) in prototypes for n in self._ancestors(node)):
-                self._check_node(node)
+            self._check_node(node, id(node) in holders)
         for node in nodes:  # every population first: connections may name any of them
             for element in self._elements(node):
                 if local_name(element) in ("MultiInstantiate", "ChildInstance"):
@@ -216,7 +217,7 @@ class _Reader:
                     self._build(node, element, bound)
         return self.built
 
-    def _check_node(self, node: _Node) -> None:
+    def _check_node(self, node: _Node, holder: bool) -> None:
         """Refuse what jLEMS would compute in the tree beside the structures: a NeuroML network
         element (its own structure is NeuroML's), dynamics of a component holding the network."""
         record = self.model.components.get(self.root.id)
@@ -227,7 +228,7 @@ class _Reader:
                 f"not supported: a NeuroML <{node.component.type}> ('{node.id}') inside '{self.root.id}', a "
                 "network LEMS <Structure> builds (nmlhub reads one or the other)",
                 file=where.file, line=where.line, element=f"<{node.component.type} id='{node.id}'>")
-        for name in chain:
+        for name in chain if holder else ():
             definition = self.model.component_types.get(name)
             if definition is None:
                 continue
@@ -250,15 +251,6 @@ class _Reader:
             found.append(current)
             current = current.parent
         return found
-
-    def _named_children(self, node: _Node) -> list[_Node]:
-        """The children of ``node`` its structure names as components (written inline, not holders)."""
-        structure = self.structures[id(node)]
-        if structure is None:
-            return []
-        names = {e.get(a) for e in structure.element.iter(etree.Element) for a in ("component", "receiver")}
-        types = {d.get("type") for d in self.declared.of(node.component.type, "Child") if d.get("name") in names}
-        return [child for child in node.children if types & set(self.model.type_chain(child.component.type))]
 
     def _child_named(self, node: _Node, name: str) -> _Node | None:
         """The component written inline that a ``<Child name=...>`` of the node's type declares
@@ -493,6 +485,11 @@ class _Reader:
                               "by type)")
         component = holder.component.parameters.get(name) if holder is not None else None
         if component not in self.model.components:
+            inside = next((n.parent.id for n in _walk(self.root) if n.id == component and n.parent), None)
+            if inside is not None:
+                raise self.wrong(node, element, f"'{path}' names '{component}', a component written inside "
+                                 f"'{inside}': jLEMS resolves a reference among the model's top-level components "
+                                 "only (No component found); a <Child> of the holder is read inline")
             raise self.wrong(node, element, f"'{path}' names no component of the model ({component!r})")
         return component
 
