@@ -28,6 +28,7 @@ PATTERN = DATA / "LEMS_structure_pattern.xml"
 NESTED = DATA / "LEMS_structure_nested.xml"
 DIRECT = DATA / "LEMS_structure_direct.xml"
 INLINE = DATA / "LEMS_structure_inline.xml"
+SINGLE_INLINE = DATA / "LEMS_structure_single_inline.xml"
 STEP_S = 2e-5  # the step of both models
 
 
@@ -36,7 +37,7 @@ def _recorded(lems: Path) -> tuple[str, list[str], str, list[str]]:
     root = etree.parse(str(lems)).getroot()
     output, events = root.find(".//OutputFile"), root.find(".//EventOutputFile")
     def ours(cell: str) -> str:  # the instance a ChildInstance makes; a population inside 'layer'
-        return {"solo/cell": "solo[0]"}.get(cell, cell).replace("layer/", "layer_")
+        return {"solo/cell": "solo[0]", "solo/component": "solo[0]"}.get(cell, cell).replace("layer/", "layer_")
 
     columns = [ours(c.get("quantity").removesuffix("/v")) for c in output.iter("OutputColumn")]
     selections = [ours(e.get("select")) for e in events.iter("EventSelection")]
@@ -126,6 +127,16 @@ def test_cells_written_inline_in_their_group_match_jlems():
     assert model.components["cells_component"].category == "cell"
     results = NeuronSimulation(model).run()
     _check_against_jlems(INLINE, results.time_ms, results.traces, results.spikes)
+
+
+def test_a_childinstance_of_a_cell_written_inline_matches_jlems():
+    """jLEMS names the one instance a ChildInstance makes by the ChildInstance's component
+    attribute (solo/component) as well as by the component's id: both are nmlhub's solo[0]."""
+    model = nmlhub.load(SINGLE_INLINE)
+    assert ("solo", "solo_component", 1) in [(p.id, p.component, p.size) for p in model.network().populations]
+    assert model.simulation.outputs[0].columns[-1].quantity == "solo[0]/v"
+    results = NeuronSimulation(model).run()
+    _check_against_jlems(SINGLE_INLINE, results.time_ms, results.traces, results.spikes)
 
 
 def test_an_inline_component_nmlhub_cannot_tell_apart_is_refused(tmp_path):

@@ -101,9 +101,10 @@ class BuiltNetwork:
     populations: dict[str, Population] = field(default_factory=dict)
     connections: list[Connection] = field(default_factory=list)
     inputs: list[tuple[Cell, str, Location]] = field(default_factory=list)
-    #: populations of the one instance a ``ChildInstance`` makes, with that component's id (jLEMS's
-    #: path to it is ``holder/component``, nmlhub's ``holder[0]``)
-    singles: dict[str, str] = field(default_factory=dict)
+    #: populations of the one instance a ``ChildInstance`` makes, with the names jLEMS finds it by
+    #: (the component's id, the ChildInstance's ``component``): jLEMS's path to it is
+    #: ``holder/name``, nmlhub's ``holder[0]``
+    singles: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: components written inline (a ``<Child>`` of a component of the tree) that a structure names,
     #: by the id they are known by in the network
     inline: dict[str, LemsComponent] = field(default_factory=dict)
@@ -303,7 +304,8 @@ class _Reader:
         where = self.structures[id(node)].location(element)
         self.population_of[id(node)] = population_id
         if kind == "ChildInstance":
-            self.built.singles[population_id] = component
+            names = (component, reference) if component != reference else (component,)
+            self.built.singles[population_id] = names
             self.built.populations[population_id] = Population(population_id, component, 1, where, path)
             return
         size = self._number(node, element, element.get("number", ""))
@@ -365,7 +367,7 @@ class _Reader:
                 continue
             match = _SEGMENT.fullmatch(segment)
             single = self.population_of.get(id(current))
-            if match and match.group(2) is None and single and self.built.singles.get(single) == match.group(1):
+            if match and match.group(2) is None and single and match.group(1) in self.built.singles.get(single, ()):
                 current = Cell(single, 0)  # the one instance a ChildInstance made, by its component's id
                 continue
             found = self._in_scope(current, match.group(1)) if match else None

@@ -69,11 +69,12 @@ def _network_path(path: str, built: BuiltNetwork) -> str:
     instance a ChildInstance made (``solo/cell/v``) is ``solo[0]/v``."""
     stripped = path.strip()
     for population in built.populations.values():
-        single = built.singles.get(population.id)
-        prefix = f"{population.path}/{single}" if single else f"{population.path}["
-        if single and (stripped == prefix or stripped.startswith(prefix + "/")):
-            return f"{population.id}[0]{stripped[len(prefix):]}"
-        if not single and population.path != population.id and stripped.startswith(prefix):
+        for name in built.singles.get(population.id, ()):
+            prefix = f"{population.path}/{name}"
+            if stripped == prefix or stripped.startswith(prefix + "/"):
+                return f"{population.id}[0]{stripped[len(prefix):]}"
+        prefix = f"{population.path}["
+        if population.id not in built.singles and population.path != population.id and stripped.startswith(prefix):
             return f"{population.id}[{stripped[len(prefix):]}"
     return path
 
