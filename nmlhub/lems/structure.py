@@ -10,8 +10,9 @@ naming the file, the line and the element.
 
 How each element reads (as jLEMS's builders do):
 
-- ``MultiInstantiate number="P" component="R"``: ``P`` instances of the component the reference
-  ``R`` names; the component holding it is the population (``pop[2]`` is its third instance).
+- ``MultiInstantiate number="P" component="R"``: ``P`` instances of the component ``R`` names (a
+  component written inline as the holder's ``<Child name="R">``, else the reference ``R``); the
+  component holding it is the population (``pop[2]`` is its third instance).
 - ``ForEach instances="X" as="a"``: ``a`` is each instance ``X`` reaches from the component (``X`` an
   attribute's value when the component has one, else the path itself: ``../source``, ``pop``).
 - ``With instance="X" as="a"``: the instance at path ``X`` from the component's parent (``this``,
@@ -19,9 +20,11 @@ How each element reads (as jLEMS's builders do):
 - ``EventConnection from="a" to="b" receiver="R"``: a new instance of the component ``R`` names
   (relative: ``../synapse``) receives the events of ``a`` on ``b``; ``delay``, ``sourcePort``,
   ``targetPort`` and ``receiverContainer`` name attributes of the component, read when it has them
-  (jLEMS ignores them otherwise); an ``<Assign property="weight">`` sets the connection's weight.
-  From an instance to itself, a receiver that is not a synapse is an input of that instance
-  (NeuroML's explicitInput); a synapse makes an autapse.
+  (jLEMS ignores them otherwise; the ports and the ``Attachments`` set must exist,
+  :mod:`nmlhub.lems.structure_ports`); an ``<Assign property="weight">`` sets the connection's
+  weight. From an instance to itself, a receiver that is not a synapse is an input of that
+  instance (NeuroML's explicitInput); a synapse makes an autapse. Without a receiver the events go
+  into ``b`` itself (its in port), with weight 1 (jLEMS reads an ``<Assign>`` only with a receiver).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from ..model.model import Model
 from ..model.records import ComponentTypeDef, LemsComponent, Location
 from ..xmlsafe import local_name, parse_xml_bytes
 from . import expr as ex
+from .structure_ports import PortProblem, container_problem, direct_port_problem, receiver_port_problem
+from .structure_types import TypeDeclarations
 
 #: The elements that build a network (the others a Structure may hold are refused by name).
 BUILDING = frozenset({"MultiInstantiate", "CoInstantiate", "ForEach", "EventConnection", "With", "ChildInstance"})
@@ -64,11 +69,12 @@ class Cell:
 
 @dataclass(frozen=True)
 class Connection:
-    """One ``EventConnection`` through a receiver (a synapse made on the target for it)."""
+    """One ``EventConnection``: through a receiver (``synapse``, a synapse made on the target for
+    it), or, without one (``synapse`` None), into the target's own in port."""
 
     pre: Cell
     post: Cell
-    synapse: str
+    synapse: str | None
     delay_ms: float
     weight: float
     where: Location
@@ -95,9 +101,13 @@ class BuiltNetwork:
     populations: dict[str, Population] = field(default_factory=dict)
     connections: list[Connection] = field(default_factory=list)
     inputs: list[tuple[Cell, str, Location]] = field(default_factory=list)
-    #: populations of the one instance a ``ChildInstance`` makes, with that component's id (jLEMS's
-    #: path to it is ``holder/component``, nmlhub's ``holder[0]``)
-    singles: dict[str, str] = field(default_factory=dict)
+    #: populations of the one instance a ``ChildInstance`` makes, with the names jLEMS finds it by
+    #: (the component's id, the ChildInstance's ``component``): jLEMS's path to it is
+    #: ``holder/name``, nmlhub's ``holder[0]``
+    singles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: components written inline (a ``<Child>`` of a component of the tree) that a structure names,
+    #: by the id they are known by in the network
+    inline: dict[str, LemsComponent] = field(default_factory=dict)
 
 
 @dataclass
@@ -173,6 +183,8 @@ class _Reader:
         self.built = BuiltNetwork(root.id)
         self.structures = {id(n): structure_of(model, n.component.type) for n in _walk(root)}
         self.population_of: dict[int, str] = {}  # id() of a node holding instances -> its population
+        self.declared = TypeDeclarations(model)
+        self.inline_ids: dict[int, str] = {}  # id() of a node written inline -> the id it is known by
 
     # -- refusals --------------------------------------------------------------------------------
     def refuse(self, node: _Node, element: etree._Element, what: str) -> UnsupportedComponentError:
@@ -190,8 +202,11 @@ class _Reader:
     # -- reading ---------------------------------------------------------------------------------
     def read(self) -> BuiltNetwork:
         nodes = _walk(self.root)
+        # the components that hold the network: those with a <Structure> and their ancestors (the
+        # others, cells written inline, are not)
+        holders = {id(a) for node in nodes if self.structures[id(node)] is not None for a in self._ancestors(node)}
         for node in nodes:
-            self._check_node(node)
+            self._check_node(node, id(node) in holders)
         for node in nodes:  # every population first: connections may name any of them
             for element in self._elements(node):
                 if local_name(element) in ("MultiInstantiate", "ChildInstance"):
@@ -203,7 +218,7 @@ class _Reader:
                     self._build(node, element, bound)
         return self.built
 
-    def _check_node(self, node: _Node) -> None:
+    def _check_node(self, node: _Node, holder: bool) -> None:
         """Refuse what jLEMS would compute in the tree beside the structures: a NeuroML network
         element (its own structure is NeuroML's), dynamics of a component holding the network."""
         record = self.model.components.get(self.root.id)
@@ -214,7 +229,7 @@ class _Reader:
                 f"not supported: a NeuroML <{node.component.type}> ('{node.id}') inside '{self.root.id}', a "
                 "network LEMS <Structure> builds (nmlhub reads one or the other)",
                 file=where.file, line=where.line, element=f"<{node.component.type} id='{node.id}'>")
-        for name in chain:
+        for name in chain if holder else ():
             definition = self.model.component_types.get(name)
             if definition is None:
                 continue
@@ -227,6 +242,29 @@ class _Reader:
                     f"not supported: the <Dynamics> of ComponentType {name}, the type of '{node.id}', which "
                     "holds a network LEMS <Structure> builds (nmlhub runs the network, not its holder's dynamics)",
                     file=definition.location.file, line=line, element="<Dynamics>")
+
+    @staticmethod
+    def _ancestors(node: _Node) -> list[_Node]:
+        """The node and its ancestors, nearest first."""
+        found: list[_Node] = []
+        current: _Node | None = node
+        while current is not None:
+            found.append(current)
+            current = current.parent
+        return found
+
+    def _child_named(self, node: _Node, name: str) -> _Node | None:
+        """The component written inline that a ``<Child name=...>`` of the node's type declares
+        (jLEMS matches the element by its name, which nmlhub's reader does not keep: the child
+        whose type is the declared type or extends it, when only one such child and Child exist)."""
+        declared = self.declared.of(node.component.type, "Child")
+        wanted = next((d.get("type") for d in declared if d.get("name") == name), None)
+        if wanted is None:
+            return None
+        chains = [(child, self.model.type_chain(child.component.type)) for child in node.children]
+        fitting = [child for child, chain in chains if wanted in chain]
+        rivals = [d for d in declared if fitting and d.get("type") in self.model.type_chain(fitting[0].component.type)]
+        return fitting[0] if len(fitting) == 1 and len(rivals) == 1 else None
 
     def _elements(self, node: _Node) -> list[etree._Element]:
         structure = self.structures[id(node)]
@@ -259,14 +297,15 @@ class _Reader:
             raise self.refuse(node, element, f"the population '{path}', named '{population_id}' like another")
         reference = element.get("component", "")
         component = self._referenced(node, element, reference)
-        category = self.model.components[component].category
+        category = self._category(component)
         if category in ("synapse", "input", "ion_channel", "concentration_model"):
             raise self.refuse(node, element, f"a <{kind}> of '{component}', a component of category {category} "
                               "(nmlhub places cells and spike sources as instances of a network)")
         where = self.structures[id(node)].location(element)
         self.population_of[id(node)] = population_id
         if kind == "ChildInstance":
-            self.built.singles[population_id] = component
+            names = (component, reference) if component != reference else (component,)
+            self.built.singles[population_id] = names
             self.built.populations[population_id] = Population(population_id, component, 1, where, path)
             return
         size = self._number(node, element, element.get("number", ""))
@@ -296,9 +335,13 @@ class _Reader:
                     self._build(node, child, inner)
         elif kind == "EventConnection":
             self._event_connection(node, element, bound)
+        elif kind == "CoInstantiate":
+            raise self.refuse(node, element, "<CoInstantiate>: no engine runs it, so no reference exists (jLEMS "
+                              "0.14 stops on every form of it, PyLEMS does not read it, the LEMS 0.7.6 schema "
+                              "has no such element)")
         else:
             raise self.refuse(node, element, f"<{kind}> (nmlhub reads MultiInstantiate, ChildInstance, "
-                              "ForEach, With and EventConnection through a receiver)")
+                              "ForEach, With and EventConnection)")
 
     # -- paths -----------------------------------------------------------------------------------
     def _in_scope(self, start: _Node, name: str) -> _Node | None:
@@ -324,7 +367,7 @@ class _Reader:
                 continue
             match = _SEGMENT.fullmatch(segment)
             single = self.population_of.get(id(current))
-            if match and match.group(2) is None and single and self.built.singles.get(single) == match.group(1):
+            if match and match.group(2) is None and single and match.group(1) in self.built.singles.get(single, ()):
                 current = Cell(single, 0)  # the one instance a ChildInstance made, by its component's id
                 continue
             found = self._in_scope(current, match.group(1)) if match else None
@@ -379,21 +422,38 @@ class _Reader:
     # -- event connections -----------------------------------------------------------------------
     def _event_connection(self, node: _Node, element: etree._Element, bound: dict[str, Cell]) -> None:
         pre, post = (self._end(node, element, element.get(side, ""), bound) for side in ("from", "to"))
-        if not element.get("receiver"):
-            raise self.refuse(node, element, "an <EventConnection> without a receiver (events straight into "
-                              "an instance's own port; nmlhub connects instances through a synapse)")
-        receiver = self._referenced(node, element, element.get("receiver", ""))
-        self._check_ports(node, element, pre, receiver)
         where = self.structures[id(node)].location(element)
-        weight = self._weight(node, element)
         delay_ms = self._delay_ms(node, element)
-        if pre == post and self.model.components[receiver].category != "synapse":  # else an autapse
+        source_port = self._attribute(node, element, "sourcePort")
+        if source_port not in (None, "", "spike"):
+            raise self.refuse(node, element, f"sourcePort '{source_port}' (nmlhub sends a cell's 'spike' events)")
+        target_type = self._type_of(self.built.populations[post.population].component)
+        if not element.get("receiver"):
+            # jLEMS reads an <Assign> only with a receiver: the connection keeps weight 1
+            problem = direct_port_problem(self.declared, target_type, self._attribute(node, element, "targetPort"))
+            if problem is not None:
+                raise self._problem(node, element, problem, f"(to '{post}') ")
+            self.built.connections.append(Connection(pre, post, None, delay_ms, 1.0, where))
+            return
+        receiver = self._referenced(node, element, element.get("receiver", ""))
+        problem = (receiver_port_problem(self.declared, self._type_of(receiver),
+                                         self._attribute(node, element, "targetPort"))
+                   or container_problem(self.declared, target_type,
+                                        self._attribute(node, element, "receiverContainer")))
+        if problem is not None:
+            raise self._problem(node, element, problem, f"(receiver '{receiver}' on '{post}') ")
+        weight = self._weight(node, element)
+        if pre == post and self._category(receiver) != "synapse":  # else an autapse
             if weight != 1.0 or delay_ms != 0.0:
                 raise self.refuse(node, element, "an input (an <EventConnection> from an instance to itself) "
                                   "with a weight or delay")
             self.built.inputs.append((post, receiver, where))
             return
         self.built.connections.append(Connection(pre, post, receiver, delay_ms, weight, where))
+
+    def _problem(self, node: _Node, element: etree._Element, problem: PortProblem, what: str) -> Exception:
+        text = f"{problem.message} {what.strip()}"
+        return self.refuse(node, element, text) if problem.unsupported else self.wrong(node, element, text)
 
     def _end(self, node: _Node, element: etree._Element, name: str, bound: dict[str, Cell]) -> Cell:
         if name in bound:
@@ -413,25 +473,54 @@ class _Reader:
                 raise self.refuse(node, element, f"the reference '{path}' (nmlhub reads a component reference "
                                   "of the component or of its parents: 'synapse', '../synapse')")
             holder = holder.parent
+        inline = self._child_named(holder, name) if holder is not None else None
+        if inline is not None and element.get("receiver") == path:
+            # jLEMS makes such a child an instance inside its holder too, where a synapse or input
+            # cannot start (it reads the v of its parent, which the holder lacks)
+            raise self.refuse(node, element, f"the receiver '{path}' written inline (a <Child> of '{holder.id}'): "
+                              "no engine runs it, jLEMS also instantiates it inside its holder, where it fails")
+        if inline is not None:
+            return self._known_inline(node, element, inline, f"{holder.id}_{name}")
+        if holder is not None and any(d.get("name") == name for d in self.declared.of(holder.component.type, "Child")):
+            raise self.refuse(node, element, f"'{path}', a <Child> of '{holder.id}' that is not one component "
+                              "written inline there of a type no other <Child> takes (nmlhub tells them apart "
+                              "by type)")
         component = holder.component.parameters.get(name) if holder is not None else None
         if component not in self.model.components:
+            inside = next((n.parent.id for n in _walk(self.root) if n.id == component and n.parent), None)
+            if inside is not None:
+                raise self.wrong(node, element, f"'{path}' names '{component}', a component written inside "
+                                 f"'{inside}': jLEMS resolves a reference among the model's top-level components "
+                                 "only (No component found); a <Child> of the holder is read inline")
             raise self.wrong(node, element, f"'{path}' names no component of the model ({component!r})")
         return component
+
+    def _known_inline(self, node: _Node, element: etree._Element, inline: _Node, fallback: str) -> str:
+        """The id a component written inline is known by in the network (its own, else
+        ``holder_name``), kept in the built network."""
+        if id(inline) in self.inline_ids:
+            return self.inline_ids[id(inline)]
+        known = inline.id or fallback
+        if known in self.model.components or known in self.built.inline:
+            raise self.wrong(node, element, f"the component written inline in '{inline.parent.id}' is named "
+                             f"'{known}', like another component of the model")
+        self.inline_ids[id(inline)] = known
+        self.built.inline[known] = LemsComponent(known, inline.component.type, dict(inline.component.parameters),
+                                                 list(inline.component.children))
+        return known
+
+    def _type_of(self, component: str) -> str:
+        inline = self.built.inline.get(component)
+        return inline.type if inline is not None else self.model.components[component].type
+
+    def _category(self, component: str) -> str:
+        return self.model.category(self._type_of(component))
 
     def _attribute(self, node: _Node, element: etree._Element, name: str) -> str | None:
         """The component's attribute an EventConnection attribute names, as jLEMS reads it (None
         when the component has no such attribute)."""
         key = element.get(name)
         return node.component.parameters.get(key) if key else None
-
-    def _check_ports(self, node: _Node, element: etree._Element, pre: Cell, receiver: str) -> None:
-        source_port = self._attribute(node, element, "sourcePort")
-        if source_port not in (None, "", "spike"):
-            raise self.refuse(node, element, f"sourcePort '{source_port}' (nmlhub sends a cell's 'spike' events)")
-        target_port = self._attribute(node, element, "targetPort")
-        if target_port not in (None, "", "in"):
-            raise self.refuse(node, element, f"targetPort '{target_port}' (nmlhub delivers events to the "
-                              f"receiver's 'in' port)")
 
     def _delay_ms(self, node: _Node, element: etree._Element) -> float:
         text = self._attribute(node, element, "delay")

@@ -39,7 +39,10 @@ def as_network(built: BuiltNetwork, network_id: str, model: Model) -> neuroml.Ne
         model.locations[f"{network_id}/{population.id}"] = population.where
     projections: dict[tuple[str, str, str], neuroml.Projection] = {}
     for connection in built.connections:
-        key = (connection.pre.population, connection.post.population, connection.synapse)
+        # without a receiver the events go into the target cell itself: its own component stands
+        # as the projection's synapse (the driver then connects to the cell's mechanism)
+        synapse = connection.synapse or built.populations[connection.post.population].component
+        key = (connection.pre.population, connection.post.population, synapse)
         projection = projections.get(key)
         if projection is None:
             projection = neuroml.Projection(id=f"{key[0]}_{key[1]}_{key[2]}_{len(projections)}",
@@ -66,11 +69,12 @@ def _network_path(path: str, built: BuiltNetwork) -> str:
     instance a ChildInstance made (``solo/cell/v``) is ``solo[0]/v``."""
     stripped = path.strip()
     for population in built.populations.values():
-        single = built.singles.get(population.id)
-        prefix = f"{population.path}/{single}" if single else f"{population.path}["
-        if single and (stripped == prefix or stripped.startswith(prefix + "/")):
-            return f"{population.id}[0]{stripped[len(prefix):]}"
-        if not single and population.path != population.id and stripped.startswith(prefix):
+        for name in built.singles.get(population.id, ()):
+            prefix = f"{population.path}/{name}"
+            if stripped == prefix or stripped.startswith(prefix + "/"):
+                return f"{population.id}[0]{stripped[len(prefix):]}"
+        prefix = f"{population.path}["
+        if population.id not in built.singles and population.path != population.id and stripped.startswith(prefix):
             return f"{population.id}[{stripped[len(prefix):]}"
     return path
 
@@ -103,6 +107,9 @@ def run_structure_network(model: Model) -> None:
     except NmlhubError as exc:
         model.problems.append(Problem(exc.message, exc.file, exc.line, exc.element))
         return
+    for component_id, component in built.inline.items():
+        model.components[component_id] = ComponentRecord(component_id, component.type,
+                                                         model.category(component.type), record.location, component)
     network_id = _network_id(model, record.id)
     network = as_network(built, network_id, model)
     model.document.networks.append(network)

@@ -459,6 +459,8 @@ class _SynapseMaker:
         cell = self.cells[index]
         if cell is None:
             return None
+        if self.synapse == cell.component and cell.mechanism is not None:
+            return cell.mechanism  # events into the cell's own port (a LEMS EventConnection without receiver)
         place = (index, segment, fraction)
         if self.share and place in self.places:
             return self.places[place]

@@ -17,7 +17,8 @@ from pathlib import Path
 from lxml import etree
 
 HERE = Path(__file__).resolve().parent
-MODELS = ("LEMS_structure_chain.xml", "LEMS_structure_pattern.xml", "LEMS_structure_nested.xml")
+MODELS = ("LEMS_structure_chain.xml", "LEMS_structure_pattern.xml", "LEMS_structure_nested.xml",
+          "LEMS_structure_direct.xml", "LEMS_structure_inline.xml", "LEMS_structure_single_inline.xml")
 
 
 def _written_files(lems: Path) -> list[str]:
