@@ -405,6 +405,53 @@ def test_random_sources_without_delay_act_in_the_step_they_fire_as_spike_arrays_
     assert without_copies[("tgt", 0)][0] == ours[("tgt", 0)][0] + 1
 
 
+def _input_on_iaf(folder: Path, input_xml: str, name: str) -> Path:
+    """One iafCell with the input ``input_xml`` (id ``inp``), an expOneSynapse, dt 0.025 ms, 100 ms."""
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.nml").write_text(f"""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="{name}">
+  <iafCell id="iaf" leakReversal="-70mV" thresh="-50mV" reset="-70mV" C="0.01nF" leakConductance="0.001uS"/>
+  <expOneSynapse id="syn" gbase="10nS" erev="0mV" tauDecay="0.5ms"/>
+  {input_xml}
+  <network id="net">
+    <population id="tgt" component="iaf" size="1"/>
+    <inputList id="in" population="tgt" component="inp"><input id="0" target="../tgt[0]" destination="synapses"/></inputList>
+  </network>
+</neuroml>
+""")
+    (folder / f"LEMS_{name}.xml").write_text(f"""<Lems>
+  <Target component="sim"/>
+  <Include file="Cells.xml"/>
+  <Include file="Networks.xml"/>
+  <Include file="Simulation.xml"/>
+  <Include file="{name}.nml"/>
+  <Simulation id="sim" length="100ms" step="0.025ms" target="net" seed="1"/>
+</Lems>
+""")
+    return folder / f"LEMS_{name}.xml"
+
+
+def test_poisson_firing_synapse_acts_on_its_synapse_as_a_timed_synaptic_input_does(tmp_path):
+    """A poissonFiringSynapse's spikes reach its own synapse inside its mechanism (no NetCon, no
+    copy a step ahead needed): its cell's v is that of a timedSynapticInput given the same spikes,
+    whose synapse first acts at jLEMS's step (LEMS_timed_input.xml: v first changes in the step
+    after a spike at 10 ms, sample 401, in both)."""
+    poisson = _input_on_iaf(tmp_path, '<poissonFiringSynapse id="inp" averageRate="100Hz" synapse="syn" '
+                                      'spikeTarget="./syn"/>', "poisson")
+    results = NeuronSimulation(load(poisson), record=["tgt/0/inp/tsince", "tgt/0/v"]).run()
+    since, v = (np.asarray(results.traces[f"tgt[0]/{path}"]) for path in ("inp/tsince", "v"))
+    # tsince, reset in the spike's event (its condition held at the end of step m - 1), shows first at sample m
+    fired = np.flatnonzero(since[1:] < since[:-1]) + 1 - 1
+    assert len(fired) > 5
+    spikes = "".join(f'<spike id="{k}" time="{(m - 0.5) * DT:.6f}ms"/>' for k, m in enumerate(fired))
+    timed = _input_on_iaf(tmp_path, f'<timedSynapticInput id="inp" synapse="syn" spikeTarget="./syn">{spikes}'
+                                    "</timedSynapticInput>", "timed")
+    assert np.array_equal(np.asarray(NeuronSimulation(load(timed), record=["tgt/0/v"]).run().traces["tgt[0]/v"]), v)
+    jlems = np.load(DATA / "reference_timed_input.npz")["traces"][:, 1].astype(float)
+    ours = np.asarray(NeuronSimulation(load(DATA / "LEMS_timed_input.xml")).run().traces["tgt[0]/v"])
+    first_change = [int(np.flatnonzero(np.abs(np.diff(trace)) > 1e-9)[0]) + 1 for trace in (jlems, ours)]
+    assert first_change == [401, 401]
+
+
 def test_neuron_timing_is_an_option_with_neuron_semantics():
     ours = _run(DATA / "LEMS_timing.xml", event_timing="neuron")
     first = [ours[("tgt", k)][0] for k in range(3)]
