@@ -197,39 +197,51 @@ def _with_delays(lems: Path, delays: dict[str, tuple[str, str]]) -> Path:
     return lems
 
 
+def _nmlhub_spikes(lems: Path, out: Path, engine: str, ranks: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "nmlhub", "run", str(lems), "--outdir", str(out), "--no-progress",
+               "--engine", engine, "-n", ranks]
+    return subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=900)
+
+
 @has_mpi
 def test_coreneuron_on_two_ranks_acts_at_jlems_step_or_refuses_in_one_line(tmp_path):
     """CoreNEURON makes a second (empty) thread and then exchanges spikes between ranks a step
     sooner than the shortest NetCon delay between them, which must leave a step: a NetCon from
-    another rank needs 2 steps. Delays of 3 steps (relays on the sources' ranks, deciding 2 steps
-    ahead) and 4 steps between ranks give NEURON's spikes (jLEMS's: the tests above); a delay of
-    2 steps between ranks, which jLEMS acts on after 2 or 3, is refused before the run."""
-    lems = _with_delays(_whole_steps_with_hh_targets(tmp_path / "model", "two_steps"),
-                        {f"whole{j}": ("0.04", "0.03") for j in range(4)})
-    runs = {}
-    for engine, ranks in (("neuron", "1"), ("coreneuron", "2")):
-        out = tmp_path / f"{engine}_{ranks}"
-        command = [sys.executable, "-m", "nmlhub", "run", str(lems), "--outdir", str(out), "--no-progress",
-                   "--engine", engine, "-n", ranks]
-        run = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=900)
-        assert run.returncode == 0, run.stderr[-2000:]
-        runs[engine] = (out / "two_steps_dt01.spikes").read_bytes()
-    assert len(runs["neuron"].splitlines()) > 100 and runs["coreneuron"] == runs["neuron"]
-    _with_delays(lems, {"whole1": ("0.02", "0.03")})  # tgt[2] is on rank 0, src1 on rank 1
-    command = [sys.executable, "-m", "nmlhub", "run", str(lems), "--outdir", str(tmp_path / "refused"),
-               "--no-progress", "--engine", "coreneuron", "-n", "2"]
-    run = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=900)
+    another rank needs 2 steps. A cell's spikes to another rank after 3 steps (a relay on the
+    source's rank deciding 2 steps ahead), 4 steps (a relay on the target's rank) and 3.5 steps
+    (off the grid) give NEURON's serial spikes (jLEMS's: the tests above); after 2 steps, which
+    jLEMS acts on after 2 or 3, the run is refused before it starts. Spike sources on jLEMS's
+    clock have copies on their targets' ranks: any delay (two_steps, 2 and 3 steps)."""
+    cells = _two_hh_cells(tmp_path / "cells", (0.5, 0.5, 0.5))
+    cells.write_text(cells.read_text().replace('target="net"/>', 'target="net">\n    <EventOutputFile id="s" '
+                     'fileName="cells.spikes" format="TIME_ID"><EventSelection id="0" select="hh[0]" eventPort="spike"/>'
+                     '<EventSelection id="1" select="hh[1]" eventPort="spike"/></EventOutputFile>\n  </Simulation>'))
+    net = cells.parent / "net.nml"
+    text = net.read_text()
+    for old, new in (("2.0101ms", "0.0750ms"), ("3.0101ms", "0.1000ms"), ("4.0101ms", "0.0875ms")):
+        text = text.replace(old, new)
+    net.write_text(text)
+    arrays = _whole_steps_with_hh_targets(tmp_path / "arrays", "two_steps")
+    for lems, name in ((cells, "cells.spikes"), (arrays, "two_steps_dt01.spikes")):
+        runs = {}
+        for engine, ranks in (("neuron", "1"), ("coreneuron", "2")):
+            run = _nmlhub_spikes(lems, tmp_path / f"{lems.parent.name}_{engine}", engine, ranks)
+            assert run.returncode == 0, run.stderr[-2000:]
+            runs[engine] = (tmp_path / f"{lems.parent.name}_{engine}" / name).read_bytes()
+        assert len(runs["neuron"].splitlines()) > 5 and runs["coreneuron"] == runs["neuron"], name
+    net.write_text(text.replace("0.0750ms", "0.0500ms"))
+    run = _nmlhub_spikes(cells, tmp_path / "refused", "coreneuron", "2")
     assert run.returncode != 0 and "Traceback" not in run.stderr
-    assert ("projection whole1 (from src1[0] to tgt[2]): delay 0.02 ms crosses ranks at dt 0.01 ms, and "
+    assert ("projection p (from hh[0] to hh[1]): delay 0.05 ms crosses ranks at dt 0.025 ms, and "
             "CoreNEURON on several ranks needs 2 steps between ranks") in run.stderr
 
 
 @has_mpi
-def test_delays_up_to_a_step_work_within_a_rank_and_are_refused_between_ranks(tmp_path):
-    """On 2 NEURON ranks (cells dealt by gid: src0, src2, tgt[even] on rank 0), delays of 0, 0.5
-    and 1 step within a rank and 1.5 steps between ranks give the serial run's spikes; a delay of
-    a step or less between ranks cannot (jLEMS acts on it in the next step, and NEURON exchanges
-    spikes between ranks once a step at the most), and is refused in one line."""
+def test_short_delays_from_spike_sources_on_two_ranks_give_the_serial_spikes(tmp_path):
+    """On 2 NEURON ranks (cells dealt by gid: src0, src2, tgt[even] on rank 0), delays of 0, 0.5,
+    1 and 1.5 steps from spikeArrays, within a rank and between ranks, give the serial run's
+    spikes: a spike source on jLEMS's clock has a copy on each rank of its targets, so its spikes
+    do not cross ranks."""
     import shutil
 
     folder = tmp_path / "model"
@@ -237,18 +249,23 @@ def test_delays_up_to_a_step_work_within_a_rank_and_are_refused_between_ranks(tm
     for name in ("two_steps.net.nml", "LEMS_two_steps_dt01.xml"):
         shutil.copy(DATA / name, folder)
     lems = _with_delays(folder / "LEMS_two_steps_dt01.xml",
-                        {"whole0": ("0", "0.015"), "whole1": ("0.015", "0.005"), "whole2": ("0.01", "0.015"),
-                         "whole3": ("0.015", "0")})
+                        {"whole0": ("0", "0.005"), "whole1": ("0.01", "0.015"), "whole2": ("0.015", "0"),
+                         "whole3": ("0.005", "0.01")})
     serial = _run(lems, 0.01)
     assert sum(map(len, serial.values())) > 200
     assert _on_two_ranks(lems, tmp_path / "p2.pkl", 0.01) == serial
-    _with_delays(lems, {"whole1": ("0.01", "0.005")})
-    command = mpi.mpiexec_command(2, [])[:3] + [sys.executable, str(HERE / "parallel_run.py"), str(lems),
-                                               str(tmp_path / "refused.pkl")]
+
+
+@has_mpi
+def test_a_cells_spike_without_delay_to_another_rank_is_refused_in_one_line(tmp_path):
+    """jLEMS acts on a cell's spike with a delay of up to a step in the next step, and NEURON
+    exchanges spikes between ranks once a step at the most: refused, naming the projection
+    (zero_delay_cell on 2 ranks: src[0] on rank 1, before[0] on rank 0)."""
+    command = mpi.mpiexec_command(2, [])[:3] + [sys.executable, str(HERE / "parallel_run.py"),
+                                               str(DATA / "LEMS_zero_delay_cell.xml"), str(tmp_path / "x.pkl")]
     proc = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=900)
     assert proc.returncode != 0
-    assert ("projection whole1 (from src1[0] to tgt[2]): delay 0.01 ms acts within the next step of 0.01 ms "
-            "under jLEMS's event timing") in proc.stderr
+    assert "projection to_before (from src[0] to before[0]): delay 0 ms is shorter than the time step" in proc.stderr
 
 
 def _whole_steps_with_hh_targets(folder: Path, name: str = "whole_steps") -> Path:

@@ -29,8 +29,9 @@ sits on the source's rank and its spikes travel by gid (``1 + SPREAD - LEAD`` st
 one step NEURON needs between ranks). CoreNEURON on several ranks needs two steps between ranks
 (:func:`remote_relay`): a relay of 3 steps from another rank sits on the source's rank and
 decides two steps ahead, and a connection between ranks that jLEMS acts on within 2 steps is
-refused (:func:`crosses_ranks`). A delay of one step always acts after one (t_n + dt is
-t_(n+1) exactly).
+refused (:func:`crosses_ranks`; spike sources on jLEMS's clock have copies on their targets'
+ranks instead, :meth:`nmlhub.neuron.network.NetworkInstance.copied_here`). A delay of one step
+always acts after one (t_n + dt is t_(n+1) exactly).
 
 ``"jlems-exact"`` is the former name of the default and means the same.
 

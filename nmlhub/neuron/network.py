@@ -64,8 +64,10 @@ class NetworkInstance:
     transfer_targets: list[tuple[Any, str, int]] = field(default_factory=list)
     # ((pre population, cell, segment, fraction, delay ms), steps it decides ahead) -> relay here (eventgrid)
     relays: dict[tuple, Any] = field(default_factory=dict)
-    # (population, cell) of a spike source on jLEMS's clock -> its copy a step ahead (ahead_copy)
-    ahead_copies: dict[tuple[str, int], Any] = field(default_factory=dict)
+    # (population, cell, steps ahead) of a spike source on jLEMS's clock -> its copy here (ahead_copy)
+    ahead_copies: dict[tuple[str, int, int], Any] = field(default_factory=dict)
+    # populations of spike sources copied onto the ranks of their targets (clock_source; parallel runs)
+    copied_populations: frozenset[str] = frozenset()
     # (relay key, target, weight) of 2-step delays from other ranks (place_remote_relays)
     remote_relayed: list[tuple[tuple, Any, float]] = field(default_factory=list)
     plastic: PlasticConnections = field(default_factory=PlasticConnections)  # their weights end the run
@@ -109,7 +111,7 @@ class NetworkInstance:
         key = (*origin, float(delay_ms))
         steps = int(delivery_steps(np.array([delay_ms]), self.dt_ms)[0])
         ahead = 1
-        if not self.is_local(origin[0], origin[1]):
+        if not self.is_local(origin[0], origin[1]) and not self.copied_here(origin[0], origin[1]):
             place = remote_relay(steps, self.exchange_steps)
             if place is None:
                 raise NetworkError(f"connection from {origin[0]}[{origin[1]}]: delay {delay_ms:g} ms cannot cross ranks")
@@ -166,7 +168,7 @@ class NetworkInstance:
         """Refuse, in one line naming the first such connection (``what``, its delay and the
         step), connections whose spikes cross ranks sooner than the engine exchanges them
         between ranks; connections within a rank take any delay."""
-        if self.parallel is None or self.plan.nhost < 2 or not len(delays_ms):
+        if self.parallel is None or self.plan.nhost < 2 or not len(delays_ms) or pre_population in self.copied_populations:
             return
         delays = np.asarray(delays_ms, dtype=float)
         remote = ~self.plan.local_mask(pre_population, np.asarray(pre_cells))
@@ -186,31 +188,48 @@ class NetworkInstance:
             f"steps after it was sent at the earliest); run it with the neuron engine, on one rank, or with "
             f"delays between ranks of more than {self.exchange_steps} steps")
 
+    def clock_source(self, cm: ComponentMechanism | None) -> bool:
+        """Whether the spikes of a spike source of component ``cm`` depend on jLEMS's clock and
+        its own random draws alone (no requirements): a copy of it, drawing from its random
+        stream, sends the same spikes (``ahead`` steps early, see :meth:`ahead_copy`)."""
+        mechanism = cm.mechanism if cm is not None else None
+        return (mechanism is not None and mechanism.role == "source" and TLEMS in mechanism.text
+                and mechanism.flat is not None and not mechanism.flat.requirements)
+
     def sends_early(self, pre_population: str, post_population: str, cm: ComponentMechanism | None) -> bool:
         """Whether spikes without delay from ``pre_population`` (of component ``cm``) reach
         ``post_population`` from copies of its sources a step ahead: jLEMS acts on them within
         the step they are sent when the target population is declared (updated) after the
-        source's. Only for sources whose spikes depend on jLEMS's clock and their own random
-        draws alone (no requirements; a copy draws from its source's stream, so it draws the
-        same numbers a step earlier) and are on this rank."""
-        mechanism = cm.mechanism if cm is not None else None
-        if self.settings.event_timing == "neuron" or mechanism is None or mechanism.role != "source":
+        source's. Only for sources on jLEMS's clock and their own random draws (:meth:`clock_source`)."""
+        if self.settings.event_timing == "neuron" or not self.clock_source(cm):
             return False
         order = list(self.populations)
         if pre_population not in order or post_population not in order:
             return False
-        clock_only = TLEMS in mechanism.text and mechanism.flat is not None and not mechanism.flat.requirements
-        return clock_only and order.index(post_population) > order.index(pre_population)
+        return order.index(post_population) > order.index(pre_population)
 
-    def ahead_copy(self, population: str, index: int, cm: ComponentMechanism) -> Any:
-        """A copy of a local spike source (of component ``cm``) whose jLEMS clock runs a step
-        ahead, next to it (made at first use): its events, sent a step early without delay, act
-        in the step the source sends its own, as jLEMS acts on spikes without delay (see
-        :mod:`nmlhub.neuron.eventgrid`)."""
-        key = (population, index)
+    def copied_here(self, population: str, index: int) -> bool:
+        """Whether the spikes of a spike source on another rank come from a copy of it on this
+        rank (:meth:`clock_source`: then any delay acts as in a serial run)."""
+        return population in self.copied_populations and not self.is_local(population, index)
+
+    def ahead_copy(self, population: str, index: int, cm: ComponentMechanism, ahead: int = 1, near: Any = None) -> Any:
+        """A copy of a spike source (of component ``cm``) whose jLEMS clock runs ``ahead`` steps
+        ahead (made at first use), next to the source, or for a source on another rank in the
+        segment of ``near`` (a point process here): a step ahead, its events, sent a step early
+        without delay, act in the step the source sends its own, as jLEMS acts on spikes without
+        delay (see :mod:`nmlhub.neuron.eventgrid`); not ahead, it sends this rank the spikes of
+        a source on another rank, without crossing ranks."""
+        key = (population, index, ahead)
         if key not in self.ahead_copies:
-            copy = make_point_process(cm, *self.cell(population, index).locate(0, 0.5))
-            copy.ahead_nml = 1
+            if self.is_local(population, index):
+                section, x = self.cell(population, index).locate(0, 0.5)
+            else:
+                segment = near.get_segment()
+                section, x = segment.sec, segment.x
+            copy = make_point_process(cm, section, x)
+            if ahead:
+                copy.ahead_nml = ahead
             self.ahead_copies[key] = copy
         return self.ahead_copies[key]
 
@@ -253,6 +272,15 @@ def _relay_pass_on(key: tuple, dt_ms: float, ahead: int = 1) -> float:
     times differently."""
     own = zlib.crc32(repr(key).encode()) % 100_000
     return relay_delays(int(delivery_steps(np.array([key[4]]), dt_ms)[0]), dt_ms, ahead)[2] - own * 1e-8 * dt_ms
+
+
+def _source_connector(instance: NetworkInstance, origin: tuple, cm: ComponentMechanism | None, near: Any) -> Any:
+    """A function connecting the spikes of ``origin`` (population, cell, segment, fraction) to
+    its argument: from a copy on this rank for a spike source on another rank that has one
+    (:meth:`NetworkInstance.copied_here`), else through the wiring."""
+    if instance.copied_here(origin[0], origin[1]):
+        return partial(_netcon_from, instance.ahead_copy(origin[0], origin[1], cm, 0, near))
+    return instance.wiring.connector(instance, *origin)
 
 
 def _netcon_from(source: Any, target: Any) -> Any:
@@ -302,6 +330,9 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
     """
     wiring = GidWiring(pc, plan, min_delay=settings.dt_ms) if pc is not None else DirectWiring()
     instance = NetworkInstance(plan, settings, wiring)
+    if pc is not None and plan.nhost > 1:
+        instance.copied_populations = frozenset(pop.id for pop in plan.populations
+                                                if instance.clock_source(mechanisms.get(pop.component)))
     _build_cells(plan, mechanisms, instance)
     wiring.register_cells(instance)
     parts = [projection_part(proj, model.units, wiring.keep(proj.postsynaptic_population))
@@ -437,11 +468,11 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, col
             instance.plastic.add(synapse, origins[origin][:2], (post_population, post), point, synapses.plastic)
         connect = connectors[origin]
         if connect is None:
-            connect = connectors[origin] = instance.wiring.connector(instance, *origins[origin])
+            connect = connectors[origin] = _source_connector(instance, origins[origin], source_cm, point)
         if relay:
             instance.relayed(origins[origin], as_written, point, weight, connect)
         elif early and as_written <= 0:
-            add_netcon(h.NetCon(instance.ahead_copy(*origins[origin][:2], source_cm), point), 0.0, weight)
+            add_netcon(h.NetCon(instance.ahead_copy(*origins[origin][:2], source_cm, 1, point), point), 0.0, weight)
         else:
             add_netcon(connect(point), delay, weight)
 
@@ -538,11 +569,11 @@ def _connect_one(source: str, target: str, synapse_id: str, weight_delay: tuple[
     instance.check_between_ranks(f"connection {source} -> {target} ({synapse_id})", pre_pop or "",
                                  np.array([pre_index]), np.array([delay]))
     instance.synapses.append(synapse)
-    connect = instance.wiring.connector(instance, pre_pop or "", pre_index)
+    source_cm = mechanisms.get(instance.plan_component(pre_pop or ""))
+    connect = _source_connector(instance, (pre_pop or "", pre_index, 0, 0.5), source_cm, synapse)
     if instance.needs_relay(np.array([delay]))[0]:
         instance.relayed((pre_pop or "", pre_index, 0, 0.5), delay, synapse, weight, connect)
         return
-    source_cm = mechanisms.get(instance.plan_component(pre_pop or ""))
     if delay <= 0 and instance.sends_early(pre_pop or "", post_pop or "", source_cm):
-        connect = partial(_netcon_from, instance.ahead_copy(pre_pop or "", pre_index, source_cm))
+        connect = partial(_netcon_from, instance.ahead_copy(pre_pop or "", pre_index, source_cm, 1, synapse))
     instance.add_netcon(connect(synapse), applied, weight)

@@ -467,7 +467,7 @@ class NeuronSimulation:
                     key = stream_key(population, index, component, k)
                     point.rng_nml.set_ids(seed & 0xFFFFFFFF, key >> 32, key & 0xFFFFFFFF)
                     point.rng_nml.set_seq(0)
-        for (population, index), copy in self.instance.ahead_copies.items():  # its source's stream
+        for (population, index, _), copy in self.instance.ahead_copies.items():  # its source's stream
             if hasattr(copy, "rng_nml"):
                 key = stream_key(population, index, "cell", 0)
                 copy.rng_nml.set_ids(seed & 0xFFFFFFFF, key >> 32, key & 0xFFFFFFFF)
