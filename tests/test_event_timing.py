@@ -181,6 +181,93 @@ def test_two_step_delays_with_coreneuron_act_as_with_neuron(tmp_path):
     assert runs["neuron", "neuron"] != runs["neuron", "jlems"]
 
 
+def _with_delays(lems: Path, delays: dict[str, tuple[str, str]]) -> Path:
+    """The two_steps model beside ``lems`` with each projection's two delays (ms) replaced."""
+    net = lems.parent / "two_steps.net.nml"
+    text = net.read_text()
+    for projection, pair in delays.items():
+        start = text.index(f'<projection id="{projection}"')
+        end = text.index("</projection>", start)
+        block = text[start:end]
+        for k, delay in enumerate(pair):
+            line = next(part for part in block.splitlines() if f'connectionWD id="{k}"' in part)
+            block = block.replace(line, line.replace(line[line.index('delay="'):], f'delay="{delay}ms"/>'))
+        text = text[:start] + block + text[end:]
+    net.write_text(text)
+    return lems
+
+
+def _nmlhub_spikes(lems: Path, out: Path, engine: str, ranks: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "nmlhub", "run", str(lems), "--outdir", str(out), "--no-progress",
+               "--engine", engine, "-n", ranks]
+    return subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=900)
+
+
+@has_mpi
+def test_coreneuron_on_two_ranks_acts_at_jlems_step_or_refuses_in_one_line(tmp_path):
+    """CoreNEURON makes a second (empty) thread and then exchanges spikes between ranks a step
+    sooner than the shortest NetCon delay between them, which must leave a step: a NetCon from
+    another rank needs 2 steps. A cell's spikes to another rank after 3 steps (a relay on the
+    source's rank deciding 2 steps ahead), 4 steps (a relay on the target's rank) and 3.5 steps
+    (off the grid) give NEURON's serial spikes (jLEMS's: the tests above); after 2 steps, which
+    jLEMS acts on after 2 or 3, the run is refused before it starts. Spike sources on jLEMS's
+    clock have copies on their targets' ranks: any delay (two_steps, 2 and 3 steps)."""
+    cells = _two_hh_cells(tmp_path / "cells", (0.5, 0.5, 0.5))
+    cells.write_text(cells.read_text().replace('target="net"/>', 'target="net">\n    <EventOutputFile id="s" '
+                     'fileName="cells.spikes" format="TIME_ID"><EventSelection id="0" select="hh[0]" eventPort="spike"/>'
+                     '<EventSelection id="1" select="hh[1]" eventPort="spike"/></EventOutputFile>\n  </Simulation>'))
+    net = cells.parent / "net.nml"
+    text = net.read_text()
+    for old, new in (("2.0101ms", "0.0750ms"), ("3.0101ms", "0.1000ms"), ("4.0101ms", "0.0875ms")):
+        text = text.replace(old, new)
+    net.write_text(text)
+    arrays = _whole_steps_with_hh_targets(tmp_path / "arrays", "two_steps")
+    for lems, name in ((cells, "cells.spikes"), (arrays, "two_steps_dt01.spikes")):
+        runs = {}
+        for engine, ranks in (("neuron", "1"), ("coreneuron", "2")):
+            run = _nmlhub_spikes(lems, tmp_path / f"{lems.parent.name}_{engine}", engine, ranks)
+            assert run.returncode == 0, run.stderr[-2000:]
+            runs[engine] = (tmp_path / f"{lems.parent.name}_{engine}" / name).read_bytes()
+        assert len(runs["neuron"].splitlines()) > 5 and runs["coreneuron"] == runs["neuron"], name
+    net.write_text(text.replace("0.0750ms", "0.0500ms"))
+    run = _nmlhub_spikes(cells, tmp_path / "refused", "coreneuron", "2")
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    assert ("projection p (from hh[0] to hh[1]): delay 0.05 ms crosses ranks at dt 0.025 ms, and "
+            "CoreNEURON on several ranks needs 2 steps between ranks") in run.stderr
+
+
+@has_mpi
+def test_short_delays_from_spike_sources_on_two_ranks_give_the_serial_spikes(tmp_path):
+    """On 2 NEURON ranks (cells dealt by gid: src0, src2, tgt[even] on rank 0), delays of 0, 0.5,
+    1 and 1.5 steps from spikeArrays, within a rank and between ranks, give the serial run's
+    spikes: a spike source on jLEMS's clock has a copy on each rank of its targets, so its spikes
+    do not cross ranks."""
+    import shutil
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for name in ("two_steps.net.nml", "LEMS_two_steps_dt01.xml"):
+        shutil.copy(DATA / name, folder)
+    lems = _with_delays(folder / "LEMS_two_steps_dt01.xml",
+                        {"whole0": ("0", "0.005"), "whole1": ("0.01", "0.015"), "whole2": ("0.015", "0"),
+                         "whole3": ("0.005", "0.01")})
+    serial = _run(lems, 0.01)
+    assert sum(map(len, serial.values())) > 200
+    assert _on_two_ranks(lems, tmp_path / "p2.pkl", 0.01) == serial
+
+
+@has_mpi
+def test_a_cells_spike_without_delay_to_another_rank_is_refused_in_one_line(tmp_path):
+    """jLEMS acts on a cell's spike with a delay of up to a step in the next step, and NEURON
+    exchanges spikes between ranks once a step at the most: refused, naming the projection
+    (zero_delay_cell on 2 ranks: src[0] on rank 1, before[0] on rank 0)."""
+    command = mpi.mpiexec_command(2, [])[:3] + [sys.executable, str(HERE / "parallel_run.py"),
+                                               str(DATA / "LEMS_zero_delay_cell.xml"), str(tmp_path / "x.pkl")]
+    proc = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=900)
+    assert proc.returncode != 0
+    assert "projection to_before (from src[0] to before[0]): delay 0 ms is shorter than the time step" in proc.stderr
+
+
 def _whole_steps_with_hh_targets(folder: Path, name: str = "whole_steps") -> Path:
     """whole_steps.net.nml (or ``name``.net.nml, made the same way) with single-compartment HH
     target cells (CoreNEURON runs no LEMS point cells), at dt 0.01 ms."""
@@ -249,6 +336,137 @@ def test_spikes_without_delay_act_as_in_jlems_when_targets_are_declared_first():
         assert reference[cell][0] == sources_first[cell][0] + 1, cell
     ours = _run(DATA / "LEMS_clock_first.xml", dt)
     assert {cell: ours[cell] for cell in CLOCK_CELLS} == reference
+
+
+def test_spikes_of_a_cell_without_delay_act_a_step_after_jlems_on_targets_declared_after_it():
+    """jLEMS hands a cell's spike without delay over at once: a cell declared (updated) after the
+    source acts on it in the step it was sent, one declared before in the next. NEURON finds a
+    cell's spike at the end of the step that made it, once every cell has been advanced through
+    that step, so every target acts on it in the next step: the cell declared after the source
+    fires one step after jLEMS's, at every spike (docs/conformance.md, "Event timing")."""
+    cells = [("src", 0), ("before", 0), ("after", 0)]
+    reference = _reference_steps("zero_delay_cell", cells)
+    assert len(reference[("src", 0)]) == 15
+    # in jLEMS the target updated after the source fires a step before the one updated before it
+    assert [a + 1 for a in reference[("after", 0)]] == reference[("before", 0)]
+    ours = _run(DATA / "LEMS_zero_delay_cell.xml")
+    assert ours[("src", 0)] == reference[("src", 0)] and ours[("before", 0)] == reference[("before", 0)]
+    assert ours[("after", 0)] == [k + 1 for k in reference[("after", 0)]]
+
+
+def _random_sources_model(folder: Path, trains: dict[str, list[float]] | None = None) -> Path:
+    """Random spike sources (spikeGeneratorRandom, spikeGeneratorPoisson; or, given ``trains``,
+    spikeArrays with those times in ms) declared before integrate-and-fire targets they drive
+    without delay, one each, at dt 0.025 ms."""
+    folder.mkdir(exist_ok=True)
+    names = ["rand0", "rand1", "pois0", "pois1"]
+    if trains is None:
+        sources = ('  <spikeGeneratorRandom id="gen_rand" minISI="3ms" maxISI="6ms"/>\n'
+                   '  <spikeGeneratorPoisson id="gen_pois" averageRate="200Hz"/>')
+        component = {name: "gen_" + name[:4] for name in names}
+    else:
+        sources = "\n".join(f'  <spikeArray id="arr_{name}">' + "".join(
+            f'<spike id="{k}" time="{t:.6f}ms"/>' for k, t in enumerate(trains[name])) + "</spikeArray>"
+            for name in names)
+        component = {name: f"arr_{name}" for name in names}
+    populations = "\n".join(f'    <population id="{name}" component="{component[name]}" size="1"/>' for name in names)
+    projections = "\n".join(
+        f'    <projection id="p_{name}" presynapticPopulation="{name}" postsynapticPopulation="tgt" synapse="syn">'
+        f'<connectionWD id="0" preCellId="../{name}[0]" postCellId="../tgt[{k}]" weight="1" delay="0ms"/></projection>'
+        for k, name in enumerate(names))
+    (folder / "net.nml").write_text(f"""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="net">
+  <iafCell id="iaf" leakReversal="-70mV" thresh="-50mV" reset="-70mV" C="0.01nF" leakConductance="0.001uS"/>
+  <expOneSynapse id="syn" gbase="10nS" erev="0mV" tauDecay="0.5ms"/>
+{sources}
+  <network id="net">
+{populations}
+    <population id="tgt" component="iaf" size="{len(names)}"/>
+{projections}
+  </network>
+</neuroml>
+""")
+    (folder / "LEMS.xml").write_text("""<Lems>
+  <Target component="sim"/>
+  <Include file="Cells.xml"/>
+  <Include file="Networks.xml"/>
+  <Include file="Simulation.xml"/>
+  <Include file="net.nml"/>
+  <Simulation id="sim" length="200ms" step="0.025ms" target="net" seed="1234"/>
+</Lems>
+""")
+    return folder / "LEMS.xml"
+
+
+def test_random_sources_without_delay_act_in_the_step_they_fire_as_spike_arrays_do():
+    """A random spike source's copy a step ahead draws from its source's random stream, so it
+    sends the same spikes a step early: targets declared after the source act on them in the
+    step they are sent, as jLEMS does and as with a spikeArray of the same spikes (whose timing
+    is jLEMS's, test_sources_fire_on_jlems_clock_compared_exactly); the sources' own spikes are
+    those of a run without copies (NEURON's timing)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        lems = _random_sources_model(Path(scratch) / "random")
+        ours = _run(lems)
+        without_copies = _run(lems, event_timing="neuron")
+        names = ["rand0", "rand1", "pois0", "pois1"]
+        assert all(ours[(name, 0)] == without_copies[(name, 0)] for name in names)
+        assert all(len(ours[(name, 0)]) > 20 for name in names)
+        # the same spikes from spikeArrays: each time half a step before the step it fired at
+        trains = {name: [(step - 0.5) * DT for step in ours[(name, 0)]] for name in names}
+        arrays = _run(_random_sources_model(Path(scratch) / "arrays", trains))
+    assert all(arrays[(name, 0)] == ours[(name, 0)] for name in names)
+    assert all(len(ours[("tgt", k)]) > 10 for k in range(len(names)))
+    assert [ours[("tgt", k)] for k in range(len(names))] == [arrays[("tgt", k)] for k in range(len(names))]
+    # NEURON's timing acts on them a step later
+    assert without_copies[("tgt", 0)][0] == ours[("tgt", 0)][0] + 1
+
+
+def _input_on_iaf(folder: Path, input_xml: str, name: str) -> Path:
+    """One iafCell with the input ``input_xml`` (id ``inp``), an expOneSynapse, dt 0.025 ms, 100 ms."""
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.nml").write_text(f"""<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="{name}">
+  <iafCell id="iaf" leakReversal="-70mV" thresh="-50mV" reset="-70mV" C="0.01nF" leakConductance="0.001uS"/>
+  <expOneSynapse id="syn" gbase="10nS" erev="0mV" tauDecay="0.5ms"/>
+  {input_xml}
+  <network id="net">
+    <population id="tgt" component="iaf" size="1"/>
+    <inputList id="in" population="tgt" component="inp"><input id="0" target="../tgt[0]" destination="synapses"/></inputList>
+  </network>
+</neuroml>
+""")
+    (folder / f"LEMS_{name}.xml").write_text(f"""<Lems>
+  <Target component="sim"/>
+  <Include file="Cells.xml"/>
+  <Include file="Networks.xml"/>
+  <Include file="Simulation.xml"/>
+  <Include file="{name}.nml"/>
+  <Simulation id="sim" length="100ms" step="0.025ms" target="net" seed="1"/>
+</Lems>
+""")
+    return folder / f"LEMS_{name}.xml"
+
+
+def test_poisson_firing_synapse_acts_on_its_synapse_as_a_timed_synaptic_input_does(tmp_path):
+    """A poissonFiringSynapse's spikes reach its own synapse inside its mechanism (no NetCon, no
+    copy a step ahead needed): its cell's v is that of a timedSynapticInput given the same spikes,
+    whose synapse first acts at jLEMS's step (LEMS_timed_input.xml: v first changes in the step
+    after a spike at 10 ms, sample 401, in both)."""
+    poisson = _input_on_iaf(tmp_path, '<poissonFiringSynapse id="inp" averageRate="100Hz" synapse="syn" '
+                                      'spikeTarget="./syn"/>', "poisson")
+    results = NeuronSimulation(load(poisson), record=["tgt/0/inp/tsince", "tgt/0/v"]).run()
+    since, v = (np.asarray(results.traces[f"tgt[0]/{path}"]) for path in ("inp/tsince", "v"))
+    # tsince, reset in the spike's event (its condition held at the end of step m - 1), shows first at sample m
+    fired = np.flatnonzero(since[1:] < since[:-1]) + 1 - 1
+    assert len(fired) > 5
+    spikes = "".join(f'<spike id="{k}" time="{(m - 0.5) * DT:.6f}ms"/>' for k, m in enumerate(fired))
+    timed = _input_on_iaf(tmp_path, f'<timedSynapticInput id="inp" synapse="syn" spikeTarget="./syn">{spikes}'
+                                    "</timedSynapticInput>", "timed")
+    assert np.array_equal(np.asarray(NeuronSimulation(load(timed), record=["tgt/0/v"]).run().traces["tgt[0]/v"]), v)
+    jlems = np.load(DATA / "reference_timed_input.npz")["traces"][:, 1].astype(float)
+    ours = np.asarray(NeuronSimulation(load(DATA / "LEMS_timed_input.xml")).run().traces["tgt[0]/v"])
+    first_change = [int(np.flatnonzero(np.abs(np.diff(trace)) > 1e-9)[0]) + 1 for trace in (jlems, ours)]
+    assert first_change == [401, 401]
 
 
 def test_neuron_timing_is_an_option_with_neuron_semantics():
@@ -384,7 +602,8 @@ def test_states_of_components_with_regimes_are_recorded_a_step_late_as_jlems_doe
     assert one_step_late(unshifted)[2:100].tolist() == ours["refPop[0]/v"][2:100].tolist()
 
 
-def _iaf_with_exp_two_synapse(jlems_steps: int, event_step: int, gbase_s: float, block_lag: int | None) -> np.ndarray:
+def _iaf_with_exp_two_synapse(jlems_steps: int, event_step: int | tuple[int, ...], gbase_s: float,
+                              block_lag: int | None) -> np.ndarray:
     """v (V) of Ex12's iaf1 with one event at ``event_step`` on an exp-two synapse (tauRise 1 ms,
     tauDecay 10 ms, erev 0 V), by forward Euler at dt 0.005 ms as jLEMS integrates, written from
     NeuroML's definitions (expTwoSynapse, voltageConcDepBlockMechanism with Ex12's synNmda
@@ -395,9 +614,10 @@ def _iaf_with_exp_two_synapse(jlems_steps: int, event_step: int, gbase_s: float,
     peak = np.log(decay / rise) * rise * decay / (decay - rise)
     factor = 1.0 / (np.exp(-peak / decay) - np.exp(-peak / rise))
     v, a, b = rest, 0.0, 0.0
+    events = {event_step} if isinstance(event_step, int) else set(event_step)
     trace = [rest, rest]  # v at the last two steps
     for step in range(1, jlems_steps):
-        if step == event_step:
+        if step in events:
             a, b = a + factor, b + factor
         block = 1.0
         if block_lag is not None:
@@ -422,3 +642,28 @@ def test_jlems_nmda_block_reads_the_cells_v_of_the_step_before():
     late = np.abs(_iaf_with_exp_two_synapse(len(nmda), event, 5e-9, 1) - nmda).max()
     now = np.abs(_iaf_with_exp_two_synapse(len(nmda), event, 5e-9, 0) - nmda).max()
     assert late < 2e-8 and now > 1e-6, (late, now)
+
+
+def test_ex12_v6_differs_from_jlems_by_the_nmda_block_lag_alone():
+    """Ex12 v6 (iafPop[6]: Ex12's spikeGenerator, no delay, synNmda) on its own
+    (LEMS_nmda_v6.xml): the generator's spikes act in the step jLEMS acts on them, and the
+    Euler integration of test_jlems_nmda_block_reads_the_cells_v_of_the_step_before with the
+    block reading v of the step before gives jLEMS's trace, and its first crossing of the omt's
+    -42 mV at 97.03 ms; with the block reading v of the step, as nmlhub does, 97.02 ms, nmlhub's."""
+    dt = 0.005
+    stored = np.load(DATA / "reference_nmda_v6.npz")
+    jlems = stored["traces"][:, 1].astype(float)
+    sent = [int(round(t * 1e3 / dt)) for t in stored["time_s"]]
+    assert sent == [6000, 12000, 18000]
+    late = _iaf_with_exp_two_synapse(len(jlems), tuple(sent), 5e-9, 1)
+    now = _iaf_with_exp_two_synapse(len(jlems), tuple(sent), 5e-9, 0)
+    assert np.abs(late - jlems).max() < 2e-8 and np.abs(now - jlems).max() > 1e-6
+
+    def first_crossing(v: np.ndarray) -> int:
+        return int(np.argmax(v > -0.042))
+
+    assert first_crossing(jlems) == first_crossing(late) == 19406  # 97.03 ms
+    results = NeuronSimulation(load(DATA / "LEMS_nmda_v6.xml")).run()
+    ours = np.asarray(results.traces["iafPop[0]/v"])
+    assert np.abs(ours - now).max() < 1e-9
+    assert first_crossing(ours) == first_crossing(now) == 19404  # 97.02 ms

@@ -19,6 +19,8 @@ class NeuronEngine:
     needs_gids = False
     #: Whether a serial run may wire connections by gid when every delay allows it.
     gid_wiring_serially = True
+    #: The fewest steps a NetCon between MPI ranks may delay a spike (NEURON: one, its spike exchange).
+    exchange_steps = 1
 
     def check(self, options: RunOptions, path: Path | None) -> None:
         """Refuse options this engine cannot honour."""
@@ -51,6 +53,10 @@ class CoreNeuronEngine(NeuronEngine):
     name = "coreneuron"
     needs_gids = True
     gid_wiring_serially = False
+    #: CoreNEURON runs at least two threads (it makes a second, empty one), and with several
+    #: threads it exchanges spikes between ranks a step sooner than the shortest NetCon delay
+    #: between them, which must leave at least a step: two steps (docs/conformance.md)
+    exchange_steps = 2
 
     def __init__(self) -> None:
         self.library: Path | None = None

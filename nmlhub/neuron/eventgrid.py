@@ -26,8 +26,12 @@ CoreNEURON (the relays sit with the target cells and are built the same way on e
 relay decides a step ahead of the spike's action: it hears the spike ``(k - 2 + LEAD)`` steps
 after it was sent, which for k = 2 is under one step, so for a source on another rank the relay
 sits on the source's rank and its spikes travel by gid (``1 + SPREAD - LEAD`` steps, above the
-one step NEURON needs between ranks). A delay of one step always acts after one (t_n + dt is
-t_(n+1) exactly).
+one step NEURON needs between ranks). CoreNEURON on several ranks needs two steps between ranks
+(:func:`remote_relay`): a relay of 3 steps from another rank sits on the source's rank and
+decides two steps ahead, and a connection between ranks that jLEMS acts on within 2 steps is
+refused (:func:`crosses_ranks`; spike sources on jLEMS's clock have copies on their targets'
+ranks instead, :meth:`nmlhub.neuron.network.NetworkInstance.copied_here`). A delay of one step
+always acts after one (t_n + dt is t_(n+1) exactly).
 
 ``"jlems-exact"`` is the former name of the default and means the same.
 
@@ -40,11 +44,13 @@ A spike without delay: jLEMS connects a delay of 0 directly: the target acts on 
 is sent, and its dynamics see it within that step if its population is updated (declared) after
 the source's, in the next step otherwise. NEURON delivers no event within the step it is sent, so
 it acts in the next step, the second case. For the first, a spike source whose spikes depend on
-jLEMS's clock alone (spikeArray, spikeGenerator: no requirements, no random draws) gets a copy
-next to it whose clock runs a step ahead (``ahead_nml = 1`` in its mechanism), which sends those
-targets the same spikes a step early (:meth:`nmlhub.neuron.network.NetworkInstance.ahead_copy`).
-A cell's spike in step n comes from its state at the end of NEURON's step n, which NEURON computes
-for every cell at once: no target can act on it in that step (acts in the next).
+jLEMS's clock and its own random draws alone (spikeArray, spikeGenerator, spikeGeneratorRandom,
+spikeGeneratorPoisson: no requirements) gets a copy next to it whose clock runs a step ahead
+(``ahead_nml = 1`` in its mechanism) and which draws from the source's random stream, so it
+sends those targets the same spikes a step early
+(:meth:`nmlhub.neuron.network.NetworkInstance.ahead_copy`). A cell's spike in step n comes from
+its state at the end of NEURON's step n, which NEURON computes for every cell at once: no target
+can act on it in that step (acts in the next).
 
 jLEMS records the states of a component with regimes a step late (:func:`one_step_late`), and
 so do nmlhub's recordings with this timing (:func:`recorded_as_jlems`).
@@ -135,36 +141,72 @@ def decided_per_spike(delays_ms: np.ndarray, dt_ms: float) -> np.ndarray:
     return _whole_steps(delays_ms, dt_ms) & (np.round(ratio) >= 2)
 
 
-def relay_delays(steps: int, dt_ms: float) -> tuple[float, float, float]:
-    """The NetCon delays (ms) of a delay of ``steps`` whole steps through its relay: the two
-    into it, and the one out of it. A spike sent at the end of step n reaches the relay at the
-    start of step n + steps - 1 (LEAD of a step in), where it decides whether jLEMS acts on it
-    at step n + steps, and again a step later, where it decides whether jLEMS acts on it at
-    step n + steps + 1; passed on, it acts at the start of the next step, SPREAD of a step in,
-    after events arriving there directly."""
+def relay_delays(steps: int, dt_ms: float, ahead: int = 1) -> tuple[float, float, float]:
+    """The NetCon delays (ms) of a delay of ``steps`` whole steps through its relay deciding
+    ``ahead`` steps before the spike acts: the two into it, and the one out of it. A spike sent
+    at the end of step n reaches the relay at the start of step n + steps - ahead (LEAD of a
+    step in), where it decides whether jLEMS acts on it at step n + steps, and again a step
+    later, where it decides whether jLEMS acts on it at step n + steps + 1; passed on, it acts
+    ``ahead`` steps later, SPREAD of a step into that step, after events arriving there directly."""
     dt = float(dt_ms)
-    return (steps - 2 + LEAD) * dt, (steps - 1 + LEAD) * dt, (1 + SPREAD - LEAD) * dt
+    return (steps - 1 - ahead + LEAD) * dt, (steps - ahead + LEAD) * dt, (ahead + SPREAD - LEAD) * dt
+
+
+def remote_relay(steps: int, exchange_steps: int) -> tuple[bool, int] | None:
+    """Where the relay of a ``steps``-step delay goes when its source is on another rank, whose
+    spikes take at least ``exchange_steps`` steps to reach this one (1 with NEURON; 2 with
+    CoreNEURON on several ranks, which runs at least two threads and subtracts a step from the
+    shortest delay between ranks, see docs/conformance.md): (on the target's rank, steps it
+    decides ahead), or None when no relay can act at jLEMS's step (the spike would have to cross
+    ranks in fewer steps than the exchange allows).
+
+    Examples
+    --------
+    >>> [remote_relay(k, 1) for k in (2, 3)], [remote_relay(k, 2) for k in (2, 3, 4)]
+    ([(False, 1), (True, 1)], [None, (False, 2), (True, 1)])
+    """
+    if steps - 2 + LEAD >= exchange_steps:  # both NetCons into it cross ranks
+        return True, 1
+    if steps - 1 - exchange_steps + LEAD >= 0:  # only its spikes cross, ``exchange_steps`` ahead
+        return False, exchange_steps
+    return None
+
+
+def crosses_ranks(delays_ms: np.ndarray, dt_ms: float, timing: str, exchange_steps: int) -> np.ndarray:
+    """Which connection delays can act at the step ``timing`` says when their spikes cross ranks
+    (exchanged at least ``exchange_steps`` steps after they were sent): directly, with a NetCon
+    delay of at least ``exchange_steps`` steps, or through a relay (:func:`remote_relay`)."""
+    delays = np.asarray(delays_ms, dtype=float)
+    applied = netcon_delays(delays, dt_ms, timing)
+    direct = applied >= exchange_steps * float(dt_ms) * (1 - 1e-9)
+    if timing == "neuron":
+        return direct
+    steps = delivery_steps(delays, dt_ms)
+    relayed = decided_per_spike(delays, dt_ms)
+    can_relay = np.array([remote_relay(int(k), exchange_steps) is not None for k in steps], dtype=bool)
+    return np.where(relayed, can_relay, direct)
 
 
 _RELAY = """COMMENT
 Generated by nmlhub (nmlhub.neuron.eventgrid): passes a spike on at the step jLEMS acts on it.
 Each spike arrives twice, through two NetCons from its source: with weight later = 0 at the start
-of step n + steps - 1 and with later = 1 a step after (n: the step it left its source, at its
+of step n + steps - ahead and with later = 1 a step after (n: the step it left its source, at its
 end). jLEMS acts on it in step n + steps if its time of arrival, t_n + delay in jLEMS's
 accumulated time (seconds), is not past t_(n + steps), else one step later: the relay passes it
-on at the arrival that says so, through NetCons whose delays make it act at the start of the next
-step (deciding a step ahead, with no self-events: an event sent within the step it acts in, or a
+on at the arrival that says so, through NetCons whose delays make it act at the start of the step
+ahead steps later (deciding ahead, with no self-events: an event sent within the step it acts in, or a
 self-event, is handled a step apart in CoreNEURON).
 ENDCOMMENT
 
 NEURON {
     ARTIFICIAL_CELL MECHNAME
-    RANGE steps, delay_s
+    RANGE steps, delay_s, ahead
 }
 
 PARAMETER {
     steps = 3
     delay_s = 0
+    ahead = 1
 }
 
 ASSIGNED {
@@ -185,7 +227,7 @@ INITIAL {
 NET_RECEIVE(later) {
     LOCAL base, sent, arrival, k, on_time
     : the clock follows the spikes arriving a second time (their step n), which never go back
-    base = floor(t/dt + 0.5) - (steps - 1)
+    base = floor(t/dt + 0.5) - (steps - ahead)
     while (nlems_nml < base) {
         tlems_nml = tlems_nml + dtlems_nml
         nlems_nml = nlems_nml + 1
@@ -216,7 +258,7 @@ def relay_mechanism():
     from ..lems.nmodl import Mechanism
 
     name = "nml_jlems_relay_" + hashlib.sha1(_RELAY.encode()).hexdigest()[:10]
-    return Mechanism(name, "source", _RELAY.replace("MECHNAME", name), {"steps": 3.0, "delay_s": 0.0})
+    return Mechanism(name, "source", _RELAY.replace("MECHNAME", name), {"steps": 3.0, "delay_s": 0.0, "ahead": 1.0})
 
 
 def one_step_late(values: np.ndarray) -> np.ndarray:

@@ -15,7 +15,8 @@ from ..model import Model
 from ..model.columns import ConnectionColumns, input_part, parse_cell_reference, projection_part
 from .cells import Cell, PointCell, build_point_cell, make_point_process
 from .coupling import connect_coupled, coupled_components
-from .eventgrid import decided_per_spike, delivery_steps, netcon_delays, relay_delays, relay_mechanism
+from .eventgrid import (crosses_ranks, decided_per_spike, delivery_steps, netcon_delays, relay_delays, relay_mechanism,
+                        remote_relay)
 from .mechanisms import ComponentMechanism
 from .morphcell import build_morphological_cell
 from .plan import BuildPlan, BuildSettings, NetworkError
@@ -61,10 +62,12 @@ class NetworkInstance:
     transfer_ids: dict[tuple[str, int, int, float], int] = field(default_factory=dict)
     transfer_sources: dict[int, Any] = field(default_factory=dict)
     transfer_targets: list[tuple[Any, str, int]] = field(default_factory=list)
-    # (pre population, cell, segment, fraction, delay ms) -> relay on this rank (eventgrid)
+    # ((pre population, cell, segment, fraction, delay ms), steps it decides ahead) -> relay here (eventgrid)
     relays: dict[tuple, Any] = field(default_factory=dict)
-    # (population, cell) of a spike source on jLEMS's clock -> its copy a step ahead (ahead_copy)
-    ahead_copies: dict[tuple[str, int], Any] = field(default_factory=dict)
+    # (population, cell, steps ahead) of a spike source on jLEMS's clock -> its copy here (ahead_copy)
+    ahead_copies: dict[tuple[str, int, int], Any] = field(default_factory=dict)
+    # populations of spike sources copied onto the ranks of their targets (clock_source; parallel runs)
+    copied_populations: frozenset[str] = frozenset()
     # (relay key, target, weight) of 2-step delays from other ranks (place_remote_relays)
     remote_relayed: list[tuple[tuple, Any, float]] = field(default_factory=list)
     plastic: PlasticConnections = field(default_factory=PlasticConnections)  # their weights end the run
@@ -92,6 +95,12 @@ class NetworkInstance:
             return np.zeros(len(delays_ms), dtype=bool)
         return decided_per_spike(delays_ms, self.settings.dt_ms)
 
+    @property
+    def exchange_steps(self) -> int:
+        """The fewest steps after which a spike can act on another rank (see
+        :func:`nmlhub.neuron.eventgrid.remote_relay`)."""
+        return int(getattr(self.settings, "exchange_steps", 1))
+
     def relayed(self, origin: tuple, delay_ms: float, target: Any, weight: float, connect: Any) -> None:
         """Connect spikes from ``origin`` (pre population, cell, segment, fraction) with a delay of
         whole steps to ``target`` through the relay that acts on each at jLEMS's step (created
@@ -100,73 +109,127 @@ class NetworkInstance:
         from neuron import h
 
         key = (*origin, float(delay_ms))
-        if int(delivery_steps(np.array([delay_ms]), self.dt_ms)[0]) == 2 and not self.is_local(origin[0], origin[1]):
-            # heard under a step after it was sent: the relay goes on the source's rank, and its
-            # spikes come here by gid (place_remote_relays, once every connection is known)
-            self.remote_relayed.append((key, target, weight))
-            return
-        self.add_netcon(h.NetCon(self.relay(key, connect), target), _relay_pass_on(key, self.dt_ms), weight)
+        steps = int(delivery_steps(np.array([delay_ms]), self.dt_ms)[0])
+        ahead = 1
+        if not self.is_local(origin[0], origin[1]) and not self.copied_here(origin[0], origin[1]):
+            place = remote_relay(steps, self.exchange_steps)
+            if place is None:
+                raise NetworkError(f"connection from {origin[0]}[{origin[1]}]: delay {delay_ms:g} ms cannot cross ranks")
+            on_target_rank, ahead = place
+            if not on_target_rank:
+                # heard too soon after it was sent to cross ranks: the relay goes on the source's
+                # rank, and its spikes come here by gid (place_remote_relays, once every
+                # connection is known)
+                self.remote_relayed.append((key, target, weight))
+                return
+        relay = self.relay(key, connect, ahead)
+        self.add_netcon(h.NetCon(relay, target), _relay_pass_on(key, self.dt_ms, ahead), weight)
 
-    def relay(self, key: tuple, connect: Any) -> Any:
-        """The relay of spikes from source ``key[:4]`` with delay ``key[4]`` (ms) on this rank, made
-        at first use and fed by two NetCons ``connect(relay)`` from the source."""
+    def relay(self, key: tuple, connect: Any, ahead: int = 1) -> Any:
+        """The relay of spikes from source ``key[:4]`` with delay ``key[4]`` (ms) on this rank,
+        deciding ``ahead`` steps before the spike acts, made at first use and fed by two NetCons
+        ``connect(relay)`` from the source."""
         from neuron import h
 
-        if key not in self.relays:
+        if (key, ahead) not in self.relays:
             steps = int(delivery_steps(np.array([key[4]]), self.dt_ms)[0])
             relay = getattr(h, relay_mechanism().name)()  # an artificial cell: in no section
-            relay.steps, relay.delay_s = steps, key[4] * 0.001
-            for later, delay in enumerate(relay_delays(steps, self.dt_ms)[:2]):
+            relay.steps, relay.delay_s, relay.ahead = steps, key[4] * 0.001, ahead
+            for later, delay in enumerate(relay_delays(steps, self.dt_ms, ahead)[:2]):
                 self.add_netcon(connect(relay), delay, float(later))
-            self.relays[key] = relay
-        return self.relays[key]
+            self.relays[key, ahead] = relay
+        return self.relays[key, ahead]
 
     def place_remote_relays(self) -> None:
-        """Put the relays of 2-step delays whose targets are on other ranks on their sources'
-        ranks, each with a gid (numbered alike on every rank, after every cell and spike source),
-        and connect those targets to them. Every rank calls this once, after every connection."""
+        """Put the relays of whole-step delays too short for their targets' ranks on their
+        sources' ranks, each with a gid (numbered alike on every rank, after every cell and spike
+        source), deciding as many steps ahead as a spike takes between ranks, and connect those
+        targets to them. Every rank calls this once, after every connection."""
         from neuron import h
 
         wiring = self.parallel
+        ahead = self.exchange_steps
         wanted = sorted({key for key, _, _ in self.remote_relayed})
         keys = sorted(set().union(*(set(map(tuple, found)) for found in wiring.pc.py_allgather(wanted))))
         first = int(wiring.pc.allreduce(len(wiring.owner) + len(wiring.source_places), 2))
         gids = {key: first + k for k, key in enumerate(keys)}
         for key in keys:
             if self.is_local(key[0], key[1]):
-                netcon = h.NetCon(self.relay(key, wiring.connector(self, *key[:4])), None)
+                netcon = h.NetCon(self.relay(key, wiring.connector(self, *key[:4]), ahead), None)
                 wiring.pc.set_gid2node(gids[key], self.plan.rank)
                 wiring.pc.cell(gids[key], netcon)
                 self.netcons.append(netcon)
         for key, target, weight in self.remote_relayed:
-            self.add_netcon(wiring.pc.gid_connect(gids[key], target), _relay_pass_on(key, self.dt_ms), weight)
+            self.add_netcon(wiring.pc.gid_connect(gids[key], target), _relay_pass_on(key, self.dt_ms, ahead), weight)
         self.remote_relayed.clear()
+
+    def check_between_ranks(self, what: str, pre_population: str, pre_cells: np.ndarray, delays_ms: np.ndarray,
+                            post: tuple[str, np.ndarray] | None = None) -> None:
+        """Refuse, in one line naming the first such connection (``what``, its delay and the
+        step), connections whose spikes cross ranks sooner than the engine exchanges them
+        between ranks; connections within a rank take any delay."""
+        if self.parallel is None or self.plan.nhost < 2 or not len(delays_ms) or pre_population in self.copied_populations:
+            return
+        delays = np.asarray(delays_ms, dtype=float)
+        remote = ~self.plan.local_mask(pre_population, np.asarray(pre_cells))
+        timing = self.settings.event_timing
+        bad = np.flatnonzero(remote & ~crosses_ranks(delays, self.dt_ms, timing, self.exchange_steps))
+        if not len(bad):
+            return
+        k = int(bad[0])
+        target = f" to {post[0]}[{int(np.asarray(post[1])[k])}]" if post is not None else ""
+        where = f"{what} (from {pre_population}[{int(np.asarray(pre_cells)[k])}]{target})"
+        if self.exchange_steps == 1:
+            # NEURON: the wiring's own message (a delay under a step between ranks)
+            self.wiring.check_delay(float(delays[k]), where, float(netcon_delays(delays[k:k + 1], self.dt_ms, timing)[0]))
+        raise NetworkError(
+            f"{where}: delay {delays[k]:g} ms crosses ranks at dt {self.dt_ms:g} ms, and CoreNEURON on several "
+            f"ranks needs {self.exchange_steps} steps between ranks (a spike acts there {self.exchange_steps + 1} "
+            f"steps after it was sent at the earliest); run it with the neuron engine, on one rank, or with "
+            f"delays between ranks of more than {self.exchange_steps} steps")
+
+    def clock_source(self, cm: ComponentMechanism | None) -> bool:
+        """Whether the spikes of a spike source of component ``cm`` depend on jLEMS's clock and
+        its own random draws alone (no requirements): a copy of it, drawing from its random
+        stream, sends the same spikes (``ahead`` steps early, see :meth:`ahead_copy`)."""
+        mechanism = cm.mechanism if cm is not None else None
+        return (mechanism is not None and mechanism.role == "source" and TLEMS in mechanism.text
+                and mechanism.flat is not None and not mechanism.flat.requirements)
 
     def sends_early(self, pre_population: str, post_population: str, cm: ComponentMechanism | None) -> bool:
         """Whether spikes without delay from ``pre_population`` (of component ``cm``) reach
         ``post_population`` from copies of its sources a step ahead: jLEMS acts on them within
         the step they are sent when the target population is declared (updated) after the
-        source's. Only for sources whose spikes depend on jLEMS's clock alone (no requirements,
-        no random draws) and are on this rank (a parallel run has no delay under a step)."""
-        mechanism = cm.mechanism if cm is not None else None
-        if self.settings.event_timing == "neuron" or mechanism is None or mechanism.role != "source":
+        source's. Only for sources on jLEMS's clock and their own random draws (:meth:`clock_source`)."""
+        if self.settings.event_timing == "neuron" or not self.clock_source(cm):
             return False
         order = list(self.populations)
         if pre_population not in order or post_population not in order:
             return False
-        clock_only = (TLEMS in mechanism.text and "rng_nml" not in mechanism.text
-                      and mechanism.flat is not None and not mechanism.flat.requirements)
-        return clock_only and order.index(post_population) > order.index(pre_population)
+        return order.index(post_population) > order.index(pre_population)
 
-    def ahead_copy(self, population: str, index: int, cm: ComponentMechanism) -> Any:
-        """A copy of a local spike source (of component ``cm``) whose jLEMS clock runs a step
-        ahead, next to it (made at first use): its events, sent a step early without delay, act
-        in the step the source sends its own, as jLEMS acts on spikes without delay (see
-        :mod:`nmlhub.neuron.eventgrid`)."""
-        key = (population, index)
+    def copied_here(self, population: str, index: int) -> bool:
+        """Whether the spikes of a spike source on another rank come from a copy of it on this
+        rank (:meth:`clock_source`: then any delay acts as in a serial run)."""
+        return population in self.copied_populations and not self.is_local(population, index)
+
+    def ahead_copy(self, population: str, index: int, cm: ComponentMechanism, ahead: int = 1, near: Any = None) -> Any:
+        """A copy of a spike source (of component ``cm``) whose jLEMS clock runs ``ahead`` steps
+        ahead (made at first use), next to the source, or for a source on another rank in the
+        segment of ``near`` (a point process here): a step ahead, its events, sent a step early
+        without delay, act in the step the source sends its own, as jLEMS acts on spikes without
+        delay (see :mod:`nmlhub.neuron.eventgrid`); not ahead, it sends this rank the spikes of
+        a source on another rank, without crossing ranks."""
+        key = (population, index, ahead)
         if key not in self.ahead_copies:
-            copy = make_point_process(cm, *self.cell(population, index).locate(0, 0.5))
-            copy.ahead_nml = 1
+            if self.is_local(population, index):
+                section, x = self.cell(population, index).locate(0, 0.5)
+            else:
+                segment = near.get_segment()
+                section, x = segment.sec, segment.x
+            copy = make_point_process(cm, section, x)
+            if ahead:
+                copy.ahead_nml = ahead
             self.ahead_copies[key] = copy
         return self.ahead_copies[key]
 
@@ -202,13 +265,22 @@ class NetworkInstance:
         return self.wiring.connector(self, population, index, segment, fraction)(target)
 
 
-def _relay_pass_on(key: tuple, dt_ms: float) -> float:
+def _relay_pass_on(key: tuple, dt_ms: float, ahead: int = 1) -> float:
     """The delay (ms) from a relay to its targets: its spikes act at the start of their step,
     after those arriving there directly (see eventgrid.SPREAD), each relay at its own time (drawn
     from its source and delay, the same on every rank): NEURON and CoreNEURON order events of equal
     times differently."""
     own = zlib.crc32(repr(key).encode()) % 100_000
-    return relay_delays(int(delivery_steps(np.array([key[4]]), dt_ms)[0]), dt_ms)[2] - own * 1e-8 * dt_ms
+    return relay_delays(int(delivery_steps(np.array([key[4]]), dt_ms)[0]), dt_ms, ahead)[2] - own * 1e-8 * dt_ms
+
+
+def _source_connector(instance: NetworkInstance, origin: tuple, cm: ComponentMechanism | None, near: Any) -> Any:
+    """A function connecting the spikes of ``origin`` (population, cell, segment, fraction) to
+    its argument: from a copy on this rank for a spike source on another rank that has one
+    (:meth:`NetworkInstance.copied_here`), else through the wiring."""
+    if instance.copied_here(origin[0], origin[1]):
+        return partial(_netcon_from, instance.ahead_copy(origin[0], origin[1], cm, 0, near))
+    return instance.wiring.connector(instance, *origin)
 
 
 def _netcon_from(source: Any, target: Any) -> Any:
@@ -258,6 +330,9 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
     """
     wiring = GidWiring(pc, plan, min_delay=settings.dt_ms) if pc is not None else DirectWiring()
     instance = NetworkInstance(plan, settings, wiring)
+    if pc is not None and plan.nhost > 1:
+        instance.copied_populations = frozenset(pop.id for pop in plan.populations
+                                                if instance.clock_source(mechanisms.get(pop.component)))
     _build_cells(plan, mechanisms, instance)
     wiring.register_cells(instance)
     parts = [projection_part(proj, model.units, wiring.keep(proj.postsynaptic_population))
@@ -266,6 +341,8 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
                            [cols for cols, _, _ in parts], instance)
     for k, proj in enumerate(network.projections):
         (cols, weights, delays), parts[k] = parts[k], None  # each table released once NEURON holds it
+        instance.check_between_ranks(f"projection {proj.id}", proj.presynaptic_population, cols.pre_cell, delays,
+                                     (proj.postsynaptic_population, cols.post_cell))
         connect_columns(proj.presynaptic_population, proj.postsynaptic_population, proj.synapse,
                         cols, weights, delays, mechanisms, instance)
     del parts
@@ -286,6 +363,8 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
             cols = ConnectionColumns(proj.pre_cell, proj.post_cell, np.zeros(len(proj), np.int32),
                                      proj.post_segment, pre_fraction=np.full(len(proj), 0.5),
                                      post_fraction=proj.post_fraction)
+            instance.check_between_ranks(f"projection {proj.id}", proj.pre_population, proj.pre_cell, proj.delay,
+                                         (proj.post_population, proj.post_cell))
             connect_columns(proj.pre_population, proj.post_population, proj.synapse, cols, proj.weight,
                             proj.delay, mechanisms, instance)
         for stim in expanded.inputs:
@@ -370,11 +449,6 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, col
     written = np.asarray(delays, dtype=float)
     applied = instance.netcon_delays(written)
     relayed = instance.needs_relay(written)
-    if len(applied):
-        k = int(np.argmin(applied))
-        instance.wiring.check_delay(float(written[k]), f"connection from {pre_population}[{int(cols.pre_cell[k])}] "
-                                    f"to {post_population}[{int(cols.post_cell[k])}] ({synapse})",
-                                    float(applied[k]))
     synapses = _SynapseMaker(post_population, synapse, mechanisms[synapse], instance)
     source_cm = mechanisms.get(instance.plan_component(pre_population))
     early = instance.sends_early(pre_population, post_population, source_cm)
@@ -394,11 +468,11 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, col
             instance.plastic.add(synapse, origins[origin][:2], (post_population, post), point, synapses.plastic)
         connect = connectors[origin]
         if connect is None:
-            connect = connectors[origin] = instance.wiring.connector(instance, *origins[origin])
+            connect = connectors[origin] = _source_connector(instance, origins[origin], source_cm, point)
         if relay:
             instance.relayed(origins[origin], as_written, point, weight, connect)
         elif early and as_written <= 0:
-            add_netcon(h.NetCon(instance.ahead_copy(*origins[origin][:2], source_cm), point), 0.0, weight)
+            add_netcon(h.NetCon(instance.ahead_copy(*origins[origin][:2], source_cm, 1, point), point), 0.0, weight)
         else:
             add_netcon(connect(point), delay, weight)
 
@@ -494,13 +568,14 @@ def _connect_one(source: str, target: str, synapse_id: str, weight_delay: tuple[
         instance.plastic.add(synapse_id, (pre_pop or "", pre_index), (post_pop or "", post_index), synapse,
                              plastic_weight_variable(mechanisms[synapse_id]))
     applied = float(instance.netcon_delays(np.array([delay]))[0])
-    instance.wiring.check_delay(delay, f"connection {source} -> {target} ({synapse_id})", applied)
+    instance.check_between_ranks(f"connection {source} -> {target} ({synapse_id})", pre_pop or "",
+                                 np.array([pre_index]), np.array([delay]))
     instance.synapses.append(synapse)
-    connect = instance.wiring.connector(instance, pre_pop or "", pre_index)
+    source_cm = mechanisms.get(instance.plan_component(pre_pop or ""))
+    connect = _source_connector(instance, (pre_pop or "", pre_index, 0, 0.5), source_cm, synapse)
     if instance.needs_relay(np.array([delay]))[0]:
         instance.relayed((pre_pop or "", pre_index, 0, 0.5), delay, synapse, weight, connect)
         return
-    source_cm = mechanisms.get(instance.plan_component(pre_pop or ""))
     if delay <= 0 and instance.sends_early(pre_pop or "", post_pop or "", source_cm):
-        connect = partial(_netcon_from, instance.ahead_copy(pre_pop or "", pre_index, source_cm))
+        connect = partial(_netcon_from, instance.ahead_copy(pre_pop or "", pre_index, source_cm, 1, synapse))
     instance.add_netcon(connect(synapse), applied, weight)

@@ -31,6 +31,7 @@ class BuildSettings:
     share_synapses: bool = False
     event_timing: str = "jlems"
     keep_expanded: bool = True
+    exchange_steps: int = 1  # the fewest steps a spike takes between ranks (2: CoreNEURON on several ranks)
 
 
 @dataclass(frozen=True)

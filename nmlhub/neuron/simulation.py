@@ -196,7 +196,7 @@ class NeuronSimulation:
                 if cm.shareable and (f"/{component}/" in recorded or f"/synapses:{component}:" in recorded):
                     cm.shareable = False
         settings = BuildSettings(self.dt_ms, self.options.share_synapses, self.options.event_timing,
-                                 self.options.keep_expanded)
+                                 self.options.keep_expanded, self.engine.exchange_steps if self.nhost > 1 else 1)
         self.instance = instantiate(self.model, self.network, self.mechanisms, plan, settings, self.expanded, self.pc)
         if not self.options.keep_expanded:
             self.expanded = None  # NEURON holds the network now; its tables would stay through the run
@@ -467,6 +467,11 @@ class NeuronSimulation:
                     key = stream_key(population, index, component, k)
                     point.rng_nml.set_ids(seed & 0xFFFFFFFF, key >> 32, key & 0xFFFFFFFF)
                     point.rng_nml.set_seq(0)
+        for (population, index, _), copy in self.instance.ahead_copies.items():  # its source's stream
+            if hasattr(copy, "rng_nml"):
+                key = stream_key(population, index, "cell", 0)
+                copy.rng_nml.set_ids(seed & 0xFFFFFFFF, key >> 32, key & 0xFFFFFFFF)
+                copy.rng_nml.set_seq(0)
 
     def _set_initial_potentials(self) -> None:
         # The membrane potential a point cell's OnStart asks for (see nmlhub.lems.nmodl).

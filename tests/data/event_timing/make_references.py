@@ -16,8 +16,9 @@ after k or k + 1 steps, both outcomes many times.
 40 FS Izhikevich cells, each receiving 10 excitatory and 5 inhibitory connections with delays
 drawn uniformly from 1-5 ms off the 0.025 ms grid, pulse inputs of per-cell weights, 500 ms).
 ``LEMS_timing.xml`` / ``timing.net.nml``, ``LEMS_clock.xml`` / ``clock.net.nml``,
-``LEMS_regimes.xml`` and ``LEMS_nmda.xml`` (whose references also keep jLEMS's traces, ``traces``)
-are written by hand;
+``LEMS_regimes.xml``, ``LEMS_nmda.xml``, ``LEMS_nmda_v6.xml``, ``LEMS_timed_input.xml`` (whose references
+also keep jLEMS's traces, ``traces``)
+and ``LEMS_zero_delay_cell.xml`` / ``zero_delay_cell.net.nml`` are written by hand;
 ``LEMS_clock_first.xml`` / ``clock_first.net.nml`` (the targets declared first) by this script. Each LEMS file is run with
 ``jnml LEMS_FILE -nogui`` in a scratch copy of this folder, and its event file is stored as
 ``reference_<name>.npz``: ``time_s`` and ``id`` of every event in file order, plus the jNeuroML
@@ -235,7 +236,8 @@ def reference(name: str, lems: str, events: str, traces: str | None = None) -> N
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=("timing", "izh200", "izh200_whole", "whole_steps", "two_steps", "clock",
-                                                 "regimes", "nmda"))
+                                                 "regimes", "nmda", "nmda_v6", "zero_delay_cell",
+                                                 "timed_input"))
     args = parser.parse_args()
     if args.only in (None, "timing"):
         reference("timing", "LEMS_timing.xml", "timing.spikes")
@@ -247,6 +249,12 @@ def main() -> None:
         reference("regimes", "LEMS_regimes.xml", "regimes.spikes", "regimes.dat")
     if args.only in (None, "nmda"):
         reference("nmda", "LEMS_nmda.xml", "nmda.spikes", "nmda.dat")
+    if args.only in (None, "nmda_v6"):
+        reference("nmda_v6", "LEMS_nmda_v6.xml", "nmda_v6.spikes", "nmda_v6.dat")
+    if args.only in (None, "timed_input"):
+        reference("timed_input", "LEMS_timed_input.xml", "timed_input.spikes", "timed_input.dat")
+    if args.only in (None, "zero_delay_cell"):
+        reference("zero_delay_cell", "LEMS_zero_delay_cell.xml", "zero_delay_cell.spikes")
     if args.only in (None, "izh200"):
         write_izh200()
         reference("izh200", "LEMS_izh200.xml", "izh200.spikes")
