@@ -7,9 +7,15 @@
   add the attached components' currents (nmlhub.neuron.input_sums). Without that, iSyn is 0.
 - ``v`` at a spike's sample is the reset value, as jLEMS records it after the step's conditions
   acted (nmlhub.neuron.reset_samples). Without that, the sample shows v above threshold.
+- every other variable a spike sets shows the value set at the spike's sample (``LEMS_resets.xml``:
+  Izhikevich ``u``, AdEx ``w``, and a type of the model's own that sends its spike before its
+  assignments, ``emitFirstCell``). Without that, the sample shows the value before the reset.
 
 Both cells integrate by explicit Euler in both engines and the connections' delays are whole
 steps, so the traces agree to jLEMS's printed precision: 1e-6 of each quantity's range is asked.
+Not the AdEx cell's: from the pulse's onset its v and w drift from jLEMS's (3e-4 of v's range
+before the first spike, one of its 5 spikes two steps apart), which no forward-Euler variant of
+the step order tried reproduces (left open); its spike samples are compared on their own.
 """
 
 from __future__ import annotations
@@ -31,15 +37,28 @@ COLUMNS = ["iaf_v", "iaf_iSyn", "iaf_iMemb", "izh_v", "izh_iSyn", "izh_iMemb"]
 TOLERANCE = 1e-6
 
 
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory) -> np.ndarray:
-    tmp_path = tmp_path_factory.mktemp("currents")
+RESET_COLUMNS = ["izh_v", "izh_u", "adex_v", "adex_w", "first_v", "first_w", "first_count"]
+
+
+def _run(tmp_path: Path, lems: str) -> Path:
     work = tmp_path / "model"
     shutil.copytree(DATA, work, ignore=shutil.ignore_patterns("*.npz", "*.py"))
-    proc = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(work / "LEMS_currents.xml"), "--no-progress",
+    proc = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(work / lems), "--no-progress",
                            "--outdir", str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return np.loadtxt(tmp_path / "out" / "currents.reference.dat", ndmin=2)
+    return tmp_path / "out"
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> np.ndarray:
+    out = _run(tmp_path_factory.mktemp("currents"), "LEMS_currents.xml")
+    return np.loadtxt(out / "currents.reference.dat", ndmin=2)
+
+
+@pytest.fixture(scope="module")
+def resets(tmp_path_factory) -> tuple[np.ndarray, np.ndarray]:
+    out = _run(tmp_path_factory.mktemp("resets"), "LEMS_resets.xml")
+    return np.loadtxt(out / "resets.reference.dat", ndmin=2), np.loadtxt(out / "resets.spikes", ndmin=2)
 
 
 @pytest.mark.parametrize("column", COLUMNS)
@@ -62,6 +81,51 @@ def test_the_synaptic_current_is_not_zero_and_spike_samples_show_the_reset(recor
     reset, threshold = -0.065, -0.050
     assert iaf_v.max() <= threshold
     assert np.count_nonzero(np.isclose(iaf_v, reset, atol=1e-12)) > 1
+
+
+@pytest.mark.parametrize("column", ["izh_v", "izh_u", "first_v", "first_w", "first_count"])
+def test_values_set_by_spikes_equal_jlems(resets, column):
+    # u = u + d (set before the spike is sent), w = w + b and count = count + 1 (set after it)
+    traces, _ = resets
+    reference = np.load(DATA / "reference_resets.npz")
+    np.testing.assert_allclose(traces[:, 0], reference["time_s"], atol=1e-12)
+    expected = reference[column]
+    span = np.ptp(expected)
+    error = np.abs(traces[:, 1 + RESET_COLUMNS.index(column)] - expected)
+    worst = int(error.argmax())
+    assert error[worst] <= TOLERANCE * span, (
+        f"{column}: {error[worst] / span:.2e} of its range at {reference['time_s'][worst] * 1e3:.2f} ms")
+
+
+def test_spike_samples_show_what_the_spike_set(resets):
+    # the failure this guards against, said directly: at each spike's sample jLEMS shows the
+    # value set (u + d, count + 1), where NEURON's own sample shows the value before
+    traces, spikes = resets
+    reference = np.load(DATA / "reference_resets.npz")
+    np.testing.assert_allclose(spikes[:, 0], reference["spike_times_s"], atol=2.5e-5)  # one step: 0.0591 vs 0.05908
+    np.testing.assert_array_equal(spikes[:, 1].astype(int), reference["spike_ids"])
+    count = traces[:, 1 + RESET_COLUMNS.index("first_count")]
+    first = reference["spike_times_s"][reference["spike_ids"] == 2]
+    steps = np.rint(first / 1e-5).astype(int)
+    assert np.array_equal(count[steps], np.arange(1, len(steps) + 1))
+    u = traces[:, 1 + RESET_COLUMNS.index("izh_u")]
+    for step in np.rint(reference["spike_times_s"][reference["spike_ids"] == 0] / 1e-5).astype(int):
+        assert u[step] - u[step - 1] > 0.9 * 100e-12  # d = 100 pA
+
+
+def test_adex_w_shows_its_reset_at_jlems_sample(resets):
+    # AdEx (regimes: recorded a step late, the spike's w = w + b set on entering 'refractory'):
+    # the jump of w is at jLEMS's sample. Its traces differ from jLEMS's by up to 0.27 of v's range
+    # around spikes (left open: see the module docstring), so only the spike samples are compared,
+    # within 1e-3 of w's range (the sample before the spike's, 0.8 of it without the reset).
+    traces, _ = resets
+    reference = np.load(DATA / "reference_resets.npz")
+    expected = reference["adex_w"]
+    at_reset = np.nonzero(np.isclose(reference["adex_v"], -0.0485, atol=1e-12)
+                          & (np.diff(expected, prepend=expected[0]) > 0.5 * 0.08e-9))[0]
+    assert len(at_reset) >= 4
+    w = traces[:, 1 + RESET_COLUMNS.index("adex_w")]
+    assert np.abs(w[at_reset] - expected[at_reset]).max() <= 1e-3 * np.ptp(expected)
 
 
 def _flat(derived: list[tuple[str, str]]) -> FlatComponent:
