@@ -11,6 +11,11 @@
   Izhikevich ``u``, AdEx ``w``, and a type of the model's own that sends its spike before its
   assignments, ``emitFirstCell``). Without that, the sample shows the value before the reset.
 
+- the t = 0 sample of a rate unit's ``iSyn`` (and of ``drift``, which reads it) fed by a graded
+  synapse is the synapse's current at the initial states (``LEMS_graded_t0.xml``), as jLEMS records
+  it: that cell's mechanism measures its inputs over each step, so it has none before the first
+  (nmlhub.neuron.input_sums). Without that, the sample is 0 (drift -200 Hz/s for 1800).
+
 Both cells integrate by explicit Euler in both engines and the connections' delays are whole
 steps, so the traces agree to jLEMS's printed precision: 1e-6 of each quantity's range is asked.
 Not the AdEx cell's: from the pulse's onset its v and w drift from jLEMS's (3e-4 of v's range
@@ -126,6 +131,26 @@ def test_adex_w_shows_its_reset_at_jlems_sample(resets):
     assert len(at_reset) >= 4
     w = traces[:, 1 + RESET_COLUMNS.index("adex_w")]
     assert np.abs(w[at_reset] - expected[at_reset]).max() <= 1e-3 * np.ptp(expected)
+
+
+GRADED_COLUMNS = ["rA", "rB", "iSynB", "driftB", "iFromPeer"]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> np.ndarray:
+    return np.loadtxt(_run(tmp_path_factory.mktemp("graded"), "LEMS_graded_t0.xml") / "graded_t0.dat", ndmin=2)
+
+
+@pytest.mark.parametrize("column", GRADED_COLUMNS)
+def test_graded_inputs_are_recorded_from_t0_as_jlems_records_them(graded, column):
+    traces = graded
+    reference = np.load(DATA / "reference_graded_t0.npz")
+    np.testing.assert_allclose(traces[:, 0], reference["time_s"], atol=1e-12)
+    expected = reference[column]
+    recorded = traces[:, 1 + GRADED_COLUMNS.index(column)]
+    assert abs(recorded[0] - expected[0]) <= 1e-9 * abs(expected[0])  # t = 0 (1e-8 A, 1800 Hz/s)
+    error = np.abs(recorded - expected)
+    assert error.max() <= TOLERANCE * max(np.abs(expected).max(), np.ptp(expected)), column
 
 
 def _flat(derived: list[tuple[str, str]]) -> FlatComponent:

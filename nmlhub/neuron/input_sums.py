@@ -49,7 +49,9 @@ def input_coefficients(flat: FlatComponent, variable: str) -> dict[str, float] |
     if not read:
         return {}
     rng = np.random.default_rng(0)
-    base = {name: rng.uniform(*_PROBE_RANGE, _PROBE_SAMPLES) for name in _free_names(flat)}
+    constants = _constants(flat)
+    base = {name: rng.uniform(*_PROBE_RANGE, _PROBE_SAMPLES) for name in sorted(_free_names(flat) - set(constants))}
+    base.update(constants)
     coefficients = {}
     for name in read:
         values = [_evaluate(flat, variable, {**base, name: base[name] + shift}) for shift in (0.0, 1.0, 2.0)]
@@ -60,6 +62,18 @@ def input_coefficients(flat: FlatComponent, variable: str) -> dict[str, float] |
             return None
         coefficients[name] = float(first[0])
     return coefficients
+
+
+def _constants(flat: FlatComponent) -> dict[str, float]:
+    """The values of a component's parameters, properties and derived parameters (a coefficient
+    may be a product of them: ``HZ * iSyn / NA / tau``)."""
+    values = {**flat.params, **flat.properties}
+    for name, value in flat.derived_params:
+        try:
+            values[name] = ex.evaluate_float(value, values)
+        except ex.ExpressionError:
+            pass  # reads something else (a random draw, a requirement): left to vary with it
+    return values
 
 
 def _inputs_read(flat: FlatComponent, variable: str) -> set[str]:
@@ -118,19 +132,12 @@ def with_input_sums(probe: Any, flat: FlatComponent, variable: str,
     QuantityPathError
         The variable reads an input sum other than through a constant coefficient.
     """
-    from neuron import h
-
     coefficients = input_coefficients(flat, variable)
     if coefficients is None:
         raise QuantityPathError(f"'{probe.path}': '{variable}' reads the sum of the attached inputs "
                                 f"({', '.join(sorted(flat.external))}) other than as a term added with a constant "
                                 "factor; nmlhub can record it only in that form")
-    terms = []
-    for name, coefficient in coefficients.items():
-        if coefficient == 0.0:
-            continue
-        for attached in attached_probes(flat.external_variables.get(name, "i")):
-            terms.append((h.Vector().record(attached.reference), coefficient * attached.to_si))
+    terms = _terms(flat, coefficients, attached_probes)
     if not terms:
         return probe
     derive = probe.derive
@@ -142,6 +149,50 @@ def with_input_sums(probe: Any, flat: FlatComponent, variable: str,
         return derive(total) if derive is not None else total
 
     return dataclasses.replace(probe, derive=plus_inputs)
+
+
+def measures_inputs_itself(flat: FlatComponent | None) -> bool:
+    """Whether a cell's mechanism measures its input sums itself (its v has no time derivative:
+    it takes the sum from the change of v over each step, so it has none before the first step)."""
+    return flat is not None and bool(flat.external) and not receives_inputs_through_membrane(flat)
+
+
+def with_initial_input_sums(probe: Any, flat: FlatComponent, variable: str,
+                            attached_probes: Callable[[str], list[Any]]) -> Any:
+    """``probe`` (of ``variable`` of a cell that :func:`measures_inputs_itself`) whose t = 0
+    sample adds the input sums the variable reads, from the attached components' variables at
+    t = 0 (a graded synapse's current from the states the run starts with), as jLEMS records
+    them; its mechanism has measured no sum yet there (0), and from the first step on it has.
+    Unchanged when the variable reads no sum, or one other than through a constant coefficient
+    (such a variable's t = 0 sample keeps the mechanism's value)."""
+    coefficients = input_coefficients(flat, variable)
+    terms = _terms(flat, coefficients, attached_probes) if coefficients else []
+    if not terms:
+        return probe
+    derive = probe.derive
+
+    def plus_initial_inputs(values: np.ndarray) -> np.ndarray:
+        total = np.array(values, dtype=float)
+        if len(total):
+            total[0] += sum(factor * float(np.asarray(vector)[0]) for vector, factor in terms if len(vector))
+        return derive(total) if derive is not None else total
+
+    return dataclasses.replace(probe, derive=plus_initial_inputs)
+
+
+def _terms(flat: FlatComponent, coefficients: dict[str, float],
+           attached_probes: Callable[[str], list[Any]]) -> list[tuple[Any, float]]:
+    """(a vector recording an attached component's variable, its factor to SI times its coefficient)
+    for each input sum with a non-zero coefficient."""
+    from neuron import h
+
+    terms = []
+    for name, coefficient in coefficients.items():
+        if coefficient == 0.0:
+            continue
+        for attached in attached_probes(flat.external_variables.get(name, "i")):
+            terms.append((h.Vector().record(attached.reference), coefficient * attached.to_si))
+    return terms
 
 
 #: The variable of NeuroML's morphological ``cell`` (and ``cell2CaPools``) that adds up the

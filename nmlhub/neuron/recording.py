@@ -13,7 +13,8 @@ from ..errors import NmlhubError
 from ..model.paths import QuantityPathError, cell_key
 from .mechanisms import ComponentMechanism
 from .cells import Cell
-from .input_sums import MORPHOLOGICAL_INPUT_SUM, receives_inputs_through_membrane, sum_of_attached, with_input_sums
+from .input_sums import (MORPHOLOGICAL_INPUT_SUM, measures_inputs_itself, receives_inputs_through_membrane,
+                         sum_of_attached, with_initial_input_sums, with_input_sums)
 from .reset_samples import (SpikeSamples, reset_at_spikes, resets_v_at_spikes, with_samples_after_spikes,
                             with_values_set_at_spikes)
 from .network import NetworkInstance
@@ -103,10 +104,12 @@ def _point_cell_variable(path: str, cell: Cell, var: str, mechanisms: dict[str, 
     elif spikes is not None and flat is not None and var in reset_at_spikes(flat) - {"v"}:
         probe = with_values_set_at_spikes(probe, spikes.of(cell.mechanism), cell.mechanism, flat, var,
                                           cm.mechanism.variables)
+    attached = lambda variable: _attached_probes(path, cell, variable, mechanisms)  # noqa: E731
+    if measures_inputs_itself(flat):
+        return with_initial_input_sums(probe, flat, var, attached)
     if not receives_inputs_through_membrane(flat):
         return probe
-
-    return with_input_sums(probe, flat, var, lambda variable: _attached_probes(path, cell, variable, mechanisms))
+    return with_input_sums(probe, flat, var, attached)
 
 
 def _attached_probes(path: str, cell: Cell, var: str, mechanisms: dict[str, ComponentMechanism]) -> list[Probe]:

@@ -13,7 +13,10 @@ prints).
 - ``LEMS_resets.xml`` -> ``reference_resets.npz``: ``izh_v``, ``izh_u``, ``adex_w``, ``first_count``...:
   the variables the spikes of an Izhikevich, an AdEx and an ``emitFirstCell`` (a type of
   ``resets.net.nml`` sending its spike before its state assignments) set; also ``spike_times_s``
-  and ``spike_ids`` (the EventOutputFile).
+  and ``spike_ids`` (the EventOutputFile);
+- ``LEMS_graded_t0.xml`` -> ``reference_graded_t0.npz``: ``rA``, ``rB``, ``iSynB``, ``driftB``,
+  ``iFromPeer``: two rate units, B driven by A's rate through a graded synapse (types in
+  ``graded_types.xml``), whose current jLEMS records from t = 0.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from lxml import etree
 HERE = Path(__file__).resolve().parent
 #: LEMS file -> (its OutputFile, its EventOutputFile or None, the reference written)
 RUNS = {"LEMS_currents.xml": ("currents.reference.dat", None, "reference.npz"),
-        "LEMS_resets.xml": ("resets.reference.dat", "resets.spikes", "reference_resets.npz")}
+        "LEMS_resets.xml": ("resets.reference.dat", "resets.spikes", "reference_resets.npz"),
+        "LEMS_graded_t0.xml": ("graded_t0.dat", None, "reference_graded_t0.npz")}
 
 
 def main() -> None:
