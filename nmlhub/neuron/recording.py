@@ -106,10 +106,18 @@ def _point_cell_variable(path: str, cell: Cell, var: str, mechanisms: dict[str, 
                                           cm.mechanism.variables)
     attached = lambda variable: _attached_probes(path, cell, variable, mechanisms)  # noqa: E731
     if measures_inputs_itself(flat):
-        return with_initial_input_sums(probe, flat, var, attached)
+        return with_initial_input_sums(probe, flat, var, attached, lambda name: _own_probe(path, cell, cm, name))
     if not receives_inputs_through_membrane(flat):
         return probe
     return with_input_sums(probe, flat, var, attached)
+
+
+def _own_probe(path: str, cell: Cell, cm: ComponentMechanism, var: str) -> Probe | None:
+    """A probe of one of a point cell's own variables (flat name), or None if it has no such."""
+    try:
+        return _variable(path, cell.mechanism, cm, var, cell, membrane=True)
+    except QuantityPathError:
+        return None
 
 
 def _attached_probes(path: str, cell: Cell, var: str, mechanisms: dict[str, ComponentMechanism]) -> list[Probe]:

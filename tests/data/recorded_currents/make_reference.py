@@ -15,7 +15,7 @@ prints).
   ``resets.net.nml`` sending its spike before its state assignments) set; also ``spike_times_s``
   and ``spike_ids`` (the EventOutputFile);
 - ``LEMS_graded_t0.xml`` -> ``reference_graded_t0.npz``: ``rA``, ``rB``, ``iSynB``, ``driftB``,
-  ``iFromPeer``: two rate units, B driven by A's rate through a graded synapse (types in
+  ``gainB``, ``iFromPeer``: two rate units, B driven by A's rate through a graded synapse (types in
   ``graded_types.xml``), whose current jLEMS records from t = 0.
 """
 
