@@ -188,3 +188,58 @@ def test_a_morphological_cells_isyn_is_its_synapses_current(tmp_path):
     span = np.ptp(expected)
     assert span > 0
     assert np.abs(recorded[:, 1] - expected).max() <= 1e-3 * span  # the current reads v (test_record_jlems)
+
+
+# -- jLEMS's synapses on a cell with regimes read its v a step late (tests/conformance/osb_causes.md,
+# "Synapses on a cell with regimes read v a step late (LEMS_regime_lag.xml)") ----------------------
+
+LAG_COLUMNS = ["ref_v", "ref_iSyn", "ref_g", "plain_v", "plain_iSyn", "plain_g"]
+LAG_CELL = dict(C=1e-9, gL=10e-9, EL=-0.065, erev=0.0, dt=1e-5, tau=3e-3)  # regime_lag.net.nml, SI
+
+
+def _euler_with_synapse_reading_v(g_recorded: np.ndarray, late_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """An independent forward Euler of a leaky cell with one exponential synapse: the step ending
+    at sample k uses the synapse's g before its own decay in that step (its recorded g divided by
+    1 - dt/tau) and the cell's v of ``late_steps`` steps before that step. Returns v and iSyn."""
+    p = LAG_CELL
+    g_used = g_recorded / (1 - p["dt"] / p["tau"])
+    v, isyn = np.full(len(g_recorded), p["EL"]), np.zeros(len(g_recorded))
+    for k in range(1, len(g_recorded)):
+        isyn[k] = g_used[k] * (p["erev"] - v[max(0, k - 1 - late_steps)])
+        v[k] = v[k - 1] + p["dt"] * (p["gL"] * (p["EL"] - v[k - 1]) + isyn[k]) / p["C"]
+    return v, isyn
+
+
+def _euler_errors(columns: dict[str, np.ndarray], cell: str, late_steps: int) -> tuple[float, float]:
+    """Largest differences (of each quantity's range) of v and iSyn from the Euler solution; a
+    cell with regimes has its v recorded a step late (as jLEMS and nmlhub record it)."""
+    v, isyn = _euler_with_synapse_reading_v(columns[f"{cell}_g"], late_steps)
+    if cell == "ref":
+        v = np.concatenate([v[:1], v[:-1]])
+    relative = lambda ours, theirs: float(np.abs(ours - theirs).max() / np.ptp(theirs))  # noqa: E731
+    return relative(v, columns[f"{cell}_v"]), relative(isyn, columns[f"{cell}_iSyn"])
+
+
+@pytest.fixture(scope="module")
+def regime_lag(tmp_path_factory) -> dict[str, np.ndarray]:
+    table = np.loadtxt(_run(tmp_path_factory.mktemp("lag"), "LEMS_regime_lag.xml") / "regime_lag.dat", ndmin=2)
+    return {column: table[:, 1 + k] for k, column in enumerate(LAG_COLUMNS)}
+
+
+def test_jlems_synapses_read_the_v_of_a_cell_with_regimes_a_step_late(regime_lag):
+    jlems = np.load(DATA / "reference_regime_lag.npz")
+    # jLEMS: Euler reproduces the iafCell reading v in its step, the iafRefCell only a step late
+    assert max(_euler_errors(jlems, "plain", 0)) < 1e-6 < min(_euler_errors(jlems, "plain", 1))
+    assert max(_euler_errors(jlems, "ref", 1)) < 1e-6 < min(_euler_errors(jlems, "ref", 0))
+    # nmlhub: both cells read v in their step (the explicit Euler of both engines elsewhere)
+    assert max(_euler_errors(regime_lag, "plain", 0)) < 1e-6
+    assert max(_euler_errors(regime_lag, "ref", 0)) < 1e-6
+
+
+def test_the_difference_it_makes_is_pinned(regime_lag):
+    # the known difference, said directly: iSyn of the iafRefCell 5.5e-4 of its range from jLEMS's,
+    # v 2.3e-4; the iafCell and both g within jLEMS's printed precision
+    jlems = np.load(DATA / "reference_regime_lag.npz")
+    error = {c: float(np.abs(regime_lag[c] - jlems[c]).max() / np.ptp(jlems[c])) for c in LAG_COLUMNS}
+    assert 1e-4 < error["ref_iSyn"] < 1e-3 and 1e-4 < error["ref_v"] < 1e-3, error
+    assert max(error["plain_v"], error["plain_iSyn"], error["ref_g"], error["plain_g"]) < 1e-6, error

@@ -16,7 +16,9 @@ prints).
   and ``spike_ids`` (the EventOutputFile);
 - ``LEMS_graded_t0.xml`` -> ``reference_graded_t0.npz``: ``rA``, ``rB``, ``iSynB``, ``driftB``,
   ``gainB``, ``iFromPeer``: two rate units, B driven by A's rate through a graded synapse (types in
-  ``graded_types.xml``), whose current jLEMS records from t = 0.
+  ``graded_types.xml``), whose current jLEMS records from t = 0;
+- ``LEMS_regime_lag.xml`` -> ``reference_regime_lag.npz``: ``ref_v``, ``ref_iSyn``, ``ref_g``,
+  ``plain_v``...: an iafRefCell and an iafCell with the same synapse, below threshold.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ HERE = Path(__file__).resolve().parent
 #: LEMS file -> (its OutputFile, its EventOutputFile or None, the reference written)
 RUNS = {"LEMS_currents.xml": ("currents.reference.dat", None, "reference.npz"),
         "LEMS_resets.xml": ("resets.reference.dat", "resets.spikes", "reference_resets.npz"),
-        "LEMS_graded_t0.xml": ("graded_t0.dat", None, "reference_graded_t0.npz")}
+        "LEMS_graded_t0.xml": ("graded_t0.dat", None, "reference_graded_t0.npz"),
+        "LEMS_regime_lag.xml": ("regime_lag.dat", None, "reference_regime_lag.npz")}
 
 
 def main() -> None:
