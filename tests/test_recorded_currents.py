@@ -20,8 +20,9 @@
 Both cells integrate by explicit Euler in both engines and the connections' delays are whole
 steps, so the traces agree to jLEMS's printed precision: 1e-6 of each quantity's range is asked.
 Not the AdEx cell's: from the pulse's onset its v and w drift from jLEMS's (3e-4 of v's range
-before the first spike, one of its 5 spikes two steps apart), which no forward-Euler variant of
-the step order tried reproduces (left open); its spike samples are compared on their own.
+before the first spike, one of its 5 spikes two steps apart): jLEMS advances the derivatives of a
+regime one after the other (w reads the new v), proven by an independent Euler below; its spike
+samples are compared on their own.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def test_spike_samples_show_what_the_spike_set(resets):
 def test_adex_w_shows_its_reset_at_jlems_sample(resets):
     # AdEx (regimes: recorded a step late, the spike's w = w + b set on entering 'refractory'):
     # the jump of w is at jLEMS's sample. Its traces differ from jLEMS's by up to 0.27 of v's range
-    # around spikes (left open: see the module docstring), so only the spike samples are compared,
+    # around spikes (the order of a regime's derivatives in jLEMS: see below), so only the spike samples are compared,
     # within 1e-3 of w's range (the sample before the spike's, 0.8 of it without the reset).
     traces, _ = resets
     reference = np.load(DATA / "reference_resets.npz")
@@ -243,3 +244,42 @@ def test_the_difference_it_makes_is_pinned(regime_lag):
     error = {c: float(np.abs(regime_lag[c] - jlems[c]).max() / np.ptp(jlems[c])) for c in LAG_COLUMNS}
     assert 1e-4 < error["ref_iSyn"] < 1e-3 and 1e-4 < error["ref_v"] < 1e-3, error
     assert max(error["plain_v"], error["plain_iSyn"], error["ref_g"], error["plain_g"]) < 1e-6, error
+
+
+# -- jLEMS advances the time derivatives of a regime one after the other (tests/conformance/
+# osb_causes.md, "Values a spike sets, at its sample (LEMS_resets.xml)": the AdEx cell) --------------
+
+ADEX = dict(C=281e-12, gL=30e-9, EL=-70.6e-3, VT=-50.4e-3, delT=2e-3, tauw=40e-3, a=4e-9, dt=1e-5,
+            amplitude=0.8e-9, delay=10e-3)  # resets.net.nml's adex and pulseAdex, SI
+BEFORE_FIRST_SPIKE = 2790  # samples (27.9 ms; the first spike is at 28.01 ms)
+
+
+def _adex_euler(sequential: bool) -> tuple[np.ndarray, np.ndarray]:
+    """AdEx by forward Euler, as recorded (a step late: a cell with regimes), the pulse acting from
+    the step after its onset; ``sequential``: w's derivative reads the v already advanced in the step
+    (jLEMS's ComponentRegime applies a regime's rates one after the other), else the v of the step."""
+    p = ADEX
+    v, w = np.full(BEFORE_FIRST_SPIKE, p["EL"]), np.zeros(BEFORE_FIRST_SPIKE)
+    for k in range(1, BEFORE_FIRST_SPIKE):
+        current = p["amplitude"] if (k - 1) * p["dt"] >= p["delay"] - 1e-12 else 0.0
+        membrane = -p["gL"] * (v[k - 1] - p["EL"]) + p["gL"] * p["delT"] * np.exp((v[k - 1] - p["VT"]) / p["delT"])
+        v[k] = v[k - 1] + p["dt"] * (membrane - w[k - 1] + current) / p["C"]
+        read = v[k] if sequential else v[k - 1]
+        w[k] = w[k - 1] + p["dt"] * (p["a"] * (read - p["EL"]) - w[k - 1]) / p["tauw"]
+    late = lambda x: np.concatenate([x[:1], x[:-1]])  # noqa: E731
+    return late(v), late(w)
+
+
+def test_jlems_advances_a_regimes_derivatives_one_after_the_other(resets):
+    traces, _ = resets
+    jlems = np.load(DATA / "reference_resets.npz")
+    ours = {c: traces[:BEFORE_FIRST_SPIKE, 1 + RESET_COLUMNS.index(c)] for c in ("adex_v", "adex_w")}
+    theirs = {c: jlems[c][:BEFORE_FIRST_SPIKE] for c in ("adex_v", "adex_w")}
+
+    def errors(columns, sequential):
+        v, w = _adex_euler(sequential)
+        return (float(np.abs(v - columns["adex_v"]).max() / np.ptp(columns["adex_v"])),
+                float(np.abs(w - columns["adex_w"]).max() / np.ptp(columns["adex_w"])))
+
+    assert max(errors(theirs, sequential=True)) < 1e-6 < min(errors(theirs, sequential=False))
+    assert max(errors(ours, sequential=False)) < 1e-6 < min(errors(ours, sequential=True))
