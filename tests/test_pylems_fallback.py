@@ -229,8 +229,6 @@ REGIME_CELL = """<ComponentType name="myCell" extends="baseCellMembPot">
 @pytest.mark.parametrize("pylems_message, expected, line_of", [
     ("RegimeError: cannot flatten this", "cannot read a regime (<Regime>)", "<Regime"),
     ("unexpected expression", "cannot read an expression (<DerivedVariable>)", 'name="w"'),
-    ("something else entirely", "cannot read a construct of the model's ComponentTypes ('myCell')",
-     '<ComponentType name="myCell"'),
 ])
 def test_a_pylems_message_naming_nothing_is_placed_from_the_model(tmp_path, pylems_message, expected, line_of):
     """pylems's message names no element: nmlhub finds the construct in the model's own types."""
@@ -242,3 +240,32 @@ def test_a_pylems_message_naming_nothing_is_placed_from_the_model(tmp_path, pyle
     message = str(pylems_error(Exception(pylems_message), nmlhub.load(lems)))
     assert message.startswith(f"{lems}:{line}: ComponentType 'myCell': not supported: "), message
     assert expected in message and "\n" not in message, message
+
+
+CORE_ONLY = '<iafCell id="c" leakReversal="-65mV" thresh="-50mV" reset="-65mV" C="1nF" leakConductance="10nS"/>'
+
+
+@pytest.mark.parametrize("types, pylems_message, expected, line_of", [
+    # names nothing: the simulation's file and line, and the model's own types (or that it has none)
+    (REGIME_CELL, "something else entirely", "(the model's own: 'myCell')", "<Simulation"),
+    (CORE_ONLY, "something else entirely", "(the model defines none: NeuroML2 core types only)", "<Simulation"),
+    (CORE_ONLY, "RegimeError: cannot flatten this", "cannot read a regime (the model defines none",
+     "<Simulation"),
+    # names an id, an attribute or a type the files write, quoted or not: the first element carrying it
+    (REGIME_CELL, "cannot resolve 'pop' here", "<population id='pop'>, which carries 'pop'", "<population"),
+    (CORE_ONLY, "lookup failed in net", "<network id='net'>, which carries 'net'", "<network"),
+    (REGIME_CELL, "no such thing: 'tau'", "<Parameter name='tau'>, which carries 'tau'", '<Parameter name="tau"'),
+    (REGIME_CELL, "bad child 'Regime' found", "<Regime name='up'>, which carries 'Regime'", "<Regime"),
+])
+def test_a_pylems_message_matching_no_keyword_is_placed_in_the_files(tmp_path, types, pylems_message, expected,
+                                                                      line_of):
+    """Item 5 of session 9: never "a construct", never a file without a line, never pylems's text."""
+    from nmlhub.lems.pylems_fallback import pylems_error
+
+    lems = tmp_path / "LEMS_small.xml"
+    lems.write_text(SMALL_LEMS.format(types=types, cell="c"))
+    line = next(k for k, text in enumerate(lems.read_text().splitlines(), 1) if line_of in text)
+    message = str(pylems_error(Exception(pylems_message), nmlhub.load(lems)))
+    assert message.startswith(f"{lems}:{line}: "), message
+    assert "not supported: " in message and expected in message, message
+    assert "a construct" not in message and pylems_message not in message and "\n" not in message, message

@@ -161,9 +161,12 @@ def _translated(exc: Exception, model: Any, component_id: str | None) -> Transla
     component = model.components.get(component_id) if component_id else None
     construct, tags = _construct(text)
     if component is not None:
-        return TranslationError(f"not supported: nmlhub's LEMS reader cannot read {construct} of component "
+        what = f"{construct} of component" if construct else "component"
+        return TranslationError(f"not supported: nmlhub's LEMS reader cannot read {what} "
                                 f"'{component_id}'", file=component.location.file, line=component.location.line,
                                 element=f"<{component.type} id='{component_id}'>")
+    if construct is None:
+        return _at_simulation(model, "the dynamics of the ComponentTypes this simulation uses")
     return _in_component_types(model, construct, tags)
 
 
@@ -178,12 +181,25 @@ _CONSTRUCTS = (
 )
 
 
-def _construct(text: str) -> tuple[str, tuple[str, ...]]:
-    """The LEMS construct a pylems message is about, in nmlhub's words, and the elements writing it."""
+def _construct(text: str) -> tuple[str | None, tuple[str, ...]]:
+    """The LEMS construct a pylems message is about, in nmlhub's words, and the elements writing
+    it (None when the message says none)."""
     for pattern, words, tags in _CONSTRUCTS:
         if re.search(pattern, text):
             return words, tags
-    return "a construct", ()
+    return None, ()
+
+
+def _at_simulation(model: Any, what: str) -> TranslationError:
+    """The error for a failure placed nowhere else: at the simulation, naming the model's own
+    ComponentTypes (or saying it has none)."""
+    from .pylems_messages import at_simulation
+
+    types = list(getattr(model, "component_types", {}).values())
+    names = ", ".join(f"'{ct.name}'" for ct in types[:5]) + (" ..." if len(types) > 5 else "")
+    own = f"the model's own: {names}" if types else "the model defines none: NeuroML2 core types only"
+    placed = at_simulation(model, f"not supported: nmlhub's LEMS reader cannot read {what} ({own})")
+    return TranslationError(placed.message, file=placed.file, line=placed.line, element=placed.element)
 
 
 def _in_component_types(model: Any, construct: str, tags: tuple[str, ...]) -> TranslationError:
@@ -198,8 +214,7 @@ def _in_component_types(model: Any, construct: str, tags: tuple[str, ...]) -> Tr
                                         f"(<{name}>)", file=ct.location.file, line=_line(ct, element),
                                         element=f"ComponentType '{ct.name}'")
     if not types:
-        return TranslationError(f"not supported: nmlhub's LEMS reader cannot read {construct} of the NeuroML2 "
-                                "core types this model uses")
+        return _at_simulation(model, construct)
     names = ", ".join(f"'{ct.name}'" for ct in types[:5]) + (" ..." if len(types) > 5 else "")
     return TranslationError(f"not supported: nmlhub's LEMS reader cannot read {construct} of the model's "
                             f"ComponentTypes ({names})", file=types[0].location.file, line=types[0].location.line,

@@ -131,10 +131,59 @@ def explain(exc: Exception, model: Any) -> Explained | None:
 
 
 def _named(text: str, model: Any) -> Explained | None:
-    """A message naming one of the model's ComponentTypes or components: where that is."""
-    for name in re.findall(r"'([A-Za-z_][\w.:-]*)'", text):
+    """A message naming one of the model's ComponentTypes or components, or any id, type,
+    attribute or element its files write: where that is (the first element carrying it)."""
+    quoted = re.findall(r"""['"]([A-Za-z_][\w.:/\[\]-]*)['"]""", text)
+    for name in quoted:
         if name in model.component_types:
             return _at_type(model, name, f"ComponentType '{name}' cannot be read by nmlhub's LEMS reader")
         if name in model.components:
             return _at_component(model, name, f"component '{name}' cannot be read by nmlhub's LEMS reader")
+    bare = [word for word in re.findall(r"[A-Za-z_]\w*", text) if word not in quoted]
+    for name in list(dict.fromkeys(quoted)) + list(dict.fromkeys(bare)):
+        found = _first_carrying(model, name, ids_only=name not in quoted)
+        if found is not None:
+            file, element = found
+            return Explained(f"nmlhub's LEMS reader cannot read {_described(element)}, which carries '{name}'",
+                             file, element.sourceline, _described(element))
     return None
+
+
+def _first_carrying(model: Any, name: str, ids_only: bool) -> tuple[str, etree._Element] | None:
+    """The first element of the model's files (in the order read) carrying ``name``: as its id,
+    or, unless ``ids_only`` (an unquoted word of a message: English, unless an id), as any
+    attribute's value or name, or as its tag."""
+    from ..xmlsafe import parse_xml_file
+
+    for source in getattr(model, "files", []):
+        if source.kind not in ("lems", "neuroml"):
+            continue
+        try:
+            tree = source.tree if source.tree is not None else parse_xml_file(source.path)
+        except Exception:  # an unreadable file was reported when the model was loaded
+            continue
+        for element in tree.getroot().iter(etree.Element):
+            if element.get("id") == name or (not ids_only and (
+                    name in element.attrib.values() or name in element.attrib
+                    or etree.QName(element).localname == name)):
+                return str(source.path), element
+    return None
+
+
+def _described(element: etree._Element) -> str:
+    """``<tag id='x'>`` (or its name), as messages name an element."""
+    tag = etree.QName(element).localname
+    for key in ("id", "name"):
+        if element.get(key):
+            return f"<{tag} {key}='{element.get(key)}'>"
+    return f"<{tag}>"
+
+
+def at_simulation(model: Any, message: str) -> Explained:
+    """``message`` placed at the model's ``<Simulation>`` (file and line), or at its file when
+    it has none: where a failure that names nothing is said to be."""
+    simulation = getattr(model, "simulation", None)
+    location = getattr(simulation, "location", None)
+    if location is not None:
+        return Explained(message, location.file, location.line, f"Simulation {simulation.id}")
+    return Explained(message, str(model.path) if getattr(model, "path", None) is not None else None)

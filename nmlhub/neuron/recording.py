@@ -13,8 +13,10 @@ from ..errors import NmlhubError
 from ..model.paths import QuantityPathError, cell_key
 from .mechanisms import ComponentMechanism
 from .cells import Cell
-from .input_sums import MORPHOLOGICAL_INPUT_SUM, receives_inputs_through_membrane, sum_of_attached, with_input_sums
-from .reset_samples import resets_v_at_spikes, with_samples_after_spikes
+from .input_sums import (MORPHOLOGICAL_INPUT_SUM, measures_inputs_itself, receives_inputs_through_membrane,
+                         sum_of_attached, with_initial_input_sums, with_input_sums)
+from .reset_samples import (SpikeSamples, reset_at_spikes, resets_v_at_spikes, with_samples_after_spikes,
+                            with_values_set_at_spikes)
 from .network import NetworkInstance
 
 @dataclass
@@ -44,9 +46,12 @@ def resolve_cell(path: str, instance: NetworkInstance) -> tuple[Cell, list[str]]
     return cell, rest
 
 
-def resolve_quantity(path: str, instance: NetworkInstance,
-                     mechanisms: dict[str, ComponentMechanism]) -> Probe:
+def resolve_quantity(path: str, instance: NetworkInstance, mechanisms: dict[str, ComponentMechanism],
+                     spikes: SpikeSamples | None = None) -> Probe:
     """Find what a LEMS quantity path records.
+
+    ``spikes``: the run's recorded spikes (one per run, shared by its probes; a new one if None),
+    for the values a spike's actions set, which jLEMS's sample at the spike shows.
 
     Raises
     ------
@@ -58,12 +63,13 @@ def resolve_quantity(path: str, instance: NetworkInstance,
         raise QuantityPathError(f"'{path}' names a cell but no variable")
     if cell.built is not None:
         return _morphological(path, cell, rest, mechanisms)
+    spikes = (spikes or SpikeSamples()) if _as_jlems(instance) else None
     if len(rest) == 1:
-        return _point_cell_variable(path, cell, rest[0], mechanisms, _as_jlems(instance))
+        return _point_cell_variable(path, cell, rest[0], mechanisms, spikes)
     if rest[0].isdigit() and len(rest) == 2:
         if rest[0] != "0":
             raise QuantityPathError(f"'{path}': segment {rest[0]} of a point cell (point cells have segment 0 only)")
-        return _point_cell_variable(path, cell, rest[1], mechanisms, _as_jlems(instance))
+        return _point_cell_variable(path, cell, rest[1], mechanisms, spikes)
     inner = "_".join(rest)
     if cell.mechanism is not None and inner in mechanisms[cell.component].mechanism.variables:
         # A variable inside the cell's own children (pointCellCondBased: naChans/na/m/q).
@@ -86,18 +92,32 @@ def _as_jlems(instance: NetworkInstance) -> bool:
 
 
 def _point_cell_variable(path: str, cell: Cell, var: str, mechanisms: dict[str, ComponentMechanism],
-                         timing_as_jlems: bool) -> Probe:
+                         spikes: SpikeSamples | None) -> Probe:
     """A point cell's own variable; one that reads the sum of its inputs (``iSyn``, ``iMemb``)
-    with that sum added from the attached components (nmlhub.neuron.input_sums)."""
+    with that sum added from the attached components (nmlhub.neuron.input_sums); one its spikes
+    set showing, when ``spikes`` are watched (jLEMS's timing), the value set at their samples."""
     cm = mechanisms[cell.component]
     probe = _variable(path, cell.mechanism, cm, var, cell, membrane=True)
     flat = cm.mechanism.flat if cm.mechanism is not None else None
-    if timing_as_jlems and var == "v" and not cm.mechanism.own_v and resets_v_at_spikes(flat):
-        probe = with_samples_after_spikes(probe, cell.mechanism)
+    if spikes is not None and var == "v" and not cm.mechanism.own_v and resets_v_at_spikes(flat):
+        probe = with_samples_after_spikes(probe, spikes.of(cell.mechanism), cell.mechanism)
+    elif spikes is not None and flat is not None and var in reset_at_spikes(flat) - {"v"}:
+        probe = with_values_set_at_spikes(probe, spikes.of(cell.mechanism), cell.mechanism, flat, var,
+                                          cm.mechanism.variables)
+    attached = lambda variable: _attached_probes(path, cell, variable, mechanisms)  # noqa: E731
+    if measures_inputs_itself(flat):
+        return with_initial_input_sums(probe, flat, var, attached, lambda name: _own_probe(path, cell, cm, name))
     if not receives_inputs_through_membrane(flat):
         return probe
+    return with_input_sums(probe, flat, var, attached)
 
-    return with_input_sums(probe, flat, var, lambda variable: _attached_probes(path, cell, variable, mechanisms))
+
+def _own_probe(path: str, cell: Cell, cm: ComponentMechanism, var: str) -> Probe | None:
+    """A probe of one of a point cell's own variables (flat name), or None if it has no such."""
+    try:
+        return _variable(path, cell.mechanism, cm, var, cell, membrane=True)
+    except QuantityPathError:
+        return None
 
 
 def _attached_probes(path: str, cell: Cell, var: str, mechanisms: dict[str, ComponentMechanism]) -> list[Probe]:

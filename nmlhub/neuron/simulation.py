@@ -29,6 +29,7 @@ from .plan import BuildSettings
 from .spikes import CellSpikes, GidSpikes, spike_recorder
 from .eventgrid import recorded_as_jlems
 from .recording import Probe, cell_key, resolve_cell, resolve_quantity
+from .reset_samples import SpikeSamples
 from .record_request import record_every_ms, sample_steps, with_recorded_output
 from .weights import final_weights
 
@@ -235,13 +236,14 @@ class NeuronSimulation:
     def _make_probes(self) -> list[Probe]:
         assert self.instance is not None
         probes = []
+        spikes = SpikeSamples()
         for path in self._recorded_paths():
             if path in self._holder_values:
                 continue  # the holder's own variables, computed beside the network
             if self.instance.parallel is not None and not self._records_local_cell(path):
                 continue  # recorded on the rank that owns the cell
             try:
-                probes.append(resolve_quantity(path, self.instance, self.mechanisms))
+                probes.append(resolve_quantity(path, self.instance, self.mechanisms, spikes))
             except QuantityPathError as exc:
                 raise QuantityPathError(exc.message, file=exc.file or self.model.path,
                                         line=exc.line or line_quoting(self.model.path, path),
