@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE))
 
 import report_omv  # noqa: E402
 from compare import (COUNT_TOL, DIVERGENCE, MIN_MATCHED, MIN_WINDOW, SPIKE_TOL_MS,  # noqa: E402
-                     STOCHASTIC_COUNT_TOL, TRACE_NRMS, index)
+                     STOCHASTIC_COUNT_TOL, TRACE_NRMS, corpus_root, index)
 from report_store import measured_line, read_section, write_section  # noqa: E402
 
 DOC = HERE.parents[1] / "docs" / "conformance.md"
@@ -52,7 +52,7 @@ def measure_export(jobs: int) -> list[dict]:
 
     import export_compare
 
-    repo, corpus = HERE.parents[1], HERE.parents[2] / "shared" / "corpus" / "osb"
+    repo, corpus = HERE.parents[1], corpus_root()
     work = Path(tempfile.mkdtemp(prefix="nmlhub-export-"))
 
     def one(item) -> list[dict]:
@@ -187,6 +187,8 @@ def assemble() -> list[str]:
 
 
 def measure(args: argparse.Namespace) -> None:
+    if not corpus_root().is_dir():  # a section measured without the corpus would store its cases as skipped
+        raise SystemExit(f"make_report.py: the OSB corpus is not at {corpus_root()}: set NMLHUB_CORPUS")
     command = "python tests/conformance/make_report.py " + " ".join(sys.argv[1:])
     if args.only == "jlems":
         rows, extra = measure_jlems(args.jobs), {}
