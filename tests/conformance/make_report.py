@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE))
 import report_omv  # noqa: E402
 from compare import (COUNT_TOL, DIVERGENCE, MIN_MATCHED, MIN_WINDOW, SPIKE_TOL_MS,  # noqa: E402
                      STOCHASTIC_COUNT_TOL, TRACE_NRMS, corpus_root, index)
-from report_store import measured_line, read_section, write_section  # noqa: E402
+from report_store import measured_line, provenance, read_section, write_section  # noqa: E402
 
 DOC = HERE.parents[1] / "docs" / "conformance.md"
 
@@ -189,14 +189,14 @@ def assemble() -> list[str]:
 def measure(args: argparse.Namespace) -> None:
     if not corpus_root().is_dir():  # a section measured without the corpus would store its cases as skipped
         raise SystemExit(f"make_report.py: the OSB corpus is not at {corpus_root()}: set NMLHUB_CORPUS")
-    command = "python tests/conformance/make_report.py " + " ".join(sys.argv[1:])
+    started = provenance("python tests/conformance/make_report.py " + " ".join(sys.argv[1:]))
     if args.only == "jlems":
         rows, extra = measure_jlems(args.jobs), {}
     elif args.only == "export":
         rows, extra = measure_export(args.jobs), {}
     else:
         rows, extra = report_omv.measure(args.omv_results, args.cwd, args.jobs, args.timeout)
-    path = write_section(args.only, rows, command, **extra)
+    path = write_section(args.only, rows, started, **extra)
     print(f"wrote {path} ({len(rows)} rows)")
 
 

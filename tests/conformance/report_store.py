@@ -51,10 +51,11 @@ def _finite(value):
     return value
 
 
-def write_section(section: str, rows: list, command: str, **extra) -> Path:
-    """Store a section's rows with their provenance (a temporary file renamed over the old one)."""
+def write_section(section: str, rows: list, measured: dict, **extra) -> Path:
+    """Store a section's rows with their provenance (``provenance()`` taken when the measurement
+    started), through a temporary file renamed over the old one."""
     path = store_path(section)
-    data = {"section": section, **provenance(command), **_finite(extra), "rows": _finite(rows)}
+    data = {"section": section, **measured, **_finite(extra), "rows": _finite(rows)}
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     with os.fdopen(handle, "w") as out:
         out.write(json.dumps(data, indent=1) + "\n")
