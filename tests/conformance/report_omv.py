@@ -86,6 +86,7 @@ def section(data: dict) -> list[str]:
         why = "" if row["status"] == "pass" else cause(row, known)
         lines.append(f"| `{row['omt']}` | {row['engine']} | {row['experiment']} | {row['status']} | "
                      f"{row['detail'][:300].replace('|', '/')} | {why.replace('|', '/')} |")
+    lines += _unproven_lines(data)
     missing = sorted({row["omt"] for row in data["rows"] if "is not there" in row["detail"]})
     if missing:
         lines += ["", "These `.omt` tests name a `.mep` the corpus snapshot does not hold (it lies in the "
@@ -118,6 +119,15 @@ def points_to_proof(reason: str, titles: list[str]) -> bool:
                                   for title in titles):
             return True
     return False
+
+
+def _unproven_lines(data: dict) -> list[str]:
+    found = unproven(data)
+    if not found:
+        return ["", "Every experiment above that does not pass has a cause naming its proof on this page."]
+    return ["", f"{len(found)} experiments above do not pass with a cause that names no proof on this page "
+                "(no section of its own; `make_report.py --unproven` lists them):", "",
+            *(f"- `{key}`" for key, _ in found)]
 
 
 def unproven(data: dict) -> list[tuple[str, str]]:
