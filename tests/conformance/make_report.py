@@ -30,22 +30,22 @@ sys.path.insert(0, str(HERE))
 import report_omv  # noqa: E402
 from compare import (COUNT_TOL, DIVERGENCE, MIN_MATCHED, MIN_WINDOW, SPIKE_TOL_MS,  # noqa: E402
                      STOCHASTIC_COUNT_TOL, TRACE_NRMS, corpus_root, index)
-from report_store import measured_line, provenance, read_section, write_section  # noqa: E402
+from report_store import measured_line, provenance, read_section, update_section, write_section  # noqa: E402
 
 DOC = HERE.parents[1] / "docs" / "conformance.md"
 
 
-def measure_jlems(jobs: int) -> list[dict]:
-    """Reference (a): every case of tests/conformance/reference run with nmlhub and compared."""
+def measure_jlems(jobs: int, cases: list[str]) -> list[dict]:
+    """Reference (a): the cases (all by default) of tests/conformance/reference run with nmlhub and compared."""
     from dataclasses import asdict
 
     from suite import run_all
 
-    return [asdict(result) for result in run_all(jobs).values()]
+    return [asdict(result) for result in run_all(jobs, cases or None).values()]
 
 
-def measure_export(jobs: int) -> list[dict]:
-    """Reference (c): jNeuroML's NEURON export, for multi-compartment models."""
+def measure_export(jobs: int, cases: list[str]) -> list[dict]:
+    """Reference (c): jNeuroML's NEURON export, for multi-compartment models (the cases, all by default)."""
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
     from dataclasses import asdict
@@ -65,7 +65,8 @@ def measure_export(jobs: int) -> list[dict]:
             return [{"case": case, "error": f"nmlhub: {str(exc)[:200]}"}]
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return [row for rows in pool.map(one, export_compare.index().items()) for row in rows]
+        chosen = [(case, entry) for case, entry in export_compare.index().items() if not cases or case in cases]
+        return [row for rows in pool.map(one, chosen) for row in rows]
 
 
 def _number(value, spec: str) -> str:
@@ -206,17 +207,22 @@ def measure(args: argparse.Namespace) -> None:
     if not corpus_root().is_dir():  # a section measured without the corpus would store its cases as skipped
         raise SystemExit(f"make_report.py: the OSB corpus is not at {corpus_root()}: set NMLHUB_CORPUS")
     started = provenance("python tests/conformance/make_report.py " + " ".join(_without_notes(sys.argv[1:])))
+    if args.cases and args.only == "omv":
+        raise SystemExit("make_report.py: --cases is for --only jlems or export")
     if args.only == "jlems":
-        rows, extra = measure_jlems(args.jobs), {}
+        rows, extra = measure_jlems(args.jobs, args.cases), {}
     elif args.only == "export":
-        rows, extra = measure_export(args.jobs), {}
+        rows, extra = measure_export(args.jobs, args.cases), {}
     else:
         rows, extra = report_omv.measure(args.omv_results, args.cwd, args.jobs, args.timeout)
     if args.measured:
         started["measured"] = args.measured
     if args.note:
         extra["note"] = args.note
-    path = write_section(args.only, rows, started, **extra)
+    if args.cases:
+        path = update_section(args.only, rows, started, args.cases)
+    else:
+        path = write_section(args.only, rows, started, **extra)
     print(f"wrote {path} ({len(rows)} rows)")
 
 
@@ -225,6 +231,8 @@ def main() -> None:
     parser.add_argument("--only", choices=("jlems", "omv", "export"),
                         help="measure this section and store it (the page is not rewritten)")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--cases", nargs="+", default=[],
+                        help="re-measure only these cases of the stored jlems or export section")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per OMV target (--only omv)")
     parser.add_argument("--omv-results", type=Path, nargs="+", default=[],
                         help="nmlhub omv --json files (or printed lines) to store instead of running it")

@@ -63,6 +63,22 @@ def write_section(section: str, rows: list, measured: dict, **extra) -> Path:
     return path
 
 
+def update_section(section: str, rows: list[dict], measured: dict, cases: list[str]) -> Path:
+    """Replace the stored rows of some cases (rows keyed by ``case``) with new ones, in the stored
+    order; each re-measured case's date and commit are kept in ``updated``."""
+    data = read_section(section)
+    if data is None:
+        raise SystemExit(f"no stored section {section} to update: measure it whole first")
+    order = list(dict.fromkeys([r["case"] for r in data["rows"]] + [r["case"] for r in rows]))
+    fresh = {case: [r for r in rows if r["case"] == case] for case in cases}
+    kept = {case: [r for r in data["rows"] if r["case"] == case] for case in order}
+    merged = [r for case in order for r in (fresh[case] if case in fresh else kept[case])]
+    updated = {**data.get("updated", {}), **{case: {k: measured[k] for k in ("measured", "commit", "branch")}
+                                            for case in cases}}
+    base = {k: v for k, v in data.items() if k not in ("section", "rows", "updated")}
+    return write_section(section, merged, base, updated=updated)
+
+
 def read_section(section: str) -> dict | None:
     """A stored section, or None when it was never measured."""
     path = store_path(section)
@@ -74,5 +90,8 @@ def measured_line(data: dict) -> str:
     where = f"commit {data['commit']}" + (" with uncommitted changes" if data.get("dirty") else "")
     branch = f" (branch {data['branch']})" if data.get("branch") else ""
     note = f" {data['note']}" if data.get("note") else ""
+    since = "; ".join(f"`{case}` on {m['measured']} at commit {m['commit']}" + (f" ({m['branch']})" if m.get("branch") else "")
+                      for case, m in data.get("updated", {}).items())
+    since = f" Re-measured since, case by case (`--cases`): {since}." if since else ""
     return (f"Measured on {data['measured']} at {where}{branch} with `{data['command']}`; stored in "
-            f"`tests/conformance/{store_path(data['section']).name}`.{note}")
+            f"`tests/conformance/{store_path(data['section']).name}`.{note}{since}")
