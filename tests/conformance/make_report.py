@@ -46,6 +46,7 @@ def measure_jlems(jobs: int, cases: list[str]) -> list[dict]:
 
 def measure_export(jobs: int, cases: list[str]) -> list[dict]:
     """Reference (c): jNeuroML's NEURON export, for multi-compartment models (the cases, all by default)."""
+    import subprocess
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
     from dataclasses import asdict
@@ -61,6 +62,8 @@ def measure_export(jobs: int, cases: list[str]) -> list[dict]:
             return [{"case": case, "error": f"no reference: {entry.get('status', '')[:150]}"}]
         try:
             return [asdict(row) for row in export_compare.compare_case(case, entry, repo, corpus, work, 1800)]
+        except subprocess.TimeoutExpired as exc:
+            return [{"case": case, "error": f"nmlhub: did not finish within {exc.timeout:g} s"}]
         except Exception as exc:  # reported in the table
             return [{"case": case, "error": f"nmlhub: {str(exc)[:200]}"}]
 
