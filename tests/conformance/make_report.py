@@ -1,178 +1,261 @@
-"""Write docs/conformance.md: every conformance case with pass/fail and its errors.
+"""Write docs/conformance.md from the stored sections and the hand-written sources.
 
-Usage: python tests/conformance/make_report.py [--jobs 2]
+Usage::
+
+    python tests/conformance/make_report.py --only jlems [--jobs 2]      # re-measure one section
+    python tests/conformance/make_report.py --only omv [--jobs 1] [--timeout 600]
+    python tests/conformance/make_report.py --only omv --omv-results part1.json part2.json ...
+    python tests/conformance/make_report.py --only export [--jobs 2]
+    python tests/conformance/make_report.py                              # assemble the page
+
+Each section is measured apart and kept in ``tests/conformance/report_<section>.json`` (see
+report_store.py) with the date, commit and branch of its measurement; without ``--only`` the page
+is assembled from the stored sections, each saying when it was measured, and from
+numerical_schemes.md, event_timing.md and osb_causes.md. The OSB section is the results of
+``nmlhub omv --json`` over the corpus (the runner users have; its parts, as the survey runs it,
+may be given with ``--omv-results``), each experiment that does not pass with its cause from
+tests/omv_known.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
+import json
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import report_omv  # noqa: E402
 from compare import (COUNT_TOL, DIVERGENCE, MIN_MATCHED, MIN_WINDOW, SPIKE_TOL_MS,  # noqa: E402
-                     STOCHASTIC_COUNT_TOL, TRACE_NRMS, index)
-from suite import NOT_YET_SUPPORTED, run_all  # noqa: E402
+                     STOCHASTIC_COUNT_TOL, TRACE_NRMS, corpus_root, index)
+from report_store import measured_line, provenance, read_section, update_section, write_section  # noqa: E402
+
+DOC = HERE.parents[1] / "docs" / "conformance.md"
 
 
-def _omt_section(jobs: int) -> list[str]:
-    """The OSB models' own validation tests (.omt/.mep), run with nmlhub."""
+def measure_jlems(jobs: int, cases: list[str]) -> list[dict]:
+    """Reference (a): the cases (all by default) of tests/conformance/reference run with nmlhub and compared."""
+    from dataclasses import asdict
+
+    from suite import run_all
+
+    return [asdict(result) for result in run_all(jobs, cases or None).values()]
+
+
+def measure_export(jobs: int, cases: list[str]) -> list[dict]:
+    """Reference (c): jNeuroML's NEURON export, for multi-compartment models (the cases, all by default)."""
+    import subprocess
     import tempfile
     from concurrent.futures import ThreadPoolExecutor
-
-    import omt
-
-    corpus = HERE.parents[2] / "shared" / "corpus" / "osb"
-    if not corpus.is_dir():
-        return ["", "## OSB validation tests", "", f"(corpus not found at {corpus})"]
-    cases = omt.find_cases(corpus)
-    work = Path(tempfile.mkdtemp(prefix="nmlhub-omt-"))
-
-    def one(case):
-        try:
-            return case, omt.run(case, work, timeout=900), ""
-        except Exception as exc:  # reported in the table
-            return case, {}, str(exc).replace(str(corpus) + "/", "")[:200]
-
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        done = list(pool.map(one, cases))
-    lines = ["", "## OSB validation tests (.omt/.mep, reference b)", "",
-             "Expected spike times from each OSB model's `.mep` file, compared as OSB's validation tool "
-             "(omv) does: spike times are the first samples above the threshold, and each must be within "
-             "`1e-8 + tolerance * expected` (`numpy.allclose`, rtol = the `.omt`'s tolerance), so a "
-             "tolerance of 0 asks for the very same samples as the engine that made the `.mep`.",
-             "Reference source: (a) = jLEMS output (table above), (b) = these files.", "",
-             "| target | experiment | result | detail |", "|---|---|---|---|"]
-    for case, results, error in done:
-        if error:
-            lines.append(f"| `{case.id}` | | error | {error.replace('|', '/')} |")
-        for name, (ok, detail) in results.items():
-            lines.append(f"| `{case.id}` | {name} | {'pass' if ok else 'fail'} | {detail} |")
-    missing = omt.missing_references(corpus)
-    if missing:
-        lines += ["", "These `.omt` tests name a `.mep` the corpus snapshot does not hold (it lies in the "
-                  "model's NEURON folder, not copied); their models are compared with reference (c) below:", ""]
-        lines += [f"- `{target}` (mep `{mep}`)" for target, mep in missing]
-    return lines
-
-
-def _export_section(jobs: int) -> list[str]:
-    """Reference (c): jNeuroML's NEURON export, for multi-compartment models."""
-    import tempfile
-    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import asdict
 
     import export_compare
 
-    repo, corpus = HERE.parents[1], HERE.parents[2] / "shared" / "corpus" / "osb"
-    entries = export_compare.index()
+    repo, corpus = HERE.parents[1], corpus_root()
     work = Path(tempfile.mkdtemp(prefix="nmlhub-export-"))
 
-    def one(item):
+    def one(item) -> list[dict]:
         case, entry = item
         if entry.get("status") != "ok":
-            return case, [], f"no reference: {entry.get('status', '')[:150]}"
+            return [{"case": case, "error": f"no reference: {entry.get('status', '')[:150]}"}]
         try:
-            return case, export_compare.compare_case(case, entry, repo, corpus, work, 1800), ""
+            return [asdict(row) for row in export_compare.compare_case(case, entry, repo, corpus, work, 1800)]
+        except subprocess.TimeoutExpired as exc:
+            return [{"case": case, "error": f"nmlhub: did not finish within {exc.timeout:g} s"}]
         except Exception as exc:  # reported in the table
-            return case, [], f"nmlhub: {str(exc)[:200]}"
+            return [{"case": case, "error": f"nmlhub: {str(exc)[:200]}"}]
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        done = list(pool.map(one, entries.items()))
-    lines = ["", "## jNeuroML's NEURON export (reference c)", "",
-             "Multi-compartment models run with `jnml LEMS -neuron -nogui -run` "
-             "(`tests/conformance/make_export_references.py`, stored in `reference_export/`) and with "
-             f"nmlhub. Per recorded membrane potential: 0 mV crossings of each, how many of the export's "
-             f"spikes nmlhub reproduces within {export_compare.MATCH_MS:g} ms, and the first time they differ. "
-             "A second opinion, not a reference nmlhub must match: the export is another translation of "
-             "the same model.", "",
-             "| case | membrane potential | export spikes | nmlhub spikes | matched | first difference (ms) |",
-             "|---|---|---|---|---|---|"]
-    for case, rows, error in done:
-        if error:
-            lines.append(f"| `{case}` | | | | | {error.replace('|', '/')} |")
-        for row in rows:
-            first = "" if row.first_difference_ms is None else f"{row.first_difference_ms:.1f}"
-            lines.append(f"| `{case}` | `{row.column}` | {row.reference_spikes} | {row.our_spikes} | "
-                         f"{row.matched} | {first} |")
-    return lines
+        chosen = [(case, entry) for case, entry in export_compare.index().items() if not cases or case in cases]
+        return [row for rows in pool.map(one, chosen) for row in rows]
 
 
-def _without_comment(text: str) -> str:
-    """The text of a source file without its leading HTML comment (a note for its editors)."""
-    if text.startswith("<!--"):
-        text = text[text.index("-->") + 3:].lstrip("\n")
-    return text
+def _number(value, spec: str) -> str:
+    return "nan" if value is None else format(value, spec)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=HERE.parents[1] / "docs" / "conformance.md")
-    args = parser.parse_args()
-    results = run_all(args.jobs)
-    entries = index()
-    passed = sum(r.passed for r in results.values())
-    lines = [
-        "# Conformance with jNeuroML",
-        "",
-        f"Generated by `python tests/conformance/make_report.py` on "
-        f"{datetime.date.today().isoformat()}: {passed} of {len(results)} cases pass.",
-        "",
+def _cell(text: str) -> str:
+    return text.replace("|", "/")
+
+
+def jlems_header(data: dict) -> list[str]:
+    core = [r for r in data["rows"] if not r["case"].startswith("sem_")]
+    semantics = [r for r in data["rows"] if r["case"].startswith("sem_")]
+    passed = sum(r["status"] == "passed" for r in core)
+    passed_semantics = sum(r["status"] == "passed" for r in semantics)
+    return [
+        "# Conformance with jNeuroML", "",
+        "Generated by `python tests/conformance/make_report.py` from its stored sections (each says when "
+        "and at which commit it was measured).", "",
+        "## jLEMS (reference a)", "",
+        f"{passed} of {len(core)} cases pass, and {passed_semantics} of the {len(semantics)} small models of "
+        f"LEMS semantics (`sem_*`, tests/conformance/semantics). {measured_line(data)}", "",
         "Each case runs a LEMS simulation with `nmlhub` (NEURON) and compares every stored output "
         "column with jNeuroML's own output (`tests/conformance/reference/`, made by "
-        "`tests/conformance/make_references.py`; see its README).",
-        "",
+        "`tests/conformance/make_references.py`; see its README).", "",
         "Tolerances: traces pass when the RMS difference (allowing each sample a time shift of up "
         f"to the spike tolerance) is at most {TRACE_NRMS:.0%} of the reference column's range; spikes "
         f"must agree within max({SPIKE_TOL_MS} ms, dt) for at least the first {MIN_MATCHED} "
         f"(counts within {COUNT_TOL:.0%}); models with random inputs compare spike counts within "
         f"{STOCHASTIC_COUNT_TOL:.0%} only. In chaotic models traces are compared until a membrane "
         f"potential first differs by more than {DIVERGENCE:.0%} of its range; that window must cover "
-        f"at least {MIN_WINDOW:.0%} of the run (column `window`).",
-        "",
+        f"at least {MIN_WINDOW:.0%} of the run (column `window`).", "",
         "Reference source of each case: (a) jLEMS output; cases jLEMS refuses (multi-compartment "
         "cells) are marked *skipped* here and compared with (b) the OSB models' own validation files "
-        "and (c) jNeuroML's NEURON export in the sections below.",
-        "",
-        "| case | reference | result | worst trace error (shift-tolerant nRMS) | window | spikes matched | note |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for case, result in results.items():
-        worst = max((c.shifted_nrms for c in result.columns if c.shifted_nrms == c.shifted_nrms), default=None)
-        window = min((c.window for c in result.columns), default=None)
-        spikes = ", ".join(f"{s.matched}/{s.reference} ({s.ours})" for s in result.spikes[:3])
-        if len(result.spikes) > 3:
-            spikes += f", ... ({len(result.spikes)} cells)"
-        note = result.message or NOT_YET_SUPPORTED.get(case, "")
-        status = result.status
+        "and (c) jNeuroML's NEURON export in the sections below.", ""]
+
+
+def jlems_table(data: dict) -> list[str]:
+    from suite import NOT_YET_SUPPORTED
+
+    entries = index()
+    lines = ["| case | reference | result | worst trace error (shift-tolerant nRMS) | window | spikes matched | note |",
+             "|---|---|---|---|---|---|---|"]
+    for result in data["rows"]:
+        case, columns, spikes = result["case"], result["columns"], result["spikes"]
+        worst = max((c["shifted_nrms"] for c in columns if c["shifted_nrms"] is not None), default=None)
+        window = min((c["window"] for c in columns), default=None)
+        matched = ", ".join(f"{s['matched']}/{s['reference']} ({s['ours']})" for s in spikes[:3])
+        if len(spikes) > 3:
+            matched += f", ... ({len(spikes)} cells)"
+        note = result["message"] or NOT_YET_SUPPORTED.get(case, "")
+        status = result["status"]
         if status != "passed" and case in NOT_YET_SUPPORTED:
             status = f"not yet ({status})"
         step = entries.get(case, {}).get("reference_step")
-        source = "(a) jLEMS" + (f", step {step}" if step else "") if result.status != "skipped" else "(c), see below"
+        source = "(a) jLEMS" + (f", step {step}" if step else "") if result["status"] != "skipped" else "(c), see below"
         lines.append(f"| `{case}` | {source} | {status} | {'' if worst is None else f'{worst:.2e}'} | "
-                     f"{'' if window is None else f'{window:.0%}'} | {spikes} | {note[:160].replace('|', '/')} |")
-    lines += ["", *(HERE / "numerical_schemes.md").read_text().rstrip().splitlines()]
-    lines += ["", *(HERE / "event_timing.md").read_text().rstrip().splitlines()]
-    lines += _omt_section(args.jobs)
-    lines += ["", *_without_comment((HERE / "osb_causes.md").read_text()).rstrip().splitlines()]
-    lines += _export_section(args.jobs)
-    lines += ["", "## Per column", ""]
-    for case, result in results.items():
-        if not result.columns:
+                     f"{'' if window is None else f'{window:.0%}'} | {matched} | {_cell(note[:160])} |")
+    return lines
+
+
+def per_column(data: dict) -> list[str]:
+    lines = ["", "## Per column", ""]
+    for result in data["rows"]:
+        if not result["columns"]:
             continue
-        lines += [f"### {case}", "", "| column | RMS (SI) | max error (SI) | nRMS | shift-tolerant nRMS | pass |",
+        lines += [f"### {result['case']}", "",
+                  "| column | RMS (SI) | max error (SI) | nRMS | shift-tolerant nRMS | pass |",
                   "|---|---|---|---|---|---|"]
-        for c in result.columns:
-            lines.append(f"| `{c.name}` | {c.rms:.3g} | {c.max_error:.3g} | {c.nrms:.3g} | "
-                         f"{c.shifted_nrms:.3g} | {'yes' if c.passed else 'no'} |")
+        for c in result["columns"]:
+            lines.append(f"| `{c['name']}` | {_number(c['rms'], '.3g')} | {_number(c['max_error'], '.3g')} | "
+                         f"{_number(c['nrms'], '.3g')} | {_number(c['shifted_nrms'], '.3g')} | "
+                         f"{'yes' if c['passed'] else 'no'} |")
         lines.append("")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
-    print(f"wrote {args.out}: {passed} of {len(results)} cases pass")
-    del entries
+    return lines
+
+
+def export_section(data: dict) -> list[str]:
+    from export_compare import MATCH_MS
+
+    lines = ["", "## jNeuroML's NEURON export (reference c)", "", measured_line(data), "",
+             "Multi-compartment models run with `jnml LEMS -neuron -nogui -run` "
+             "(`tests/conformance/make_export_references.py`, stored in `reference_export/`) and with "
+             f"nmlhub. Per recorded membrane potential: 0 mV crossings of each, how many of the export's "
+             f"spikes nmlhub reproduces within {MATCH_MS:g} ms, and the first time they differ. "
+             "A second opinion, not a reference nmlhub must match: the export is another translation of "
+             "the same model.", "",
+             "| case | membrane potential | export spikes | nmlhub spikes | matched | first difference (ms) |",
+             "|---|---|---|---|---|---|"]
+    for row in data["rows"]:
+        if "error" in row:
+            lines.append(f"| `{row['case']}` | | | | | {_cell(row['error'])} |")
+            continue
+        first = "" if row["first_difference_ms"] is None else f"{row['first_difference_ms']:.1f}"
+        lines.append(f"| `{row['case']}` | `{row['column']}` | {row['reference_spikes']} | {row['our_spikes']} | "
+                     f"{row['matched']} | {first} |")
+    return lines
+
+
+def _source(name: str) -> list[str]:
+    """A hand-written source, without its leading HTML comment (a note for its editors)."""
+    text = (HERE / name).read_text()
+    if text.startswith("<!--"):
+        text = text[text.index("-->") + 3:].lstrip("\n")
+    return ["", *text.rstrip().splitlines()]
+
+
+def _missing(section: str) -> list[str]:
+    return ["", f"(section `{section}` not measured yet: `python tests/conformance/make_report.py --only "
+                f"{section}`)"]
+
+
+def assemble() -> list[str]:
+    """The page, from the stored sections and the hand-written sources."""
+    jlems, omv, export = (read_section(s) for s in ("jlems", "omv", "export"))
+    lines = jlems_header(jlems) + jlems_table(jlems) if jlems else ["# Conformance with jNeuroML", *_missing("jlems")]
+    lines += _source("numerical_schemes.md") + _source("event_timing.md")
+    lines += report_omv.section(omv) if omv else _missing("omv")
+    lines += _source("osb_causes.md")
+    lines += export_section(export) if export else _missing("export")
+    return lines + (per_column(jlems) if jlems else [])
+
+
+def _without_notes(argv: list[str]) -> list[str]:
+    """The command line without ``--measured``/``--note`` and their values (stored apart)."""
+    kept, skip = [], False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in ("--measured", "--note"):
+            skip = True
+        elif not word.startswith(("--measured=", "--note=")):
+            kept.append(word)
+    return kept
+
+
+def measure(args: argparse.Namespace) -> None:
+    if not corpus_root().is_dir():  # a section measured without the corpus would store its cases as skipped
+        raise SystemExit(f"make_report.py: the OSB corpus is not at {corpus_root()}: set NMLHUB_CORPUS")
+    started = provenance("python tests/conformance/make_report.py " + " ".join(_without_notes(sys.argv[1:])))
+    if args.cases and args.only == "omv":
+        raise SystemExit("make_report.py: --cases is for --only jlems or export")
+    if args.only == "jlems":
+        rows, extra = measure_jlems(args.jobs, args.cases), {}
+    elif args.only == "export":
+        rows, extra = measure_export(args.jobs, args.cases), {}
+    else:
+        rows, extra = report_omv.measure(args.omv_results, args.cwd, args.jobs, args.timeout)
+    if args.measured:
+        started["measured"] = args.measured
+    if args.note:
+        extra["note"] = args.note
+    if args.cases:
+        path = update_section(args.only, rows, started, args.cases)
+    else:
+        path = write_section(args.only, rows, started, **extra)
+    print(f"wrote {path} ({len(rows)} rows)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("jlems", "omv", "export"),
+                        help="measure this section and store it (the page is not rewritten)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--cases", nargs="+", default=[],
+                        help="re-measure only these cases of the stored jlems or export section")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per OMV target (--only omv)")
+    parser.add_argument("--omv-results", type=Path, nargs="+", default=[],
+                        help="nmlhub omv --json files (or printed lines) to store instead of running it")
+    parser.add_argument("--cwd", type=Path, default=Path.cwd(), help="where nmlhub omv ran (printed lines)")
+    parser.add_argument("--measured", help="when the given --omv-results were measured (default: now)")
+    parser.add_argument("--note", default="", help="a sentence stored with the section: how it was measured")
+    parser.add_argument("--out", type=Path, default=DOC)
+    parser.add_argument("--unproven", action="store_true",
+                        help="list the stored OMV experiments that fail with a cause that names no proof")
+    args = parser.parse_args()
+    if args.only:
+        measure(args)
+    elif args.unproven:
+        for key, reason in report_omv.unproven(read_section("omv") or {"rows": []}):
+            print(f"{key}\t{reason}")
+    else:
+        from nmlhub.results import write_atomic_text
+
+        write_atomic_text(args.out, "\n".join(assemble()) + "\n")
+        print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

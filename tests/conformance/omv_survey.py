@@ -144,6 +144,25 @@ def markdown(rows: list[dict], summary: list[str], note: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+def summarize(rows: list[dict]) -> list[str]:
+    """The survey's counts: .omt files, targets tried and run, experiments passed, causes."""
+    checked = [r for r in rows if r["status"] != "skipped"]
+    omts = {r["omt"] for r in rows}
+    no_reference = [r for r in checked if "is not there" in r["detail"]]
+    counted = [r for r in checked if r not in no_reference]
+    passed = sum(r["status"] == "pass" for r in counted)
+    targets = {r["target"] for r in counted if r["experiment"] != "validate"}
+    ran = {r["target"] for r in counted if r["experiment"] != "validate" and r["status"] in ("pass", "fail")}
+    refused = {r["target"] for r in counted if r["status"] == "error" and r["experiment"] != "validate"}
+    return [
+        f".omt files: {len(omts)} ({len(omts) - len({r['omt'] for r in checked})} of other engines, skipped)",
+        f"targets tried: {len(targets)}; run: {len(ran)}; refused or failed to run: {len(refused)}; "
+        f"validation tests: {sum(r['experiment'] == 'validate' for r in counted)}",
+        f"experiments: {passed} passed of {len(counted)} (+{len(no_reference)} whose .mep the snapshot lacks)",
+        *(f"  {count:4d}  {words}" for words, count in
+          Counter(cause(r) for r in counted if r["status"] != "pass").most_common())]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, nargs="+",
@@ -154,21 +173,8 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, help="write the counts and every result as a Markdown page")
     args = parser.parse_args()
     rows = merge(args.results, args.cwd)
-    checked = [r for r in rows if r["status"] != "skipped"]
-    omts = {r["omt"] for r in rows}
-    no_reference = [r for r in checked if "is not there" in r["detail"]]
-    counted = [r for r in checked if r not in no_reference]
-    passed = sum(r["status"] == "pass" for r in counted)
-    targets = {r["target"] for r in counted if r["experiment"] != "validate"}
-    ran = {r["target"] for r in counted if r["experiment"] != "validate" and r["status"] in ("pass", "fail")}
-    refused = {r["target"] for r in counted if r["status"] == "error" and r["experiment"] != "validate"}
-    summary = [
-        f".omt files: {len(omts)} ({len(omts) - len({r['omt'] for r in checked})} of other engines, skipped)",
-        f"targets tried: {len(targets)}; run: {len(ran)}; refused or failed to run: {len(refused)}; "
-        f"validation tests: {sum(r['experiment'] == 'validate' for r in counted)}",
-        f"experiments: {passed} passed of {len(counted)} (+{len(no_reference)} whose .mep the snapshot lacks)",
-        *(f"  {count:4d}  {words}" for words, count in
-          Counter(cause(r) for r in counted if r["status"] != "pass").most_common())]
+    counted = [r for r in rows if r["status"] != "skipped" and "is not there" not in r["detail"]]
+    summary = summarize(rows)
     print("\n".join(summary))
     if args.markdown:
         args.markdown.write_text(markdown(rows, summary, args.note))

@@ -1,0 +1,49 @@
+"""docs/conformance.md is assembled from stored sections (tests/conformance/report_<section>.json),
+each saying when and at which commit it was measured; a failing OMV experiment's cause counts as
+proven only when it names a section of the hand-written proofs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+CONFORMANCE = Path(__file__).resolve().parent / "conformance"
+sys.path.insert(0, str(CONFORMANCE))
+
+import make_report  # noqa: E402
+import report_omv  # noqa: E402
+from report_store import SECTIONS, read_section  # noqa: E402
+
+
+def test_the_page_says_when_each_stored_section_was_measured():
+    page = "\n".join(make_report.assemble())
+    stored = [read_section(s) for s in SECTIONS]
+    assert any(stored)
+    for data in filter(None, stored):
+        assert f"Measured on {data['measured']} at commit {data['commit']}" in page
+        assert data["rows"]
+
+
+def test_a_cause_is_proven_only_by_a_section_that_exists():
+    titles = report_omv.anchors()
+    assert report_omv.points_to_proof("tolerance 0 (docs/conformance.md, Tolerance 0)", titles)
+    assert report_omv.points_to_proof("(docs/conformance.md, 'Event timing'); and more", titles)
+    assert not report_omv.points_to_proof("random inputs (docs/conformance.md)", titles)
+    assert not report_omv.points_to_proof("(docs/conformance.md, A section nobody wrote)", titles)
+    assert not report_omv.points_to_proof("spike count differs", titles)
+
+
+def test_re_measuring_some_cases_keeps_the_others_and_says_when(tmp_path, monkeypatch):
+    import report_store
+
+    monkeypatch.setattr(report_store, "store_path", lambda section: tmp_path / f"report_{section}.json")
+    first = {"measured": "2026-01-01 00:00 UTC", "commit": "aaaaaaa", "branch": "b", "dirty": False, "command": "c"}
+    report_store.write_section("export", [{"case": "x", "n": 1}, {"case": "y", "n": 2}, {"case": "y", "n": 3}], first)
+    again = {**first, "measured": "2026-02-02 00:00 UTC", "commit": "bbbbbbb"}
+    report_store.update_section("export", [{"case": "y", "n": 4}], again, ["y"])
+    data = report_store.read_section("export")
+    assert data["rows"] == [{"case": "x", "n": 1}, {"case": "y", "n": 4}]
+    assert data["measured"] == "2026-01-01 00:00 UTC"
+    line = report_store.measured_line(data)
+    assert "Measured on 2026-01-01 00:00 UTC at commit aaaaaaa" in line
+    assert "`y` on 2026-02-02 00:00 UTC at commit bbbbbbb" in line
