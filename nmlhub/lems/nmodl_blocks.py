@@ -12,6 +12,7 @@ from .nmodl_conductance import IMPLICIT_SHARE_TEXT, chain, derivative_name
 from .nmodl_events import EventPrinter
 from .nmodl_names import (AHEAD, CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, INPUT_SUM, INPUT_UNITS, ION_VALENCE,
                           NLEMS, NMODL_LINE_LIMIT, REGIME, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
+                          WHOLE_CONDUCTANCE,
                           safe_name, transfer_buffer, watch_value)
 from .shorten import MAX_LINE, Shortener, local_lines
 from .translate import Condition
@@ -99,7 +100,7 @@ class Printer(EventPrinter):
             ranges = [r for r in ranges if r not in (f"{self.ion}i", f"{self.ion}o", f"i{self.ion}")]
         extra = ([REGIME] if f.regimes else []) + list(self.role.own_variables)
         extra += [AHEAD] if self._sends_ahead else []
-        extra += [CAPACITANCE] if self._implicit_in_v() is not None else []
+        extra += [CAPACITANCE, WHOLE_CONDUCTANCE] if self._implicit_in_v() is not None else []
         extra += [safe_name(n) for n in self.supplied]
         extra += [transfer_buffer(p) for p in self.pointers.values()]
         return ranges + extra
@@ -119,6 +120,7 @@ class Printer(EventPrinter):
             lines.append(f"    {AHEAD} = 0 : steps its jLEMS clock runs ahead (1: a copy sending events a step early)")
         if self._implicit_in_v() is not None:
             lines.append(f"    {CAPACITANCE} = 0 : uF/cm2, the segment's (set by the driver; 0: explicit in v)")
+            lines.append(f"    {WHOLE_CONDUCTANCE} = 0 : 1 on a multi-compartment cell (set by the driver): implicit in v")
         lines += [f"    {safe_name(n)} = 0" for n in self.supplied]
         return lines + ["}", ""]
 

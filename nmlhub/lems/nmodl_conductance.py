@@ -30,10 +30,18 @@ from . import expr as ex
 #: the explicit part of each channel at x (1 - w) = 1/2 and takes the rest implicitly (the theta
 #: method with theta = w): the membrane stays stable at any step while at most four channels of a
 #: segment are stiff at once (their explicit parts, 1/2 each, stay within forward Euler's limit of 2).
+#: On a multi-compartment cell (``implicit_nml`` = 1, set by the driver) NEURON is told all of g:
+#: the membrane step is then implicit in the channel currents, as NEURON's own mechanisms and
+#: jNeuroML's NEURON export have it. jLEMS runs no such cell; the reference of these models is
+#: the export, and this is its step: on NeuroML2-core Ex25 nmlhub's traces then equal the
+#: export's within 0.016 mV (forward Euler: soma peaks 0.23 mV apart, 12 crossings of 0 mV
+#: against the export's 4; docs/conformance.md, "NeuroML2-core and StochasticityShowcase").
 IMPLICIT_SHARE_TEXT = (
-    "x_nml = 0",
-    "if (cm_nml > 0) { x_nml = 1000 * dt * gdidv_nml / cm_nml } : dt in ms, C/g in ms is 0.001 cm/g",
-    "if (x_nml > 0.5 && x_nml < 1e300) { gdidv_nml = gdidv_nml * (1 - 0.5 / x_nml) } else { gdidv_nml = 0 }",
+    "if (implicit_nml == 0) {",
+    "    x_nml = 0",
+    "    if (cm_nml > 0) { x_nml = 1000 * dt * gdidv_nml / cm_nml } : dt in ms, C/g in ms is 0.001 cm/g",
+    "    if (x_nml > 0.5 && x_nml < 1e300) { gdidv_nml = gdidv_nml * (1 - 0.5 / x_nml) } else { gdidv_nml = 0 }",
+    "}",
 )
 
 ZERO = ex.Num(0.0)

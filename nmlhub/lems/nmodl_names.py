@@ -50,6 +50,7 @@ AHEAD = "ahead_nml"  # steps a spike source's jLEMS clock runs ahead (1 in a cop
 CONDUCTANCE_HINT = "gdidv_nml"  # the current's derivative in v, NEURON's CONDUCTANCE hint
 INPUT_SUM = "isum_nml"
 CAPACITANCE = "cm_nml"  # a channel density's segment's specific capacitance (uF/cm2), set by the driver
+WHOLE_CONDUCTANCE = "implicit_nml"  # 1: a density on a multi-compartment cell (nmlhub.lems.nmodl_conductance)
 #: The longest line nocmodl reads (its buffer holds 512 characters with the newline).
 NMODL_LINE_LIMIT = 510
 #: A condition written ``.geq.``/``.leq.`` holds on equality; WATCH only knows ``>``, so the

@@ -61,12 +61,15 @@ def build_morphological_cell(pop: PopulationView, k: int, cm: ComponentMechanism
 
 def _tell_capacitance(built: Any) -> None:
     """Generated channel densities take the stiff part of their current implicitly in v, given
-    their segment's capacitance (nmlhub.lems.nmodl_conductance)."""
+    their segment's capacitance; on a cell of several compartments, all of it, as NEURON's own
+    mechanisms do (nmlhub.lems.nmodl_conductance)."""
+    whole = 1.0 if sum(section.nseg for section in built.sections) > 1 else 0.0
     for section in built.sections:
         for seg in section:
             for mech in seg:
                 if hasattr(mech, "cm_nml"):
                     mech.cm_nml = seg.cm
+                    mech.implicit_nml = whole
 
 
 def _place_density(built: Any, morph: Any, placement: Any) -> None:

@@ -201,6 +201,19 @@ def include_closure(lems: Path) -> list[Path]:
     return found
 
 
+def copy_with_includes(lems: Path, scratch: Path) -> tuple[list[Path], Path]:
+    """Copy the LEMS file and every local file it includes into ``scratch`` with their relative
+    layout (includes such as ``../Channels/x.nml`` resolve); the files, and the copy's folder of
+    the LEMS file."""
+    files = include_closure(lems)
+    top = Path(os.path.commonpath([str(f.parent) for f in files]))
+    for f in files:
+        dst = scratch / f.relative_to(top)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, dst)
+    return files, scratch / lems.resolve().parent.relative_to(top)
+
+
 def is_type(el, name: str) -> bool:
     return local(el) == name or (local(el) == "Component" and el.get("type") == name)
 
@@ -328,14 +341,8 @@ def run_case(case: Case, opts, versions: dict) -> tuple[dict, dict]:
     deadline = t0 + opts.timeout
     scratch = Path(tempfile.mkdtemp(prefix=f"{case.id}_"))
     try:
-        files = include_closure(case.path)
-        top = Path(os.path.commonpath([str(f.parent) for f in files]))
-        for f in files:
-            dst = scratch / f.relative_to(top)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(f, dst)
+        files, work = copy_with_includes(case.path, scratch)
         entry["copied_files"] = len(files)
-        work = scratch / case.path.resolve().parent.relative_to(top)
         lems_name = case.path.name
 
         sim, sim_id = find_simulation(files)

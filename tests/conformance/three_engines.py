@@ -8,7 +8,8 @@ Run by hand, from the repository (needs ``jnml``, Java and NEURON's ``nrnivmodl`
 
 (by default nml_examples/hh_single/LEMS_hh_single.xml, hh_single.spikes.dat, steps 0.01ms 0.001ms)
 
-Each engine runs a copy of the model's folder; the spike times of SPIKES_FILE (an
+Each engine runs a copy of the model and every file it includes (neighbouring folders too); the
+export's Poisson-input .mod files get the NEURON 9 fix of make_export_references.py; the spike times of SPIKES_FILE (an
 ``EventOutputFile``, or a trace whose crossings of 0 mV, or of ``--threshold=MV``, are the spikes,
 as omv detects them) are printed side by side with the largest difference between each pair of
 engines, absolute (ms) and relative (as omv compares them:
@@ -18,7 +19,6 @@ engines, absolute (ms) and relative (as omv compares them:
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +27,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from make_export_references import apply_random_fix, copy_with_includes, describe_outputs, find_simulation  # noqa: E402
 
 
 #: the step of a ``<Simulation>`` (or of a ``<Component type="Simulation">``)
@@ -63,18 +66,21 @@ def run(lems: Path, spikes_file: str, step: str, threshold_mv: float = 0.0) -> d
     found = {}
     with tempfile.TemporaryDirectory(prefix="three-engines-") as scratch:
         for engine, command in commands.items():
-            folder = Path(scratch) / engine.replace(" ", "_")
-            shutil.copytree(lems.parent, folder)
+            # the model and every file it includes, neighbouring folders too, as the export
+            # references are made (make_export_references.py)
+            files, folder = copy_with_includes(lems, Path(scratch) / engine.replace(" ", "_"))
+            for output in describe_outputs(find_simulation(files)[0]):
+                (folder / output["fileName"]).parent.mkdir(parents=True, exist_ok=True)
             copy = folder / lems.name
             copy.write_text(_SIMULATION_STEP.sub(rf'\g<1>{step}"', copy.read_text()))
-            steps = [command]
-            if engine == "NEURON export":
-                steps += [["nrnivmodl"], [sys.executable, f"{lems.stem}_nrn.py", "-nogui"]]
             try:
-                for command in steps:
-                    subprocess.run(command, cwd=folder, check=True, capture_output=True, timeout=1800)
+                subprocess.run(command, cwd=folder, check=True, capture_output=True, timeout=1800)
+                if engine == "NEURON export":
+                    apply_random_fix(folder)  # jNeuroML's Poisson inputs and NEURON 9
+                    for then in (["nrnivmodl"], [sys.executable, f"{lems.stem}_nrn.py", "-nogui"]):
+                        subprocess.run(then, cwd=folder, check=True, capture_output=True, timeout=1800)
             except subprocess.CalledProcessError as exc:  # jLEMS refuses multi-compartment cells
-                print(f"  {engine}: failed ({' '.join(exc.cmd[:3])} exit {exc.returncode})")
+                print(f"  {engine}: failed ({' '.join(map(str, exc.cmd[:3]))} exit {exc.returncode})")
                 continue
             found[engine] = _spikes(folder, spikes_file, threshold_mv)
     return found
