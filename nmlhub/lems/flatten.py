@@ -17,6 +17,7 @@ from ..model import Model
 from ..model.records import LemsComponent
 from .pylems_fallback import (ExpressionStandIns, TranslationError, model_unit_definitions,  # noqa: F401
                               pylems_error, without_instance_requirements)
+from .flat_cache import FlatCache
 from .support import refuse_unsupported_constructs
 
 
@@ -60,18 +61,13 @@ class Flattener:
     """
 
     def __init__(self, model: Model, component_ids: list[str],
-                 extra_xml: dict[str, str] | None = None) -> None:
-        import lems.api as lems
-
+                 extra_xml: dict[str, str] | None = None, cache_dir: Path | None = None) -> None:
         self._model = model
         refuse_unsupported_constructs(model)
-        self._dir = tempfile.TemporaryDirectory(prefix="nmlhub-lems-")
-        folder = Path(self._dir.name)
-        for name in list_jar_files(CORE_TYPES_DIR):
-            # pylems cannot resolve InstanceRequirement (a gap junction's peer); nmlhub links
-            # the peer's v itself, so the declaration is dropped here.
-            text = re.sub(rb"<InstanceRequirement[^>]*/>", b"", read_jar_file(name))
-            (folder / Path(name).name).write_bytes(text)
+        self._core = {Path(name).name: re.sub(rb"<InstanceRequirement[^>]*/>", b"", read_jar_file(name))
+                      for name in list_jar_files(CORE_TYPES_DIR)}
+        # (pylems cannot resolve InstanceRequirement, a gap junction's peer; nmlhub links the
+        # peer's v itself, so the declaration is dropped.)
         parts = ['<Lems>', '<Include file="NeuroML2CoreTypes.xml"/>', '<Include file="PyNN.xml"/>']
         self._expressions = ExpressionStandIns()
         parts += model_unit_definitions(model)
@@ -84,7 +80,24 @@ class Flattener:
         for xml in (extra_xml or {}).values():
             parts.append(self._expressions.replace_in(xml))
         parts.append("</Lems>")
-        (folder / "model.xml").write_text("\n".join(parts))
+        self._text = "\n".join(parts)
+        self._dir: tempfile.TemporaryDirectory | None = None
+        self._resolved: Any = None
+        self._cache = FlatCache(cache_dir, self._text, self._core) if cache_dir is not None else None
+        if self._cache is None or not self._cache.entries:
+            self._resolve()
+
+    def _resolve(self) -> None:
+        """Read the model and the core types with pylems and resolve them (once)."""
+        import lems.api as lems
+
+        if self._resolved is not None:
+            return
+        self._dir = tempfile.TemporaryDirectory(prefix="nmlhub-lems-")
+        folder = Path(self._dir.name)
+        for name, text in self._core.items():
+            (folder / name).write_bytes(text)
+        (folder / "model.xml").write_text(self._text)
         lems_model = lems.Model(include_includes=True, fail_on_missing_includes=True)
         lems_model.add_include_directory(str(folder))
         try:
@@ -92,7 +105,7 @@ class Flattener:
                 lems_model.import_from_file(str(folder / "model.xml"))
                 self._resolved = lems_model.resolve()
         except Exception as exc:  # pylems raises plain exceptions; nmlhub names the element
-            raise pylems_error(exc, model) from None
+            raise pylems_error(exc, self._model) from None
         changed = [_keep_nearest_declarations(ct, lems_model.component_types)
                    for ct in self._resolved.component_types]
         if any(changed):
@@ -109,23 +122,33 @@ class Flattener:
                     resolved.add(resolved.fatten_component(component))
 
     def fatten(self, component_id: str) -> Any:
-        """The pylems FatComponent of a component.
+        """The pylems FatComponent of a component (from the cache of flattened components when
+        it holds it: a fresh copy each time).
 
         Raises
         ------
         TranslationError
             pylems cannot flatten it.
         """
+        if self._cache is not None and component_id in self._cache.entries:
+            return self._cache.get(component_id)
+        self._resolve()
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 fat = self._resolved.fatten_component(self._resolved.components[component_id])
         except Exception as exc:
             raise pylems_error(exc, self._model, component_id) from None
-        return self._expressions.restore(fat)
+        fat = self._expressions.restore(fat)
+        if self._cache is not None:
+            self._cache.put(component_id, fat)
+        return fat
 
     def close(self) -> None:
-        """Remove the temporary folder."""
-        self._dir.cleanup()
+        """Store what was flattened in the cache (if any) and remove the temporary folder."""
+        if self._cache is not None:
+            self._cache.save()
+        if self._dir is not None:
+            self._dir.cleanup()
 
 
 def _own_declaration(name: str, component_type: Any) -> str | None:

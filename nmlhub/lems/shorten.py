@@ -2,8 +2,10 @@
 
 An expression too long to print on one line is cut into temporaries: its largest subexpressions
 are assigned first, each to a ``LOCAL`` of the block, and the expression uses their names. The
-arithmetic is the same, in the same order; ``ifelse_nml`` evaluates all its arguments anyway,
-so hoisting a branch out of it computes nothing more than before.
+arithmetic is the same, in the same order. A conditional value is printed as an ``if``/``else``
+chain (only the taken case is computed; a cut case's temporaries are computed inside its branch);
+``ifelse_nml``, left only inside larger expressions and where a case draws a random number,
+evaluates all its arguments anyway, so hoisting a branch out of it computes nothing more.
 """
 
 from __future__ import annotations
@@ -49,11 +51,34 @@ class Shortener:
         return ex.to_nmodl(node, lambda n: n if n in self.temporaries else self._rename(n))
 
     def assignment(self, target: str, value: ex.Expr, indent: str = "    ") -> list[str]:
-        """Lines assigning ``value`` to ``target`` (the printed name), none longer than MAX_LINE."""
+        """Lines assigning ``value`` to ``target`` (the printed name), none longer than MAX_LINE.
+
+        A conditional value (a ConditionalDerivedVariable's cases) becomes an ``if``/``else if``
+        chain assigning the taken case only, unless a case draws a random number (then every case
+        is evaluated, as before, so the random stream does not depend on which case is taken)."""
+        if isinstance(value, ex.IfElse) and not (_draws(value.then) or _draws(value.other)):
+            return self._branches(target, value, indent)
         lines: list[str] = []
         head = f"{indent}{target} = "
         short = self._fit(value, MAX_LINE - len(head), lines, indent)
         return lines + [head + self._print(short)]
+
+    def _branches(self, target: str, value: ex.IfElse, indent: str) -> list[str]:
+        lines: list[str] = []
+        test = self._fit(value.test, MAX_LINE - len(indent) - 8, lines, indent)
+        lines.append(f"{indent}if ({self._print(test)}) {{")
+        node: ex.Expr = value
+        while isinstance(node, ex.IfElse):
+            lines += self.assignment(target, node.then, indent + "    ")
+            node = node.other
+            chained = (isinstance(node, ex.IfElse) and not (_draws(node.then) or _draws(node.other))
+                       and len(self._print(node.test)) <= MAX_LINE - len(indent) - 16)
+            if not chained:
+                break  # what is left (a plain value, or a case whose test must be cut) goes in the else
+            lines.append(f"{indent}}} else if ({self._print(node.test)}) {{")
+        lines.append(f"{indent}}} else {{")
+        lines += self.assignment(target, node, indent + "    ")
+        return lines + [f"{indent}}}"]
 
     def _fit(self, node: ex.Expr, room: int, lines: list[str], indent: str) -> ex.Expr:
         if len(self._print(node)) <= room:
@@ -78,6 +103,13 @@ class Shortener:
     def local_line(self, indent: str = "    ") -> list[str]:
         """The ``LOCAL`` declaration of the temporaries (none if there are none)."""
         return local_lines(self.temporaries, indent)
+
+
+def _draws(node: ex.Expr) -> bool:
+    """Whether an expression draws a random number."""
+    if isinstance(node, ex.Call) and node.func == "random":
+        return True
+    return any(_draws(child) for _, child in _children(node))
 
 
 def local_lines(names: list[str], indent: str = "    ") -> list[str]:

@@ -34,7 +34,7 @@ def load_network_mechanisms(model: Model, network: Any, engine: NeuronEngine, ca
         if comp_id not in model.components:
             raise SimulationError(f"component '{comp_id}' used by network {network.id} is not defined",
                                   file=model.path)
-    mechanisms = build_mechanisms(model, ids)
+    mechanisms = build_mechanisms(model, ids, flat_cache=cache.root / "flattened")
     mechs = [m.mechanism for m in mechanisms.values() if m.mechanism is not None and m.user_mod is None]
     mechs += [d.mechanism for m in mechanisms.values() if m.biophysics for d in m.biophysics.densities]
     mechs += [sp.mechanism for m in mechanisms.values() if m.biophysics for sp in m.biophysics.species]

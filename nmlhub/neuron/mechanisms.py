@@ -112,8 +112,10 @@ def input_coefficient(flat: FlatComponent) -> tuple[float, str | None]:
     return (coefficient if math.isfinite(coefficient) else 0.0), dimension
 
 
-def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, ComponentMechanism]:
-    """Flatten and translate every component; returns them by component id.
+def build_mechanisms(model: Model, component_ids: list[str],
+                     flat_cache: Path | None = None) -> dict[str, ComponentMechanism]:
+    """Flatten and translate every component; returns them by component id. With ``flat_cache``
+    (a folder), flattened components are kept there and read back (nmlhub.lems.flat_cache).
 
     Raises
     ------
@@ -133,7 +135,7 @@ def build_mechanisms(model: Model, component_ids: list[str]) -> dict[str, Compon
     # synapses from the user's .mod files: never shared (nmlhub cannot tell whether they are linear)
     users = {c: user_synapse(model, c) for c in component_ids if c not in morphological}
     point_ids = [c for c in component_ids if c not in morphological and users[c] is None]
-    flattener = Flattener(model, point_ids + channel_ids, extra)
+    flattener = Flattener(model, point_ids + channel_ids, extra, cache_dir=flat_cache)
     generate = _Generator(model, flattener, Translator(model.units, model.type_chain))
     out = {c: ComponentMechanism(c, made[0], user_mod=made[1])  # type: ignore[arg-type]
            for c, made in users.items() if made is not None}
