@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "conformance"))
 
-from make_export_references import include_closure  # noqa: E402
+from make_export_references import copy_with_includes  # noqa: E402
 
 CORPUS = Path(os.environ.get("NMLHUB_CORPUS", HERE.parents[1] / "shared" / "corpus"))
 DEFAULT = CORPUS / "osb" / "MiglioreEtAl14_OlfactoryBulb3D" / "NeuroML2" / "Networks" / "LEMS_2MC_2GC_Odor.test.xml"
@@ -62,13 +61,8 @@ print("RESULT_JSON " + json.dumps(dict(cpu_simulate_s=time.process_time() - cpu,
 
 def copy_model(lems: Path, scratch: Path) -> Path:
     """The LEMS file and every local file it includes, copied with their layout; the copy's path."""
-    files = include_closure(lems)
-    top = Path(os.path.commonpath([str(f.parent) for f in files]))
-    for f in files:
-        target = scratch / f.relative_to(top)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(f, target)
-    return scratch / lems.resolve().relative_to(top)
+    _, folder = copy_with_includes(lems, scratch)
+    return folder / lems.name
 
 
 def make_export(lems: Path) -> Path:
