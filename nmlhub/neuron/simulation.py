@@ -84,9 +84,10 @@ class NeuronSimulation:
         available memory holds, or ``$NMLHUB_MAX_CONNECTIONS``); a rule beyond it is refused
         before allocation.
         ``event_timing``: ``"jlems"`` (default): a spike acts on its targets at the time step
-        jLEMS acts on it, its delay rounded up to whole steps; ``"jlems-exact"``: also those at
-        jLEMS's step, spike by spike (neuron engine only); ``"neuron"``: the delays as written,
-        delivered as NEURON does. See :mod:`nmlhub.neuron.eventgrid`. Either way, a spike at the
+        jLEMS acts on it, spike by spike, with either engine and on any number of ranks (a
+        connection between ranks shorter than the engine's exchange allows is refused);
+        ``"jlems-exact"`` is its former name; ``"neuron"``: the delays as written, delivered as
+        NEURON does. See :mod:`nmlhub.neuron.eventgrid`. Either way, a spike at the
         end of the run (t = length) is recorded, as jLEMS does.
         ``keep_expanded``: keep what the network's rules expanded to (cells, connections: 32
         bytes per connection) as ``sim.expanded`` after the build; by default it is released
