@@ -47,3 +47,22 @@ def test_re_measuring_some_cases_keeps_the_others_and_says_when(tmp_path, monkey
     line = report_store.measured_line(data)
     assert "Measured on 2026-01-01 00:00 UTC at commit aaaaaaa" in line
     assert "`y` on 2026-02-02 00:00 UTC at commit bbbbbbb" in line
+
+
+def test_a_new_survey_keeps_the_hand_written_reasons_of_omv_known(tmp_path):
+    import json
+
+    import omv_survey
+
+    known = tmp_path / "omv_known.json"
+    known.write_text(json.dumps({"M/.test.omt::a": "proven (docs/conformance.md, Tolerance 0)"}))
+    corpus = omv_survey.CORPUS.resolve()
+    row = dict(omt=str(corpus / "M" / ".test.omt"), target=str(corpus / "M" / "absent.xml"),
+               engine="jNeuroML_NEURON", detail="3 spikes, expected 4")
+    omv_survey.write_known(known, [dict(row, experiment="a", status="fail"),
+                                   dict(row, experiment="b", status="fail"),
+                                   dict(row, experiment="c", status="pass")])
+    written = json.loads(known.read_text())
+    assert written["M/.test.omt::a"] == "proven (docs/conformance.md, Tolerance 0)"
+    assert written["M/.test.omt::b"] == omv_survey.cause(dict(row, experiment="b", status="fail"))
+    assert "M/.test.omt::c" not in written

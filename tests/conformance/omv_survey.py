@@ -1,5 +1,6 @@
 """Classify the results of ``nmlhub omv`` over the OSB corpus, print the counts and (with
-``--known``) write tests/omv_known.json: every experiment that does not pass, with its cause.
+``--known``) write tests/omv_known.json: every experiment that does not pass, with its cause (a
+reason already in the file is kept, so the hand-written proofs survive a new survey).
 
 Usage::
 
@@ -180,10 +181,23 @@ def main() -> None:
         args.markdown.write_text(markdown(rows, summary, args.note))
         print(f"wrote {args.markdown}")
     if args.known:
-        known = {f"{Path(r['omt']).relative_to(CORPUS.resolve())}::{r['experiment']}": cause(r)
-                 for r in sorted(counted, key=lambda r: (r["omt"], r["experiment"])) if r["status"] != "pass"}
-        args.known.write_text(json.dumps(known, indent=1) + "\n")
-        print(f"wrote {args.known} ({len(known)} entries)")
+        write_known(args.known, counted)
+
+
+def write_known(path: Path, counted: list[dict]) -> None:
+    """Write every experiment that does not pass with its cause, keeping the reasons already in
+    ``path`` (the proven causes written by hand) and giving new ones the classified cause."""
+    previous = json.loads(path.read_text()) if path.is_file() else {}
+    known = {}
+    for r in sorted(counted, key=lambda r: (r["omt"], r["experiment"])):
+        key = f"{Path(r['omt']).relative_to(CORPUS.resolve())}::{r['experiment']}"
+        if r["status"] != "pass":
+            known[key] = previous.get(key) or cause(r)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(known, indent=1, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    kept = sum(1 for key in known if key in previous)
+    print(f"wrote {path} ({len(known)} entries, {kept} reasons kept, {len(known) - kept} new)")
 
 
 if __name__ == "__main__":
