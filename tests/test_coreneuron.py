@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import assert_ran
 from nmlhub.neuron import mpi
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "nml_examples"
@@ -51,11 +52,11 @@ def test_coreneuron_gives_neurons_output_files(tmp_path):
     expected = _outputs(tmp_path / "neuron")
     assert b"\n" in expected["layered_cortex.spikes.dat"]
     core = _nmlhub_run(LAYERED, tmp_path / "core", "--engine", "coreneuron")
-    assert core.returncode == 0, core.stderr[-2000:]
+    assert_ran(core)
     _assert_same_outputs(tmp_path / "core", expected)
     if mpi.wheel_library() is not None or "MPI_LIB_NRN_PATH" in mpi.environment():
         two = _nmlhub_run(LAYERED, tmp_path / "core2", "--engine", "coreneuron", "-n", "2")
-        assert two.returncode == 0, two.stderr[-2000:]
+        assert_ran(two)
         assert "on 2 rank(s)" in two.stdout
         _assert_same_outputs(tmp_path / "core2", expected)
 

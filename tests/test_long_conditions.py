@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import assert_ran
 from nmlhub.neuron import mpi
 
 TESTS = Path(__file__).resolve().parent
@@ -31,7 +32,7 @@ def _run(lems: Path, outdir: Path, *extra: str, keep_all: bool = False) -> dict[
     launcher = ["-c", KEEP_ALL] if keep_all else ["-m", "nmlhub"]
     command = [sys.executable, *launcher, "run", str(lems), "--outdir", str(outdir), "--no-progress", *extra]
     run = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr[-2000:]
+    assert_ran(run, "coreneuron" if "coreneuron" in extra else "neuron")
     return {str(p.relative_to(outdir)): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()}
 
 
