@@ -38,6 +38,21 @@ has_mpi = pytest.mark.skipif(mpi.wheel_library() is None and "MPI_LIB_NRN_PATH" 
                              reason="no MPI library")
 
 
+
+def _write_lems(folder: Path, network_file: str, length: str, *, name: str = "LEMS.xml", seed: str = "") -> Path:
+    """A LEMS file in ``folder`` running the network of ``network_file`` (``net``) at dt 0.025 ms."""
+    seeded = f' seed="{seed}"' if seed else ""
+    (folder / name).write_text(f"""<Lems>
+  <Target component="sim"/>
+  <Include file="Cells.xml"/>
+  <Include file="Networks.xml"/>
+  <Include file="Simulation.xml"/>
+  <Include file="{network_file}"/>
+  <Simulation id="sim" length="{length}" step="0.025ms" target="net"{seeded}/>
+</Lems>
+""")
+    return folder / name
+
 def _reference_steps(name: str, cells: list[tuple[str, int]], dt: float = DT) -> dict[tuple[str, int], list[int]]:
     """jLEMS's spikes of each cell as time-step indices."""
     stored = np.load(DATA / f"reference_{name}.npz")
@@ -386,16 +401,7 @@ def _random_sources_model(folder: Path, trains: dict[str, list[float]] | None = 
   </network>
 </neuroml>
 """)
-    (folder / "LEMS.xml").write_text("""<Lems>
-  <Target component="sim"/>
-  <Include file="Cells.xml"/>
-  <Include file="Networks.xml"/>
-  <Include file="Simulation.xml"/>
-  <Include file="net.nml"/>
-  <Simulation id="sim" length="200ms" step="0.025ms" target="net" seed="1234"/>
-</Lems>
-""")
-    return folder / "LEMS.xml"
+    return _write_lems(folder, "net.nml", "200ms", seed="1234")
 
 
 def test_random_sources_without_delay_act_in_the_step_they_fire_as_spike_arrays_do():
@@ -436,16 +442,7 @@ def _input_on_iaf(folder: Path, input_xml: str, name: str) -> Path:
   </network>
 </neuroml>
 """)
-    (folder / f"LEMS_{name}.xml").write_text(f"""<Lems>
-  <Target component="sim"/>
-  <Include file="Cells.xml"/>
-  <Include file="Networks.xml"/>
-  <Include file="Simulation.xml"/>
-  <Include file="{name}.nml"/>
-  <Simulation id="sim" length="100ms" step="0.025ms" target="net" seed="1"/>
-</Lems>
-""")
-    return folder / f"LEMS_{name}.xml"
+    return _write_lems(folder, f"{name}.nml", "100ms", name=f"LEMS_{name}.xml", seed="1")
 
 
 def test_poisson_firing_synapse_acts_on_its_synapse_as_a_timed_synaptic_input_does(tmp_path):
@@ -537,16 +534,7 @@ def _two_hh_cells(folder: Path, fractions: tuple[float, ...]) -> Path:
   </network>
 </neuroml>
 """)
-    (folder / "LEMS.xml").write_text("""<Lems>
-  <Target component="sim"/>
-  <Include file="Cells.xml"/>
-  <Include file="Networks.xml"/>
-  <Include file="Simulation.xml"/>
-  <Include file="net.nml"/>
-  <Simulation id="sim" length="60ms" step="0.025ms" target="net"/>
-</Lems>
-""")
-    return folder / "LEMS.xml"
+    return _write_lems(folder, "net.nml", "60ms")
 
 
 def test_sources_on_the_segment_of_a_cells_own_source_share_it(tmp_path):
