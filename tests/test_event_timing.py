@@ -38,7 +38,6 @@ has_mpi = pytest.mark.skipif(mpi.wheel_library() is None and "MPI_LIB_NRN_PATH" 
                              reason="no MPI library")
 
 
-
 def _write_lems(folder: Path, network_file: str, length: str, *, name: str = "LEMS.xml", seed: str = "") -> Path:
     """A LEMS file in ``folder`` running the network of ``network_file`` (``net``) at dt 0.025 ms."""
     seeded = f' seed="{seed}"' if seed else ""
