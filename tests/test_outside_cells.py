@@ -45,3 +45,30 @@ def test_a_child_nmlhub_cannot_bind_is_refused_in_one_line(tmp_path):
     assert f"{DATA / 'hh_named_rates.nml'}:" in message
     assert "select 'forwardRate/r' reads the Child 'forwardRate'" in message
     assert "'up', 'down'" in message
+
+
+def test_an_unused_input_without_a_parameter_of_its_type_is_named_by_validate(tmp_path):
+    """A voltageClamp the simulation does not use, written with the older `seriesResistance`:
+    jNeuroML refuses the whole file ('no value supplied for parameter: simpleSeriesResistance'),
+    nmlhub runs the simulation (which does not need it) and validate warns at the component."""
+    lems = DATA / "LEMS_unused_clamp.xml"
+    line = next(k for k, text in enumerate(lems.read_text().splitlines(), 1) if 'id="oldClamp"' in text)
+    validate = _nmlhub("validate", str(lems))
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert (f"{lems}:{line}: <voltageClamp id='oldClamp'>: warning: component 'oldClamp' (voltageClamp) "
+            "does not set its parameter 'simpleSeriesResistance'") in validate.stdout
+    run = _nmlhub("run", str(lems), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    assert np.loadtxt(tmp_path / "unused_clamp.dat")[:, 1].max() > -0.064  # the used pulse acts
+
+
+def test_a_used_input_without_a_parameter_of_its_type_is_refused_in_one_line(tmp_path):
+    """The same clamp given to the cell: nmlhub refuses, as jNeuroML does, in one line."""
+    text = (DATA / "LEMS_unused_clamp.xml").read_text().replace('input="step"', 'input="oldClamp"')
+    lems = tmp_path / "LEMS_used_clamp.xml"
+    lems.write_text(text)
+    run = _nmlhub("run", str(lems), "--outdir", str(tmp_path))
+    assert run.returncode != 0
+    message = run.stderr.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert "component 'oldClamp' does not set its parameter 'simpleSeriesResistance'" in message
