@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from ..units import UnitRegistry
 from . import expr as ex
+from .child_names import bind_children_by_role
 from .flatten import TranslationError
 
 #: Names that mean something else in NMODL and are renamed when printed.
@@ -86,6 +87,7 @@ class _Scope:
         self.local: set[str] = set()
         self.aliases: set[str] = set()
         self.child_scopes: list[tuple[Any, "_Scope"]] = []
+        self.unbound: list[Any] = []
 
     def resolve(self, name: str) -> str:
         if name == TIME:
@@ -171,6 +173,7 @@ class Translator:
                 child_scope.aliases = {ref.name}
                 child_scopes.append((target, child_scope))
         scope.child_scopes = child_scopes
+        scope.unbound = bind_children_by_role(fc, child_scopes, self.type_chain)
         return scope
 
     def _define(self, scope: _Scope, flat: FlatComponent) -> None:
@@ -324,6 +327,14 @@ class Translator:
             flat.requirements[name] = dimension
             flat.peer_variables[name] = var
             return ex.Name(name)
+        definition = next((c for c in fc.children if c.name == collection), None)
+        single = definition is not None and not getattr(definition, "multiple", False)
+        if not members and single and scope.unbound:
+            raise TranslationError(
+                f"ComponentType {fc.type} (component '{fc.id}'): select '{select}' reads the Child "
+                f"'{collection}', and nmlhub cannot tell which of the child components "
+                f"{', '.join(repr(c.id) for c in scope.unbound)} fills it (each is written with its own "
+                f"id); write the child as <{collection} type=...> without an id")
         if not members:
             return identity
         terms = [ex.Name(child_scope.prefix + var) for _, child_scope in members]

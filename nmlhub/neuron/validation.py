@@ -15,6 +15,7 @@ from ..errors import NmlhubError
 from ..model import Model
 from ..model.paths import CellPath, parse_path
 from ..model.records import Problem
+from ..model.unset_parameters import unused_unset_parameter_warnings
 from ..model.validate import validate as validate_files
 
 
@@ -61,16 +62,17 @@ def translation_problems(model: Model) -> list[Problem]:
         rules = None
     ids = [i for i in needed_components(network, model.network_extras.get(network.id), rules)
            if i in model.components]
+    unused = unused_unset_parameter_warnings(model, set(ids))
     try:
         mechanisms = build_mechanisms(model, ids)
     except NmlhubError as exc:
         file = exc.file or str(model.path)  # a problem always names a file
         if _names_undefined_symbol(model, exc.message):
-            return [Problem(exc.message, file, exc.line, exc.element)]
-        return [Problem(f"nmlhub run cannot run this model: {exc.message}", file, exc.line,
-                        exc.element, "warning")]
+            return [*unused, Problem(exc.message, file, exc.line, exc.element)]
+        return [*unused, Problem(f"nmlhub run cannot run this model: {exc.message}", file, exc.line,
+                                 exc.element, "warning")]
     components = {pop.id: pop.component for pop in network.populations}
-    problems = _coupling_problems(model, network, mechanisms)
+    problems = unused + _coupling_problems(model, network, mechanisms)
     for path in _recorded_quantities(simulation):
         parsed = _point_cell_variable(path)
         if parsed is None or components.get(parsed.population) is None:

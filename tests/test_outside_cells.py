@@ -1,0 +1,74 @@
+"""Defects found by running Open Source Brain cell and channel models from outside the corpus
+(issue 16, session 10; docs/osb_outside_corpus.md "Session 10: cell models"), each shown by a
+small model of our own under tests/data/outside_corpus/cells/ with its jLEMS reference (made by
+make_references.py there)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parent / "data" / "outside_corpus" / "cells"
+REFERENCE = DATA / "reference"
+
+
+def _nmlhub(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nmlhub", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_kinetic_scheme_rates_written_with_their_own_id_are_the_transitions_rates(tmp_path):
+    """`<rate id="opening_rate" type=...>` inside a forwardTransition is the transition's Child
+    'rate' (jLEMS binds it by the element name); nmlhub read no rate there and the channel never
+    opened (SolinasEtAl-GolgiCell's KAHP_CML stayed closed). Now the channel follows jLEMS."""
+    run = _nmlhub("run", str(DATA / "LEMS_ks_named_rate.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours = np.loadtxt(tmp_path / "ks_named_rate.dat")
+    jlems = np.loadtxt(REFERENCE / "ks_named_rate.dat")
+    assert ours.shape == jlems.shape
+    open_fraction = jlems[:, 2]
+    assert open_fraction.max() - open_fraction.min() > 0.05  # the reference does open
+    # NEURON's implicit step against jLEMS's explicit one (docs/conformance.md "Numerical schemes")
+    np.testing.assert_allclose(ours[:, 2], open_fraction, atol=0.01 * np.ptp(open_fraction))
+    np.testing.assert_allclose(ours[:, 1], jlems[:, 1], atol=0.01 * np.ptp(jlems[:, 1]))
+
+
+def test_a_child_nmlhub_cannot_bind_is_refused_in_one_line(tmp_path):
+    """Both rates of an HH gate written with ids: either could be the forward rate, so the model
+    is refused in one line naming the file, the gate and the child ids (it read 0 before)."""
+    run = _nmlhub("run", str(DATA / "LEMS_hh_named_rates.xml"), "--outdir", str(tmp_path))
+    assert run.returncode != 0
+    message = run.stderr.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert f"{DATA / 'hh_named_rates.nml'}:" in message
+    assert "select 'forwardRate/r' reads the Child 'forwardRate'" in message
+    assert "'up', 'down'" in message
+
+
+def test_an_unused_input_without_a_parameter_of_its_type_is_named_by_validate(tmp_path):
+    """A voltageClamp the simulation does not use, written with the older `seriesResistance`:
+    jNeuroML refuses the whole file ('no value supplied for parameter: simpleSeriesResistance'),
+    nmlhub runs the simulation (which does not need it) and validate warns at the component."""
+    lems = DATA / "LEMS_unused_clamp.xml"
+    line = next(k for k, text in enumerate(lems.read_text().splitlines(), 1) if 'id="oldClamp"' in text)
+    validate = _nmlhub("validate", str(lems))
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert (f"{lems}:{line}: <voltageClamp id='oldClamp'>: warning: component 'oldClamp' (voltageClamp) "
+            "does not set its parameter 'simpleSeriesResistance'") in validate.stdout
+    run = _nmlhub("run", str(lems), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    assert np.loadtxt(tmp_path / "unused_clamp.dat")[:, 1].max() > -0.064  # the used pulse acts
+
+
+def test_a_used_input_without_a_parameter_of_its_type_is_refused_in_one_line(tmp_path):
+    """The same clamp given to the cell: nmlhub refuses, as jNeuroML does, in one line."""
+    text = (DATA / "LEMS_unused_clamp.xml").read_text().replace('input="step"', 'input="oldClamp"')
+    lems = tmp_path / "LEMS_used_clamp.xml"
+    lems.write_text(text)
+    run = _nmlhub("run", str(lems), "--outdir", str(tmp_path))
+    assert run.returncode != 0
+    message = run.stderr.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert "component 'oldClamp' does not set its parameter 'simpleSeriesResistance'" in message
