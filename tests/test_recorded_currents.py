@@ -361,3 +361,13 @@ def test_a_multicompartmental_cells_calcium_current_sums_its_compartments(tmp_pa
     conductance = {"soma": 0.5 * np.pi * 10e-6 * 10e-6, "dend": 2.0 * np.pi * 2e-6 * 20e-6}  # S/m2 times m2
     expected = conductance["soma"] * (0.120 - at_start(v_soma)) + conductance["dend"] * (0.120 - at_start(v_dend))
     assert np.abs(i_ca - expected).max() <= 1e-6 * np.ptp(expected)
+
+
+def test_a_cells_ion_current_is_refused_on_one_segment(tmp_path):
+    # the core types define iCa on the cell only: a segment's would silently be the cell's
+    proc = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(ION_DATA / "LEMS_two_compartments.xml"),
+                           "--no-progress", "--outdir", str(tmp_path), "--record", "pop[0]/dend/iCa"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert "iCa is the current of the whole cell (all its segments), recorded without a segment: 'pop[0]/iCa'" \
+        in proc.stderr, proc.stderr

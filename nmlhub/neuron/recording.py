@@ -151,6 +151,9 @@ def _morphological(path: str, cell: Cell, rest: list[str],
     segment = 0
     bio = mechanisms[cell.component].biophysics
     names = {seg.name: int(seg.id) for seg in bio.morphology.segments if seg.name}
+    if len(rest) == 2 and rest[1] in cell_ion_currents() and (rest[0].isdigit() or rest[0] in names):
+        raise QuantityPathError(f"'{path}': {rest[1]} is the current of the whole cell (all its segments), "
+                                f"recorded without a segment: '{'/'.join(path.split('/')[:-2] + [rest[1]])}'")
     if rest and rest[0].isdigit():
         segment = int(rest.pop(0))
     elif len(rest) > 1 and rest[0] in names:
