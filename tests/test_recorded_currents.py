@@ -371,3 +371,19 @@ def test_a_cells_ion_current_is_refused_on_one_segment(tmp_path):
     assert proc.returncode != 0
     assert "iCa is the current of the whole cell (all its segments), recorded without a segment: 'pop[0]/iCa'" \
         in proc.stderr, proc.stderr
+
+
+def test_a_cells_ion_current_is_the_same_on_two_ranks(ion_currents, tmp_path):
+    # the two cells on different ranks, the traces gathered on rank 0: the serial run's values
+    from nmlhub.neuron import mpi
+
+    if mpi.wheel_library() is None and "MPI_LIB_NRN_PATH" not in mpi.environment():
+        pytest.skip("no MPI library")
+    work = tmp_path / "model"
+    shutil.copytree(ION_DATA, work, ignore=shutil.ignore_patterns("*.npz", "*.py"))
+    proc = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(work / "LEMS_ion_currents.xml"), "--no-progress",
+                           "-n", "2", "--outdir", str(tmp_path / "out")], capture_output=True, text=True, timeout=600,
+                          env=mpi.environment())
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "on 2 rank(s)" in proc.stdout
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "out" / "ion_currents.dat", ndmin=2), ion_currents)
