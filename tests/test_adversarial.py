@@ -553,7 +553,7 @@ def test_a_run_whose_traces_are_not_numbers_fails(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("changes, fragment", [
-    (dict(rate="slope / tauu"), "'tauu' is required by rampCell but nmlhub cannot provide it"),
+    (dict(rate="slope / tauu"), "ComponentType rampCell reads 'tauu', which neither it nor the types it extends declare"),
     (dict(variable="vv"), "rampCell 'ramp' has no variable 'vv'"),
 ])
 def test_validate_rejects_what_run_refuses(tmp_path, capsys, changes, fragment):

@@ -58,21 +58,15 @@ CORPUS_PROBLEMS = {
         ("included file '../examples/NML2_SingleCompHHCell.nml' not found",
          "an include relative to LEMSexamples/, where the file was before it moved to regression-tests/"),
     "osb/BlueBrainProjectShowcase/NMC/NeuroML2/SynapseExample/LEMS_SimpleNet2.xml":
-        ("'v' is required by detAMPANMDASynapse but nmlhub cannot provide it",
+        ("ComponentType detAMPANMDASynapse reads 'v', which neither it nor the types it extends declare "
+         "(no Parameter, StateVariable, DerivedVariable or Requirement of that name), in DerivedVariable i_AMPA",
          "detAMPANMDASynapse reads v without declaring it (no <Requirement name='v'>): jLEMS refuses the file "
          "too ('No such variable: v', jNeuroML v0.14.0)"),
 }
 
-#: defects found by the survey in other helpers' code this session, each left to its owner (reported
-#: to the lead): the item is an expected failure until fixed, then passes
-KNOWN_DEFECTS = {
-    "osb/BlueBrainProjectShowcase/NMC/NeuroML2/SynapseExample/LEMS_SimpleNet.xml":
-        "the refused recording path 'CG2/0/TestCell_ChannelML/iSyn' is named without its file and line "
-        "(model/paths.py)",
-    "osb/Poirazi2003-CA1PyramidalCell/NeuroML2/channels/test_Cadynamics/NeuroML2/LEMS_test_Ca.xml":
-        "a cell-level 'iCa' (the calcium current of the whole cell) is not a quantity nmlhub records "
-        "(the error names the LEMS file and line since the survey)",
-}
+#: defects found by the survey in other helpers' code, each left to its owner (reported to the lead):
+#: the item is an expected failure until fixed, then passes
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 def _files() -> list[str]:

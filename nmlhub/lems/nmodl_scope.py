@@ -168,6 +168,8 @@ class Scope:
         if name in self.pointers:
             # Linked by the driver to another cell's variable (a gap junction's vpeer).
             return f"({self.pointers[name]}*0.001)" if self.flat.requirements[name] == "voltage" else self.pointers[name]
+        if name not in self.flat.requirements:
+            raise TranslationError(undeclared_symbol(self.flat, name))
         raise TranslationError(f"'{name}' is required by {self.flat.type} but nmlhub cannot provide it")
 
     def e(self, expression: ex.Expr, rename=None) -> str:
@@ -190,3 +192,24 @@ class Scope:
         for tds in f.time_derivatives.values():
             moving |= {s for s, d in tds.items() if not (isinstance(d, ex.Num) and d.value == 0)}
         return {s for tds in f.time_derivatives.values() for s in tds} - moving
+
+
+def undeclared_symbol(flat: FlatComponent, name: str) -> str:
+    """The error for a name a component's equations read that neither its type nor the types it
+    extends declare (no Parameter, Constant, StateVariable, DerivedVariable, Exposure or
+    Requirement): where it is read, as jLEMS's "No such variable" does not say."""
+    where = next((f"{label}: {ex.to_nmodl(value)}" for label, value in _expressions(flat)
+                  if name in ex.names(value)), "an expression")
+    return (f"ComponentType {flat.type} reads '{name}', which neither it nor the types it extends declare "
+            f"(no Parameter, StateVariable, DerivedVariable or Requirement of that name), in {where}")
+
+
+def _expressions(flat: FlatComponent) -> list[tuple[str, ex.Expr]]:
+    """Every expression of a flat component, with what it defines (flat names)."""
+    found = [(f"DerivedVariable {name}", value) for name, value in flat.derived_params + flat.derived]
+    found += [(f"TimeDerivative of {state}", value) for derivatives in flat.time_derivatives.values()
+              for state, value in derivatives.items()]
+    found += [("OnCondition test", c.test) for c in flat.conditions]
+    actions = flat.on_start + flat.on_event + [a for c in flat.conditions for a in c.actions]
+    actions += [a for entry in flat.on_entry.values() for a in entry]
+    return found + [(f"StateAssignment of {a.target}", a.value) for a in actions if a.value is not None]

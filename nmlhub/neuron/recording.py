@@ -15,6 +15,7 @@ from .mechanisms import ComponentMechanism
 from .cells import Cell
 from .input_sums import (MORPHOLOGICAL_INPUT_SUM, measures_inputs_itself, receives_inputs_through_membrane,
                          sum_of_attached, with_initial_input_sums, with_input_sums)
+from .ion_currents import cell_ion_currents, membrane_ion_current
 from .reset_samples import (SpikeSamples, reset_at_spikes, resets_v_at_spikes, with_samples_after_spikes,
                             with_values_set_at_spikes)
 from .network import NetworkInstance
@@ -150,6 +151,9 @@ def _morphological(path: str, cell: Cell, rest: list[str],
     segment = 0
     bio = mechanisms[cell.component].biophysics
     names = {seg.name: int(seg.id) for seg in bio.morphology.segments if seg.name}
+    if len(rest) == 2 and rest[1] in cell_ion_currents() and (rest[0].isdigit() or rest[0] in names):
+        raise QuantityPathError(f"'{path}': {rest[1]} is the current of the whole cell (all its segments), "
+                                f"recorded without a segment: '{'/'.join(path.split('/')[:-2] + [rest[1]])}'")
     if rest and rest[0].isdigit():
         segment = int(rest.pop(0))
     elif len(rest) > 1 and rest[0] in names:
@@ -158,20 +162,9 @@ def _morphological(path: str, cell: Cell, rest: list[str],
         section, x = cell.locate(segment, 0.5)
     except NmlhubError:
         raise QuantityPathError(f"'{path}': cell {cell.component} has no segment {segment}") from None
-    if rest == ["v"]:
-        return Probe(path, section(x)._ref_v, 1e-3)
-    if rest == [MORPHOLOGICAL_INPUT_SUM]:
-        return Probe(path, section(x)._ref_v, 1.0, sum_of_attached(_attached_probes(path, cell, "i", mechanisms)))
-    if rest == ["spiking"]:
-        # The cell's LEMS state: 1 from a crossing of its threshold until v falls below it again.
-        threshold = cell.threshold_mv * 1e-3
-        return Probe(path, section(x)._ref_v, 1e-3, lambda v: (v > threshold).astype(float))
-    match = re.fullmatch(r"(?P<ion>[a-z]+)Conc(?P<ext>Ext)?(?P<pool>\d?)", rest[0]) if len(rest) == 1 else None
-    if match is not None:
-        ion = match.group("ion") + match.group("pool")
-        ref = f"_ref_{ion}{'o' if match.group('ext') else 'i'}"
-        if hasattr(section(x), ref):
-            return Probe(path, getattr(section(x), ref), 1.0)  # mM is mol/m3, the SI unit
+    whole = _one_word_quantity(path, cell, section(x), rest, mechanisms) if len(rest) == 1 else None
+    if whole is not None:
+        return whole
     for container in ("membraneProperties", "membraneProperties2CaPools"):
         if container in rest:
             rest = rest[rest.index(container) + 1:]
@@ -201,7 +194,34 @@ def _morphological(path: str, cell: Cell, rest: list[str],
     raise QuantityPathError(
         f"'{path}' is not a quantity of cell {cell.component}: after the cell come v, a segment "
         f"(id, or name: {segments or 'none named'}), a channel density ({', '.join(densities) or 'none'}), "
-        f"an ion concentration (caConc) or an attached synapse ({', '.join(cell.attached) or 'none'})")
+        f"an ion concentration (caConc), an ion's current ({', '.join(cell_ion_currents())}) "
+        f"or an attached synapse ({', '.join(cell.attached) or 'none'})")
+
+
+def _one_word_quantity(path: str, cell: Cell, seg: Any, rest: list[str],
+                       mechanisms: dict[str, ComponentMechanism]) -> Probe | None:
+    """A morphological cell's quantity of one word at NEURON segment ``seg``: ``v``, ``iSyn``,
+    ``spiking``, an ion's current of the whole cell (``iCa``) or a concentration (``caConc``);
+    None for any other."""
+    name = rest[0]
+    if name == "v":
+        return Probe(path, seg._ref_v, 1e-3)
+    if name == MORPHOLOGICAL_INPUT_SUM:
+        return Probe(path, seg._ref_v, 1.0, sum_of_attached(_attached_probes(path, cell, "i", mechanisms)))
+    if name == "spiking":
+        # The cell's LEMS state: 1 from a crossing of its threshold until v falls below it again.
+        threshold = cell.threshold_mv * 1e-3
+        return Probe(path, seg._ref_v, 1e-3, lambda v: (v > threshold).astype(float))
+    ion = cell_ion_currents().get(name)
+    if ion is not None:
+        reference, current = membrane_ion_current(cell.built, ion)
+        return Probe(path, reference, 1.0, current)
+    match = re.fullmatch(r"(?P<ion>[a-z]+)Conc(?P<ext>Ext)?(?P<pool>\d?)", name)
+    if match is not None:
+        ref = f"_ref_{match.group('ion')}{match.group('pool')}{'o' if match.group('ext') else 'i'}"
+        if hasattr(seg, ref):
+            return Probe(path, getattr(seg, ref), 1.0)  # mM is mol/m3, the SI unit
+    return None
 
 
 def _variable(path: str, point: Any, cm: ComponentMechanism, var: str, cell: Cell,

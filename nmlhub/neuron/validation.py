@@ -126,6 +126,7 @@ def _recorded_quantities(simulation: Any) -> list[str]:
 
 
 _REQUIRED = re.compile(r"'(\w+)' is required by (\w+) but nmlhub cannot provide it")
+_UNDECLARED = re.compile(r"ComponentType \w+ reads '\w+', which neither it nor the types it extends declare")
 
 
 def _names_undefined_symbol(model: Model, message: str) -> bool:
@@ -133,6 +134,8 @@ def _names_undefined_symbol(model: Model, message: str) -> bool:
     as a Requirement (an undefined symbol), rather than a requirement nmlhub cannot meet."""
     from ..coretypes import core_component_types, read_jar_file
 
+    if _UNDECLARED.search(message):
+        return True
     match = _REQUIRED.search(message)
     if match is None:
         return False
