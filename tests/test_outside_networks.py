@@ -1,0 +1,61 @@
+"""Defects found by running Open Source Brain network, rate and input models from outside the
+corpus (issue 16, docs/osb_outside_corpus.md "Session 10: network models"), each shown by a small
+model of our own under tests/data/outside_corpus/networks/ with its jLEMS reference (made by
+make_references.py there)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(__file__).resolve().parent / "data" / "outside_corpus" / "networks"
+REFERENCE = DATA / "reference"
+JLEMS = json.loads((REFERENCE / "dimensions.json").read_text())
+REFUSED = sorted(form for form, outcome in JLEMS.items() if not outcome["jlems_runs"])
+RUN = sorted(form for form, outcome in JLEMS.items() if outcome["jlems_runs"])
+
+
+def _nmlhub(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nmlhub", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_the_reference_both_runs_and_refuses_these_forms():
+    """The forms cover both outcomes, each refusal for its dimensions (not another failure)."""
+    assert len(RUN) >= 2 and len(REFUSED) >= 4
+    for form in REFUSED:
+        assert "imension" in JLEMS[form]["message"], form
+
+
+@pytest.mark.parametrize("form", REFUSED)
+def test_an_equation_jlems_refuses_for_its_dimensions_is_refused_in_one_line(form, tmp_path):
+    """nmlhub ran `dR/dt = k` (a dimensionless k: JoglekarEtAl18's rateJoglekarCellDL) as k per
+    second, where jLEMS refuses the model; now validate and run refuse each equation jLEMS refuses
+    for its dimensions, in one line naming the file, the line and the element."""
+    lems = DATA / f"LEMS_{form}.xml"
+    run = _nmlhub("run", str(lems), "--outdir", str(tmp_path))
+    assert run.returncode == 1
+    lines = [line for line in run.stderr.splitlines() if not line.startswith("nmlhub: compil")]
+    assert len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
+    assert lines[0].startswith(f"nmlhub: error: {lems}:")
+    assert f"ComponentType {form}: dimension mismatch" in lines[0]
+    assert "<TimeDerivative variable='R'>" in lines[0] or "<StateAssignment variable='R'>" in lines[0]
+    assert not list(tmp_path.iterdir())  # nothing written
+    validate = _nmlhub("validate", str(lems))
+    assert validate.returncode != 0 and "dimension mismatch" in validate.stdout + validate.stderr
+
+
+@pytest.mark.parametrize("form", RUN)
+def test_an_equation_jlems_runs_runs_as_jlems(form, tmp_path):
+    """The forms jLEMS accepts still run, with jLEMS's result: `-R / 0.5` (jLEMS reads -R as
+    0 - R, of any dimension, and the number as seconds) and `(k - R) / tau`."""
+    run = _nmlhub("run", str(DATA / f"LEMS_{form}.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours, jlems = np.loadtxt(tmp_path / f"{form}.dat"), np.loadtxt(REFERENCE / f"{form}.dat")
+    assert ours.shape == jlems.shape
+    np.testing.assert_allclose(ours, jlems, rtol=1e-6, atol=1e-6)
+    assert abs(ours[-1, 1] - ours[0, 1]) > 1e-3  # R moves
