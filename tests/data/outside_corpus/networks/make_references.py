@@ -1,11 +1,15 @@
 """Regenerate the models and jLEMS references of tests/test_outside_networks.py.
 
 Writes ``LEMS_<form>.xml`` for each equation form of ``FORMS``: a dimensionless rate unit ``R``
-starting at ``k / 4`` = 0.5, whose ``TimeDerivative`` (and, for one form, a reset) is that form, in a network of one unit
-recording ``R`` for 2 ms. Each file holds its own type only, as jLEMS checks every type a file
+starting at ``k / 4`` = 0.5, whose ``TimeDerivative`` (and, for one form, a reset) is that form,
+in a network of one unit recording ``R`` for 2 ms. Each file holds its own type only, as jLEMS checks every type a file
 includes. Then runs ``jnml FILE -nogui`` (jLEMS, from pyNeuroML) on each in a scratch folder and
 records in ``reference/dimensions.json`` whether jLEMS ran it or refused it for its dimensions
 (its message), storing the output of those it ran as ``reference/<form>.dat``.
+
+It also runs ``LEMS_interval_on_grid.xml`` and ``LEMS_interval_off_grid.xml`` (a clock of ours,
+``interval_clock.xml``, counting intervals of 1 ms and 1.01 ms at dt 0.025 ms) and stores their
+outputs as ``reference/interval_on_grid.dat`` and ``reference/interval_off_grid.dat``.
 
 Usage: python tests/data/outside_corpus/networks/make_references.py
 """
@@ -64,6 +68,8 @@ RESET = """
             <OnCondition test="R .gt. 1">
                 <StateAssignment variable="R" value="{value}"/>
             </OnCondition>"""
+#: The interval clocks (LEMS files written by hand, not by this script).
+CLOCKS = ("interval_on_grid", "interval_off_grid")
 _REFUSAL = re.compile(r"(Dimension mismatch in the equation[^\n]*|Function argument for \w+ is not dimensionless[^\n]*"
                       r"|Dimensions do not match in \w+[^\n]*)")
 
@@ -90,6 +96,13 @@ def main() -> None:
                 shutil.copy(Path(scratch) / f"{form}.dat", HERE / "reference" / f"{form}.dat")
         print(form, outcome[form])
     (HERE / "reference" / "dimensions.json").write_text(json.dumps(outcome, indent=1, sort_keys=True) + "\n")
+    for clock in CLOCKS:
+        with tempfile.TemporaryDirectory() as scratch:
+            for source in (f"LEMS_{clock}.xml", "interval_clock.xml"):
+                shutil.copy(HERE / source, scratch)
+            subprocess.run(["jnml", f"LEMS_{clock}.xml", "-nogui"], cwd=scratch, check=True, capture_output=True)
+            shutil.copy(Path(scratch) / f"{clock}.dat", HERE / "reference" / f"{clock}.dat")
+        print(clock, f"reference/{clock}.dat")
 
 
 if __name__ == "__main__":

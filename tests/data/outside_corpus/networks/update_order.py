@@ -116,8 +116,10 @@ def main(model: str, ours: Path, jlems: Path) -> None:
     for engine, folder in (("nmlhub", ours), ("jLEMS", jlems)):
         rates = network.load(folder)
         for i, population in enumerate(network.populations):
-            print(f"{engine:6s} {population:17s} |r - Euler(start of step)| {np.abs(rates[:, i] - start[:, i]).max():.2g}"
-                  f"  |r - Euler(declaration order)| {np.abs(rates[:, i] - ordered[:, i]).max():.2g} Hz")
+            to_start = np.abs(rates[:, i] - start[:, i]).max()
+            to_ordered = np.abs(rates[:, i] - ordered[:, i]).max()
+            print(f"{engine:6s} {population:17s} |r - Euler(start of step)| {to_start:.2g}"
+                  f"  |r - Euler(declaration order)| {to_ordered:.2g} Hz")
 
 
 if __name__ == "__main__":
