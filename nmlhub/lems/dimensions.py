@@ -21,10 +21,10 @@ from typing import Iterator, Union
 from lxml import etree
 
 from ..coretypes import core_component_types, read_jar_file
+from ..errors import NmlhubError
 from ..model.model import Model
 from ..model.records import ComponentTypeDef, Problem
 from ..units import BASE_DIMENSIONS, UnitRegistry
-from ..errors import NmlhubError
 from ..xmlsafe import local_name, parse_xml_bytes, parse_xml_file
 from .expr import COMPARISONS, LOGICAL, BinOp, Call, Expr, ExpressionError, IfElse, Name, Neg, Num, parse
 
