@@ -18,6 +18,7 @@ from lxml import etree
 
 from ..model.model import Model
 from ..model.records import ComponentTypeDef, Problem
+from .dimensions import dimension_problems
 from .pylems_fallback import TranslationError
 
 _HANDLER = frozenset({"StateAssignment", "EventOut", "Transition"})
@@ -111,7 +112,7 @@ def unsupported_constructs(model: Model) -> list[Problem]:
     used = used_types(model)
     problems = [problem for definition in model.component_types.values()
                 if used is None or definition.name in used
-                for problem in _type_problems(definition, model)]
+                for problem in _type_problems(definition, model) + dimension_problems(definition, model)]
     return problems + _holder_problems(model)
 
 
