@@ -210,10 +210,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"nmlhub: error: {args.file}: file not found", file=sys.stderr)
         return EXIT_USAGE
     if args.ranks > 1 and not mpi.started_by_mpi_launcher():
-        import subprocess
-
         command = mpi.mpiexec_command(args.ranks, without_rank_option(args.argv))
-        return subprocess.run(command, env=mpi.environment()).returncode
+        return mpi.launch(command, mpi.environment())
     options = run_options(args)
     model = load(args.file)
     if args.switch_cell:

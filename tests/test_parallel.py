@@ -64,6 +64,20 @@ def test_an_error_on_a_rank_ends_the_run_with_its_message(tmp_path):
     assert "nmlhub: rank" in proc.stderr and "delay 0 ms is shorter than the time step" in proc.stderr
 
 
+def test_a_model_refused_on_every_rank_is_said_once_as_serially(tmp_path):
+    # a TimeDerivative that is not its variable's dimension per time: every rank refuses it
+    lems = HERE / "data" / "outside_corpus" / "networks" / "LEMS_rateWithoutTime.xml"
+    said = {}
+    for ranks in ("1", "2"):
+        proc = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(lems), "-n", ranks, "--no-progress",
+                               "--outdir", str(tmp_path / ranks)], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 1
+        said[ranks] = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(said["1"]) == 1 and said["1"][0].startswith("nmlhub: error: ") and "LEMS_rateWithoutTime.xml:" in said["1"][0]
+    assert said["2"] == said["1"]  # no line per rank, no launcher abort lines
+    assert not (tmp_path / "2").exists() or not any((tmp_path / "2").iterdir())  # nothing written
+
+
 def test_interval_file_holds_the_run_and_survives_a_kill(tmp_path):
     import h5py
     import numpy as np

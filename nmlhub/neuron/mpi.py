@@ -8,9 +8,12 @@ user has not. A system MPI is used when ``MPI_LIB_NRN_PATH`` is already set or t
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
+from typing import TextIO
 
 #: Environment variables MPI launchers set in each rank (MPICH/Hydra, Open MPI, PMIx, Slurm).
 _SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS")
@@ -84,6 +87,47 @@ def mpiexec_command(ranks: int, arguments: list[str]) -> list[str]:
     if launcher is None:
         raise FileNotFoundError("mpiexec not found (pip install mpich, or install an MPI)")
     return [launcher, "-n", str(int(ranks)), sys.executable, "-m", "nmlhub", *arguments]
+
+
+#: What a rank writes before it ends every rank (:func:`abort`), and the lines that follow it.
+_RANK_ERROR = re.compile(r"^nmlhub: rank (\d+): (.*)$")
+_FINAL_ERROR = re.compile(r"^nmlhub: (?:internal )?error: (.*)$")
+_LAUNCHER_ABORT = re.compile(r"^(Abort\(\d+\) on node \d+|application called MPI_Abort|\[unset\]: )")
+
+
+def launch(command: list[str], env: dict[str, str], stderr: TextIO | None = None) -> int:
+    """Run ``command`` (from :func:`mpiexec_command`) and return its exit status.
+
+    The ranks' standard error passes through as it comes, except for the end of a failed run:
+    the error every rank reports is said once (with the ranks that saw it when not all did), and
+    the launcher's own abort lines are left out, so a refused model reads as it does serially.
+    """
+    out = sys.stderr if stderr is None else stderr
+    errors: dict[str, list[int]] = {}
+    finals: list[str] = []
+    proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, errors="replace")
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        text = line.rstrip("\n")
+        rank_error = _RANK_ERROR.match(text)
+        if rank_error:
+            errors.setdefault(rank_error.group(2), []).append(int(rank_error.group(1)))
+        elif _FINAL_ERROR.match(text):
+            finals.append(text)
+        elif not _LAUNCHER_ABORT.match(text):
+            out.write(line)
+            out.flush()
+    status = proc.wait()
+    ranks = int(command[command.index("-n") + 1]) if "-n" in command else 0
+    for message, seen_by in errors.items():
+        where = "" if len(set(seen_by)) >= ranks else f"rank {', '.join(map(str, sorted(set(seen_by))))}: "
+        out.write(f"nmlhub: error: {where}{message}\n")
+    said = {f"nmlhub: error: {m}" for m in errors} | {f"nmlhub: internal error: {m}" for m in errors}
+    for text in dict.fromkeys(finals):
+        if text not in said:
+            out.write(text + "\n")
+    out.flush()
+    return status if status != 0 or not errors else 1
 
 
 def abort(pc: object, rank: int, message: str) -> None:

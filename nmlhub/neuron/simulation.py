@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..errors import NmlhubError
 from ..model import Model, load
 from ..model.checks import require_runnable
 from ..model.paths import QuantityPathError, line_quoting
@@ -168,7 +169,7 @@ class NeuronSimulation:
             self._build()
         except Exception as exc:
             if self.parallel and self.nhost > 1:
-                mpi.abort(self.pc, self.rank, f"{type(exc).__name__}: {exc}")
+                mpi.abort(self.pc, self.rank, _said(exc))
             raise
 
     def _build(self) -> None:
@@ -298,7 +299,7 @@ class NeuronSimulation:
             return self._run(h)
         except Exception as exc:
             if self.parallel and self.nhost > 1:
-                mpi.abort(self.pc, self.rank, f"{type(exc).__name__}: {exc}")
+                mpi.abort(self.pc, self.rank, _said(exc))
             raise
         finally:
             self.engine.stop()
@@ -560,3 +561,8 @@ def simulate(model: Model | str | Path, options: RunOptions | None = None, **val
     if not isinstance(model, Model):
         model = load(model)
     return NeuronSimulation(model, options, **values).run()
+
+
+def _said(exc: Exception) -> str:
+    """An error as the command line says it: nmlhub's own errors by their message alone."""
+    return str(exc) if isinstance(exc, NmlhubError) else f"{type(exc).__name__}: {exc}"
