@@ -72,3 +72,21 @@ def test_a_used_input_without_a_parameter_of_its_type_is_refused_in_one_line(tmp
     message = run.stderr.strip()
     assert "\n" not in message and "Traceback" not in message
     assert "component 'oldClamp' does not set its parameter 'simpleSeriesResistance'" in message
+
+
+def test_a_cell_without_a_species_its_channel_reads_is_named_by_validate(tmp_path):
+    """No species for ca, a channel whose rate reads caConc: jLEMS's caConc is 0 (the channel
+    stays shut), nmlhub's NEURON's default cai (5e-5 mM: it opens). validate says so at the cell."""
+    lems, cells = DATA / "LEMS_no_species.xml", DATA / "no_species.nml"
+    line = next(k for k, text in enumerate(cells.read_text().splitlines(), 1) if '<cell id="noSpeciesCell">' in text)
+    validate = _nmlhub("validate", str(lems))
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert (f"{cells}:{line}: <cell id='noSpeciesCell'>: warning: cell 'noSpeciesCell' has no species 'ca', "
+            "and its channel density 'kca_all' reads caConc: jLEMS reads caConc 0 there") in validate.stdout
+    jlems = np.loadtxt(REFERENCE / "no_species.dat")
+    assert np.all(jlems[:, 2] == 0) and np.all(jlems[:, 3] == 0)  # what the warning says of jLEMS
+    run = _nmlhub("run", str(lems), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours = np.loadtxt(tmp_path / "no_species.dat")
+    np.testing.assert_allclose(ours[:, 2], 5e-5)  # NEURON's default cai, mM = mol/m3
+    assert ours[-1, 3] > 0.1  # so the channel opens here

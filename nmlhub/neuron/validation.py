@@ -16,6 +16,7 @@ from ..model import Model
 from ..model.paths import CellPath, parse_path
 from ..model.records import Problem
 from ..model.unset_parameters import unused_unset_parameter_warnings
+from .unpooled_ions import unpooled_ion_warnings
 from ..model.validate import validate as validate_files
 
 
@@ -72,7 +73,7 @@ def translation_problems(model: Model) -> list[Problem]:
         return [*unused, Problem(f"nmlhub run cannot run this model: {exc.message}", file, exc.line,
                                  exc.element, "warning")]
     components = {pop.id: pop.component for pop in network.populations}
-    problems = unused + _coupling_problems(model, network, mechanisms)
+    problems = unused + unpooled_ion_warnings(model, mechanisms) + _coupling_problems(model, network, mechanisms)
     for path in _recorded_quantities(simulation):
         parsed = _point_cell_variable(path)
         if parsed is None or components.get(parsed.population) is None:
