@@ -74,7 +74,7 @@ def test_a_used_input_without_a_parameter_of_its_type_is_refused_in_one_line(tmp
     assert "component 'oldClamp' does not set its parameter 'simpleSeriesResistance'" in message
 
 
-def test_a_cell_without_a_species_its_channel_reads_is_named_by_validate(tmp_path):
+def test_a_cell_without_a_species_its_channel_reads_is_named_by_validate_and_run(tmp_path):
     """No species for ca, a channel whose rate reads caConc: jLEMS's caConc is 0 (the channel
     stays shut), nmlhub's NEURON's default cai (5e-5 mM: it opens). validate says so at the cell."""
     lems, cells = DATA / "LEMS_no_species.xml", DATA / "no_species.nml"
@@ -87,6 +87,7 @@ def test_a_cell_without_a_species_its_channel_reads_is_named_by_validate(tmp_pat
     assert np.all(jlems[:, 2] == 0) and np.all(jlems[:, 3] == 0)  # what the warning says of jLEMS
     run = _nmlhub("run", str(lems), "--outdir", str(tmp_path))
     assert run.returncode == 0, run.stderr
+    assert "has no species 'ca', and its channel density 'kca_all' reads caConc" in run.stderr  # run says it too
     ours = np.loadtxt(tmp_path / "no_species.dat")
     np.testing.assert_allclose(ours[:, 2], 5e-5)  # NEURON's default cai, mM = mol/m3
     assert ours[-1, 3] > 0.1  # so the channel opens here

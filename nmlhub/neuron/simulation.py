@@ -24,6 +24,7 @@ from .build import expand_and_plan, gid_wiring_serially, load_network_mechanisms
 from .coupling import resend_potentials
 from .engine import engine_named
 from .mechcache import MechanismCache
+from .unpooled_ions import unpooled_ion_warnings
 from .network import NetworkInstance, instantiate
 from .options import ENGINES, RunOptions, SimulationError  # noqa: F401 (re-exported: their old home)
 from .plan import BuildSettings
@@ -179,6 +180,9 @@ class NeuronSimulation:
             self.pc, self.rank, self.nhost = mpi.init()
         self.mechanisms = load_network_mechanisms(self.model, self.network, self.engine, self.cache,
                                                   self.options.event_timing)
+        if self.rank == 0:  # where nmlhub's result differs from jLEMS's by design, the run says so too
+            for problem in unpooled_ion_warnings(self.model, self.mechanisms):
+                log.warning("%s", problem)
         h.load_file("stdrun.hoc")
         temperature = getattr(self.network, "temperature", None)
         if temperature:
