@@ -5,7 +5,8 @@ step: an input whose condition ``t .geq. delay`` holds at the step's end drives 
 pyNeuroML's NEURON export evaluates the same condition in its ``BREAKPOINT`` at the middle of the
 step (NEURON's fixed step computes currents at t + dt/2), so it starts and stops every input
 whose delay lies on the step grid, or more than half a step past it, one step after jLEMS
-(tests/conformance/event_timing.md, "Pulse clock: jLEMS and the NEURON export").
+(tests/conformance/event_timing.md, "Pulse clock: jLEMS and the NEURON export"). nmlhub follows
+jLEMS by default; ``input_clock="neuron"`` (``--input-clock neuron``) follows the export.
 
 References: jLEMS's and the export's own traces (``tests/data/pulse_clock/*.npz``, made by
 ``tests/data/pulse_clock/make_references.py``), and forward/backward Euler steps computed here
@@ -15,11 +16,16 @@ from NeuroML's definitions of the Hodgkin-Huxley rates.
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import CORPUS, requires_corpus
+from nmlhub.errors import NmlhubError
 from nmlhub.model import load
 from nmlhub.neuron.simulation import NeuronSimulation
 
@@ -39,9 +45,9 @@ def _stored(name: str) -> np.ndarray:
     return np.load(DATA / f"{name}.npz")["traces"]
 
 
-def _nmlhub(lems: str) -> np.ndarray:
+def _nmlhub(lems: str, **options) -> np.ndarray:
     """nmlhub's table of the LEMS file's OutputFile: time (s), then v (V) of each cell."""
-    results = NeuronSimulation(load(DATA / lems)).run()
+    results = NeuronSimulation(load(DATA / lems), **options).run()
     columns = [np.asarray(trace) for trace in results.traces.values()]
     return np.column_stack([np.asarray(results.time_ms) * 1e-3] + columns)
 
@@ -109,6 +115,50 @@ def test_two_compartments_act_at_jlems_step_one_step_before_the_export():
         ahead = ours[: len(ours) - shift, k]
         assert np.abs(ahead - export[shift:, k]).max() < DIGITS_V, name
         assert np.abs(ours[:, k] - export[:, k]).max() > 100 * DIGITS_V or shift == 0, name
+
+
+def test_input_clock_neuron_gives_the_exports_samples():
+    """``input_clock="neuron"``: every input acts at the export's steps; on two compartments the
+    pulses, the sine and the ramp give the export's samples (its digits; the sine and the ramp
+    are read at the middle of the step too); the voltage clamp acts at the export's steps, its
+    current explicit in v where the export's is implicit."""
+    export = _stored("export_pulse_clock_2c")
+    ours = _nmlhub("LEMS_pulse_clock_2c.xml", input_clock="neuron")
+    for k, (name, delay_us) in enumerate(INPUTS, start=1):
+        assert _first_moved(ours[:, k]) == _export_steps(delay_us)[0], name
+        if name in RISING:
+            assert _last_rise(ours[:, k]) == _export_steps(delay_us)[1], name
+        if name != "clamp":
+            assert np.abs(ours[:, k] - export[:, k]).max() < DIGITS_V, name
+    one = _nmlhub("LEMS_pulse_clock.xml", input_clock="neuron")
+    assert [_first_moved(one[:, k]) for k in range(1, 7)] == [_export_steps(d)[0] for _, d in INPUTS]
+
+
+def test_unknown_input_clock_is_refused_in_one_line():
+    with pytest.raises(NmlhubError, match="unknown input clock 'export'; clocks: jlems, neuron"):
+        NeuronSimulation(load(DATA / "LEMS_pulse_clock.xml"), input_clock="export")
+
+
+@requires_corpus
+@pytest.mark.corpus
+def test_ex25_with_the_exports_input_clock_gives_the_mep(tmp_path):
+    """NeuroML2-core Ex25 with ``--input-clock neuron``: cell 0's 4 soma and 12 + 12 dendrite
+    spikes are the .mep's (made by the export) to the last digit; with jLEMS's clock (the
+    default) each is one step earlier (tests/test_implicit_currents.py). About 10 s."""
+    from nmlhub.omv.observables import observed_spike_times
+    from nmlhub.omv.runner import output_path
+    from nmlhub.omv.spec import read_omt
+
+    test = read_omt(CORPUS / "NeuroML2-core/LEMSexamples/test/.test.ex25.jnmlnrn.omt")
+    command = [sys.executable, "-m", "nmlhub", "run", str(test.target), "--outdir", str(tmp_path), "--no-progress",
+               "--input-clock", "neuron"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    for experiment in test.experiments[:3]:  # c0_0, c0_2, c0_3: cell 0, soma and dendrites
+        path = output_path(experiment.observation.path, test.target, tmp_path)
+        found = observed_spike_times(replace(experiment.observation, path=path))
+        assert len(found) == len(experiment.expected)
+        np.testing.assert_allclose(found, experiment.expected, rtol=0, atol=1e-9)
 
 
 def _hh_rates(v_mv: float) -> dict[str, float]:
