@@ -116,6 +116,10 @@ def _add_engine_arguments(run: argparse.ArgumentParser) -> None:
                      help="when a spike acts on its targets: at the step jLEMS does (default; delays "
                           "rounded up to whole steps, whole-step delays decided spike by spike; "
                           "jlems-exact: its former name) or as NEURON delivers it (delays as written)")
+    run.add_argument("--input-clock", choices=("jlems", "neuron"), default="jlems",
+                     help="when an input with a start and a stop (pulse, sine, ramp, clamp) acts: from "
+                          "the step ending at its delay, as jLEMS (default), or from the step whose "
+                          "middle is at or after it, as pyNeuroML's NEURON export")
     run.add_argument("--lfp-probe", type=_probe, metavar="X,Z,Y0,Y1,N",
                      help="record the LFP at N contacts from depth Y0 to Y1 (um) at x=X, z=Z; written "
                           "to NAME.lfp.dat (time in s, then V per contact) beside the other outputs")
@@ -197,6 +201,7 @@ def run_options(args: argparse.Namespace) -> "RunOptions":
                       share_synapses=args.share_synapses, write_every_ms=args.write_every,
                       intervals_file=intervals, engine=args.engine, lfp=lfp, lfp_every_ms=args.lfp_every,
                       max_connections=args.max_connections, event_timing=args.event_timing,
+                      input_clock=args.input_clock,
                       record=tuple(args.record), record_every_ms=args.record_every,
                       gather=args.gather)
 

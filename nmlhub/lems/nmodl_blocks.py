@@ -11,7 +11,7 @@ from .flatten import TranslationError
 from .nmodl_conductance import IMPLICIT_SHARE_TEXT, chain, derivative_name
 from .nmodl_events import EventPrinter
 from .nmodl_names import (AHEAD, CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, INPUT_SUM, INPUT_UNITS, ION_VALENCE,
-                          NLEMS, NMODL_LINE_LIMIT, REGIME, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
+                          MIDSTEP, NLEMS, NMODL_LINE_LIMIT, REGIME, TINPUT, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
                           WHOLE_CONDUCTANCE,
                           safe_name, transfer_buffer, watch_value)
 from .shorten import MAX_LINE, Shortener, local_lines
@@ -100,6 +100,7 @@ class Printer(EventPrinter):
             ranges = [r for r in ranges if r not in (f"{self.ion}i", f"{self.ion}o", f"i{self.ion}")]
         extra = ([REGIME] if f.regimes else []) + list(self.role.own_variables)
         extra += [AHEAD] if self._sends_ahead else []
+        extra += [MIDSTEP] if self.clock_in_equations else []
         extra += [CAPACITANCE, WHOLE_CONDUCTANCE] if self._implicit_in_v() is not None else []
         extra += [safe_name(n) for n in self.supplied]
         extra += [transfer_buffer(p) for p in self.pointers.values()]
@@ -118,6 +119,8 @@ class Printer(EventPrinter):
         lines += [f"    {name} = {value}" for name, value in self.role.own_parameters]
         if self._sends_ahead:
             lines.append(f"    {AHEAD} = 0 : steps its jLEMS clock runs ahead (1: a copy sending events a step early)")
+        if self.clock_in_equations:
+            lines.append(f"    {MIDSTEP} = 0 : 1: read the middle of the step (the NEURON export's clock), 0: jLEMS's")
         if self._implicit_in_v() is not None:
             lines.append(f"    {CAPACITANCE} = 0 : uF/cm2, the segment's (set by the driver; 0: explicit in v)")
             lines.append(f"    {WHOLE_CONDUCTANCE} = 0 : 1 on a multi-compartment cell (set by the driver): implicit in v")
@@ -154,6 +157,8 @@ class Printer(EventPrinter):
         lines.append(f"    {TSTEP}")
         if self.event_clock:
             lines += [f"    {TLEMS}", f"    {NLEMS}", f"    {DTLEMS}"]
+        if self.clock_in_equations:
+            lines.append(f"    {TINPUT}")
         lines += [f"    {p}" for p in self.pointers.values()]
         lines += [f"    {transfer_buffer(p)}" for p in self.pointers.values()]
         if self._once:
@@ -182,6 +187,8 @@ class Printer(EventPrinter):
         lines.append(f"    {TSTEP} = t")
         if self.event_clock:
             lines += [f"    {TLEMS} = 0", f"    {NLEMS} = 0", f"    {DTLEMS} = dt * 0.001"]
+        if self.clock_in_equations:
+            lines.append(f"    {TINPUT} = 0")
         if self._once:
             lines.append(f"    {CONDUCTANCE_HINT} = 0")
         if self.senses_input:
@@ -218,6 +225,10 @@ class Printer(EventPrinter):
             ahead = f" + {AHEAD}" if self._sends_ahead else ""
             step_start += [f"    while ({NLEMS} < floor(t/dt + 0.25) + 1{ahead}) {{",
                            f"        {TLEMS} = {TLEMS} + {DTLEMS}", f"        {NLEMS} = {NLEMS} + 1", "    }"]
+        if self.clock_in_equations:
+            # an input reads jLEMS's time at the step's end, or (MIDSTEP) the step's middle
+            step_start += [f"    if ({MIDSTEP}) {{", f"        {TINPUT} = ({TSTEP} + 0.5 * dt) * 0.001",
+                           "    } else {", f"        {TINPUT} = {TLEMS}", "    }"]
         return step_start
 
     def _breakpoint_blocks(self, plan: _Plan) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import expr as ex
-from .nmodl_names import NON_STRICT_TOLERANCE, TLEMS
+from .nmodl_names import NON_STRICT_TOLERANCE, TINPUT, TLEMS
 
 _ORDERINGS = (".gt.", ".lt.", ".geq.", ".ge.", ".leq.", ".le.")
 _UPWARD = (".gt.", ".geq.", ".ge.")
@@ -31,6 +31,11 @@ def min_max_tree(a: ex.Expr, b: ex.Expr, minimum: bool) -> ex.Expr:
                                   ex.Call("abs", ex.BinOp("-", a, b))), ex.Num(2))
 
 
+def _reads_clock(text: str) -> bool:
+    """Whether printed NMODL reads jLEMS's clock (or an input's clock, which is on the step grid)."""
+    return TLEMS in text or TINPUT in text
+
+
 def scalar_text(test: ex.Expr, print_expr: Callable[[ex.Expr], str]) -> str | None:
     """A number that is > 0 exactly where the condition holds (None if there is none)."""
     if isinstance(test, ex.BinOp):
@@ -39,7 +44,7 @@ def scalar_text(test: ex.Expr, print_expr: Callable[[ex.Expr], str]) -> str | No
             high_text, low_text = print_expr(high), print_expr(low)
             if test.op in (".gt.", ".lt."):
                 return f"({high_text} - {low_text})"
-            if TLEMS in high_text or TLEMS in low_text:
+            if _reads_clock(high_text) or _reads_clock(low_text):
                 # jLEMS's own clock, summed as jLEMS sums it: compared exactly, as jLEMS does
                 return f"({high_text} - {low_text} + 1e-290)"
             return (f"({high_text} - {low_text} + {NON_STRICT_TOLERANCE} * (fabs({high_text}) + "
@@ -65,7 +70,7 @@ def scalar_tree(test: ex.Expr, print_expr: Callable[[ex.Expr], str]) -> ex.Expr:
         difference = ex.BinOp("-", high, low)
         if test.op in (".gt.", ".lt."):
             return difference
-        if TLEMS in print_expr(high) or TLEMS in print_expr(low):
+        if _reads_clock(print_expr(high)) or _reads_clock(print_expr(low)):
             return ex.BinOp("+", difference, ex.Num(1e-290))
         size = ex.BinOp("+", ex.BinOp("+", ex.Call("abs", high), ex.Call("abs", low)), ex.Num(1e-290))
         return ex.BinOp("+", difference, ex.BinOp("*", ex.Num(float(NON_STRICT_TOLERANCE)), size))

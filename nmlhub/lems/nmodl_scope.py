@@ -8,7 +8,8 @@ import re
 
 from . import expr as ex
 from .flatten import TranslationError
-from .nmodl_names import (CALCIUM_POOLS, INPUT_UNITS, SUPPLIED, TLEMS, TSTEP, VINIT, VSTEP, safe_name, safe_names)
+from .nmodl_names import (CALCIUM_POOLS, INPUT_UNITS, SUPPLIED, TINPUT, TLEMS, TSTEP, VINIT, VSTEP, safe_name,
+                          safe_names)
 from .nmodl_roles import ROLES
 from .translate import Condition, FlatComponent
 
@@ -46,7 +47,9 @@ class Scope:
         # accumulated in seconds step by step), so they act at the step jLEMS does. Synapses and
         # inputs are children of their cell, which jLEMS advances first in a step, at the step's
         # end time: their equations and level conditions see that time too (a pulse starting at
-        # 20 ms drives the cell from the step ending at 20 ms).
+        # 20 ms drives the cell from the step ending at 20 ms). They read it through TINPUT, which
+        # the driver may set to the middle of NEURON's step instead (MIDSTEP: the NEURON export's
+        # clock, tests/conformance/event_timing.md "Pulse clock").
         reads_t = "t" in self._used_names()
         self.event_clock = not self.role.distributed and (
             self._events_read_t() or (self.role.injected and reads_t))
@@ -137,7 +140,7 @@ class Scope:
             if self.in_event:
                 return TLEMS if self.event_clock else "(t*0.001)"
             if self.clock_in_equations:
-                return TLEMS
+                return TINPUT
             return f"({TSTEP}*0.001)"
         if name == "v" and self.membrane_v and self.initializing:
             return f"({VINIT}*0.001)"

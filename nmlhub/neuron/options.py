@@ -40,6 +40,7 @@ class RunOptions:
     lfp_every_ms: float | None = None
     max_connections: int | None = None
     event_timing: str = "jlems"
+    input_clock: str = "jlems"
     record: tuple[str, ...] = ()
     record_every_ms: float | None = None
     gather: str = "rank0"
@@ -62,6 +63,7 @@ class RunOptions:
     def checked(self, path: Path | None) -> "RunOptions":
         """These options, or an error naming ``path`` (the model's file) and what is wrong."""
         from .eventgrid import EVENT_TIMINGS
+        from .input_clock import INPUT_CLOCKS
 
         if (self.write_every_ms is None) != (self.intervals_file is None):
             raise SimulationError("give both write_every_ms and intervals_file, or neither", file=path)
@@ -82,4 +84,7 @@ class RunOptions:
         if self.event_timing not in EVENT_TIMINGS:
             raise SimulationError(f"unknown event timing {self.event_timing!r}; timings: "
                                   f"{', '.join(EVENT_TIMINGS)}", file=path)
+        if self.input_clock not in INPUT_CLOCKS:
+            raise SimulationError(f"unknown input clock {self.input_clock!r}; clocks: "
+                                  f"{', '.join(INPUT_CLOCKS)}", file=path)
         return self

@@ -22,6 +22,7 @@ from ..lems.lems_network import holder_dynamics, sampled, temperature_schedule, 
 from . import mpi
 from .build import expand_and_plan, gid_wiring_serially, load_network_mechanisms
 from .coupling import resend_potentials
+from .input_clock import set_input_clock
 from .engine import engine_named
 from .mechcache import MechanismCache
 from .unpooled_ions import unpooled_ion_warnings
@@ -91,6 +92,10 @@ class NeuronSimulation:
         ``"jlems-exact"`` is its former name; ``"neuron"``: the delays as written, delivered as
         NEURON does. See :mod:`nmlhub.neuron.eventgrid`. Either way, a spike at the
         end of the run (t = length) is recorded, as jLEMS does.
+        ``input_clock``: ``"jlems"`` (default): an input with a start and a stop (pulse, sine,
+        ramp, voltage clamp...) drives the step ending at or after its delay, as jLEMS;
+        ``"neuron"``: the step whose middle is at or after it, as pyNeuroML's NEURON export (a
+        step later for delays on the grid). See :mod:`nmlhub.neuron.input_clock`.
         ``keep_expanded``: keep what the network's rules expanded to (cells, connections: 32
         bytes per connection) as ``sim.expanded`` after the build; by default it is released
         once NEURON holds the network (``sim.expanded`` is then None).
@@ -205,6 +210,7 @@ class NeuronSimulation:
         settings = BuildSettings(self.dt_ms, self.options.share_synapses, self.options.event_timing,
                                  self.options.keep_expanded, self.engine.exchange_steps if self.nhost > 1 else 1)
         self.instance = instantiate(self.model, self.network, self.mechanisms, plan, settings, self.expanded, self.pc)
+        set_input_clock(self.instance.inputs, self.options.input_clock)
         if not self.options.keep_expanded:
             self.expanded = None  # NEURON holds the network now; its tables would stay through the run
         self._probes = self._make_probes()
