@@ -76,7 +76,7 @@ def test_a_used_input_without_a_parameter_of_its_type_is_refused_in_one_line(tmp
 
 def test_a_cell_without_a_species_its_channel_reads_is_named_by_validate_and_run(tmp_path):
     """No species for ca, a channel whose rate reads caConc: jLEMS's caConc is 0 (the channel
-    stays shut), nmlhub's NEURON's default cai (5e-5 mM: it opens). validate says so at the cell."""
+    stays shut), nmlhub's NEURON's default cai (5e-5 mM: it opens). validate and run say so at the cell."""
     lems, cells = DATA / "LEMS_no_species.xml", DATA / "no_species.nml"
     line = next(k for k, text in enumerate(cells.read_text().splitlines(), 1) if '<cell id="noSpeciesCell">' in text)
     validate = _nmlhub("validate", str(lems))
