@@ -74,3 +74,24 @@ def test_unknown_engine_is_refused():
 
     with pytest.raises(SimulationError, match="unknown engine 'gpu'"):
         NeuronSimulation(load(LAYERED), engine="gpu")
+
+
+def test_coreneuron_mechanisms_compile_after_neuron_set_an_nmodlhome_without_nrnunits(tmp_path, monkeypatch):
+    """NEURON 9's Python module sets NMODLHOME to its share/nrn folder (no share/nmodl/nrnunits.lib
+    there) when a density mechanism is looked up by name; a process that did so, and passed its
+    environment on, made `nrnivmodl -coreneuron` abort on NEURON's own hh.mod ("Could not find
+    nrnunits.lib", an uncaught std::runtime_error), as in some CI runs. nmlhub compiles anyway."""
+    import os
+
+    import neuron
+    from neuron import h
+
+    monkeypatch.delenv("NMODLHOME", raising=False)  # restored after the test, whatever sets it now
+    h.pas  # a density mechanism looked up by name
+    wrong = str(Path(neuron.__file__).parent / ".data" / "share" / "nrn")
+    monkeypatch.setenv("NMODLHOME", os.environ.get("NMODLHOME", wrong))
+    assert not (Path(os.environ["NMODLHOME"]) / "share" / "nmodl" / "nrnunits.lib").exists()
+    monkeypatch.setenv("NMLHUB_CACHE", str(tmp_path / "cache"))  # nothing compiled yet
+    run = _nmlhub_run(EXAMPLES / "hh_single" / "LEMS_hh_single.xml", tmp_path / "out", "--engine", "coreneuron")
+    assert_ran(run)
+    assert (tmp_path / "out").is_dir() and any((tmp_path / "out").iterdir())

@@ -189,7 +189,7 @@ def test_two_step_delays_with_coreneuron_act_as_with_neuron(tmp_path):
         command = [sys.executable, "-m", "nmlhub", "run", str(lems), "--outdir", str(out), "--no-progress",
                    "--engine", engine, "--event-timing", timing, "-n", ranks]
         run = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=900)
-        assert_ran(run, engine)
+        assert_ran(run)
         runs[engine, timing] = (out / "two_steps_dt01.spikes").read_bytes()
     assert len(runs["neuron", "jlems"].splitlines()) > 100
     assert runs["coreneuron", "jlems"] == runs["neuron", "jlems"]
@@ -241,7 +241,7 @@ def test_coreneuron_on_two_ranks_acts_at_jlems_step_or_refuses_in_one_line(tmp_p
         runs = {}
         for engine, ranks in (("neuron", "1"), ("coreneuron", "2")):
             run = _nmlhub_spikes(lems, tmp_path / f"{lems.parent.name}_{engine}", engine, ranks)
-            assert_ran(run, engine)
+            assert_ran(run)
             runs[engine] = (tmp_path / f"{lems.parent.name}_{engine}" / name).read_bytes()
         assert len(runs["neuron"].splitlines()) > 5 and runs["coreneuron"] == runs["neuron"], name
     net.write_text(text.replace("0.0750ms", "0.0500ms"))
@@ -312,7 +312,7 @@ def test_whole_step_delays_with_coreneuron_act_as_with_neuron(tmp_path):
         command = [sys.executable, "-m", "nmlhub", "run", str(lems), "--outdir", str(out), "--no-progress",
                    "--engine", engine, "--event-timing", timing]  # a fresh process for each engine
         run = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=900)
-        assert_ran(run, engine)
+        assert_ran(run)
         runs[engine, timing] = (out / "whole_steps_dt01.spikes").read_bytes()
     assert runs["coreneuron", "jlems"] == runs["neuron", "jlems"]
     assert len(runs["neuron", "jlems"].splitlines()) > 200

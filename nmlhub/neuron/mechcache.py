@@ -153,7 +153,7 @@ def _build(final: Path, files: dict[str, bytes], options: list[str], what: str) 
         result = _run_nrnivmodl(work, options)
         if result.returncode != 0 or not (work / platform.machine() / "libnrnmech.so").exists():
             errors = [line for line in (result.stdout + result.stderr).splitlines()
-                      if "error" in line.lower() or "nocmodl" in line.lower()]
+                      if "error" in line.lower() or "nocmodl" in line.lower() or "what():" in line]
             raise CompileError(f"nrnivmodl{''.join(' ' + o for o in options)} failed on {what}: "
                                + " | ".join(errors[:5]) + f" (mod files kept in {work})")
         record_hash(work / platform.machine() / "libnrnmech.so")
@@ -168,30 +168,27 @@ def _build(final: Path, files: dict[str, bytes], options: list[str], what: str) 
         raise
 
 
-#: What the NMODL tool prints when it crashes (an uncaught C++ exception), as opposed to refusing a file.
-_TOOL_CRASH = "terminate called after throwing"
+def nrnivmodl_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for ``nrnivmodl``: this process's, without an ``NMODLHOME`` under which the
+    NMODL tool finds no ``share/nmodl/nrnunits.lib``.
 
-
-#: How many times nrnivmodl is run when the NMODL tool itself crashes.
-_ATTEMPTS_AFTER_CRASH = 4
+    NEURON 9's Python module sets ``NMODLHOME`` to its ``share/nrn`` folder, which holds no
+    ``share/nmodl``, as soon as a density mechanism is looked up by name (``h.hh``, or
+    ``hasattr(h, "pas")``). ``nrnivmodl`` keeps a variable already set, and ``-coreneuron``'s NMODL
+    tool then aborts on NEURON's own ``hh.mod`` ("Could not find nrnunits.lib"). Without it,
+    ``nrnivmodl`` sets the right one itself.
+    """
+    env = dict(os.environ if environ is None else environ)
+    home = env.get("NMODLHOME")
+    if home is not None and not (Path(home) / "share" / "nmodl" / "nrnunits.lib").is_file():
+        del env["NMODLHOME"]
+    return env
 
 
 def _run_nrnivmodl(work: Path, options: list[str]) -> subprocess.CompletedProcess:
-    """``nrnivmodl OPTIONS .`` in ``work``; run again, from a clean build folder, when the NMODL
-    tool itself crashed (up to :data:`_ATTEMPTS_AFTER_CRASH` runs in all). With ``-coreneuron`` it
-    has been seen to abort now and then on NEURON's own ``hh.mod``/``exp2syn.mod``/``expsyn.mod``
-    (twice in a row once) and compile the very same files on a later attempt (cause not found: its
-    build translates four files at a time); a file nrnivmodl refuses fails every time."""
-    result = subprocess.run([_nrnivmodl(), *options, "."], cwd=work, capture_output=True, text=True)
-    for attempt in range(2, _ATTEMPTS_AFTER_CRASH + 1):
-        if result.returncode == 0 or _TOOL_CRASH not in result.stdout + result.stderr:
-            break
-        log.warning("nrnivmodl crashed (%s); compiling again (attempt %d of %d)", _TOOL_CRASH, attempt,
-                    _ATTEMPTS_AFTER_CRASH)
-        shutil.rmtree(work / platform.machine(), ignore_errors=True)
-        time.sleep(1.0)
-        result = subprocess.run([_nrnivmodl(), *options, "."], cwd=work, capture_output=True, text=True)
-    return result
+    """``nrnivmodl OPTIONS .`` in ``work``."""
+    return subprocess.run([_nrnivmodl(), *options, "."], cwd=work, capture_output=True, text=True,
+                          env=nrnivmodl_environment())
 
 
 def _sha256(path: Path) -> str:
