@@ -1,6 +1,7 @@
 """Build and run one saved benchmark network with nmlhub (serially or as one MPI rank) and print
-a RESULT_JSON line like ../shared/bench's scripts (used by network_bench.py). As in the
-hand-written script, the build is timed from after NEURON is imported and MPI initialised.
+a RESULT_JSON line like ../shared/bench's scripts (used by network_bench.py), with the spike-exchange
+interval of each rank on MPI ranks (``exchange_ms``). As in the hand-written script, the build is
+timed from after NEURON is imported and MPI initialised.
 
 Usage: [mpiexec -n R] python bench_network_run.py LEMS_FILE N [--share-synapses] [--coreneuron]
 """
@@ -38,6 +39,8 @@ sim = NeuronSimulation(load(lems), share_synapses="--share-synapses" in sys.argv
 sim.build()
 t1 = time.time()
 c1 = time.process_time()
+# the spike-exchange interval of a parallel run (ms): what pc.set_maxstep(10) gives, as the run sets it
+exchange = sim.pc.py_gather(sim.pc.set_maxstep(10), 0) if sim.nhost > 1 else None
 results = sim.run()
 t2 = time.time()
 c2 = time.process_time()
@@ -53,6 +56,6 @@ if sim.rank == 0:
         N=n, nhost=sim.nhost,
         import_s=round(imported - start, 3), build_s=round(t1 - t0, 3), simulate_s=round(t2 - t1, 3),
         cpu_build_s_max=round(max(c[0] for c in cpu), 3), cpu_simulate_s_max=round(max(c[1] for c in cpu), 3),
-        peak_rss_mb_max=round(max(rss), 1), peak_rss_mb_sum=round(sum(rss), 1), total_spikes=spikes,
+        exchange_ms=[round(x, 4) for x in exchange] if exchange else None, peak_rss_mb_max=round(max(rss), 1), peak_rss_mb_sum=round(sum(rss), 1), total_spikes=spikes,
         rateE_hz=round(e / (n_e * tstop_s), 3), rateI_hz=round((spikes - e) / ((n - n_e) * tstop_s), 3))), flush=True)
 sim.finish()

@@ -183,7 +183,8 @@ def crosses_ranks(delays_ms: np.ndarray, dt_ms: float, timing: str, exchange_ste
         return direct
     steps = delivery_steps(delays, dt_ms)
     relayed = decided_per_spike(delays, dt_ms)
-    can_relay = np.array([remote_relay(int(k), exchange_steps) is not None for k in steps], dtype=bool)
+    kinds, which = np.unique(steps, return_inverse=True)  # a few step counts for many connections
+    can_relay = np.array([remote_relay(int(k), exchange_steps) is not None for k in kinds], dtype=bool)[which]
     return np.where(relayed, can_relay, direct)
 
 

@@ -171,9 +171,9 @@ class NetworkInstance:
         if self.parallel is None or self.plan.nhost < 2 or not len(delays_ms) or pre_population in self.copied_populations:
             return
         delays = np.asarray(delays_ms, dtype=float)
-        remote = ~self.plan.local_mask(pre_population, np.asarray(pre_cells))
+        remote = np.flatnonzero(~self.plan.local_mask(pre_population, np.asarray(pre_cells)))
         timing = self.settings.event_timing
-        bad = np.flatnonzero(remote & ~crosses_ranks(delays, self.dt_ms, timing, self.exchange_steps))
+        bad = remote[~crosses_ranks(delays[remote], self.dt_ms, timing, self.exchange_steps)]
         if not len(bad):
             return
         k = int(bad[0])
