@@ -17,29 +17,17 @@ test computes the current from the recorded v of each compartment.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
+import importlib.util
 from pathlib import Path
-
-import numpy as np
-from lxml import etree
 
 HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
-    lems = HERE / "LEMS_ion_currents.xml"
-    columns = [c.get("id") for c in etree.parse(str(lems)).getroot().iter("OutputColumn")]
-    with tempfile.TemporaryDirectory(prefix="ion-currents-") as tmp:
-        work = Path(tmp) / "model"
-        shutil.copytree(HERE, work, ignore=shutil.ignore_patterns("*.npz", "*.py"))
-        subprocess.run(["jnml", lems.name, "-nogui"], cwd=work, check=True, capture_output=True)
-        table = np.loadtxt(work / "ion_currents.dat", ndmin=2)
-        version = subprocess.run(["jnml", "-v"], capture_output=True, text=True).stdout.strip().splitlines()[0]
-    arrays = {name: table[:, k + 1] for k, name in enumerate(columns)}
-    np.savez_compressed(HERE / "reference.npz", time_s=table[:, 0], jnml_version=np.array(version), **arrays)
-    print(f"wrote {HERE / 'reference.npz'}: {len(table)} rows, columns {', '.join(columns)} ({version})")
+    spec = importlib.util.spec_from_file_location("record_jlems_reference", HERE.parent / "record_jlems" / "make_reference.py")
+    shared = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shared)
+    shared.store_jlems_columns(HERE, "LEMS_ion_currents.xml", "ion_currents.dat")
 
 
 if __name__ == "__main__":

@@ -23,18 +23,25 @@ from lxml import etree
 HERE = Path(__file__).resolve().parent
 
 
-def main() -> None:
-    lems = HERE / "LEMS_record.xml"
+def store_jlems_columns(folder: Path, lems_name: str, output_name: str) -> None:
+    """Run ``jnml LEMS_NAME -nogui`` in a scratch copy of ``folder`` and store its OutputFile
+    ``output_name`` as ``folder/reference.npz`` (``time_s``, one array per OutputColumn id,
+    ``jnml_version``)."""
+    lems = folder / lems_name
     columns = [c.get("id") for c in etree.parse(str(lems)).getroot().iter("OutputColumn")]
-    with tempfile.TemporaryDirectory(prefix="record-jlems-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="jlems-reference-") as tmp:
         work = Path(tmp) / "model"
-        shutil.copytree(HERE, work, ignore=shutil.ignore_patterns("*.npz", "*.py"))
+        shutil.copytree(folder, work, ignore=shutil.ignore_patterns("*.npz", "*.py"))
         subprocess.run(["jnml", lems.name, "-nogui"], cwd=work, check=True, capture_output=True)
-        table = np.loadtxt(work / "record.reference.dat", ndmin=2)
+        table = np.loadtxt(work / output_name, ndmin=2)
         version = subprocess.run(["jnml", "-v"], capture_output=True, text=True).stdout.strip().splitlines()[0]
     arrays = {name: table[:, k + 1] for k, name in enumerate(columns)}
-    np.savez_compressed(HERE / "reference.npz", time_s=table[:, 0], jnml_version=np.array(version), **arrays)
-    print(f"wrote {HERE / 'reference.npz'}: {len(table)} rows, columns {', '.join(columns)} ({version})")
+    np.savez_compressed(folder / "reference.npz", time_s=table[:, 0], jnml_version=np.array(version), **arrays)
+    print(f"wrote {folder / 'reference.npz'}: {len(table)} rows, columns {', '.join(columns)} ({version})")
+
+
+def main() -> None:
+    store_jlems_columns(HERE, "LEMS_record.xml", "record.reference.dat")
 
 
 if __name__ == "__main__":
