@@ -170,12 +170,16 @@ def _equation_problem(element: etree._Element, variable: str, derivative: bool,
     return None
 
 
-def _written_definition(definition: ComponentTypeDef) -> etree._Element:
-    """The ComponentType element as its file holds it (its lines are the file's lines)."""
-    try:
-        root = parse_xml_file(definition.location.file).getroot()
-    except (OSError, NmlhubError):
-        root = None
+def _written_definition(definition: ComponentTypeDef, files: dict[str, etree._Element | None]) -> etree._Element:
+    """The ComponentType element as its file holds it (its lines are the file's lines); ``files``
+    keeps each file's parsed root, so a file defining many types is read once."""
+    file = definition.location.file
+    if file not in files:
+        try:
+            files[file] = parse_xml_file(file).getroot()
+        except (OSError, NmlhubError):
+            files[file] = None
+    root = files[file]
     for element in root.iter(etree.Element) if root is not None else ():
         if local_name(element) == "ComponentType" and element.get("name") == definition.name:
             return element
@@ -183,7 +187,8 @@ def _written_definition(definition: ComponentTypeDef) -> etree._Element:
     return etree.fromstring(definition.xml.encode(), parser)
 
 
-def dimension_problems(definition: ComponentTypeDef, model: Model) -> list[Problem]:
+def dimension_problems(definition: ComponentTypeDef, model: Model,
+                       files: dict[str, etree._Element | None] | None = None) -> list[Problem]:
     """The equations of a model's ComponentType whose dimensions jLEMS refuses, one problem each.
 
     Parameters
@@ -192,6 +197,8 @@ def dimension_problems(definition: ComponentTypeDef, model: Model) -> list[Probl
         A ComponentType the model defines.
     model
         The loaded model (its types, core types and units give the names' dimensions).
+    files
+        Parsed files by path, shared between calls so that each file is read once.
 
     Returns
     -------
@@ -201,7 +208,7 @@ def dimension_problems(definition: ComponentTypeDef, model: Model) -> list[Probl
     """
     names = declared_dimensions(definition.name, model)
     problems = []
-    for element, variable, derivative in _equations(_written_definition(definition)):
+    for element, variable, derivative in _equations(_written_definition(definition, {} if files is None else files)):
         reason = _equation_problem(element, variable, derivative, names)
         if reason:
             shown = f"<{local_name(element)} variable={variable!r}>"

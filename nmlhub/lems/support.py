@@ -110,9 +110,10 @@ def unsupported_constructs(model: Model) -> list[Problem]:
         Errors naming the file and line of each construct; empty when everything is supported.
     """
     used = used_types(model)
+    files: dict[str, etree._Element | None] = {}  # each file the types are written in, read once
     problems = [problem for definition in model.component_types.values()
                 if used is None or definition.name in used
-                for problem in _type_problems(definition, model) + dimension_problems(definition, model)]
+                for problem in _type_problems(definition, model) + dimension_problems(definition, model, files)]
     return problems + _holder_problems(model)
 
 
