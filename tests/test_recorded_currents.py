@@ -75,14 +75,21 @@ def resets(tmp_path_factory) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("column", COLUMNS)
 def test_recorded_quantity_equals_jlems(recorded, column):
-    reference = np.load(DATA / "reference.npz")
-    np.testing.assert_allclose(recorded[:, 0], reference["time_s"], atol=1e-12)
+    _assert_column_matches(recorded, DATA / "reference.npz", COLUMNS, column, TOLERANCE)
+
+
+def _assert_column_matches(table: np.ndarray, reference_file: Path, columns: list[str], column: str,
+                           tolerance: float) -> None:
+    """``table``'s column (after time) equals the stored jLEMS reference within ``tolerance`` of
+    the reference's range, at the same sample times."""
+    reference = np.load(reference_file)
+    np.testing.assert_allclose(table[:, 0], reference["time_s"], atol=1e-12)
     expected = reference[column]
     span = np.ptp(expected)
     assert span > 0, column
-    error = np.abs(recorded[:, 1 + COLUMNS.index(column)] - expected)
+    error = np.abs(table[:, 1 + columns.index(column)] - expected)
     worst = int(error.argmax())
-    assert error[worst] <= TOLERANCE * span, (
+    assert error[worst] <= tolerance * span, (
         f"{column}: {error[worst] / span:.2e} of its range at {reference['time_s'][worst] * 1e3:.2f} ms")
 
 
@@ -324,15 +331,7 @@ def test_the_core_types_define_the_cells_calcium_currents():
 
 @pytest.mark.parametrize("column", ION_COLUMNS)
 def test_a_cells_ion_current_equals_jlems(ion_currents, column):
-    reference = np.load(ION_DATA / "reference.npz")
-    np.testing.assert_allclose(ion_currents[:, 0], reference["time_s"], atol=1e-12)
-    expected = reference[column]
-    span = np.ptp(expected)
-    assert span > 0, column
-    error = np.abs(ion_currents[:, 1 + ION_COLUMNS.index(column)] - expected)
-    worst = int(error.argmax())
-    assert error[worst] <= ION_TOLERANCE[column] * span, (
-        f"{column}: {error[worst] / span:.2e} of its range at {reference['time_s'][worst] * 1e3:.2f} ms")
+    _assert_column_matches(ion_currents, ION_DATA / "reference.npz", ION_COLUMNS, column, ION_TOLERANCE[column])
 
 
 def test_a_cells_calcium_current_at_rest_is_its_calcium_channels_inward_current(ion_currents):
