@@ -18,15 +18,21 @@ MODELS = {"LEMS_peer_rate.xml": "peer_rate.dat", "LEMS_peer_rate_reordered.xml":
           "LEMS_unused_requirement.xml": "unused_requirement.dat"}
 
 
-def main() -> None:
-    (HERE / "reference").mkdir(exist_ok=True)
-    for lems, output in MODELS.items():
+def store_references(folder: Path, models: dict[str, str]) -> None:
+    """Run ``jnml LEMS -nogui`` for each of ``models`` (LEMS file -> output file) in a scratch
+    copy of ``folder``'s models and keep each output as ``folder/reference/<output>``."""
+    (folder / "reference").mkdir(exist_ok=True)
+    for lems, output in models.items():
         with tempfile.TemporaryDirectory() as scratch:
-            for source in HERE.glob("*.xml"):
+            for source in [*folder.glob("*.xml"), *folder.glob("*.nml")]:
                 shutil.copy(source, scratch)
             subprocess.run(["jnml", lems, "-nogui"], cwd=scratch, check=True, capture_output=True)
-            shutil.copy(Path(scratch) / output, HERE / "reference" / output)
+            shutil.copy(Path(scratch) / output, folder / "reference" / output)
             print(f"{lems}: reference/{output}")
+
+
+def main() -> None:
+    store_references(HERE, MODELS)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,7 @@ Usage: python tests/data/outside_corpus/cells/make_references.py
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
+import importlib.util
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -18,14 +16,10 @@ MODELS = {"LEMS_ks_named_rate.xml": "ks_named_rate.dat", "LEMS_no_species.xml": 
 
 
 def main() -> None:
-    (HERE / "reference").mkdir(exist_ok=True)
-    for lems, output in MODELS.items():
-        with tempfile.TemporaryDirectory() as scratch:
-            for source in [*HERE.glob("*.xml"), *HERE.glob("*.nml")]:
-                shutil.copy(source, scratch)
-            subprocess.run(["jnml", lems, "-nogui"], cwd=scratch, check=True, capture_output=True)
-            shutil.copy(Path(scratch) / output, HERE / "reference" / output)
-            print(f"{lems}: reference/{output}")
+    spec = importlib.util.spec_from_file_location("outside_corpus_references", HERE.parent / "make_references.py")
+    shared = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shared)
+    shared.store_references(HERE, MODELS)
 
 
 if __name__ == "__main__":
