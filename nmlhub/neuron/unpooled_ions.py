@@ -1,8 +1,8 @@
 """Cells whose channels read an ion's concentration that no ``species`` of the cell declares.
 
 jLEMS takes a cell's ``caConc`` from its species, so without one it is 0; nmlhub, like jNeuroML's
-NEURON export, leaves NEURON's default concentration (``cai`` 5e-5 mM). ``validate`` says so at the
-cell, naming the channel density that reads it.
+NEURON export, leaves NEURON's default concentration (``cai`` 5e-5 mM). ``validate`` and ``run``
+say so at the cell, naming the channel density that reads it.
 """
 
 from __future__ import annotations
