@@ -16,8 +16,13 @@ seconds (CPU of the slowest rank) and the median and range of the per-repeat rat
 simulation to the script's with exact rates, so a ratio is not one draw of a machine whose single
 runs vary by 10-30 %.
 
+``--with-whole-inputs`` runs nmlhub a second time with each Poisson input as one point process
+(``bench_network_run.py --whole-inputs``: the form before issue 23 split it into an event-only
+generator and its synapse), interleaved with the others, and prints the per-repeat ratios of the
+split form's simulation CPU time to the whole form's.
+
 Usage: python benchmarks/network_bench.py [--sizes 1000 4000 10000] [--ranks 1 2] [--tstop 1000]
-       [--netpyne-max 4000] [--repeats 1] [--bench ../shared/bench]
+       [--netpyne-max 4000] [--repeats 1] [--bench ../shared/bench] [--with-whole-inputs]
 NetPyNE needs ``pip install -e '.[bench]'``; it is skipped above ``--netpyne-max`` cells (at 10,000
 its connection step alone takes more than ten minutes on this machine).
 """
@@ -52,7 +57,7 @@ def launch(ranks: int, script: list[str]) -> list[str]:
 
 
 #: The programs of a table row: result key -> what it is called in the per-program table.
-PROGRAMS = {"nmlhub": "nmlhub", "NEURON": "NEURON script", "nmlhub_core": "nmlhub CoreNEURON",
+PROGRAMS = {"nmlhub": "nmlhub", "nmlhub_whole": "nmlhub, whole inputs", "NEURON": "NEURON script", "nmlhub_core": "nmlhub CoreNEURON",
             "NEURON_exact": "NEURON script, exact rates", "NetPyNE": "NetPyNE"}
 #: Measures summarised over the repeats (wall and CPU seconds of the slowest rank, peak memory).
 MEASURES = ("build_s", "simulate_s", "cpu_build_s_max", "cpu_simulate_s_max", "peak_rss_mb_max")
@@ -69,6 +74,9 @@ def commands(n: int, ranks: int, folder: Path, args: argparse.Namespace) -> dict
         "NEURON_exact": launch(ranks, [str(HERE / "raw_neuron_exact_rates.py"), str(bench / "raw_neuron_net.py"),
                                        "-N", str(n), "--tstop", str(args.tstop)]),
     }
+    if args.with_whole_inputs:
+        runs["nmlhub_whole"] = launch(ranks, [str(HERE / "bench_network_run.py"), lems, str(n), "--share-synapses",
+                                              "--whole-inputs"])
     if n <= args.netpyne_max:
         runs["NetPyNE"] = launch(ranks, [str(bench / "netpyne_net.py"), "-N", str(n), "--tstop", str(args.tstop),
                                          "--shared-syn"])
@@ -106,9 +114,11 @@ def measure(n: int, ranks: int, folder: Path, args: argparse.Namespace) -> tuple
                       f" ({r.get('cpu_build_s_max', float('nan')):.2f} CPU)  simulate {r['simulate_s']:8.2f} s "
                       f"({r.get('cpu_simulate_s_max', float('nan')):.2f} CPU)  peak {r['peak_rss_mb_max']:8.1f} "
                       f"MB/rank  spikes {r['total_spikes']}", flush=True)
-        ours, exact = this.get("nmlhub"), this.get("NEURON_exact")
+        ours, exact, whole = this.get("nmlhub"), this.get("NEURON_exact"), this.get("nmlhub_whole")
         if ours and exact and ours.get("cpu_simulate_s_max") and exact.get("cpu_simulate_s_max"):
             paired.append(ours["cpu_simulate_s_max"] / exact["cpu_simulate_s_max"])
+        if ours and whole and ours.get("cpu_simulate_s_max") and whole.get("cpu_simulate_s_max"):
+            args.split_ratios.setdefault((n, ranks), []).append(ours["cpu_simulate_s_max"] / whole["cpu_simulate_s_max"])
     return {name: median_result(results) for name, results in found.items()}, paired
 
 
@@ -177,7 +187,10 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, default=next((up / "shared" / "bench" for up in HERE.parents
                                                             if (up / "shared" / "bench").is_dir()), None))
     parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--with-whole-inputs", action="store_true",
+                        help="also run nmlhub with each Poisson input as one point process (before issue 23)")
     args = parser.parse_args()
+    args.split_ratios = {}
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
 
@@ -198,6 +211,10 @@ def main() -> None:
                 rows.append((n, ranks, *measure(n, ranks, folder, args)))
     print_table(rows)
     print_spread(rows)
+    for (n, ranks), ratios in args.split_ratios.items():
+        print(f"sim CPU nmlhub split/whole inputs at N={n}, {ranks} rank(s), per repeat: median "
+              f"{statistics.median(ratios):.2f}, range {min(ratios):.2f}-{max(ratios):.2f} "
+              f"({', '.join(f'{r:.2f}' for r in ratios)})")
     by = {(n, r): f for n, r, f, _ in rows}
     for n in args.sizes:
         one, two = by.get((n, 1), {}).get("nmlhub"), by.get((n, 2), {}).get("nmlhub")

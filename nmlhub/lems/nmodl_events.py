@@ -7,7 +7,7 @@ from __future__ import annotations
 from . import expr as ex
 from .flatten import TranslationError
 from .nmodl_conditions import REGIME_NAME, in_regime_tree, min_max, min_max_tree, scalar_text, scalar_tree
-from .nmodl_names import NET_WEIGHT, NMODL_LINE_LIMIT, REGIME, VHOLD, VINIT, watch_value
+from .nmodl_names import DTLEMS, NET_WEIGHT, NLEMS, NMODL_LINE_LIMIT, REGIME, TLEMS, VHOLD, VINIT, watch_value
 from .nmodl_scope import Scope
 from .shorten import Shortener
 from .translate import Action, Condition
@@ -138,7 +138,7 @@ class EventPrinter(Scope):
     def _net_receive(self, watched: list[Condition], polled: list[Condition]) -> list[str]:
         self.in_event = True
         try:
-            lines = [f"NET_RECEIVE({NET_WEIGHT}) {{"] + self._incoming_event()
+            lines = [f"NET_RECEIVE({NET_WEIGHT}) {{"] + self._clock_on_event() + self._incoming_event()
             timed = {k: bound for k, cond in enumerate(watched) if (bound := self._timed_bound(cond)) is not None}
             lines += self._start_watching(watched, polled, timed)
             lines += self._condition_handlers(watched, timed)
@@ -149,6 +149,14 @@ class EventPrinter(Scope):
             return lines + ["}"]
         finally:
             self.in_event = False
+
+    def _clock_on_event(self) -> list[str]:
+        """An event-only generator's jLEMS clock, brought to the count a point process's
+        BREAKPOINT would have reached when an event at t is delivered (t / dt steps)."""
+        if not (self.role.artificial and self.event_clock):
+            return []
+        return [f"    while ({NLEMS} < floor(t/dt + 0.25)) {{", f"        {TLEMS} = {TLEMS} + {DTLEMS}",
+                f"        {NLEMS} = {NLEMS} + 1", "    }"]
 
     def _incoming_event(self) -> list[str]:
         """Flag 0: an event from a connection (OnEvent), its weight as the connection's."""

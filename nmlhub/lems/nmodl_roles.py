@@ -8,6 +8,10 @@
     Synapses and inputs: their exposure ``i`` (or dimensionless ``I``) is injected.
 ``source``
     Spike sources: no current, only events.
+``generator``
+    The spike generator of an input split from its synapse (nmlhub.lems.input_split): an
+    ARTIFICIAL_CELL with no work between its events; its jLEMS clock is brought up to date
+    when an event arrives.
 ``density``
     A channel density: a distributed mechanism writing its ion's current (or a nonspecific one).
 ``concentration``
@@ -45,6 +49,8 @@ class Role:
         Variables nmlhub adds to its RANGE list.
     own_parameters
         Parameters nmlhub adds, with their default values.
+    artificial
+        An ARTIFICIAL_CELL: events only, no v, no states integrated, no BREAKPOINT.
     """
 
     name: str
@@ -56,6 +62,7 @@ class Role:
     current: str = "none"
     own_variables: tuple[str, ...] = ()
     own_parameters: tuple[tuple[str, int], ...] = ()
+    artificial: bool = False
 
 
 ROLES = {
@@ -64,6 +71,7 @@ ROLES = {
     "current": Role("current", injected=True, computes_once=True, current="nonspecific",
                     own_variables=(DL_SCALE,), own_parameters=((DL_SCALE, 1),)),
     "source": Role("source"),
+    "generator": Role("generator", artificial=True),
     "density": Role("density", distributed=True, computes_once=True, current="density"),
     "concentration": Role("concentration", distributed=True, pool=True),
 }

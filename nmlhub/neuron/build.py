@@ -3,10 +3,13 @@ rules expanded with its build plan made once, and the choice of wiring for a ser
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import re
+from typing import Any, Sequence
 
 import numpy as np
 
+from ..lems.input_merge import merge_weight
 from ..model import Model
 from .engine import NeuronEngine
 from .eventgrid import netcon_delays, relay_mechanism
@@ -15,6 +18,8 @@ from .mechcache import MechanismCache
 from .network import needed_components
 from .options import RunOptions, SimulationError
 from .plan import BuildPlan, make_plan
+
+log = logging.getLogger(__name__)
 
 
 def network_rules(model: Model, network: Any) -> Any:
@@ -26,16 +31,25 @@ def network_rules(model: Model, network: Any) -> Any:
 
 
 def load_network_mechanisms(model: Model, network: Any, engine: NeuronEngine, cache: MechanismCache,
-                            event_timing: str) -> dict[str, ComponentMechanism]:
+                            event_timing: str, split_unless: Sequence[str] | None = None,
+                            ) -> dict[str, ComponentMechanism]:
     """Generate, compile (cached) and load the mechanisms of every component the network (and
-    its rules) use, the user's own .mod files, and the relay of jLEMS's event timing for whole-step delays."""
+    its rules) use, the user's own .mod files, and the relay of jLEMS's event timing for whole-step delays.
+    With ``split_unless`` (the recorded paths), an input that is a spike generator driving its
+    synapse is placed as the two (an event-only generator and the synapse,
+    nmlhub.lems.input_split), unless a recorded path names it."""
     ids = needed_components(network, model.network_extras.get(network.id), network_rules(model, network))
     for comp_id in ids:
         if comp_id not in model.components:
             raise SimulationError(f"component '{comp_id}' used by network {network.id} is not defined",
                                   file=model.path)
     mechanisms = build_mechanisms(model, ids, flat_cache=cache.root / "flattened")
+    for component, cm in mechanisms.items():
+        if cm.split is not None and split_unless is not None and not names_component(split_unless, component):
+            cm.use_split()
+            cm.merges = merge_targets(model, component, mechanisms)
     mechs = [m.mechanism for m in mechanisms.values() if m.mechanism is not None and m.user_mod is None]
+    mechs += [m.generator for m in mechanisms.values() if m.generator is not None]
     mechs += [d.mechanism for m in mechanisms.values() if m.biophysics for d in m.biophysics.densities]
     mechs += [sp.mechanism for m in mechanisms.values() if m.biophysics for sp in m.biophysics.species]
     if event_timing != "neuron":
@@ -43,6 +57,32 @@ def load_network_mechanisms(model: Model, network: Any, engine: NeuronEngine, ca
     _load_user_mechanisms(mechanisms, engine, cache, model)
     engine.load_mechanisms(cache, mechs, model, mechanisms)
     return mechanisms
+
+
+def merge_targets(model: Model, component: str, mechanisms: dict[str, ComponentMechanism]) -> dict[str, float]:
+    """The shareable synapses of the network a split input's synapse may be merged into (same
+    type as the input's synapse, same kinetics but its conductance scale: nmlhub.lems.input_merge),
+    with the factor of the input's weight that their events need."""
+    cm = mechanisms[component]
+    child = model.components.get(getattr(model.components[component].obj, "synapse", None) or "")
+    if child is None or cm.mechanism is None or cm.mechanism.flat is None:
+        return {}
+    found = {}
+    for synapse, other in mechanisms.items():
+        if (other.shareable and other.mechanism is not None and other.mechanism.flat is not None
+                and model.components[synapse].type == child.type):
+            factor = merge_weight(cm.mechanism.flat, other.mechanism.flat)
+            if factor is not None:
+                found[synapse] = factor
+                log.debug("input '%s': with shared synapses it drives the cell's '%s' where there is one "
+                          "(event weight x %.6g) instead of a synapse of its own", component, synapse, factor)
+    return found
+
+
+def names_component(paths: Sequence[str], component: str) -> bool:
+    """Whether a quantity path names a component (``pop/0/bkg/0/i``, ``pop[0]/bkg:0/i``...)."""
+    word = re.compile(rf"(?<![\w.-]){re.escape(component)}(?![\w.-])")
+    return any(word.search(path) for path in paths)
 
 
 def _load_user_mechanisms(mechanisms: dict[str, ComponentMechanism], engine: NeuronEngine,

@@ -25,6 +25,10 @@ class Cell:
     component: str
     section: Any
     attached: dict[str, list[Any]] = field(default_factory=dict, kw_only=True)
+    #: The event-only generators of split inputs (nmlhub.lems.input_split), by component, in the
+    #: order of their synapses in ``attached``, with the NetCons joining them.
+    generators: dict[str, list[Any]] = field(default_factory=dict, kw_only=True)
+    links: list[Any] = field(default_factory=list, kw_only=True)
     position: tuple[float, float, float] | None = field(default=None, kw_only=True)
 
     mechanism: Any = None  # a point cell's mechanism (its events are its spikes)
@@ -90,6 +94,41 @@ def make_point_process(cm: ComponentMechanism, section: Any, x: float, weight: f
     if weight_name:
         setattr(point, weight_name, weight)
     return point
+
+
+def attach_input(cell: Cell, component: str, cm: ComponentMechanism, section: Any, x: float,
+                 weight: float, into: tuple[Any, float] | None = None) -> Any:
+    """Put an input on a cell at ``section(x)`` and keep it with the cell; returns the point
+    process injecting its current (None when it drives a shared synapse). A split input
+    (``cm.generator``) is its synapse there, driven through a NetCon of delay 0 (delivered in the
+    same step) by its event-only generator; given ``into`` (a synapse of the same kinetics shared
+    by the cell's connections there, and the weight factor: :func:`merged_synapse`), the
+    generator drives that one instead."""
+    from neuron import h
+
+    point = make_point_process(cm, section, x, weight) if into is None or cm.generator is None else None
+    if point is not None:
+        cell.attach(component, point)
+    if cm.generator is not None:
+        generator = getattr(h, cm.generator.name)()
+        for name, value in cm.generator.parameters.items():
+            setattr(generator, name, value)
+        cell.generators.setdefault(component, []).append(generator)
+        target, factor = (point, 1.0) if point is not None else into  # type: ignore[misc]
+        cell.links.append(h.NetCon(generator, target, 0, 0, weight * factor))
+    return point
+
+
+def merged_synapse(shared: dict[tuple, Any], population: str, index: int, cm: ComponentMechanism, section: Any,
+                   x: float) -> tuple[Any, float] | None:
+    """The synapse shared by a cell's connections at ``section(x)`` (``shared``: the network's,
+    by population, cell, synapse, section and place) whose kinetics a split input's synapse has
+    (``cm.merges``), and the factor of its event weight; None when there is none."""
+    for synapse, factor in cm.merges.items():
+        point = shared.get((population, index, synapse, section.name(), round(section(x).x, 9)))
+        if point is not None:
+            return point, factor
+    return None
 
 
 def build_point_cell(pop: PopulationView, k: int, cm: ComponentMechanism) -> PointCell:

@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import UnsupportedComponentError
 from ..lems import expr as ex
 from ..lems.flatten import Flattener, TranslationError
+from ..lems.input_split import split_input
 from ..lems.nmodl import Mechanism, mechanism_for
 from ..lems.translate import FlatComponent, Translator
 from ..model import Model
@@ -31,6 +32,19 @@ class ComponentMechanism:
     biophysics: CellBiophysics | None = None
     shareable: bool = False
     user_mod: Path | None = None  # a synapse from the user's .mod file (nmlhub.neuron.user_synapses)
+    #: An input that is a spike generator driving its synapse, as the two mechanisms it splits
+    #: into (nmlhub.lems.input_split): (generator, synapse); None for any other component.
+    split: tuple[Mechanism, Mechanism] | None = None
+    #: The event-only generator placed beside each instance (set by :meth:`use_split`).
+    generator: Mechanism | None = None
+    #: Shared synapses of the same kinetics a split input drives instead of its own (with shared
+    #: synapses: nmlhub.lems.input_merge): synapse component -> factor of the input's weight.
+    merges: dict[str, float] = field(default_factory=dict)
+
+    def use_split(self) -> None:
+        """Place the input as its generator and its synapse (``mechanism``) from now on."""
+        if self.split is not None:
+            self.generator, self.mechanism = self.split
 
 
 def linear_in_events(flat: FlatComponent) -> bool:
@@ -215,6 +229,12 @@ class _Generator:
             raise self._refuse(comp_id, f"cannot generate a NEURON mechanism for <{record.type} id='{comp_id}'>: "
                                         f"{exc.message}") from None
         item = ComponentMechanism(comp_id, mechanism, shareable=role == "current" and linear_in_events(flat))
+        parts = split_input(flat) if role == "current" else None
+        if parts is not None:
+            try:
+                item.split = (mechanism_for(parts.generator, "generator"), mechanism_for(parts.synapse, "current"))
+            except (TranslationError, ex.ExpressionError):
+                pass  # placed whole, as before: the split is only a faster form of the same
         if role == "cell":
             coefficient, dimension = input_coefficient(flat)
             if dimension == "current" and coefficient > 0:

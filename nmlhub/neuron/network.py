@@ -13,7 +13,7 @@ import numpy as np
 from ..lems.nmodl_names import TLEMS
 from ..model import Model
 from ..model.columns import ConnectionColumns, input_part, parse_cell_reference, projection_part
-from .cells import Cell, PointCell, build_point_cell, make_point_process
+from .cells import Cell, PointCell, attach_input, build_point_cell, make_point_process, merged_synapse
 from .coupling import connect_coupled, coupled_components
 from .eventgrid import (crosses_ranks, decided_per_spike, delivery_steps, netcon_delays, relay_delays, relay_mechanism,
                         remote_relay)
@@ -431,11 +431,12 @@ def _attach_inputs(inputs: InputColumns, mechanisms: dict[str, ComponentMechanis
             continue
         cell = instance.cell(inputs.population, index)
         section, x = cell.locate(int(inputs.segment[k]), float(inputs.fraction[k]))
-        point = make_point_process(cm, section, x, float(inputs.weight[k]))
+        into = merged_synapse(instance.shared, inputs.population, index, cm, section, x) if cm.merges else None
+        point = attach_input(cell, inputs.component, cm, section, x, float(inputs.weight[k]), into)
         if hasattr(point, "dlscale_nml"):
             point.dlscale_nml = mechanisms[cell.component].dl_scale
-        cell.attach(inputs.component, point)
-        instance.inputs.append(point)
+        if point is not None:
+            instance.inputs.append(point)
 
 
 def connect_columns(pre_population: str, post_population: str, synapse: str, cols: ConnectionColumns,

@@ -33,6 +33,7 @@ class RunOptions:
     parallel: bool | None = None
     balance: bool = False
     share_synapses: bool = False
+    split_inputs: bool = True
     write_every_ms: float | None = None
     intervals_file: Path | str | None = None
     engine: str = "neuron"

@@ -76,6 +76,10 @@ class NeuronSimulation:
         states) onto the same place of a cell share one synapse instance, as hand-written NEURON
         models do: much faster for large networks, the same currents. Synapses whose variables
         are recorded are never shared (LEMS gives each connection its own synapse).
+        ``split_inputs`` (default True): an input that is a spike generator driving its synapse
+        (``poissonFiringSynapse``...) is placed as an event-only generator and the synapse it
+        drives (:mod:`nmlhub.lems.input_split`), bit for bit the same results; inputs a recording
+        names stay whole.
         ``engine``: ``"neuron"`` (default) or ``"coreneuron"``: NEURON builds the model and
         CoreNEURON (shipped in the NEURON wheel) integrates it, with the same results
         (:mod:`nmlhub.neuron.engine`); actions scheduled with :meth:`at` are not available.
@@ -184,7 +188,8 @@ class NeuronSimulation:
         if self.parallel:
             self.pc, self.rank, self.nhost = mpi.init()
         self.mechanisms = load_network_mechanisms(self.model, self.network, self.engine, self.cache,
-                                                  self.options.event_timing)
+                                                  self.options.event_timing,
+                                                  self._recorded_paths() if self.options.split_inputs else None)
         if self.rank == 0:  # where nmlhub's result differs from jLEMS's by design, the run says so too
             for problem in unpooled_ion_warnings(self.model, self.mechanisms):
                 log.warning("%s", problem)
@@ -286,15 +291,18 @@ class NeuronSimulation:
             self.build()
         assert self.instance is not None
         cm = self.mechanisms.get(component)
-        nmodl = cm.mechanism.variables.get(name) if cm is not None and cm.mechanism is not None else None
-        if nmodl is None or name not in cm.mechanism.flat.params:
+        placed = [(cm.mechanism, "attached"), (cm.generator, "generators")] if cm is not None else []
+        found = [(mech.variables[name], kept) for mech, kept in placed
+                 if mech is not None and mech.flat is not None and name in mech.flat.params]
+        if not found:
             raise SimulationError(f"component '{component}' has no parameter '{name}' in this network",
                                   file=self.model.path)
         count = 0
-        for cell in self.instance.cells.values():
-            for point in cell.attached.get(component, []):
-                setattr(point, nmodl, float(value))
-                count += 1
+        for nmodl, kept in found:  # a split input: its generator's or its synapse's parameter
+            for cell in self.instance.cells.values():
+                for point in getattr(cell, kept).get(component, []):
+                    setattr(point, nmodl, float(value))
+                    count += 1 if kept == "attached" or len(found) == 1 else 0
         return count
 
     def run(self) -> Results:
@@ -473,7 +481,8 @@ class NeuronSimulation:
 
         assert self.instance is not None
         for (population, index), cell in self.instance.cells.items():
-            groups = [("cell", [cell.mechanism])] + list(cell.attached.items())
+            # a split input's generator draws what the whole input drew (its synapse draws nothing)
+            groups = [("cell", [cell.mechanism])] + list(cell.attached.items()) + list(cell.generators.items())
             for component, points in groups:
                 for k, point in enumerate(points):
                     if point is None or not hasattr(point, "rng_nml"):
