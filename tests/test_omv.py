@@ -9,6 +9,8 @@ tests/conformance/make_references.py).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -153,3 +155,47 @@ def test_validation_checks_the_named_files_not_their_includes_as_jnml_validate(t
     assert main(["omv", str(tmp_path / "inc" / ".test.validate.omt")]) == 1
     out = capsys.readouterr().out
     assert "bad.nml:1: schema:" in out and "nosuch" in out
+
+
+PULSE = Path(__file__).resolve().parent / "data" / "omv_input_clock" / "LEMS_pulse_spikes.xml"
+
+
+def _spike_times_ms(clock: str, outdir: Path) -> list[float]:
+    """The pulse-driven cell's spike times from ``nmlhub run --input-clock CLOCK``."""
+    run = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(PULSE), "--outdir", str(outdir),
+                          "--input-clock", clock], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    return [float(t) * 1e3 for t in np.loadtxt(outdir / "pulse_spikes.spikes", ndmin=2)[:, 1]]
+
+
+def _write_spike_test(folder: Path, expected: list[float]) -> Path:
+    """An .omt expecting ``expected`` as the pulse-driven cell's spike times, to the sample."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ".test.pulse.mep").write_text(json.dumps({"system": "pulse", "experiments": {
+        "spikes": {"expected": {"spike times": expected}}}}))
+    spikes = {"path": str(PULSE.parent / "pulse_spikes.spikes"), "format": "ID_TIME", "ids": 0, "scaling": 1000}
+    omt = folder / ".test.pulse.omt"
+    omt.write_text(json.dumps({"target": str(PULSE), "engine": "jNeuroML_NEURON", "mep": ".test.pulse.mep",
+                               "experiments": {"spikes": {"observables": {"spike times": {
+                                   "spiketimes file": spikes, "tolerance": 0}}}}}))
+    return omt
+
+
+def test_input_clock_is_passed_to_every_run_and_said_on_each_line(tmp_path, capsys):
+    """`nmlhub omv --input-clock neuron` runs its targets as `nmlhub run --input-clock neuron`:
+    a pulse whose delay lies on the step grid starts a step later, so each spike time of the
+    other clock's run fails to the sample (tolerance 0)."""
+    on_jlems, on_neuron = _spike_times_ms("jlems", tmp_path / "jlems"), _spike_times_ms("neuron", tmp_path / "neuron")
+    assert len(on_jlems) == len(on_neuron) >= 3 and on_jlems != on_neuron
+    expects_jlems = _write_spike_test(tmp_path / "expects_jlems", on_jlems)
+    expects_neuron = _write_spike_test(tmp_path / "expects_neuron", on_neuron)
+    capsys.readouterr()
+    assert main(["omv", str(expects_neuron), "--input-clock", "neuron"]) == 0
+    assert main(["omv", str(expects_jlems), "--input-clock", "neuron", "--json", str(tmp_path / "r.json")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    results = [line for line in lines if line.startswith(("PASS", "FAIL"))]
+    assert [line.split()[0] for line in results] == ["PASS", "FAIL"]
+    assert all("spikes (input clock: neuron):" in line for line in results)
+    assert json.loads((tmp_path / "r.json").read_text())[0]["input_clock"] == "neuron"
+    assert main(["omv", str(expects_jlems)]) == 0  # jLEMS's clock by default
+    assert "input clock" not in capsys.readouterr().out

@@ -80,7 +80,8 @@ def test_a_clock_of_whole_steps_counts_as_the_float_sum_in_each_engines_unit(tmp
     number of steps (MejiasEtAl2016's and JoglekarEtAl18's noisyCurrentSource, 1 ms at 0.025 ms):
     the rounding of the sum decides. jLEMS sums seconds (40 x 2.5e-5 s < 1e-3 s: 41 steps), nmlhub
     milliseconds (40 x 0.025 ms >= 1 ms: 40 steps); off the grid (1.01 ms) both take 41 steps and
-    agree exactly (docs/osb_outside_corpus.md, "Session 10")."""
+    agree exactly, the sample of each reset too, which shows the values the condition sets as in
+    jLEMS (docs/osb_outside_corpus.md, "Session 10"; nmlhub/neuron/reset_samples.py)."""
     ours = _run_clock("interval_on_grid", tmp_path)
     jlems = np.loadtxt(REFERENCE / "interval_on_grid.dat")
     assert _steps_between_counts(ours) == {_steps_to_reach(1.0, 0.025)} == {40}
@@ -88,12 +89,9 @@ def test_a_clock_of_whole_steps_counts_as_the_float_sum_in_each_engines_unit(tmp
     off_grid = _run_clock("interval_off_grid", tmp_path)
     jlems_off_grid = np.loadtxt(REFERENCE / "interval_off_grid.dat")
     assert _steps_between_counts(off_grid) == _steps_between_counts(jlems_off_grid) == {41}
-    # The sample of the step whose condition resets the clock shows, in jLEMS, the values set; in
-    # nmlhub those before (set after the sample; the next sample agrees): compared elsewhere.
     reset = np.r_[False, np.diff(jlems_off_grid[:, 1]) > 0.5]
     assert reset.sum() == 48
-    np.testing.assert_allclose(off_grid[~reset], jlems_off_grid[~reset], rtol=0, atol=1e-9)
-    np.testing.assert_allclose(off_grid[reset, 1], jlems_off_grid[reset, 1] - 1)
+    np.testing.assert_allclose(off_grid, jlems_off_grid, rtol=0, atol=1e-9)
 
 
 def _run_clock(name: str, outdir: Path) -> np.ndarray:

@@ -17,6 +17,16 @@ from .translate import Action, Condition
 WATCH_INLINE_LIMIT = NMODL_LINE_LIMIT
 
 
+def tested_at_each_step(cond: Condition, distributed: bool) -> bool:
+    """Whether a mechanism tests ``cond`` in BREAKPOINT at each step (before integrating its
+    states) rather than watching it: its actions only assign, not v, and nothing its test reads.
+    In a distributed mechanism (no events) a self-limiting condition such as "concentration .lt.
+    0" is idempotent, so it is tested at each step too."""
+    assigned = {a.target for a in cond.actions if a.kind == "assign"}
+    only_assign = all(a.kind == "assign" for a in cond.actions)
+    return only_assign and "v" not in assigned and (distributed or not assigned & ex.names(cond.test))
+
+
 class EventPrinter(Scope):
     """Prints a flat component's conditions, actions and event handlers."""
 
@@ -42,12 +52,7 @@ class EventPrinter(Scope):
         """The conditions that are watched, tested at each step (level) and polled."""
         watched, level, polled = [], [], []
         for cond in self.flat.conditions:
-            assigned = {a.target for a in cond.actions if a.kind == "assign"}
-            only_assign = all(a.kind == "assign" for a in cond.actions)
-            distributed = self.role.distributed
-            if only_assign and "v" not in assigned and (distributed or not assigned & ex.names(cond.test)):
-                # Tested at each step; in a distributed mechanism (no events) a self-limiting
-                # condition such as "concentration .lt. 0" is idempotent, so this is safe too.
+            if tested_at_each_step(cond, self.role.distributed):
                 level.append(cond)
             elif self._scalar(cond.test) is not None:
                 watched.append(cond)

@@ -16,8 +16,8 @@ from .cells import Cell
 from .input_sums import (MORPHOLOGICAL_INPUT_SUM, measures_inputs_itself, receives_inputs_through_membrane,
                          sum_of_attached, with_initial_input_sums, with_input_sums)
 from .ion_currents import cell_ion_currents, membrane_ion_current
-from .reset_samples import (SpikeSamples, reset_at_spikes, resets_v_at_spikes, with_samples_after_spikes,
-                            with_values_set_at_spikes)
+from .reset_samples import (SpikeSamples, reset_at_spikes, resets_v_at_spikes, sends_spike, set_by_conditions,
+                            with_samples_after_spikes, with_values_set_at_spikes, with_values_set_by_conditions)
 from .network import NetworkInstance
 
 @dataclass
@@ -74,7 +74,9 @@ def resolve_quantity(path: str, instance: NetworkInstance, mechanisms: dict[str,
     inner = "_".join(rest)
     if cell.mechanism is not None and inner in mechanisms[cell.component].mechanism.variables:
         # A variable inside the cell's own children (pointCellCondBased: naChans/na/m/q).
-        return _variable(path, cell.mechanism, mechanisms[cell.component], inner, cell, membrane=False)
+        cm = mechanisms[cell.component]
+        probe = _variable(path, cell.mechanism, cm, inner, cell, membrane=False)
+        return _set_by_conditions(probe, cm, inner, spikes, with_spikes=False)
     if len(rest) >= 2:
         target, var = rest[0], "_".join(rest[1:])
         parts = target.split(":")
@@ -82,8 +84,22 @@ def resolve_quantity(path: str, instance: NetworkInstance, mechanisms: dict[str,
             comp, k = parts[1], int(parts[2])
         else:
             comp, k = target, 0
-        return _variable(path, _attached(path, cell, comp, k), mechanisms[comp], var, cell, membrane=False)
+        probe = _variable(path, _attached(path, cell, comp, k), mechanisms[comp], var, cell, membrane=False)
+        return _set_by_conditions(probe, mechanisms[comp], var, spikes, with_spikes=True)
     raise QuantityPathError(f"'{path}' is not a path nmlhub can record")
+
+
+def _set_by_conditions(probe: Probe, cm: ComponentMechanism, var: str, spikes: SpikeSamples | None,
+                       with_spikes: bool) -> Probe:
+    """``probe`` of ``var`` (a flat name of ``cm``'s point mechanism) showing, when ``spikes`` are
+    watched (jLEMS's timing), the values conditions set at the samples of their steps: all of
+    them (``with_spikes``: a synapse or input, whose spikes nothing watches) or those that send
+    no spike (a cell's spikes show theirs through nmlhub.neuron.reset_samples's spike samples)."""
+    flat = cm.mechanism.flat if cm.mechanism is not None else None
+    if spikes is None or flat is None:
+        return probe
+    conditions = [c for c in set_by_conditions(flat, var) if with_spikes or not sends_spike(flat, c)]
+    return with_values_set_by_conditions(probe, spikes, flat, var, conditions)
 
 
 def _as_jlems(instance: NetworkInstance) -> bool:
@@ -105,6 +121,8 @@ def _point_cell_variable(path: str, cell: Cell, var: str, mechanisms: dict[str, 
     elif spikes is not None and flat is not None and var in reset_at_spikes(flat) - {"v"}:
         probe = with_values_set_at_spikes(probe, spikes.of(cell.mechanism), cell.mechanism, flat, var,
                                           cm.mechanism.variables)
+    if var != "v" or not cm.mechanism.own_v:
+        probe = _set_by_conditions(probe, cm, var, spikes, with_spikes=False)
     attached = lambda variable: _attached_probes(path, cell, variable, mechanisms)  # noqa: E731
     if measures_inputs_itself(flat):
         return with_initial_input_sums(probe, flat, var, attached, lambda name: _own_probe(path, cell, cm, name))

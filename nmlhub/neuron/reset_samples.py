@@ -13,33 +13,63 @@ them (the next samples agree again).
 - any other variable the condition that sends the spike assigns (directly, or on entering a
   regime): one callback per spike of a recorded cell reads the variable after the actions, and the
   probe takes that value at the spike's sample.
+
+A condition that sends no spike (a clock reset ``tsince = 0``, a counter, a regime entered, an
+input's redraw) acts at the same moment: its handler (a WATCH, a self-event) runs after NEURON
+recorded the step, before the next step; a condition the mechanism tests at each step (BREAKPOINT)
+acts at the start of the next step, before its states are integrated. So the sample of a step
+shows the values the conditions set:
+
+- for a variable without a time derivative: at the next sample NEURON records (nothing but the
+  conditions changes it in between);
+- for an integrated variable set in handlers: recorded again a quarter of a step after each step
+  (``Vector.record`` at given times: delivered as an event after the handlers of that moment,
+  before the next step integrates).
+
+Where neither holds (a variable an incoming event sets as well, an integrated variable a condition
+tested at each step sets), the run warns, naming the variable and the condition.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any, Callable
 
 import numpy as np
 
 from ..lems import expr as ex
+from ..lems.nmodl_events import tested_at_each_step
 from ..lems.nmodl_names import VHOLD
-from ..lems.translate import Action, FlatComponent
+from ..lems.translate import Action, Condition, FlatComponent
+
+log = logging.getLogger(__name__)
+
+
+def _performed(flat: FlatComponent, actions: list[Action]) -> list[Action]:
+    """``actions`` with those of the regimes they enter, in the order the mechanism performs them."""
+    performed: list[Action] = []
+    for action in actions:
+        performed.append(action)
+        if action.kind == "transition":
+            performed += flat.on_entry.get(action.target, [])
+    return performed
 
 
 def _spike_actions(flat: FlatComponent) -> list[list[Action]]:
     """The actions of each condition that sends a spike, with those of the regimes it enters,
     in the order the mechanism performs them."""
-    found = []
-    for condition in flat.conditions:
-        actions: list[Action] = []
-        for action in condition.actions:
-            actions.append(action)
-            if action.kind == "transition":
-                actions += flat.on_entry.get(action.target, [])
-        if any(a.kind == "emit" for a in actions):
-            found.append(actions)
-    return found
+    performed = (_performed(flat, condition.actions) for condition in flat.conditions)
+    return [actions for actions in performed if any(a.kind == "emit" for a in actions)]
+
+
+def sends_spike(flat: FlatComponent, condition: Condition) -> bool:
+    """Whether ``condition`` sends a spike (directly, or on entering a regime)."""
+    return any(a.kind == "emit" for a in _performed(flat, condition.actions))
+
+
+def _assigned(flat: FlatComponent, actions: list[Action]) -> set[str]:
+    return {a.target for a in _performed(flat, actions) if a.kind == "assign"}
 
 
 def reset_at_spikes(flat: FlatComponent | None) -> set[str]:
@@ -99,10 +129,17 @@ def _value_after(actions: list[Action], variable: str, mechanism: Any,
 class SpikeSamples:
     """The spikes of the recorded point cells, and values read at each: one callback per spike
     of a cell, whatever the number of its probes (NEURON keeps one callback per spike source).
-    One per run (:func:`nmlhub.neuron.recording.resolve_quantity` takes it)."""
+    One per run (:func:`nmlhub.neuron.recording.resolve_quantity` takes it).
 
-    def __init__(self) -> None:
+    ``dt_ms`` and ``steps``: the run's step and number of steps, for the integrated variables
+    conditions without a spike set (recorded again after each step's handlers); None where the
+    run cannot record so (:func:`with_values_set_by_conditions` then warns)."""
+
+    def __init__(self, dt_ms: float | None = None, steps: int | None = None) -> None:
         self._cells: dict[int, _CellSpikes] = {}
+        self.dt_ms = dt_ms
+        self.steps = steps
+        self.warned: set[tuple[str, str]] = set()
 
     def of(self, mechanism: Any) -> "_CellSpikes":
         """The spikes of one cell's ``mechanism`` (watched from the first call on)."""
@@ -189,3 +226,78 @@ def with_values_set_at_spikes(probe: Any, spikes: _CellSpikes, mechanism: Any, f
         return derive(values) if derive is not None else values
 
     return dataclasses.replace(probe, derive=at_spikes)
+
+
+def set_by_conditions(flat: FlatComponent | None, variable: str) -> list[Condition]:
+    """The conditions that set ``variable`` (a flat name), directly or on entering a regime; not
+    those that only pass a spike on to a listener inside the component (a timedSynapticInput's
+    source to its synapse: the listener's event actions, the very ones its OnEvent performs),
+    which act as events do."""
+    if flat is None:
+        return []
+    relayed = [a for a in flat.on_event if a.kind == "assign"]
+    return [condition for condition in flat.conditions
+            if variable in _assigned(flat, [a for a in condition.actions if a not in relayed])]
+
+
+def with_values_set_by_conditions(probe: Any, samples: SpikeSamples, flat: FlatComponent, variable: str,
+                                  conditions: list[Condition]) -> Any:
+    """``probe`` (a :class:`nmlhub.neuron.recording.Probe` of ``variable``, a flat name of a point
+    mechanism, or ``v`` of a point cell: its section's) whose sample at each step shows the values
+    ``conditions`` (those that set it) set at that step, as jLEMS records them; unchanged, with a
+    warning naming the variable and the condition, where nmlhub cannot record so."""
+    if not conditions:
+        return probe
+    if variable in _assigned(flat, flat.on_event):
+        return _unchanged(probe, samples, flat, variable, conditions[0], "an incoming event sets it too")
+    if variable not in flat.integrated_states() and variable != "v":  # NEURON integrates the section's v
+        return dataclasses.replace(probe, derive=_then(_from_next_sample, probe.derive))
+    each_step = [c for c in conditions if tested_at_each_step(c, distributed=False)]
+    if each_step:
+        return _unchanged(probe, samples, flat, variable, each_step[0],
+                          "it is integrated and the condition is tested before the step integrates it")
+    if samples.dt_ms is None or samples.steps is None:
+        return _unchanged(probe, samples, flat, variable, conditions[0], "this engine cannot record it after the step")
+    return _recorded_after_handlers(probe, samples.dt_ms, samples.steps)
+
+
+def _then(first: Callable[[np.ndarray], np.ndarray],
+          derive: Callable[[np.ndarray], np.ndarray] | None) -> Callable[[np.ndarray], np.ndarray]:
+    return first if derive is None else (lambda values: derive(first(values)))
+
+
+def _from_next_sample(values: np.ndarray) -> np.ndarray:
+    """Sample n (n >= 1) from NEURON's sample n + 1 (the run records one step more than it keeps);
+    sample 0 is the initial state, recorded before any condition acts."""
+    values = np.array(values, dtype=float)
+    values[1:-1] = values[2:]
+    return values
+
+
+def _recorded_after_handlers(probe: Any, dt_ms: float, steps: int) -> Any:
+    """``probe`` whose sample n >= 1 is its reference recorded at (n + 1/4) steps: after the
+    handlers of the events at the end of step n, before step n + 1 is integrated."""
+    from neuron import h
+
+    times = h.Vector((np.arange(1, steps + 2) + 0.25) * dt_ms)
+    after = h.Vector().record(probe.reference, times)
+
+    def after_handlers(values: np.ndarray) -> np.ndarray:
+        values = np.array(values, dtype=float)
+        _ = times  # NEURON reads the times as the run goes
+        taken = np.asarray(after)[: len(values) - 1]
+        values[1:1 + len(taken)] = taken * probe.to_si
+        return values
+
+    return dataclasses.replace(probe, derive=_then(after_handlers, probe.derive))
+
+
+def _unchanged(probe: Any, samples: SpikeSamples, flat: FlatComponent, variable: str, condition: Condition,
+               why: str) -> Any:
+    """``probe`` as it is, with a warning (once per type and variable in a run): its samples where
+    the condition acts show the values before it, one sample later than jLEMS's."""
+    if (flat.type, variable) not in samples.warned:
+        samples.warned.add((flat.type, variable))
+        log.warning("%s: '%s' is recorded one sample later than jLEMS records it where the condition "
+                    "'%s' sets it (%s)", flat.type, variable, ex.to_nmodl(condition.test), why)
+    return probe

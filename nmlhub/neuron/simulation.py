@@ -253,7 +253,9 @@ class NeuronSimulation:
     def _make_probes(self) -> list[Probe]:
         assert self.instance is not None
         probes = []
-        spikes = SpikeSamples()
+        # the variables conditions set are recorded again after each step's handlers (NEURON only)
+        steps = int(round(self.duration_ms / self.dt_ms)) + 1 if self.options.engine == "neuron" else None
+        spikes = SpikeSamples(self.dt_ms, steps)
         for path in self._recorded_paths():
             if path in self._holder_values:
                 continue  # the holder's own variables, computed beside the network

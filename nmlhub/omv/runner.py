@@ -21,6 +21,8 @@ from .observables import (Comparison, compare_rate, compare_spike_times, observe
 from .spec import Experiment, OmtTest
 
 PASS, FAIL, ERROR, SKIPPED = "pass", "fail", "error", "skipped"
+#: the clocks an input with a start and a stop may act on (``nmlhub run --input-clock``), the default first
+INPUT_CLOCKS = ("jlems", "neuron")
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,14 @@ class ExperimentResult:
     detail: str
 
 
-def run_target(target: Path, outdir: Path, timeout: float | None = None) -> TargetRun:
-    """Run a LEMS file with ``nmlhub run`` in a fresh process, outputs under ``outdir``."""
+def run_target(target: Path, outdir: Path, timeout: float | None = None,
+               input_clock: str = INPUT_CLOCKS[0]) -> TargetRun:
+    """Run a LEMS file with ``nmlhub run`` in a fresh process, outputs under ``outdir``, its
+    inputs with a start and a stop on ``input_clock`` (``jlems`` or ``neuron``)."""
     started = time.monotonic()
     outdir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "nmlhub", "run", str(target), "--outdir", str(outdir), "--no-progress"]
+    command = [sys.executable, "-m", "nmlhub", "run", str(target), "--outdir", str(outdir), "--no-progress",
+               "--input-clock", input_clock]
     try:
         proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                               cwd=target.parent, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -127,7 +132,7 @@ def check_experiment(test: OmtTest, experiment: Experiment, run: TargetRun) -> E
 
 
 def check_tests(tests: list[OmtTest], workdir: Path, *, timeout: float | None = None, jobs: int = 1,
-                report=None) -> list[ExperimentResult]:
+                report=None, input_clock: str = INPUT_CLOCKS[0]) -> list[ExperimentResult]:
     """Run every distinct target once and check every experiment of every test.
 
     Parameters
@@ -142,6 +147,9 @@ def check_tests(tests: list[OmtTest], workdir: Path, *, timeout: float | None = 
         Targets run at the same time.
     report
         Called with each test's list of results as soon as they are known.
+    input_clock
+        The clock of inputs with a start and a stop in every run: ``jlems`` or ``neuron``
+        (``nmlhub run --input-clock``).
 
     Returns
     -------
@@ -154,7 +162,7 @@ def check_tests(tests: list[OmtTest], workdir: Path, *, timeout: float | None = 
     def one(target: Path) -> tuple[Path, TargetRun]:
         if not target.is_file():
             return target, TargetRun(target, folders[target], f"{target}: file not found", 0.0)
-        return target, run_target(target, folders[target] / "out", timeout)
+        return target, run_target(target, folders[target] / "out", timeout, input_clock)
 
     runs: dict[Path, TargetRun] = {}
     results: list[ExperimentResult] = []

@@ -1,0 +1,28 @@
+"""Regenerate the jLEMS references of tests/test_reset_samples.py: runs ``jnml FILE -nogui`` (jLEMS,
+from pyNeuroML) on each model here in a scratch folder and stores its output as
+``reference/<name>.dat``.
+
+Usage: python tests/data/reset_samples/make_references.py
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+#: LEMS file -> the output file jLEMS writes for it.
+MODELS = {"LEMS_reset_samples.xml": "reset_samples.dat", "LEMS_ca_pool.xml": "ca_pool.dat",
+          "LEMS_relayed_spikes.xml": "relayed_spikes.dat"}
+
+
+def main() -> None:
+    spec = importlib.util.spec_from_file_location("outside_corpus_references",
+                                                  HERE.parent / "outside_corpus" / "make_references.py")
+    shared = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shared)
+    shared.store_references(HERE, MODELS)
+
+
+if __name__ == "__main__":
+    main()
