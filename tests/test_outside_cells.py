@@ -111,3 +111,18 @@ def test_a_species_without_its_required_attributes_is_refused_in_one_line(tmp_pa
     assert not (tmp_path / "species_child.dat").exists()
     validate = _nmlhub("validate", str(DATA / "LEMS_species_child.xml"))
     assert expected.replace(": cell", ": warning: nmlhub run cannot run this model: cell") in validate.stdout
+
+
+def test_a_child_written_under_its_child_name_without_a_type_takes_the_declared_type(tmp_path):
+    """`<bodyHolderCell><body rate=.../></bodyHolderCell>`: the element names the type's
+    `<Child name="body" type="decayingBody"/>` and has no type=, which jLEMS reads as that Child
+    (SBMLShowcase's sbmlHelperCell holding <sbml .../>). nmlhub refused it ('an element <sbml>
+    that no ComponentType defines'); now the child has the declared type, and its X decays as in
+    jLEMS (and as exp(-rate t), to explicit Euler's O(dt))."""
+    run = _nmlhub("run", str(DATA / "LEMS_child_by_name.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours = np.loadtxt(tmp_path / "child_by_name.dat")
+    jlems = np.loadtxt(REFERENCE / "child_by_name.dat")
+    assert ours.shape == jlems.shape
+    np.testing.assert_allclose(ours[:, 1], jlems[:, 1], atol=1e-7)
+    np.testing.assert_allclose(ours[:, 1], np.exp(-100 * ours[:, 0]), atol=5e-4)
