@@ -91,3 +91,38 @@ def test_a_cell_without_a_species_its_channel_reads_is_named_by_validate_and_run
     ours = np.loadtxt(tmp_path / "no_species.dat")
     np.testing.assert_allclose(ours[:, 2], 5e-5)  # NEURON's default cai, mM = mol/m3
     assert ours[-1, 3] > 0.1  # so the channel opens here
+
+
+def test_a_species_without_its_required_attributes_is_refused_in_one_line(tmp_path):
+    """`<species>` written as NeuroML 2's drafts wrote it (the concentration model as a child
+    element with the initial values; StriatalSpinyProjectionNeuron's MScellLems.nml): jLEMS stops
+    ('no value supplied for parameter: initialConcentration in Component(id=ca type=species)');
+    nmlhub stopped with "'None' is not a quantity", naming no file, cell or species. Now run and
+    validate name all three and the missing attributes."""
+    cells = DATA / "species_child.nml"
+    line = next(k for k, text in enumerate(cells.read_text().splitlines(), 1) if '<cell id="childSpeciesCell">' in text)
+    expected = (f"{cells}:{line}: cell 'childSpeciesCell': <species id='ca'> does not set concentrationModel, "
+                "initialConcentration, initialExtConcentration (required attributes of a species)")
+    run = _nmlhub("run", str(DATA / "LEMS_species_child.xml"), "--outdir", str(tmp_path))
+    assert run.returncode != 0
+    message = run.stderr.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert message == f"nmlhub: error: {expected}"
+    assert not (tmp_path / "species_child.dat").exists()
+    validate = _nmlhub("validate", str(DATA / "LEMS_species_child.xml"))
+    assert expected.replace(": cell", ": warning: nmlhub run cannot run this model: cell") in validate.stdout
+
+
+def test_a_child_written_under_its_child_name_without_a_type_takes_the_declared_type(tmp_path):
+    """`<bodyHolderCell><body rate=.../></bodyHolderCell>`: the element names the type's
+    `<Child name="body" type="decayingBody"/>` and has no type=, which jLEMS reads as that Child
+    (SBMLShowcase's sbmlHelperCell holding <sbml .../>). nmlhub refused it ('an element <sbml>
+    that no ComponentType defines'); now the child has the declared type, and its X decays as in
+    jLEMS (and as exp(-rate t), to explicit Euler's O(dt))."""
+    run = _nmlhub("run", str(DATA / "LEMS_child_by_name.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours = np.loadtxt(tmp_path / "child_by_name.dat")
+    jlems = np.loadtxt(REFERENCE / "child_by_name.dat")
+    assert ours.shape == jlems.shape
+    np.testing.assert_allclose(ours[:, 1], jlems[:, 1], atol=1e-7)
+    np.testing.assert_allclose(ours[:, 1], np.exp(-100 * ours[:, 0]), atol=5e-4)

@@ -4,6 +4,7 @@ ComponentTypes, resolved into pylems ``FatComponent`` objects with their dynamic
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import re
 import tempfile
@@ -17,6 +18,7 @@ from ..model import Model
 from ..model.records import LemsComponent
 from .pylems_fallback import (ExpressionStandIns, TranslationError, model_unit_definitions,  # noqa: F401
                               pylems_error, without_instance_requirements)
+from .child_types import type_named_children
 from .flat_cache import FlatCache
 from .support import refuse_unsupported_constructs
 
@@ -198,6 +200,8 @@ class _SourceXml:
     def xml(self, model: Model, comp_id: str) -> str:
         element = self.element(model, comp_id)
         if element is not None:
+            element = copy.deepcopy(element)
+            type_named_children(model, element, model.components[comp_id].type)
             return etree.tostring(element, encoding="unicode")
         record = model.components[comp_id]
         return component_xml(record.obj, record.type)

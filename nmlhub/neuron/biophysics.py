@@ -183,6 +183,20 @@ def _varying(comp_id: str, density: Any, morphology: Any, where: dict) -> list[P
     return values
 
 
+_SPECIES_ATTRIBUTES = (("concentration_model", "concentrationModel"),
+                       ("initial_concentration", "initialConcentration"),
+                       ("initial_ext_concentration", "initialExtConcentration"))
+
+
+def _check_species(comp_id: str, species: Any, where: dict) -> None:
+    """Refuse a ``<species>`` without the attributes NeuroML requires of it (older files wrote the
+    concentration model as a child element, which NeuroML 2 and jNeuroML no longer read)."""
+    missing = [xml for attr, xml in _SPECIES_ATTRIBUTES if getattr(species, attr, None) in (None, "")]
+    if missing:
+        raise BiophysicsError(f"cell '{comp_id}': <species id='{species.id}'> does not set "
+                              f"{', '.join(missing)} (required attributes of a species)", **where)
+
+
 def plan_biophysics(model: Model, comp_id: str) -> tuple[CellBiophysics, list[DensitySpec]]:
     """Read a morphological cell's biophysics; densities come back as specs to translate.
 
@@ -209,6 +223,7 @@ def plan_biophysics(model: Model, comp_id: str) -> tuple[CellBiophysics, list[De
     specs = _density_specs(model, comp_id, membrane, pooled, where, morphology)
     units = model.units
     for sp in species:
+        _check_species(comp_id, sp, where)
         result.species.append(SpeciesPlacement(
             sp.ion, sp.concentration_model, None, sp.segment_groups or "all",
             units.parse_as(sp.initial_concentration, "concentration").si,

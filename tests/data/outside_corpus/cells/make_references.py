@@ -12,7 +12,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 #: LEMS file -> the output file jLEMS writes for it.
-MODELS = {"LEMS_ks_named_rate.xml": "ks_named_rate.dat", "LEMS_no_species.xml": "no_species.dat"}
+MODELS = {"LEMS_ks_named_rate.xml": "ks_named_rate.dat", "LEMS_no_species.xml": "no_species.dat",
+          "LEMS_child_by_name.xml": "child_by_name.dat"}
 
 
 def main() -> None:
