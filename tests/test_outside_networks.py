@@ -98,3 +98,50 @@ def _run_clock(name: str, outdir: Path) -> np.ndarray:
     run = _nmlhub("run", str(DATA / f"LEMS_{name}.xml"), "--outdir", str(outdir))
     assert run.returncode == 0, run.stderr
     return np.loadtxt(outdir / f"{name}.dat")
+
+
+# -- Session 11 (docs/osb_outside_corpus.md "Session 11: network models") --------------------------
+REFUSED_S11 = json.loads((REFERENCE / "refused_s11.json").read_text())
+
+
+def test_a_synapse_reading_its_cells_variable_runs_as_jlems(tmp_path):
+    """A dimensionless synapse with a Requirement V (the potential of the baseCellMembPotDL cell it
+    is on; PsyNeuLinkShowcase's simpleExponentialSynapse) crashed NEURON (a POINTER never set: a
+    segmentation fault); now it reads its cell's V, as jLEMS resolves the Requirement."""
+    run = _nmlhub("run", str(DATA / "LEMS_dl_synapse.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours, jlems = np.loadtxt(tmp_path / "dl_synapse.dat"), np.loadtxt(REFERENCE / "dl_synapse.dat")
+    assert ours.shape == jlems.shape
+    assert jlems[:, 3].max() > 0.5 and jlems[:, 2].max() > 0.3  # the synapse opens and drives its cell
+    np.testing.assert_allclose(ours, jlems, rtol=0, atol=1e-6)
+
+
+def test_a_synapse_reading_a_variable_its_cell_lacks_is_refused_in_one_line(tmp_path):
+    assert REFUSED_S11["LEMS_dl_phantom.xml"] == {"jlems_runs": False}
+    run = _nmlhub("run", str(DATA / "LEMS_dl_phantom.xml"), "--outdir", str(tmp_path))
+    lines = [line for line in run.stderr.splitlines() if not line.startswith("nmlhub: compil")]
+    assert run.returncode == 1 and len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
+    assert lines[0] == ("nmlhub: error: 'syn' reads 'Q' of the cells of population 'post' (component 'quiet'), "
+                        "which have no variable 'Q' nmlhub can link")
+
+
+def test_a_derived_variable_written_as_its_state_is_that_state(tmp_path):
+    """``<DerivedVariable name="x" value="x"/>`` beside the StateVariable x and its TimeDerivative
+    (TheVirtualBrainShowcase's TVB_LEMS types): nrnivmodl refused the mechanism ("Multiple
+    declaration of x"); now it is the state, with jLEMS's result."""
+    run = _nmlhub("run", str(DATA / "LEMS_state_named_derived.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours, jlems = np.loadtxt(tmp_path / "state_named_derived.dat"), np.loadtxt(REFERENCE / "state_named_derived.dat")
+    assert ours.shape == jlems.shape and np.ptp(jlems[:, 1]) > 0.1
+    np.testing.assert_allclose(ours, jlems, rtol=0, atol=1e-6)
+
+
+def test_a_derived_variable_computing_a_states_name_otherwise_is_refused_in_one_line(tmp_path):
+    assert REFUSED_S11["LEMS_state_named_twice.xml"] == {"jlems_runs": False}
+    lems = DATA / "LEMS_state_named_twice.xml"
+    run = _nmlhub("run", str(lems), "--outdir", str(tmp_path))
+    lines = [line for line in run.stderr.splitlines() if not line.startswith("nmlhub: compil")]
+    assert run.returncode == 1 and len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
+    assert lines[0].startswith(f"nmlhub: error: {lems}:")
+    assert "'x' is both a StateVariable with a TimeDerivative and a DerivedVariable computed from other" in lines[0]
+    assert "nrnivmodl" not in run.stderr

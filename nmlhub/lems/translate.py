@@ -79,6 +79,19 @@ class FlatComponent:
         return found
 
 
+def _without_integrated_names(type_name: str, derived: list[tuple[str, Any]],
+                              integrated: set[str]) -> list[tuple[str, Any]]:
+    """The derived variables without those that repeat an integrated state's name: written as
+    the state itself (``<DerivedVariable name="x" value="x"/>`` beside ``<StateVariable name="x">``
+    and its TimeDerivative, as TheVirtualBrainShowcase's types write their exposures), they are
+    that state, as in jLEMS; computed from anything else, the name would mean two quantities."""
+    for name, value in derived:
+        if name in integrated and not (isinstance(value, ex.Name) and value.name == name):
+            raise TranslationError(f"ComponentType {type_name}: '{name}' is both a StateVariable with a "
+                                   f"TimeDerivative and a DerivedVariable computed from other variables: not supported")
+    return [(name, value) for name, value in derived if name not in integrated]
+
+
 class _Scope:
     def __init__(self, fc: Any, prefix: str, parent: "_Scope | None") -> None:
         self.fc = fc
@@ -127,6 +140,7 @@ class Translator:
         derived_names = {name for name, _ in flat.derived}
         integrated = flat.integrated_states()
         flat.states = [s for s in flat.states if s not in derived_names or s in integrated]
+        flat.derived = _without_integrated_names(fc.type, flat.derived, integrated)
         flat.derived = _topological(flat.derived, set(flat.params) | set(flat.properties)
                                     | {n for n, _ in flat.derived_params} | set(flat.states) | {TIME})
         return flat

@@ -123,6 +123,19 @@ def _attach(here: Place, there: Place, component: str, weight: float,
     instance.synapses.append(point)
 
 
+def link_to_own_cell(point: Any, component: str, place: Place, mechanisms: dict[str, ComponentMechanism],
+                     instance: Any) -> None:
+    """Link the POINTERs of a synapse or input that sits on a cell at ``place`` (not an end of a
+    coupled connection): each variable it requires (a dimensionless cell's ``V``) is that cell's
+    own, as jLEMS resolves a Requirement from the component's parent; a variable the cell lacks
+    is refused in one line (an unlinked POINTER would crash NEURON)."""
+    from neuron import h
+
+    mechanism = getattr(mechanisms.get(component), "mechanism", None)
+    for name, pointer in (mechanism.pointers if mechanism is not None else {}).items():
+        h.setpointer(_variable_ref(place, name, component, mechanisms, instance), pointer, point)
+
+
 def _linked(name: str, here: Place, there: Place, cm: ComponentMechanism) -> tuple[str, Place]:
     """The variable a POINTER of a coupled component reads, and at which end: a peer's variable
     (``peer/v``, ``peer/r``) at the other end; any other requirement (a synapse's ``Requirement

@@ -14,7 +14,7 @@ from ..lems.nmodl_names import TLEMS
 from ..model import Model
 from ..model.columns import ConnectionColumns, input_part, parse_cell_reference, projection_part
 from .cells import Cell, PointCell, attach_input, build_point_cell, make_point_process, merged_synapse
-from .coupling import connect_coupled, coupled_components
+from .coupling import connect_coupled, coupled_components, link_to_own_cell
 from .eventgrid import (crosses_ranks, decided_per_spike, delivery_steps, netcon_delays, relay_delays, relay_mechanism,
                         remote_relay)
 from .mechanisms import ComponentMechanism
@@ -433,10 +433,13 @@ def _attach_inputs(inputs: InputColumns, mechanisms: dict[str, ComponentMechanis
         section, x = cell.locate(int(inputs.segment[k]), float(inputs.fraction[k]))
         into = merged_synapse(instance.shared, inputs.population, index, cm, section, x) if cm.merges else None
         point = attach_input(cell, inputs.component, cm, section, x, float(inputs.weight[k]), into)
+        if point is None:
+            continue
+        link_to_own_cell(point, inputs.component, (inputs.population, index, int(inputs.segment[k]),
+                                                   float(inputs.fraction[k])), mechanisms, instance)
         if hasattr(point, "dlscale_nml"):
             point.dlscale_nml = mechanisms[cell.component].dl_scale
-        if point is not None:
-            instance.inputs.append(point)
+        instance.inputs.append(point)
 
 
 def connect_columns(pre_population: str, post_population: str, synapse: str, cols: ConnectionColumns,
@@ -450,7 +453,7 @@ def connect_columns(pre_population: str, post_population: str, synapse: str, col
     written = np.asarray(delays, dtype=float)
     applied = instance.netcon_delays(written)
     relayed = instance.needs_relay(written)
-    synapses = _SynapseMaker(post_population, synapse, mechanisms[synapse], instance)
+    synapses = _SynapseMaker(post_population, synapse, mechanisms, instance)
     source_cm = mechanisms.get(instance.plan_component(pre_population))
     early = instance.sends_early(pre_population, post_population, source_cm)
     pre_fraction, post_fraction = cols.fractions()
@@ -519,8 +522,10 @@ class _SynapseMaker:
     """The synapses of one synapse type on one population's cells: a new one per connection, or
     one per cell and place when the type is shared (linear)."""
 
-    def __init__(self, population: str, synapse: str, cm: ComponentMechanism, instance: NetworkInstance) -> None:
-        self.population, self.synapse, self.cm, self.instance = population, synapse, cm, instance
+    def __init__(self, population: str, synapse: str, mechanisms: dict[str, ComponentMechanism],
+                 instance: NetworkInstance) -> None:
+        self.population, self.synapse, self.cm, self.instance = population, synapse, mechanisms[synapse], instance
+        self.mechanisms = mechanisms
         self.share = instance.settings.share_synapses and cm.shareable
         self.plastic = plastic_weight_variable(cm)  # its NMODL name, for a plastic synapse
         self.cells: dict[int, Cell | None] = {}
@@ -544,6 +549,8 @@ class _SynapseMaker:
         point = self.instance.shared.get(key) if self.share else None
         if point is None:
             point = make_point_process(self.cm, section, x)
+            link_to_own_cell(point, self.synapse, (self.population, index, segment, fraction), self.mechanisms,
+                             self.instance)
             cell.attach(self.synapse, point)
             self.instance.synapses.append(point)
             if self.share:
@@ -564,6 +571,7 @@ def _connect_one(source: str, target: str, synapse_id: str, weight_delay: tuple[
     post = instance.cell(post_pop or "", post_index)
     section, x = post.locate()
     synapse = make_point_process(mechanisms[synapse_id], section, x)
+    link_to_own_cell(synapse, synapse_id, (post_pop or "", post_index, 0, 0.5), mechanisms, instance)
     post.attach(synapse_id, synapse)
     if plastic_weight_variable(mechanisms[synapse_id]) is not None:
         instance.plastic.add(synapse_id, (pre_pop or "", pre_index), (post_pop or "", post_index), synapse,
