@@ -526,8 +526,8 @@ class _SynapseMaker:
                  instance: NetworkInstance) -> None:
         self.population, self.synapse, self.cm, self.instance = population, synapse, mechanisms[synapse], instance
         self.mechanisms = mechanisms
-        self.share = instance.settings.share_synapses and cm.shareable
-        self.plastic = plastic_weight_variable(cm)  # its NMODL name, for a plastic synapse
+        self.share = instance.settings.share_synapses and self.cm.shareable
+        self.plastic = plastic_weight_variable(self.cm)  # its NMODL name, for a plastic synapse
         self.cells: dict[int, Cell | None] = {}
         self.places: dict[tuple[int, int, float], Any] = {}
 
