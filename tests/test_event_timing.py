@@ -453,8 +453,9 @@ def test_poisson_firing_synapse_acts_on_its_synapse_as_a_timed_synaptic_input_do
                                       'spikeTarget="./syn"/>', "poisson")
     results = NeuronSimulation(load(poisson), record=["tgt/0/inp/tsince", "tgt/0/v"]).run()
     since, v = (np.asarray(results.traces[f"tgt[0]/{path}"]) for path in ("inp/tsince", "v"))
-    # tsince, reset in the spike's event (its condition held at the end of step m - 1), shows first at sample m
-    fired = np.flatnonzero(since[1:] < since[:-1]) + 1 - 1
+    # tsince, reset by the spike's condition (held at the end of step m - 1), shows at that step's
+    # sample m - 1, as in jLEMS (nmlhub/neuron/reset_samples.py)
+    fired = np.flatnonzero(since[1:] < since[:-1]) + 1
     assert len(fired) > 5
     spikes = "".join(f'<spike id="{k}" time="{(m - 0.5) * DT:.6f}ms"/>' for k, m in enumerate(fired))
     timed = _input_on_iaf(tmp_path, f'<timedSynapticInput id="inp" synapse="syn" spikeTarget="./syn">{spikes}'
