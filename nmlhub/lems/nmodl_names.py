@@ -32,6 +32,9 @@ RESERVED = {
     "secondorder", "clamp_resist", "stoprun", "delta_t", "nrn_random_pick", "exprand", "normrand",
     "scop_random", "set_seed", "log10", "fmod", "erfc", "hypot", "atan2", "asin", "acos", "random_uniform",
     "net_move", "nrn_pointing", "state_discontinuity", "modelname",
+    # NMODL declares ``x0`` for every STATE ``x``: these would clash with C library functions
+    # (the Bessel functions y0 and j0, GNU exp10 and pow10)
+    "y", "j", "exp1", "pow1",
 }
 
 CURRENT = "i_nrn"
