@@ -190,6 +190,19 @@ def test_with_shared_synapses_a_poisson_input_drives_the_cells_synapse_of_its_ki
         np.testing.assert_allclose(ours, np.asarray(trace), rtol=1e-12, atol=0, err_msg=path)
 
 
+def test_a_merged_inputs_synapse_parameter_is_refused_not_set_on_nothing(lems):
+    """Merged, a Poisson input has no synapse of its own to set its gbase on: refused in one line
+    (it set none and said nothing); its generator's rate is still set on every generator."""
+    from nmlhub.neuron.options import SimulationError
+
+    sim = NeuronSimulation(load(lems), share_synapses=True)
+    with pytest.raises(SimulationError, match="'bkg'.*merged.*'bkg_syn_gbase'.*split_inputs=False"):
+        sim.set_parameter("bkg", "bkg_syn_gbase", 3e-9)
+    assert sim.set_parameter("bkg", "averageRate", 1e-3) == 4
+    unmerged = NeuronSimulation(load(lems), share_synapses=True, split_inputs=False)
+    assert unmerged.set_parameter("bkg", "bkg_syn_gbase", 3e-9) == 4
+
+
 def test_merging_is_checked_on_the_equations(lems):
     """Another reversal potential, or another time constant, is another synapse: not merged."""
     from nmlhub.lems.input_merge import merge_weight

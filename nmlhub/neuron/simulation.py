@@ -299,6 +299,11 @@ class NeuronSimulation:
         if not found:
             raise SimulationError(f"component '{component}' has no parameter '{name}' in this network",
                                   file=self.model.path)
+        if any(kept == "attached" for _, kept in found) and self._merged_inputs(component):
+            raise SimulationError(
+                f"component '{component}': its synapse drives, merged, the cells' shared synapses of the same "
+                f"kinetics (--share-synapses), so its parameter '{name}' cannot be set for it alone; run without "
+                f"sharing synapses or with the run option split_inputs=False", file=self.model.path)
         count = 0
         for nmodl, kept in found:  # a split input: its generator's or its synapse's parameter
             for cell in self.instance.cells.values():
@@ -306,6 +311,14 @@ class NeuronSimulation:
                     setattr(point, nmodl, float(value))
                     count += 1 if kept == "attached" or len(found) == 1 else 0
         return count
+
+    def _merged_inputs(self, component: str) -> bool:
+        """Whether some of this rank's instances of a split input drive a shared synapse (merged)
+        instead of a synapse of their own."""
+        assert self.instance is not None
+        cells = self.instance.cells.values()
+        generators = sum(len(cell.generators.get(component, [])) for cell in cells)
+        return generators > sum(len(cell.attached.get(component, [])) for cell in cells)
 
     def run(self) -> Results:
         """Run for the simulation's length and return what was recorded (in a parallel run,
