@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from .mechanisms import ComponentMechanism
 from .plan import PopulationView
@@ -129,6 +129,14 @@ def merged_synapse(shared: dict[tuple, Any], population: str, index: int, cm: Co
         if point is not None:
             return point, factor
     return None
+
+
+def merged_inputs(cells: Iterable[Cell], component: str) -> bool:
+    """Whether some of these cells' instances of a split input drive a shared synapse (merged by
+    :func:`merged_synapse`) instead of a synapse of their own."""
+    cells = list(cells)
+    generators = sum(len(cell.generators.get(component, [])) for cell in cells)
+    return generators > sum(len(cell.attached.get(component, [])) for cell in cells)
 
 
 def build_point_cell(pop: PopulationView, k: int, cm: ComponentMechanism) -> PointCell:

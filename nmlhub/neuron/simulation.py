@@ -21,6 +21,7 @@ from ..lfp.recorder import LFPRecorder
 from ..lems.lems_network import holder_dynamics, sampled, temperature_schedule, trajectory
 from . import mpi
 from .build import expand_and_plan, gid_wiring_serially, load_network_mechanisms
+from .cells import merged_inputs
 from .coupling import resend_potentials
 from .input_clock import set_input_clock
 from .engine import engine_named
@@ -299,7 +300,7 @@ class NeuronSimulation:
         if not found:
             raise SimulationError(f"component '{component}' has no parameter '{name}' in this network",
                                   file=self.model.path)
-        if any(kept == "attached" for _, kept in found) and self._merged_inputs(component):
+        if any(kept == "attached" for _, kept in found) and merged_inputs(self.instance.cells.values(), component):
             raise SimulationError(
                 f"component '{component}': its synapse drives, merged, the cells' shared synapses of the same "
                 f"kinetics (--share-synapses), so its parameter '{name}' cannot be set for it alone; run without "
@@ -311,14 +312,6 @@ class NeuronSimulation:
                     setattr(point, nmodl, float(value))
                     count += 1 if kept == "attached" or len(found) == 1 else 0
         return count
-
-    def _merged_inputs(self, component: str) -> bool:
-        """Whether some of this rank's instances of a split input drive a shared synapse (merged)
-        instead of a synapse of their own."""
-        assert self.instance is not None
-        cells = self.instance.cells.values()
-        generators = sum(len(cell.generators.get(component, [])) for cell in cells)
-        return generators > sum(len(cell.attached.get(component, [])) for cell in cells)
 
     def run(self) -> Results:
         """Run for the simulation's length and return what was recorded (in a parallel run,
