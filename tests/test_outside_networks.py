@@ -125,6 +125,10 @@ def test_a_synapse_reading_a_variable_its_cell_lacks_is_refused_in_one_line(tmp_
     assert run.returncode == 1 and len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
     assert lines[0] == ("nmlhub: error: 'syn' reads 'Q' of the cells of population 'post' (component 'quiet'), "
                         "which have no variable 'Q' nmlhub can link")
+    validate = _nmlhub("validate", str(DATA / "LEMS_dl_phantom.xml"))
+    assert validate.returncode != 0 and "network net: 'syn' reads 'Q' of the cells of population 'post'" in (
+        validate.stdout + validate.stderr)
+    assert _nmlhub("validate", str(DATA / "LEMS_dl_synapse.xml")).returncode == 0
 
 
 def test_a_derived_variable_written_as_its_state_is_that_state(tmp_path):
