@@ -123,6 +123,10 @@ def test_a_synapse_reading_a_variable_its_cell_lacks_is_refused_in_one_line(tmp_
     assert run.returncode == 1 and len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
     assert lines[0] == ("nmlhub: error: 'syn' reads 'Q' of the cells of population 'post' (component 'quiet'), "
                         "which have no variable 'Q' nmlhub can link")
+    validate = _nmlhub("validate", str(DATA / "LEMS_dl_phantom.xml"))
+    assert validate.returncode != 0 and "network net: 'syn' reads 'Q' of the cells of population 'post'" in (
+        validate.stdout + validate.stderr)
+    assert _nmlhub("validate", str(DATA / "LEMS_dl_synapse.xml")).returncode == 0
 
 
 def test_a_derived_variable_written_as_its_state_is_that_state(tmp_path):
@@ -145,3 +149,17 @@ def test_a_derived_variable_computing_a_states_name_otherwise_is_refused_in_one_
     assert lines[0].startswith(f"nmlhub: error: {lems}:")
     assert "'x' is both a StateVariable with a TimeDerivative and a DerivedVariable computed from other" in lines[0]
     assert "nrnivmodl" not in run.stderr
+
+
+def test_onstart_reads_a_derived_variable_with_the_state_it_has_just_set(tmp_path):
+    """OnStart ``V = V0`` then ``W = Winf`` (Winf a derived variable of V; BrianShowcase's
+    Morris-Lecar cell sets W = Wss after V = VL): jLEMS evaluates Winf with V = V0; nmlhub used V
+    before OnStart (0), silently starting W at Winf(0) = 0.5 (the cell's spikes 0.46 ms late).
+    States compared; the recorded Winf is jLEMS's of the previous sample (computed before the
+    step's update), compared in the docs."""
+    run = _nmlhub("run", str(DATA / "LEMS_onstart_derived.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours, jlems = np.loadtxt(tmp_path / "onstart_derived.dat"), np.loadtxt(REFERENCE / "onstart_derived.dat")
+    assert ours.shape == jlems.shape
+    assert jlems[0, 2] == pytest.approx(1 / (1 + np.exp(2)), abs=1e-7)  # Winf at V0 = -2
+    np.testing.assert_allclose(ours[:, :3], jlems[:, :3], rtol=0, atol=1e-6)

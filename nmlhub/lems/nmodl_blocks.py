@@ -203,7 +203,7 @@ class Printer(EventPrinter):
     def _initial_actions(self, plan: _Plan) -> list[str]:
         """OnStart, the first derived values, and the flag-1 event that starts the watching."""
         self.initializing = True
-        lines = ["    rates_nml()"] + ["    " + s for s in self._actions(self.flat.on_start, in_event=False)]
+        lines = ["    rates_nml()"] + ["    " + s for s in self._on_start_actions()]
         lines.append("    rates_nml()")
         self.initializing = False
         if self.role.membrane:
@@ -215,6 +215,24 @@ class Printer(EventPrinter):
         if plan.watched or plan.polled:
             lines.append("    net_send(0, 1)")
         return lines + ["}"]
+
+    def _on_start_actions(self) -> list[str]:
+        """OnStart's actions in order, the derived values computed again before an assignment
+        that reads one depending on a state an earlier assignment set: jLEMS evaluates it with
+        that state's new value (Morris-Lecar's ``W = Wss`` after ``V = VL``)."""
+        lines: list[str] = []
+        assigned: set[str] = set()
+        for action in self.flat.on_start:
+            stale: set[str] = set()
+            for name, value in self.flat.derived:  # in the order they are computed
+                if ex.names(value) & (assigned | stale):
+                    stale.add(name)
+            if action.value is not None and ex.names(action.value) & stale:
+                lines.append("rates_nml()")
+            lines += self._actions([action], in_event=False)
+            if action.kind == "assign":
+                assigned.add(action.target)
+        return lines
 
     def _step_start(self) -> list[str]:
         """Statements taking the start-of-step time (and v, and jLEMS's clock)."""

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..lems.nmodl import transfer_buffer
-from ..model.columns import ConnectionColumns, projection_columns, with_local_rows
+from ..model.columns import ConnectionColumns, parse_cell_reference, projection_columns, with_local_rows
 from ..model.coupled import coupled_attrs, coupled_rows
 from .cells import make_point_process
 from ..errors import UnsupportedComponentError
@@ -169,6 +169,25 @@ def coupled_variable_problems(network: Any, mechanisms: dict[str, ComponentMecha
                     why = _missing_variable(component, variable, place[0], cells.get(place[0], ""), mechanisms)
                     if why and (proj, why) not in problems:
                         problems.append((proj, why))
+    return problems
+
+
+def own_cell_variable_problems(network: Any, singles: list[tuple[str, str]],
+                               mechanisms: dict[str, ComponentMechanism]) -> list[str]:
+    """The variables that the synapses of projections and of single connections (``singles``:
+    (target cell, synapse) pairs) and the inputs of input lists read from the cells they sit on
+    and those cells lack, without building anything: the messages run would stop with."""
+    cells = {pop.id: pop.component for pop in network.populations}
+    placed = [(proj.synapse, proj.postsynaptic_population) for proj in getattr(network, "projections", None) or []]
+    placed += [(inputs.component, inputs.populations) for inputs in getattr(network, "input_lists", None) or []]
+    placed += [(synapse, parse_cell_reference(target)[0] or "") for target, synapse in singles]
+    problems: list[str] = []
+    for component, population in dict.fromkeys(placed):
+        mechanism = getattr(mechanisms.get(component), "mechanism", None)
+        for name in mechanism.pointers if mechanism is not None else ():
+            why = _missing_variable(component, name, population, cells.get(population, ""), mechanisms)
+            if why and why not in problems:
+                problems.append(why)
     return problems
 
 

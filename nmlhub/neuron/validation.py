@@ -96,13 +96,20 @@ def translation_problems(model: Model) -> list[Problem]:
 def _coupling_problems(model: Model, network: Any, mechanisms: dict) -> list[Problem]:
     """Variables gap junctions and graded synapses read that the cells at that end lack, as errors
     at the projection (run refuses them when it links them)."""
-    from .coupling import coupled_variable_problems
+    from .coupling import coupled_variable_problems, own_cell_variable_problems
 
     problems = []
     for proj, message in coupled_variable_problems(network, mechanisms):
         location = model.locations.get(f"{network.id}/{proj.id}")
         problems.append(Problem(message, str(location.file) if location else str(model.path),
                                 location.line if location else None, f"projection {proj.id}"))
+    singles = [(conn.to, conn.synapse) for conn in getattr(network, "synaptic_connections", None) or []]
+    singles += [(extra.parameters["to"], extra.parameters["synapse"]) for extra in model.network_extras.get(network.id, [])
+                if extra.type == "synapticConnectionWD"]
+    location = model.locations.get(network.id)
+    for message in own_cell_variable_problems(network, singles, mechanisms):
+        problems.append(Problem(message, str(location.file) if location else str(model.path),
+                                location.line if location else None, f"network {network.id}"))
     return problems
 
 

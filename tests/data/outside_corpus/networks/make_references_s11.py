@@ -17,7 +17,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 #: LEMS file -> the output file jLEMS writes for it.
-MODELS = {"LEMS_dl_synapse.xml": "dl_synapse.dat", "LEMS_state_named_derived.xml": "state_named_derived.dat"}
+MODELS = {"LEMS_dl_synapse.xml": "dl_synapse.dat", "LEMS_state_named_derived.xml": "state_named_derived.dat",
+          "LEMS_onstart_derived.xml": "onstart_derived.dat"}
 #: LEMS files nmlhub refuses; jLEMS's outcome is recorded.
 REFUSED = ("LEMS_dl_phantom.xml", "LEMS_state_named_twice.xml")
 
