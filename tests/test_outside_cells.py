@@ -126,3 +126,18 @@ def test_a_child_written_under_its_child_name_without_a_type_takes_the_declared_
     assert ours.shape == jlems.shape
     np.testing.assert_allclose(ours[:, 1], jlems[:, 1], atol=1e-7)
     np.testing.assert_allclose(ours[:, 1], np.exp(-100 * ours[:, 0]), atol=5e-4)
+
+
+def test_an_unbranched_chain_without_cable_groups_has_a_compartment_per_segment(tmp_path):
+    """Three segments in a chain, no cable segment groups, a current into the tip: jNeuroML's
+    NEURON export makes each segment a section; nmlhub merged the chain into one section of one
+    compartment, so soma and tip had the same v (NeuroMLSBMLShowcase's BallAndStick: all ten
+    segments crossed -55 mV at 129.4 ms). Reference: the NEURON export (make_neuron_references.py)."""
+    run = _nmlhub("run", str(DATA / "LEMS_chain_cell.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours = np.loadtxt(tmp_path / "chain_cell.dat")
+    export = np.loadtxt(REFERENCE / "chain_cell.nrn.dat")
+    assert ours.shape == export.shape
+    assert np.ptp(export[:, 3]) > 2 * np.ptp(export[:, 1])  # the tip moves more than the soma
+    for column in (1, 2, 3):
+        np.testing.assert_allclose(ours[:, column], export[:, column], atol=0.01 * np.ptp(export[:, column]))
