@@ -128,6 +128,18 @@ def test_a_child_written_under_its_child_name_without_a_type_takes_the_declared_
     np.testing.assert_allclose(ours[:, 1], np.exp(-100 * ours[:, 0]), atol=5e-4)
 
 
+def test_an_on_start_assignment_reads_the_derived_value_of_the_states_assigned_before_it(tmp_path):
+    """OnStart: V = 3, then B = D with D = 2 V + 1. jLEMS gives B = 7 (D of the new V); nmlhub
+    gave B = 1 (D of the state before OnStart, V = 0), silently: MorrisLecarModel's N = Nss after
+    V = VL started N at Nss(0) = 0.12 instead of Nss(-50) ~ 0 and every spike came 0.46 ms late."""
+    run = _nmlhub("run", str(DATA / "LEMS_onstart_derived.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours = np.loadtxt(tmp_path / "onstart_derived.dat")
+    jlems = np.loadtxt(REFERENCE / "onstart_derived.dat")
+    assert jlems[0, 2] == 7.0  # the reference's reading
+    np.testing.assert_allclose(ours, jlems, atol=1e-9)
+
+
 def test_an_unbranched_chain_without_cable_groups_has_a_compartment_per_segment(tmp_path):
     """Three segments in a chain, no cable segment groups, a current into the tip: jNeuroML's
     NEURON export makes each segment a section; nmlhub merged the chain into one section of one

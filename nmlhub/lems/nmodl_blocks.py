@@ -199,10 +199,29 @@ class Printer(EventPrinter):
             lines.append(f"    {VINIT} = v")
         return lines + self._initial_actions(plan)
 
+    def _on_start_actions(self) -> list[str]:
+        """OnStart's assignments in order, as jLEMS does them: one that reads a derived variable
+        of a state an earlier one changed sees the derived value of the new state (the derived
+        values are computed again before it)."""
+        states = set(self.flat.states)
+        reads: dict[str, set[str]] = {}  # derived variable -> the states it is computed from
+        for name, value in self.flat.derived:
+            reads[name] = set().union(*[reads.get(n, {n} & states) for n in ex.names(value)])
+        lines: list[str] = []
+        assigned: set[str] = set()
+        for action in self.flat.on_start:
+            if action.kind == "assign" and any(reads.get(n, set()) & assigned for n in ex.names(action.value)):
+                lines.append("rates_nml()")
+                assigned = set()
+            lines += self._actions([action], in_event=False)
+            if action.kind == "assign":
+                assigned.add(action.target)
+        return lines
+
     def _initial_actions(self, plan: _Plan) -> list[str]:
         """OnStart, the first derived values, and the flag-1 event that starts the watching."""
         self.initializing = True
-        lines = ["    rates_nml()"] + ["    " + s for s in self._actions(self.flat.on_start, in_event=False)]
+        lines = ["    rates_nml()"] + ["    " + s for s in self._on_start_actions()]
         lines.append("    rates_nml()")
         self.initializing = False
         if self.role.membrane:
