@@ -153,3 +153,18 @@ def test_an_unbranched_chain_without_cable_groups_has_a_compartment_per_segment(
     assert np.ptp(export[:, 3]) > 2 * np.ptp(export[:, 1])  # the tip moves more than the soma
     for column in (1, 2, 3):
         np.testing.assert_allclose(ours[:, column], export[:, column], atol=0.01 * np.ptp(export[:, column]))
+
+
+def test_a_type_no_file_defines_is_refused_at_the_element_that_names_it(tmp_path):
+    """A gate's steadyState of a misspelt type (StriatalSpinyProjectionNeuron's Updated_NML2
+    naF: naf_h_inf_inf for naF_h_inf_inf): jLEMS stops ('No such type kInfTypo'); nmlhub said
+    'an element <kInfTypo> that no ComponentType defines', naming only the LEMS file. Now it names
+    the channel file, the line and the element."""
+    cells = DATA / "misspelt_type.nml"
+    line = next(k for k, text in enumerate(cells.read_text().splitlines(), 1) if 'type="kInfTypo"' in text)
+    run = _nmlhub("run", str(DATA / "LEMS_misspelt_type.xml"), "--outdir", str(tmp_path))
+    assert run.returncode != 0
+    message = run.stderr.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert message == (f"nmlhub: error: {cells}:{line}: <steadyState type='kInfTypo'>: not supported: type 'kInfTypo' "
+                       "is defined by no ComponentType nmlhub has (nor jNeuroML's core types)")
