@@ -126,3 +126,45 @@ def test_a_child_written_under_its_child_name_without_a_type_takes_the_declared_
     assert ours.shape == jlems.shape
     np.testing.assert_allclose(ours[:, 1], jlems[:, 1], atol=1e-7)
     np.testing.assert_allclose(ours[:, 1], np.exp(-100 * ours[:, 0]), atol=5e-4)
+
+
+def test_an_on_start_assignment_reads_the_derived_value_of_the_states_assigned_before_it(tmp_path):
+    """OnStart: V = 3, then B = D with D = 2 V + 1. jLEMS gives B = 7 (D of the new V); nmlhub
+    gave B = 1 (D of the state before OnStart, V = 0), silently: MorrisLecarModel's N = Nss after
+    V = VL started N at Nss(0) = 0.12 instead of Nss(-50) ~ 0 and every spike came 0.46 ms late."""
+    run = _nmlhub("run", str(DATA / "LEMS_onstart_derived.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours = np.loadtxt(tmp_path / "onstart_derived.dat")
+    jlems = np.loadtxt(REFERENCE / "onstart_derived.dat")
+    assert jlems[0, 2] == 7.0  # the reference's reading
+    np.testing.assert_allclose(ours, jlems, atol=1e-9)
+
+
+def test_an_unbranched_chain_without_cable_groups_has_a_compartment_per_segment(tmp_path):
+    """Three segments in a chain, no cable segment groups, a current into the tip: jNeuroML's
+    NEURON export makes each segment a section; nmlhub merged the chain into one section of one
+    compartment, so soma and tip had the same v (NeuroMLSBMLShowcase's BallAndStick: all ten
+    segments crossed -55 mV at 129.4 ms). Reference: the NEURON export (make_neuron_references.py)."""
+    run = _nmlhub("run", str(DATA / "LEMS_chain_cell.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours = np.loadtxt(tmp_path / "chain_cell.dat")
+    export = np.loadtxt(REFERENCE / "chain_cell.nrn.dat")
+    assert ours.shape == export.shape
+    assert np.ptp(export[:, 3]) > 2 * np.ptp(export[:, 1])  # the tip moves more than the soma
+    for column in (1, 2, 3):
+        np.testing.assert_allclose(ours[:, column], export[:, column], atol=0.01 * np.ptp(export[:, column]))
+
+
+def test_a_type_no_file_defines_is_refused_at_the_element_that_names_it(tmp_path):
+    """A gate's steadyState of a misspelt type (StriatalSpinyProjectionNeuron's Updated_NML2
+    naF: naf_h_inf_inf for naF_h_inf_inf): jLEMS stops ('No such type kInfTypo'); nmlhub said
+    'an element <kInfTypo> that no ComponentType defines', naming only the LEMS file. Now it names
+    the channel file, the line and the element."""
+    cells = DATA / "misspelt_type.nml"
+    line = next(k for k, text in enumerate(cells.read_text().splitlines(), 1) if 'type="kInfTypo"' in text)
+    run = _nmlhub("run", str(DATA / "LEMS_misspelt_type.xml"), "--outdir", str(tmp_path))
+    assert run.returncode != 0
+    message = run.stderr.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert message == (f"nmlhub: error: {cells}:{line}: <steadyState type='kInfTypo'>: not supported: type 'kInfTypo' "
+                       "is defined by no ComponentType nmlhub has (nor jNeuroML's core types)")

@@ -200,6 +200,25 @@ class Printer(EventPrinter):
             lines.append(f"    {VINIT} = v")
         return lines + self._initial_actions(plan)
 
+    def _on_start_actions(self) -> list[str]:
+        """OnStart's assignments in order, as jLEMS does them: one that reads a derived variable
+        of a state an earlier one changed sees the derived value of the new state (the derived
+        values are computed again before it: Morris-Lecar's ``W = Wss`` after ``V = VL``)."""
+        states = set(self.flat.states)
+        reads: dict[str, set[str]] = {}  # derived variable -> the states it is computed from
+        for name, value in self.flat.derived:
+            reads[name] = set().union(*[reads.get(n, {n} & states) for n in ex.names(value)])
+        lines: list[str] = []
+        assigned: set[str] = set()
+        for action in self.flat.on_start:
+            if action.value is not None and any(reads.get(n, set()) & assigned for n in ex.names(action.value)):
+                lines.append("rates_nml()")
+                assigned = set()
+            lines += self._actions([action], in_event=False)
+            if action.kind == "assign":
+                assigned.add(action.target)
+        return lines
+
     def _initial_actions(self, plan: _Plan) -> list[str]:
         """OnStart, the first derived values, and the flag-1 event that starts the watching."""
         self.initializing = True
@@ -215,24 +234,6 @@ class Printer(EventPrinter):
         if plan.watched or plan.polled:
             lines.append("    net_send(0, 1)")
         return lines + ["}"]
-
-    def _on_start_actions(self) -> list[str]:
-        """OnStart's actions in order, the derived values computed again before an assignment
-        that reads one depending on a state an earlier assignment set: jLEMS evaluates it with
-        that state's new value (Morris-Lecar's ``W = Wss`` after ``V = VL``)."""
-        lines: list[str] = []
-        assigned: set[str] = set()
-        for action in self.flat.on_start:
-            stale: set[str] = set()
-            for name, value in self.flat.derived:  # in the order they are computed
-                if ex.names(value) & (assigned | stale):
-                    stale.add(name)
-            if action.value is not None and ex.names(action.value) & stale:
-                lines.append("rates_nml()")
-            lines += self._actions([action], in_event=False)
-            if action.kind == "assign":
-                assigned.add(action.target)
-        return lines
 
     def _step_start(self) -> list[str]:
         """Statements taking the start-of-step time (and v, and jLEMS's clock)."""

@@ -243,4 +243,26 @@ def _unresolved_type(model: Any, type_name: str, component: str) -> TranslationE
         return TranslationError(f"not supported: type '{type_name}' is defined by no ComponentType nmlhub has",
                                 file=record.location.file, line=record.location.line,
                                 element=f"<{record.type} id='{component}'>")
-    return TranslationError(f"not supported: an element <{type_name}> that no ComponentType defines")
+    return _unresolved_in_files(model, type_name) or TranslationError(
+        f"not supported: an element <{type_name}> that no ComponentType defines")
+
+
+def _unresolved_in_files(model: Any, type_name: str) -> TranslationError | None:
+    """The first element of the model's files that names ``type_name`` (as ``type=`` or as its
+    tag), so the error can say where (a child's type is often misspelt, e.g. in a gate)."""
+    from ..xmlsafe import parse_xml_file
+
+    for source in getattr(model, "files", []):
+        if getattr(source, "kind", None) not in ("neuroml", "lems"):
+            continue
+        try:
+            root = parse_xml_file(source.path).getroot()
+        except Exception:  # a file nmlhub read once is read again only to locate the element
+            continue
+        for element in root.iter(etree.Element):
+            if element.get("type") == type_name or etree.QName(element).localname == type_name:
+                shown = f"<{etree.QName(element).localname}" + (f" type='{type_name}'>" if element.get("type") else ">")
+                return TranslationError(f"not supported: type '{type_name}' is defined by no ComponentType "
+                                        "nmlhub has (nor jNeuroML's core types)", file=str(source.path),
+                                        line=element.sourceline, element=shown)
+    return None

@@ -39,24 +39,12 @@ def count_sections(morphology: Any) -> int:
     """Number of unbranched sections.
 
     Cable groups (``neuroLexId="sao864921383"``) are used when the morphology declares them;
-    otherwise a section starts at a root segment, after a branch point, or where a child attaches
-    anywhere other than its parent's distal end.
+    otherwise every segment is a section, as jNeuroML's NEURON export builds the cell.
     """
     cables = [g for g in morphology.segment_groups if g.neuro_lex_id == CABLE_GROUP_NEUROLEX_ID]
     if cables:
         return len(cables)
-    children: dict[int, int] = {}
-    for seg in morphology.segments:
-        if seg.parent is not None:
-            children[int(seg.parent.segments)] = children.get(int(seg.parent.segments), 0) + 1
-    sections = 0
-    for seg in morphology.segments:
-        parent = seg.parent
-        if parent is None:
-            sections += 1
-        elif children.get(int(parent.segments), 0) != 1 or float(parent.fraction_along or 1) != 1.0:
-            sections += 1
-    return sections
+    return len(morphology.segments)
 
 
 def channel_ids(cell: Any, components: dict[str, Any]) -> list[str]:

@@ -85,21 +85,12 @@ def plan_sections(morphology: Any) -> list[SectionPlan]:
         if missing:
             raise MorphologyError(f"segments {sorted(missing)[:5]} belong to no cable segment group")
     else:
-        children: dict[int, list[int]] = {}
-        for sid, pid in parent.items():
-            children.setdefault(pid, []).append(sid)
-        starts = [sid for sid, s in segments.items()
-                  if s.parent is None or len(children.get(parent[sid], [])) != 1
-                  or float(s.parent.fraction_along if s.parent.fraction_along is not None else 1) != 1.0]
-        for start in sorted(starts, key=lambda s: depth[s]):
-            chain = [start]
-            while len(children.get(chain[-1], [])) == 1:
-                nxt = children[chain[-1]][0]
-                if nxt in starts:
-                    break
-                chain.append(nxt)
-            name = segments[start].name or f"seg{start}"
-            plans.append(SectionPlan(name, chain, 1))
+        # Without cable groups every segment is a section of its own, as jNeuroML's NEURON export
+        # builds it (merging an unbranched chain into one section of nseg 1 made it one compartment).
+        names = [s.name for s in segments.values()]
+        for sid, segment in segments.items():
+            unique = segment.name and names.count(segment.name) == 1
+            plans.append(SectionPlan(segment.name if unique else f"seg{sid}", [sid], 1))
     plans.sort(key=lambda p: depth[p.segments[0]])
     return plans
 
