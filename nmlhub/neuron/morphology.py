@@ -3,6 +3,7 @@ and (section, x)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,9 +88,9 @@ def plan_sections(morphology: Any) -> list[SectionPlan]:
     else:
         # Without cable groups every segment is a section of its own, as jNeuroML's NEURON export
         # builds it (merging an unbranched chain into one section of nseg 1 made it one compartment).
-        names = [s.name for s in segments.values()]
+        names = Counter(s.name for s in segments.values())
         for sid, segment in segments.items():
-            unique = segment.name and names.count(segment.name) == 1
+            unique = segment.name and names[segment.name] == 1
             plans.append(SectionPlan(segment.name if unique else f"seg{sid}", [sid], 1))
     plans.sort(key=lambda p: depth[p.segments[0]])
     return plans
