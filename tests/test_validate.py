@@ -142,3 +142,18 @@ def test_user_component_type_dimensions(tmp_path):
                     '<myRate id="r1" k="3per_s"/>\n<myRate id="r2" k="3 mV"/>\n</Lems>\n')
     found = errors(path)
     assert found == [f"{path}:4: <myRate id='r2'> attribute k: '3 mV' has dimension voltage, expected per_time"]
+
+
+def test_a_component_of_a_type_defined_nowhere_is_an_error(tmp_path, capsys):
+    """A LEMS component whose type neither the files nor the core types define (jLEMS refuses the
+    file; OSB's MorrisLecarModel writes one) makes the model invalid, at its line: it was a
+    warning ("nmlhub run cannot run this model") and the file was called valid."""
+    path = tmp_path / "LEMS_undefined.xml"
+    path.write_text('<Lems>\n<Target component="sim"/>\n<Include file="Cells.xml"/>\n<Include file="Networks.xml"/>\n'
+                    '<Include file="Simulation.xml"/>\n<morrisLecarLikeCell id="ml1" C="1nF"/>\n'
+                    '<network id="net"><population id="pop" component="ml1" size="1"/></network>\n'
+                    '<Simulation id="sim" length="10ms" step="0.01ms" target="net"/>\n</Lems>\n')
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}:6: <morrisLecarLikeCell id='ml1'>: not supported: type 'morrisLecarLikeCell' is defined by no" in out
+    assert "INVALID (1 errors, 0 warnings)" in out

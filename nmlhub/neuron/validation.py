@@ -39,9 +39,9 @@ def validate(path: str | Path) -> list[Problem]:
 def translation_problems(model: Model) -> list[Problem]:
     """What stops ``nmlhub run`` from generating the NEURON mechanisms of the simulation's
     network, with run's message: an error when a LEMS expression names a symbol its
-    ComponentType neither defines nor requires (the model is wrong), a warning otherwise (valid
-    LEMS that nmlhub cannot run yet). Nothing when the model has no simulation or its target is
-    not one network."""
+    ComponentType neither defines nor requires, or a component's type is defined nowhere (the
+    model is wrong), a warning otherwise (valid LEMS that nmlhub cannot run yet). Nothing when the
+    model has no simulation or its target is not one network."""
     from ..errors import ModelError, UnsupportedComponentError
     from .mechanisms import build_mechanisms
     from .network import needed_components
@@ -68,7 +68,7 @@ def translation_problems(model: Model) -> list[Problem]:
         mechanisms = build_mechanisms(model, ids)
     except NmlhubError as exc:
         file = exc.file or str(model.path)  # a problem always names a file
-        if _names_undefined_symbol(model, exc.message):
+        if _names_undefined_symbol(model, exc.message) or _UNDEFINED_TYPE.search(exc.message):
             return [*unused, Problem(exc.message, file, exc.line, exc.element)]
         return [*unused, Problem(f"nmlhub run cannot run this model: {exc.message}", file, exc.line,
                                  exc.element, "warning")]
@@ -134,6 +134,9 @@ def _recorded_quantities(simulation: Any) -> list[str]:
 
 
 _REQUIRED = re.compile(r"'(\w+)' is required by (\w+) but nmlhub cannot provide it")
+#: A component of a type that neither the model's files nor the core types define (jLEMS refuses
+#: the file too): the model is wrong, not beyond nmlhub.
+_UNDEFINED_TYPE = re.compile(r"type '[^']+' is defined by no ComponentType")
 _UNDECLARED = re.compile(r"ComponentType \w+ reads '\w+', which neither it nor the types it extends declare")
 
 
