@@ -132,7 +132,7 @@ def link_to_own_cell(point: Any, component: str, place: Place, mechanisms: dict[
     from neuron import h
 
     mechanism = getattr(mechanisms.get(component), "mechanism", None)
-    for name, pointer in (mechanism.pointers if mechanism is not None else {}).items():
+    for name, pointer in getattr(mechanism, "pointers", {}).items():  # a user's .mod file has none of ours
         h.setpointer(_variable_ref(place, name, component, mechanisms, instance), pointer, point)
 
 
