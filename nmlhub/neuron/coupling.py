@@ -184,7 +184,7 @@ def own_cell_variable_problems(network: Any, singles: list[tuple[str, str]],
     problems: list[str] = []
     for component, population in dict.fromkeys(placed):
         mechanism = getattr(mechanisms.get(component), "mechanism", None)
-        for name in mechanism.pointers if mechanism is not None else ():
+        for name in getattr(mechanism, "pointers", {}):  # a user's .mod file has none of ours
             why = _missing_variable(component, name, population, cells.get(population, ""), mechanisms)
             if why and why not in problems:
                 problems.append(why)
