@@ -214,3 +214,26 @@ def test_merging_is_checked_on_the_equations(lems):
     assert merge_weight(burst_synapse, shared) is None
     other_erev = dataclasses.replace(shared, params={**shared.params, "erev": -0.08})
     assert merge_weight(bkg_synapse, other_erev) is None
+
+
+def test_a_netstim_input_whose_condition_must_be_watched_stays_whole_and_runs(tmp_path):
+    """NetStim's condition (its clock past the next time AND spikes left to send) is watched, not
+    foreseen: an event-only generator cannot watch (NEURON crashed in finitialize on a WATCH in an
+    ARTIFICIAL_CELL, NetPyNE's tut2): it stays one point process, with the same results."""
+    import neuroml
+
+    import nmlhub
+
+    net = nmlhub.NetworkBuilder("ns", seed=3)
+    net.add(neuroml.Izhikevich2007Cell(id="rs", v0="-60mV", C="100pF", k="0.7nS_per_mV", vr="-60mV", vt="-40mV",
+                                       vpeak="35mV", a="0.03per_ms", b="-2nS", c="-50.0mV", d="100pA"))
+    net.add(neuroml.ExpTwoSynapse(id="ampa", gbase="1nS", erev="0mV", tau_rise="0.5ms", tau_decay="5ms"))
+    net.netstim("bkg", synapse="ampa", rate=50, noise=0.5, start=0)
+    net.population("P", cell="rs", count=4)
+    net.stimulate("bkg", targets="P", weight=20)
+    lems = net.save(tmp_path / "ns.net.nml", simulation=dict(duration_ms=100, dt_ms=0.025, record_v=["P[0]"],
+                                                               spikes=None))
+    split = NeuronSimulation(load(lems))
+    split.build()
+    assert split.mechanisms["bkg"].split is None
+    _same(split.run(), NeuronSimulation(load(lems), split_inputs=False).run())

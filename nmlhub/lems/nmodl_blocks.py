@@ -265,8 +265,10 @@ class Printer(EventPrinter):
         f = self.flat
         once = self._once
         if self.role.artificial:
-            if plan.integrated or plan.level:
-                raise TranslationError(f"{f.type}: an event-only generator cannot integrate states or test levels")
+            if plan.integrated or plan.level or len(plan.timed) < len(plan.watched):
+                # WATCH needs a place on a section: NEURON crashes on one in an ARTIFICIAL_CELL
+                raise TranslationError(f"{f.type}: an event-only generator cannot integrate states, test levels "
+                                       "or watch a condition whose time it cannot foresee")
             return []
         lines = [] if once else ["", "BEFORE BREAKPOINT {"] + self._step_start() + ["}"]
         derived_states = self._derived_states(plan)
