@@ -142,6 +142,9 @@ def xml_errors(source: str | Path) -> Iterator[None]:
             raise ModelError("no XML content (file is empty or not XML)", file=source) from None
         if "Premature end of data" in msg or "EndTag" in msg and "end of data" in msg:
             raise ModelError(f"XML is truncated: {msg}", file=source, line=line) from None
+        if "EntityRef: no name" in msg or "EntityRef: expecting ';'" in msg:
+            raise ModelError(f"not well-formed XML: a bare '&' (write it as &amp;): {msg}", file=source,
+                             line=line) from None
         if "Entity" in msg or "entity" in msg:
             raise XmlSecurityError(
                 f"XML uses entities, which nmlhub does not expand: {msg}", file=source, line=line

@@ -36,6 +36,8 @@ CASES = {
     "xxe.nml": (XXE, XmlSecurityError, "DOCTYPE"),
     "bomb.nml": (BOMB, XmlSecurityError, "DOCTYPE"),
     "undeclared_entity.nml": ('<neuroml id="x"><notes>&ghost;</notes></neuroml>', ModelError, "ntity"),
+    "bare_ampersand.nml": ('<neuroml id="x"><notes>Na & K</notes></neuroml>', ModelError, "a bare '&'"),
+    "unterminated_reference.nml": ('<neuroml id="x"><notes>Na &K</notes></neuroml>', ModelError, "a bare '&'"),
 }
 
 
