@@ -34,14 +34,16 @@ def run_all(jobs: int = 2, cases: list[str] | None = None) -> dict[str, CaseResu
     """Run the cases (all by default) and return their results by case id."""
     entries = index()
     selected = cases or list(entries)
-    jar_root = extract_jar(Path(tempfile.mkdtemp(prefix="nmlhub-jar-")))
-    workdir = Path(tempfile.mkdtemp(prefix="nmlhub-conformance-"))
+    # the cases' outputs (about 1.2 GB for all of them) are gone once compared
+    with tempfile.TemporaryDirectory(prefix="nmlhub-jar-") as jar, \
+            tempfile.TemporaryDirectory(prefix="nmlhub-conformance-") as scratch:
+        jar_root, workdir = extract_jar(Path(jar)), Path(scratch)
 
-    def one(case: str) -> CaseResult:
-        try:
-            return run_case(case, entries[case], jar_root, workdir)
-        except Exception as exc:  # a crash of the comparison itself is a result too
-            return CaseResult(case, "error", f"{type(exc).__name__}: {exc}")
+        def one(case: str) -> CaseResult:
+            try:
+                return run_case(case, entries[case], jar_root, workdir)
+            except Exception as exc:  # a crash of the comparison itself is a result too
+                return CaseResult(case, "error", f"{type(exc).__name__}: {exc}")
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return dict(zip(selected, pool.map(one, selected)))
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            return dict(zip(selected, pool.map(one, selected)))
