@@ -35,10 +35,14 @@ def declared_children(model: Model, type_name: str) -> dict[str, str]:
     return found
 
 
-def type_named_children(model: Model, element: etree._Element, type_name: str) -> None:
+def type_named_children(model: Model, element: etree._Element, type_name: str,
+                        known: dict[str, dict[str, str]] | None = None) -> None:
     """Write ``type=`` on every child element (at any depth) named after a Child of its parent's
-    type and lacking one, in place."""
-    declared = declared_children(model, type_name)
+    type and lacking one, in place (``known``: the declarations read so far, by type)."""
+    known = {} if known is None else known
+    if type_name not in known:
+        known[type_name] = declared_children(model, type_name)
+    declared = known[type_name]
     for child in element:
         if not isinstance(child.tag, str):
             continue
@@ -47,4 +51,4 @@ def type_named_children(model: Model, element: etree._Element, type_name: str) -
         if child_type is None and tag in declared and tag not in model.component_types:
             child_type = declared[tag]
             child.set("type", child_type)
-        type_named_children(model, child, child_type or tag)
+        type_named_children(model, child, child_type or tag, known)
