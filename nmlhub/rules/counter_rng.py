@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .binomial_quantile import binomial_quantile
 from .layout import stream_key
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -42,21 +43,6 @@ def binomial(key_: int, owners: np.ndarray, n: np.ndarray | int, p: float) -> np
     """One binomial(n, p) count per owner, by inverse CDF of the owner's uniform number."""
     u = uniforms(key_, owners, 0)
     return binomial_quantile(u, n, p)
-
-
-def binomial_quantile(u: np.ndarray, n: np.ndarray | int, p: float) -> np.ndarray:
-    """The smallest k with P(X <= k) >= u for X ~ binomial(n, p), as ``scipy.stats.binom.ppf``
-    gives it (-1 for u = 0), for u in [0, 1), n >= 0 and 0 <= p <= 1."""
-    u = np.asarray(u, dtype=float)
-    try:  # Boost's quantile, as scipy.stats.binom.ppf computes it, without scipy.stats (70 MB); imported
-        # here: scipy.special holds 16 MB that only rules drawing counts need
-        from scipy.special._ufuncs import _binom_ppf
-    except ImportError:  # pragma: no cover - another scipy layout
-        from scipy import stats
-
-        return stats.binom.ppf(u, n, p).astype(np.int64)
-    counts = _binom_ppf(u, np.broadcast_to(np.asarray(n, dtype=float), u.shape), float(p))
-    return np.where(u > 0, counts, -1.0).astype(np.int64)
 
 
 def sample_distinct(key_: int, owners: np.ndarray, counts: np.ndarray, n: int,
