@@ -48,10 +48,11 @@ def test_long_conditions_are_kept_in_variables():
     counter = mechanisms["counter"].mechanism.text  # .geq./.leq. with their tolerance: too long
     assert "WATCH (watch0_nml > 0) 2" in counter
     assert "PROCEDURE update_watch0_nml() {" in counter and "BEFORE STEP {" in counter
-    # a window on jLEMS's clock is compared exactly (no tolerance terms), so it fits inline
+    # a window on jLEMS's clock is compared exactly (no tolerance terms), so it fits inline (the
+    # input sets the current its cell reads: tested before its current, nmlhub.lems.nmodl_lead)
     steps = mechanisms["steps"].mechanism.text
-    watch = next(line for line in steps.splitlines() if "WATCH (" in line)
-    assert "watch0_nml" not in steps and "tlems_nml" in watch and "1e-09" not in watch
+    test = next(line for line in steps.splitlines() if line.startswith("    if (") and "update" in line)
+    assert "c0_nml" not in steps and "tinput_nml" in test and "1e-09" not in test
 
 
 @pytest.mark.parametrize("lems", [GEQ, LONG, "LEMSexamples/LEMS_NML2_Ex0_IaF.xml"],
@@ -73,7 +74,7 @@ def test_long_condition_acts_as_its_short_equivalent_in_neuron_and_coreneuron(tm
     from nmlhub.neuron.mechanisms import build_mechanisms
 
     long_window = build_mechanisms(load(HH), ["longWindow"])["longWindow"].mechanism.text
-    assert "WATCH (watch0_nml > 0)" in long_window  # the long form is the one exercised
+    assert "if (c0_nml > 0)" in long_window  # the long form (kept in LOCALs: an input that leads) is exercised
     neuron = _run(HH, tmp_path / "neuron")
     columns = np.loadtxt(tmp_path / "neuron" / "window_currents.dat")
     assert np.array_equal(columns[:, 1], columns[:, 2])

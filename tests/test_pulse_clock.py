@@ -217,7 +217,30 @@ def test_hh_soma_pulse_at_jlems_step():
     assert jumps == [start] * 2
 
 
+def _crossing(v: np.ndarray, threshold: float = -0.020) -> int:
+    """The first sample above the spike threshold (V)."""
+    return int(np.flatnonzero(v > threshold)[0])
+
+
+def test_ex25_zero_delay_the_exports_synapse_current_is_a_step_late():
+    """Ex25's connection without delay on its own (ex25_zero_delay.net.nml: Ex25's soma spikes
+    once and drives Ex25's AMPA synapse on a passive cell at rest). In every engine the target's
+    v first leaves -65 mV a fixed number of samples after the source crosses -20 mV; nmlhub's
+    number is jLEMS's, the export's one more. The cause is the export's synapse: its current is
+    computed in its rates(), which only its DERIVATIVE block calls (its BREAKPOINT holds only the
+    SOLVE), so the current NEURON reads in a step is the one of the step before: jLEMS's and
+    nmlhub's cell moves in the sample where the synapse's recorded g first is above 0, the
+    export's one sample later (tests/conformance/event_timing.md, "ex25_zero_delay")."""
+    tables = {"jlems": _stored("jlems_ex25_zero_delay"), "export": _stored("export_ex25_zero_delay"),
+              "nmlhub": _nmlhub("LEMS_ex25_zero_delay.xml")}
+    lag = {name: _first_moved(t[:, 2]) - _crossing(t[:, 1]) for name, t in tables.items()}
+    assert lag["nmlhub"] == lag["jlems"] and lag["export"] == lag["jlems"] + 1, lag
+    after_g = {name: _first_moved(t[:, 2]) - int(np.flatnonzero(t[:, 3] > 0)[0]) for name, t in tables.items()}
+    assert after_g == {"jlems": 0, "nmlhub": 0, "export": 1}, after_g
+
+
 @pytest.mark.parametrize("name", ["jlems_pulse_clock", "export_pulse_clock", "export_pulse_clock_2c",
-                                  "jlems_pulse_clock_hh", "export_pulse_clock_hh"])
+                                  "jlems_pulse_clock_hh", "export_pulse_clock_hh",
+                                  "jlems_ex25_zero_delay", "export_ex25_zero_delay"])
 def test_references_record_their_jnml(name):
     assert "jNeuroML v" in str(np.load(DATA / f"{name}.npz")["jnml_version"])

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from . import expr as ex
 from .flatten import TranslationError
 from .nmodl_conductance import IMPLICIT_SHARE_TEXT, chain, derivative_name
-from .nmodl_events import EventPrinter
+from .nmodl_lead import LEAD_STEP, LeadPrinter
 from .nmodl_names import (AHEAD, CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, INPUT_SUM, INPUT_UNITS, ION_VALENCE,
                           MIDSTEP, NLEMS, NMODL_LINE_LIMIT, REGIME, TINPUT, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
                           WHOLE_CONDUCTANCE,
                           safe_name, transfer_buffer, watch_value)
-from .shorten import MAX_LINE, Shortener, local_lines
+from .shorten import Shortener, local_lines
 from .translate import Condition
 
 
@@ -28,9 +28,11 @@ class _Plan:
     level: list[Condition]
     polled: list[Condition]
     timed: list[int]
+    #: The states a leading input advances in its BREAKPOINT (nmlhub.lems.nmodl_lead); None: not leading.
+    lead_states: list[str] | None = None
 
 
-class Printer(EventPrinter):
+class Printer(LeadPrinter):
     """Prints a flat component in a role as the text of an NMODL mechanism."""
 
     def print(self, mech_name: str) -> str:
@@ -39,6 +41,7 @@ class Printer(EventPrinter):
         lines = self._neuron_block(mech_name) + self._parameter_block() + self._assigned_block(plan)
         lines += self._state_block(plan) + self._initial_block(plan)
         lines += self._breakpoint_blocks(plan) + self._kinetic_block() + self._rates_procedure()
+        lines += self._lead_procedure(plan.lead_states) if plan.lead_states is not None else []
         lines += self._conductance_procedure()
         if not self.role.distributed:
             lines += self._net_receive(plan.watched, plan.polled)
@@ -61,11 +64,16 @@ class Printer(EventPrinter):
     def _plan(self) -> _Plan:
         f = self.flat
         integrated = f.integrated_states() - ({"v"} if self.membrane_v else set()) - self._constant_in_time()
+        lead_states = None
+        if self._leads():
+            lead_states, integrated = [s for s in f.states if s in integrated], set()
         assigned_states = [s for s in f.states if s not in integrated and not (self.membrane_v and s == "v")]
         watched, level, polled = self._classify_conditions()
+        if lead_states is not None:
+            watched, level, polled = [], [], []
         self._long = self._long_conditions(watched)
         timed = [k for k, cond in enumerate(watched) if self._timed_bound(cond) is not None]
-        return _Plan(integrated, assigned_states, watched, level, polled, timed)
+        return _Plan(integrated, assigned_states, watched, level, polled, timed, lead_states)
 
     def _neuron_block(self, mech_name: str) -> list[str]:
         f = self.flat
@@ -148,6 +156,7 @@ class Printer(EventPrinter):
         lines += [f"    lastcheck{k}_nml" for k in range(len(plan.watched))]
         lines += [f"    {watch_value(k)}" for k in sorted(self._long)]
         lines += [f"    {name}{k}_nml" for k in plan.timed for name in ("alarm", "alarmx")]
+        lines += [f"    {LEAD_STEP}"] if plan.lead_states is not None else []
         return lines + self._assigned_clocks()
 
     def _assigned_clocks(self) -> list[str]:
@@ -194,6 +203,8 @@ class Printer(EventPrinter):
             lines.append(f"    {CONDUCTANCE_HINT} = 0")
         if self.senses_input:
             lines.append(f"    {INPUT_SUM} = 0")
+        if plan.lead_states is not None:
+            lines.append(f"    {LEAD_STEP} = 0")
         if self.role.membrane:
             # NEURON's v cannot be set in INITIAL: the value is kept in vinit_nml and the driver
             # sets the section's v from it before the first step.
@@ -283,7 +294,7 @@ class Printer(EventPrinter):
             lines.append("    SOLVE kinetic_nml METHOD sparse")
         if once:
             lines += self._step_start()
-        lines += self._rates_and_levels(plan.level)
+        lines += self._rates_and_levels(plan.level) if plan.lead_states is None else self._lead_call()
         if self.role.membrane and self.own_v:
             # The section follows the cell's own v (a DerivedVariable, as Pinsky-Rinzel's v = Vs):
             # its synapses read the section's v, and jLEMS gives them the cell's.
@@ -301,23 +312,12 @@ class Printer(EventPrinter):
     def _states_procedure(self, derived_states: list[str]) -> list[str]:
         """Explicit Euler written out: every derivative from the start-of-step values, then
         every update. (NEURON's METHOD euler does the same through a slower generic loop.)"""
-        f = self.flat
-        deltas = [f"d{k}_nml" for k in range(len(derived_states))]
-        shortener = Shortener(self.rename, "tmpd")
-        updates = []
-        for s, d in zip(derived_states, deltas):
-            line = f"    {d} = ({self._derivative(s)}) * 0.001"
-            if len(line) > MAX_LINE and set(self._regimes_of(s)) == {None}:
-                updates += shortener.assignment(d, ex.BinOp("*", f.time_derivatives[None][s], ex.Num(0.001)))
-            else:
-                updates.append(line)
+        local, updates = self._euler_lines(derived_states)
         # one LOCAL statement per block (NMODL refuses a second), before any statement
-        lines = ["", "PROCEDURE states_nml() {"] + local_lines(deltas + shortener.temporaries)
+        lines = ["", "PROCEDURE states_nml() {"] + local_lines(local)
         lines += self._input_sum()
         lines += [] if self._once else ["    rates_nml()"]
-        lines += updates
-        lines += [f"    {self.names[s]} = {self.names[s]} + dt * {d}" for s, d in zip(derived_states, deltas)]
-        return lines + ["}"]
+        return lines + updates + ["}"]
 
     def _kinetic_block(self) -> list[str]:
         f = self.flat

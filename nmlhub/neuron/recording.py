@@ -98,7 +98,7 @@ def _set_by_conditions(probe: Probe, cm: ComponentMechanism, var: str, spikes: S
     flat = cm.mechanism.flat if cm.mechanism is not None else None
     if spikes is None or flat is None:
         return probe
-    conditions = [c for c in set_by_conditions(flat, var) if with_spikes or not sends_spike(flat, c)]
+    conditions = [c for c in set_by_conditions(flat, var, cm.mechanism) if with_spikes or not sends_spike(flat, c)]
     return with_values_set_by_conditions(probe, spikes, flat, var, conditions)
 
 

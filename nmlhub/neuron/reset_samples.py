@@ -40,6 +40,7 @@ import numpy as np
 
 from ..lems import expr as ex
 from ..lems.nmodl_events import tested_at_each_step
+from ..lems.nmodl_lead import leads
 from ..lems.nmodl_names import VHOLD
 from ..lems.translate import Action, Condition, FlatComponent
 
@@ -228,12 +229,16 @@ def with_values_set_at_spikes(probe: Any, spikes: _CellSpikes, mechanism: Any, f
     return dataclasses.replace(probe, derive=at_spikes)
 
 
-def set_by_conditions(flat: FlatComponent | None, variable: str) -> list[Condition]:
+def set_by_conditions(flat: FlatComponent | None, variable: str, mechanism: Any = None) -> list[Condition]:
     """The conditions that set ``variable`` (a flat name), directly or on entering a regime; not
     those that only pass a spike on to a listener inside the component (a timedSynapticInput's
     source to its synapse: the listener's event actions, the very ones its OnEvent performs),
-    which act as events do."""
+    which act as events do; none in an input that acts on its conditions before its current
+    (``mechanism``, the generated :class:`nmlhub.lems.nmodl.Mechanism`, leads: see
+    nmlhub.lems.nmodl_lead), whose samples show them already."""
     if flat is None:
+        return []
+    if mechanism is not None and leads(flat, mechanism.role, computes_once=not mechanism.pointers):
         return []
     relayed = [a for a in flat.on_event if a.kind == "assign"]
     return [condition for condition in flat.conditions

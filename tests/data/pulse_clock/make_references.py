@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Make the pulse-clock references (run by hand, never by pytest).
 
-    python tests/data/pulse_clock/make_references.py
+    python tests/data/pulse_clock/make_references.py [STEM ...]   (default: every model)
 
 The models (written by hand, dt 0.005 ms, 3 ms):
 
@@ -14,6 +14,8 @@ The models (written by hand, dt 0.005 ms, 3 ms):
   (soma and dendrite), which jLEMS refuses; its soma is recorded.
 - ``LEMS_pulse_clock_hh.xml`` / ``pulse_clock_hh.net.nml``: NeuroML2-core Ex25's soma alone (its
   Hodgkin-Huxley channels, leak reversal -54.3 mV, initial -65 mV) with a pulse at 1 ms.
+- ``LEMS_ex25_zero_delay.xml`` / ``ex25_zero_delay.net.nml``: Ex25's connection without delay on
+  its own: that soma, spiking once, drives Ex25's AMPA synapse on a passive cell at rest.
 
 Each LEMS file runs in a scratch copy of this folder with jLEMS (``jnml FILE -nogui``; not the
 two-compartment one) and with pyNeuroML's NEURON export (``jnml FILE -neuron -nogui``, then
@@ -40,6 +42,7 @@ MODELS = {
     "pulse_clock": ("pulse_clock.v.dat", True),
     "pulse_clock_2c": ("pulse_clock_2c.v.dat", False),
     "pulse_clock_hh": ("pulse_clock_hh.v.dat", True),
+    "ex25_zero_delay": ("ex25_zero_delay.v.dat", True),
 }
 
 
@@ -71,7 +74,8 @@ def run_engine(stem: str, trace_file: str, export: bool) -> np.ndarray:
 
 def main() -> None:
     version = jnml_version()
-    for stem, (trace_file, jlems_runs) in MODELS.items():
+    chosen = sys.argv[1:] or list(MODELS)
+    for stem, (trace_file, jlems_runs) in ((stem, MODELS[stem]) for stem in chosen):
         engines = (("jlems", False), ("export", True)) if jlems_runs else (("export", True),)
         for engine, export in engines:
             table = run_engine(stem, trace_file, export)

@@ -2,18 +2,19 @@
 from pyNeuroML) on each model here in a scratch folder and stores its output as
 ``reference/<name>.dat``.
 
-Usage: python tests/data/reset_samples/make_references.py
+Usage: python tests/data/reset_samples/make_references.py [LEMS_FILE ...]   (default: all of them)
 """
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 #: LEMS file -> the output file jLEMS writes for it.
 MODELS = {"LEMS_reset_samples.xml": "reset_samples.dat", "LEMS_ca_pool.xml": "ca_pool.dat",
-          "LEMS_relayed_spikes.xml": "relayed_spikes.dat"}
+          "LEMS_relayed_spikes.xml": "relayed_spikes.dat", "LEMS_lead.xml": "lead.dat"}
 
 
 def main() -> None:
@@ -21,7 +22,8 @@ def main() -> None:
                                                   HERE.parent / "outside_corpus" / "make_references.py")
     shared = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(shared)
-    shared.store_references(HERE, MODELS)
+    chosen = sys.argv[1:] or list(MODELS)
+    shared.store_references(HERE, {lems: MODELS[lems] for lems in chosen})
 
 
 if __name__ == "__main__":

@@ -1,0 +1,97 @@
+"""Inputs whose own dynamics set the current their cell reads act at jLEMS's step (issue 16, session 12).
+
+jLEMS advances an input before its cell: the cell's step reads the current as the input's own
+dynamics of that step (its time derivatives, then its conditions on the new values) left it. A
+NEURON point process would integrate after the cell and act on its conditions after the step, a
+step late; nmlhub.lems.nmodl_lead makes such an input perform its own dynamics in its BREAKPOINT
+before handing its current to NEURON. Models (tests/data/reset_samples/lead.xml in LEMS_lead.xml):
+a current relaxing towards a target a condition turns (the condition sets a variable the
+current's TimeDerivative reads), a current a condition tested at each step on the input's
+integrated clock sets, and a derived current reading a level a condition turns (jLEMS computes
+derived variables before the step's conditions, so it does not lead); each on a passive iafCell.
+Reference: jLEMS's output (reference/lead.dat, made by make_references.py there).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(__file__).resolve().parent / "data" / "reset_samples"
+#: one unit of the last digit jLEMS writes of v near -65 mV (V)
+V_DIGITS = 1e-8
+COLUMNS = ["t", "v_relax", "i_relax", "target", "tsince_relax", "v_half", "i_half", "tsince_half",
+           "v_step", "i_step", "level"]
+
+
+def _run(lems: Path, outdir: Path, *options: str) -> subprocess.CompletedProcess:
+    run = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(lems), "--outdir", str(outdir), *options],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+def _jlems() -> np.ndarray:
+    return np.loadtxt(DATA / "reference" / "lead.dat")
+
+
+def _iaf_euler(current: np.ndarray, late: int) -> np.ndarray:
+    """v of LEMS_lead.xml's passive iafCell (SI) by explicit Euler, the step to sample n + 1
+    reading the current of sample n + 1 - ``late``."""
+    dt, conductance, reversal, capacitance = 2.5e-5, 0.01e-6, -65e-3, 0.2e-9
+    v = np.empty(len(current))
+    v[0] = reversal
+    for n in range(len(current) - 1):
+        v[n + 1] = v[n] + dt * (conductance * (reversal - v[n]) + current[n + 1 - late]) / capacitance
+    return v
+
+
+def test_the_reference_reads_the_current_of_the_step():
+    """What the model shows in jLEMS: each cell's step reads the current its input recorded at the
+    end of the same step (an explicit Euler fed with jLEMS's recorded current gives jLEMS's v
+    reading it so, not a step late), and each input changes its current many times."""
+    jlems = _jlems()
+    for cell in ("relax", "half", "step"):
+        current = jlems[:, COLUMNS.index(f"i_{cell}")]
+        v = jlems[:, COLUMNS.index(f"v_{cell}")]
+        assert np.sum(np.abs(np.diff(current)) > 1e-12) >= 15
+        np.testing.assert_allclose(v, _iaf_euler(current, late=0), rtol=0, atol=1e-8)
+        assert np.max(np.abs(v - _iaf_euler(current, late=1))) > 1e-6
+
+
+def _assert_as_jlems(ours: np.ndarray, jlems: np.ndarray, columns: list[str]) -> None:
+    """The columns equal to the digits jLEMS writes (8 significant), sample by sample; v to 1e-8 V
+    (jLEMS's last digit near -65 mV; one step of the inputs' changes moves v by more than 1e-7 V)."""
+    assert ours.shape == jlems.shape
+    for name in columns:
+        k = COLUMNS.index(name)
+        rtol, atol = (0, V_DIGITS) if name.startswith("v_") else (1e-7, 1e-15)
+        differ = np.flatnonzero(~np.isclose(ours[:, k], jlems[:, k], rtol=rtol, atol=atol))
+        assert differ.size == 0, f"{name}: {differ.size} samples differ, first at sample {differ[:1]}"
+
+
+@pytest.mark.parametrize("options", [(), ("-n", "2"), ("--event-timing", "neuron")],
+                         ids=["serial", "two_ranks", "neuron_event_timing"])
+def test_the_cell_reads_the_current_its_input_set_in_the_same_step(options, tmp_path):
+    """Every sample of every column as jLEMS's; with NEURON's event timing (recorded as plain
+    NEURON) all but the stepped input's level, which its watched condition sets (a sample late
+    there: tests/test_reset_samples.py), as the leading inputs need no correction of their samples."""
+    run = _run(DATA / "LEMS_lead.xml", tmp_path, *options)
+    columns = [c for c in COLUMNS if not (c == "level" and "neuron" in options)]
+    _assert_as_jlems(np.loadtxt(tmp_path / "lead.dat"), _jlems(), columns)
+    assert "later than jLEMS" not in run.stderr and "one sample later" not in run.stderr
+
+
+def test_an_input_that_cannot_lead_is_said(tmp_path):
+    """An input whose own dynamics set its current but which nmlhub cannot advance before its
+    cell (here: its type has regimes) runs as before, with one line naming the type, the current
+    and the condition."""
+    run = _run(DATA / "LEMS_lead_warned.xml", tmp_path)
+    lines = [line for line in run.stderr.splitlines() if "one step later than jLEMS" in line]
+    assert len(lines) == 1, run.stderr
+    line = lines[0].replace("(", "").replace(")", "")
+    assert "regimeToggle" in line and "'i'" in line and "tsince >= period" in line and "regimes" in line
