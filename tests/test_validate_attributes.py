@@ -14,6 +14,7 @@ import pytest
 
 from conftest import example_files
 from nmlhub.model.validate import is_valid, validate
+from nmlhub.neuron.validation import validate as validate_for_run
 
 DATA = Path(__file__).parent / "data" / "validate"
 JNML = Path(sys.executable).parent / "jnml"
@@ -121,3 +122,21 @@ def test_a_component_of_the_models_own_type_in_a_neuroml_file(tmp_path):
     assert warnings_of(path) == [
         f"{path}:3: <leaky id='a'>: warning: attribute 'tua' is not a parameter of ComponentType leaky (nor of "
         f"the types it extends) (did you mean 'tau'?); {IGNORED}"]
+
+
+def test_a_misspelt_parameter_of_a_used_component_is_invalid_as_jlems_refuses_it(tmp_path):
+    """``rte`` for ``rate`` on the simulated cell: the attribute is ignored, ``rate`` is unset; jLEMS
+    refuses the file and so does run, so validate says INVALID (it called the file valid)."""
+    text = (DATA / "LEMS_ignored_attributes.xml").read_text().replace('rate="2" rte="3"', 'rte="2"')
+    (tmp_path / "LEMS_misspelt.xml").write_text(text)
+    path = tmp_path / "LEMS_misspelt.xml"
+    problems = validate_for_run(path)
+    assert not is_valid(problems)
+    line = line_of(path, 'rte="2"')
+    said = [str(p) for p in problems if p.file == str(path) and p.line == line]
+    assert any("did you mean 'rate', which is not set?" in s for s in said), said
+    assert any(p.severity == "error" and "does not set its parameter 'rate'" in p.message for p in problems), said
+    if JNML.is_file():
+        run = subprocess.run([str(JNML), path.name, "-nogui"], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=300)
+        assert "no value supplied for parameter: rate" in run.stdout + run.stderr, run.stdout[-2000:]
