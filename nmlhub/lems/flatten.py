@@ -83,7 +83,6 @@ class Flattener:
             parts.append(self._expressions.replace_in(xml))
         parts.append("</Lems>")
         self._text = "\n".join(parts)
-        self._dir: tempfile.TemporaryDirectory | None = None
         self._resolved: Any = None
         self._cache = FlatCache(cache_dir, self._text, self._core) if cache_dir is not None else None
         if self._cache is None or not self._cache.entries:
@@ -95,19 +94,19 @@ class Flattener:
 
         if self._resolved is not None:
             return
-        self._dir = tempfile.TemporaryDirectory(prefix="nmlhub-lems-")
-        folder = Path(self._dir.name)
-        for name, text in self._core.items():
-            (folder / name).write_bytes(text)
-        (folder / "model.xml").write_text(self._text)
         lems_model = lems.Model(include_includes=True, fail_on_missing_includes=True)
-        lems_model.add_include_directory(str(folder))
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                lems_model.import_from_file(str(folder / "model.xml"))
-                self._resolved = lems_model.resolve()
-        except Exception as exc:  # pylems raises plain exceptions; nmlhub names the element
-            raise pylems_error(exc, self._model) from None
+        with tempfile.TemporaryDirectory(prefix="nmlhub-lems-") as scratch:  # pylems reads files only
+            folder = Path(scratch)
+            for name, text in self._core.items():
+                (folder / name).write_bytes(text)
+            (folder / "model.xml").write_text(self._text)
+            lems_model.add_include_directory(str(folder))
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    lems_model.import_from_file(str(folder / "model.xml"))
+                    self._resolved = lems_model.resolve()
+            except Exception as exc:  # pylems raises plain exceptions; nmlhub names the element
+                raise pylems_error(exc, self._model) from None
         changed = [_keep_nearest_declarations(ct, lems_model.component_types)
                    for ct in self._resolved.component_types]
         if any(changed):
@@ -146,11 +145,9 @@ class Flattener:
         return fat
 
     def close(self) -> None:
-        """Store what was flattened in the cache (if any) and remove the temporary folder."""
+        """Store what was flattened in the cache (if any)."""
         if self._cache is not None:
             self._cache.save()
-        if self._dir is not None:
-            self._dir.cleanup()
 
 
 def _own_declaration(name: str, component_type: Any) -> str | None:

@@ -12,12 +12,13 @@ from lxml import etree
 from ..errors import NmlhubError
 from ..xmlsafe import local_name, parse_xml_file
 from .checks import check_model
+from .derived_order import derived_order_warnings
+from .ignored_attributes import SCHEMA_NAME, ignored_attribute_problems
 from .loader import load
 from .model import Model
 from .records import Problem
 from .unitcheck import unit_problems
 
-SCHEMA_NAME = "NeuroML_v2.3.1.xsd"
 _NS = re.compile(r"\{[^}]*\}")
 
 
@@ -110,6 +111,8 @@ def validate(path: str | Path, extra_checks: Sequence[Callable[[Model], list[Pro
         if source.kind == "neuroml":
             problems.extend(schema_problems(source.tree, str(source.path), user_types))
         problems.extend(unit_problems(source.tree, str(source.path), model))
+    problems.extend(_not_reported_yet(ignored_attribute_problems(model), problems))
+    problems.extend(derived_order_warnings(model))
     problems.extend(check_model(model))
     from ..importers.custom_mechanisms import model_problems
     from ..importers.mod_synapses import model_problems as mod_synapse_problems
@@ -121,6 +124,20 @@ def validate(path: str | Path, extra_checks: Sequence[Callable[[Model], list[Pro
     for check in extra_checks:
         problems.extend(check(model))
     return problems
+
+
+_ATTRIBUTE = re.compile(r"attribute '([^']+)'")
+
+
+def _not_reported_yet(found: list[Problem], reported: list[Problem]) -> list[Problem]:
+    """``found`` without the attributes the schema already named at the same file and line."""
+    seen = {_attribute_key(p) for p in reported if _ATTRIBUTE.search(p.message)}
+    return [p for p in found if _attribute_key(p) not in seen]
+
+
+def _attribute_key(problem: Problem) -> tuple[str | None, int | None, str | None]:
+    match = _ATTRIBUTE.search(problem.message)
+    return problem.file, problem.line, match.group(1) if match else None
 
 
 def is_valid(problems: list[Problem]) -> bool:

@@ -14,6 +14,7 @@ import numpy as np
 from ..errors import NmlhubError
 from ..model import Model, load
 from ..model.checks import require_runnable
+from ..model.ignored_attributes import ignored_attribute_warnings
 from ..model.paths import QuantityPathError, line_quoting
 from ..model.simulation import Simulation, checked_time
 from ..results import Results
@@ -192,7 +193,7 @@ class NeuronSimulation:
                                                   self.options.event_timing,
                                                   self._recorded_paths() if self.options.split_inputs else None)
         if self.rank == 0:  # where nmlhub's result differs from jLEMS's by design, the run says so too
-            for problem in unpooled_ion_warnings(self.model, self.mechanisms):
+            for problem in unpooled_ion_warnings(self.model, self.mechanisms) + ignored_attribute_warnings(self.model):
                 log.warning("%s", problem)
         h.load_file("stdrun.hoc")
         temperature = getattr(self.network, "temperature", None)

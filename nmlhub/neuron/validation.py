@@ -68,7 +68,8 @@ def translation_problems(model: Model) -> list[Problem]:
         mechanisms = build_mechanisms(model, ids)
     except NmlhubError as exc:
         file = exc.file or str(model.path)  # a problem always names a file
-        if _names_undefined_symbol(model, exc.message) or _UNDEFINED_TYPE.search(exc.message):
+        if _names_undefined_symbol(model, exc.message) or _UNDEFINED_TYPE.search(exc.message) \
+                or _UNSET_PARAMETER.search(exc.message):
             return [*unused, Problem(exc.message, file, exc.line, exc.element)]
         return [*unused, Problem(f"nmlhub run cannot run this model: {exc.message}", file, exc.line,
                                  exc.element, "warning")]
@@ -137,6 +138,9 @@ _REQUIRED = re.compile(r"'(\w+)' is required by (\w+) but nmlhub cannot provide 
 #: A component of a type that neither the model's files nor the core types define (jLEMS refuses
 #: the file too): the model is wrong, not beyond nmlhub.
 _UNDEFINED_TYPE = re.compile(r"type '[^']+' is defined by no ComponentType")
+#: A component the simulation uses that leaves a parameter of its type unset (a misspelt one,
+#: say): jLEMS refuses the file ('no value supplied for parameter') and run cannot build it.
+_UNSET_PARAMETER = re.compile(r"component '[^']+' does not set its parameter '")
 _UNDECLARED = re.compile(r"ComponentType \w+ reads '\w+', which neither it nor the types it extends declare")
 
 

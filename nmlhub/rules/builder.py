@@ -14,7 +14,9 @@ Example
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -463,8 +465,15 @@ class NetworkBuilder:
         from ..model import load
 
         folder = Path(tempfile.mkdtemp(prefix="nmlhub-builder-"))
-        written = self.save(folder / f"{self.rules.network_id}.net.nml", expanded, simulation)
-        return load(written)
+        try:
+            model = load(self.save(folder / f"{self.rules.network_id}.net.nml", expanded, simulation))
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        # the model names its files (mechanisms, outputs are found beside them): the folder lives
+        # as long as the model, and goes when it is collected or, at the latest, when Python exits
+        weakref.finalize(model, shutil.rmtree, str(folder), ignore_errors=True)
+        return model
 
     def _model_for_morphologies(self, folder: Path) -> Any:
         from ..model import load
