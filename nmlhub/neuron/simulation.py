@@ -27,6 +27,8 @@ from .input_clock import set_input_clock
 from .engine import engine_named
 from .mechcache import MechanismCache
 from .unpooled_ions import unpooled_ion_warnings
+from .default_temperature import default_temperature_warnings
+from ..model.meta_hints import unfollowed_meta_warnings
 from .network import NetworkInstance, instantiate
 from .options import ENGINES, RunOptions, SimulationError  # noqa: F401 (re-exported: their old home)
 from .plan import BuildSettings
@@ -192,7 +194,9 @@ class NeuronSimulation:
                                                   self.options.event_timing,
                                                   self._recorded_paths() if self.options.split_inputs else None)
         if self.rank == 0:  # where nmlhub's result differs from jLEMS's by design, the run says so too
-            for problem in unpooled_ion_warnings(self.model, self.mechanisms):
+            for problem in [*unpooled_ion_warnings(self.model, self.mechanisms),
+                            *default_temperature_warnings(self.model, self.network, self.mechanisms),
+                            *unfollowed_meta_warnings(self.model.simulation)]:
                 log.warning("%s", problem)
         h.load_file("stdrun.hoc")
         temperature = getattr(self.network, "temperature", None)
