@@ -5,6 +5,7 @@ make_references.py there)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +169,72 @@ def test_a_type_no_file_defines_is_refused_at_the_element_that_names_it(tmp_path
     assert "\n" not in message and "Traceback" not in message
     assert message == (f"nmlhub: error: {cells}:{line}: <steadyState type='kInfTypo'>: not supported: type 'kInfTypo' "
                        "is defined by no ComponentType nmlhub has (nor jNeuroML's core types)")
+
+
+def test_a_simulation_asking_the_neuron_export_for_cvode_is_run_at_its_step_and_says_so(tmp_path):
+    """`<Meta for="neuron" method="cvode" .../>` (NEURONShowcase's Ex5 cvode test) makes jNeuroML's
+    NEURON export integrate with CVode; jLEMS ignores it, and so did nmlhub, without a word. nmlhub
+    still runs the fixed step of the file, and validate and run now say so at the <Meta> element.
+    The run is the one of the same model without the <Meta>, sample for sample."""
+    lems = DATA / "LEMS_meta_cvode.xml"
+    line = next(k for k, text in enumerate(lems.read_text().splitlines(), 1) if "<Meta " in text)
+    expected = (f"{lems}:{line}: <Meta for='neuron'>: warning: method 'cvode' (abs_tolerance 0.0001, "
+                "rel_tolerance 0.001) is not followed: nmlhub runs NEURON at the fixed step of the simulation "
+                "(0.025 ms), as jLEMS does; jNeuroML's NEURON export uses the method asked for")
+    validate = _nmlhub("validate", str(lems))
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert expected in validate.stdout
+    run = _nmlhub("run", str(lems), "--outdir", str(tmp_path / "meta"))
+    assert run.returncode == 0, run.stderr
+    assert expected in run.stderr
+    plain = tmp_path / "LEMS_plain.xml"
+    plain.write_text("\n".join(t for t in lems.read_text().splitlines() if "<Meta " not in t))
+    shutil.copy(DATA / "chain_cell.nml", tmp_path)
+    run = _nmlhub("run", str(plain), "--outdir", str(tmp_path / "plain"))
+    assert run.returncode == 0, run.stderr
+    assert "<Meta" not in run.stderr
+    ours, without_meta = np.loadtxt(tmp_path / "meta" / "meta_cvode.dat"), np.loadtxt(tmp_path / "plain" / "meta_cvode.dat")
+    assert ours.shape == (2401, 3)  # 60 ms at 0.025 ms
+    np.testing.assert_array_equal(ours, without_meta)
+
+
+def test_a_channel_with_an_id_as_long_as_neuroconstruct_writes_them_runs(tmp_path):
+    """A channel id of 73 characters (Thalamocortical's naf_tcr__shift_hnafmin7__shift_mnaf_...:
+    66): every flat name of the generated mechanism starts with it, and eight names on a RANGE
+    line made 726 characters, which nocmodl does not read; nmlhub refused the model ('an NMODL line
+    of 726 characters ... which nmlhub cannot split'), jLEMS runs it. Now the names are spread
+    over lines that fit, and the cell follows jLEMS (NEURON's implicit step against jLEMS's
+    explicit one: within 1 % of each column's range)."""
+    run = _nmlhub("run", str(DATA / "LEMS_long_ids.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours = np.loadtxt(tmp_path / "long_ids.dat")
+    jlems = np.loadtxt(REFERENCE / "long_ids.dat")
+    assert ours.shape == jlems.shape
+    assert np.ptp(jlems[:, 2]) > 0.05  # the channel's gate moves with the step
+    for column in (1, 2):
+        np.testing.assert_allclose(ours[:, column], jlems[:, column], atol=0.01 * np.ptp(jlems[:, column]))
+
+
+def test_a_network_without_temperature_whose_channel_reads_it_is_named_by_validate_and_run(tmp_path):
+    """A plain `network` (no temperature) holding a cell whose K channel has a q10ExpTemp
+    (NorenbergEtAl2010_DGBasketCell's Na_BC and K_BC): jLEMS stops ('Problem while trying to
+    return a value for variable temperature: NaN'); jNeuroML's NEURON export and nmlhub run it at
+    NEURON's default 6.3 degC, and nmlhub said nothing. Now validate and run say so at the
+    network, and the run equals jLEMS's run of the same cell in a network at 6.3 degC."""
+    lems, cells = DATA / "LEMS_no_temperature.xml", DATA / "no_temperature.nml"
+    line = next(k for k, text in enumerate(cells.read_text().splitlines(), 1) if '<network id="plainNet">' in text)
+    expected = (f"{cells}:{line}: <network id='plainNet'>: warning: network 'plainNet' sets no temperature "
+                "(a networkWithTemperature does), and channel density 'k_all' of 'q10Cell' reads it: nmlhub, "
+                "like jNeuroML's NEURON export, runs it at NEURON's default 6.3 degC; jLEMS stops")
+    validate = _nmlhub("validate", str(lems))
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert expected in validate.stdout
+    assert "sets no temperature" not in _nmlhub("validate", str(DATA / "LEMS_temperature_6_3.xml")).stdout
+    run = _nmlhub("run", str(lems), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    assert expected in run.stderr
+    ours = np.loadtxt(tmp_path / "no_temperature.dat")
+    jlems = np.loadtxt(REFERENCE / "temperature_6_3.dat")
+    assert ours.shape == jlems.shape
+    for column in (1, 2):
+        np.testing.assert_allclose(ours[:, column], jlems[:, column], atol=0.01 * np.ptp(jlems[:, column]))

@@ -14,7 +14,7 @@ from .nmodl_names import (AHEAD, CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, I
                           MIDSTEP, NLEMS, NMODL_LINE_LIMIT, REGIME, TINPUT, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
                           WHOLE_CONDUCTANCE,
                           safe_name, transfer_buffer, watch_value)
-from .shorten import Shortener, local_lines
+from .shorten import MAX_LINE, Shortener, fitting_chunks, local_lines
 from .translate import Condition
 
 
@@ -95,7 +95,7 @@ class Printer(LeadPrinter):
             lines.append(f"    NONSPECIFIC_CURRENT {CURRENT}")
         if self.pointers:
             lines.append("    POINTER " + ", ".join(self.pointers.values()))
-        for chunk in _chunks(self._range_variables(), 8):
+        for chunk in _chunks(self._range_variables(), 8, NMODL_LINE_LIMIT - len("    RANGE ")):
             lines.append("    RANGE " + ", ".join(chunk))
         return lines + ["}", ""]
 
@@ -448,6 +448,5 @@ _HELPERS = [
 ]
 
 
-def _chunks(items: list[str], size: int) -> list[list[str]]:
-    items = [i for i in dict.fromkeys(items) if i]
-    return [items[k:k + size] for k in range(0, len(items), size)]
+def _chunks(items: list[str], size: int, width: int) -> list[list[str]]:
+    return fitting_chunks([i for i in dict.fromkeys(items) if i], size, width)

@@ -94,6 +94,8 @@ class Simulation:
         What to record and show.
     meta
         Attributes of ``<Meta>`` children (simulator hints), as written.
+    meta_elements
+        Each ``<Meta>`` child on its own: its line and its attributes (``for`` included).
     holder
         The LEMS component the target network was written inside (Ex17's tissue), when the
         simulation targeted it: its dynamics run beside the network
@@ -113,6 +115,7 @@ class Simulation:
     meta: tuple[tuple[str, str], ...] = ()
     location: Location | None = field(default=None, compare=False)
     holder: str | None = None
+    meta_elements: tuple[tuple[int | None, tuple[tuple[str, str], ...]], ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
@@ -167,7 +170,7 @@ def parse_simulation(element: etree._Element, units: UnitRegistry, file: str) ->
     except ValueError:
         raise ModelError(f"seed '{seed_text}' is not an integer", **where) from None
 
-    outputs, events, displays, meta = [], [], [], []
+    outputs, events, displays, meta, meta_elements = [], [], [], [], []
     for child in element:
         tag = local_name(child)
         if tag == "OutputFile":
@@ -179,8 +182,10 @@ def parse_simulation(element: etree._Element, units: UnitRegistry, file: str) ->
             displays.append(_display(child, child_where))
         elif tag == "Meta":
             meta.extend(sorted(child.attrib.items()))
+            meta_elements.append((child.sourceline, tuple(sorted(child.attrib.items()))))
     return Simulation(sim_id, length, step, element.get("target"), seed, tuple(outputs), tuple(events),
-                      tuple(displays), tuple(meta), Location(file, element.sourceline))
+                      tuple(displays), tuple(meta), Location(file, element.sourceline),
+                      meta_elements=tuple(meta_elements))
 
 
 def _children(element: etree._Element, tag: str) -> list[etree._Element]:

@@ -14,7 +14,6 @@ import numpy as np
 from ..errors import NmlhubError
 from ..model import Model, load
 from ..model.checks import require_runnable
-from ..model.ignored_attributes import ignored_attribute_warnings
 from ..model.paths import QuantityPathError, line_quoting
 from ..model.simulation import Simulation, checked_time
 from ..results import Results
@@ -27,8 +26,8 @@ from .coupling import resend_potentials
 from .input_clock import set_input_clock
 from .engine import engine_named
 from .mechcache import MechanismCache
-from .unpooled_ions import unpooled_ion_warnings
 from .network import NetworkInstance, instantiate
+from .design_warnings import design_warnings
 from .options import ENGINES, RunOptions, SimulationError  # noqa: F401 (re-exported: their old home)
 from .plan import BuildSettings
 from .spikes import CellSpikes, GidSpikes, spike_recorder
@@ -193,7 +192,7 @@ class NeuronSimulation:
                                                   self.options.event_timing,
                                                   self._recorded_paths() if self.options.split_inputs else None)
         if self.rank == 0:  # where nmlhub's result differs from jLEMS's by design, the run says so too
-            for problem in unpooled_ion_warnings(self.model, self.mechanisms) + ignored_attribute_warnings(self.model):
+            for problem in design_warnings(self.model, self.network, self.mechanisms):
                 log.warning("%s", problem)
         h.load_file("stdrun.hoc")
         temperature = getattr(self.network, "temperature", None)

@@ -15,8 +15,10 @@ from ..errors import NmlhubError
 from ..model import Model
 from ..model.paths import CellPath, parse_path
 from ..model.records import Problem
+from ..model.meta_hints import unfollowed_meta_warnings
 from ..model.unset_parameters import unused_unset_parameter_warnings
 from .unpooled_ions import unpooled_ion_warnings
+from .default_temperature import default_temperature_warnings
 from ..model.validate import validate as validate_files
 
 
@@ -33,7 +35,8 @@ def validate(path: str | Path) -> list[Problem]:
     list of Problem
         Errors and warnings, each naming file, line and element; empty when the model is valid.
     """
-    return validate_files(path, extra_checks=(translation_problems,))
+    return validate_files(path, extra_checks=(translation_problems,
+                                              lambda model: unfollowed_meta_warnings(model.simulation)))
 
 
 def translation_problems(model: Model) -> list[Problem]:
@@ -75,6 +78,7 @@ def translation_problems(model: Model) -> list[Problem]:
                                  exc.element, "warning")]
     components = {pop.id: pop.component for pop in network.populations}
     problems = unused + unpooled_ion_warnings(model, mechanisms) + _coupling_problems(model, network, mechanisms)
+    problems += default_temperature_warnings(model, network, mechanisms)
     for path in _recorded_quantities(simulation):
         parsed = _point_cell_variable(path)
         if parsed is None or components.get(parsed.population) is None:

@@ -1,0 +1,20 @@
+"""Where a run's result differs from jLEMS's, or from what the file asks, by nmlhub's design: the
+warnings a run logs (and ``validate`` prints) so that no such difference is silent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model.ignored_attributes import ignored_attribute_warnings
+from ..model.meta_hints import unfollowed_meta_warnings
+from .default_temperature import default_temperature_warnings
+from .unpooled_ions import unpooled_ion_warnings
+
+
+def design_warnings(model: Any, network: Any, mechanisms: Any) -> list[str]:
+    """One line per difference: ions without a pool, attributes jLEMS ignores, a network run at
+    NEURON's default temperature, simulation hints (``<Meta>``) not followed."""
+    return [*unpooled_ion_warnings(model, mechanisms),
+            *ignored_attribute_warnings(model),
+            *default_temperature_warnings(model, network, mechanisms),
+            *unfollowed_meta_warnings(model.simulation)]
