@@ -12,7 +12,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 #: LEMS file -> the output file jLEMS writes for it.
-MODELS = {"LEMS_derived_capacitance.xml": "derived_capacitance.dat"}
+MODELS = {"LEMS_derived_capacitance.xml": "derived_capacitance.dat", "LEMS_no_onstart.xml": "no_onstart.dat"}
 
 
 def main() -> None:
