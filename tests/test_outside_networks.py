@@ -163,3 +163,41 @@ def test_onstart_reads_a_derived_variable_with_the_state_it_has_just_set(tmp_pat
     assert ours.shape == jlems.shape
     assert jlems[0, 2] == pytest.approx(1 / (1 + np.exp(2)), abs=1e-7)  # Winf at V0 = -2
     np.testing.assert_allclose(ours[:, :3], jlems[:, :3], rtol=0, atol=1e-6)
+
+
+# -- Session 12 (docs/osb_outside_corpus.md "Session 12: network models") --------------------------
+
+
+def test_a_derived_parameter_in_place_of_a_base_types_parameter_runs_as_jlems(tmp_path):
+    """A type computing the capacitance its base type declares as a Parameter (c302's cellW2D:
+    ``<DerivedParameter name="C" value="tau*COND_SCALE"/>`` over baseCellMembPotCap's C) was
+    refused ("does not set its parameter 'C'"), where jLEMS runs it; now the derived value
+    takes the parameter's place: v rises to 2 mV with tau = C / G = 10 ms, as in jLEMS and as
+    the analytic solution of the 2 pA pulse from 5 to 25 ms."""
+    lems = DATA / "LEMS_derived_capacitance.xml"
+    run = _nmlhub("run", str(lems), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours, jlems = np.loadtxt(tmp_path / "derived_capacitance.dat"), np.loadtxt(REFERENCE / "derived_capacitance.dat")
+    assert ours.shape == jlems.shape
+    np.testing.assert_allclose(ours, jlems, rtol=0, atol=1e-8)
+    t = ours[:, 0]
+    during = (t > 5e-3) & (t <= 25e-3)
+    analytic = 2e-3 * (1 - np.exp(-(t[during] - 5e-3) / 10e-3))
+    np.testing.assert_allclose(ours[during, 1], analytic, rtol=0, atol=2e-6)  # explicit step: O(dt)
+    validate = _nmlhub("validate", str(lems))
+    assert validate.returncode == 0 and "does not set its parameter" not in validate.stdout + validate.stderr
+
+
+def test_a_cells_v_without_onstart_starts_at_zero_as_in_jlems(tmp_path):
+    """A LEMS cell type whose StateVariable v has no OnStart starts at 0 in jLEMS (as every LEMS
+    state does); nmlhub started it at NEURON's -65 mV, silently (v relaxed from -65 mV). Now 0:
+    equal to jLEMS and to the analytic solution of the 2 pA pulse (tau 10 ms, to 2 mV)."""
+    run = _nmlhub("run", str(DATA / "LEMS_no_onstart.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours, jlems = np.loadtxt(tmp_path / "no_onstart.dat"), np.loadtxt(REFERENCE / "no_onstart.dat")
+    assert ours.shape == jlems.shape and jlems[0, 1] == 0.0
+    np.testing.assert_allclose(ours, jlems, rtol=0, atol=1e-8)
+    t = ours[:, 0]
+    during = (t > 5e-3) & (t <= 25e-3)
+    analytic = 2e-3 * (1 - np.exp(-(t[during] - 5e-3) / 10e-3))
+    np.testing.assert_allclose(ours[during, 1], analytic, rtol=0, atol=2e-6)

@@ -104,7 +104,7 @@ class Flattener:
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
                     lems_model.import_from_file(str(folder / "model.xml"))
-                    self._resolved = lems_model.resolve()
+                    self._resolved = _resolve(lems_model)
             except Exception as exc:  # pylems raises plain exceptions; nmlhub names the element
                 raise pylems_error(exc, self._model) from None
         changed = [_keep_nearest_declarations(ct, lems_model.component_types)
@@ -148,6 +148,43 @@ class Flattener:
         """Store what was flattened in the cache (if any)."""
         if self._cache is not None:
             self._cache.save()
+
+
+def _resolve(lems_model: Any) -> Any:
+    """pylems's ``Model.resolve``, with a DerivedParameter that a type declares in place of a
+    Parameter of its base types (c302's cellW2D: ``C = tau * COND_SCALE`` over
+    baseCellMembPotCap's Parameter C) taking that parameter's place, as in jLEMS: pylems keeps
+    the base type's Parameter and refuses every component for not setting it."""
+    resolved = lems_model.copy()
+    for component_type in resolved.component_types:
+        resolved.resolve_component_type(component_type)
+    for component_type in resolved.component_types:
+        _derived_replaces_parameter(component_type, lems_model.component_types)
+    for component in resolved.components:
+        if component.id not in resolved.fat_components:
+            resolved.add(resolved.fatten_component(component))
+    last_type = list(resolved.component_types)[-1] if resolved.component_types else None
+    for constant in (last_type.constants if last_type is not None else []):  # as pylems does
+        constant = constant.copy()
+        constant.numeric_value = resolved.get_numeric_value(constant.value, constant.dimension)
+        resolved.add(constant)
+    lems_model.resolved_model = resolved
+    return resolved
+
+
+def _derived_replaces_parameter(resolved: Any, own_types: Any) -> None:
+    """Drop from a resolved type each Parameter whose name the nearest type of its chain that
+    declares the name declares as a DerivedParameter (``own_types``: before pylems merged)."""
+    for name in set(resolved.parameters.keys()) & set(resolved.derived_parameters.keys()):
+        type_name, seen = resolved.name, set()
+        while type_name in own_types and type_name not in seen:
+            seen.add(type_name)
+            own = own_types[type_name]
+            if name in own.derived_parameters or name in own.parameters:
+                if name in own.derived_parameters and name not in own.parameters:
+                    del resolved.parameters[name]
+                break
+            type_name = own.extends
 
 
 def _own_declaration(name: str, component_type: Any) -> str | None:

@@ -207,8 +207,10 @@ class Printer(LeadPrinter):
             lines.append(f"    {LEAD_STEP} = 0")
         if self.role.membrane:
             # NEURON's v cannot be set in INITIAL: the value is kept in vinit_nml and the driver
-            # sets the section's v from it before the first step.
-            lines.append(f"    {VINIT} = v")
+            # sets the section's v from it before the first step. Without an OnStart setting v it
+            # starts at 0, as any LEMS StateVariable does in jLEMS (not at NEURON's -65 mV).
+            sets_v = any(a.kind == "assign" and a.target == "v" for a in self.flat.on_start)
+            lines.append(f"    {VINIT} = {'v' if sets_v else '0'}")
         return lines + self._initial_actions(plan)
 
     def _on_start_actions(self) -> list[str]:
