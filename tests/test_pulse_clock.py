@@ -242,7 +242,8 @@ def test_ex25_zero_delay_the_exports_synapse_current_is_a_step_late():
 
 @pytest.mark.parametrize("name", ["jlems_pulse_clock", "export_pulse_clock", "export_pulse_clock_2c",
                                   "jlems_pulse_clock_hh", "export_pulse_clock_hh",
-                                  "jlems_ex25_zero_delay", "export_ex25_zero_delay"])
+                                  "jlems_ex25_zero_delay", "export_ex25_zero_delay",
+                                  "jlems_pulse_clock_hh_rates"])
 def test_references_record_their_jnml(name):
     assert "jNeuroML v" in str(np.load(DATA / f"{name}.npz")["jnml_version"])
 
@@ -291,3 +292,36 @@ def test_hh_soma_lag_gives_the_two_samples_of_ex25_zero_delays_spike():
     assert (_crossing(ours), _crossing(in_step)) == (317, 317)
     assert np.abs(lagged - jlems).max() < 1e-8
     assert np.abs(in_step - ours).max() < 1e-9
+
+
+def test_hh_soma_lag_jlems_rates_read_v_two_steps_before_the_current():
+    """Where jLEMS's lag sits (LEMS_pulse_clock_hh_rates.xml: the same run with m's two rates and
+    the sodium density's current recorded). The values recorded at sample n + 1 are those of the
+    step from sample n: the density's current is the one of m, h and v of sample n (no lag), the
+    gate steps with the rates recorded at n + 1, and these are NeuroML's rates at v of sample
+    n - 2: the rates read v two steps before the current does."""
+    lag = _hh_soma_lag()
+    probe = _stored("jlems_pulse_clock_hh_rates")
+    gates = _stored("jlems_pulse_clock_hh")
+    assert np.array_equal(probe[:, :3], gates[:, :3])  # the same run: h comes from the other file
+    v_mv, m, h = probe[:, 1] * 1e3, probe[:, 2], gates[:, 3]
+    alpha, beta = probe[:, 3] * 1e-3, probe[:, 4] * 1e-3  # per ms
+    i_na = probe[:, 5]
+    steps = np.arange(4, len(v_mv) - 3)  # from sample n to n + 1, once the lag is past v's start
+    neuroml = np.array([lag.rates(v)["m"] for v in v_mv])
+
+    def rates_off(older: int) -> float:
+        return np.abs(neuroml[steps - older, 0] / alpha[steps + 1] - 1).max()
+
+    def gate_step_off(shift: int) -> float:
+        a, b = alpha[steps + shift], beta[steps + shift]
+        return np.abs(m[steps] + lag.DT_MS * (a * (1 - m[steps]) - b * m[steps]) - m[steps + 1]).max()
+
+    def current_off(older: int) -> float:
+        n = steps - older
+        expected = 1200.0 * m[n] ** 3 * h[n] * (0.05 - probe[n, 1])  # S/m2 and V: A/m2
+        return np.abs(expected / i_na[steps + 1] - 1).max()
+
+    assert rates_off(2) < 2e-6 and min(rates_off(k) for k in (0, 1, 3)) > 1e-3
+    assert gate_step_off(1) < 5e-8 and min(gate_step_off(k) for k in (0, 2)) > 1e-6
+    assert current_off(0) < 2e-6 and min(current_off(k) for k in (-1, 1)) > 1e-3
