@@ -15,6 +15,7 @@ from NeuroML's definitions of the Hodgkin-Huxley rates.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import subprocess
 import sys
@@ -205,8 +206,8 @@ def test_export_first_step_is_the_leak_alone():
 def test_hh_soma_pulse_at_jlems_step():
     """Ex25's soma alone: nmlhub's pulse acts from the step ending at 1 ms, as jLEMS's. (Until
     then nmlhub's v is jLEMS's within 1e-7 V; the two part slowly during the pulse, 0.067 mV by
-    3 ms, while jLEMS's gates stay at their initial values two samples longer than nmlhub's:
-    not the input's clock, not examined here.)"""
+    3 ms: not the input's clock but jLEMS's gates reading v two steps late, see
+    test_hh_soma_lag_jlems_gates_read_v_two_steps_late.)"""
     jlems = _stored("jlems_pulse_clock_hh")
     ours = _nmlhub("LEMS_pulse_clock_hh.xml")
     start = _jlems_steps(1000)[0]
@@ -241,6 +242,86 @@ def test_ex25_zero_delay_the_exports_synapse_current_is_a_step_late():
 
 @pytest.mark.parametrize("name", ["jlems_pulse_clock", "export_pulse_clock", "export_pulse_clock_2c",
                                   "jlems_pulse_clock_hh", "export_pulse_clock_hh",
-                                  "jlems_ex25_zero_delay", "export_ex25_zero_delay"])
+                                  "jlems_ex25_zero_delay", "export_ex25_zero_delay",
+                                  "jlems_pulse_clock_hh_rates"])
 def test_references_record_their_jnml(name):
     assert "jNeuroML v" in str(np.load(DATA / f"{name}.npz")["jnml_version"])
+
+
+def _hh_soma_lag():
+    """tests/data/pulse_clock/hh_soma_lag.py: forward Euler of the HH soma, gates reading v late."""
+    spec = importlib.util.spec_from_file_location("hh_soma_lag", DATA / "hh_soma_lag.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_hh_soma_lag_jlems_gates_read_v_two_steps_late():
+    """Ex25's HH soma alone (pulse_clock_hh.net.nml, v and the three gates at every sample): an
+    independent forward Euler computation from NeuroML's rate definitions gives nmlhub's samples
+    when the gates step from v of the same sample (forward Euler on the whole system), and
+    jLEMS's stored samples, to its 8 digits, only when the gate step from sample n reads v of
+    sample n - 2; every other order is more than 1e-5 V away (event_timing.md, "hh_soma_lag")."""
+    lag = _hh_soma_lag()
+    jlems = _stored("jlems_pulse_clock_hh")
+    ours = _nmlhub("LEMS_pulse_clock_hh.xml")
+    away = {}
+    for steps in range(4):
+        computed = lag.forward_euler(steps)
+        away[steps] = {name: (np.abs(computed[:, 1] - table[:, 1]).max(),
+                              np.abs(computed[:, 2:] - table[:, 2:]).max())
+                       for name, table in (("jlems", jlems), ("nmlhub", ours))}
+    assert away[0]["nmlhub"][0] < 1e-12 and away[0]["nmlhub"][1] < 1e-12, away[0]
+    assert away[2]["jlems"][0] < 10 * DIGITS_V and away[2]["jlems"][1] < 1e-7, away[2]
+    for steps in (0, 1, 3):
+        assert away[steps]["jlems"][0] > 1e-5, away[steps]
+    for steps in (1, 2, 3):
+        assert away[steps]["nmlhub"][0] > 1e-5, away[steps]
+
+
+def test_hh_soma_lag_gives_the_two_samples_of_ex25_zero_delays_spike():
+    """The source soma of ex25_zero_delay.net.nml crosses -20 mV at jLEMS's sample 319 and
+    nmlhub's 317: the same computation gives 319 with jLEMS's two-step lag of v in the gates
+    (the whole spike within 1e-8 V of jLEMS's file) and 317 without it."""
+    lag = _hh_soma_lag()
+    jlems = _stored("jlems_ex25_zero_delay")[:, 1]
+    ours = _nmlhub("LEMS_ex25_zero_delay.xml")[:, 1]
+    lagged = lag.forward_euler(2, "ex25_zero_delay")[:, 1]
+    in_step = lag.forward_euler(0, "ex25_zero_delay")[:, 1]
+    assert (_crossing(jlems), _crossing(lagged)) == (319, 319)
+    assert (_crossing(ours), _crossing(in_step)) == (317, 317)
+    assert np.abs(lagged - jlems).max() < 1e-8
+    assert np.abs(in_step - ours).max() < 1e-9
+
+
+def test_hh_soma_lag_jlems_rates_read_v_two_steps_before_the_current():
+    """Where jLEMS's lag sits (LEMS_pulse_clock_hh_rates.xml: the same run with m's two rates and
+    the sodium density's current recorded). The values recorded at sample n + 1 are those of the
+    step from sample n: the density's current is the one of m, h and v of sample n (no lag), the
+    gate steps with the rates recorded at n + 1, and these are NeuroML's rates at v of sample
+    n - 2: the rates read v two steps before the current does."""
+    lag = _hh_soma_lag()
+    probe = _stored("jlems_pulse_clock_hh_rates")
+    gates = _stored("jlems_pulse_clock_hh")
+    assert np.array_equal(probe[:, :3], gates[:, :3])  # the same run: h comes from the other file
+    v_mv, m, h = probe[:, 1] * 1e3, probe[:, 2], gates[:, 3]
+    alpha, beta = probe[:, 3] * 1e-3, probe[:, 4] * 1e-3  # per ms
+    i_na = probe[:, 5]
+    steps = np.arange(4, len(v_mv) - 3)  # from sample n to n + 1, once the lag is past v's start
+    neuroml = np.array([lag.rates(v)["m"] for v in v_mv])
+
+    def rates_off(older: int) -> float:
+        return np.abs(neuroml[steps - older, 0] / alpha[steps + 1] - 1).max()
+
+    def gate_step_off(shift: int) -> float:
+        a, b = alpha[steps + shift], beta[steps + shift]
+        return np.abs(m[steps] + lag.DT_MS * (a * (1 - m[steps]) - b * m[steps]) - m[steps + 1]).max()
+
+    def current_off(older: int) -> float:
+        n = steps - older
+        expected = 1200.0 * m[n] ** 3 * h[n] * (0.05 - probe[n, 1])  # S/m2 and V: A/m2
+        return np.abs(expected / i_na[steps + 1] - 1).max()
+
+    assert rates_off(2) < 2e-6 and min(rates_off(k) for k in (0, 1, 3)) > 1e-3
+    assert gate_step_off(1) < 5e-8 and min(gate_step_off(k) for k in (0, 2)) > 1e-6
+    assert current_off(0) < 2e-6 and min(current_off(k) for k in (-1, 1)) > 1e-3

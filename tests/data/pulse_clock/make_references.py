@@ -14,6 +14,8 @@ The models (written by hand, dt 0.005 ms, 3 ms):
   (soma and dendrite), which jLEMS refuses; its soma is recorded.
 - ``LEMS_pulse_clock_hh.xml`` / ``pulse_clock_hh.net.nml``: NeuroML2-core Ex25's soma alone (its
   Hodgkin-Huxley channels, leak reversal -54.3 mV, initial -65 mV) with a pulse at 1 ms.
+- ``LEMS_pulse_clock_hh_rates.xml``: the same soma with the sodium gate ``m``, its two rates and
+  the sodium density's current recorded (jLEMS only: where its gates read v, "hh_soma_lag").
 - ``LEMS_ex25_zero_delay.xml`` / ``ex25_zero_delay.net.nml``: Ex25's connection without delay on
   its own: that soma, spiking once, drives Ex25's AMPA synapse on a passive cell at rest.
 
@@ -43,7 +45,10 @@ MODELS = {
     "pulse_clock_2c": ("pulse_clock_2c.v.dat", False),
     "pulse_clock_hh": ("pulse_clock_hh.v.dat", True),
     "ex25_zero_delay": ("ex25_zero_delay.v.dat", True),
+    "pulse_clock_hh_rates": ("pulse_clock_hh_rates.v.dat", True),
 }
+#: models whose only reference is jLEMS's (what jLEMS's own components read)
+JLEMS_ONLY = {"pulse_clock_hh_rates"}
 
 
 def jnml() -> str:
@@ -77,6 +82,7 @@ def main() -> None:
     chosen = sys.argv[1:] or list(MODELS)
     for stem, (trace_file, jlems_runs) in ((stem, MODELS[stem]) for stem in chosen):
         engines = (("jlems", False), ("export", True)) if jlems_runs else (("export", True),)
+        engines = engines[:1] if stem in JLEMS_ONLY else engines
         for engine, export in engines:
             table = run_engine(stem, trace_file, export)
             np.savez_compressed(HERE / f"{engine}_{stem}.npz", traces=table, jnml_version=np.array(version))
