@@ -16,7 +16,6 @@ from NeuroML's definitions of the Hodgkin-Huxley rates.
 from __future__ import annotations
 
 import importlib.util
-import math
 import subprocess
 import sys
 from dataclasses import replace
@@ -163,22 +162,8 @@ def test_ex25_with_the_exports_input_clock_gives_the_mep(tmp_path):
 
 
 def _hh_rates(v_mv: float) -> dict[str, float]:
-    """Steady states of Ex25's gates at v (mV), from NeuroML's HHExpLinearRate, HHExpRate and
-    HHSigmoidRate (rates per ms)."""
-    def exp_linear(rate, midpoint, scale):
-        x = (v_mv - midpoint) / scale
-        return rate * x / (1 - math.exp(-x))
-
-    def exponential(rate, midpoint, scale):
-        return rate * math.exp((v_mv - midpoint) / scale)
-
-    def sigmoid(rate, midpoint, scale):
-        return rate / (1 + math.exp(-(v_mv - midpoint) / scale))
-
-    pairs = {"m": (exp_linear(1, -40, 10), exponential(4, -65, -18)),
-             "h": (exponential(0.07, -65, -20), sigmoid(1, -35, 10)),
-             "n": (exp_linear(0.1, -55, 10), exponential(0.125, -65, -80))}
-    return {gate: alpha / (alpha + beta) for gate, (alpha, beta) in pairs.items()}
+    """Steady states of Ex25's gates at v (mV), from NeuroML's rate types (hh_soma_lag.rates)."""
+    return {gate: alpha / (alpha + beta) for gate, (alpha, beta) in _hh_soma_lag().rates(v_mv).items()}
 
 
 #: Ex25's membrane (mS/cm2, mV, uF/cm2)
