@@ -10,6 +10,7 @@ component that reads the temperature.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from ..model import Model
@@ -61,10 +62,18 @@ def _reader(cm: Any) -> str | None:
     for density in getattr(biophysics, "densities", None) or []:
         if _reads(density.mechanism.text):
             return f"channel density '{density.density_id.split('__', 1)[-1]}'"
-    mechanism = getattr(cm, "mechanism", None)
-    if mechanism is not None and _reads(mechanism.text):
+    if _reads(_mechanism_text(cm)):
         return "the mechanism"
     return None
+
+
+def _mechanism_text(cm: Any) -> str:
+    """The NMODL of a component's own mechanism: generated, or the user's ``.mod`` file."""
+    text = getattr(getattr(cm, "mechanism", None), "text", None)
+    user_mod = getattr(cm, "user_mod", None)
+    if text is None and user_mod is not None:
+        text = Path(user_mod).read_text(errors="replace")
+    return text or ""
 
 
 def _reads(text: str) -> bool:
