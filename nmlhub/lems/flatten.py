@@ -104,7 +104,7 @@ class Flattener:
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
                     lems_model.import_from_file(str(folder / "model.xml"))
-                    self._resolved = _resolve(lems_model)
+                    self._resolved = _resolve_model(lems_model)
             except Exception as exc:  # pylems raises plain exceptions; nmlhub names the element
                 raise pylems_error(exc, self._model) from None
         changed = [_keep_nearest_declarations(ct, lems_model.component_types)
@@ -150,7 +150,7 @@ class Flattener:
             self._cache.save()
 
 
-def _resolve(lems_model: Any) -> Any:
+def _resolve_model(lems_model: Any) -> Any:
     """pylems's ``Model.resolve``, with a DerivedParameter that a type declares in place of a
     Parameter of its base types (c302's cellW2D: ``C = tau * COND_SCALE`` over
     baseCellMembPotCap's Parameter C) taking that parameter's place, as in jLEMS: pylems keeps
