@@ -104,7 +104,7 @@ def main() -> None:
             theirs = neuron_run(events, Path(tmp), dt, args.tstop)
         rows.append((dt, len(events), ours, theirs))
     finest = rows[-1]
-    print(f"| dt ms | input events | nmlhub spikes (ms) | NEURON hh + Exp2Syn spikes (ms) | largest |nmlhub - finest| | largest |NEURON - finest| |")
+    print("| dt ms | input events | nmlhub spikes (ms) | NEURON hh + Exp2Syn spikes (ms) | largest |nmlhub - finest| | largest |NEURON - finest| |")
     print("|---|---|---|---|---|---|")
     for dt, n, ours, theirs in rows:
         def off(times: list[float], reference: list[float]) -> str:
