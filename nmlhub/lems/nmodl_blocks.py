@@ -14,7 +14,7 @@ from .nmodl_names import (AHEAD, CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, I
                           MIDSTEP, NLEMS, NMODL_LINE_LIMIT, REGIME, TINPUT, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
                           WHOLE_CONDUCTANCE,
                           safe_name, transfer_buffer, watch_value)
-from .shorten import MAX_LINE, Shortener, fitting_chunks, local_lines
+from .shorten import Shortener, fitting_chunks, local_lines
 from .translate import Condition
 
 
