@@ -162,3 +162,13 @@ def test_the_exports_cells_read_every_such_input_a_step_late():
                 v[n + 1] = (v[n] * capacitance / dt + conductance * reversal + drive) / (capacitance / dt + conductance)
             off = np.abs(v - export[:, k]).max()
             assert (off < V_DIGITS) if within else (off > 5e-6), (cell, late, off)
+
+
+def test_a_compound_input_reading_its_own_state_too_is_said(tmp_path):
+    """A derived current summing a child's current that the child's condition sets and a state of
+    its own (jLEMS: the child's of the step's end, its own of the step's start) does not lead:
+    one line names the type, the current, the condition and the state."""
+    run = _run(DATA / "LEMS_lead_compound_warned.xml", tmp_path)
+    lines = [line for line in run.stderr.splitlines() if "one step later than jLEMS" in line]
+    assert len(lines) == 1, run.stderr
+    assert all(word in lines[0] for word in ("decayingOffsetSum", "'i'", "halfOn_tsince > halfOn_half", "'offset'"))
