@@ -12,7 +12,9 @@ such a current a step late (tests/conformance/event_timing.md, "reset_samples").
 Such an input *leads*: its BREAKPOINT, once per step before it hands its current to NEURON,
 performs the own dynamics of the step (the explicit Euler step of its states, then every condition
 in the order of the file, tested on the new values), so its current, and its recorded values, are
-jLEMS's of the step. Derived variables keep the values of the start of the step, as in jLEMS.
+jLEMS's of the step. Derived variables keep the values of the start of the step, as in jLEMS,
+except a parent's on the way to a derived current that sums its children's states (a
+compoundInput of such inputs: ``children_read``), computed again after the children's step.
 
 Not leading, as they already act at jLEMS's step: currents that are derived variables (computed
 from the values at the start of the step in both), and currents set by conditions tested on the
@@ -89,9 +91,9 @@ def children_read(flat: FlatComponent, current: str) -> tuple[list[str], list[st
         if upward or via:
             fresh.append(name)
             states += [s for s in upward if s not in states]
-    needed = _read_by(current, derived)
-    return [s for s in states if any(s in ex.names(derived[d]) for d in needed if d in fresh)], \
-        [d for d in fresh if d in needed]
+    needed = [d for d in fresh if d in _read_by(current, derived)]
+    read = set().union(*(ex.names(derived[d]) for d in needed))
+    return [s for s in states if s in read], needed
 
 
 def _read_by(name: str, derived: dict[str, ex.Expr]) -> set[str]:
@@ -129,7 +131,7 @@ def what_sets_the_current_late(flat: FlatComponent | None, role: str | None) -> 
     if current in flat.states:
         return _sets_late(flat, current, "its ")
     # A derived current: from the values at the start of the step, as in jLEMS, except the
-    # children's states it sums, which jLEMS's children set in the step before their parent reads them.
+    # children's states it sums: jLEMS's children set them before their parent reads them, in the step.
     for state in children_read(flat, current)[0]:
         cause = _sets_late(flat, state, "its child's ")
         if cause is not None:
