@@ -6,6 +6,7 @@ Python; what it printed is kept in tests/data/validate/jlems_said.txt (make_jlem
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import shutil
 import subprocess
@@ -35,7 +36,8 @@ def jlems(folder: Path, path: Path) -> str:
 
 
 def said(name: str) -> str:
-    return next(line for line in (DATA / "jlems_said.txt").read_text().splitlines() if line.startswith(name + ":"))
+    return next(line for line in (DATA / "jlems_said.txt").read_text().splitlines()
+                if line.split(":")[0].split(" ")[0] == name)
 
 
 def line_of(path: Path, text: str) -> int:
@@ -200,3 +202,61 @@ def test_run_warns_of_an_include_with_another_attribute(caplog, tmp_path):
     with caplog.at_level(logging.WARNING):
         nmlhub.simulate(str(tmp_path / INCLUDE.name))
     assert sum("reads the attributes of <Include> as one path" in r.getMessage() for r in caplog.records) == 1
+
+
+# -- dynamics jLEMS cannot read: event ports, assignments to derived variables, '>' ----------------
+
+def _variants() -> dict[str, tuple[str, str]]:
+    spec = importlib.util.spec_from_file_location("make_jlems_outputs", DATA / "make_jlems_outputs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.VARIANTS
+
+
+VARIANTS = _variants()
+EXPECTED = {  # what validate says, and what jLEMS said (jlems_said.txt)
+    "onevent_out_port": ("<OnEvent port='spike'> names an EventPort of direction 'out' (jLEMS needs direction "
+                         "'in'); nmlhub runs it on every event the cell receives", "this.eventPort\" is null"),
+    "onevent_no_port": ("<OnEvent port='nope'> names no EventPort of the type", "this.eventPort\" is null"),
+    "eventout_in_port": ("<EventOut port='in'> names an EventPort of direction 'in' (jLEMS needs direction 'out'); "
+                         "nmlhub sends the event out all the same", "this.r_eventPort\" is null"),
+    "eventout_no_port": ("<EventOut port='nope'> names no EventPort of the type", "this.r_eventPort\" is null"),
+    "assign_derived": ("<StateAssignment variable='drive'> assigns a variable that is not a StateVariable",
+                       "Can't find state variable drive"),
+    "symbol_comparison": ("condition 'v > th' compares with '>', which jLEMS cannot parse (write '.gt.')",
+                          "ParseError:  too many children left in container"),
+}
+
+
+def test_the_base_of_the_dynamics_variants_is_run_by_jlems_and_not_warned(tmp_path):
+    base = DATA / "LEMS_dynamics_base.xml"
+    assert [str(p) for p in validate(base) if p.severity != "info"] == []
+    assert "Finished reading, building, running" in said(base.name)
+    assert set(VARIANTS) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("variant", sorted(EXPECTED))
+def test_dynamics_jlems_refuses_are_warned_at_their_line(tmp_path, variant):
+    old, new = VARIANTS[variant]
+    path = tmp_path / f"LEMS_dynamics_{variant}.xml"
+    path.write_text((DATA / "LEMS_dynamics_base.xml").read_text().replace(old, new))
+    message, jlems_message = EXPECTED[variant]
+    line = line_of(path, new)
+    found = warnings_of(path, "jLEMS refuses this file")
+    assert len(found) == 1 and message in found[0] and found[0].startswith(f"{path}:{line}: <"), found
+    assert found[0].endswith("(in type leaky)")
+    assert is_valid(validate(path))
+    assert jlems_message in said(path.name)
+    if variant in ("onevent_out_port", "assign_derived"):  # jLEMS asked again for two of them
+        assert jlems_message in jlems(tmp_path, path)
+
+
+def test_run_warns_of_dynamics_jlems_refuses(caplog, tmp_path):
+    import nmlhub
+
+    old, new = VARIANTS["symbol_comparison"]
+    path = tmp_path / "LEMS_dynamics_symbol_comparison.xml"
+    path.write_text((DATA / "LEMS_dynamics_base.xml").read_text().replace(old, new))
+    with caplog.at_level(logging.WARNING):
+        nmlhub.simulate(str(path))
+    assert sum("which jLEMS cannot parse" in r.getMessage() for r in caplog.records) == 1

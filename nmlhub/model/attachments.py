@@ -48,7 +48,7 @@ def attachment_warnings(model: Model) -> list[Problem]:
         record = model.components.get(component_id)
         if record is None or record.type not in model.component_types or record.type in reported:
             continue
-        chain = [_definition(model, name, core_definitions()) for name in model.type_chain(record.type)]
+        chain = [type_definition(model, name, core_definitions()) for name in model.type_chain(record.type)]
         if not chain or chain[0] is None or _attachments(chain[0]):
             continue
         reported.add(record.type)
@@ -102,7 +102,9 @@ _KIND = {"projections": "projection", "electrical_projections": "electricalProje
          "continuous_projections": "continuousProjection"}
 
 
-def _definition(model: Model, name: str, core: dict[str, etree._Element]) -> etree._Element | None:
+def type_definition(model: Model, name: str, core: dict[str, etree._Element]) -> etree._Element | None:
+    """The definition of ComponentType ``name``: the model's own (re-read), else the core type's in
+    ``core``; None when neither has it."""
     own = model.component_types.get(name)
     if own is None:
         return core.get(name)
@@ -116,4 +118,4 @@ def _attachments(definition: etree._Element) -> list[etree._Element]:
     return [e for e in definition if isinstance(e.tag, str) and local_name(e) == "Attachments"]
 
 
-__all__ = ["attachment_warnings"]
+__all__ = ["attachment_warnings", "type_definition"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model.attachments import attachment_warnings
+from ..model.dynamics_refusals import dynamics_refusal_warnings
 from ..model.ignored_attributes import ignored_attribute_warnings
 from ..model.meta_hints import unfollowed_meta_warnings
 from .default_temperature import default_temperature_warnings
@@ -18,5 +19,6 @@ def design_warnings(model: Any, network: Any, mechanisms: Any) -> list[str]:
     return [*unpooled_ion_warnings(model, mechanisms),
             *ignored_attribute_warnings(model),
             *attachment_warnings(model),
+            *dynamics_refusal_warnings(model),
             *default_temperature_warnings(model, network, mechanisms),
             *unfollowed_meta_warnings(model.simulation)]

@@ -18,13 +18,24 @@ HERE = Path(__file__).resolve().parent
 #: The files asked, with the output kept as a reference when jLEMS runs them.
 FILES = {"LEMS_extends_without_dynamics.xml": "extends_without_dynamics.dat",
          "LEMS_extends_without_attachments.xml": None,
-         "LEMS_include_attribute.xml": None}
+         "LEMS_include_attribute.xml": None, "LEMS_dynamics_base.xml": None}
+#: Variants of LEMS_dynamics_base.xml jLEMS refuses: name -> (text replaced, replacement).
+VARIANTS = {
+    "onevent_out_port": ('<OnEvent port="in">', '<OnEvent port="spike">'),
+    "onevent_no_port": ('<OnEvent port="in">', '<OnEvent port="nope">'),
+    "eventout_in_port": ('<EventOut port="spike"/>', '<EventOut port="in"/>'),
+    "eventout_no_port": ('<EventOut port="spike"/>', '<EventOut port="nope"/>'),
+    "assign_derived": ('<OnEvent port="in"><StateAssignment variable="v"', '<OnEvent port="in"><StateAssignment variable="drive"'),
+    "symbol_comparison": ('test="v .gt. th"', 'test="v &gt; th"'),
+}
 _SAID = re.compile(r"(Exception|Error|Finished reading, building, running)")
 
 
-def ask(name: str, scratch: Path) -> tuple[str, subprocess.CompletedProcess]:
-    """jLEMS's first line that says how the run ended, and the whole run."""
-    shutil.copy(HERE / name, scratch / name)
+def ask(name: str, scratch: Path, copy: bool = True) -> tuple[str, subprocess.CompletedProcess]:
+    """jLEMS's first line that says how the run ended, and the whole run (of ``name``, copied from
+    here into ``scratch`` unless already there)."""
+    if copy:
+        shutil.copy(HERE / name, scratch / name)
     run = subprocess.run(["jnml", name, "-nogui"], cwd=scratch, capture_output=True, text=True, timeout=600)
     said = next((line.strip() for line in (run.stdout + run.stderr).splitlines() if _SAID.search(line)), "")
     return re.sub(r"^INFO \S+ \S+ \S+\s+\(INFO\) ", "", said), run
@@ -39,6 +50,11 @@ def main() -> None:
             lines.append(f"{name}: exit {run.returncode}: {said}")
             if kept is not None:
                 shutil.copy(scratch / kept, HERE / kept)
+        for variant, (old, new) in VARIANTS.items():
+            name = f"LEMS_dynamics_{variant}.xml"
+            (scratch / name).write_text((HERE / "LEMS_dynamics_base.xml").read_text().replace(old, new))
+            said, run = ask(name, scratch, copy=False)
+            lines.append(f"{name} (VARIANTS): exit {run.returncode}: {said}")
     version = subprocess.run(["jnml", "-v"], capture_output=True, text=True, timeout=120).stdout
     header = next((line.strip() for line in version.splitlines() if "jNeuroML v" in line), "jNeuroML")
     (HERE / "jlems_said.txt").write_text(f"# {header}, jnml FILE -nogui (make_jlems_outputs.py)\n" + "\n".join(lines) + "\n")
