@@ -206,14 +206,15 @@ def test_run_warns_of_an_include_with_another_attribute(caplog, tmp_path):
 
 # -- dynamics jLEMS cannot read: event ports, assignments to derived variables, '>' ----------------
 
-def _variants() -> dict[str, tuple[str, str]]:
+def _script():
     spec = importlib.util.spec_from_file_location("make_jlems_outputs", DATA / "make_jlems_outputs.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.VARIANTS
+    return module
 
 
-VARIANTS = _variants()
+SCRIPT = _script()
+VARIANTS = SCRIPT.VARIANTS
 EXPECTED = {  # what validate says, and what jLEMS said (jlems_said.txt)
     "onevent_out_port": ("<OnEvent port='spike'> names an EventPort of direction 'out' (jLEMS needs direction "
                          "'in'); nmlhub runs it on every event the cell receives", "this.eventPort\" is null"),
@@ -232,16 +233,15 @@ def test_the_base_of_the_dynamics_variants_is_run_by_jlems_and_not_warned(tmp_pa
     base = DATA / "LEMS_dynamics_base.xml"
     assert [str(p) for p in validate(base) if p.severity != "info"] == []
     assert "Finished reading, building, running" in said(base.name)
-    assert set(VARIANTS) == set(EXPECTED)
+    assert set(VARIANTS) == set(EXPECTED) | {"requirement_unprovided"}
 
 
 @pytest.mark.parametrize("variant", sorted(EXPECTED))
 def test_dynamics_jlems_refuses_are_warned_at_their_line(tmp_path, variant):
-    old, new = VARIANTS[variant]
     path = tmp_path / f"LEMS_dynamics_{variant}.xml"
-    path.write_text((DATA / "LEMS_dynamics_base.xml").read_text().replace(old, new))
+    path.write_text(SCRIPT.variant_text(variant))
     message, jlems_message = EXPECTED[variant]
-    line = line_of(path, new)
+    line = line_of(path, VARIANTS[variant][0][1])
     found = warnings_of(path, "jLEMS refuses this file")
     assert len(found) == 1 and message in found[0] and found[0].startswith(f"{path}:{line}: <"), found
     assert found[0].endswith("(in type leaky)")
@@ -254,9 +254,28 @@ def test_dynamics_jlems_refuses_are_warned_at_their_line(tmp_path, variant):
 def test_run_warns_of_dynamics_jlems_refuses(caplog, tmp_path):
     import nmlhub
 
-    old, new = VARIANTS["symbol_comparison"]
     path = tmp_path / "LEMS_dynamics_symbol_comparison.xml"
-    path.write_text((DATA / "LEMS_dynamics_base.xml").read_text().replace(old, new))
+    path.write_text(SCRIPT.variant_text("symbol_comparison"))
     with caplog.at_level(logging.WARNING):
         nmlhub.simulate(str(path))
     assert sum("which jLEMS cannot parse" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_cell_requirement_nothing_provides_is_refused_in_one_line(tmp_path):
+    """A population's cell requiring a variable nothing provides: jLEMS stops (NaN); nmlhub's run
+    crashed NEURON (segmentation fault, exit 139, no message) and validate called the file valid."""
+    path = tmp_path / "LEMS_dynamics_requirement_unprovided.xml"
+    path.write_text(SCRIPT.variant_text("requirement_unprovided"))
+    line = line_of(path, '<ComponentType name="leaky"')
+    expected = (f"{path}:{line}: ComponentType leaky: cell 'cell' of "
+                f"population p requires 'vext' (a <Requirement> of ComponentType leaky), which nothing provides to a "
+                f"cell of a population: jLEMS stops ('Problem while trying to return a value for variable vext: NaN') "
+                f"and nmlhub cannot run it")
+    from nmlhub.neuron.validation import validate as validate_for_run
+
+    assert [str(p) for p in validate_for_run(path) if p.severity == "error"] == [expected]
+    run = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(path), "--outdir", str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and run.stderr.strip().splitlines()[-1] == f"nmlhub: error: {expected}", run.stderr
+    assert "trying to return a value for variable vext: NaN" in " ".join(
+        line for line in (DATA / "jlems_said.txt").read_text().splitlines() if "requirement_unprovided" in line)

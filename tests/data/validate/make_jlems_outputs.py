@@ -19,15 +19,28 @@ HERE = Path(__file__).resolve().parent
 FILES = {"LEMS_extends_without_dynamics.xml": "extends_without_dynamics.dat",
          "LEMS_extends_without_attachments.xml": None,
          "LEMS_include_attribute.xml": None, "LEMS_dynamics_base.xml": None}
-#: Variants of LEMS_dynamics_base.xml jLEMS refuses: name -> (text replaced, replacement).
+#: Variants of LEMS_dynamics_base.xml jLEMS refuses: name -> the (text, replacement) pairs.
 VARIANTS = {
-    "onevent_out_port": ('<OnEvent port="in">', '<OnEvent port="spike">'),
-    "onevent_no_port": ('<OnEvent port="in">', '<OnEvent port="nope">'),
-    "eventout_in_port": ('<EventOut port="spike"/>', '<EventOut port="in"/>'),
-    "eventout_no_port": ('<EventOut port="spike"/>', '<EventOut port="nope"/>'),
-    "assign_derived": ('<OnEvent port="in"><StateAssignment variable="v"', '<OnEvent port="in"><StateAssignment variable="drive"'),
-    "symbol_comparison": ('test="v .gt. th"', 'test="v &gt; th"'),
+    "onevent_out_port": (('<OnEvent port="in">', '<OnEvent port="spike">'),),
+    "onevent_no_port": (('<OnEvent port="in">', '<OnEvent port="nope">'),),
+    "eventout_in_port": (('<EventOut port="spike"/>', '<EventOut port="in"/>'),),
+    "eventout_no_port": (('<EventOut port="spike"/>', '<EventOut port="nope"/>'),),
+    "assign_derived": (('<OnEvent port="in"><StateAssignment variable="v"',
+                        '<OnEvent port="in"><StateAssignment variable="drive"'),),
+    "symbol_comparison": (('test="v .gt. th"', 'test="v &gt; th"'),),
+    "requirement_unprovided": (('<EventPort name="in" direction="in"/>',
+                                '<EventPort name="in" direction="in"/><Requirement name="vext" dimension="voltage"/>'),
+                               ('value="e - v"', 'value="vext - v"')),
 }
+
+
+def variant_text(name: str) -> str:
+    """LEMS_dynamics_base.xml changed as VARIANTS[name] says."""
+    text = (HERE / "LEMS_dynamics_base.xml").read_text()
+    for old, new in VARIANTS[name]:
+        assert old in text, (name, old)
+        text = text.replace(old, new)
+    return text
 _SAID = re.compile(r"(Exception|Error|Finished reading, building, running)")
 
 
@@ -37,7 +50,9 @@ def ask(name: str, scratch: Path, copy: bool = True) -> tuple[str, subprocess.Co
     if copy:
         shutil.copy(HERE / name, scratch / name)
     run = subprocess.run(["jnml", name, "-nogui"], cwd=scratch, capture_output=True, text=True, timeout=600)
-    said = next((line.strip() for line in (run.stdout + run.stderr).splitlines() if _SAID.search(line)), "")
+    lines = [line.strip() for line in (run.stdout + run.stderr).splitlines() if line.strip()]
+    first = next((k for k, line in enumerate(lines) if _SAID.search(line)), None)
+    said = "" if first is None else " ".join(lines[first:first + (2 if lines[first].endswith(":") else 1)])
     return re.sub(r"^INFO \S+ \S+ \S+\s+\(INFO\) ", "", said), run
 
 
@@ -50,9 +65,9 @@ def main() -> None:
             lines.append(f"{name}: exit {run.returncode}: {said}")
             if kept is not None:
                 shutil.copy(scratch / kept, HERE / kept)
-        for variant, (old, new) in VARIANTS.items():
+        for variant in VARIANTS:
             name = f"LEMS_dynamics_{variant}.xml"
-            (scratch / name).write_text((HERE / "LEMS_dynamics_base.xml").read_text().replace(old, new))
+            (scratch / name).write_text(variant_text(variant))
             said, run = ask(name, scratch, copy=False)
             lines.append(f"{name} (VARIANTS): exit {run.returncode}: {said}")
     version = subprocess.run(["jnml", "-v"], capture_output=True, text=True, timeout=120).stdout
