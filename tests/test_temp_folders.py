@@ -3,12 +3,17 @@
 ``NetworkBuilder.to_model`` left one ``nmlhub-builder-*`` folder in the temporary directory per
 call (136 of them in /tmp after a day of tests); pylems' scratch folder stayed until the flattener
 was collected. Each test points Python's temporary directory at a folder of its own and counts
-what is left there.
+what is left there. The conformance scripts left theirs too (``nmlhub-export-*`` from
+``make_report.py --only export``, ``nmlhub-random-jlems-*`` holding copies of whole corpus
+repositories, ``nmlhub-omv-survey-*``, ``input-clock-*``): every ``mkdtemp`` of the repository is
+now removed by the function that makes it.
 """
 
 from __future__ import annotations
 
+import ast
 import gc
+import warnings
 import tempfile
 from pathlib import Path
 
@@ -17,6 +22,8 @@ import pytest
 
 import nmlhub
 from nmlhub.rules.values import RuleError
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -71,4 +78,67 @@ def test_to_model_leaves_nothing_when_loading_fails(scratch, tmp_path):
 def test_simulating_a_builder_leaves_nothing(scratch):
     results = nmlhub.simulate(small_builder(), duration_ms=5.0, dt_ms=0.025)
     assert results is not None
+    assert left_in(scratch) == []
+
+
+def _functions_making_folders(path: Path) -> list[tuple[str, int, str]]:
+    """(function, line, source) of each function of ``path`` that calls ``mkdtemp``."""
+    text = path.read_text()
+    with warnings.catch_warnings():  # a file's own invalid escapes are not this test's business
+        warnings.simplefilter("ignore")
+        tree = ast.parse(text)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            calls = [c for c in ast.walk(node) if isinstance(c, ast.Call)
+                     and getattr(c.func, "attr", getattr(c.func, "id", None)) == "mkdtemp"]
+            if calls:
+                found.append((node.name, calls[0].lineno, ast.get_source_segment(text, node) or ""))
+    return found
+
+
+def test_every_mkdtemp_is_removed_by_the_function_that_makes_it():
+    """A folder from ``mkdtemp`` is removed (``rmtree``, or ``weakref.finalize`` for one that
+    lives with an object) in the function that makes it; otherwise ``TemporaryDirectory``."""
+    files = [p for folder in ("nmlhub", "converters", "tests", "benchmarks") for p in (REPO / folder).rglob("*.py")]
+    leaking = [f"{path.relative_to(REPO)}:{line} {name}" for path in files
+               for name, line, source in _functions_making_folders(path)
+               if "rmtree" not in source and "finalize" not in source]
+    assert leaking == []
+
+
+def test_measuring_the_export_section_leaves_nothing(scratch, monkeypatch):
+    """``make_report.py --only export`` left one ``nmlhub-export-*`` folder per measurement."""
+    monkeypatch.syspath_prepend(str(REPO / "tests" / "conformance"))
+    import export_compare
+    import make_report
+
+    def compare_case(case, entry, repo, corpus, work, timeout):
+        (work / case).mkdir()
+        raise RuntimeError("no nmlhub here")
+
+    monkeypatch.setattr(export_compare, "index", lambda: {"a": {"status": "ok"}, "b": {"status": "failed"}})
+    monkeypatch.setattr(export_compare, "compare_case", compare_case)
+    rows = make_report.measure_export(1, [])
+    assert [r["case"] for r in rows] == ["a", "b"] and "no nmlhub here" in rows[0]["error"]
+    assert left_in(scratch) == []
+
+
+def test_measuring_the_omv_section_leaves_nothing(scratch, monkeypatch):
+    """``make_report.py --only omv`` without parts runs the survey into a folder of its own."""
+    monkeypatch.syspath_prepend(str(REPO / "tests" / "conformance"))
+    import report_omv
+
+    seen = []
+
+    def survey_run(command, check=False):
+        results = Path(command[command.index("--json") + 1])
+        results.write_text("[]")
+        seen.append(results)
+
+    monkeypatch.setattr(report_omv.subprocess, "run", survey_run)
+    monkeypatch.setattr(report_omv.omv_survey, "merge", lambda parts, cwd: [])
+    monkeypatch.setattr(report_omv.omv_survey, "summarize", lambda rows: {})
+    report_omv.measure([], Path.cwd(), 1, 1.0)
+    assert seen and seen[0].parent.parent == scratch
     assert left_in(scratch) == []

@@ -160,6 +160,7 @@ def _resolve_model(lems_model: Any) -> Any:
         resolved.resolve_component_type(component_type)
     for component_type in resolved.component_types:
         _derived_replaces_parameter(component_type, lems_model.component_types)
+        _inherit_event_handlers(component_type, resolved.component_types, lems_model.component_types)
     for component in resolved.components:
         if component.id not in resolved.fat_components:
             resolved.add(resolved.fatten_component(component))
@@ -185,6 +186,30 @@ def _derived_replaces_parameter(resolved: Any, own_types: Any) -> None:
                     del resolved.parameters[name]
                 break
             type_name = own.extends
+
+
+def _inherit_event_handlers(resolved: Any, resolved_types: Any, own_types: Any) -> None:
+    """A type without ``<Dynamics>`` of its own runs the whole Dynamics of its nearest base type
+    that has one, as in jLEMS (a ``myIaf`` extending ``iafCell`` with one more Parameter resets
+    and spikes as an iafCell); pylems merges the base's variables into it but not its
+    ``OnStart``/``OnCondition``/``OnEvent`` handlers and regimes, and the cell never started at
+    its rest potential nor spiked. ``own_types``: the types before pylems merged their bases."""
+    own = own_types[resolved.name] if resolved.name in own_types else None
+    if own is None or own.dynamics.has_content():
+        return
+    base_name, seen = own.extends, set()
+    while base_name in own_types and base_name not in seen and not own_types[base_name].dynamics.has_content():
+        seen.add(base_name)
+        base_name = own_types[base_name].extends
+    if not base_name or base_name not in resolved_types:
+        return
+    base, dynamics = resolved_types[base_name].dynamics, resolved.dynamics
+    if not dynamics.event_handlers:
+        for handler in base.event_handlers:
+            dynamics.add_event_handler(handler)
+    for regime in base.regimes:
+        if regime.name not in dynamics.regimes:
+            dynamics.add_regime(regime)
 
 
 def _own_declaration(name: str, component_type: Any) -> str | None:

@@ -378,13 +378,16 @@ def check_model(model: Model, *, expand_rules: bool = True,
     fractions along in [0, 1]), input lists and explicit inputs (component, target cell,
     segment, weight), the simulation (target, recorded cells) and, with ``expand_rules``, that
     the network's rules expand (within ``max_connections``, see
-    :func:`nmlhub.rules.budget.connection_limit`).
+    :func:`nmlhub.rules.budget.connection_limit`); warns of cells of a type without
+    ``<Attachments>`` of its own that something attaches to (:mod:`nmlhub.model.attachments`).
     """
+    from .attachments import attachment_warnings
+
     checker = _Checker(model, max_connections)
     checker.run()
     if expand_rules:
         checker.check_rules()
-    return checker.problems
+    return checker.problems + attachment_warnings(model)
 
 
 def model_errors(model: Model, *, expand_rules: bool = False) -> list[Problem]:

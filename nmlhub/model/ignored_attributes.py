@@ -66,15 +66,15 @@ STANDARD_ATTRIBUTES = frozenset({"id", "type", "name", "metaid", "neuroLexId", "
 #: How a ComponentType declares a name a component sets as an attribute.
 _DECLARING = frozenset({"Parameter", "Text", "Path", "Property", "ComponentReference", "Link",
                         "IndexParameter", "DerivedParameter", "Fixed"})
-_TOP_LEVEL = frozenset({"Target", "Dimension", "Unit", "Constant", "Assertion"})  # Include: jLEMS misreads extras
+_TOP_LEVEL = frozenset({"Target", "Dimension", "Unit", "Constant", "Assertion"})  # Include: _include_problem
 _NOT_COMPONENTS = frozenset({"notes", "annotation", "Meta"})  # Meta: settings of the tool it is for
 _NAMESPACES = frozenset({"", "http://www.neuroml.org/schema/neuroml2", "http://www.neuroml.org/lems/0.7.3",
                          "http://www.neuroml.org/lems/0.7.4", "http://www.neuroml.org/lems/0.7.6"})
 
 
 @functools.lru_cache(maxsize=1)
-def _core_definitions() -> dict[str, etree._Element]:
-    """Each core ComponentType's definition element, by name."""
+def core_definitions() -> dict[str, etree._Element]:
+    """Each core ComponentType's definition element (from the jNeuroML jar), by name."""
     definitions = {}
     for file in sorted({info.file for info in core_component_types().values()}):
         root = parse_xml_bytes(read_jar_file(file), source=file).getroot()
@@ -136,7 +136,7 @@ class _Types:
     def _definition(self, name: str) -> etree._Element | None:
         user = self.model.component_types.get(name)
         if user is None:
-            return _core_definitions().get(name)
+            return core_definitions().get(name)
         try:
             return parse_xml_bytes(user.xml.encode(), source=name).getroot()
         except Exception:  # a definition the loader kept but cannot be re-read: not checked
@@ -210,7 +210,23 @@ def _problems(model: Model, trees: list[tuple[Any, str, etree._ElementTree]]) ->
         schema_checked = kind == "neuroml"  # the schema checks the core elements of such files
         for element, declared, what in _checked_elements(tree.getroot(), types, schema_checked):
             problems.extend(_undeclared(element, declared, what, str(path)))
+        if not schema_checked:
+            problems.extend(_include_problem(e, str(path)) for e in tree.getroot()
+                            if _ours(e) and local_name(e) == "Include" and len(e.attrib) > 1)
     return problems
+
+
+def _include_problem(element: etree._Element, file: str) -> Problem:
+    """jLEMS reads an ``<Include>``'s attributes as one path: the first value, then ``name=value``
+    of each other attribute (``<Include file="Cells.xml" hrf="x"/>`` is ``Cells.xmlhrf=x``), and
+    stops, finding no such file."""
+    names = list(element.attrib)
+    path = element.get(names[0]) + "".join(f"{name}={element.get(name)}" for name in names[1:])
+    used = element.get("file") or element.get("href")
+    extra = ", ".join(f"'{name}'" for name in names if name != ("file" if element.get("file") else "href"))
+    return Problem(f"jLEMS refuses this file: it reads the attributes of <Include> as one path ('{path}') and "
+                   f"finds no such file; nmlhub includes '{used}' and ignores {extra} (write only file=...)",
+                   file, element.sourceline, "<Include>", "warning")
 
 
 def _checked_elements(root: etree._Element, types: _Types, schema_checked: bool
@@ -281,4 +297,4 @@ def _message(attribute: str, element: etree._Element, declared: set[str] | froze
     return f"{owner}{hint}; jLEMS ignores it"
 
 
-__all__ = ["ignored_attribute_problems", "ignored_attribute_warnings", "schema_attributes", "SCHEMA_NAME", "LEMS_ATTRIBUTES", "STANDARD_ATTRIBUTES"]
+__all__ = ["ignored_attribute_problems", "ignored_attribute_warnings", "schema_attributes", "core_definitions", "SCHEMA_NAME", "LEMS_ATTRIBUTES", "STANDARD_ATTRIBUTES"]

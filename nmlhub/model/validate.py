@@ -13,6 +13,7 @@ from ..errors import NmlhubError
 from ..xmlsafe import local_name, parse_xml_file
 from .checks import check_model
 from .derived_order import derived_order_warnings
+from .dynamics_refusals import dynamics_refusal_warnings
 from .ignored_attributes import SCHEMA_NAME, ignored_attribute_problems
 from .loader import load
 from .model import Model
@@ -113,6 +114,7 @@ def validate(path: str | Path, extra_checks: Sequence[Callable[[Model], list[Pro
         problems.extend(unit_problems(source.tree, str(source.path), model))
     problems.extend(_not_reported_yet(ignored_attribute_problems(model), problems))
     problems.extend(derived_order_warnings(model))
+    problems.extend(dynamics_refusal_warnings(model))
     problems.extend(check_model(model))
     from ..importers.custom_mechanisms import model_problems
     from ..importers.mod_synapses import model_problems as mod_synapse_problems

@@ -13,6 +13,7 @@ from ..lems.input_merge import merge_weight
 from ..model import Model
 from .engine import NeuronEngine
 from .eventgrid import netcon_delays, relay_mechanism
+from .cell_requirements import unprovided_requirement_problems
 from .mechanisms import ComponentMechanism, build_mechanisms
 from .mechcache import MechanismCache
 from .network import needed_components
@@ -44,6 +45,8 @@ def load_network_mechanisms(model: Model, network: Any, engine: NeuronEngine, ca
             raise SimulationError(f"component '{comp_id}' used by network {network.id} is not defined",
                                   file=model.path)
     mechanisms = build_mechanisms(model, ids, flat_cache=cache.root / "flattened")
+    for problem in unprovided_requirement_problems(model, network, mechanisms):
+        raise SimulationError(problem.message, file=problem.file, line=problem.line, element=problem.element)
     for component, cm in mechanisms.items():
         if cm.split is not None and split_unless is not None and not names_component(split_unless, component):
             cm.use_split()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..model.attachments import attachment_warnings
+from ..model.dynamics_refusals import dynamics_refusal_warnings
 from ..model.ignored_attributes import ignored_attribute_warnings
 from ..model.meta_hints import unfollowed_meta_warnings
 from .default_temperature import default_temperature_warnings
@@ -16,5 +18,7 @@ def design_warnings(model: Any, network: Any, mechanisms: Any) -> list[str]:
     NEURON's default temperature, simulation hints (``<Meta>``) not followed."""
     return [*unpooled_ion_warnings(model, mechanisms),
             *ignored_attribute_warnings(model),
+            *attachment_warnings(model),
+            *dynamics_refusal_warnings(model),
             *default_temperature_warnings(model, network, mechanisms),
             *unfollowed_meta_warnings(model.simulation)]

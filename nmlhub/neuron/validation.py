@@ -17,6 +17,7 @@ from ..model.paths import CellPath, parse_path
 from ..model.records import Problem
 from ..model.meta_hints import unfollowed_meta_warnings
 from ..model.unset_parameters import unused_unset_parameter_warnings
+from .cell_requirements import unprovided_requirement_problems
 from .unpooled_ions import unpooled_ion_warnings
 from .default_temperature import default_temperature_warnings
 from ..model.validate import validate as validate_files
@@ -78,6 +79,7 @@ def translation_problems(model: Model) -> list[Problem]:
                                  exc.element, "warning")]
     components = {pop.id: pop.component for pop in network.populations}
     problems = unused + unpooled_ion_warnings(model, mechanisms) + _coupling_problems(model, network, mechanisms)
+    problems += unprovided_requirement_problems(model, network, mechanisms)
     problems += default_temperature_warnings(model, network, mechanisms)
     for path in _recorded_quantities(simulation):
         parsed = _point_cell_variable(path)

@@ -54,9 +54,8 @@ def measure_export(jobs: int, cases: list[str]) -> list[dict]:
     import export_compare
 
     repo, corpus = HERE.parents[1], corpus_root()
-    work = Path(tempfile.mkdtemp(prefix="nmlhub-export-"))
 
-    def one(item) -> list[dict]:
+    def one(item, work: Path) -> list[dict]:
         case, entry = item
         if entry.get("status") != "ok":
             return [{"case": case, "error": f"no reference: {entry.get('status', '')[:150]}"}]
@@ -67,9 +66,9 @@ def measure_export(jobs: int, cases: list[str]) -> list[dict]:
         except Exception as exc:  # reported in the table
             return [{"case": case, "error": f"nmlhub: {str(exc)[:200]}"}]
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        chosen = [(case, entry) for case, entry in export_compare.index().items() if not cases or case in cases]
-        return [row for rows in pool.map(one, chosen) for row in rows]
+    chosen = [(case, entry) for case, entry in export_compare.index().items() if not cases or case in cases]
+    with tempfile.TemporaryDirectory(prefix="nmlhub-export-") as work, ThreadPoolExecutor(max_workers=jobs) as pool:
+        return [row for rows in pool.map(lambda item: one(item, Path(work)), chosen) for row in rows]
 
 
 def _number(value, spec: str) -> str:

@@ -95,7 +95,12 @@ def main() -> None:
     args = parser.parse_args()
     corpus = args.corpus.resolve()
     listed = random_input_experiments(json.loads(KNOWN.read_text()))
-    work = Path(tempfile.mkdtemp(prefix="nmlhub-random-jlems-"))
+    with tempfile.TemporaryDirectory(prefix="nmlhub-random-jlems-") as work:  # copies of whole repositories
+        _compare_all(corpus, listed, Path(work))
+
+
+def _compare_all(corpus: Path, listed: dict, work: Path) -> None:
+    """Print the table's rows: each listed experiment checked against jLEMS's run, in ``work``."""
     runs: dict[tuple[Path, int | None], TargetRun] = {}
     engines: dict[Path, str] = {}
     print("| .omt | experiment | engine | the file's seed | seed 4321 |")

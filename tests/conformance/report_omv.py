@@ -26,9 +26,10 @@ def _relative(path: str, corpus: Path) -> str:
         return path
 
 
-def run_survey(jobs: int, timeout: float) -> Path:
-    """``nmlhub omv`` over the whole corpus (skipped tests listed too); returns its JSON file."""
-    results = Path(tempfile.mkdtemp(prefix="nmlhub-omv-survey-")) / "survey.json"
+def run_survey(jobs: int, timeout: float, folder: Path) -> Path:
+    """``nmlhub omv`` over the whole corpus (skipped tests listed too); returns its JSON file (in
+    ``folder``)."""
+    results = folder / "survey.json"
     subprocess.run([sys.executable, "-m", "nmlhub", "omv", str(omv_survey.CORPUS), "--json", str(results),
                     "--show-skipped", "-j", str(jobs), "--timeout", f"{timeout:g}"], check=False)
     if not results.is_file():
@@ -40,7 +41,9 @@ def measure(parts: list[Path], cwd: Path, jobs: int, timeout: float) -> tuple[li
     """The rows of ``nmlhub omv --json`` (the given parts, later ones overriding earlier ones for
     the same experiment, or a new run over the corpus), paths relative to the corpus, each with
     the survey's classification of its result; and the survey's counts."""
-    parts = parts or [run_survey(jobs, timeout)]
+    if not parts:
+        with tempfile.TemporaryDirectory(prefix="nmlhub-omv-survey-") as folder:
+            return measure([run_survey(jobs, timeout, Path(folder))], cwd, jobs, timeout)
     rows = omv_survey.merge(parts, cwd)
     corpus = omv_survey.CORPUS.resolve()
     stored = [{**row, "omt": _relative(row["omt"], corpus), "target": _relative(row["target"], corpus),

@@ -26,9 +26,14 @@ REPO = Path(__file__).resolve().parents[3]
 
 def main() -> None:
     corpus = Path(sys.argv[2]) if len(sys.argv) > 2 else REPO.parent / "shared" / "corpus" / "osb"
+    with tempfile.TemporaryDirectory(prefix="input-clock-") as scratch:
+        _survey(Path(sys.argv[1]), corpus, Path(scratch))
+
+
+def _survey(listing: Path, corpus: Path, scratch: Path) -> None:
+    """Print each listed experiment's result with the NEURON input clock (runs in ``scratch``)."""
     runs: dict[str, tuple[Path, int]] = {}
-    scratch = Path(tempfile.mkdtemp(prefix="input-clock-"))
-    for line in Path(sys.argv[1]).read_text().splitlines():
+    for line in listing.read_text().splitlines():
         if not line.strip():
             continue
         omt = line.split()[0]

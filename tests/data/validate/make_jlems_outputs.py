@@ -1,0 +1,80 @@
+"""What jLEMS does with the small files of this folder: its output where it runs a file (the
+reference ``extends_without_dynamics.dat``) and, for each file, the line it stops on (written to
+``jlems_said.txt``). tests/test_validate_jlems.py reads both and asks jLEMS again where ``jnml``
+is there.
+
+Usage: python tests/data/validate/make_jlems_outputs.py   (jnml of pyneuroml on PATH, Java 17)
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+#: The files asked, with the output kept as a reference when jLEMS runs them.
+FILES = {"LEMS_extends_without_dynamics.xml": "extends_without_dynamics.dat",
+         "LEMS_extends_without_attachments.xml": None,
+         "LEMS_include_attribute.xml": None, "LEMS_dynamics_base.xml": None}
+#: Variants of LEMS_dynamics_base.xml jLEMS refuses: name -> the (text, replacement) pairs.
+VARIANTS = {
+    "onevent_out_port": (('<OnEvent port="in">', '<OnEvent port="spike">'),),
+    "onevent_no_port": (('<OnEvent port="in">', '<OnEvent port="nope">'),),
+    "eventout_in_port": (('<EventOut port="spike"/>', '<EventOut port="in"/>'),),
+    "eventout_no_port": (('<EventOut port="spike"/>', '<EventOut port="nope"/>'),),
+    "assign_derived": (('<OnEvent port="in"><StateAssignment variable="v"',
+                        '<OnEvent port="in"><StateAssignment variable="drive"'),),
+    "symbol_comparison": (('test="v .gt. th"', 'test="v &gt; th"'),),
+    "requirement_unprovided": (('<EventPort name="in" direction="in"/>',
+                                '<EventPort name="in" direction="in"/><Requirement name="vext" dimension="voltage"/>'),
+                               ('value="e - v"', 'value="vext - v"')),
+}
+
+
+def variant_text(name: str) -> str:
+    """LEMS_dynamics_base.xml changed as VARIANTS[name] says."""
+    text = (HERE / "LEMS_dynamics_base.xml").read_text()
+    for old, new in VARIANTS[name]:
+        assert old in text, (name, old)
+        text = text.replace(old, new)
+    return text
+_SAID = re.compile(r"(Exception|Error|Finished reading, building, running)")
+
+
+def ask(name: str, scratch: Path, copy: bool = True) -> tuple[str, subprocess.CompletedProcess]:
+    """jLEMS's first line that says how the run ended, and the whole run (of ``name``, copied from
+    here into ``scratch`` unless already there)."""
+    if copy:
+        shutil.copy(HERE / name, scratch / name)
+    run = subprocess.run(["jnml", name, "-nogui"], cwd=scratch, capture_output=True, text=True, timeout=600)
+    lines = [line.strip() for line in (run.stdout + run.stderr).splitlines() if line.strip()]
+    first = next((k for k, line in enumerate(lines) if _SAID.search(line)), None)
+    said = "" if first is None else " ".join(lines[first:first + (2 if lines[first].endswith(":") else 1)])
+    return re.sub(r"^INFO \S+ \S+ \S+\s+\(INFO\) ", "", said), run
+
+
+def main() -> None:
+    lines = []
+    with tempfile.TemporaryDirectory(prefix="validate-jlems-") as folder:
+        scratch = Path(folder)
+        for name, kept in FILES.items():
+            said, run = ask(name, scratch)
+            lines.append(f"{name}: exit {run.returncode}: {said}")
+            if kept is not None:
+                shutil.copy(scratch / kept, HERE / kept)
+        for variant in VARIANTS:
+            name = f"LEMS_dynamics_{variant}.xml"
+            (scratch / name).write_text(variant_text(variant))
+            said, run = ask(name, scratch, copy=False)
+            lines.append(f"{name} (VARIANTS): exit {run.returncode}: {said}")
+    version = subprocess.run(["jnml", "-v"], capture_output=True, text=True, timeout=120).stdout
+    header = next((line.strip() for line in version.splitlines() if "jNeuroML v" in line), "jNeuroML")
+    (HERE / "jlems_said.txt").write_text(f"# {header}, jnml FILE -nogui (make_jlems_outputs.py)\n" + "\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
