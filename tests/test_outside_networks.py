@@ -201,3 +201,21 @@ def test_a_cells_v_without_onstart_starts_at_zero_as_in_jlems(tmp_path):
     during = (t > 5e-3) & (t <= 25e-3)
     analytic = 2e-3 * (1 - np.exp(-(t[during] - 5e-3) / 10e-3))
     np.testing.assert_allclose(ours[during, 1], analytic, rtol=0, atol=2e-6)
+
+
+def test_a_regime_components_unexposed_state_is_recorded_as_it_is_as_in_jlems(tmp_path):
+    """jLEMS records the exposed states of a component with regimes a step late (the copy its
+    own dynamics make before its regime advances) and a state without an Exposure as it is
+    (NESTShowcase's NESTML2LEMS cell: its V and lastSpikeTime). nmlhub recorded every state of
+    such a component a step late: the unexposed C one sample behind jLEMS, its regime's entry
+    value (-1) one sample late. Now A (exposed) is a step late and C is not, as in jLEMS."""
+    run = _nmlhub("run", str(DATA / "LEMS_regime_states.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours, jlems = np.loadtxt(tmp_path / "regime_states.dat"), np.loadtxt(REFERENCE / "regime_states.dat")
+    assert ours.shape == jlems.shape
+    np.testing.assert_allclose(ours, jlems, rtol=0, atol=1e-12)
+    steps = np.arange(len(ours))
+    np.testing.assert_allclose(ours[:4, 1], 0.1 * np.maximum(steps[:4] - 1, 0), atol=1e-12)  # A: late
+    np.testing.assert_allclose(ours[:4, 2], 0.1 * steps[:4], atol=1e-12)  # C: as it is
+    assert ours[4, 2] == -1.0  # entering 'hold' at the step A reaches 0.4
+
