@@ -219,3 +219,17 @@ def test_a_regime_components_unexposed_state_is_recorded_as_it_is_as_in_jlems(tm
     np.testing.assert_allclose(ours[:4, 2], 0.1 * steps[:4], atol=1e-12)  # C: as it is
     assert ours[4, 2] == -1.0  # entering 'hold' at the step A reaches 0.4
 
+
+def test_an_on_event_inside_a_regime_is_refused_saying_jlems_runs_it(tmp_path):
+    """jLEMS's Regime reads an <OnEvent> (it runs LEMS_regime_on_event.xml: its reference);
+    pylems does not, and nmlhub's refusal said "LEMS reads it only inside <Dynamics>", which is
+    false. Now the refusal says what is so, in one line at the element."""
+    assert np.loadtxt(REFERENCE / "regime_on_event.dat").shape == (11, 2)
+    run = _nmlhub("run", str(DATA / "LEMS_regime_on_event.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1
+    line = next(k for k, text in enumerate((DATA / "regime_on_event.xml").read_text().splitlines(), 1)
+                if "<OnEvent port" in text)
+    assert (f"regime_on_event.xml:{line}: ComponentType 'regimeCounter': not supported: <OnEvent> inside "
+            "<Regime> (jLEMS runs it; nmlhub's LEMS reader does not read it there)") in run.stderr
+    assert "only inside <Dynamics>" not in run.stderr
+
