@@ -233,3 +233,17 @@ def test_an_on_event_inside_a_regime_is_refused_saying_jlems_runs_it(tmp_path):
             "<Regime> (jLEMS runs it; nmlhub's LEMS reader does not read it there)") in run.stderr
     assert "only inside <Dynamics>" not in run.stderr
 
+
+def test_a_lems_model_of_its_own_types_named_as_core_types_gets_no_duplicate_warning(tmp_path):
+    """A LEMS file that includes no NeuroML2 core type file and defines its own spikeGenerator,
+    OutputFile, OutputColumn and Simulation (NESTShowcase's NESTML2LEMS): jLEMS runs it (its
+    reference), yet `validate` warned four times that "jNeuroML refuses the file ('Duplicate name
+    for ComponentType')". Now the warning is given only where jNeuroML reads the core type too
+    (a core file the LEMS files include, or a NeuroML document); the run equals jLEMS."""
+    validate = _nmlhub("validate", str(DATA / "LEMS_own_core_names.xml"))
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert "has the name of a NeuroML2 core type" not in validate.stdout + validate.stderr
+    run = _nmlhub("run", str(DATA / "LEMS_own_core_names.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours, jlems = np.loadtxt(tmp_path / "own_core_names.dat"), np.loadtxt(REFERENCE / "own_core_names.dat")
+    np.testing.assert_allclose(ours, jlems, rtol=0, atol=1e-12)
