@@ -247,3 +247,18 @@ def test_a_lems_model_of_its_own_types_named_as_core_types_gets_no_duplicate_war
     assert run.returncode == 0, run.stderr
     ours, jlems = np.loadtxt(tmp_path / "own_core_names.dat"), np.loadtxt(REFERENCE / "own_core_names.dat")
     np.testing.assert_allclose(ours, jlems, rtol=0, atol=1e-12)
+
+
+def test_a_connection_naming_another_population_is_refused_saying_what_each_engine_does(tmp_path):
+    """NESTShowcase's NESTML2LEMS/simulation3.xml writes a connection to '../p1[0]' in a
+    projection onto 'p2'. jLEMS connects the cell the path names (the reference: a[0] moves, b[0]
+    stays at rest); jNeuroML's NEURON export connects the projection's population. nmlhub
+    refuses such a file, now saying what each engine does instead of only that they differ."""
+    jlems = np.loadtxt(REFERENCE / "post_population_mismatch.dat")
+    assert np.ptp(jlems[:, 1]) > 0.01 and np.ptp(jlems[:, 2]) == 0.0
+    run = _nmlhub("run", str(DATA / "LEMS_post_population_mismatch.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1
+    assert ("projection proj connection 0: post cell refers to population 'a', not the projection's 'b': "
+            "jLEMS connects the cell the path names, jNeuroML's NEURON export a cell of 'b'; write the "
+            "same population in both") in run.stderr
+    assert not list(tmp_path.iterdir())

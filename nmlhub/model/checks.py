@@ -179,7 +179,9 @@ class _Checker:
                 wrong = np.array([n is not None and n != expected for n in named])
                 self._report_rows(wrong, loc, element, "connection",
                                   lambda i, side=side, named=named, expected=expected:
-                                  f"{side} cell refers to population '{named[i]}', not '{expected}'")
+                                  f"{side} cell refers to population '{named[i]}', not the projection's "
+                                  f"'{expected}': jLEMS connects the cell the path names, jNeuroML's NEURON "
+                                  f"export a cell of '{expected}'; write the same population in both")
         for side, segs, pop in (("pre", cols.pre_segment, pre), ("post", cols.post_segment, post)):
             known = self.cell_segments(pop.component)
             if known is None:

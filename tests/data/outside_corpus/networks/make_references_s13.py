@@ -13,7 +13,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 #: LEMS file -> the output file jLEMS writes for it.
 MODELS = {"LEMS_regime_states.xml": "regime_states.dat", "LEMS_regime_on_event.xml": "regime_on_event.dat",
-          "LEMS_own_core_names.xml": "own_core_names.dat"}
+          "LEMS_own_core_names.xml": "own_core_names.dat",
+          "LEMS_post_population_mismatch.xml": "post_population_mismatch.dat"}
 
 
 def main() -> None:
