@@ -83,7 +83,7 @@ def core_type_file_names() -> frozenset[str]:
 
 
 def core_files_included(names: Iterable[str]) -> frozenset[str]:
-    """The core type files (base names) jLEMS reads for ``<Include>``\ s of ``names``: those and
+    """The core type files (base names) jLEMS reads for ``<Include>`` elements of ``names``: those and
     the core files they include in turn (``Cells.xml`` brings ``Channels.xml``, ``Synapses.xml``...).
 
     Examples
