@@ -3,8 +3,9 @@
 N single-compartment HH cells (80 % E, 20 % I; soma L = diam = 18.8 um; NEURON's hh densities and
 kinetics, as the NeuroML channels of nml_examples/hh_single) uniformly in a 1000 um cube, each
 ordered pair connected with p = K/N (no autapses); expTwoSynapse E (0.1/5 ms, 0 mV, 0.5 nS) and I
-(0.5/10 ms, -80 mV, 8 nS); delay 1 + dist_3D/500 ms; one Poisson input (20 Hz, 0.3 nS) per cell;
-6.3 degC. Usage: python bench_network_model.py N FOLDER [TSTOP_MS]  -> FOLDER/LEMS_bench.xml
+(0.5/10 ms, -80 mV, 8 nS); delay 1 + dist_3D/500 ms; one Poisson input (20 Hz, 0.3 nS) per cell,
+starting 1 ms late as the script's NetStims reach their cells through NetCons of delay 1 ms
+(``bkg_delay``); 6.3 degC. Usage: python bench_network_model.py N FOLDER [TSTOP_MS]  -> FOLDER/LEMS_bench.xml
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import nmlhub
 
 REPO = Path(__file__).resolve().parents[1]
 K = 100
+#: The script's ``bkg_delay``: its Poisson NetStims' events reach the cells 1 ms after they are drawn.
+BACKGROUND_DELAY_MS = 1.0
 
 
 def hh_cell() -> neuroml.Cell:
@@ -57,7 +60,7 @@ def build(n: int, seed: int = 1) -> nmlhub.NetworkBuilder:
     net.population("I", cell="hh_bench", count=n - n_e)
     net.connect("E", ["E", "I"], "exc", nmlhub.Probability(K / n), delay="1 + dist_3D/500", id="E_all")
     net.connect("I", ["E", "I"], "inh", nmlhub.Probability(K / n), delay="1 + dist_3D/500", id="I_all")
-    net.stimulate("bkg", targets=["E", "I"], id="background")
+    net.stimulate("bkg", targets=["E", "I"], id="background", delay=BACKGROUND_DELAY_MS)
     return net
 
 

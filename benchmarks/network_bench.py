@@ -7,7 +7,9 @@ with CoreNEURON as its engine.
 
 nmlhub builds the network from rules (benchmarks/bench_network_model.py) and shares synapse
 instances of linear synapses as the hand-written script does (``--share-synapses``); its mechanism
-cache is warmed first, so build times exclude compiling. Each run is a fresh process.
+cache is warmed first, so build times exclude compiling, and so is Python's bytecode cache
+(``run_environment``: the runs write ``__pycache__`` as Python does by default, even where the
+environment says PYTHONDONTWRITEBYTECODE). Each run is a fresh process.
 
 ``--repeats R`` runs every program R times, interleaved (each repeat runs them all in turn), and
 reports medians: the main table's seconds, memory and ratios are medians of the R runs (ratios of
@@ -43,8 +45,18 @@ sys.path.insert(0, str(HERE.parent))
 from nmlhub.neuron import mpi  # noqa: E402
 
 
+def run_environment() -> dict[str, str]:
+    """The environment of every measured program: the MPI one, with Python's default bytecode cache
+    (``__pycache__``, as on a user's machine). Some environments set PYTHONDONTWRITEBYTECODE, which
+    makes every process compile from source each module it imports, and nmlhub imports the modules
+    of a build step when the step starts (the script imports its few before its timer)."""
+    env = mpi.environment()
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def result_line(command: list[str], timeout: float) -> dict | None:
-    proc = subprocess.run(command, env=mpi.environment(), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(command, env=run_environment(), capture_output=True, text=True, timeout=timeout)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT_JSON "):
             return json.loads(line[len("RESULT_JSON "):])

@@ -29,7 +29,6 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from network_bench import launch, result_line  # noqa: E402
-from nmlhub.neuron import mpi  # noqa: E402
 
 #: A first guess of a run's peak memory per connection on its rank and per process (MB), before
 #: a smaller size has been measured; then 1.3x the largest measured figure is used.

@@ -20,7 +20,8 @@ from nmlhub.importers.neuron_reader import CellImportError
 from nmlhub.importers.swc import SwcError, swc_morphology
 from nmlhub.model.cells import cell_morphology
 from nmlhub.model.validate import is_valid, validate
-from nmlhub.neuron.morphology import build, group_segments, path_lengths, plan_sections
+from nmlhub.model.segments import group_segments, path_lengths
+from nmlhub.neuron.morphology import build, plan_sections
 
 DATA = Path(__file__).resolve().parent / "data" / "import_cell"
 HOC = DATA / "three_part_cell.hoc"

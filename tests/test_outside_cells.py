@@ -238,3 +238,31 @@ def test_a_network_without_temperature_whose_channel_reads_it_is_named_by_valida
     assert ours.shape == jlems.shape
     for column in (1, 2):
         np.testing.assert_allclose(ours[:, column], jlems[:, column], atol=0.01 * np.ptp(jlems[:, column]))
+
+
+def test_a_cond_based_point_cell_starts_its_gates_at_the_steady_state_of_v0(tmp_path):
+    """pointCellCondBased with v0 = -30 mV: jLEMS starts its channel populations' gates at their
+    steady state at v0 (n = 0.7714); nmlhub started them at that of NEURON's -65 mV (0.3177), as
+    the gates' OnStart came before the cell's v = v0 and read NEURON's v, silently
+    (JohnsonMailler_MuscleModel's scaled muscle cell: every spike 21 ms late)."""
+    run = _nmlhub("run", str(DATA / "LEMS_condbased_start.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours = np.loadtxt(tmp_path / "condbased_start.dat")
+    jlems = np.loadtxt(REFERENCE / "condbased_start.dat")
+    assert abs(jlems[0, 2] - 0.7714) < 1e-4  # the reference's reading: n_inf(-30 mV)
+    assert ours.shape == jlems.shape
+    np.testing.assert_allclose(ours[0, 1:], jlems[0, 1:], atol=1e-7)
+    np.testing.assert_allclose(ours[:, 1], jlems[:, 1], atol=0.01 * np.ptp(jlems[:, 1]))
+    np.testing.assert_allclose(ours[:, 2], jlems[:, 2], atol=1e-3)  # the explicit step after t = 0
+
+
+def test_on_starts_of_a_component_and_its_child_see_what_the_other_sets(tmp_path):
+    """The child's OnStart reads the parent's x (set to 7 by the parent's OnStart), the parent's
+    reads the child's c (3): jLEMS runs the OnStarts several times and gives cx = 7 and p = 3;
+    nmlhub ran the child's first, once, and gave cx = 0."""
+    run = _nmlhub("run", str(DATA / "LEMS_onstart_cross.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours = np.loadtxt(tmp_path / "onstart_cross.dat")
+    jlems = np.loadtxt(REFERENCE / "onstart_cross.dat")
+    np.testing.assert_array_equal(jlems[0, 1:], [7, 3, 3, 7])
+    np.testing.assert_allclose(ours, jlems, atol=1e-12)

@@ -88,6 +88,8 @@ def test_stimulation_of_listed_cells_only():
     (dict(loc=0.5), "give segment_groups too"),
     (dict(segment_groups="dend", loc=1.5), "loc 1.5 is not in [0, 1]"),
     (dict(dealy=2.0), "unknown cell condition 'dealy'"),
+    (dict(delay="1 mV"), "delay '1 mV' has dimension voltage, expected time"),
+    (dict(delay="soon"), "delay 'soon' is not a quantity"),
 ])
 def test_bad_stimulation_options_are_refused_clearly(change, message):
     net = nmlhub.NetworkBuilder("net")
@@ -95,6 +97,15 @@ def test_bad_stimulation_options_are_refused_clearly(change, message):
     net.population("P", cell="pyr", count=3)
     with pytest.raises(RuleError, match=message.replace("[", r"\[").replace("]", r"\]")):
         net.stimulate("drive", targets="P", **change)
+
+
+def test_a_delay_may_be_a_time_with_its_unit():
+    net = nmlhub.NetworkBuilder("net")
+    net.add(neuroml.PulseGenerator(id="drive", delay="1ms", duration="1ms", amplitude="1nA"))
+    net.population("P", cell="pyr", count=3)
+    net.stimulate("drive", targets="P", delay="0.5 s", id="late")
+    net.stimulate("drive", targets="P", delay=2, id="soon")
+    assert [rule.delay for rule in net.rules.stimulations] == [500.0, 2.0]
 
 
 def _izh(id: str) -> neuroml.Izhikevich2007Cell:

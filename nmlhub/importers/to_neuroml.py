@@ -22,7 +22,7 @@ import numpy as np
 
 from ..model.cells import CABLE_GROUP_NEUROLEX_ID
 from .custom_mechanisms import ModMechanism, ModPlacement, file_sha256, mechanisms_annotation
-from .neuron_reader import CellImportError, _clean_id
+from .neuron_reader import CellImportError
 
 #: Standard groups, the NeuroLex ids NeuroML gives them and the section-name prefixes that
 #: place a section in them.

@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from .nmodl_blocks import Printer
-from .nmodl_names import safe_name, transfer_buffer  # noqa: F401 (nmlhub.neuron.coupling imports it here)
+from .nmodl_names import safe_name
 from .translate import FlatComponent
 
 

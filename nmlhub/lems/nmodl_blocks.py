@@ -14,7 +14,7 @@ from .nmodl_names import (AHEAD, CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, I
                           MIDSTEP, NLEMS, NMODL_LINE_LIMIT, REGIME, TINPUT, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
                           WHOLE_CONDUCTANCE,
                           safe_name, transfer_buffer, watch_value)
-from .shorten import MAX_LINE, Shortener, fitting_chunks, local_lines
+from .shorten import Shortener, fitting_chunks, local_lines
 from .translate import Condition
 
 
@@ -216,20 +216,37 @@ class Printer(LeadPrinter):
     def _on_start_actions(self) -> list[str]:
         """OnStart's assignments in order, as jLEMS does them: one that reads a derived variable
         of a state an earlier one changed sees the derived value of the new state (the derived
-        values are computed again before it: Morris-Lecar's ``W = Wss`` after ``V = VL``)."""
+        values are computed again before it: Morris-Lecar's ``W = Wss`` after ``V = VL``).
+
+        jLEMS runs the OnStarts of a component and of its children more than once (six and
+        twelve times in a two-level model), so an assignment that reads what a later one sets
+        (a child's gate ``q = inf`` computed from the v its cell's OnStart sets afterwards:
+        ``pointCellCondBased``) sees that value: such a sequence is done twice here."""
         states = set(self.flat.states)
         reads: dict[str, set[str]] = {}  # derived variable -> the states it is computed from
         for name, value in self.flat.derived:
             reads[name] = set().union(*[reads.get(n, {n} & states) for n in ex.names(value)])
+
+        def read_by(action) -> set[str]:
+            return set().union(*[reads.get(n, {n}) for n in ex.names(action.value)]) if action.value is not None else set()
+
+        actions = self.flat.on_start
+        later = [{a.target for a in actions[k + 1:] if a.kind == "assign"} for k in range(len(actions))]
+        twice = any(read_by(a) & later[k] for k, a in enumerate(actions))
         lines: list[str] = []
         assigned: set[str] = set()
-        for action in self.flat.on_start:
+        for k, action in enumerate(actions):
             if action.value is not None and any(reads.get(n, set()) & assigned for n in ex.names(action.value)):
                 lines.append("rates_nml()")
                 assigned = set()
             lines += self._actions([action], in_event=False)
             if action.kind == "assign":
                 assigned.add(action.target)
+                if action.target == "v" and self.membrane_v and self.uses_v and (
+                        twice or any("v" in read_by(a) for a in actions[k + 1:])):
+                    lines.append(f"{VSTEP} = {VINIT}")  # the derived values computed next see the new v
+        if twice:
+            lines += ["rates_nml()"] + lines
         return lines
 
     def _initial_actions(self, plan: _Plan) -> list[str]:

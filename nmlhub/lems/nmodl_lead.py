@@ -12,7 +12,9 @@ such a current a step late (tests/conformance/event_timing.md, "reset_samples").
 Such an input *leads*: its BREAKPOINT, once per step before it hands its current to NEURON,
 performs the own dynamics of the step (the explicit Euler step of its states, then every condition
 in the order of the file, tested on the new values), so its current, and its recorded values, are
-jLEMS's of the step. Derived variables keep the values of the start of the step, as in jLEMS.
+jLEMS's of the step. Derived variables keep the values of the start of the step, as in jLEMS,
+except a parent's on the way to a derived current that sums its children's states (a
+compoundInput of such inputs: ``children_read``), computed again after the children's step.
 
 Not leading, as they already act at jLEMS's step: currents that are derived variables (computed
 from the values at the start of the step in both), and currents set by conditions tested on the
@@ -65,20 +67,75 @@ def _on_the_clock(flat: FlatComponent, condition: Condition) -> bool:
             and all(ex.names(value) <= allowed | {"v"} for value in values))
 
 
+def _below(scope: str, owner: str) -> bool:
+    """Whether the scope ``scope`` lies inside (is a descendant of) the scope ``owner``."""
+    return scope != owner and scope.startswith(owner)
+
+
+def children_read(flat: FlatComponent, current: str) -> tuple[list[str], list[str]]:
+    """What a derived current reads of its component's children (a compoundInput's sum of its
+    children's currents). jLEMS advances the children before their parent, so a parent's derived
+    variable reads a child's *state* as the child's own dynamics of the step left it, and a
+    child's derived variable as the child computed it at the start of its step. Returns the
+    children's states read so (through the derived variables the current reads) and those derived
+    variables of the parents, in the order they are computed: both empty for any other current."""
+    owners = flat.owners
+    derived = dict(flat.derived)
+    fresh: list[str] = []
+    states: list[str] = []
+    for name, value in flat.derived:  # in the order they read each other
+        owner = owners.get(name, "")
+        read = ex.names(value)
+        upward = [s for s in read if s in flat.states and _below(owners.get(s, ""), owner)]
+        via = [d for d in read if d in fresh and (owners.get(d, "") == owner or _below(owners.get(d, ""), owner))]
+        if upward or via:
+            fresh.append(name)
+            states += [s for s in upward if s not in states]
+    needed = [d for d in fresh if d in _read_by(current, derived)]
+    read = set().union(*(ex.names(derived[d]) for d in needed))
+    return [s for s in states if s in read], needed
+
+
+def _read_by(name: str, derived: dict[str, ex.Expr]) -> set[str]:
+    """The derived variables ``name`` reads, itself included, through derived variables."""
+    seen, todo = set(), [name]
+    while todo:
+        n = todo.pop()
+        if n in derived and n not in seen:
+            seen.add(n)
+            todo += list(ex.names(derived[n]))
+    return seen
+
+
+def _sets_late(flat: FlatComponent, state: str, whose: str) -> str | None:
+    """What of the component's own dynamics sets ``state`` in a step: a time derivative outside
+    regimes or a condition outside regimes not on the clock alone (None: neither)."""
+    if state in flat.time_derivatives.get(None, {}):
+        return f"{whose}TimeDerivative of '{state}'"
+    for condition in flat.conditions:
+        if condition.regime is None and state in _assigned(flat, condition) and not _on_the_clock(flat, condition):
+            return f"the condition '{ex.to_nmodl(condition.test)}'"
+    return None
+
+
 def what_sets_the_current_late(flat: FlatComponent | None, role: str | None) -> str | None:
     """What of an input's (or synapse's: ``role`` ``current``) own dynamics sets the current its
     cell reads, which a point process would hand its cell a step after jLEMS does: a time
-    derivative or a condition, described for a message; None when there is none."""
+    derivative or a condition (its own, or a child's whose state a derived current sums),
+    described for a message; None when there is none."""
     if flat is None or role != "current":
         return None
     current = current_variable(flat)
-    if current is None or current not in flat.states:
-        return None  # a derived current: from the values at the start of the step, as in jLEMS
-    if current in flat.time_derivatives.get(None, {}):
-        return f"its TimeDerivative of '{current}'"
-    for condition in flat.conditions:
-        if condition.regime is None and current in _assigned(flat, condition) and not _on_the_clock(flat, condition):
-            return f"the condition '{ex.to_nmodl(condition.test)}'"
+    if current is None:
+        return None
+    if current in flat.states:
+        return _sets_late(flat, current, "its ")
+    # A derived current: from the values at the start of the step, as in jLEMS, except the
+    # children's states it sums: jLEMS's children set them before their parent reads them, in the step.
+    for state in children_read(flat, current)[0]:
+        cause = _sets_late(flat, state, "its child's ")
+        if cause is not None:
+            return cause
     return None
 
 
@@ -90,6 +147,13 @@ def why_it_cannot_lead(flat: FlatComponent, computes_once: bool) -> str | None:
         return "it has a kinetic scheme"
     if not computes_once:
         return "it reads another cell's variable through a POINTER"
+    current = current_variable(flat)
+    for name in children_read(flat, current)[1] if current is not None and current not in flat.states else []:
+        own = [s for s in ex.names(dict(flat.derived)[name])
+               if s in flat.states and flat.owners.get(s, "") == flat.owners.get(name, "")]
+        if own:
+            # jLEMS reads it at the start of the step and the children's states at its end
+            return f"its derived '{name}' reads its own state '{own[0]}' beside its children's"
     return None
 
 
@@ -148,8 +212,21 @@ class LeadPrinter(EventPrinter):
             tests += before + [f"    if ({test}) {{"]
             tests += ["        " + s for s in self._actions(condition.actions, in_event=False)] + ["    }"]
         local += [f"c{k}_nml" for k in range(len(self.flat.conditions)) if f"    c{k}_nml = " in "\n".join(tests)]
+        tests += self._parents_after_children(shortener)
         lines = ["", "PROCEDURE lead_nml() {"] + local_lines(local + shortener.temporaries) + ["    rates_nml()"]
         return lines + updates + tests + ["}", ""]
+
+    def _parents_after_children(self, shortener: Shortener) -> list[str]:
+        """A derived current summing its children's currents (``children_read``): the parents'
+        derived variables computed again from the children's states of the step's end."""
+        current = current_variable(self.flat)
+        if current is None or current in self.flat.states:
+            return []
+        derived = dict(self.flat.derived)
+        lines = []
+        for name in children_read(self.flat, current)[1]:
+            lines += shortener.assignment(self.names[name], derived[name])
+        return lines
 
     def _lead_test(self, k: int, condition: Condition, shortener: Shortener) -> tuple[str, list[str]]:
         """The test of condition ``k`` as the mechanism would otherwise make it (exact where tested

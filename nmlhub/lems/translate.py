@@ -70,6 +70,9 @@ class FlatComponent:
     kinetic: list[tuple[str, str, str, str]] = field(default_factory=list)
     #: The states of each KineticScheme (their occupancies sum to 1).
     kinetic_groups: list[list[str]] = field(default_factory=list)
+    #: The scope (prefix of the child component, "" for the component itself) of each state and
+    #: derived variable.
+    owners: dict[str, str] = field(default_factory=dict)
 
     def integrated_states(self) -> set[str]:
         """States with a time derivative in some regime, or in a kinetic scheme."""
@@ -172,6 +175,7 @@ class Translator:
             flat.derived_params.append((prefix + d.name, self._expr(d.value, scope)))
         for s in dyn.state_variables:
             flat.states.append(prefix + s.name)
+            flat.owners[prefix + s.name] = prefix
         # children first: their exposures may be selected by this component's derived variables
         child_scopes: list[tuple[Any, _Scope]] = []
         for child in fc.child_components:
@@ -202,8 +206,10 @@ class Translator:
             else:
                 value = self._expr(d.value, scope)
             flat.derived.append((prefix + d.name, value))
+            flat.owners[prefix + d.name] = prefix
         for cdv in dyn.conditional_derived_variables:
             flat.derived.append((prefix + cdv.name, self._cases(cdv, scope)))
+            flat.owners[prefix + cdv.name] = prefix
         self._dynamics(dyn, scope, None, flat, child_scopes)
         for scheme in getattr(dyn, "kinetic_schemes", None) or []:
             self._kinetic_scheme(scheme, scope, flat)

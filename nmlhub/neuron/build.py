@@ -88,7 +88,8 @@ def names_component(paths: Sequence[str], component: str) -> bool:
 def _load_user_mechanisms(mechanisms: dict[str, ComponentMechanism], engine: NeuronEngine,
                           cache: MechanismCache, model: Model) -> None:
     """Compile (once, cached by content) and load the .mod files cells and synapses refer to."""
-    from .mechcache import load_user_library, mod_suffixes, user_library
+    from ..model.mod_files import mod_suffixes
+    from .mechcache import load_user_library, user_library
 
     files = {custom.mod_file: None for cm in mechanisms.values() if cm.biophysics
              for custom in cm.biophysics.custom}

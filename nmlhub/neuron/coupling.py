@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..lems.nmodl import transfer_buffer
-from ..model.columns import ConnectionColumns, parse_cell_reference, projection_columns, with_local_rows
+from ..lems.nmodl_names import transfer_buffer
+from ..model.columns import parse_cell_reference
 from ..model.coupled import coupled_attrs, coupled_rows
 from .cells import make_point_process
 from ..errors import UnsupportedComponentError
@@ -49,12 +49,7 @@ def connect_coupled(proj: Any, electrical: bool, mechanisms: dict[str, Component
     """Instantiate an electrical or continuous projection: on each rank, the sides on its cells."""
     wiring = instance.parallel if instance.parallel is not None and instance.parallel.nhost > 1 else None
     pre_population, post_population = proj.presynaptic_population, proj.postsynaptic_population
-    keep = None
-    if wiring is not None:
-        def keep(block: np.ndarray, indices: dict[str, int]) -> np.ndarray:
-            pre = block[:, indices["pre_cell_id"]].astype(np.int64)
-            post = block[:, indices["post_cell_id"]].astype(np.int64)
-            return wiring.local_mask(pre_population, pre) | wiring.local_mask(post_population, post)
+    keep = _rows_touching_this_rank(wiring, pre_population, post_population) if wiring is not None else None
 
     rows = coupled_rows(proj, electrical, keep)
     cols = rows.columns
@@ -228,3 +223,12 @@ def _variable_ref(place: Place, variable: str, component: str, mechanisms: dict[
         section, x = cell.locate(place[2], place[3])
         return section(x)._ref_v
     return getattr(cell.mechanism, f"_ref_{mechanisms[cell.component].mechanism.variables[variable]}")
+
+
+def _rows_touching_this_rank(wiring: Any, pre_population: str, post_population: str) -> Any:
+    """A filter of a projection's row blocks: the rows with a side on this rank's cells."""
+    def keep(block: np.ndarray, indices: dict[str, int]) -> np.ndarray:
+        pre = block[:, indices["pre_cell_id"]].astype(np.int64)
+        post = block[:, indices["post_cell_id"]].astype(np.int64)
+        return wiring.local_mask(pre_population, pre) | wiring.local_mask(post_population, post)
+    return keep

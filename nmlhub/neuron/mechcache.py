@@ -21,7 +21,6 @@ from pathlib import Path
 
 from ..errors import NmlhubError
 from ..lems.nmodl import Mechanism
-from ..model.mod_files import mod_suffixes
 
 log = logging.getLogger(__name__)
 

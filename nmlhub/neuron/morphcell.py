@@ -15,7 +15,8 @@ def build_morphological_cell(pop: PopulationView, k: int, cm: ComponentMechanism
     """The k-th cell of a population of morphological cells, with its biophysics."""
     from neuron import h
 
-    from .morphology import build, group_segments
+    from ..model.segments import group_segments
+    from .morphology import build
 
     bio = cm.biophysics
     cell_id = pop.ids[k]
@@ -76,7 +77,7 @@ def _place_density(built: Any, morph: Any, placement: Any) -> None:
     """Insert a density's mechanism where it applies and set its parameters per NEURON segment;
     a parameter varying with path distance is evaluated at each NEURON segment's centre, with the
     distance measured along the NeuroML segments."""
-    from .morphology import group_segments, path_lengths
+    from ..model.segments import group_segments, path_lengths
 
     members = ({placement.segment} if placement.segment is not None
                else group_segments(morph, placement.segment_group))
@@ -125,7 +126,7 @@ def _place_mod_mechanism(built: Any, morph: Any, mech: Any) -> None:
     reversal potentials; its GLOBAL values are set too (they are the same for every cell)."""
     from neuron import h
 
-    from .morphology import group_segments
+    from ..model.segments import group_segments
 
     for name, value in mech.globals.items():
         setattr(h, name, value)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.cells import CABLE_GROUP_NEUROLEX_ID
-from ..model.segments import MorphologyError, group_segments, path_lengths, point_distance
+from ..model.segments import MorphologyError, point_distance
 
 
 @dataclass

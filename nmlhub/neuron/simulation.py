@@ -28,7 +28,7 @@ from .engine import engine_named
 from .mechcache import MechanismCache
 from .network import NetworkInstance, instantiate
 from .design_warnings import design_warnings
-from .options import ENGINES, RunOptions, SimulationError  # noqa: F401 (re-exported: their old home)
+from .options import RunOptions, SimulationError
 from .plan import BuildSettings
 from .spikes import CellSpikes, GidSpikes, spike_recorder
 from .eventgrid import recorded_as_jlems
@@ -337,10 +337,11 @@ class NeuronSimulation:
             # NEURON records t only with some section to refer to
             self._placeholder = h.Section(name="nmlhub_no_cells_here")
         self._recording = recording = self._record(h)
-        handlers = self._initialize(h)  # noqa: F841 (kept alive for the run, not beyond: they refer to self)
+        handlers = self._initialize(h)  # kept alive for the run, not beyond: they refer to self
         flush = self._interval_flusher(recording) if self.options.write_every_ms is not None else None
         self._advance(h, flush)
         results = self._results(h, recording)
+        del handlers
         self._recording = None  # NEURON's recorders live as long as the run, as its handlers do
         return results
 

@@ -19,6 +19,8 @@ from .layout import CellTable
 from .pairs import pair_environment
 from .placement import at_loc, drawn, place, segment_table
 from .selection import CellSelector
+from ..errors import UnitError
+from ..units import UnitRegistry
 from .values import POSITION_NAMES, RuleError, Value, parse_value
 
 _POST_ONLY = frozenset(n for n in POSITION_NAMES if n.startswith("post_"))
@@ -63,7 +65,7 @@ class StimulationRule:
         if not 0.0 <= float(self.probability) <= 1.0:
             raise RuleError(f"{what}: probability {self.probability} is not in [0, 1]")
         self.weight = parse_value(self.weight, _POST_ONLY, f"{what} weight")
-        self.delay = float(self.delay)
+        self.delay = _delay_ms(self.delay, what)
         if not np.isfinite(self.delay) or self.delay < 0:
             raise RuleError(f"{what}: delay {self.delay:g} ms is not a finite number >= 0")
         if self.cells is not None:
@@ -141,3 +143,20 @@ def _locations(rule: StimulationRule, cells: CellTable, seed: int, gids: np.ndar
     segment, fraction = place(segment_table(morphology, rule.segment_groups), _BY_LENGTH, cells.position[gids, 1],
                               1.0, u_segment, crng.uniforms(key, gids, 1))
     return segment.astype(np.int32), fraction
+
+
+def _delay_ms(delay: float | str, what: str) -> float:
+    """A stimulation's delay in ms: a number (ms) or a time quantity such as ``'1 ms'``."""
+    if isinstance(delay, str):
+        try:
+            return float(delay)
+        except ValueError:
+            pass
+        try:
+            return UnitRegistry.core().parse_as(delay, "time").to("ms")
+        except UnitError as error:
+            raise RuleError(f"{what}: delay {error.message}") from None
+    try:
+        return float(delay)
+    except (TypeError, ValueError):
+        raise RuleError(f"{what}: delay {delay!r} is not a number of ms or a time such as '1 ms'") from None

@@ -16,6 +16,9 @@ The models (written by hand, dt 0.005 ms, 3 ms):
   Hodgkin-Huxley channels, leak reversal -54.3 mV, initial -65 mV) with a pulse at 1 ms.
 - ``LEMS_pulse_clock_hh_rates.xml``: the same soma with the sodium gate ``m``, its two rates and
   the sodium density's current recorded (jLEMS only: where its gates read v, "hh_soma_lag").
+- ``LEMS_gate_forms.xml`` / ``gate_forms.net.nml``: one such soma per form of gate (a leak and one
+  potassium-like channel whose only gate has that form), a 0.05 nA pulse at 1 ms (jLEMS only:
+  which lag of v each form reads, "hh_soma_lag").
 - ``LEMS_ex25_zero_delay.xml`` / ``ex25_zero_delay.net.nml``: Ex25's connection without delay on
   its own: that soma, spiking once, drives Ex25's AMPA synapse on a passive cell at rest.
 
@@ -46,9 +49,10 @@ MODELS = {
     "pulse_clock_hh": ("pulse_clock_hh.v.dat", True),
     "ex25_zero_delay": ("ex25_zero_delay.v.dat", True),
     "pulse_clock_hh_rates": ("pulse_clock_hh_rates.v.dat", True),
+    "gate_forms": ("gate_forms.v.dat", True),
 }
 #: models whose only reference is jLEMS's (what jLEMS's own components read)
-JLEMS_ONLY = {"pulse_clock_hh_rates"}
+JLEMS_ONLY = {"pulse_clock_hh_rates", "gate_forms"}
 
 
 def jnml() -> str:

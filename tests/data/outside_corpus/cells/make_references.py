@@ -14,7 +14,8 @@ HERE = Path(__file__).resolve().parent
 #: LEMS file -> the output file jLEMS writes for it.
 MODELS = {"LEMS_ks_named_rate.xml": "ks_named_rate.dat", "LEMS_no_species.xml": "no_species.dat",
           "LEMS_child_by_name.xml": "child_by_name.dat", "LEMS_onstart_derived.xml": "onstart_derived.dat",
-          "LEMS_long_ids.xml": "long_ids.dat", "LEMS_temperature_6_3.xml": "temperature_6_3.dat"}
+          "LEMS_long_ids.xml": "long_ids.dat", "LEMS_temperature_6_3.xml": "temperature_6_3.dat",
+          "LEMS_condbased_start.xml": "condbased_start.dat", "LEMS_onstart_cross.xml": "onstart_cross.dat"}
 
 
 def main() -> None:
