@@ -11,7 +11,7 @@ import hashlib
 import io
 import os
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from dataclasses import dataclass, field
 from importlib import resources
@@ -125,6 +125,28 @@ def core_type_file_names() -> frozenset[str]:
     An ``<Include>`` of one of these is provided by nmlhub itself and never read from disk.
     """
     return frozenset(n[len(CORE_TYPES_DIR):] for n in list_jar_files(CORE_TYPES_DIR))
+
+
+def core_files_included(names: Iterable[str]) -> frozenset[str]:
+    """The core type files (base names) jLEMS reads for ``<Include>`` elements of ``names``: those and
+    the core files they include in turn (``Cells.xml`` brings ``Channels.xml``, ``Synapses.xml``...).
+
+    Examples
+    --------
+    >>> "Inputs.xml" in core_files_included(["Cells.xml"]), "Simulation.xml" in core_files_included(["Cells.xml"])
+    (True, False)
+    """
+    found: set[str] = set()
+    pending = [n for n in names if n in core_type_file_names()]
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        found.add(name)
+        root = parse_xml_bytes(read_jar_file(CORE_TYPES_DIR + name), source=name).getroot()
+        pending += [e.get("file", "") for e in root if local_name(e) == "Include"
+                    and e.get("file", "") in core_type_file_names()]
+    return frozenset(found)
 
 
 @dataclass

@@ -201,3 +201,64 @@ def test_a_cells_v_without_onstart_starts_at_zero_as_in_jlems(tmp_path):
     during = (t > 5e-3) & (t <= 25e-3)
     analytic = 2e-3 * (1 - np.exp(-(t[during] - 5e-3) / 10e-3))
     np.testing.assert_allclose(ours[during, 1], analytic, rtol=0, atol=2e-6)
+
+
+def test_a_regime_components_unexposed_state_is_recorded_as_it_is_as_in_jlems(tmp_path):
+    """jLEMS records the exposed states of a component with regimes a step late (the copy its
+    own dynamics make before its regime advances) and a state without an Exposure as it is
+    (NESTShowcase's NESTML2LEMS cell: its V and lastSpikeTime). nmlhub recorded every state of
+    such a component a step late: the unexposed C one sample behind jLEMS, its regime's entry
+    value (-1) one sample late. Now A (exposed) is a step late and C is not, as in jLEMS."""
+    run = _nmlhub("run", str(DATA / "LEMS_regime_states.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours, jlems = np.loadtxt(tmp_path / "regime_states.dat"), np.loadtxt(REFERENCE / "regime_states.dat")
+    assert ours.shape == jlems.shape
+    np.testing.assert_allclose(ours, jlems, rtol=0, atol=1e-12)
+    steps = np.arange(len(ours))
+    np.testing.assert_allclose(ours[:4, 1], 0.1 * np.maximum(steps[:4] - 1, 0), atol=1e-12)  # A: late
+    np.testing.assert_allclose(ours[:4, 2], 0.1 * steps[:4], atol=1e-12)  # C: as it is
+    assert ours[4, 2] == -1.0  # entering 'hold' at the step A reaches 0.4
+
+
+def test_an_on_event_inside_a_regime_is_refused_saying_jlems_runs_it(tmp_path):
+    """jLEMS's Regime reads an <OnEvent> (it runs LEMS_regime_on_event.xml: its reference);
+    pylems does not, and nmlhub's refusal said "LEMS reads it only inside <Dynamics>", which is
+    false. Now the refusal says what is so, in one line at the element."""
+    assert np.loadtxt(REFERENCE / "regime_on_event.dat").shape == (11, 2)
+    run = _nmlhub("run", str(DATA / "LEMS_regime_on_event.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1
+    line = next(k for k, text in enumerate((DATA / "regime_on_event.xml").read_text().splitlines(), 1)
+                if "<OnEvent port" in text)
+    assert (f"regime_on_event.xml:{line}: ComponentType 'regimeCounter': not supported: <OnEvent> inside "
+            "<Regime> (jLEMS runs it; nmlhub's LEMS reader does not read it there)") in run.stderr
+    assert "only inside <Dynamics>" not in run.stderr
+
+
+def test_a_lems_model_of_its_own_types_named_as_core_types_gets_no_duplicate_warning(tmp_path):
+    """A LEMS file that includes no NeuroML2 core type file and defines its own spikeGenerator,
+    OutputFile, OutputColumn and Simulation (NESTShowcase's NESTML2LEMS): jLEMS runs it (its
+    reference), yet `validate` warned four times that "jNeuroML refuses the file ('Duplicate name
+    for ComponentType')". Now the warning is given only where jNeuroML reads the core type too
+    (a core file the LEMS files include, or a NeuroML document); the run equals jLEMS."""
+    validate = _nmlhub("validate", str(DATA / "LEMS_own_core_names.xml"))
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert "has the name of a NeuroML2 core type" not in validate.stdout + validate.stderr
+    run = _nmlhub("run", str(DATA / "LEMS_own_core_names.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours, jlems = np.loadtxt(tmp_path / "own_core_names.dat"), np.loadtxt(REFERENCE / "own_core_names.dat")
+    np.testing.assert_allclose(ours, jlems, rtol=0, atol=1e-12)
+
+
+def test_a_connection_naming_another_population_is_refused_saying_what_each_engine_does(tmp_path):
+    """NESTShowcase's NESTML2LEMS/simulation3.xml writes a connection to '../p1[0]' in a
+    projection onto 'p2'. jLEMS connects the cell the path names (the reference: a[0] moves, b[0]
+    stays at rest); jNeuroML's NEURON export connects the projection's population. nmlhub
+    refuses such a file, now saying what each engine does instead of only that they differ."""
+    jlems = np.loadtxt(REFERENCE / "post_population_mismatch.dat")
+    assert np.ptp(jlems[:, 1]) > 0.01 and np.ptp(jlems[:, 2]) == 0.0
+    run = _nmlhub("run", str(DATA / "LEMS_post_population_mismatch.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1
+    assert ("projection proj connection 0: post cell refers to population 'a', not the projection's 'b': "
+            "jLEMS connects the cell the path names, jNeuroML's NEURON export a cell of 'b'; write the "
+            "same population in both") in run.stderr
+    assert not list(tmp_path.iterdir())

@@ -226,6 +226,11 @@ def _unparsable(element: etree._Element) -> bool:
                for attribute in EXPRESSION_ATTRIBUTES.get(etree.QName(element).localname, ()))
 
 
+#: What jLEMS's Regime reads besides Dynamics (org.lemsml.jlems.core.type.dynamics.Regime, 0.14).
+_JLEMS_REGIME_ELEMENTS = frozenset({"DerivedVariable", "StateVariable", "TimeDerivative", "OnStart",
+                                    "OnEntry", "OnEvent", "OnCondition"})
+
+
 def _unresolved_type(model: Any, type_name: str, component: str) -> TranslationError:
     for ct in model.component_types.values():
         if f"<{type_name}" not in ct.xml:
@@ -234,10 +239,11 @@ def _unresolved_type(model: Any, type_name: str, component: str) -> TranslationE
         for element in root.iter(etree.Element):
             if etree.QName(element).localname == type_name and element is not root:
                 parent = etree.QName(element.getparent()).localname
-                return TranslationError(
-                    f"not supported: <{type_name}> directly inside <{parent}>; LEMS reads it only "
-                    f"inside <Dynamics>", file=ct.location.file, line=_line(ct, element),
-                    element=f"ComponentType '{ct.name}'")
+                where = (f"<{type_name}> inside <Regime> (jLEMS runs it; nmlhub's LEMS reader does not "
+                         f"read it there)" if parent == "Regime" and type_name in _JLEMS_REGIME_ELEMENTS
+                         else f"<{type_name}> directly inside <{parent}>; LEMS reads it only inside <Dynamics>")
+                return TranslationError(f"not supported: {where}", file=ct.location.file,
+                                        line=_line(ct, element), element=f"ComponentType '{ct.name}'")
     record = model.components.get(component)
     if record is not None:
         return TranslationError(f"not supported: type '{type_name}' is defined by no ComponentType nmlhub has",

@@ -35,6 +35,13 @@ class _Population:
         return (indices >= 0) & (indices < self.size)
 
 
+def _other_population(side: str, named: str, expected: str) -> str:
+    """The problem of a connection whose cell path names another population than its projection."""
+    return (f"{side} cell refers to population '{named}', not the projection's '{expected}': jLEMS "
+            f"connects the cell the path names, jNeuroML's NEURON export a cell of '{expected}'; write the "
+            "same population in both")
+
+
 class _Checker:
     def __init__(self, model: Model, max_connections: int | None = None) -> None:
         self.model = model
@@ -179,7 +186,7 @@ class _Checker:
                 wrong = np.array([n is not None and n != expected for n in named])
                 self._report_rows(wrong, loc, element, "connection",
                                   lambda i, side=side, named=named, expected=expected:
-                                  f"{side} cell refers to population '{named[i]}', not '{expected}'")
+                                  _other_population(side, named[i], expected))
         for side, segs, pop in (("pre", cols.pre_segment, pre), ("post", cols.post_segment, post)):
             known = self.cell_segments(pop.component)
             if known is None:

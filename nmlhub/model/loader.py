@@ -9,7 +9,7 @@ from typing import Any
 import neuroml
 from lxml import etree
 
-from ..coretypes import core_component_types, core_type_file_names
+from ..coretypes import core_component_types, core_files_included, core_type_file_names
 from ..errors import ModelError, NmlhubError, XmlSecurityError
 from ..xmlsafe import DEFAULT_MAX_XML_BYTES, lems_type, local_name, parse_xml_bytes, parse_xml_file
 from .model import Model
@@ -126,6 +126,10 @@ class _Loader:
         self.tag_table = neuroml_tag_to_libneuroml()
         # tables of large lists read while a file streamed, by the network element they belong to
         self.streamed_tables: dict[etree._Element, list[RowTable]] = {}
+        # core type files the model includes, and its own types named as core types (judged once
+        # every include is known: jLEMS refuses such a type only where it reads the core file)
+        self.core_includes: set[str] = set()
+        self.core_names: list[tuple[str, str, Location]] = []
 
     # -- entry ---------------------------------------------------------------------------------
     def run(self, path: Path, text: bytes | None = None) -> Model:
@@ -134,6 +138,7 @@ class _Loader:
         top = path.expanduser().resolve()
         self.model = Model(path=top, document=neuroml.NeuroMLDocument(id=_doc_id(top)))
         self._load_file(top, included_from=None, is_top=True, text=text)
+        self._warn_core_names()
         self._categorize_again()
         from ..lems.cell_target import run_cell_target_in_a_network
 
@@ -145,6 +150,19 @@ class _Loader:
 
         run_lems_defined_network(self.model)
         return self.model
+
+    def _warn_core_names(self) -> None:
+        """The model's types named as a core type jNeuroML reads with them: all of them for a
+        NeuroML document (jNeuroML adds every core type), else those of the core files the LEMS
+        files include (a LEMS file of its own types alone, NESTML2LEMS's, runs in jLEMS)."""
+        assert self.model is not None
+        top_is_neuroml = bool(self.model.files) and self.model.files[0].kind != "lems"
+        read = core_files_included(self.core_includes)
+        for name, core_file, here in self.core_names:
+            if top_is_neuroml or Path(core_file).name in read:
+                self._problem(f"ComponentType '{name}' has the name of a NeuroML2 core type (in {core_file}): "
+                              "nmlhub runs this definition, jNeuroML refuses the file ('Duplicate name for "
+                              "ComponentType')", here, f"ComponentType {name}", "warning")
 
     def _categorize_again(self) -> None:
         """Categories once every ComponentType is known: a component may come before the
@@ -287,6 +305,7 @@ class _Loader:
         if not target:
             raise ModelError(f"<{tag}> has no '{attr}' attribute", file=here.file, line=here.line)
         if Path(target).name in core_type_file_names():
+            self.core_includes.add(Path(target).name)
             return
         if "://" in target:
             raise XmlSecurityError(
@@ -319,9 +338,7 @@ class _Loader:
             return
         core = core_component_types().get(name)
         if core is not None:
-            self._problem(f"ComponentType '{name}' has the name of a NeuroML2 core type (in {core.file}): nmlhub "
-                          "runs this definition, jNeuroML refuses the file ('Duplicate name for ComponentType')",
-                          here, f"ComponentType {name}", "warning")
+            self.core_names.append((name, core.file, here))
         self.model.component_types[name] = ComponentTypeDef(
             name,
             element.get("extends"),

@@ -52,8 +52,8 @@ sends those targets the same spikes a step early
 its state at the end of NEURON's step n, which NEURON computes for every cell at once: no target
 can act on it in that step (acts in the next).
 
-jLEMS records the states of a component with regimes a step late (:func:`one_step_late`), and
-so do nmlhub's recordings with this timing (:func:`recorded_as_jlems`).
+jLEMS records the exposed states of a component with regimes a step late (:func:`one_step_late`),
+and so do nmlhub's recordings with this timing (:func:`recorded_as_jlems`).
 """
 
 from __future__ import annotations
@@ -263,14 +263,14 @@ def relay_mechanism():
 
 
 def one_step_late(values: np.ndarray) -> np.ndarray:
-    """A recorded series as jLEMS records a component with regimes: the value at step n is the one
-    at the end of step n - 1 (the first sample, the initial state, is kept).
+    """A recorded series as jLEMS records an exposed state of a component with regimes: the value
+    at step n is the one at the end of step n - 1 (the first sample, the initial state, is kept).
 
     jLEMS advances such a component in two parts: its own dynamics (derived variables, time
     derivatives outside the regimes, conditions), which ends by copying its variables to what
     its outputs read, and then its active regime (the time derivatives and conditions inside
-    it). Its recorded values are therefore the ones of the step before; its dynamics and its
-    spikes are not late (measured with ``jnml`` 0.14 on iafCell against iafRefCell, see
+    it). Its recorded exposures are therefore the ones of the step before (a state without an
+    exposure is read from the state itself, not late); its dynamics and its spikes are not late (measured with ``jnml`` 0.14 on iafCell against iafRefCell, see
     tests/test_event_timing.py).
 
     Examples

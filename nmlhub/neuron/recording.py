@@ -258,6 +258,9 @@ def _variable(path: str, point: Any, cm: ComponentMechanism, var: str, cell: Cel
 
 
 def _regime_state(cm: ComponentMechanism, var: str) -> bool:
-    """Whether ``var`` is a state of a LEMS component with regimes (jLEMS records it a step late)."""
+    """Whether ``var`` is an exposed state of a LEMS component with regimes, which jLEMS records
+    a step late: it records an exposure from the copy the component's own dynamics make before
+    its regime advances, and a state without an exposure from the state itself (measured with
+    ``jnml`` 0.14, tests/test_outside_networks.py)."""
     flat = cm.mechanism.flat if cm.mechanism is not None else None
-    return flat is not None and bool(flat.regimes) and flat.exposures.get(var, var) in flat.states
+    return flat is not None and bool(flat.regimes) and var in flat.states and var in flat.exposures
