@@ -9,7 +9,7 @@ import numpy as np
 
 import nmlhub
 from nmlhub.model.validate import is_valid, validate
-from nmlhub.neuron.morphology import group_segments
+from nmlhub.model.segments import group_segments
 
 FOLDER = Path(__file__).resolve().parents[1] / "nml_examples" / "layered_cortex"
 

@@ -9,7 +9,8 @@ import pytest
 
 import nmlhub
 from nmlhub.model.cells import cell_morphology
-from nmlhub.neuron.morphology import build, group_segments, plan_sections
+from nmlhub.model.segments import group_segments
+from nmlhub.neuron.morphology import build, plan_sections
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "nml_examples"
 
