@@ -10,6 +10,10 @@ to a cell of such a type stops jLEMS (``ConnectionError: No attachments list in 
 it extends. nmlhub runs the file (with the base type's Attachments; a type whose chain declares
 none gets what is attached added to its ``v`` through NEURON), so ``validate`` and ``run`` warn at
 the type's definition (``tests/test_validate_jlems.py`` asks jLEMS).
+
+A type with Attachments whose Dynamics (its own, or its nearest base type's) select nothing of
+them runs in jLEMS with what is attached having no effect on its ``v``; nmlhub's cell is a NEURON
+section, whose ``v`` every point process on it changes: warned too (``tests/test_unread_attachments.py``).
 """
 
 from __future__ import annotations
@@ -49,11 +53,54 @@ def attachment_warnings(model: Model) -> list[Problem]:
         if record is None or record.type not in model.component_types or record.type in reported:
             continue
         chain = [type_definition(model, name, core_definitions()) for name in model.type_chain(record.type)]
-        if not chain or chain[0] is None or _attachments(chain[0]):
+        if not chain or chain[0] is None:
             continue
-        reported.add(record.type)
-        problems.append(_warning(model, record.type, chain, what, population, component_id))
+        if not _attachments(chain[0]):
+            reported.add(record.type)
+            problems.append(_warning(model, record.type, chain, what, population, component_id))
+        elif _membrane_v(chain) and not _reads_attachments(chain):
+            reported.add(record.type)
+            problems.append(_unread_warning(model, record.type, chain[0], what, population, component_id))
     return problems
+
+
+def _unread_warning(model: Model, type_name: str, own: etree._Element, what: str, population: str,
+                    component_id: str) -> Problem:
+    names = ", ".join(f"{a.get('name')}[*]" for a in _attachments(own))
+    message = (f"{what} attaches to population {population} of cell '{component_id}', whose ComponentType "
+               f"{type_name} has Dynamics that read nothing of what is attached (no DerivedVariable selects "
+               f"{names}): jLEMS leaves its v unchanged by it; nmlhub's NEURON cell adds the attached "
+               f"current to v (select and add it, e.g. <DerivedVariable name=\"iSyn\" dimension=\"current\" "
+               f"select=\"synapses[*]/i\" reduce=\"add\"/>, for the same model in both)")
+    location = model.component_types[type_name].location
+    return Problem(message, location.file, location.line, f"ComponentType {type_name}", "warning")
+
+
+def _effective_dynamics(chain: list[etree._Element | None]) -> etree._Element | None:
+    """The Dynamics jLEMS runs for the first type of ``chain``: its own, else its nearest base type's."""
+    for definition in chain:
+        if definition is None:
+            return None
+        dynamics = [e for e in definition if isinstance(e.tag, str) and local_name(e) == "Dynamics"]
+        if dynamics:
+            return dynamics[0]
+    return None
+
+
+def _reads_attachments(chain: list[etree._Element | None]) -> bool:
+    """Whether the Dynamics the type runs select anything of its attachments (``synapses[*]/i``)."""
+    dynamics = _effective_dynamics(chain)
+    if dynamics is None:
+        return True  # nothing to tell: no Dynamics found along the chain
+    names = {a.get("name") for d in chain if d is not None for a in _attachments(d)}
+    selects = [e.get("select", "") for e in dynamics.iter() if isinstance(e.tag, str)]
+    return any(select.startswith(f"{name}[") for select in selects for name in names)
+
+
+def _membrane_v(chain: list[etree._Element | None]) -> bool:
+    """Whether the type exposes a membrane potential ``v`` (the cells nmlhub gives a NEURON v)."""
+    return any(d is not None and any(isinstance(e.tag, str) and local_name(e) == "Exposure" and e.get("name") == "v"
+                                     for e in d) for d in chain)
 
 
 def _warning(model: Model, type_name: str, chain: list[etree._Element | None], what: str,

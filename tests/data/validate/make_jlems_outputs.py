@@ -1,5 +1,5 @@
 """What jLEMS does with the small files of this folder: its output where it runs a file (the
-reference ``extends_without_dynamics.dat``) and, for each file, the line it stops on (written to
+references ``extends_without_dynamics.dat`` and ``unread_attachments.dat``) and, for each file, the line it stops on (written to
 ``jlems_said.txt``). tests/test_validate_jlems.py reads both and asks jLEMS again where ``jnml``
 is there.
 
@@ -18,7 +18,8 @@ HERE = Path(__file__).resolve().parent
 #: The files asked, with the output kept as a reference when jLEMS runs them.
 FILES = {"LEMS_extends_without_dynamics.xml": "extends_without_dynamics.dat",
          "LEMS_extends_without_attachments.xml": None,
-         "LEMS_include_attribute.xml": None, "LEMS_dynamics_base.xml": None}
+         "LEMS_include_attribute.xml": None, "LEMS_dynamics_base.xml": None,
+         "LEMS_unread_attachments.xml": "unread_attachments.dat"}
 #: Variants of LEMS_dynamics_base.xml jLEMS refuses: name -> the (text, replacement) pairs.
 VARIANTS = {
     "onevent_out_port": (('<OnEvent port="in">', '<OnEvent port="spike">'),),
