@@ -93,7 +93,9 @@ def read_core_type_files(jar: Path, copy: Path | None) -> dict[str, bytes]:
     if copy is not None and copy.is_file():
         try:
             with zipfile.ZipFile(copy) as kept:
-                return {n: kept.read(n) for n in kept.namelist()}
+                files = {n: kept.read(n) for n in kept.namelist()}
+            if files:
+                return files
         except (OSError, zipfile.BadZipFile):
             pass
     with zipfile.ZipFile(jar) as whole:

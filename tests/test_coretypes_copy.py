@@ -31,6 +31,13 @@ def test_a_damaged_copy_is_read_from_the_jar_again_and_replaced(tmp_path):
     assert zipfile.is_zipfile(copy)
 
 
+def test_an_empty_copy_is_not_taken_for_the_core_types(tmp_path):
+    copy = tmp_path / "core.zip"
+    with zipfile.ZipFile(copy, "w"):
+        pass
+    assert read_core_type_files(jneuroml_jar(), copy) == _from_jar()
+
+
 def test_a_cache_that_cannot_be_written_still_gives_the_files(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the cache folder would be")
