@@ -38,6 +38,8 @@ def _digest(*arrays: np.ndarray) -> str:
     sha = hashlib.sha256()
     for a in arrays:
         a = np.ascontiguousarray(a)
+        if a.dtype.kind == "f":  # to 12 significant digits: numpy's exp/log/sqrt differ by an ulp between versions
+            a = np.array([float(f"{x:.12g}") for x in a.ravel().tolist()], dtype=a.dtype).reshape(a.shape)
         sha.update(f"{a.dtype.str}{a.shape}".encode())
         sha.update(a.tobytes())
     return sha.hexdigest()
