@@ -105,12 +105,13 @@ class Flattener:
                 with contextlib.redirect_stdout(io.StringIO()):
                     lems_model.import_from_file(str(folder / "model.xml"))
                     self._resolved = _resolve_model(lems_model)
+                    changed = [_keep_nearest_declarations(ct, lems_model.component_types)
+                               for ct in self._resolved.component_types]
+                    if any(changed):
+                        self._refatten()  # pylems flattens here too: its errors are named like the rest
             except Exception as exc:  # pylems raises plain exceptions; nmlhub names the element
+                self._resolved = None  # never half resolved
                 raise pylems_error(exc, self._model) from None
-        changed = [_keep_nearest_declarations(ct, lems_model.component_types)
-                   for ct in self._resolved.component_types]
-        if any(changed):
-            self._refatten()
 
     def _refatten(self) -> None:
         """Flatten every component again (pylems flattened them while resolving, before the
