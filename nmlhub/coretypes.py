@@ -82,8 +82,12 @@ def core_types_copy_path(jar: Path) -> Path | None:
     except OSError:
         return None
     key = hashlib.sha1(f"{jar.resolve()}|{status.st_size}|{status.st_mtime_ns}".encode()).hexdigest()[:16]
-    base = Path(os.environ.get("NMLHUB_CACHE", Path.home() / ".cache" / "nmlhub"))
-    return base / "coretypes" / f"{jar.stem}-{key}.zip"
+    return cache_base() / "coretypes" / f"{jar.stem}-{key}.zip"
+
+
+def cache_base() -> Path:
+    """nmlhub's cache folder: ``$NMLHUB_CACHE`` or ``~/.cache/nmlhub``."""
+    return Path(os.environ.get("NMLHUB_CACHE", Path.home() / ".cache" / "nmlhub"))
 
 
 def read_core_type_files(jar: Path, copy: Path | None) -> dict[str, bytes]:

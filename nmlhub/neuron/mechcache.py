@@ -33,8 +33,9 @@ def default_cache_root() -> Path:
     """``$NMLHUB_CACHE`` or ``~/.cache/nmlhub``, with a folder per NEURON version."""
     import neuron
 
-    base = Path(os.environ.get("NMLHUB_CACHE", Path.home() / ".cache" / "nmlhub"))
-    return base / "mechanisms" / f"neuron-{neuron.__version__}-{platform.machine()}"
+    from ..coretypes import cache_base
+
+    return cache_base() / "mechanisms" / f"neuron-{neuron.__version__}-{platform.machine()}"
 
 
 def _nrnivmodl() -> str:
