@@ -355,6 +355,8 @@ class Translator:
                 f"'{collection}', and nmlhub cannot tell which of the child components "
                 f"{', '.join(repr(c.id) for c in scope.unbound)} fills it (each is written with its own "
                 f"id); write the child as <{collection} type=...> without an id")
+        if not members and single and where_name is None:
+            raise _missing_child(fc, select, definition)
         if not members:
             return identity
         terms = [ex.Name(child_scope.prefix + var) for _, child_scope in members]
@@ -378,6 +380,9 @@ class Translator:
             found = []
             for component, component_scope in level:
                 members = self._members(match.group(1), component, component_scope.child_scopes)
+                definition = next((c for c in component.children if c.name == match.group(1)), None)
+                if not members and definition is not None and not getattr(definition, "multiple", False):
+                    raise _missing_child(component, select, definition)
                 if match.group(3) is not None:
                     members = [(c, s) for c, s in members if str(_attribute(c, match.group(3))) == match.group(4)]
                 found += members
@@ -422,6 +427,16 @@ class Translator:
     def _expr(self, text: str, scope: _Scope) -> ex.Expr:
         parsed = ex.parse(text)
         return ex.substitute(parsed, {n: ex.Name(scope.resolve(n)) for n in ex.names(parsed)})
+
+
+def _missing_child(fc: Any, select: str, definition: Any) -> TranslationError:
+    """A select through a single ``Child`` the component does not have: jLEMS stops ("seeking
+    child instance ... but there are no children"); reading 0 would run another model."""
+    return TranslationError(
+        f"component '{fc.id}' ({fc.type}) has no child '{definition.name}' (a <Child> of type "
+        f"{definition.type}), which select '{select}' reads: jLEMS refuses it ('seeking child instance "
+        f"{definition.name} ... but there are no children') and nmlhub would read 0; add "
+        f"<{definition.name} type=...> to the component")
 
 
 def _attribute(component: Any, name: str) -> Any:

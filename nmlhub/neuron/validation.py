@@ -73,7 +73,7 @@ def translation_problems(model: Model) -> list[Problem]:
     except NmlhubError as exc:
         file = exc.file or str(model.path)  # a problem always names a file
         if _names_undefined_symbol(model, exc.message) or _UNDEFINED_TYPE.search(exc.message) \
-                or _UNSET_PARAMETER.search(exc.message):
+                or _UNSET_PARAMETER.search(exc.message) or _MISSING_CHILD.search(exc.message):
             return [*unused, Problem(exc.message, file, exc.line, exc.element)]
         return [*unused, Problem(f"nmlhub run cannot run this model: {exc.message}", file, exc.line,
                                  exc.element, "warning")]
@@ -147,6 +147,8 @@ _UNDEFINED_TYPE = re.compile(r"type '[^']+' is defined by no ComponentType")
 #: A component the simulation uses that leaves a parameter of its type unset (a misspelt one,
 #: say): jLEMS refuses the file ('no value supplied for parameter') and run cannot build it.
 _UNSET_PARAMETER = re.compile(r"component '[^']+' does not set its parameter '")
+#: A component without the child a select of its type reads (jLEMS refuses it too).
+_MISSING_CHILD = re.compile(r"has no child '\w+' \(a <Child> of type")
 _UNDECLARED = re.compile(r"ComponentType \w+ reads '\w+', which neither it nor the types it extends declare")
 
 

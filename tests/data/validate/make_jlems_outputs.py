@@ -1,5 +1,6 @@
 """What jLEMS does with the small files of this folder: its output where it runs a file (the
-references ``extends_without_dynamics.dat`` and ``unread_attachments.dat``) and, for each file, the line it stops on (written to
+references ``extends_without_dynamics.dat``, ``unread_attachments.dat``, ``child_base.dat``...)
+and, for each file, the line it stops on (written to
 ``jlems_said.txt``). tests/test_validate_jlems.py reads both and asks jLEMS again where ``jnml``
 is there.
 
@@ -19,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 FILES = {"LEMS_extends_without_dynamics.xml": "extends_without_dynamics.dat",
          "LEMS_extends_without_attachments.xml": None,
          "LEMS_include_attribute.xml": None, "LEMS_dynamics_base.xml": None,
-         "LEMS_unread_attachments.xml": "unread_attachments.dat"}
+         "LEMS_unread_attachments.xml": "unread_attachments.dat", "LEMS_child_base.xml": "child_base.dat"}
 #: Variants of LEMS_dynamics_base.xml jLEMS refuses: name -> the (text, replacement) pairs.
 VARIANTS = {
     "onevent_out_port": (('<OnEvent port="in">', '<OnEvent port="spike">'),),
@@ -34,11 +35,19 @@ VARIANTS = {
                                ('value="e - v"', 'value="vext - v"')),
 }
 
+#: Variants of LEMS_child_base.xml (written as LEMS_child_NAME.xml): its child taken out, read
+#: by the select (jLEMS refuses it) or not (jLEMS runs it).
+CHILD_VARIANTS = {
+    "missing": (('<leak g="0.1per_ms"/>', ''),),
+    "missing_unread": (('<leak g="0.1per_ms"/>', ''), ('select="leak/rate"', 'value="r0"'),
+                       ('<Child name="leak"', '<Constant name="r0" dimension="per_time" value="0.1per_ms"/><Child name="leak"')),
+}
 
-def variant_text(name: str) -> str:
-    """LEMS_dynamics_base.xml changed as VARIANTS[name] says."""
-    text = (HERE / "LEMS_dynamics_base.xml").read_text()
-    for old, new in VARIANTS[name]:
+
+def variant_text(name: str, base: str = "LEMS_dynamics_base.xml") -> str:
+    """``base`` changed as VARIANTS[name] (CHILD_VARIANTS[name] for LEMS_child_base.xml) says."""
+    text = (HERE / base).read_text()
+    for old, new in (CHILD_VARIANTS if base == "LEMS_child_base.xml" else VARIANTS)[name]:
         assert old in text, (name, old)
         text = text.replace(old, new)
     return text
@@ -71,6 +80,11 @@ def main() -> None:
             (scratch / name).write_text(variant_text(variant))
             said, run = ask(name, scratch, copy=False)
             lines.append(f"{name} (VARIANTS): exit {run.returncode}: {said}")
+        for variant in CHILD_VARIANTS:
+            name = f"LEMS_child_{variant}.xml"
+            (scratch / name).write_text(variant_text(variant, "LEMS_child_base.xml"))
+            said, run = ask(name, scratch, copy=False)
+            lines.append(f"{name} (CHILD_VARIANTS): exit {run.returncode}: {said}")
     version = subprocess.run(["jnml", "-v"], capture_output=True, text=True, timeout=120).stdout
     header = next((line.strip() for line in version.splitlines() if "jNeuroML v" in line), "jNeuroML")
     (HERE / "jlems_said.txt").write_text(f"# {header}, jnml FILE -nogui (make_jlems_outputs.py)\n" + "\n".join(lines) + "\n")

@@ -1,0 +1,87 @@
+"""A component without the ``<Child>`` its type's select reads: jLEMS refuses it, nmlhub read 0.
+
+What jLEMS did with each file is in tests/data/validate/jlems_said.txt (make_jlems_outputs.py,
+CHILD_VARIANTS); its output for the file with the child is child_base.dat.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from nmlhub.model.validate import is_valid
+from nmlhub.neuron.validation import validate
+
+DATA = Path(__file__).parent / "data" / "validate"
+BASE = DATA / "LEMS_child_base.xml"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("make_jlems_outputs", DATA / "make_jlems_outputs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SCRIPT = _script()
+
+
+def said(name: str) -> str:
+    return next(line for line in (DATA / "jlems_said.txt").read_text().splitlines() if line.startswith(name + " "))
+
+
+def variant(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"LEMS_child_{name}.xml"
+    path.write_text(SCRIPT.variant_text(name, BASE.name))
+    return path
+
+
+def expected_error(path: Path) -> str:
+    line = next(k for k, text in enumerate(path.read_text().splitlines(), 1) if '<parted id="cell"' in text)
+    return (f"{path}:{line}: cannot generate a NEURON mechanism for <parted id='cell'>: component 'cell' (parted) "
+            f"has no child 'leak' (a <Child> of type leakPart), which select 'leak/rate' reads: jLEMS refuses it "
+            f"('seeking child instance leak ... but there are no children') and nmlhub would read 0; add "
+            f"<leak type=...> to the component")
+
+
+def test_a_missing_child_the_select_reads_is_an_error_of_validate(tmp_path):
+    """validate called the file valid, and run read the child's rate as 0 (v stayed at 0)."""
+    path = variant(tmp_path, "missing")
+    problems = validate(path)
+    assert [str(p) for p in problems if p.severity == "error"] == [expected_error(path)]
+    assert not is_valid(problems)
+    assert "seeking child instance leak in cell[parted] but there are no children" in said(path.name)
+
+
+def test_run_refuses_a_missing_child_in_one_line(tmp_path):
+    path = variant(tmp_path, "missing")
+    run = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(path), "--outdir", str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1, run.stderr
+    assert run.stderr.strip().splitlines()[-1] == f"nmlhub: error: {expected_error(path)}"
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_missing_child_nothing_reads_is_valid_as_jlems_runs_it(tmp_path):
+    path = variant(tmp_path, "missing_unread")
+    assert [str(p) for p in validate(path) if p.severity != "info"] == []
+    assert "exit 0: Finished reading, building, running" in said(path.name)
+
+
+def test_the_child_is_read_as_jlems_reads_it(tmp_path):
+    """The file with its child: nmlhub's v equals jLEMS's (v relaxing to e at the child's rate)."""
+    from nmlhub.cli import main
+
+    shutil.copy(BASE, tmp_path)
+    assert [str(p) for p in validate(tmp_path / BASE.name) if p.severity != "info"] == []
+    assert main(["run", str(tmp_path / BASE.name)]) == 0
+    ours = np.loadtxt(tmp_path / "child_base.dat")
+    reference = np.loadtxt(DATA / "child_base.dat")
+    assert ours.shape == reference.shape
+    assert reference[-1, 1] < -0.03  # the reference relaxed towards e = -40 mV
+    np.testing.assert_allclose(ours[:, 1], reference[:, 1], atol=1e-6)
