@@ -176,9 +176,7 @@ def test_an_include_by_href_alone_is_read_by_both(tmp_path):
     assert "Finished reading, building, running" in jlems(tmp_path, path)
 
 
-def test_a_neuroml_include_with_another_attribute_is_a_schema_error(tmp_path):
-    """NeuroML's <include href=...> with another attribute: the schema refuses it (validate's error),
-    and so does jLEMS (it reads 'cells.nmlfoo=1')."""
+def _neuroml_include(tmp_path: Path) -> Path:
     (tmp_path / "cells.nml").write_text('<neuroml xmlns="http://www.neuroml.org/schema/neuroml2" id="c">\n'
                                         '<iafCell id="iaf" leakReversal="-40mV" thresh="-50mV" reset="-70mV" '
                                         'C="1nF" leakConductance="20nS"/>\n</neuroml>\n')
@@ -189,10 +187,31 @@ def test_a_neuroml_include_with_another_attribute_is_a_schema_error(tmp_path):
     path.write_text('<Lems>\n<Target component="sim"/>\n<Include file="Cells.xml"/>\n<Include file="Networks.xml"/>\n'
                     '<Include file="Simulation.xml"/>\n<Include file="net.nml"/>\n'
                     '<Simulation id="sim" length="10ms" step="0.05ms" target="net"/>\n</Lems>\n')
+    return path
+
+
+def test_a_neuroml_include_with_another_attribute_is_a_schema_error(tmp_path):
+    """NeuroML's <include href=...> with another attribute: the schema refuses it (validate's error,
+    not repeated as a warning), and so does jLEMS (it reads 'cells.nmlfoo=1')."""
+    path = _neuroml_include(tmp_path)
+    assert [str(p) for p in validate(path) if "cells.nmlfoo" in p.message] == []
     errors = [str(p) for p in validate(path) if p.severity == "error"]
     assert errors == [f"{tmp_path / 'net.nml'}:2: schema: Element 'include', attribute 'foo': The attribute 'foo' "
                       f"is not allowed."]
     assert "Can't find file at path: cells.nmlfoo=1" in jlems(tmp_path, path)
+
+
+def test_run_warns_of_a_neuroml_include_with_another_attribute(caplog, tmp_path):
+    """run, which does not apply the schema, ran it without a word; now it warns, once, at the line."""
+    import nmlhub
+
+    path = _neuroml_include(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        nmlhub.simulate(str(path))
+    said = [r.getMessage() for r in caplog.records if "as one path" in r.getMessage()]
+    assert said == [f"{tmp_path / 'net.nml'}:2: <include>: warning: jLEMS refuses this file: it reads the attributes "
+                    f"of <include> as one path ('cells.nmlfoo=1') and finds no such file; nmlhub includes "
+                    f"'cells.nml' and ignores 'foo' (write only href=...)"]
 
 
 def test_run_warns_of_an_include_with_another_attribute(caplog, tmp_path):

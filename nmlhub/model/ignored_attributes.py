@@ -21,6 +21,7 @@ from lxml import etree
 
 from ..coretypes import core_component_types, read_jar_file
 from ..xmlsafe import local_name, parse_xml_bytes, parse_xml_file
+from .include_attributes import include_problem
 from .model import Model
 from .records import Problem
 
@@ -66,7 +67,7 @@ STANDARD_ATTRIBUTES = frozenset({"id", "type", "name", "metaid", "neuroLexId", "
 #: How a ComponentType declares a name a component sets as an attribute.
 _DECLARING = frozenset({"Parameter", "Text", "Path", "Property", "ComponentReference", "Link",
                         "IndexParameter", "DerivedParameter", "Fixed"})
-_TOP_LEVEL = frozenset({"Target", "Dimension", "Unit", "Constant", "Assertion"})  # Include: _include_problem
+_TOP_LEVEL = frozenset({"Target", "Dimension", "Unit", "Constant", "Assertion"})  # Include: include_problem
 _NOT_COMPONENTS = frozenset({"notes", "annotation", "Meta"})  # Meta: settings of the tool it is for
 _NAMESPACES = frozenset({"", "http://www.neuroml.org/schema/neuroml2", "http://www.neuroml.org/lems/0.7.3",
                          "http://www.neuroml.org/lems/0.7.4", "http://www.neuroml.org/lems/0.7.6"})
@@ -211,22 +212,9 @@ def _problems(model: Model, trees: list[tuple[Any, str, etree._ElementTree]]) ->
         for element, declared, what in _checked_elements(tree.getroot(), types, schema_checked):
             problems.extend(_undeclared(element, declared, what, str(path)))
         if not schema_checked:
-            problems.extend(_include_problem(e, str(path)) for e in tree.getroot()
+            problems.extend(include_problem(e, str(path)) for e in tree.getroot()
                             if _ours(e) and local_name(e) == "Include" and len(e.attrib) > 1)
     return problems
-
-
-def _include_problem(element: etree._Element, file: str) -> Problem:
-    """jLEMS reads an ``<Include>``'s attributes as one path: the first value, then ``name=value``
-    of each other attribute (``<Include file="Cells.xml" hrf="x"/>`` is ``Cells.xmlhrf=x``), and
-    stops, finding no such file."""
-    names = list(element.attrib)
-    path = element.get(names[0]) + "".join(f"{name}={element.get(name)}" for name in names[1:])
-    used = element.get("file") or element.get("href")
-    extra = ", ".join(f"'{name}'" for name in names if name != ("file" if element.get("file") else "href"))
-    return Problem(f"jLEMS refuses this file: it reads the attributes of <Include> as one path ('{path}') and "
-                   f"finds no such file; nmlhub includes '{used}' and ignores {extra} (write only file=...)",
-                   file, element.sourceline, "<Include>", "warning")
 
 
 def _checked_elements(root: etree._Element, types: _Types, schema_checked: bool

@@ -8,6 +8,7 @@ from typing import Any
 from ..model.attachments import attachment_warnings
 from ..model.dynamics_refusals import dynamics_refusal_warnings
 from ..model.ignored_attributes import ignored_attribute_warnings
+from ..model.include_attributes import neuroml_include_warnings
 from ..model.meta_hints import unfollowed_meta_warnings
 from .default_temperature import default_temperature_warnings
 from .unpooled_ions import unpooled_ion_warnings
@@ -15,9 +16,10 @@ from .unpooled_ions import unpooled_ion_warnings
 
 def design_warnings(model: Any, network: Any, mechanisms: Any) -> list[str]:
     """One line per difference: ions without a pool, attributes jLEMS ignores, a network run at
-    NEURON's default temperature, simulation hints (``<Meta>``) not followed."""
+    NEURON's default temperature, NeuroML includes jLEMS cannot follow, simulation hints (``<Meta>``) not followed."""
     return [*unpooled_ion_warnings(model, mechanisms),
             *ignored_attribute_warnings(model),
+            *neuroml_include_warnings(model),
             *attachment_warnings(model),
             *dynamics_refusal_warnings(model),
             *default_temperature_warnings(model, network, mechanisms),
