@@ -32,7 +32,7 @@ SCRIPT = _script()
 
 
 def said(name: str) -> str:
-    return next(line for line in (DATA / "jlems_said.txt").read_text().splitlines() if line.startswith(name + " "))
+    return next(line for line in (DATA / "jlems_said.txt").read_text().splitlines() if line.split(":")[0].split(" ")[0] == name)
 
 
 def variant(tmp_path: Path, name: str) -> Path:

@@ -359,7 +359,7 @@ class Translator:
             raise _missing_child(fc, select, definition)
         if not members:
             return identity
-        terms = [ex.Name(child_scope.prefix + var) for _, child_scope in members]
+        terms = [ex.Name(child_scope.prefix + _exposed(child, var)) for child, child_scope in members]
         if not many:
             return terms[0]
         result = terms[0]
@@ -390,7 +390,7 @@ class Translator:
         identity = ex.Num(1.0 if reduce == "multiply" else 0.0)
         if not level:
             return identity
-        terms = [ex.Name(child_scope.prefix + var) for _, child_scope in level]
+        terms = [ex.Name(child_scope.prefix + _exposed(child, var)) for child, child_scope in level]
         if len(terms) > 1 and not many:
             raise TranslationError(f"ComponentType {fc.type}: select '{select}' finds {len(terms)} values "
                                    "but has no [*] or reduce")
@@ -427,6 +427,19 @@ class Translator:
     def _expr(self, text: str, scope: _Scope) -> ex.Expr:
         parsed = ex.parse(text)
         return ex.substitute(parsed, {n: ex.Name(scope.resolve(n)) for n in ex.names(parsed)})
+
+
+def _exposed(fc: Any, name: str) -> str:
+    """The variable of ``fc`` a path's ``name`` reads: the one exposed under that name when no
+    variable has it (``<StateVariable name="B" exposure="Bx"/>``: ``Bx`` reads B, as LEMS says;
+    jLEMS reads 0, which ``validate`` warns of)."""
+    dynamics = getattr(fc, "dynamics", None)
+    if dynamics is None:
+        return name
+    variables = [*dynamics.state_variables, *dynamics.derived_variables, *dynamics.conditional_derived_variables]
+    if any(v.name == name for v in variables):
+        return name
+    return next((v.name for v in variables if getattr(v, "exposure", None) == name), name)
 
 
 def _missing_child(fc: Any, select: str, definition: Any) -> TranslationError:

@@ -18,6 +18,7 @@ from .ignored_attributes import SCHEMA_NAME, ignored_attribute_problems
 from .loader import load
 from .model import Model
 from .records import Problem
+from .renamed_exposures import renamed_exposure_warnings
 from .unitcheck import unit_problems
 
 _NS = re.compile(r"\{[^}]*\}")
@@ -115,6 +116,7 @@ def validate(path: str | Path, extra_checks: Sequence[Callable[[Model], list[Pro
     problems.extend(_not_reported_yet(ignored_attribute_problems(model), problems))
     problems.extend(derived_order_warnings(model))
     problems.extend(dynamics_refusal_warnings(model))
+    problems.extend(renamed_exposure_warnings(model))
     problems.extend(check_model(model))
     from ..importers.custom_mechanisms import model_problems
     from ..importers.mod_synapses import model_problems as mod_synapse_problems

@@ -10,6 +10,7 @@ from ..model.dynamics_refusals import dynamics_refusal_warnings
 from ..model.ignored_attributes import ignored_attribute_warnings
 from ..model.include_attributes import neuroml_include_warnings
 from ..model.meta_hints import unfollowed_meta_warnings
+from ..model.renamed_exposures import renamed_exposure_warnings
 from .default_temperature import default_temperature_warnings
 from .unpooled_ions import unpooled_ion_warnings
 
@@ -22,5 +23,6 @@ def design_warnings(model: Any, network: Any, mechanisms: Any) -> list[str]:
             *neuroml_include_warnings(model),
             *attachment_warnings(model),
             *dynamics_refusal_warnings(model),
+            *renamed_exposure_warnings(model),
             *default_temperature_warnings(model, network, mechanisms),
             *unfollowed_meta_warnings(model.simulation)]

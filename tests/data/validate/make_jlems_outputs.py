@@ -20,7 +20,8 @@ HERE = Path(__file__).resolve().parent
 FILES = {"LEMS_extends_without_dynamics.xml": "extends_without_dynamics.dat",
          "LEMS_extends_without_attachments.xml": None,
          "LEMS_include_attribute.xml": None, "LEMS_dynamics_base.xml": None,
-         "LEMS_unread_attachments.xml": "unread_attachments.dat", "LEMS_child_base.xml": "child_base.dat"}
+         "LEMS_unread_attachments.xml": "unread_attachments.dat", "LEMS_child_base.xml": "child_base.dat",
+         "LEMS_compound_input_dl.xml": "compound_input_dl.dat", "LEMS_renamed_exposure.xml": "renamed_exposure.dat"}
 #: Variants of LEMS_dynamics_base.xml jLEMS refuses: name -> the (text, replacement) pairs.
 VARIANTS = {
     "onevent_out_port": (('<OnEvent port="in">', '<OnEvent port="spike">'),),
@@ -43,11 +44,20 @@ CHILD_VARIANTS = {
                        ('<Child name="leak"', '<Constant name="r0" dimension="per_time" value="0.1per_ms"/><Child name="leak"')),
 }
 
+#: Variants of LEMS_renamed_exposure.xml (written as LEMS_exposure_NAME.xml): recording the exposure.
+EXPOSURE_VARIANTS = {
+    "record_exposure": (('quantity="p[0]/B"', 'quantity="p[0]/Bx"'),),
+}
+#: Each file with variants: its variants, the prefix of their file names and the dict's name.
+VARIANT_SETS = {"LEMS_dynamics_base.xml": (VARIANTS, "LEMS_dynamics_", "VARIANTS"),
+                "LEMS_child_base.xml": (CHILD_VARIANTS, "LEMS_child_", "CHILD_VARIANTS"),
+                "LEMS_renamed_exposure.xml": (EXPOSURE_VARIANTS, "LEMS_exposure_", "EXPOSURE_VARIANTS")}
+
 
 def variant_text(name: str, base: str = "LEMS_dynamics_base.xml") -> str:
-    """``base`` changed as VARIANTS[name] (CHILD_VARIANTS[name] for LEMS_child_base.xml) says."""
+    """``base`` changed as its variant ``name`` (VARIANT_SETS) says."""
     text = (HERE / base).read_text()
-    for old, new in (CHILD_VARIANTS if base == "LEMS_child_base.xml" else VARIANTS)[name]:
+    for old, new in VARIANT_SETS[base][0][name]:
         assert old in text, (name, old)
         text = text.replace(old, new)
     return text
@@ -75,16 +85,12 @@ def main() -> None:
             lines.append(f"{name}: exit {run.returncode}: {said}")
             if kept is not None:
                 shutil.copy(scratch / kept, HERE / kept)
-        for variant in VARIANTS:
-            name = f"LEMS_dynamics_{variant}.xml"
-            (scratch / name).write_text(variant_text(variant))
-            said, run = ask(name, scratch, copy=False)
-            lines.append(f"{name} (VARIANTS): exit {run.returncode}: {said}")
-        for variant in CHILD_VARIANTS:
-            name = f"LEMS_child_{variant}.xml"
-            (scratch / name).write_text(variant_text(variant, "LEMS_child_base.xml"))
-            said, run = ask(name, scratch, copy=False)
-            lines.append(f"{name} (CHILD_VARIANTS): exit {run.returncode}: {said}")
+        for base, (variants, prefix, label) in VARIANT_SETS.items():
+            for variant in variants:
+                name = f"{prefix}{variant}.xml"
+                (scratch / name).write_text(variant_text(variant, base))
+                said, run = ask(name, scratch, copy=False)
+                lines.append(f"{name} ({label}): exit {run.returncode}: {said}")
     version = subprocess.run(["jnml", "-v"], capture_output=True, text=True, timeout=120).stdout
     header = next((line.strip() for line in version.splitlines() if "jNeuroML v" in line), "jNeuroML")
     (HERE / "jlems_said.txt").write_text(f"# {header}, jnml FILE -nogui (make_jlems_outputs.py)\n" + "\n".join(lines) + "\n")
