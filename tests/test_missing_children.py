@@ -85,3 +85,37 @@ def test_the_child_is_read_as_jlems_reads_it(tmp_path):
     assert ours.shape == reference.shape
     assert reference[-1, 1] < -0.03  # the reference relaxed towards e = -40 mV
     np.testing.assert_allclose(ours[:, 1], reference[:, 1], atol=1e-6)
+
+
+def test_child_elements_jlems_cannot_place_are_warned(tmp_path):
+    """jLEMS matches a child element to a <Child> by its element name only, else to a <Children>
+    by its type, and refuses any other ('No such children list for type'); nmlhub ran both files
+    without a word (the first as the file with its child, the second ignoring the stray cell)."""
+    found = {}
+    for name in ("by_id", "stray"):
+        path = variant(tmp_path, name)
+        problems = validate(path)
+        assert is_valid(problems)
+        found[name] = [str(p) for p in problems if p.severity == "warning"]
+        child_type = {"by_id": "leakPart", "stray": "iafCell"}[name]
+        assert f"No such children list for type: ({child_type}) in parted" in said(path.name)
+    line = SCRIPT.variant_text("by_id", BASE.name).splitlines().index('        <leakPart id="leak" g="0.1per_ms"/>') + 1
+    assert found["by_id"] == [
+        f"{tmp_path / 'LEMS_child_by_id.xml'}:{line}: <leakPart id='leak'>: warning: jLEMS refuses this file: "
+        f"<leakPart id='leak'> fills no <Child> of ComponentType parted (matched by the element's name) nor a "
+        f"<Children> of its type ('No such children list for type: (leakPart) in parted'); nmlhub reads it as the "
+        f"Child 'leak' (its id) (write it as <leak type=\"leakPart\" .../>)"]
+    assert len(found["stray"]) == 1 and "<iafCell id='stray'>" in found["stray"][0] \
+        and found["stray"][0].endswith("nmlhub builds it without reading it (take it out)")
+    assert [str(p) for p in validate(BASE) if p.severity != "info"] == []
+
+
+def test_run_warns_of_a_child_element_jlems_cannot_place(tmp_path, caplog):
+    import logging
+
+    import nmlhub
+
+    path = variant(tmp_path, "by_id")
+    with caplog.at_level(logging.WARNING):
+        nmlhub.simulate(str(path))
+    assert sum("No such children list for type: (leakPart)" in r.getMessage() for r in caplog.records) == 1

@@ -19,6 +19,7 @@ from .loader import load
 from .model import Model
 from .records import Problem
 from .renamed_exposures import renamed_exposure_warnings
+from .stray_children import stray_child_problems
 from .unitcheck import unit_problems
 
 _NS = re.compile(r"\{[^}]*\}")
@@ -117,6 +118,7 @@ def validate(path: str | Path, extra_checks: Sequence[Callable[[Model], list[Pro
     problems.extend(derived_order_warnings(model))
     problems.extend(dynamics_refusal_warnings(model))
     problems.extend(renamed_exposure_warnings(model))
+    problems.extend(stray_child_problems(model))
     problems.extend(check_model(model))
     from ..importers.custom_mechanisms import model_problems
     from ..importers.mod_synapses import model_problems as mod_synapse_problems

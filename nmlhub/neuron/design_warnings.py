@@ -11,6 +11,7 @@ from ..model.ignored_attributes import ignored_attribute_warnings
 from ..model.include_attributes import neuroml_include_warnings
 from ..model.meta_hints import unfollowed_meta_warnings
 from ..model.renamed_exposures import renamed_exposure_warnings
+from ..model.stray_children import stray_child_warnings
 from .default_temperature import default_temperature_warnings
 from .unpooled_ions import unpooled_ion_warnings
 
@@ -24,5 +25,6 @@ def design_warnings(model: Any, network: Any, mechanisms: Any) -> list[str]:
             *attachment_warnings(model),
             *dynamics_refusal_warnings(model),
             *renamed_exposure_warnings(model),
+            *stray_child_warnings(model),
             *default_temperature_warnings(model, network, mechanisms),
             *unfollowed_meta_warnings(model.simulation)]

@@ -37,11 +37,15 @@ VARIANTS = {
 }
 
 #: Variants of LEMS_child_base.xml (written as LEMS_child_NAME.xml): its child taken out, read
-#: by the select (jLEMS refuses it) or not (jLEMS runs it).
+#: by the select (jLEMS refuses it) or not (jLEMS runs it); the child written with the Child's
+#: name as its id, and a child element that fills nothing (jLEMS refuses both).
 CHILD_VARIANTS = {
     "missing": (('<leak g="0.1per_ms"/>', ''),),
     "missing_unread": (('<leak g="0.1per_ms"/>', ''), ('select="leak/rate"', 'value="r0"'),
                        ('<Child name="leak"', '<Constant name="r0" dimension="per_time" value="0.1per_ms"/><Child name="leak"')),
+    "by_id": (('<leak g="0.1per_ms"/>', '<leakPart id="leak" g="0.1per_ms"/>'),),
+    "stray": (('<leak g="0.1per_ms"/>', '<leak g="0.1per_ms"/>\n        <iafCell id="stray" leakReversal="-40mV" '
+                                       'thresh="-50mV" reset="-70mV" C="1nF" leakConductance="20nS"/>'),),
 }
 
 #: Variants of LEMS_renamed_exposure.xml (written as LEMS_exposure_NAME.xml): recording the exposure.
