@@ -67,6 +67,18 @@ def test_run_refuses_a_missing_child_in_one_line(tmp_path):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+def test_a_missing_grandchild_a_path_reads_is_an_error_too(tmp_path):
+    """select="inner/leak/rate" through an <inner/> without its leak: jLEMS refuses it, nmlhub read 0."""
+    path = variant(tmp_path, "deep_missing")
+    line = next(k for k, text in enumerate(path.read_text().splitlines(), 1) if '<parted id="cell"' in text)
+    assert [str(p) for p in validate(path) if p.severity == "error"] == [
+        f"{path}:{line}: cannot generate a NEURON mechanism for <parted id='cell'>: component 'inner' (bag) has no "
+        f"child 'leak' (a <Child> of type leakPart), which select 'inner/leak/rate' reads: jLEMS refuses it "
+        f"('seeking child instance leak ... but there are no children') and nmlhub would read 0; add "
+        f"<leak type=...> to the component"]
+    assert "seeking child instance leak in null[bag] but there are no children" in said(path.name)
+
+
 def test_a_missing_child_nothing_reads_is_valid_as_jlems_runs_it(tmp_path):
     path = variant(tmp_path, "missing_unread")
     assert [str(p) for p in validate(path) if p.severity != "info"] == []

@@ -38,12 +38,18 @@ VARIANTS = {
 
 #: Variants of LEMS_child_base.xml (written as LEMS_child_NAME.xml): its child taken out, read
 #: by the select (jLEMS refuses it) or not (jLEMS runs it); the child written with the Child's
-#: name as its id, and a child element that fills nothing (jLEMS refuses both).
+#: name as its id, and a child element that fills nothing (jLEMS refuses both); a select through a
+#: grandchild whose child is missing (jLEMS refuses it).
 CHILD_VARIANTS = {
     "missing": (('<leak g="0.1per_ms"/>', ''),),
     "missing_unread": (('<leak g="0.1per_ms"/>', ''), ('select="leak/rate"', 'value="r0"'),
                        ('<Child name="leak"', '<Constant name="r0" dimension="per_time" value="0.1per_ms"/><Child name="leak"')),
     "by_id": (('<leak g="0.1per_ms"/>', '<leakPart id="leak" g="0.1per_ms"/>'),),
+    "deep_missing": (('    <ComponentType name="parted"', '    <ComponentType name="bag"><Child name="leak" type="leakPart"/>'
+                                                              '</ComponentType>\n    <ComponentType name="parted"'),
+                     ('<Child name="leak" type="leakPart"/>\n        <Dynamics>',
+                      '<Child name="inner" type="bag"/>\n        <Dynamics>'),
+                     ('select="leak/rate"', 'select="inner/leak/rate"'), ('<leak g="0.1per_ms"/>', '<inner/>')),
     "stray": (('<leak g="0.1per_ms"/>', '<leak g="0.1per_ms"/>\n        <iafCell id="stray" leakReversal="-40mV" '
                                        'thresh="-50mV" reset="-70mV" C="1nF" leakConductance="20nS"/>'),),
 }
