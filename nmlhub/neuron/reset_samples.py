@@ -73,6 +73,15 @@ def _assigned(flat: FlatComponent, actions: list[Action]) -> set[str]:
     return {a.target for a in _performed(flat, actions) if a.kind == "assign"}
 
 
+def set_only_by_events(flat: FlatComponent, variable: str) -> bool:
+    """Whether only incoming events change ``variable`` (a flat name): their handlers or the
+    regimes they enter set it; no time derivative, condition or regime a condition enters does.
+    jLEMS's sample at an event shows the value the event set, also in a component with regimes."""
+    by_events = _assigned(flat, flat.event_actions())
+    otherwise = flat.integrated_states() | _assigned(flat, [a for c in flat.conditions for a in c.actions])
+    return variable in by_events and variable not in otherwise
+
+
 def reset_at_spikes(flat: FlatComponent | None) -> set[str]:
     """The variables (flat names) a cell sets in a condition that sends a spike (directly, or on
     entering a regime): jLEMS's sample at the spike shows the values set."""
@@ -253,7 +262,7 @@ def with_values_set_by_conditions(probe: Any, samples: SpikeSamples, flat: FlatC
     warning naming the variable and the condition, where nmlhub cannot record so."""
     if not conditions:
         return probe
-    if variable in _assigned(flat, flat.on_event):
+    if variable in _assigned(flat, flat.event_actions()):
         return _unchanged(probe, samples, flat, variable, conditions[0], "an incoming event sets it too")
     if variable not in flat.integrated_states() and variable != "v":  # NEURON integrates the section's v
         return dataclasses.replace(probe, derive=_then(_from_next_sample, probe.derive))
