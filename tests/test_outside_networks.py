@@ -232,7 +232,7 @@ def test_an_on_event_inside_a_regime_runs_as_in_jlems(tmp_path):
 
 def _regime_events_against_jlems(ours: np.ndarray) -> None:
     jlems = np.loadtxt(REFERENCE / "regime_events.dat")
-    assert ours.shape == jlems.shape == (501, 11)
+    assert ours.shape == jlems.shape == (501, 13)
     # the events: each unit changes regime by them, and receives them in both regimes
     assert jlems[-1, 3] >= 4 and jlems[-1, 4] > 0 and jlems[-1, 8] >= 3 and jlems[-1, 9] > 0
     np.testing.assert_allclose(ours, jlems, rtol=0, atol=1e-9)
@@ -244,7 +244,8 @@ def test_on_events_of_two_regimes_run_as_in_jlems(tmp_path):
     runs the active regime's handler only, its assignments before its transition (whatever their
     order in the file) and so before the entered regime's OnEntry; the <OnEvent> of the Dynamics
     beside the regimes never runs (jLEMS ignores it; validate says so); the states only events
-    set are recorded at the event's sample, not a step late as the integrated ones."""
+    set are recorded at the event's sample, not a step late as the integrated ones; y, integrated
+    and set both by an event and by the entry a condition makes, shows each at jLEMS's sample."""
     validate = _nmlhub("validate", str(DATA / "LEMS_regime_events.xml"))
     assert "<OnEvent port='in'> of a Dynamics with regimes never runs in jLEMS" in validate.stdout
     run = _nmlhub("run", str(DATA / "LEMS_regime_events.xml"), "--outdir", str(tmp_path))
