@@ -248,6 +248,8 @@ def test_on_events_of_two_regimes_run_as_in_jlems(tmp_path):
     and set both by an event and by the entry a condition makes, shows each at jLEMS's sample."""
     validate = _nmlhub("validate", str(DATA / "LEMS_regime_events.xml"))
     assert "<OnEvent port='in'> of a Dynamics with regimes never runs in jLEMS" in validate.stdout
+    # (its events go into the cells themselves, attaching nothing: jLEMS runs it, no Attachments needed)
+    assert "declares no <Attachments>" not in validate.stdout + validate.stderr
     run = _nmlhub("run", str(DATA / "LEMS_regime_events.xml"), "--outdir", str(tmp_path))
     assert run.returncode == 0, run.stderr
     _regime_events_against_jlems(np.loadtxt(tmp_path / "regime_events.dat"))
@@ -258,6 +260,36 @@ def test_on_events_of_two_regimes_on_two_ranks(tmp_path):
     run = _nmlhub("run", str(DATA / "LEMS_regime_events.xml"), "-n", "2", "--outdir", str(tmp_path))
     assert run.returncode == 0, run.stderr
     _regime_events_against_jlems(np.loadtxt(tmp_path / "regime_events.dat"))
+
+
+def test_a_regimes_own_state_variable_and_onstart_run_as_in_jlems(tmp_path):
+    """jLEMS's Regime reads a StateVariable and an OnStart (LEMS_regime_variables.xml: y the
+    regime's own, integrated there, started by the regime's OnStart, read by its condition; a
+    regime's OnStart runs before the Dynamics' one); pylems does not, and nmlhub refused them
+    ("<StateVariable> inside <Regime> is not supported"). Now they run, equal to jLEMS."""
+    run = _nmlhub("run", str(DATA / "LEMS_regime_variables.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours, jlems = np.loadtxt(tmp_path / "regime_variables.dat"), np.loadtxt(REFERENCE / "regime_variables.dat")
+    assert ours.shape == jlems.shape == (17, 3) and jlems[0, 2] == 3 and jlems[-1, 1] == 13
+    np.testing.assert_allclose(ours, jlems, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("declaration, reason", [
+    ('<DerivedVariable name="d" dimension="none" value="2 * y"/>', "a regime's DerivedVariable"),
+    ('<StateVariable name="x" dimension="none"/>', "the Dynamics declares 'x' too"),
+])
+def test_a_regime_declaration_nmlhub_cannot_run_is_refused_in_one_line(tmp_path, declaration, reason):
+    """A regime's DerivedVariable (jLEMS evaluates it before the regime's time derivatives, for
+    its conditions) and a regime's StateVariable the Dynamics declares too (jLEMS: 'Duplicate
+    name') are refused in one line at the element."""
+    text = (DATA / "LEMS_regime_variables.xml").read_text()
+    anchor = '<TimeDerivative variable="y" value="rate"/>'
+    lems = tmp_path / "LEMS_regime_variables.xml"
+    lems.write_text(text.replace(anchor, f"{declaration}\n                {anchor}", 1))
+    line = next(k for k, row in enumerate(lems.read_text().splitlines(), 1) if declaration in row)
+    run = _nmlhub("run", str(lems), "--outdir", str(tmp_path / "out"))
+    assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert f"LEMS_regime_variables.xml:{line}:" in run.stderr and reason in run.stderr, run.stderr
 
 
 def test_a_lems_model_of_its_own_types_named_as_core_types_gets_no_duplicate_warning(tmp_path):

@@ -1,10 +1,17 @@
-"""``<OnEvent>`` handlers inside a ``<Regime>``, which jLEMS runs and pylems cannot read.
+"""What jLEMS reads inside a ``<Regime>`` and pylems cannot: ``OnEvent``, ``StateVariable``,
+``DerivedVariable``, ``OnStart``.
 
 jLEMS 0.14's ``Regime`` holds its own event handlers: an event arriving at the port runs the
 handler of the active regime only (NESTML2LEMS's ``iaf_psc_alpha_nestml`` ignores input while
 refractory that way). pylems's parser accepts no ``<OnEvent>`` there, so nmlhub takes them out of
 each ComponentType's XML before pylems reads it and puts them back, as pylems handlers, into the
 regimes of the resolved types, from where the flattening carries them into every component.
+
+A regime's ``StateVariable`` is the regime's own variable in jLEMS, its ``OnStart`` runs when the
+component is built, before the Dynamics' ``OnStart`` (measured with ``jnml`` 0.14). nmlhub moves
+them into the Dynamics (the OnStart ahead of the Dynamics' own): the same values wherever the
+regime reads them (``nmlhub.lems.support`` refuses a name two regimes declare, which jLEMS keeps
+apart, and a regime's ``DerivedVariable``).
 """
 
 from __future__ import annotations
@@ -37,10 +44,10 @@ class RegimeEvents:
     def take_from(self, xml: str) -> str:
         """``xml`` (one ComponentType) without the ``<OnEvent>`` elements inside its regimes, which
         are kept here (unchanged when there is none)."""
-        if "OnEvent" not in xml or "Regime" not in xml:
+        if "Regime" not in xml:
             return xml
         root = etree.fromstring(xml.encode(), _PARSER)
-        taken = False
+        taken = _hoist_declarations(root)
         for regime in [e for e in root.iter(etree.Element) if etree.QName(e).localname == "Regime"]:
             for handler in [e for e in regime if isinstance(e.tag, str) and etree.QName(e).localname == "OnEvent"]:
                 actions = tuple((etree.QName(a).localname, tuple(sorted(a.attrib.items())))
@@ -73,3 +80,25 @@ class RegimeEvents:
                 if tag in makers:  # anything else is refused before (nmlhub.lems.support)
                     handler.add_action(makers[tag](dict(attributes)))
             regimes[event.regime].add_event_handler(handler)
+
+
+def _hoist_declarations(root: etree._Element) -> bool:
+    """Move each regime's ``StateVariable`` and ``OnStart`` into its Dynamics; whether anything
+    moved."""
+    moved = False
+    for dynamics in [e for e in root.iter(etree.Element) if etree.QName(e).localname == "Dynamics"]:
+        first_start = next((k for k, e in enumerate(dynamics) if isinstance(e.tag, str)
+                            and etree.QName(e).localname == "OnStart"), len(dynamics))
+        for regime in [e for e in dynamics if isinstance(e.tag, str) and etree.QName(e).localname == "Regime"]:
+            for element in [e for e in regime if isinstance(e.tag, str)]:
+                tag = etree.QName(element).localname
+                if tag not in ("StateVariable", "OnStart"):
+                    continue
+                regime.remove(element)
+                moved = True
+                if tag == "OnStart":
+                    dynamics.insert(first_start, element)
+                    first_start += 1
+                else:
+                    dynamics.insert(0, element)
+    return moved

@@ -12,7 +12,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 #: LEMS file -> the output file jLEMS writes for it.
-MODELS = {"LEMS_regime_events.xml": "regime_events.dat"}
+MODELS = {"LEMS_regime_events.xml": "regime_events.dat", "LEMS_regime_variables.xml": "regime_variables.dat"}
 
 
 def main() -> None:
