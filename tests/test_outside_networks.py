@@ -220,18 +220,76 @@ def test_a_regime_components_unexposed_state_is_recorded_as_it_is_as_in_jlems(tm
     assert ours[4, 2] == -1.0  # entering 'hold' at the step A reaches 0.4
 
 
-def test_an_on_event_inside_a_regime_is_refused_saying_jlems_runs_it(tmp_path):
+def test_an_on_event_inside_a_regime_runs_as_in_jlems(tmp_path):
     """jLEMS's Regime reads an <OnEvent> (it runs LEMS_regime_on_event.xml: its reference);
-    pylems does not, and nmlhub's refusal said "LEMS reads it only inside <Dynamics>", which is
-    false. Now the refusal says what is so, in one line at the element."""
-    assert np.loadtxt(REFERENCE / "regime_on_event.dat").shape == (11, 2)
+    pylems does not, and nmlhub refused the model. Now nmlhub reads it and runs it."""
     run = _nmlhub("run", str(DATA / "LEMS_regime_on_event.xml"), "--outdir", str(tmp_path))
-    assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1
-    line = next(k for k, text in enumerate((DATA / "regime_on_event.xml").read_text().splitlines(), 1)
-                if "<OnEvent port" in text)
-    assert (f"regime_on_event.xml:{line}: ComponentType 'regimeCounter': not supported: <OnEvent> inside "
-            "<Regime> (jLEMS runs it; nmlhub's LEMS reader does not read it there)") in run.stderr
-    assert "only inside <Dynamics>" not in run.stderr
+    assert run.returncode == 0, run.stderr
+    ours, jlems = np.loadtxt(tmp_path / "regime_on_event.dat"), np.loadtxt(REFERENCE / "regime_on_event.dat")
+    assert ours.shape == jlems.shape == (11, 2)
+    np.testing.assert_allclose(ours, jlems, rtol=0, atol=1e-12)
+
+
+def _regime_events_against_jlems(ours: np.ndarray) -> None:
+    jlems = np.loadtxt(REFERENCE / "regime_events.dat")
+    assert ours.shape == jlems.shape == (501, 13)
+    # the events: each unit changes regime by them, and receives them in both regimes
+    assert jlems[-1, 3] >= 4 and jlems[-1, 4] > 0 and jlems[-1, 8] >= 3 and jlems[-1, 9] > 0
+    np.testing.assert_allclose(ours, jlems, rtol=0, atol=1e-9)
+
+
+def test_on_events_of_two_regimes_run_as_in_jlems(tmp_path):
+    """Two regimes each with their own <OnEvent> (regime_events.xml), events arriving in both,
+    one regime left by an event's transition and the other by a condition: as in jLEMS, an event
+    runs the active regime's handler only, its assignments before its transition (whatever their
+    order in the file) and so before the entered regime's OnEntry; the <OnEvent> of the Dynamics
+    beside the regimes never runs (jLEMS ignores it; validate says so); the states only events
+    set are recorded at the event's sample, not a step late as the integrated ones; y, integrated
+    and set both by an event and by the entry a condition makes, shows each at jLEMS's sample."""
+    validate = _nmlhub("validate", str(DATA / "LEMS_regime_events.xml"))
+    assert "<OnEvent port='in'> of a Dynamics with regimes never runs in jLEMS" in validate.stdout
+    # (its events go into the cells themselves, attaching nothing: jLEMS runs it, no Attachments needed)
+    assert "declares no <Attachments>" not in validate.stdout + validate.stderr
+    run = _nmlhub("run", str(DATA / "LEMS_regime_events.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    _regime_events_against_jlems(np.loadtxt(tmp_path / "regime_events.dat"))
+
+
+def test_on_events_of_two_regimes_on_two_ranks(tmp_path):
+    """The same on 2 MPI ranks (the source and the two units spread over them)."""
+    run = _nmlhub("run", str(DATA / "LEMS_regime_events.xml"), "-n", "2", "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    _regime_events_against_jlems(np.loadtxt(tmp_path / "regime_events.dat"))
+
+
+def test_a_regimes_own_state_variable_and_onstart_run_as_in_jlems(tmp_path):
+    """jLEMS's Regime reads a StateVariable and an OnStart (LEMS_regime_variables.xml: y the
+    regime's own, integrated there, started by the regime's OnStart, read by its condition; a
+    regime's OnStart runs before the Dynamics' one); pylems does not, and nmlhub refused them
+    ("<StateVariable> inside <Regime> is not supported"). Now they run, equal to jLEMS."""
+    run = _nmlhub("run", str(DATA / "LEMS_regime_variables.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    ours, jlems = np.loadtxt(tmp_path / "regime_variables.dat"), np.loadtxt(REFERENCE / "regime_variables.dat")
+    assert ours.shape == jlems.shape == (17, 3) and jlems[0, 2] == 3 and jlems[-1, 1] == 13
+    np.testing.assert_allclose(ours, jlems, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("declaration, reason", [
+    ('<DerivedVariable name="d" dimension="none" value="2 * y"/>', "a regime's DerivedVariable"),
+    ('<StateVariable name="x" dimension="none"/>', "the Dynamics declares 'x' too"),
+])
+def test_a_regime_declaration_nmlhub_cannot_run_is_refused_in_one_line(tmp_path, declaration, reason):
+    """A regime's DerivedVariable (jLEMS evaluates it before the regime's time derivatives, for
+    its conditions) and a regime's StateVariable the Dynamics declares too (jLEMS: 'Duplicate
+    name') are refused in one line at the element."""
+    text = (DATA / "LEMS_regime_variables.xml").read_text()
+    anchor = '<TimeDerivative variable="y" value="rate"/>'
+    lems = tmp_path / "LEMS_regime_variables.xml"
+    lems.write_text(text.replace(anchor, f"{declaration}\n                {anchor}", 1))
+    line = next(k for k, row in enumerate(lems.read_text().splitlines(), 1) if declaration in row)
+    run = _nmlhub("run", str(lems), "--outdir", str(tmp_path / "out"))
+    assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert f"LEMS_regime_variables.xml:{line}:" in run.stderr and reason in run.stderr, run.stderr
 
 
 def test_a_lems_model_of_its_own_types_named_as_core_types_gets_no_duplicate_warning(tmp_path):

@@ -20,7 +20,7 @@ from typing import Any
 from ..atomic import write_bytes
 
 #: The files whose code decides what a flattened component holds (a change starts a new cache).
-_CODE = ("flatten.py", "flat_cache.py", "pylems_fallback.py")
+_CODE = ("flatten.py", "flat_cache.py", "pylems_fallback.py", "regime_events.py")
 
 
 def cache_key(text: str, core: dict[str, bytes]) -> str:

@@ -20,6 +20,7 @@ from .pylems_fallback import (ExpressionStandIns, TranslationError, model_unit_d
                               pylems_error, without_instance_requirements)
 from .child_types import type_named_children
 from .flat_cache import FlatCache
+from .regime_events import RegimeEvents
 from .support import refuse_unsupported_constructs
 
 
@@ -72,9 +73,11 @@ class Flattener:
         # peer's v itself, so the declaration is dropped.)
         parts = ['<Lems>', '<Include file="NeuroML2CoreTypes.xml"/>', '<Include file="PyNN.xml"/>']
         self._expressions = ExpressionStandIns()
+        self._regime_events = RegimeEvents()  # read by nmlhub, as pylems cannot
         parts += model_unit_definitions(model)
         for ct in model.component_types.values():
-            parts.append(self._expressions.replace_in(without_instance_requirements(_strip_namespace(ct.xml))))
+            xml = self._expressions.replace_in(without_instance_requirements(_strip_namespace(ct.xml)))
+            parts.append(self._regime_events.take_from(xml))
         sources = _SourceXml()
         for comp_id in _with_references(model, component_ids, sources):
             sources.check_quantities(model, comp_id)
@@ -84,7 +87,8 @@ class Flattener:
         parts.append("</Lems>")
         self._text = "\n".join(parts)
         self._resolved: Any = None
-        self._cache = FlatCache(cache_dir, self._text, self._core) if cache_dir is not None else None
+        key = f"{self._text}\n{self._regime_events.fingerprint()}"
+        self._cache = FlatCache(cache_dir, key, self._core) if cache_dir is not None else None
         if self._cache is None or not self._cache.entries:
             self._resolve()
 
@@ -104,7 +108,7 @@ class Flattener:
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
                     lems_model.import_from_file(str(folder / "model.xml"))
-                    self._resolved = _resolve_model(lems_model)
+                    self._resolved = _resolve_model(lems_model, self._regime_events)
                     changed = [_keep_nearest_declarations(ct, lems_model.component_types)
                                for ct in self._resolved.component_types]
                     if any(changed):
@@ -151,14 +155,16 @@ class Flattener:
             self._cache.save()
 
 
-def _resolve_model(lems_model: Any) -> Any:
+def _resolve_model(lems_model: Any, regime_events: RegimeEvents) -> Any:
     """pylems's ``Model.resolve``, with a DerivedParameter that a type declares in place of a
     Parameter of its base types (c302's cellW2D: ``C = tau * COND_SCALE`` over
     baseCellMembPotCap's Parameter C) taking that parameter's place, as in jLEMS: pylems keeps
-    the base type's Parameter and refuses every component for not setting it."""
+    the base type's Parameter and refuses every component for not setting it. The regimes'
+    ``OnEvent`` handlers pylems could not read are put back here (``regime_events``)."""
     resolved = lems_model.copy()
     for component_type in resolved.component_types:
         resolved.resolve_component_type(component_type)
+    regime_events.add_to(resolved.component_types)
     for component_type in resolved.component_types:
         _derived_replaces_parameter(component_type, lems_model.component_types)
         _inherit_event_handlers(component_type, resolved.component_types, lems_model.component_types)

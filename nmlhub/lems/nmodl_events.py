@@ -170,8 +170,15 @@ class EventPrinter(Scope):
         def rename_event(name: str) -> str:
             return weight_names.get(name) or self.rename(name)
 
-        return (["    if (flag == 0) {"] + ["        " + s for s in self._actions(self.flat.on_event, True, rename_event)]
-                + ["    }"])
+        lines = ["    if (flag == 0) {"] + ["        " + s for s in self._actions(self.flat.on_event, True, rename_event)]
+        # Only the active regime's handler runs, once: a transition it makes must not run the next's.
+        for k, (regime, actions) in enumerate(self.flat.regime_on_event.items()):
+            test = f"if ({REGIME} == {self.regime_index[regime]}) {{"
+            if k:
+                lines.pop()  # the closing brace of the previous regime's branch
+            lines.append(f"        {'} else ' if k else ''}{test}")
+            lines += ["            " + s for s in self._actions(actions, True, rename_event)] + ["        }"]
+        return lines + ["    }"]
 
     def _start_watching(self, watched: list[Condition], polled: list[Condition], timed: dict[int, str]) -> list[str]:
         """Flag 1, sent by INITIAL: WATCH statements, first alarms, and polled conditions."""

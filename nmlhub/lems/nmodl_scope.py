@@ -86,7 +86,7 @@ class Scope:
         f = self.flat
         exprs = [c.test for c in f.conditions]
         exprs += [a.value for c in f.conditions for a in c.actions if a.value is not None]
-        exprs += [a.value for a in f.on_event if a.value is not None]
+        exprs += [a.value for a in f.event_actions() if a.value is not None]
         return any("t" in ex.names(e) for e in exprs)
 
     def _used_names(self) -> set[str]:
@@ -95,7 +95,7 @@ class Scope:
         exprs += [e for tds in f.time_derivatives.values() for e in tds.values()]
         exprs += [c.test for c in f.conditions]
         exprs += [a.value for c in f.conditions for a in c.actions if a.value is not None]
-        exprs += [a.value for a in f.on_start + f.on_event if a.value is not None]
+        exprs += [a.value for a in f.on_start + f.event_actions() if a.value is not None]
         found: set[str] = set()
         for e in exprs:
             found |= ex.names(e)
@@ -213,6 +213,6 @@ def _expressions(flat: FlatComponent) -> list[tuple[str, ex.Expr]]:
     found += [(f"TimeDerivative of {state}", value) for derivatives in flat.time_derivatives.values()
               for state, value in derivatives.items()]
     found += [("OnCondition test", c.test) for c in flat.conditions]
-    actions = flat.on_start + flat.on_event + [a for c in flat.conditions for a in c.actions]
+    actions = flat.on_start + flat.event_actions() + [a for c in flat.conditions for a in c.actions]
     actions += [a for entry in flat.on_entry.values() for a in entry]
     return found + [(f"StateAssignment of {a.target}", a.value) for a in actions if a.value is not None]

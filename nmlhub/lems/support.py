@@ -28,7 +28,8 @@ ALLOWED_CHILDREN: dict[str, frozenset[str]] = {
     "Dynamics": frozenset({"StateVariable", "DerivedVariable", "ConditionalDerivedVariable",
                            "TimeDerivative", "OnStart", "OnCondition", "OnEvent", "OnEntry",
                            "Regime", "KineticScheme"}),
-    "Regime": frozenset({"TimeDerivative", "OnCondition", "OnEvent", "OnEntry"}),
+    "Regime": frozenset({"TimeDerivative", "OnCondition", "OnEvent", "OnEntry", "StateVariable", "DerivedVariable",
+                         "OnStart"}),
     "OnStart": _HANDLER,
     "OnCondition": _HANDLER,
     "OnEvent": _HANDLER,
@@ -59,9 +60,37 @@ def _instance_requirement(element: etree._Element, root: etree._Element, definit
     return None
 
 
+def _regime_declaration(element: etree._Element, root: etree._Element, definition: ComponentTypeDef,
+                        model: Model) -> str | None:
+    """Why a regime's ``StateVariable`` or ``DerivedVariable`` cannot be computed, or None.
+
+    nmlhub moves a regime's ``StateVariable`` into the Dynamics (``nmlhub.lems.regime_events``):
+    the same variable wherever the regime reads it, unless another regime declares the name too
+    (jLEMS keeps each regime's apart; measured with ``jnml`` 0.14). jLEMS refuses a name the
+    Dynamics declares too (``Duplicate name``), and evaluates a regime's ``DerivedVariable`` before
+    the regime's time derivatives, for its conditions, which nmlhub does not."""
+    regime = element.getparent()
+    if regime is None or _local(regime) != "Regime" or regime.getparent() is None:
+        return None
+    tag, name = _local(element), element.get("name")
+    if tag == "DerivedVariable":
+        return ("a regime's DerivedVariable: jLEMS evaluates it before the regime's time derivatives and its "
+                "conditions read that value; nmlhub cannot yet")
+    dynamics = regime.getparent()
+    if any(isinstance(e.tag, str) and _local(e) == tag and e.get("name") == name for e in dynamics):
+        return f"the Dynamics declares '{name}' too, which jLEMS refuses ('Duplicate name')"
+    if any(isinstance(e.tag, str) and _local(e) == tag and e.get("name") == name for other in dynamics
+           if isinstance(other.tag, str) and _local(other) == "Regime" and other is not regime for e in other):
+        return (f"another regime declares '{name}' too: jLEMS keeps a variable of each regime apart, nmlhub "
+                "has one per component")
+    return None
+
+
 #: Elements refused wherever they are in a ComponentType, each with the check that says why.
 CHECKED_ELEMENTS: dict[str, _Check] = {
     "InstanceRequirement": _instance_requirement,
+    "StateVariable": _regime_declaration,
+    "DerivedVariable": _regime_declaration,
 }
 
 

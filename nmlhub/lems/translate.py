@@ -52,6 +52,8 @@ class FlatComponent:
     time_derivatives: dict[str | None, dict[str, ex.Expr]] = field(default_factory=dict)
     on_start: list[Action] = field(default_factory=list)
     on_event: list[Action] = field(default_factory=list)
+    #: The ``OnEvent`` actions of each regime, run only while it is active.
+    regime_on_event: dict[str, list[Action]] = field(default_factory=dict)
     conditions: list[Condition] = field(default_factory=list)
     regimes: list[str] = field(default_factory=list)
     initial_regime: str | None = None
@@ -80,6 +82,17 @@ class FlatComponent:
         for tds in self.time_derivatives.values():
             found |= set(tds)
         return found
+
+    def event_actions(self) -> list[Action]:
+        """Every action an incoming event may run (the Dynamics' OnEvent and each regime's)."""
+        return self.on_event + [a for actions in self.regime_on_event.values() for a in actions]
+
+
+def _in_jlems_order(actions: list[Action]) -> list[Action]:
+    """A regime's handler as jLEMS runs it (``ActionBlock.run`` of a regime): its assignments,
+    then its events out, then its transition, whatever their order in the file."""
+    rank = {"assign": 0, "emit": 1, "transition": 2}
+    return sorted(actions, key=lambda action: rank.get(action.kind, 1))
 
 
 def _without_integrated_names(type_name: str, derived: list[tuple[str, Any]],
@@ -234,11 +247,17 @@ class Translator:
         for handler in dyn.event_handlers:
             kind = type(handler).__name__
             actions = self._actions(handler.actions, scope, child_scopes)
+            if regime is not None:
+                actions = _in_jlems_order(actions)
             if kind == "OnStart":
                 flat.on_start.extend(actions)
+            elif kind == "OnEvent" and regime is not None:
+                flat.regime_on_event.setdefault(regime, []).extend(actions)
             elif kind == "OnEvent":
-                if scope.prefix:
-                    continue  # a child's events arrive through its parent's relay
+                if scope.prefix or dyn.regimes:
+                    # a child's events arrive through its parent's relay; jLEMS runs no OnEvent
+                    # of the Dynamics of a type with regimes (only the active regime's)
+                    continue
                 flat.on_event.extend(actions)
             elif kind == "OnCondition":
                 flat.conditions.append(Condition(self._expr(handler.test, scope), actions, regime))

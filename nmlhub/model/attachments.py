@@ -128,6 +128,8 @@ def _receivers(model: Model) -> Iterator[tuple[str, str, str]]:
             for proj in getattr(net, attr, None) or []:
                 if not any(len(getattr(proj, a, None) or []) for a in CONNECTION_ATTRS):
                     continue
+                if attr == "projections" and proj.synapse and proj.synapse == components.get(proj.postsynaptic_population):
+                    continue  # a LEMS EventConnection without a receiver: the events go into the cell itself
                 ends = [proj.postsynaptic_population]
                 if attr in _BOTH_ENDS:
                     ends.insert(0, proj.presynaptic_population)

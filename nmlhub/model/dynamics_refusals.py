@@ -13,6 +13,9 @@ In a ComponentType of the model's files, jLEMS stops on (``tests/test_validate_j
 - a condition written with ``>``, ``<``, ``==``... rather than ``.gt.``, ``.lt.``, ``.eq.``
   (``ParseError: too many children left in container``); nmlhub reads both.
 
+and silently ignores an ``<OnEvent>`` of a Dynamics that has regimes (only the active regime's
+handlers run), as nmlhub does.
+
 ``validate`` and ``run`` warn of each at its line.
 """
 
@@ -64,6 +67,9 @@ def dynamics_refusal_warnings(model: Model) -> list[Problem]:
             problems += [Problem(f"jLEMS refuses this file: {message} (in type {name})", own.location.file,
                                  _line(own.location.line, definition, element), f"<{local_name(element)}>", "warning")
                          for element, message in found]
+            problems += [Problem(f"{message} (in type {name})", own.location.file,
+                                 _line(own.location.line, definition, element), f"<{local_name(element)}>", "warning")
+                         for element, message in _ignored_event_handlers(dynamics)]
     return problems
 
 
@@ -91,6 +97,17 @@ def _port_problems(dynamics: etree._Element, ports: dict[str, str]):
         done = ("nmlhub runs it on every event the cell receives" if tag == "OnEvent"
                 else "nmlhub sends the event out all the same")
         yield element, f"{what} (jLEMS needs direction '{wanted}'); {done}"
+
+
+def _ignored_event_handlers(dynamics: etree._Element):
+    """An ``<OnEvent>`` of the Dynamics itself beside regimes: jLEMS runs only the active
+    regime's handlers (measured with ``jnml`` 0.14, tests/test_outside_networks.py)."""
+    if not _children(dynamics, "Regime"):
+        return
+    for element in _children(dynamics, "OnEvent"):
+        yield element, (f"<OnEvent port='{element.get('port', '')}'> of a Dynamics with regimes never runs in jLEMS "
+                        "(it runs the active regime's OnEvent only); nmlhub does as jLEMS (write it inside each "
+                        "<Regime> to run it)")
 
 
 def _assignment_problems(dynamics: etree._Element, definition: etree._Element):

@@ -17,7 +17,8 @@ from .input_sums import (MORPHOLOGICAL_INPUT_SUM, measures_inputs_itself, receiv
                          sum_of_attached, with_initial_input_sums, with_input_sums)
 from .ion_currents import cell_ion_currents, membrane_ion_current
 from .reset_samples import (SpikeSamples, reset_at_spikes, resets_v_at_spikes, sends_spike, set_by_conditions,
-                            with_samples_after_spikes, with_values_set_at_spikes, with_values_set_by_conditions)
+                            set_only_by_events, with_samples_after_spikes, with_values_set_at_spikes,
+                            with_values_set_by_conditions)
 from .network import NetworkInstance
 
 @dataclass
@@ -260,7 +261,9 @@ def _variable(path: str, point: Any, cm: ComponentMechanism, var: str, cell: Cel
 def _regime_state(cm: ComponentMechanism, var: str) -> bool:
     """Whether ``var`` is an exposed state of a LEMS component with regimes, which jLEMS records
     a step late: it records an exposure from the copy the component's own dynamics make before
-    its regime advances, and a state without an exposure from the state itself (measured with
+    its regime advances, and a state without an exposure from the state itself; a state only
+    incoming events change, which they change before that copy, is not late either (measured with
     ``jnml`` 0.14, tests/test_outside_networks.py)."""
     flat = cm.mechanism.flat if cm.mechanism is not None else None
-    return flat is not None and bool(flat.regimes) and var in flat.states and var in flat.exposures
+    return (flat is not None and bool(flat.regimes) and var in flat.states and var in flat.exposures
+            and not set_only_by_events(flat, var))

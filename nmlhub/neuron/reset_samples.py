@@ -73,6 +73,29 @@ def _assigned(flat: FlatComponent, actions: list[Action]) -> set[str]:
     return {a.target for a in _performed(flat, actions) if a.kind == "assign"}
 
 
+def _leaves_unchanged(action: Action) -> bool:
+    """Whether ``action`` assigns its variable its own value (``V = V + 0``: NESTML2LEMS writes
+    such an OnEvent where it cannot translate the handler)."""
+    if action.kind != "assign":
+        return False
+    same, value = ex.Name(action.target), action.value
+    if value == same:
+        return True
+    neutral = {"+": 0.0, "-": 0.0, "*": 1.0, "/": 1.0}
+    return (isinstance(value, ex.BinOp) and value.op in neutral and (
+        (value.left == same and value.right == ex.Num(neutral[value.op]))
+        or (value.op in "+*" and value.right == same and value.left == ex.Num(neutral[value.op]))))
+
+
+def set_only_by_events(flat: FlatComponent, variable: str) -> bool:
+    """Whether only incoming events change ``variable`` (a flat name): their handlers or the
+    regimes they enter set it; no time derivative, condition or regime a condition enters does.
+    jLEMS's sample at an event shows the value the event set, also in a component with regimes."""
+    by_events = _assigned(flat, flat.event_actions())
+    otherwise = flat.integrated_states() | _assigned(flat, [a for c in flat.conditions for a in c.actions])
+    return variable in by_events and variable not in otherwise
+
+
 def reset_at_spikes(flat: FlatComponent | None) -> set[str]:
     """The variables (flat names) a cell sets in a condition that sends a spike (directly, or on
     entering a regime): jLEMS's sample at the spike shows the values set."""
@@ -253,7 +276,10 @@ def with_values_set_by_conditions(probe: Any, samples: SpikeSamples, flat: FlatC
     warning naming the variable and the condition, where nmlhub cannot record so."""
     if not conditions:
         return probe
-    if variable in _assigned(flat, flat.on_event):
+    by_events = variable in _assigned(flat, [a for a in flat.event_actions() if not _leaves_unchanged(a)])
+    if by_events and (variable == "v" or variable not in flat.integrated_states()):
+        # (a state of the mechanism integrated is recorded after the step's handlers, where the
+        # events' values show at jLEMS's samples too: NESTML2LEMS's V, tests/test_outside_networks.py)
         return _unchanged(probe, samples, flat, variable, conditions[0], "an incoming event sets it too")
     if variable not in flat.integrated_states() and variable != "v":  # NEURON integrates the section's v
         return dataclasses.replace(probe, derive=_then(_from_next_sample, probe.derive))

@@ -1,0 +1,104 @@
+"""What jLEMS reads inside a ``<Regime>`` and pylems cannot: ``OnEvent``, ``StateVariable``,
+``DerivedVariable``, ``OnStart``.
+
+jLEMS 0.14's ``Regime`` holds its own event handlers: an event arriving at the port runs the
+handler of the active regime only (NESTML2LEMS's ``iaf_psc_alpha_nestml`` ignores input while
+refractory that way). pylems's parser accepts no ``<OnEvent>`` there, so nmlhub takes them out of
+each ComponentType's XML before pylems reads it and puts them back, as pylems handlers, into the
+regimes of the resolved types, from where the flattening carries them into every component.
+
+A regime's ``StateVariable`` is the regime's own variable in jLEMS, its ``OnStart`` runs when the
+component is built, before the Dynamics' ``OnStart`` (measured with ``jnml`` 0.14). nmlhub moves
+them into the Dynamics (the OnStart ahead of the Dynamics' own): the same values wherever the
+regime reads them (``nmlhub.lems.support`` refuses a name two regimes declare, which jLEMS keeps
+apart, and a regime's ``DerivedVariable``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+
+
+@dataclass(frozen=True)
+class RegimeEvent:
+    """One ``<OnEvent>`` of a regime: its type, regime, port and actions (tag, attributes)."""
+
+    type_name: str
+    regime: str
+    port: str
+    actions: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+
+
+class RegimeEvents:
+    """The ``<OnEvent>`` handlers taken out of the regimes of a model's ComponentTypes."""
+
+    def __init__(self) -> None:
+        self.found: list[RegimeEvent] = []
+
+    def take_from(self, xml: str) -> str:
+        """``xml`` (one ComponentType) without the ``<OnEvent>`` elements inside its regimes, which
+        are kept here (unchanged when there is none)."""
+        if "Regime" not in xml:
+            return xml
+        root = etree.fromstring(xml.encode(), _PARSER)
+        taken = _hoist_declarations(root)
+        for regime in [e for e in root.iter(etree.Element) if etree.QName(e).localname == "Regime"]:
+            for handler in [e for e in regime if isinstance(e.tag, str) and etree.QName(e).localname == "OnEvent"]:
+                actions = tuple((etree.QName(a).localname, tuple(sorted(a.attrib.items())))
+                                for a in handler if isinstance(a.tag, str))
+                self.found.append(RegimeEvent(root.get("name", ""), regime.get("name", ""),
+                                              handler.get("port", ""), actions))
+                regime.remove(handler)
+                taken = True
+        return etree.tostring(root, encoding="unicode") if taken else xml
+
+    def fingerprint(self) -> str:
+        """A hash of what was taken (the flattened components depend on it)."""
+        return hashlib.sha256(repr(self.found).encode()).hexdigest()[:16]
+
+    def add_to(self, resolved_types: Any) -> None:
+        """Put each handler, as a pylems ``OnEvent``, into its regime of the resolved type of its
+        name (pylems's map of resolved ComponentTypes)."""
+        from lems.model.dynamics import EventOut, OnEvent, StateAssignment, Transition
+
+        makers = {"StateAssignment": lambda a: StateAssignment(a["variable"], a["value"]),
+                  "EventOut": lambda a: EventOut(a["port"]), "Transition": lambda a: Transition(a["regime"])}
+        for event in self.found:
+            if event.type_name not in resolved_types:
+                continue
+            regimes = resolved_types[event.type_name].dynamics.regimes
+            if event.regime not in regimes:
+                continue
+            handler = OnEvent(event.port)
+            for tag, attributes in event.actions:
+                if tag in makers:  # anything else is refused before (nmlhub.lems.support)
+                    handler.add_action(makers[tag](dict(attributes)))
+            regimes[event.regime].add_event_handler(handler)
+
+
+def _hoist_declarations(root: etree._Element) -> bool:
+    """Move each regime's ``StateVariable`` and ``OnStart`` into its Dynamics; whether anything
+    moved."""
+    moved = False
+    for dynamics in [e for e in root.iter(etree.Element) if etree.QName(e).localname == "Dynamics"]:
+        first_start = next((k for k, e in enumerate(dynamics) if isinstance(e.tag, str)
+                            and etree.QName(e).localname == "OnStart"), len(dynamics))
+        for regime in [e for e in dynamics if isinstance(e.tag, str) and etree.QName(e).localname == "Regime"]:
+            for element in [e for e in regime if isinstance(e.tag, str)]:
+                tag = etree.QName(element).localname
+                if tag not in ("StateVariable", "OnStart"):
+                    continue
+                regime.remove(element)
+                moved = True
+                if tag == "OnStart":
+                    dynamics.insert(first_start, element)
+                    first_start += 1
+                else:
+                    dynamics.insert(0, element)
+    return moved
