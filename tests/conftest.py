@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import time
 import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -45,6 +48,41 @@ def corpus_files() -> list[Path]:
         return []
     files = set(CORPUS.rglob("*.nml")) | set(CORPUS.rglob("LEMS_*.xml")) | set(CORPUS.rglob("*.nml.h5"))
     return sorted(files)
+
+
+def corpus_files_spread() -> list[Path]:
+    """:func:`corpus_files` taken in turn from each repository (its first file, then every
+    repository's second...), so a test that stops when its time budget is spent has still seen
+    every repository."""
+    by_repository: dict[str, list[Path]] = defaultdict(list)
+    for path in corpus_files():
+        by_repository[path.relative_to(CORPUS).parts[0]].append(path)
+    queues = [by_repository[name] for name in sorted(by_repository)]
+    return [queue[k] for k in range(max(map(len, queues), default=0)) for queue in queues if k < len(queue)]
+
+
+@dataclass
+class TimeBudget:
+    """Seconds a corpus-wide test may spend, from its first item, read from an environment
+    variable (so a longer run can ask for everything)."""
+
+    variable: str
+    default_s: float
+    started: float | None = field(default=None)
+
+    @property
+    def seconds(self) -> float:
+        return float(os.environ.get(self.variable, self.default_s))
+
+    def spent(self) -> bool:
+        now = time.monotonic()
+        if self.started is None:
+            self.started = now
+        return now - self.started > self.seconds
+
+    def skip_if_spent(self) -> None:
+        if self.spent():
+            pytest.skip(f"the time budget of {self.seconds:g} s ({self.variable}) is spent")
 
 
 def example_files() -> list[Path]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, core_example_names, corpus_files, example_files, requires_corpus
+from conftest import CORPUS, TimeBudget, core_example_names, corpus_files_spread, example_files, requires_corpus
 from nmlhub.cli import main
 from nmlhub.model import load
 from nmlhub.model.summary import summarize
@@ -34,10 +34,17 @@ def test_bundled_examples(path):
     _check(path)
 
 
+@pytest.fixture(scope="module")
+def counts_budget() -> TimeBudget:
+    """The corpus items of this module: 120 s by default, taken in turn from every repository."""
+    return TimeBudget("NMLHUB_CORPUS_COUNTS_BUDGET_S", 120)
+
+
 @requires_corpus
 @pytest.mark.corpus
-@pytest.mark.parametrize("path", corpus_files(), ids=lambda p: str(p.relative_to(CORPUS)))
-def test_corpus(path):
+@pytest.mark.parametrize("path", corpus_files_spread(), ids=lambda p: str(p.relative_to(CORPUS)))
+def test_corpus(path, counts_budget):
+    counts_budget.skip_if_spent()
     _check(path)
 
 
@@ -56,9 +63,18 @@ def test_info_json_and_text(capsys):
 @requires_corpus
 @pytest.mark.corpus
 def test_validate_runs_on_every_corpus_file():
+    """Every problem found names its file and says what is wrong; within
+    ``NMLHUB_CORPUS_VALIDATE_BUDGET_S`` (120 s by default), files taken in turn from every repository."""
     from nmlhub.neuron.validation import validate
 
-    for path in corpus_files():
+    budget = TimeBudget("NMLHUB_CORPUS_VALIDATE_BUDGET_S", 120)
+    files = corpus_files_spread()
+    checked = 0
+    for path in files:
+        if budget.spent():
+            break
         problems = validate(path)
         for problem in problems:
             assert problem.file and problem.message, (path, problem)
+        checked += 1
+    assert checked >= min(len(files), 100), f"only {checked} files validated within the budget"
