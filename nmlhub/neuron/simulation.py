@@ -22,6 +22,7 @@ from ..lems.lems_network import holder_dynamics, sampled, temperature_schedule, 
 from . import mpi
 from .build import expand_and_plan, gid_wiring_serially, load_network_mechanisms
 from .cells import merged_inputs
+from .collection import collected_first_then_paused
 from .coupling import resend_potentials
 from .input_clock import set_input_clock
 from .engine import engine_named
@@ -322,7 +323,8 @@ class NeuronSimulation:
             self.build()
         assert self.instance is not None
         try:
-            return self._run(h)
+            with collected_first_then_paused():  # no section of an earlier run deleted mid-run
+                return self._run(h)
         except Exception as exc:
             if self.parallel and self.nhost > 1:
                 mpi.abort(self.pc, self.rank, _said(exc))
