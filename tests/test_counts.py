@@ -36,8 +36,8 @@ def test_bundled_examples(path):
 
 @pytest.fixture(scope="module")
 def counts_budget() -> TimeBudget:
-    """The corpus items of this module: 120 s by default, taken in turn from every repository."""
-    return TimeBudget("NMLHUB_CORPUS_COUNTS_BUDGET_S", 120)
+    """The corpus items of this module: 60 s by default, taken in turn from every repository."""
+    return TimeBudget("NMLHUB_CORPUS_COUNTS_BUDGET_S", 60)
 
 
 @requires_corpus
@@ -64,10 +64,10 @@ def test_info_json_and_text(capsys):
 @pytest.mark.corpus
 def test_validate_runs_on_every_corpus_file():
     """Every problem found names its file and says what is wrong; within
-    ``NMLHUB_CORPUS_VALIDATE_BUDGET_S`` (120 s by default), files taken in turn from every repository."""
+    ``NMLHUB_CORPUS_VALIDATE_BUDGET_S`` (60 s by default), files taken in turn from every repository."""
     from nmlhub.neuron.validation import validate
 
-    budget = TimeBudget("NMLHUB_CORPUS_VALIDATE_BUDGET_S", 120)
+    budget = TimeBudget("NMLHUB_CORPUS_VALIDATE_BUDGET_S", 60)
     files = corpus_files_spread()
     checked = 0
     for path in files:

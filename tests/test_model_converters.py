@@ -52,8 +52,8 @@ def test_bundled_examples_round_trip(path, tmp_path):
 @pytest.mark.corpus
 def test_corpus_round_trip(tmp_path):
     """Every corpus XML file through every format and back, within
-    ``NMLHUB_CORPUS_ROUND_TRIP_BUDGET_S`` (150 s by default), files taken in turn from every repository."""
-    budget = TimeBudget("NMLHUB_CORPUS_ROUND_TRIP_BUDGET_S", 150)
+    ``NMLHUB_CORPUS_ROUND_TRIP_BUDGET_S`` (90 s by default), files taken in turn from every repository."""
+    budget = TimeBudget("NMLHUB_CORPUS_ROUND_TRIP_BUDGET_S", 90)
     files = [p for p in corpus_files_spread() if p.suffix != ".h5"]
     checked = 0
     for path in files:
@@ -61,7 +61,7 @@ def test_corpus_round_trip(tmp_path):
             break
         _round_trip(path, tmp_path)
         checked += 1
-    assert len(files) > 100 and checked >= 50, f"{checked} of {len(files)} files within the budget"
+    assert len(files) > 100 and checked >= 20, f"{checked} of {len(files)} files within the budget"
 
 
 def _corpus_hdf5_sources() -> list[Path]:
