@@ -187,11 +187,10 @@ def ignored_attribute_problems(model: Model) -> list[Problem]:
     return _problems(model, [(s.path, s.kind, s.tree) for s in model.files if s.tree is not None])
 
 
-def ignored_attribute_warnings(model: Model) -> list[Problem]:
-    """What :func:`ignored_attribute_problems` finds, for a model loaded without its trees (as
-    ``nmlhub run`` loads it): the LEMS files and the NeuroML files that hold components of the
-    model's own types are read again (the schema, which ``run`` does not apply, would report the
-    others' attributes only as unknown to NeuroML)."""
+def reread_trees(model: Model) -> list[tuple[Any, str, etree._ElementTree]]:
+    """The trees of a model loaded without them (as ``nmlhub run`` loads it) that the run's checks
+    read, parsed again once: the LEMS files and the NeuroML files that hold components of the
+    model's own types, as (path, kind, tree)."""
     user_files = {str(r.location.file) for r in model.components.values()
                   if r.type in model.component_types and r.location is not None}
     trees = []
@@ -201,7 +200,16 @@ def ignored_attribute_warnings(model: Model) -> list[Problem]:
                 trees.append((source.path, source.kind, parse_xml_file(source.path)))
             except Exception:  # read once already; a file changed since is the run's problem
                 continue
-    return _problems(model, trees)
+    return trees
+
+
+def ignored_attribute_warnings(model: Model, trees: list[tuple[Any, str, etree._ElementTree]] | None = None
+                               ) -> list[Problem]:
+    """What :func:`ignored_attribute_problems` finds, for a model loaded without its trees (as
+    ``nmlhub run`` loads it), in ``trees`` (:func:`reread_trees`, read here when not given; the
+    schema, which ``run`` does not apply, would report the other files' attributes only as unknown
+    to NeuroML)."""
+    return _problems(model, reread_trees(model) if trees is None else trees)
 
 
 def _problems(model: Model, trees: list[tuple[Any, str, etree._ElementTree]]) -> list[Problem]:
@@ -285,4 +293,4 @@ def _message(attribute: str, element: etree._Element, declared: set[str] | froze
     return f"{owner}{hint}; jLEMS ignores it"
 
 
-__all__ = ["ignored_attribute_problems", "ignored_attribute_warnings", "schema_attributes", "core_definitions", "SCHEMA_NAME", "LEMS_ATTRIBUTES", "STANDARD_ATTRIBUTES"]
+__all__ = ["ignored_attribute_problems", "ignored_attribute_warnings", "reread_trees", "schema_attributes", "core_definitions", "SCHEMA_NAME", "LEMS_ATTRIBUTES", "STANDARD_ATTRIBUTES"]

@@ -11,7 +11,7 @@ element stops it (``No such children list for type: (leakPart) in parted``;
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from lxml import etree
 
@@ -42,11 +42,17 @@ def stray_child_problems(model: Model) -> list[Problem]:
     return _problems(model, [(str(s.path), s.tree.getroot()) for s in model.files if s.tree is not None])
 
 
-def stray_child_warnings(model: Model) -> list[Problem]:
+def stray_child_warnings(model: Model, trees: list[tuple[Any, str, etree._ElementTree]] | None = None
+                         ) -> list[Problem]:
     """:func:`stray_child_problems` for a model loaded without its trees (as ``run`` loads it):
-    the files holding components of the model's own types are read again."""
+    in the files holding components of the model's own types, taken from ``trees`` (path, kind,
+    tree: those the run has parsed again already) or read again."""
     files = {str(r.location.file) for r in model.components.values()
              if r.type in model.component_types and r.location is not None}
+    if trees is not None:
+        parsed = {str(path): tree for path, _, tree in trees}
+        if files <= set(parsed):
+            return _problems(model, [(file, parsed[file].getroot()) for file in sorted(files)])
     roots = []
     for file in sorted(files):
         if not Path(file).is_file() or file.lower().endswith((".h5", ".hdf5")):
