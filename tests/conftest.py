@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import zipfile
 from collections import defaultdict
@@ -54,11 +55,63 @@ def corpus_files_spread() -> list[Path]:
     """:func:`corpus_files` taken in turn from each repository (its first file, then every
     repository's second...), so a test that stops when its time budget is spent has still seen
     every repository."""
-    by_repository: dict[str, list[Path]] = defaultdict(list)
-    for path in corpus_files():
-        by_repository[path.relative_to(CORPUS).parts[0]].append(path)
+    return spread_by_repository(corpus_files(), lambda path: path.relative_to(CORPUS).parts[0])
+
+
+def spread_by_repository(items: list, repository_of) -> list:
+    """``items`` (in their order within each repository) taken in turn from each repository, the
+    repositories by name: what a time budget leaves out is then spread over the corpus, not always
+    the same repositories at the end of the alphabet."""
+    by_repository: dict[str, list] = defaultdict(list)
+    for item in items:
+        by_repository[repository_of(item)].append(item)
     queues = [by_repository[name] for name in sorted(by_repository)]
     return [queue[k] for k in range(max(map(len, queues), default=0)) for queue in queues if k < len(queue)]
+
+
+_INCLUDE = re.compile(rb"""<\s*[Ii]nclude\s[^>]*?(?:file|href)\s*=\s*["']([^"']+)["']""")
+
+
+def model_bytes(path: Path) -> int:
+    """The size of a model file and of every file it includes, transitively (missing ones left
+    out): a cheap estimate of how long loading and running it takes, to run the cheapest first."""
+    seen: set[Path] = set()
+    todo = [path.resolve()]
+    total = 0
+    while todo:
+        current = todo.pop()
+        if current in seen or not current.is_file():
+            continue
+        seen.add(current)
+        data = current.read_bytes()
+        total += len(data)
+        if current.suffix in (".xml", ".nml"):
+            todo += [(current.parent / name.decode(errors="replace").lstrip("/")).resolve()
+                     for name in _INCLUDE.findall(data)]
+    return total
+
+
+_SIMULATION = re.compile(rb"<\s*Simulation\s[^>]*>")
+_SECONDS = {b"s": 1.0, b"ms": 1e-3, b"us": 1e-6}
+
+
+def _seconds(element: bytes, attribute: bytes) -> float | None:
+    found = re.search(rb"\s" + attribute + rb"""\s*=\s*["']\s*([0-9.eE+-]+)\s*(ms|us|s)\s*["']""", element)
+    try:
+        return float(found.group(1)) * _SECONDS[found.group(2)] if found else None
+    except ValueError:
+        return None
+
+
+def run_cost(path: Path) -> float:
+    """:func:`model_bytes` times the steps of the file's ``<Simulation>`` in tens of thousands (at
+    least 1): what orders the corpus-wide tests' items, the cheapest first."""
+    steps = 0.0
+    found = _SIMULATION.search(path.read_bytes()) if path.is_file() else None
+    if found:
+        length, step = _seconds(found.group(0), b"length"), _seconds(found.group(0), b"step")
+        steps = length / step if length and step else 0.0
+    return model_bytes(path) * max(1.0, steps / 1e4)
 
 
 @dataclass
