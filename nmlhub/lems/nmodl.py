@@ -58,17 +58,20 @@ class Mechanism:
     own_v: bool = False
 
 
-def mechanism_for(flat: FlatComponent, role: str, ion: str | None = None, copy: int = 0) -> Mechanism:
+def mechanism_for(flat: FlatComponent, role: str, ion: str | None = None, copy: int = 0,
+                  lean: bool = False) -> Mechanism:
     """Generate the NMODL mechanism of a flat component in a role (``cell``, ``current``,
     ``source``, ``density``, ``concentration``).
 
     The mechanism's name carries a hash of its text, so components of one type with different
     structure (e.g. other children) get different mechanisms, and identical ones share one.
     ``copy`` > 0 makes a distinct copy (two densities of one channel on the same membrane each
-    need their own mechanism, as NEURON inserts a mechanism once per section).
+    need their own mechanism, as NEURON inserts a mechanism once per section). ``lean``: the
+    derived values only its rates PROCEDURE reads are LOCAL there (faster on large networks; they
+    are then not among its ``variables`` and cannot be recorded: nmlhub.lems.nmodl_lean).
     """
     printer = Printer(flat, role, ion)
-    draft = printer.print("MECHNAME")
+    draft = printer.print("MECHNAME", lean=lean)
     if copy:
         draft = draft.replace("ENDCOMMENT", f"Copy {copy}, for another density of the same channel.\nENDCOMMENT", 1)
     digest = hashlib.sha1(draft.encode()).hexdigest()[:10]
@@ -76,5 +79,5 @@ def mechanism_for(flat: FlatComponent, role: str, ion: str | None = None, copy: 
     text = draft.replace("MECHNAME", name)
     parameters = {printer.names[p]: v for p, v in {**flat.params, **flat.properties}.items()}
     parameters.update({safe_name(n): 0.0 for n in printer.supplied})
-    return Mechanism(name, role, text, parameters, dict(printer.names), flat, dict(printer.pointers),
-                     own_v=printer.own_v)
+    variables = {lems: nmodl for lems, nmodl in printer.names.items() if nmodl not in printer.local_derived}
+    return Mechanism(name, role, text, parameters, variables, flat, dict(printer.pointers), own_v=printer.own_v)

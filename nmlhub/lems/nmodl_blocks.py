@@ -10,6 +10,7 @@ from . import expr as ex
 from .flatten import TranslationError
 from .nmodl_conductance import IMPLICIT_SHARE_TEXT, chain, derivative_name
 from .nmodl_lead import LEAD_STEP, LeadPrinter
+from .nmodl_lean import local_candidates
 from .nmodl_names import (AHEAD, CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, INPUT_SUM, INPUT_UNITS, ION_VALENCE,
                           MIDSTEP, NLEMS, NMODL_LINE_LIMIT, REGIME, TINPUT, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
                           WHOLE_CONDUCTANCE,
@@ -35,8 +36,21 @@ class _Plan:
 class Printer(LeadPrinter):
     """Prints a flat component in a role as the text of an NMODL mechanism."""
 
-    def print(self, mech_name: str) -> str:
-        """The mechanism's NMODL text, named ``mech_name``."""
+    #: NMODL names of derived values kept LOCAL to rates_nml (a lean mechanism: nmlhub.lems.nmodl_lean)
+    local_derived: frozenset[str] = frozenset()
+
+    def print(self, mech_name: str, lean: bool = False) -> str:
+        """The mechanism's NMODL text, named ``mech_name``; ``lean``: the derived values only
+        ``rates_nml`` reads are LOCAL to it, not RANGE variables (they cannot be recorded)."""
+        text = self._print(mech_name)
+        if lean:
+            derived = [self.names[n] for n, _ in self.flat.derived if n not in self.flat.external]
+            self.local_derived = frozenset(local_candidates(text.splitlines(), derived))
+            if self.local_derived:
+                text = self._print(mech_name)
+        return text
+
+    def _print(self, mech_name: str) -> str:
         plan = self._plan()
         lines = self._neuron_block(mech_name) + self._parameter_block() + self._assigned_block(plan)
         lines += self._state_block(plan) + self._initial_block(plan)
@@ -104,7 +118,7 @@ class Printer(LeadPrinter):
         ranges = ([self.names[p] for p in f.params] + [self.names[p] for p in f.properties]
                   + [self.names[n] for n, _ in f.derived_params]
                   + [self.names[s] for s in f.states if not (self.membrane_v and s == "v")]
-                  + [self.names[n] for n, _ in f.derived])
+                  + [self.names[n] for n, _ in f.derived if self.names[n] not in self.local_derived])
         if self.ion:
             ranges = [r for r in ranges if r not in (f"{self.ion}i", f"{self.ion}o", f"i{self.ion}")]
         extra = ([REGIME] if f.regimes else []) + list(self.role.own_variables)
@@ -150,7 +164,7 @@ class Printer(LeadPrinter):
             lines += [f"    {pool}i", f"    {pool}o"]
         lines += [f"    {self.names[n]}" for n, _ in f.derived_params]
         lines += [f"    {self.names[s]}" for s in plan.assigned_states]
-        lines += [f"    {self.names[n]}" for n, _ in f.derived]
+        lines += [f"    {self.names[n]}" for n, _ in f.derived if self.names[n] not in self.local_derived]
         if f.regimes:
             lines.append(f"    {REGIME}")
         lines += [f"    lastcheck{k}_nml" for k in range(len(plan.watched))]
@@ -363,7 +377,8 @@ class Printer(LeadPrinter):
                 derived_lines.append(f"    {self.names[n]} = 0 : supplied by NEURON (synapses on the section)")
             else:
                 derived_lines += shortener.assignment(self.names[n], value)
-        return lines + shortener.local_line() + derived_lines + ["}", ""]
+        local = [self.names[n] for n, _ in f.derived if self.names[n] in self.local_derived]
+        return lines + local_lines(local + shortener.temporaries) + derived_lines + ["}", ""]
 
     def _input_sum(self) -> list[str]:
         """The current the attached inputs injected during this step (nA), measured after NEURON

@@ -33,18 +33,20 @@ def network_rules(model: Model, network: Any) -> Any:
 
 def load_network_mechanisms(model: Model, network: Any, engine: NeuronEngine, cache: MechanismCache,
                             event_timing: str, split_unless: Sequence[str] | None = None,
-                            ) -> dict[str, ComponentMechanism]:
+                            recorded: Sequence[str] | None = None) -> dict[str, ComponentMechanism]:
     """Generate, compile (cached) and load the mechanisms of every component the network (and
     its rules) use, the user's own .mod files, and the relay of jLEMS's event timing for whole-step delays.
     With ``split_unless`` (the recorded paths), an input that is a spike generator driving its
     synapse is placed as the two (an event-only generator and the synapse,
-    nmlhub.lems.input_split), unless a recorded path names it."""
+    nmlhub.lems.input_split), unless a recorded path names it. With ``recorded`` (the recorded
+    paths), channel densities are generated lean (nmlhub.lems.nmodl_lean) where no path records
+    a value that hides."""
     ids = needed_components(network, model.network_extras.get(network.id), network_rules(model, network))
     for comp_id in ids:
         if comp_id not in model.components:
             raise SimulationError(f"component '{comp_id}' used by network {network.id} is not defined",
                                   file=model.path)
-    mechanisms = build_mechanisms(model, ids, flat_cache=cache.root / "flattened")
+    mechanisms = build_mechanisms(model, ids, flat_cache=cache.root / "flattened", recorded=recorded)
     for problem in unprovided_requirement_problems(model, network, mechanisms):
         raise SimulationError(problem.message, file=problem.file, line=problem.line, element=problem.element)
     for component, cm in mechanisms.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from ..errors import UnsupportedComponentError
 from ..lems import expr as ex
@@ -125,10 +126,12 @@ def input_coefficient(flat: FlatComponent) -> tuple[float, str | None]:
     return (coefficient if math.isfinite(coefficient) else 0.0), dimension
 
 
-def build_mechanisms(model: Model, component_ids: list[str],
-                     flat_cache: Path | None = None) -> dict[str, ComponentMechanism]:
+def build_mechanisms(model: Model, component_ids: list[str], flat_cache: Path | None = None,
+                     recorded: Sequence[str] | None = None) -> dict[str, ComponentMechanism]:
     """Flatten and translate every component; returns them by component id. With ``flat_cache``
     (a folder), flattened components are kept there and read back (nmlhub.lems.flat_cache).
+    With ``recorded`` (the run's recorded paths), channel densities are lean: the values only
+    their rates read are LOCAL there (nmlhub.lems.nmodl_lean), unless a path records one of them.
 
     Raises
     ------
@@ -149,7 +152,7 @@ def build_mechanisms(model: Model, component_ids: list[str],
     users = {c: user_synapse(model, c) for c in component_ids if c not in morphological}
     point_ids = [c for c in component_ids if c not in morphological and users[c] is None]
     flattener = Flattener(model, point_ids + channel_ids, extra, cache_dir=flat_cache)
-    generate = _Generator(model, flattener, Translator(model.units, model.type_chain))
+    generate = _Generator(model, flattener, Translator(model.units, model.type_chain), recorded)
     out = {c: ComponentMechanism(c, made[0], user_mod=made[1])  # type: ignore[arg-type]
            for c, made in users.items() if made is not None}
     try:
@@ -164,6 +167,14 @@ def build_mechanisms(model: Model, component_ids: list[str],
     return out
 
 
+def _records_hidden(recorded: Sequence[str], full: Mechanism, lean: Mechanism) -> bool:
+    """Whether a recorded path ends in a value the lean form of a channel density keeps only
+    inside its rates (written as the driver resolves it: ``.../Na/m/forwardRate/r``)."""
+    hidden = set(full.variables) - set(lean.variables)
+    tails = {"_" + path.strip("/").replace("/", "_") for path in recorded}
+    return any(tail.endswith("_" + name) for tail in tails for name in hidden)
+
+
 @dataclass
 class _Generator:
     """Generates the mechanisms of one model's components, naming the component on failure."""
@@ -171,6 +182,8 @@ class _Generator:
     model: Model
     flattener: Flattener
     translator: Translator
+    #: the run's recorded paths (None: no lean densities)
+    recorded: Sequence[str] | None = None
 
     def _flat(self, component_id: str) -> FlatComponent:
         return self.translator.translate(self.flattener.fatten(component_id))
@@ -204,11 +217,14 @@ class _Generator:
         """A channel density's mechanism, a distinct copy when one of that name is on the cell."""
         try:
             flat = self._flat(spec.density_id)
-            mechanism = mechanism_for(flat, "density", spec.ion)
+            lean = self.recorded is not None
+            mechanism = mechanism_for(flat, "density", spec.ion, lean=lean)
+            if lean and _records_hidden(self.recorded, mechanism_for(flat, "density", spec.ion), mechanism):
+                lean, mechanism = False, mechanism_for(flat, "density", spec.ion)
             copy = 0
             while mechanism.name in used_names:
                 copy += 1
-                mechanism = mechanism_for(flat, "density", spec.ion, copy)
+                mechanism = mechanism_for(flat, "density", spec.ion, copy, lean=lean)
         except (TranslationError, ex.ExpressionError) as exc:
             raise self._refuse(comp_id, f"cannot generate a NEURON mechanism for the channel density "
                                         f"'{spec.density_id.split('__', 1)[1]}' of cell '{comp_id}': "

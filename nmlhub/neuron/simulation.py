@@ -189,9 +189,10 @@ class NeuronSimulation:
 
         if self.parallel:
             self.pc, self.rank, self.nhost = mpi.init()
+        recorded = self._recorded_paths()
         self.mechanisms = load_network_mechanisms(self.model, self.network, self.engine, self.cache,
                                                   self.options.event_timing,
-                                                  self._recorded_paths() if self.options.split_inputs else None)
+                                                  recorded if self.options.split_inputs else None, recorded)
         if self.rank == 0:  # where nmlhub's result differs from jLEMS's by design, the run says so too
             for problem in design_warnings(self.model, self.network, self.mechanisms):
                 log.warning("%s", problem)
