@@ -11,7 +11,12 @@ A regime's ``StateVariable`` is the regime's own variable in jLEMS, its ``OnStar
 component is built, before the Dynamics' ``OnStart`` (measured with ``jnml`` 0.14). nmlhub moves
 them into the Dynamics (the OnStart ahead of the Dynamics' own): the same values wherever the
 regime reads them (``nmlhub.lems.support`` refuses a name two regimes declare, which jLEMS keeps
-apart, and a regime's ``DerivedVariable``).
+apart).
+
+A regime's ``DerivedVariable`` (pylems reads it as a component) is taken out the same way and put
+back into its regime of the resolved type, as a pylems ``DerivedVariable``: the translator makes it
+a variable of the regime's own, computed at the start of each of the regime's steps
+(``nmlhub.lems.translate``).
 """
 
 from __future__ import annotations
@@ -35,11 +40,22 @@ class RegimeEvent:
     actions: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
 
+@dataclass(frozen=True)
+class RegimeDerived:
+    """One ``<DerivedVariable>`` of a regime: its type, regime and attributes."""
+
+    type_name: str
+    regime: str
+    attributes: tuple[tuple[str, str], ...]
+
+
 class RegimeEvents:
-    """The ``<OnEvent>`` handlers taken out of the regimes of a model's ComponentTypes."""
+    """The ``<OnEvent>`` handlers and ``<DerivedVariable>`` elements taken out of the regimes of a
+    model's ComponentTypes."""
 
     def __init__(self) -> None:
         self.found: list[RegimeEvent] = []
+        self.derived: list[RegimeDerived] = []
 
     def take_from(self, xml: str) -> str:
         """``xml`` (one ComponentType) without the ``<OnEvent>`` elements inside its regimes, which
@@ -56,16 +72,22 @@ class RegimeEvents:
                                               handler.get("port", ""), actions))
                 regime.remove(handler)
                 taken = True
+            for variable in [e for e in regime if isinstance(e.tag, str)
+                             and etree.QName(e).localname == "DerivedVariable"]:
+                self.derived.append(RegimeDerived(root.get("name", ""), regime.get("name", ""),
+                                                  tuple(sorted(variable.attrib.items()))))
+                regime.remove(variable)
+                taken = True
         return etree.tostring(root, encoding="unicode") if taken else xml
 
     def fingerprint(self) -> str:
         """A hash of what was taken (the flattened components depend on it)."""
-        return hashlib.sha256(repr(self.found).encode()).hexdigest()[:16]
+        return hashlib.sha256(repr((self.found, self.derived)).encode()).hexdigest()[:16]
 
     def add_to(self, resolved_types: Any) -> None:
         """Put each handler, as a pylems ``OnEvent``, into its regime of the resolved type of its
         name (pylems's map of resolved ComponentTypes)."""
-        from lems.model.dynamics import EventOut, OnEvent, StateAssignment, Transition
+        from lems.model.dynamics import DerivedVariable, EventOut, OnEvent, StateAssignment, Transition
 
         makers = {"StateAssignment": lambda a: StateAssignment(a["variable"], a["value"]),
                   "EventOut": lambda a: EventOut(a["port"]), "Transition": lambda a: Transition(a["regime"])}
@@ -80,6 +102,12 @@ class RegimeEvents:
                 if tag in makers:  # anything else is refused before (nmlhub.lems.support)
                     handler.add_action(makers[tag](dict(attributes)))
             regimes[event.regime].add_event_handler(handler)
+        for variable in self.derived:  # in the order of the file: jLEMS computes them so
+            resolved = resolved_types[variable.type_name] if variable.type_name in resolved_types else None
+            regimes = resolved.dynamics.regimes if resolved is not None else {}
+            if variable.regime in regimes:
+                attributes = dict(variable.attributes)
+                regimes[variable.regime].add_derived_variable(DerivedVariable(attributes.pop("name", ""), **attributes))
 
 
 def _hoist_declarations(root: etree._Element) -> bool:

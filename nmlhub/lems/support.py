@@ -67,22 +67,70 @@ def _regime_declaration(element: etree._Element, root: etree._Element, definitio
     nmlhub moves a regime's ``StateVariable`` into the Dynamics (``nmlhub.lems.regime_events``):
     the same variable wherever the regime reads it, unless another regime declares the name too
     (jLEMS keeps each regime's apart; measured with ``jnml`` 0.14). jLEMS refuses a name the
-    Dynamics declares too (``Duplicate name``), and evaluates a regime's ``DerivedVariable`` before
-    the regime's time derivatives, for its conditions, which nmlhub does not."""
+    Dynamics declares too (``Duplicate name``). A regime's ``DerivedVariable`` is the regime's own
+    (``nmlhub.lems.translate``); what jLEMS stops on is refused (:func:`_regime_derived`)."""
     regime = element.getparent()
     if regime is None or _local(regime) != "Regime" or regime.getparent() is None:
         return None
     tag, name = _local(element), element.get("name")
-    if tag == "DerivedVariable":
-        return ("a regime's DerivedVariable: jLEMS evaluates it before the regime's time derivatives and its "
-                "conditions read that value; nmlhub cannot yet")
     dynamics = regime.getparent()
+    if tag == "DerivedVariable":
+        return _regime_derived(element, regime, dynamics)
     if any(isinstance(e.tag, str) and _local(e) == tag and e.get("name") == name for e in dynamics):
         return f"the Dynamics declares '{name}' too, which jLEMS refuses ('Duplicate name')"
     if any(isinstance(e.tag, str) and _local(e) == tag and e.get("name") == name for other in dynamics
            if isinstance(other.tag, str) and _local(other) == "Regime" and other is not regime for e in other):
         return (f"another regime declares '{name}' too: jLEMS keeps a variable of each regime apart, nmlhub "
                 "has one per component")
+    return None
+
+
+#: The attributes of dynamics elements that hold an expression.
+_EXPRESSIONS = {"DerivedVariable": ("value",), "TimeDerivative": ("value",), "OnCondition": ("test",),
+                "StateAssignment": ("value",), "Case": ("condition", "value")}
+
+
+def _read_names(element: etree._Element) -> set[str]:
+    """The names the expressions of ``element`` and of what it holds read (none of one that
+    does not parse: the expression check says so)."""
+    from . import expr as ex
+
+    found: set[str] = set()
+    for inner in element.iter(etree.Element):
+        for attribute in _EXPRESSIONS.get(_local(inner), ()):
+            try:
+                found |= ex.names(ex.parse(inner.get(attribute) or "0"))
+            except ex.ExpressionError:
+                continue
+    return found
+
+
+def _regime_derived(element: etree._Element, regime: etree._Element, dynamics: etree._Element) -> str | None:
+    """Why a regime's ``DerivedVariable`` cannot run as in jLEMS, or None. jLEMS 0.14 computes it in
+    the regime only, from the regime's own variables: read by the Dynamics it is ``No such
+    variable``, by another regime a NullPointerException, and its value cannot read a derived
+    variable of the Dynamics (``No such variable``); a ``select`` there is not computed."""
+    name = element.get("name")
+    if element.get("select"):
+        return "a regime's DerivedVariable with a select, which jLEMS does not compute (only a value)"
+    declared = {_local(e): e for e in dynamics if isinstance(e.tag, str) and e.get("name") == name}
+    dynamics_derived = {e.get("name") for e in dynamics if isinstance(e.tag, str)
+                        and _local(e) in ("DerivedVariable", "ConditionalDerivedVariable")}
+    read = sorted(_read_names(element) & dynamics_derived)
+    if read:
+        return (f"its value reads the Dynamics' derived variable '{read[0]}', which jLEMS does not give a "
+                "regime ('No such variable')")
+    if "StateVariable" in declared:
+        return None  # the regime's variable is the Dynamics' state (jLEMS shares it)
+    for other in dynamics:
+        if not isinstance(other.tag, str) or other is regime or name not in _read_names(other):
+            continue
+        if _local(other) != "Regime":
+            return (f"<{_local(other)}> of the Dynamics reads '{name}', which only the regime declares: jLEMS "
+                    "stops ('No such variable')")
+        if not any(isinstance(e.tag, str) and _local(e) == "DerivedVariable" and e.get("name") == name for e in other):
+            return (f"regime '{other.get('name')}' reads '{name}', which only regime '{regime.get('name')}' "
+                    "declares: jLEMS stops (NullPointerException)")
     return None
 
 
