@@ -10,8 +10,9 @@ regimes of the resolved types, from where the flattening carries them into every
 A regime's ``StateVariable`` is the regime's own variable in jLEMS, its ``OnStart`` runs when the
 component is built, before the Dynamics' ``OnStart`` (measured with ``jnml`` 0.14). nmlhub moves
 them into the Dynamics (the OnStart ahead of the Dynamics' own): the same values wherever the
-regime reads them (``nmlhub.lems.support`` refuses a name two regimes declare, which jLEMS keeps
-apart).
+regime reads them. A name several regimes declare is each regime's own in jLEMS (each integrated,
+set and kept apart, from 0): it is declared once for pylems, and the translator gives each of
+those regimes its own variable (``nmlhub_own_states`` of the pylems regime).
 
 A regime's ``DerivedVariable`` (pylems reads it as a component) is taken out the same way and put
 back into its regime of the resolved type, as a pylems ``DerivedVariable``: the translator makes it
@@ -49,6 +50,15 @@ class RegimeDerived:
     attributes: tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True)
+class RegimeState:
+    """A ``StateVariable`` several regimes of a type declare, one of them: each its own in jLEMS."""
+
+    type_name: str
+    regime: str
+    name: str
+
+
 class RegimeEvents:
     """The ``<OnEvent>`` handlers and ``<DerivedVariable>`` elements taken out of the regimes of a
     model's ComponentTypes."""
@@ -56,6 +66,7 @@ class RegimeEvents:
     def __init__(self) -> None:
         self.found: list[RegimeEvent] = []
         self.derived: list[RegimeDerived] = []
+        self.own_states: list[RegimeState] = []
 
     def take_from(self, xml: str) -> str:
         """``xml`` (one ComponentType) without the ``<OnEvent>`` elements inside its regimes, which
@@ -63,7 +74,7 @@ class RegimeEvents:
         if "Regime" not in xml:
             return xml
         root = etree.fromstring(xml.encode(), _PARSER)
-        taken = _hoist_declarations(root)
+        taken = _hoist_declarations(root, self.own_states)
         for regime in [e for e in root.iter(etree.Element) if etree.QName(e).localname == "Regime"]:
             for handler in [e for e in regime if isinstance(e.tag, str) and etree.QName(e).localname == "OnEvent"]:
                 actions = tuple((etree.QName(a).localname, tuple(sorted(a.attrib.items())))
@@ -82,7 +93,7 @@ class RegimeEvents:
 
     def fingerprint(self) -> str:
         """A hash of what was taken (the flattened components depend on it)."""
-        return hashlib.sha256(repr((self.found, self.derived)).encode()).hexdigest()[:16]
+        return hashlib.sha256(repr((self.found, self.derived, self.own_states)).encode()).hexdigest()[:16]
 
     def add_to(self, resolved_types: Any) -> None:
         """Put each handler, as a pylems ``OnEvent``, into its regime of the resolved type of its
@@ -102,6 +113,11 @@ class RegimeEvents:
                 if tag in makers:  # anything else is refused before (nmlhub.lems.support)
                     handler.add_action(makers[tag](dict(attributes)))
             regimes[event.regime].add_event_handler(handler)
+        for state in self.own_states:
+            resolved = resolved_types[state.type_name] if state.type_name in resolved_types else None
+            regime = resolved.dynamics.regimes.get(state.regime) if resolved is not None else None
+            if regime is not None:  # read by nmlhub.lems.translate (pylems copies it with the regime)
+                regime.nmlhub_own_states = (*getattr(regime, "nmlhub_own_states", ()), state.name)
         for variable in self.derived:  # in the order of the file: jLEMS computes them so
             resolved = resolved_types[variable.type_name] if variable.type_name in resolved_types else None
             regimes = resolved.dynamics.regimes if resolved is not None else {}
@@ -110,14 +126,23 @@ class RegimeEvents:
                 regimes[variable.regime].add_derived_variable(DerivedVariable(attributes.pop("name", ""), **attributes))
 
 
-def _hoist_declarations(root: etree._Element) -> bool:
-    """Move each regime's ``StateVariable`` and ``OnStart`` into its Dynamics; whether anything
-    moved."""
+def _hoist_declarations(root: etree._Element, own_states: list[RegimeState]) -> bool:
+    """Move each regime's ``StateVariable`` and ``OnStart`` into its Dynamics (a name several
+    regimes declare once, noted in ``own_states`` for each of them); whether anything moved."""
     moved = False
     for dynamics in [e for e in root.iter(etree.Element) if etree.QName(e).localname == "Dynamics"]:
         first_start = next((k for k, e in enumerate(dynamics) if isinstance(e.tag, str)
                             and etree.QName(e).localname == "OnStart"), len(dynamics))
-        for regime in [e for e in dynamics if isinstance(e.tag, str) and etree.QName(e).localname == "Regime"]:
+        regimes = [e for e in dynamics if isinstance(e.tag, str) and etree.QName(e).localname == "Regime"]
+        declared: dict[str, list[str]] = {}
+        for regime in regimes:
+            for element in regime:
+                if isinstance(element.tag, str) and etree.QName(element).localname == "StateVariable":
+                    declared.setdefault(element.get("name", ""), []).append(regime.get("name", ""))
+        own_states.extend(RegimeState(root.get("name", ""), regime, name)
+                          for name, owners in declared.items() if len(owners) > 1 for regime in owners)
+        hoisted: set[str] = set()
+        for regime in regimes:
             for element in [e for e in regime if isinstance(e.tag, str)]:
                 tag = etree.QName(element).localname
                 if tag not in ("StateVariable", "OnStart"):
@@ -127,6 +152,7 @@ def _hoist_declarations(root: etree._Element) -> bool:
                 if tag == "OnStart":
                     dynamics.insert(first_start, element)
                     first_start += 1
-                else:
+                elif element.get("name") not in hoisted:
+                    hoisted.add(element.get("name"))
                     dynamics.insert(0, element)
     return moved

@@ -65,9 +65,9 @@ def _regime_declaration(element: etree._Element, root: etree._Element, definitio
     """Why a regime's ``StateVariable`` or ``DerivedVariable`` cannot be computed, or None.
 
     nmlhub moves a regime's ``StateVariable`` into the Dynamics (``nmlhub.lems.regime_events``):
-    the same variable wherever the regime reads it, unless another regime declares the name too
-    (jLEMS keeps each regime's apart; measured with ``jnml`` 0.14). jLEMS refuses a name the
-    Dynamics declares too (``Duplicate name``). A regime's ``DerivedVariable`` is the regime's own
+    the same variable wherever the regime reads it; a name several regimes declare is each
+    regime's own, as in jLEMS (measured with ``jnml`` 0.14; :func:`_shared_state`). jLEMS refuses
+    a name the Dynamics declares too (``Duplicate name``). A regime's ``DerivedVariable`` is the regime's own
     (``nmlhub.lems.translate``); what jLEMS stops on is refused (:func:`_regime_derived`)."""
     regime = element.getparent()
     if regime is None or _local(regime) != "Regime" or regime.getparent() is None:
@@ -80,8 +80,24 @@ def _regime_declaration(element: etree._Element, root: etree._Element, definitio
         return f"the Dynamics declares '{name}' too, which jLEMS refuses ('Duplicate name')"
     if any(isinstance(e.tag, str) and _local(e) == tag and e.get("name") == name for other in dynamics
            if isinstance(other.tag, str) and _local(other) == "Regime" and other is not regime for e in other):
-        return (f"another regime declares '{name}' too: jLEMS keeps a variable of each regime apart, nmlhub "
-                "has one per component")
+        return _shared_state(name, dynamics)
+    return None
+
+
+def _shared_state(name: str, dynamics: etree._Element) -> str | None:
+    """Why a ``StateVariable`` several regimes declare (each regime's own in jLEMS, kept apart;
+    nmlhub gives each its own too) cannot run, or None: set by an ``OnStart`` (nmlhub runs a
+    regime's OnStart among the Dynamics'), or read or set outside the regimes."""
+    for element in dynamics.iter(etree.Element):
+        if _local(element) == "OnStart" and any(
+                _local(a) == "StateAssignment" and a.get("variable") == name for a in element.iter(etree.Element)):
+            return (f"several regimes declare '{name}' (each its own in jLEMS) and an OnStart sets it, which "
+                    "nmlhub cannot yet")
+    for other in dynamics:
+        if isinstance(other.tag, str) and _local(other) != "Regime" and (
+                name in _read_names(other) or any(e.get("variable") == name for e in other.iter(etree.Element))):
+            return (f"several regimes declare '{name}' (each its own in jLEMS) and <{_local(other)}> of the "
+                    "Dynamics reads or sets it, which no regime's is")
     return None
 
 

@@ -63,6 +63,8 @@ class FlatComponent:
     #: The variables nmlhub adds for those of a regime's own (no state of the Dynamics has their
     #: name): flat name -> (regime, LEMS name). jLEMS cannot record them ("Can't parse").
     regime_own: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: Names several regimes declare as their own StateVariable (each has its own, in ``regime_own``).
+    shared_names: set[str] = field(default_factory=set)
     initial_regime: str | None = None
     on_entry: dict[str, list[Action]] = field(default_factory=dict)
     exposures: dict[str, str] = field(default_factory=dict)
@@ -256,6 +258,8 @@ class Translator:
             if regime.initial:
                 flat.initial_regime = regime.name
             self._dynamics(regime, self._regime_scope(regime, scope, flat), regime.name, flat, child_scopes)
+        # the one declaration pylems read of a name several regimes declare is none of theirs
+        flat.states = [s for s in flat.states if not (s in flat.shared_names and not prefix)]
         if not prefix:
             for e in fc.exposures:
                 flat.exposures[e.name] = e.name
@@ -267,10 +271,21 @@ class Translator:
         regime's steps (0 before the first), unless the Dynamics has a state of that name, which
         the regime's variable then is (jLEMS shares the parent's variable of that name)."""
         variables = list(regime.derived_variables)
-        if not variables:
+        own_states = getattr(regime, "nmlhub_own_states", ())
+        if not variables and not own_states:
             return scope
         regime_scope = _RegimeScope(scope)
         taken = set(flat.states) | set(flat.params) | set(flat.properties) | {n for n, _ in flat.derived}
+        for name in own_states:  # a state several regimes declare: each regime's own (from 0)
+            target = f"{name}_{regime.name}_regime"
+            if target in taken:
+                raise TranslationError(f"ComponentType {scope.fc.type}: regime '{regime.name}': the name "
+                                       f"'{target}' nmlhub gives its StateVariable '{name}' is taken")
+            flat.states.append(target)
+            flat.owners[target] = scope.prefix
+            flat.regime_own[target] = (regime.name, name)
+            regime_scope.own[name] = target
+            flat.shared_names.add(name)
         for variable in variables:
             if variable.select or not variable.value:
                 raise TranslationError(f"ComponentType {scope.fc.type}: regime '{regime.name}': DerivedVariable "
@@ -295,7 +310,8 @@ class Translator:
                   child_scopes: list) -> None:
         tds = flat.time_derivatives.setdefault(regime, {})
         for td in dyn.time_derivatives:
-            tds[scope.prefix + td.variable] = self._expr(td.value, scope)
+            tds[scope.own.get(td.variable, td.variable) if isinstance(scope, _RegimeScope)
+                else scope.prefix + td.variable] = self._expr(td.value, scope)
         for handler in dyn.event_handlers:
             kind = type(handler).__name__
             actions = self._actions(handler.actions, scope, child_scopes)
