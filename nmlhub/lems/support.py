@@ -150,8 +150,28 @@ def _regime_derived(element: etree._Element, regime: etree._Element, dynamics: e
     return None
 
 
+def _outer_derivative(element: etree._Element, root: etree._Element, definition: ComponentTypeDef,
+                      model: Model) -> str | None:
+    """Why a ``TimeDerivative`` of the Dynamics of a type with regimes cannot run, or None. nmlhub
+    integrates it in every regime (``nmlhub.lems.regime_events``), as jLEMS does; a regime with a
+    TimeDerivative of the same variable too would be integrated twice by jLEMS, one after the
+    other (the Dynamics', then the regime's from the new value)."""
+    dynamics = element.getparent()
+    if dynamics is None or _local(dynamics) != "Dynamics":
+        return None
+    variable = element.get("variable")
+    for regime in dynamics:
+        if isinstance(regime.tag, str) and _local(regime) == "Regime" and any(
+                isinstance(e.tag, str) and _local(e) == "TimeDerivative" and e.get("variable") == variable
+                for e in regime):
+            return (f"regime '{regime.get('name')}' has a TimeDerivative of '{variable}' too: jLEMS integrates "
+                    "both, one after the other, which nmlhub cannot yet")
+    return None
+
+
 #: Elements refused wherever they are in a ComponentType, each with the check that says why.
 CHECKED_ELEMENTS: dict[str, _Check] = {
+    "TimeDerivative": _outer_derivative,
     "InstanceRequirement": _instance_requirement,
     "StateVariable": _regime_declaration,
     "DerivedVariable": _regime_declaration,
