@@ -117,3 +117,12 @@ def test_recording_a_regimes_own_derived_variable_is_refused_in_one_line(tmp_pat
     assert run.returncode == 1 and _errors(run) == 1, run.stderr
     assert ("'q' is a DerivedVariable of regime 'up' of regimeDerived, its own, which jLEMS cannot record "
             "either ('Can't parse')") in run.stderr, run.stderr
+
+
+def test_a_type_named_unit_is_refused_saying_why(tmp_path):
+    """A ComponentType named ``unit`` (jLEMS runs it: its stored output) was refused with "cannot
+    read an expression"; pylems reads its components as LEMS <Unit> elements, and run says so."""
+    assert np.loadtxt(DATA / "reference" / "unit_type.dat")[-1, 1] == 1.0
+    run = _nmlhub("run", str(DATA / "LEMS_unit_type.xml"), "--outdir", str(tmp_path))
+    assert run.returncode == 1 and _errors(run) == 1, run.stderr
+    assert "LEMS_unit_type.xml:8:" in run.stderr and "as LEMS <Unit> elements; jLEMS runs them" in run.stderr, run.stderr

@@ -227,7 +227,30 @@ def unsupported_constructs(model: Model) -> list[Problem]:
     problems = [problem for definition in model.component_types.values()
                 if used is None or definition.name in used
                 for problem in _type_problems(definition, model) + dimension_problems(definition, model, files)]
-    return problems + _holder_problems(model)
+    return _reserved_type_names(model, used) + problems + _holder_problems(model)
+
+
+#: The elements of ``<Lems>`` pylems reads as its own definitions whatever their case.
+_PYLEMS_DEFINITIONS = {"unit": "Unit", "dimension": "Dimension", "constant": "Constant", "include": "Include",
+                       "target": "Target", "componenttype": "ComponentType", "component": "Component"}
+
+
+def _reserved_type_names(model: Model, used: set[str] | None) -> list[Problem]:
+    """A ComponentType named as a LEMS definition element in another case (``unit``): its
+    components, written ``<unit id=...>``, are read by pylems (whose element names are
+    case-insensitive) as that element (a ``<Unit>``), and nmlhub could only say that an expression
+    cannot be read. jLEMS 0.14 runs such a model (measured on a type ``unit``)."""
+    problems = []
+    for definition in model.component_types.values():
+        element = _PYLEMS_DEFINITIONS.get(definition.name.lower())
+        if element is None or element == definition.name or (used is not None and definition.name not in used):
+            continue
+        problems.append(Problem(
+            f"ComponentType {definition.name} is not supported under that name: its components, written "
+            f"<{definition.name} ...>, are read by nmlhub's LEMS reader (pylems, whose element names are "
+            f"case-insensitive) as LEMS <{element}> elements; jLEMS runs them: give the type another name", definition.location.file,
+            definition.location.line, f"ComponentType '{definition.name}'"))
+    return problems
 
 
 _TYPE_USE = re.compile(r"<\s*([A-Za-z_][\w.-]*)|\btype\s*=\s*[\"']([^\"']+)[\"']")
