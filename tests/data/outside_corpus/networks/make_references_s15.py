@@ -13,7 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 #: LEMS file -> the output file jLEMS writes for it.
 MODELS = {"LEMS_regime_derived.xml": "regime_derived.dat", "LEMS_regime_nan.xml": "regime_nan.dat",
-          "LEMS_unit_type.xml": "unit_type.dat"}
+          "LEMS_unit_type.xml": "unit_type.dat", "LEMS_path_unset.xml": "path_unset.dat"}
 
 
 def main() -> None:
