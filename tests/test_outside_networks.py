@@ -275,13 +275,11 @@ def test_a_regimes_own_state_variable_and_onstart_run_as_in_jlems(tmp_path):
 
 
 @pytest.mark.parametrize("declaration, reason", [
-    ('<DerivedVariable name="d" dimension="none" value="2 * y"/>', "a regime's DerivedVariable"),
     ('<StateVariable name="x" dimension="none"/>', "the Dynamics declares 'x' too"),
 ])
 def test_a_regime_declaration_nmlhub_cannot_run_is_refused_in_one_line(tmp_path, declaration, reason):
-    """A regime's DerivedVariable (jLEMS evaluates it before the regime's time derivatives, for
-    its conditions) and a regime's StateVariable the Dynamics declares too (jLEMS: 'Duplicate
-    name') are refused in one line at the element."""
+    """A regime's StateVariable the Dynamics declares too (jLEMS: 'Duplicate name') is refused in
+    one line at the element (a regime's DerivedVariable runs: tests/test_regime_derived.py)."""
     text = (DATA / "LEMS_regime_variables.xml").read_text()
     anchor = '<TimeDerivative variable="y" value="rate"/>'
     lems = tmp_path / "LEMS_regime_variables.xml"

@@ -17,7 +17,7 @@ from ..coretypes import CORE_TYPES_DIR, list_jar_files, read_jar_file
 from ..model import Model
 from ..model.records import LemsComponent
 from .pylems_fallback import (ExpressionStandIns, TranslationError, model_unit_definitions,  # noqa: F401
-                              pylems_error, without_instance_requirements)
+                              pylems_error, without_instance_requirements, without_unread_paths)
 from .child_types import type_named_children
 from .flat_cache import FlatCache
 from .regime_events import RegimeEvents
@@ -75,8 +75,10 @@ class Flattener:
         self._expressions = ExpressionStandIns()
         self._regime_events = RegimeEvents()  # read by nmlhub, as pylems cannot
         parts += model_unit_definitions(model)
+        all_types_xml = "\n".join(ct.xml for ct in model.component_types.values())
         for ct in model.component_types.values():
-            xml = self._expressions.replace_in(without_instance_requirements(_strip_namespace(ct.xml)))
+            xml = without_unread_paths(without_instance_requirements(_strip_namespace(ct.xml)), all_types_xml)
+            xml = self._expressions.replace_in(xml)
             parts.append(self._regime_events.take_from(xml))
         sources = _SourceXml()
         for comp_id in _with_references(model, component_ids, sources):

@@ -316,7 +316,7 @@ class Printer(LeadPrinter):
             return []
         lines = [] if once else ["", "BEFORE BREAKPOINT {"] + self._step_start() + ["}"]
         derived_states = self._derived_states(plan)
-        solved = bool(derived_states) or self.senses_input
+        solved = bool(derived_states) or self.senses_input or bool(f.regime_derived)
         lines += ["", "BREAKPOINT {"]
         if once:
             current_ion = f" USEION {self.ion}" if self.role.current == "density" and self.ion else ""
@@ -346,11 +346,24 @@ class Printer(LeadPrinter):
         """Explicit Euler written out: every derivative from the start-of-step values, then
         every update. (NEURON's METHOD euler does the same through a slower generic loop.)"""
         local, updates = self._euler_lines(derived_states)
+        regime_lines, temporaries = self._regime_derived_lines()
         # one LOCAL statement per block (NMODL refuses a second), before any statement
-        lines = ["", "PROCEDURE states_nml() {"] + local_lines(local)
+        lines = ["", "PROCEDURE states_nml() {"] + local_lines(local + temporaries)
         lines += self._input_sum()
         lines += [] if self._once else ["    rates_nml()"]
-        return lines + updates + ["}"]
+        return lines + regime_lines + updates + ["}"]
+
+    def _regime_derived_lines(self) -> tuple[list[str], list[str]]:
+        """The active regime's derived variables, in the order of the file, from the values at the
+        start of the step, before its time derivatives read them (jLEMS's ComponentRegime.advance);
+        the statements and their LOCAL names."""
+        shortener = Shortener(self.rename, "tmpg")
+        lines = []
+        for regime, target, value in self.flat.regime_derived:
+            lines.append(f"    if ({REGIME} == {self.regime_index[regime]}) {{")
+            lines += ["    " + line for line in shortener.assignment(self.names[target], value)]
+            lines.append("    }")
+        return lines, shortener.temporaries
 
     def _kinetic_block(self) -> list[str]:
         f = self.flat

@@ -122,6 +122,23 @@ def without_instance_requirements(xml: str) -> str:
     return etree.tostring(root, encoding="unicode")
 
 
+def without_unread_paths(xml: str, all_types_xml: str) -> str:
+    """A ComponentType's XML without the ``<Path>`` declarations no ComponentType of the model reads
+    (its name nowhere else in their XML): pylems refuses every component that leaves one unset
+    ("Path parameter ... not initialized"), which jLEMS 0.14 runs (measured)."""
+    if "<Path" not in xml:
+        return xml
+    root = etree.fromstring(xml.encode(), _PARSER)
+    removed = False
+    for element in list(root):
+        name = element.get("name", "") if isinstance(element.tag, str) else ""
+        if (isinstance(element.tag, str) and etree.QName(element).localname == "Path" and name
+                and len(re.findall(rf"\b{re.escape(name)}\b", all_types_xml)) == 1):
+            root.remove(element)
+            removed = True
+    return etree.tostring(root, encoding="unicode") if removed else xml
+
+
 def _line(component_type: ComponentTypeDef, element: etree._Element) -> int | None:
     start = component_type.location.line
     return start + element.sourceline - 1 if start and element.sourceline else start

@@ -65,29 +65,113 @@ def _regime_declaration(element: etree._Element, root: etree._Element, definitio
     """Why a regime's ``StateVariable`` or ``DerivedVariable`` cannot be computed, or None.
 
     nmlhub moves a regime's ``StateVariable`` into the Dynamics (``nmlhub.lems.regime_events``):
-    the same variable wherever the regime reads it, unless another regime declares the name too
-    (jLEMS keeps each regime's apart; measured with ``jnml`` 0.14). jLEMS refuses a name the
-    Dynamics declares too (``Duplicate name``), and evaluates a regime's ``DerivedVariable`` before
-    the regime's time derivatives, for its conditions, which nmlhub does not."""
+    the same variable wherever the regime reads it; a name several regimes declare is each
+    regime's own, as in jLEMS (measured with ``jnml`` 0.14; :func:`_shared_state`). jLEMS refuses
+    a name the Dynamics declares too (``Duplicate name``). A regime's ``DerivedVariable`` is the regime's own
+    (``nmlhub.lems.translate``); what jLEMS stops on is refused (:func:`_regime_derived`)."""
     regime = element.getparent()
     if regime is None or _local(regime) != "Regime" or regime.getparent() is None:
         return None
     tag, name = _local(element), element.get("name")
-    if tag == "DerivedVariable":
-        return ("a regime's DerivedVariable: jLEMS evaluates it before the regime's time derivatives and its "
-                "conditions read that value; nmlhub cannot yet")
     dynamics = regime.getparent()
+    if tag == "DerivedVariable":
+        return _regime_derived(element, regime, dynamics)
     if any(isinstance(e.tag, str) and _local(e) == tag and e.get("name") == name for e in dynamics):
         return f"the Dynamics declares '{name}' too, which jLEMS refuses ('Duplicate name')"
     if any(isinstance(e.tag, str) and _local(e) == tag and e.get("name") == name for other in dynamics
            if isinstance(other.tag, str) and _local(other) == "Regime" and other is not regime for e in other):
-        return (f"another regime declares '{name}' too: jLEMS keeps a variable of each regime apart, nmlhub "
-                "has one per component")
+        return _shared_state(name, dynamics)
+    return None
+
+
+def _shared_state(name: str, dynamics: etree._Element) -> str | None:
+    """Why a ``StateVariable`` several regimes declare (each regime's own in jLEMS, kept apart;
+    nmlhub gives each its own too) cannot run, or None: set by an ``OnStart`` (nmlhub runs a
+    regime's OnStart among the Dynamics'), or read or set outside the regimes."""
+    for element in dynamics.iter(etree.Element):
+        if _local(element) == "OnStart" and any(
+                _local(a) == "StateAssignment" and a.get("variable") == name for a in element.iter(etree.Element)):
+            return (f"several regimes declare '{name}' (each its own in jLEMS) and an OnStart sets it, which "
+                    "nmlhub cannot yet")
+    for other in dynamics:
+        if isinstance(other.tag, str) and _local(other) != "Regime" and (
+                name in _read_names(other) or any(e.get("variable") == name for e in other.iter(etree.Element))):
+            return (f"several regimes declare '{name}' (each its own in jLEMS) and <{_local(other)}> of the "
+                    "Dynamics reads or sets it, which no regime's is")
+    return None
+
+
+#: The attributes of dynamics elements that hold an expression.
+_EXPRESSIONS = {"DerivedVariable": ("value",), "TimeDerivative": ("value",), "OnCondition": ("test",),
+                "StateAssignment": ("value",), "Case": ("condition", "value")}
+
+
+def _read_names(element: etree._Element) -> set[str]:
+    """The names the expressions of ``element`` and of what it holds read (none of one that
+    does not parse: the expression check says so)."""
+    from . import expr as ex
+
+    found: set[str] = set()
+    for inner in element.iter(etree.Element):
+        for attribute in _EXPRESSIONS.get(_local(inner), ()):
+            try:
+                found |= ex.names(ex.parse(inner.get(attribute) or "0"))
+            except ex.ExpressionError:
+                continue
+    return found
+
+
+def _regime_derived(element: etree._Element, regime: etree._Element, dynamics: etree._Element) -> str | None:
+    """Why a regime's ``DerivedVariable`` cannot run as in jLEMS, or None. jLEMS 0.14 computes it in
+    the regime only, from the regime's own variables: read by the Dynamics it is ``No such
+    variable``, by another regime a NullPointerException, and its value cannot read a derived
+    variable of the Dynamics (``No such variable``); a ``select`` there is not computed."""
+    name = element.get("name")
+    if element.get("select"):
+        return "a regime's DerivedVariable with a select, which jLEMS does not compute (only a value)"
+    declared = {_local(e): e for e in dynamics if isinstance(e.tag, str) and e.get("name") == name}
+    dynamics_derived = {e.get("name") for e in dynamics if isinstance(e.tag, str)
+                        and _local(e) in ("DerivedVariable", "ConditionalDerivedVariable")}
+    read = sorted(_read_names(element) & dynamics_derived)
+    if read:
+        return (f"its value reads the Dynamics' derived variable '{read[0]}', which jLEMS does not give a "
+                "regime ('No such variable')")
+    if "StateVariable" in declared:
+        return None  # the regime's variable is the Dynamics' state (jLEMS shares it)
+    for other in dynamics:
+        if not isinstance(other.tag, str) or other is regime or name not in _read_names(other):
+            continue
+        if _local(other) != "Regime":
+            return (f"<{_local(other)}> of the Dynamics reads '{name}', which only the regime declares: jLEMS "
+                    "stops ('No such variable')")
+        if not any(isinstance(e.tag, str) and _local(e) == "DerivedVariable" and e.get("name") == name for e in other):
+            return (f"regime '{other.get('name')}' reads '{name}', which only regime '{regime.get('name')}' "
+                    "declares: jLEMS stops (NullPointerException)")
+    return None
+
+
+def _outer_derivative(element: etree._Element, root: etree._Element, definition: ComponentTypeDef,
+                      model: Model) -> str | None:
+    """Why a ``TimeDerivative`` of the Dynamics of a type with regimes cannot run, or None. nmlhub
+    integrates it in every regime (``nmlhub.lems.regime_events``), as jLEMS does; a regime with a
+    TimeDerivative of the same variable too would be integrated twice by jLEMS, one after the
+    other (the Dynamics', then the regime's from the new value)."""
+    dynamics = element.getparent()
+    if dynamics is None or _local(dynamics) != "Dynamics":
+        return None
+    variable = element.get("variable")
+    for regime in dynamics:
+        if isinstance(regime.tag, str) and _local(regime) == "Regime" and any(
+                isinstance(e.tag, str) and _local(e) == "TimeDerivative" and e.get("variable") == variable
+                for e in regime):
+            return (f"regime '{regime.get('name')}' has a TimeDerivative of '{variable}' too: jLEMS integrates "
+                    "both, one after the other, which nmlhub cannot yet")
     return None
 
 
 #: Elements refused wherever they are in a ComponentType, each with the check that says why.
 CHECKED_ELEMENTS: dict[str, _Check] = {
+    "TimeDerivative": _outer_derivative,
     "InstanceRequirement": _instance_requirement,
     "StateVariable": _regime_declaration,
     "DerivedVariable": _regime_declaration,
@@ -143,7 +227,30 @@ def unsupported_constructs(model: Model) -> list[Problem]:
     problems = [problem for definition in model.component_types.values()
                 if used is None or definition.name in used
                 for problem in _type_problems(definition, model) + dimension_problems(definition, model, files)]
-    return problems + _holder_problems(model)
+    return _reserved_type_names(model, used) + problems + _holder_problems(model)
+
+
+#: The elements of ``<Lems>`` pylems reads as its own definitions whatever their case.
+_PYLEMS_DEFINITIONS = {"unit": "Unit", "dimension": "Dimension", "constant": "Constant", "include": "Include",
+                       "target": "Target", "componenttype": "ComponentType", "component": "Component"}
+
+
+def _reserved_type_names(model: Model, used: set[str] | None) -> list[Problem]:
+    """A ComponentType named as a LEMS definition element in another case (``unit``): its
+    components, written ``<unit id=...>``, are read by pylems (whose element names are
+    case-insensitive) as that element (a ``<Unit>``), and nmlhub could only say that an expression
+    cannot be read. jLEMS 0.14 runs such a model (measured on a type ``unit``)."""
+    problems = []
+    for definition in model.component_types.values():
+        element = _PYLEMS_DEFINITIONS.get(definition.name.lower())
+        if element is None or element == definition.name or (used is not None and definition.name not in used):
+            continue
+        problems.append(Problem(
+            f"ComponentType {definition.name} is not supported under that name: its components, written "
+            f"<{definition.name} ...>, are read by nmlhub's LEMS reader (pylems, whose element names are "
+            f"case-insensitive) as LEMS <{element}> elements; jLEMS runs them: give the type another name", definition.location.file,
+            definition.location.line, f"ComponentType '{definition.name}'"))
+    return problems
 
 
 _TYPE_USE = re.compile(r"<\s*([A-Za-z_][\w.-]*)|\btype\s*=\s*[\"']([^\"']+)[\"']")

@@ -56,6 +56,15 @@ class FlatComponent:
     regime_on_event: dict[str, list[Action]] = field(default_factory=dict)
     conditions: list[Condition] = field(default_factory=list)
     regimes: list[str] = field(default_factory=list)
+    #: The ``DerivedVariable``s of the regimes, in the order of the file: (regime, the flat name of
+    #: the variable it sets, value). Each is computed at the start of each step of its regime,
+    #: before its time derivatives, and keeps its value otherwise (a state, in ``states``).
+    regime_derived: list[tuple[str, str, ex.Expr]] = field(default_factory=list)
+    #: The variables nmlhub adds for those of a regime's own (no state of the Dynamics has their
+    #: name): flat name -> (regime, LEMS name). jLEMS cannot record them ("Can't parse").
+    regime_own: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: Names several regimes declare as their own StateVariable (each has its own, in ``regime_own``).
+    shared_names: set[str] = field(default_factory=set)
     initial_regime: str | None = None
     on_entry: dict[str, list[Action]] = field(default_factory=dict)
     exposures: dict[str, str] = field(default_factory=dict)
@@ -126,6 +135,21 @@ class _Scope:
         if self.parent is not None:
             return self.parent.resolve(name)
         return name  # an unresolved requirement, handled by the caller
+
+
+class _RegimeScope(_Scope):
+    """A regime's names: its own derived variables, then its component's (whose place among
+    the scopes it takes)."""
+
+    def __init__(self, component: _Scope) -> None:
+        super().__init__(component.fc, component.prefix, component.parent)
+        self.component = component
+        self.local, self.aliases = component.local, component.aliases
+        self.child_scopes, self.unbound = component.child_scopes, component.unbound
+        self.own: dict[str, str] = {}
+
+    def resolve(self, name: str) -> str:
+        return self.own[name] if name in self.own else self.component.resolve(name)
 
 
 class Translator:
@@ -233,17 +257,61 @@ class Translator:
             flat.regimes.append(regime.name)
             if regime.initial:
                 flat.initial_regime = regime.name
-            self._dynamics(regime, scope, regime.name, flat, child_scopes)
+            self._dynamics(regime, self._regime_scope(regime, scope, flat), regime.name, flat, child_scopes)
+        # the one declaration pylems read of a name several regimes declare is none of theirs
+        flat.states = [s for s in flat.states if not (s in flat.shared_names and not prefix)]
         if not prefix:
             for e in fc.exposures:
                 flat.exposures[e.name] = e.name
                 flat.exposure_dimensions[e.name] = e.dimension
 
+    def _regime_scope(self, regime: Any, scope: _Scope, flat: FlatComponent) -> _Scope:
+        """The scope of a regime's equations: its ``DerivedVariable``s are its own (jLEMS's
+        RegimeStateInstance), each a variable of the component that holds its value between the
+        regime's steps (0 before the first), unless the Dynamics has a state of that name, which
+        the regime's variable then is (jLEMS shares the parent's variable of that name)."""
+        variables = list(regime.derived_variables)
+        own_states = getattr(regime, "nmlhub_own_states", ())
+        if not variables and not own_states:
+            return scope
+        regime_scope = _RegimeScope(scope)
+        taken = set(flat.states) | set(flat.params) | set(flat.properties) | {n for n, _ in flat.derived}
+        for name in own_states:  # a state several regimes declare: each regime's own (from 0)
+            target = f"{name}_{regime.name}_regime"
+            if target in taken:
+                raise TranslationError(f"ComponentType {scope.fc.type}: regime '{regime.name}': the name "
+                                       f"'{target}' nmlhub gives its StateVariable '{name}' is taken")
+            flat.states.append(target)
+            flat.owners[target] = scope.prefix
+            flat.regime_own[target] = (regime.name, name)
+            regime_scope.own[name] = target
+            flat.shared_names.add(name)
+        for variable in variables:
+            if variable.select or not variable.value:
+                raise TranslationError(f"ComponentType {scope.fc.type}: regime '{regime.name}': DerivedVariable "
+                                       f"'{variable.name}' without a value (a select) is not supported")
+            if variable.name in flat.states:
+                target = variable.name
+            else:
+                target = f"{variable.name}_{regime.name}_regime"
+                if target in taken:
+                    raise TranslationError(f"ComponentType {scope.fc.type}: regime '{regime.name}': the name "
+                                           f"'{target}' nmlhub gives its DerivedVariable '{variable.name}' is taken")
+                flat.states.append(target)
+                flat.owners[target] = scope.prefix
+                flat.regime_own[target] = (regime.name, variable.name)
+            regime_scope.own[variable.name] = target
+        for variable in variables:  # values read the regime's own variables (a later one: its last value)
+            flat.regime_derived.append((regime.name, regime_scope.own[variable.name],
+                                        self._expr(variable.value, regime_scope)))
+        return regime_scope
+
     def _dynamics(self, dyn: Any, scope: _Scope, regime: str | None, flat: FlatComponent,
                   child_scopes: list) -> None:
         tds = flat.time_derivatives.setdefault(regime, {})
         for td in dyn.time_derivatives:
-            tds[scope.prefix + td.variable] = self._expr(td.value, scope)
+            tds[scope.own.get(td.variable, td.variable) if isinstance(scope, _RegimeScope)
+                else scope.prefix + td.variable] = self._expr(td.value, scope)
         for handler in dyn.event_handlers:
             kind = type(handler).__name__
             actions = self._actions(handler.actions, scope, child_scopes)

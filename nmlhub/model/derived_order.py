@@ -4,7 +4,9 @@ jLEMS checks the dimensions of a ``DerivedVariable``'s expression against the va
 before it; one whose ``value`` reads a derived variable declared after it stops jLEMS (``Checking
 derived variable ... No such variable in map``, with or without its own ``dimension``;
 TheVirtualBrainShowcase's ``rww.lems.xml``). A ``ConditionalDerivedVariable``'s conditions may
-read later ones (jLEMS 0.14 runs them). nmlhub orders derived variables by what they read and runs
+read later ones (jLEMS 0.14 runs them), and so may a ``Regime``'s ``DerivedVariable``: jLEMS computes
+a regime's in the order of the file, the earlier reading the later's value of the regime's previous
+step, as nmlhub does (``tests/test_regime_derived.py``). nmlhub orders derived variables by what they read and runs
 such a file, with the result jLEMS gives once they are declared in order; ``nmlhub validate`` says
 so as a warning (``tests/test_validate_attributes.py`` asks jLEMS).
 """
@@ -28,7 +30,7 @@ _KNOWN_BEFORE = ("StateVariable", "Parameter", "Constant", "Requirement", "Deriv
 
 def derived_order_warnings(model: Model) -> list[Problem]:
     """A warning per ``DerivedVariable`` whose value reads a derived variable declared after it in
-    the same ``Dynamics`` (or ``Regime``), in every ComponentType of the model's files.
+    the same ``Dynamics``, in every ComponentType of the model's files.
 
     Parameters
     ----------
@@ -48,7 +50,7 @@ def derived_order_warnings(model: Model) -> list[Problem]:
             if local_name(type_element) != "ComponentType":
                 continue
             for dynamics in type_element.iter(etree.Element):
-                if local_name(dynamics) in ("Dynamics", "Regime"):
+                if local_name(dynamics) == "Dynamics":
                     problems.extend(_warnings(dynamics, type_element, str(source.path)))
     return problems
 

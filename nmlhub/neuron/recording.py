@@ -248,8 +248,15 @@ def _variable(path: str, point: Any, cm: ComponentMechanism, var: str, cell: Cel
     if membrane and var == "v" and cm.mechanism.role == "cell" and not cm.mechanism.own_v:
         return Probe(path, cell.section(0.5)._ref_v, 1e-3, in_regimes=_regime_state(cm, var))
     name = cm.mechanism.variables.get(var)
-    if name is None or not hasattr(point, f"_ref_{name}"):
-        known = sorted(v.replace("_", "/") for v, n in cm.mechanism.variables.items() if hasattr(point, f"_ref_{n}"))
+    flat = cm.mechanism.flat
+    regime_own = flat.regime_own if flat is not None else {}
+    regime = next((r for r, lems_name in regime_own.values() if lems_name == var), None)
+    if regime is not None and name is None:
+        raise QuantityPathError(f"'{path}': '{var}' is a DerivedVariable of regime '{regime}' of {flat.type}, "
+                                "its own, which jLEMS cannot record either ('Can't parse')")
+    if name is None or var in regime_own or not hasattr(point, f"_ref_{name}"):
+        known = sorted(v.replace("_", "/") for v, n in cm.mechanism.variables.items()
+                       if hasattr(point, f"_ref_{n}") and v not in regime_own)
         raise QuantityPathError(
             f"'{path}': {cm.mechanism.flat.type if cm.mechanism.flat else 'component'} "
             f"'{cm.component_id}' has no variable '{var.replace('_', '/')}' (variables: {', '.join(known) or 'none'})"
