@@ -1,0 +1,26 @@
+"""Regenerate the jLEMS references of tests/test_connection_weights.py (session 15): runs ``jnml
+FILE -nogui`` (jLEMS, from pyNeuroML) on each model of ``MODELS`` in a scratch copy of this folder
+and stores its output as ``reference/<name>.dat``.
+
+Usage: python tests/data/outside_corpus/networks/make_references_s15.py
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+#: LEMS file -> the output file jLEMS writes for it.
+MODELS = {"LEMS_property_default.xml": "property_default.dat", "LEMS_zero_weight.xml": "zero_weight.dat"}
+
+
+def main() -> None:
+    spec = importlib.util.spec_from_file_location("outside_corpus_references", HERE.parent / "make_references.py")
+    shared = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shared)
+    shared.store_references(HERE, MODELS)
+
+
+if __name__ == "__main__":
+    main()
