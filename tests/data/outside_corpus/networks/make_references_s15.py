@@ -1,4 +1,5 @@
-"""Regenerate the jLEMS references of tests/test_connection_weights.py (session 15): runs ``jnml
+"""Regenerate the jLEMS references of tests/test_connection_weights.py and
+tests/test_redeclared_constants.py (session 15): runs ``jnml
 FILE -nogui`` (jLEMS, from pyNeuroML) on each model of ``MODELS`` in a scratch copy of this folder
 and stores its output as ``reference/<name>.dat``.
 
@@ -12,7 +13,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 #: LEMS file -> the output file jLEMS writes for it.
-MODELS = {"LEMS_property_default.xml": "property_default.dat", "LEMS_zero_weight.xml": "zero_weight.dat"}
+MODELS = {"LEMS_property_default.xml": "property_default.dat", "LEMS_zero_weight.xml": "zero_weight.dat",
+          "LEMS_constant_twice.xml": "constant_twice.dat"}
 
 
 def main() -> None:
