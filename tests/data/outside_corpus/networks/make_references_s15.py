@@ -1,5 +1,5 @@
 """Regenerate the jLEMS references of tests/test_connection_weights.py and
-tests/test_redeclared_constants.py (session 15): runs ``jnml
+tests/test_redeclared_constants.py and tests/test_input_sum_uses.py (session 15): runs ``jnml
 FILE -nogui`` (jLEMS, from pyNeuroML) on each model of ``MODELS`` in a scratch copy of this folder
 and stores its output as ``reference/<name>.dat``.
 
@@ -14,7 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 #: LEMS file -> the output file jLEMS writes for it.
 MODELS = {"LEMS_property_default.xml": "property_default.dat", "LEMS_zero_weight.xml": "zero_weight.dat",
-          "LEMS_constant_twice.xml": "constant_twice.dat"}
+          "LEMS_constant_twice.xml": "constant_twice.dat", "LEMS_input_sum_condition.xml": "input_sum_condition.dat"}
 
 
 def main() -> None:
