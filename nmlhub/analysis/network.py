@@ -194,7 +194,7 @@ def network_connections(model: Any, cells: NetworkCells | None = None, network: 
             rows = coupled_rows(proj, electrical)
             cols = rows.columns
             add(proj.id, proj.presynaptic_population, proj.postsynaptic_population,
-                (cols.pre_cell, cols.post_cell, rows.weight, np.zeros(len(cols)), cols.post_segment,
+                (cols.pre_cell, cols.post_cell, rows.weights_or_one(), np.zeros(len(cols)), cols.post_segment,
                  cols.fractions()[1]))
     if expanded is not None:
         for proj in expanded.projections:

@@ -16,6 +16,7 @@ from lxml import etree
 from ..coretypes import CORE_TYPES_DIR, list_jar_files, read_jar_file
 from ..model import Model
 from ..model.records import LemsComponent
+from ..model.redeclared import keep_first_constants
 from .pylems_fallback import (ExpressionStandIns, TranslationError, model_unit_definitions,  # noqa: F401
                               pylems_error, without_instance_requirements, without_unread_paths)
 from .child_types import type_named_children
@@ -334,4 +335,5 @@ def _strip_namespace(xml: str) -> str:
         if isinstance(element.tag, str) and "}" in element.tag:
             element.tag = element.tag.split("}", 1)[1]
     etree.cleanup_namespaces(root)
+    keep_first_constants(root)  # a Constant declared twice: jLEMS uses the first, pylems the last
     return etree.tostring(root, encoding="unicode")

@@ -77,6 +77,14 @@ class Scope:
         if self.senses_input and len(flat.external) > 1:
             raise TranslationError(f"{flat.type}: more than one input sum ({', '.join(sorted(flat.external))}) "
                                    f"in a cell without a membrane dv/dt is not supported (one is)")
+        if not self.senses_input and flat.external:
+            uses = input_sum_uses(flat)
+            if uses:
+                raise TranslationError(
+                    f"ComponentType {flat.type}: {uses[0]} reads the sum of the attached inputs "
+                    f"({', '.join(sorted(flat.external))}); nmlhub adds that sum to the cell's dv/dt only "
+                    "(NEURON's membrane), so it cannot be read elsewhere in a cell with a membrane dv/dt "
+                    "(jLEMS reads it)")
         for name, dimension in flat.external.items():
             if self.senses_input and dimension not in INPUT_UNITS:
                 raise TranslationError(f"{flat.type}: the input sum '{name}' has dimension {dimension} "
@@ -216,3 +224,32 @@ def _expressions(flat: FlatComponent) -> list[tuple[str, ex.Expr]]:
     actions = flat.on_start + flat.event_actions() + [a for c in flat.conditions for a in c.actions]
     actions += [a for entry in flat.on_entry.values() for a in entry]
     return found + [(f"StateAssignment of {a.target}", a.value) for a in actions if a.value is not None]
+
+
+def input_sum_uses(flat: FlatComponent) -> list[str]:
+    """What in a cell's dynamics, other than time derivatives of ``v`` (and the derived variables
+    only they read), reads the input sum (``synapses[*]/i`` and what is derived from it): its
+    conditions, event and start actions and the time derivatives of its other states, each
+    described for a message."""
+    tainted = set(flat.external)
+    changed = True
+    while changed:
+        changed = False
+        for name, value in flat.derived:
+            if name not in tainted and ex.names(value) & tainted:
+                tainted.add(name)
+                changed = True
+    found: list[str] = []
+    for cond in flat.conditions:
+        if ex.names(cond.test) & tainted:
+            found.append("an OnCondition test")
+        found += [f"an assignment to {a.target} in an OnCondition" for a in cond.actions
+                  if a.value is not None and ex.names(a.value) & tainted]
+    found += [f"an assignment to {a.target} in an event or regime handler" for a in flat.event_actions()
+              if a.value is not None and ex.names(a.value) & tainted]
+    found += [f"an assignment to {a.target} in OnStart" for a in flat.on_start
+              if a.value is not None and ex.names(a.value) & tainted]
+    for tds in flat.time_derivatives.values():
+        found += [f"the TimeDerivative of {state}" for state, value in tds.items()
+                  if state != "v" and ex.names(value) & tainted]
+    return found

@@ -234,8 +234,10 @@ def input_columns(input_list: Any) -> InputColumns:
                         np.concatenate(fractions))
 
 
-def input_weights(input_list: Any) -> np.ndarray:
-    """The weight of every input, in :func:`input_columns` order (1 for a plain ``input``)."""
+def input_weights(input_list: Any, unset: float = 1.0) -> np.ndarray:
+    """The weight of every input, in :func:`input_columns` order; ``unset`` for an input that
+    gives none (a plain ``input``, a table without a weight column): 1, or NaN where the input
+    component's own default weight is to stand, as jLEMS keeps a Property's default."""
     weights: list[np.ndarray] = []
     for attr in ("input", "input_ws"):
         items = getattr(input_list, attr, None)
@@ -244,9 +246,9 @@ def input_weights(input_list: Any) -> np.ndarray:
         if _is_optimised(items):
             array = np.asarray(items.array)
             column = items.indices.get("weight")
-            weights.append(array[:, column].astype(float) if column is not None else np.ones(len(array)))
+            weights.append(array[:, column].astype(float) if column is not None else np.full(len(array), unset))
         elif attr == "input":
-            weights.append(np.ones(len(items)))
+            weights.append(np.full(len(items), unset))
         else:
             weights.append(np.asarray([float(i.weight) for i in items]))
     return np.concatenate(weights) if weights else np.zeros(0)
@@ -257,10 +259,11 @@ def input_count(input_list: Any) -> int:
     return sum(len(getattr(input_list, a, None) or []) for a in ("input", "input_ws"))
 
 
-def connection_weights_delays(projection: Any, units: Any) -> tuple[np.ndarray, np.ndarray]:
+def connection_weights_delays(projection: Any, units: Any, unset: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Weight (dimensionless) and delay (ms) of every connection, in :func:`projection_columns` order.
 
-    Plain ``connection`` elements have weight 1 and delay 0.
+    Plain ``connection`` elements have weight ``unset`` (1, or NaN where the synapse's own default
+    weight is to stand, as jLEMS keeps a Property's default) and delay 0.
     """
     weights: list[np.ndarray] = []
     delays: list[np.ndarray] = []
@@ -272,11 +275,11 @@ def connection_weights_delays(projection: Any, units: Any) -> tuple[np.ndarray, 
             array = np.asarray(items.array)
             n = array.shape[0]
             w_col, d_col = items.indices.get("weight"), items.indices.get("delay")
-            weights.append(array[:, w_col].astype(float) if w_col is not None else np.ones(n))
+            weights.append(array[:, w_col].astype(float) if w_col is not None else np.full(n, unset))
             delays.append(array[:, d_col].astype(float) if d_col is not None else np.zeros(n))
             continue
         if attr == "connections":
-            weights.append(np.ones(len(items)))
+            weights.append(np.full(len(items), unset))
             delays.append(np.zeros(len(items)))
         else:
             weights.append(np.asarray([float(c.weight) for c in items]))
@@ -304,38 +307,40 @@ def with_local_rows(owner: Any, attrs: tuple[str, ...],
     return part
 
 
-def projection_part(projection: Any, units: Any, keep_post: Callable[[np.ndarray], np.ndarray] | None = None
-                    ) -> tuple[ConnectionColumns, np.ndarray, np.ndarray]:
+def projection_part(projection: Any, units: Any, keep_post: Callable[[np.ndarray], np.ndarray] | None = None,
+                    unset: float = 1.0) -> tuple[ConnectionColumns, np.ndarray, np.ndarray]:
     """Columns, weights and delays (ms) of a projection's connections onto the post-synaptic
-    cells ``keep_post`` accepts (a mask of cell indices; all when None).
+    cells ``keep_post`` accepts (a mask of cell indices; all when None); a connection without a
+    weight has ``unset`` (:func:`connection_weights_delays`).
 
     Connections read from NeuroML HDF5 are selected while the file is read, so only this part of
     the table is ever held in memory.
     """
     if keep_post is None:
         columns = projection_columns(projection)
-        weights, delays = connection_weights_delays(projection, units)
+        weights, delays = connection_weights_delays(projection, units, unset)
         return columns, weights, delays
     from .hdf5_rows import column_mask
 
     part = with_local_rows(projection, CONNECTION_ATTRS, column_mask("post_cell_id", keep_post))
     columns = projection_columns(part)
-    weights, delays = connection_weights_delays(part, units)
+    weights, delays = connection_weights_delays(part, units, unset)
     mask = keep_post(columns.post_cell)
     if mask.all():
         return columns, weights, delays
     return columns.select(mask), weights[mask], delays[mask]
 
 
-def input_part(input_list: Any, keep: Callable[[np.ndarray], np.ndarray] | None = None
-               ) -> tuple[InputColumns, np.ndarray]:
+def input_part(input_list: Any, keep: Callable[[np.ndarray], np.ndarray] | None = None,
+               unset: float = 1.0) -> tuple[InputColumns, np.ndarray]:
     """Columns and weights of an input list's inputs onto the cells ``keep`` accepts (all when
-    None), read from NeuroML HDF5 only for those cells."""
+    None), read from NeuroML HDF5 only for those cells; an input without a weight has ``unset``
+    (:func:`input_weights`)."""
     from .hdf5_rows import column_mask
 
     part = input_list if keep is None else with_local_rows(input_list, ("input", "input_ws"),
                                                            column_mask("target_cell_id", keep))
-    columns, weights = input_columns(part), input_weights(part)
+    columns, weights = input_columns(part), input_weights(part, unset)
     if keep is None or len(columns) == 0:
         return columns, weights
     mask = keep(columns.target_cell)

@@ -14,12 +14,17 @@ from .columns import ConnectionColumns, projection_columns, with_local_rows
 @dataclass
 class CoupledRows:
     """Connections of an electrical or continuous projection as columns, with the component on
-    each side and the weight of every connection."""
+    each side and the weight of every connection (NaN where the connection gives none: each
+    side's component then keeps its own default, as in jLEMS; :meth:`weights_or_one`)."""
 
     columns: ConnectionColumns
     pre_component: list[str]
     post_component: list[str]
     weight: np.ndarray
+
+    def weights_or_one(self) -> np.ndarray:
+        """The weights with 1 where a connection gives none (the core types' default)."""
+        return np.where(np.isnan(self.weight), 1.0, self.weight)
 
 
 def coupled_attrs(electrical: bool) -> tuple[str, str, str]:
@@ -49,11 +54,14 @@ def coupled_rows(proj: Any, electrical: bool, keep: Any = None) -> CoupledRows:
             pre += [first] * n
             post += [last] * n
             column = items.indices.get("weight")
-            weights.append(np.asarray(items.array)[:, column].astype(float) if column is not None else np.ones(n))
+            weights.append(np.asarray(items.array)[:, column].astype(float) if column is not None
+                           else np.full(n, np.nan))
             continue
         for conn in items:
             pre.append(conn.synapse if electrical else conn.pre_component)
             post.append(conn.synapse if electrical else conn.post_component)
-        weights.append(np.asarray([float(getattr(c, "weight", None) or 1.0) for c in items]))
+        # a weight of 0 is a weight: only a connection without one keeps the components' defaults
+        weights.append(np.asarray([np.nan if getattr(c, "weight", None) is None else float(c.weight)
+                                   for c in items]))
     weight = np.concatenate(weights) if weights else np.zeros(0)
     return CoupledRows(columns, pre, post, weight)

@@ -13,6 +13,7 @@ from ..coretypes import core_component_types, core_files_included, core_type_fil
 from ..errors import ModelError, NmlhubError, XmlSecurityError
 from ..xmlsafe import DEFAULT_MAX_XML_BYTES, lems_type, local_name, parse_xml_bytes, parse_xml_file
 from .model import Model
+from .redeclared import redeclaration_message, redeclared_constants
 from .records import (
     ComponentRecord,
     ComponentTypeDef,
@@ -339,6 +340,10 @@ class _Loader:
         core = core_component_types().get(name)
         if core is not None:
             self.core_names.append((name, core.file, here))
+        for first, again in redeclared_constants(element):
+            message = redeclaration_message(name, first, again)
+            if message is not None:
+                self._problem(message, Location(here.file, again.sourceline), "<Constant>", "warning")
         self.model.component_types[name] = ComponentTypeDef(
             name,
             element.get("extends"),

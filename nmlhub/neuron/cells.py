@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+import numpy as np
+
 from .mechanisms import ComponentMechanism
 from .plan import PopulationView
 
@@ -83,14 +85,28 @@ def set_parameters(point_process: Any, cm: ComponentMechanism) -> None:
         setattr(point_process, name, value)
 
 
+def default_weight(cm: ComponentMechanism | None) -> float:
+    """The weight a component has where its connection or input gives none: its ``weight``
+    Property's default (jLEMS keeps it; 1 in every NeuroML core type), else 1."""
+    flat = getattr(getattr(cm, "mechanism", None), "flat", None)
+    return float(flat.properties.get("weight", 1.0)) if flat is not None else 1.0
+
+
+def weights_or_default(weights: np.ndarray, cm: ComponentMechanism | None) -> np.ndarray:
+    """``weights`` with the component's :func:`default_weight` where they are NaN (not given)."""
+    weights = np.asarray(weights, dtype=float)
+    return np.where(np.isnan(weights), default_weight(cm), weights) if np.isnan(weights).any() else weights
+
+
 def make_point_process(cm: ComponentMechanism, section: Any, x: float, weight: float | None = None) -> Any:
     """A point process of ``cm`` at ``section(x)`` with its parameters, and its weight (when the
-    component has one and ``weight`` is given)."""
+    component has one and ``weight`` is given: None or NaN keeps the component's own default)."""
     from neuron import h
 
     point = getattr(h, cm.mechanism.name)(section(x))
     set_parameters(point, cm)
-    weight_name = cm.mechanism.variables.get("weight") if weight is not None else None
+    given = weight is not None and not math.isnan(weight)
+    weight_name = cm.mechanism.variables.get("weight") if given else None
     if weight_name:
         setattr(point, weight_name, weight)
     return point
@@ -115,7 +131,8 @@ def attach_input(cell: Cell, component: str, cm: ComponentMechanism, section: An
             setattr(generator, name, value)
         cell.generators.setdefault(component, []).append(generator)
         target, factor = (point, 1.0) if point is not None else into  # type: ignore[misc]
-        cell.links.append(h.NetCon(generator, target, 0, 0, weight * factor))
+        event_weight = default_weight(cm) if math.isnan(weight) else weight
+        cell.links.append(h.NetCon(generator, target, 0, 0, event_weight * factor))
     return point
 
 

@@ -13,7 +13,8 @@ import numpy as np
 from ..lems.nmodl_names import TLEMS
 from ..model import Model
 from ..model.columns import ConnectionColumns, input_part, parse_cell_reference, projection_part
-from .cells import Cell, PointCell, attach_input, build_point_cell, make_point_process, merged_synapse
+from .cells import (Cell, PointCell, attach_input, build_point_cell, default_weight, make_point_process, merged_synapse,
+                    weights_or_default)
 from .coupling import connect_coupled, coupled_components, link_to_own_cell
 from .eventgrid import (crosses_ranks, decided_per_spike, delivery_steps, netcon_delays, relay_delays, relay_mechanism,
                         remote_relay)
@@ -335,12 +336,13 @@ def instantiate(model: Model, network: Any, mechanisms: dict[str, ComponentMecha
                                                 if instance.clock_source(mechanisms.get(pop.component)))
     _build_cells(plan, mechanisms, instance)
     wiring.register_cells(instance)
-    parts = [projection_part(proj, model.units, wiring.keep(proj.postsynaptic_population))
+    parts = [projection_part(proj, model.units, wiring.keep(proj.postsynaptic_population), unset=np.nan)
              for proj in network.projections]
     wiring.reserve_sources([proj.presynaptic_population for proj in network.projections],
                            [cols for cols, _, _ in parts], instance)
     for k, proj in enumerate(network.projections):
         (cols, weights, delays), parts[k] = parts[k], None  # each table released once NEURON holds it
+        weights = weights_or_default(weights, mechanisms.get(proj.synapse))
         instance.check_between_ranks(f"projection {proj.id}", proj.presynaptic_population, cols.pre_cell, delays,
                                      (proj.postsynaptic_population, cols.post_cell))
         connect_columns(proj.presynaptic_population, proj.postsynaptic_population, proj.synapse,
@@ -389,13 +391,13 @@ def _build_cells(plan: BuildPlan, mechanisms: dict[str, ComponentMechanism], ins
 
 def _single_connections(model: Model, network: Any) -> list[tuple[str, str, str, float, float]]:
     """The LEMS ``synapticConnection``s and ``synapticConnectionWD``s of a network: (from, to,
-    synapse, weight, delay in ms)."""
-    found = [(conn.from_, conn.to, conn.synapse, 1.0, 0.0)
+    synapse, weight (NaN when not given), delay in ms)."""
+    found = [(conn.from_, conn.to, conn.synapse, float("nan"), 0.0)
              for conn in getattr(network, "synaptic_connections", None) or []]
     for extra in model.network_extras.get(network.id, []):
         if extra.type == "synapticConnectionWD":
             p = extra.parameters
-            found.append((p["from"], p["to"], p["synapse"], float(p.get("weight", 1)),
+            found.append((p["from"], p["to"], p["synapse"], float(p.get("weight", "nan")),
                           model.units.to_neuron(p.get("delay", "0ms"), "time")))
     return found
 
@@ -404,7 +406,7 @@ def _input_lists(network: Any, wiring: DirectWiring | GidWiring) -> list[InputCo
     """The network's input lists as columns, each read only for this rank's cells."""
     found = []
     for input_list in network.input_lists:
-        cols, weights = input_part(input_list, wiring.keep(input_list.populations))
+        cols, weights = input_part(input_list, wiring.keep(input_list.populations), unset=np.nan)
         fractions = cols.fraction if cols.fraction is not None else np.full(len(cols), 0.5)
         found.append(InputColumns(input_list.populations, input_list.component, cols.target_cell,
                                   cols.segment, fractions, weights))
@@ -412,12 +414,12 @@ def _input_lists(network: Any, wiring: DirectWiring | GidWiring) -> list[InputCo
 
 
 def _explicit_inputs(network: Any) -> list[InputColumns]:
-    """Each explicit input as columns of one input (weight 1, middle of segment 0)."""
+    """Each explicit input as columns of one input (no weight: the input's own; middle of segment 0)."""
     found = []
     for explicit in network.explicit_inputs:
         pop_id, index = parse_cell_reference(explicit.target)
         found.append(InputColumns(pop_id or "", explicit.input, np.array([index]), np.array([0]),
-                                  np.array([0.5]), np.array([1.0])))
+                                  np.array([0.5]), np.array([np.nan])))
     return found
 
 
@@ -564,6 +566,7 @@ def _connect_one(source: str, target: str, synapse_id: str, weight_delay: tuple[
                  mechanisms: dict[str, ComponentMechanism], instance: NetworkInstance) -> None:
     """A LEMS ``synapticConnection``/``synapticConnectionWD from="pop[i]" to="pop[j]"``."""
     weight, delay = weight_delay
+    weight = default_weight(mechanisms[synapse_id]) if np.isnan(weight) else weight
     pre_pop, pre_index = parse_cell_reference(source)
     post_pop, post_index = parse_cell_reference(target)
     if not instance.is_local(post_pop or "", post_index):

@@ -1,4 +1,5 @@
-"""Regenerate the jLEMS references of the session-15 tests (tests/test_regime_derived.py):
+"""Regenerate the jLEMS references of the session-15 tests (tests/test_regime_derived.py,
+tests/test_connection_weights.py, tests/test_redeclared_constants.py, tests/test_input_sum_uses.py):
 runs ``jnml FILE -nogui`` (jLEMS, from pyNeuroML) on each model of ``MODELS`` in a scratch copy of
 this folder and stores its output as ``reference/<name>.dat``.
 
@@ -13,7 +14,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 #: LEMS file -> the output file jLEMS writes for it.
 MODELS = {"LEMS_regime_derived.xml": "regime_derived.dat", "LEMS_regime_nan.xml": "regime_nan.dat",
-          "LEMS_unit_type.xml": "unit_type.dat", "LEMS_path_unset.xml": "path_unset.dat"}
+          "LEMS_unit_type.xml": "unit_type.dat", "LEMS_path_unset.xml": "path_unset.dat",
+          "LEMS_property_default.xml": "property_default.dat", "LEMS_zero_weight.xml": "zero_weight.dat",
+          "LEMS_constant_twice.xml": "constant_twice.dat", "LEMS_input_sum_condition.xml": "input_sum_condition.dat"}
 
 
 def main() -> None:
