@@ -16,8 +16,8 @@ from .cells import Cell
 from .input_sums import (MORPHOLOGICAL_INPUT_SUM, measures_inputs_itself, receives_inputs_through_membrane,
                          sum_of_attached, with_initial_input_sums, with_input_sums)
 from .ion_currents import cell_ion_currents, membrane_ion_current
-from .reset_samples import (SpikeSamples, reset_at_spikes, resets_v_at_spikes, sends_spike, set_by_conditions,
-                            set_only_by_events, with_samples_after_spikes, with_values_set_at_spikes,
+from .reset_samples import (SpikeSamples, changed_by_regimes, reset_at_spikes, resets_v_at_spikes, sends_spike,
+                            set_by_conditions, set_only_by_events, with_samples_after_spikes, with_values_set_at_spikes,
                             with_values_set_by_conditions)
 from .network import NetworkInstance
 
@@ -266,4 +266,4 @@ def _regime_state(cm: ComponentMechanism, var: str) -> bool:
     ``jnml`` 0.14, tests/test_outside_networks.py)."""
     flat = cm.mechanism.flat if cm.mechanism is not None else None
     return (flat is not None and bool(flat.regimes) and var in flat.states and var in flat.exposures
-            and not set_only_by_events(flat, var))
+            and not set_only_by_events(flat, var) and changed_by_regimes(flat, var))
