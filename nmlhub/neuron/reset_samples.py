@@ -292,6 +292,37 @@ def set_by_conditions(flat: FlatComponent | None, variable: str, mechanism: Any 
             and not (at_step_end and condition.regime is None and on_the_clock(flat, condition))]
 
 
+def with_initial_sample(probe: Any, flat: FlatComponent, variable: str, point: Any, mechanism: Any) -> Any:
+    """``probe`` (a :class:`nmlhub.neuron.recording.Probe` of ``variable``, a flat name of an
+    input's or synapse's ``point`` process; ``mechanism``: its generated
+    :class:`nmlhub.lems.nmodl.Mechanism`) whose sample 0 is the initial state, as jLEMS records
+    it, where a condition on jLEMS's clock sets the variable: NEURON's initialisation already
+    evaluates those conditions for the first step (a voltage clamp's current from the start).
+    The initial state is what ``OnStart`` sets from constants, or 0; unchanged when it reads
+    anything else."""
+    if not (ROLES[mechanism.role].injected and any(
+            c.regime is None and on_the_clock(flat, c) and variable in _assigned(flat, c.actions)
+            for c in flat.conditions)):
+        return probe
+    starts = [a for a in flat.on_start if a.kind == "assign"]
+    constants = set(flat.params) | set(flat.properties) | {n for n, _ in flat.derived_params}
+    if any(not ex.names(a.value) <= constants | {a.target for a in starts} for a in starts):
+        return probe
+    value = (_value_after(starts, variable, point, mechanism.variables)
+             if any(a.target == variable for a in starts) else (lambda: 0.0))
+    if value is None:
+        return probe
+    derive = probe.derive
+
+    def initial(values: np.ndarray) -> np.ndarray:
+        values = np.array(values, dtype=float)
+        if len(values):
+            values[0] = value() * probe.to_si
+        return derive(values) if derive is not None else values
+
+    return dataclasses.replace(probe, derive=initial)
+
+
 def _states_read(flat: FlatComponent, variable: str) -> set[str]:
     """Every name a derived ``variable`` reads, through the derived variables it reads, that is
     not itself a derived variable (states, ``v``, ``t``, requirements, constants)."""
