@@ -90,6 +90,7 @@ class Flattener:
         parts.append("</Lems>")
         self._text = "\n".join(parts)
         self._resolved: Any = None
+        self._own_derivatives: dict[str, list[Any]] = {}
         key = f"{self._text}\n{self._regime_events.fingerprint()}"
         self._cache = FlatCache(cache_dir, key, self._core) if cache_dir is not None else None
         if self._cache is None or not self._cache.entries:
@@ -112,6 +113,7 @@ class Flattener:
                 with contextlib.redirect_stdout(io.StringIO()):
                     lems_model.import_from_file(str(folder / "model.xml"))
                     self._resolved = _resolve_model(lems_model, self._regime_events)
+                    self._own_derivatives = _own_time_derivatives(lems_model.component_types)
                     changed = [_keep_nearest_declarations(ct, lems_model.component_types)
                                for ct in self._resolved.component_types]
                     if any(changed):
@@ -147,6 +149,7 @@ class Flattener:
                 fat = self._resolved.fatten_component(self._resolved.components[component_id])
         except Exception as exc:
             raise pylems_error(exc, self._model, component_id) from None
+        _restore_time_derivatives(fat, self._own_derivatives)
         fat = self._expressions.restore(fat)
         if self._cache is not None:
             self._cache.put(component_id, fat)
@@ -181,6 +184,33 @@ def _resolve_model(lems_model: Any, regime_events: RegimeEvents) -> Any:
         resolved.add(constant)
     lems_model.resolved_model = resolved
     return resolved
+
+
+def _own_time_derivatives(own_types: Any) -> dict[str, list[Any]]:
+    """The ``TimeDerivative`` elements of the Dynamics each type with regimes runs: its own, or
+    those of its nearest base type with Dynamics when it has none (``own_types``: before pylems
+    merged their bases into them; a type's own Dynamics replaces its base's, as in jLEMS)."""
+    found = {}
+    for component_type in own_types:
+        source, seen = component_type, set()
+        while not source.dynamics.has_content() and source.extends in own_types and source.name not in seen:
+            seen.add(source.name)
+            source = own_types[source.extends]
+        if source.dynamics.regimes and source.dynamics.time_derivatives:
+            found[component_type.name] = list(source.dynamics.time_derivatives)
+    return found
+
+
+def _restore_time_derivatives(fat: Any, own_derivatives: dict[str, list[Any]]) -> None:
+    """Put back the ``TimeDerivative`` elements of the Dynamics of a type with regimes
+    (``own_derivatives``, by type), which pylems's ``fatten_component`` clears
+    (``Dynamics.clear``): jLEMS integrates them in every regime, beside the active regime's own
+    (tests/conformance/event_timing.md, "record_timing")."""
+    if fat.dynamics.regimes and not fat.dynamics.time_derivatives:
+        for derivative in own_derivatives.get(fat.type, []):
+            fat.dynamics.add_time_derivative(derivative)
+    for child in getattr(fat, "child_components", []):
+        _restore_time_derivatives(child, own_derivatives)
 
 
 def _derived_replaces_parameter(resolved: Any, own_types: Any) -> None:

@@ -58,9 +58,10 @@ def _assigned(flat: FlatComponent, condition: Condition) -> set[str]:
     return targets
 
 
-def _on_the_clock(flat: FlatComponent, condition: Condition) -> bool:
-    """A condition tested at each step on jLEMS's clock and constants alone, whose actions read
-    nothing else (and the cell's v): it already acts at jLEMS's step."""
+def on_the_clock(flat: FlatComponent, condition: Condition) -> bool:
+    """Whether ``condition`` is tested at each step on jLEMS's clock and constants alone, its
+    actions reading nothing else (and the cell's v): in an input it already acts at jLEMS's step
+    (its BREAKPOINT reads the time at the step's end), and NEURON's sample of the step shows it."""
     allowed = _constants(flat) | {"t"}
     values = [a.value for a in condition.actions if a.value is not None]
     return (tested_at_each_step(condition, distributed=False) and ex.names(condition.test) <= allowed
@@ -113,7 +114,7 @@ def _sets_late(flat: FlatComponent, state: str, whose: str) -> str | None:
     if state in flat.time_derivatives.get(None, {}):
         return f"{whose}TimeDerivative of '{state}'"
     for condition in flat.conditions:
-        if condition.regime is None and state in _assigned(flat, condition) and not _on_the_clock(flat, condition):
+        if condition.regime is None and state in _assigned(flat, condition) and not on_the_clock(flat, condition):
             return f"the condition '{ex.to_nmodl(condition.test)}'"
     return None
 

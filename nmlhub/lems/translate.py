@@ -328,6 +328,10 @@ class Translator:
                     continue
                 flat.on_event.extend(actions)
             elif kind == "OnCondition":
+                if regime is None and dyn.regimes:
+                    # jLEMS performs no Transition of a Dynamics-level handler (measured with jnml
+                    # 0.14; validate and run warn: nmlhub.model.dynamics_refusals)
+                    actions = [a for a in actions if a.kind != "transition"]
                 flat.conditions.append(Condition(self._expr(handler.test, scope), actions, regime))
             elif kind == "OnEntry":
                 flat.on_entry.setdefault(regime or "", []).extend(actions)

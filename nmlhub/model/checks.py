@@ -386,15 +386,18 @@ def check_model(model: Model, *, expand_rules: bool = True,
     segment, weight), the simulation (target, recorded cells) and, with ``expand_rules``, that
     the network's rules expand (within ``max_connections``, see
     :func:`nmlhub.rules.budget.connection_limit`); warns of cells of a type without
-    ``<Attachments>`` of its own that something attaches to (:mod:`nmlhub.model.attachments`).
+    ``<Attachments>`` of its own that something attaches to (:mod:`nmlhub.model.attachments`);
+    refuses a regime's handler reading a variable the regime does not hold, which jLEMS cannot
+    run (:mod:`nmlhub.model.regime_reads`).
     """
     from .attachments import attachment_warnings
+    from .regime_reads import regime_read_errors
 
     checker = _Checker(model, max_connections)
     checker.run()
     if expand_rules:
         checker.check_rules()
-    return checker.problems + attachment_warnings(model)
+    return checker.problems + attachment_warnings(model) + regime_read_errors(model)
 
 
 def model_errors(model: Model, *, expand_rules: bool = False) -> list[Problem]:

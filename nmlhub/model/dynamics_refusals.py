@@ -14,7 +14,8 @@ In a ComponentType of the model's files, jLEMS stops on (``tests/test_validate_j
   (``ParseError: too many children left in container``); nmlhub reads both.
 
 and silently ignores an ``<OnEvent>`` of a Dynamics that has regimes (only the active regime's
-handlers run), as nmlhub does.
+handlers run), and the ``<Transition>`` of an ``<OnCondition>`` of such a Dynamics (its
+assignments run), as nmlhub does.
 
 ``validate`` and ``run`` warn of each at its line.
 """
@@ -65,15 +66,15 @@ def dynamics_refusal_warnings(model: Model) -> list[Problem]:
             found = [*_port_problems(dynamics, ports), *_assignment_problems(dynamics, definition),
                      *_comparison_problems(dynamics)]
             problems += [Problem(f"jLEMS refuses this file: {message} (in type {name})", own.location.file,
-                                 _line(own.location.line, definition, element), f"<{local_name(element)}>", "warning")
+                                 element_line(own.location.line, definition, element), f"<{local_name(element)}>", "warning")
                          for element, message in found]
             problems += [Problem(f"{message} (in type {name})", own.location.file,
-                                 _line(own.location.line, definition, element), f"<{local_name(element)}>", "warning")
+                                 element_line(own.location.line, definition, element), f"<{local_name(element)}>", "warning")
                          for element, message in _ignored_event_handlers(dynamics)]
     return problems
 
 
-def _line(first: int | None, definition: etree._Element, element: etree._Element) -> int | None:
+def element_line(first: int | None, definition: etree._Element, element: etree._Element) -> int | None:
     """The element's line in its file (the definition's XML is kept from the line it starts on)."""
     if first is None or element.sourceline is None or definition.sourceline is None:
         return first
@@ -101,13 +102,20 @@ def _port_problems(dynamics: etree._Element, ports: dict[str, str]):
 
 def _ignored_event_handlers(dynamics: etree._Element):
     """An ``<OnEvent>`` of the Dynamics itself beside regimes: jLEMS runs only the active
-    regime's handlers (measured with ``jnml`` 0.14, tests/test_outside_networks.py)."""
+    regime's handlers (measured with ``jnml`` 0.14, tests/test_outside_networks.py); a
+    ``<Transition>`` of an ``<OnCondition>`` of the Dynamics itself: jLEMS never performs it
+    (tests/test_record_timing.py)."""
     if not _children(dynamics, "Regime"):
         return
     for element in _children(dynamics, "OnEvent"):
         yield element, (f"<OnEvent port='{element.get('port', '')}'> of a Dynamics with regimes never runs in jLEMS "
                         "(it runs the active regime's OnEvent only); nmlhub does as jLEMS (write it inside each "
                         "<Regime> to run it)")
+    for condition in _children(dynamics, "OnCondition"):
+        for element in _children(condition, "Transition"):
+            yield element, (f"<Transition regime='{element.get('regime', '')}'> in an <OnCondition> of a Dynamics "
+                            "with regimes is never performed by jLEMS (its assignments are); nmlhub does as jLEMS "
+                            "(write the OnCondition inside each <Regime> to change regime)")
 
 
 def _assignment_problems(dynamics: etree._Element, definition: etree._Element):
@@ -132,4 +140,4 @@ def _comparison_problems(dynamics: etree._Element):
                             f"'{_WORDS[symbol.group()]}'); nmlhub reads it")
 
 
-__all__ = ["dynamics_refusal_warnings"]
+__all__ = ["dynamics_refusal_warnings", "element_line"]

@@ -16,9 +16,9 @@ from .cells import Cell
 from .input_sums import (MORPHOLOGICAL_INPUT_SUM, measures_inputs_itself, receives_inputs_through_membrane,
                          sum_of_attached, with_initial_input_sums, with_input_sums)
 from .ion_currents import cell_ion_currents, membrane_ion_current
-from .reset_samples import (SpikeSamples, reset_at_spikes, resets_v_at_spikes, sends_spike, set_by_conditions,
-                            set_only_by_events, with_samples_after_spikes, with_values_set_at_spikes,
-                            with_values_set_by_conditions)
+from .reset_samples import (SpikeSamples, changed_by_regimes, reset_at_spikes, resets_v_at_spikes, sends_spike,
+                            set_by_conditions, set_only_by_events, with_initial_sample, with_samples_after_spikes,
+                            with_values_set_at_spikes, with_values_set_by_conditions)
 from .network import NetworkInstance
 
 @dataclass
@@ -85,8 +85,12 @@ def resolve_quantity(path: str, instance: NetworkInstance, mechanisms: dict[str,
             comp, k = parts[1], int(parts[2])
         else:
             comp, k = target, 0
-        probe = _variable(path, _attached(path, cell, comp, k), mechanisms[comp], var, cell, membrane=False)
-        return _set_by_conditions(probe, mechanisms[comp], var, spikes, with_spikes=True)
+        point, cm = _attached(path, cell, comp, k), mechanisms[comp]
+        probe = _set_by_conditions(_variable(path, point, cm, var, cell, membrane=False), cm, var, spikes,
+                                   with_spikes=True)
+        if spikes is None or cm.mechanism is None or cm.mechanism.flat is None:
+            return probe
+        return with_initial_sample(probe, cm.mechanism.flat, var, point, cm.mechanism)
     raise QuantityPathError(f"'{path}' is not a path nmlhub can record")
 
 
@@ -273,4 +277,4 @@ def _regime_state(cm: ComponentMechanism, var: str) -> bool:
     ``jnml`` 0.14, tests/test_outside_networks.py)."""
     flat = cm.mechanism.flat if cm.mechanism is not None else None
     return (flat is not None and bool(flat.regimes) and var in flat.states and var in flat.exposures
-            and not set_only_by_events(flat, var))
+            and not set_only_by_events(flat, var) and changed_by_regimes(flat, var))

@@ -40,8 +40,9 @@ import numpy as np
 
 from ..lems import expr as ex
 from ..lems.nmodl_events import tested_at_each_step
-from ..lems.nmodl_lead import leads
+from ..lems.nmodl_lead import children_read, leads, on_the_clock
 from ..lems.nmodl_names import VHOLD
+from ..lems.nmodl_roles import ROLES
 from ..lems.translate import Action, Condition, FlatComponent
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,18 @@ def set_only_by_events(flat: FlatComponent, variable: str) -> bool:
     by_events = _assigned(flat, flat.event_actions())
     otherwise = flat.integrated_states() | _assigned(flat, [a for c in flat.conditions for a in c.actions])
     return variable in by_events and variable not in otherwise
+
+
+def changed_by_regimes(flat: FlatComponent, variable: str) -> bool:
+    """Whether a regime's part of the dynamics changes ``variable`` (a flat name): a regime's
+    time derivative, condition, OnEvent or OnEntry. jLEMS records such an exposed state a step
+    late; one only the Dynamics' own time derivatives and conditions change is not late (they
+    run before jLEMS copies the variables to its outputs: tests/test_record_timing.py)."""
+    in_regimes = [a for c in flat.conditions if c.regime is not None for a in c.actions]
+    entered = [a for actions in flat.on_entry.values() for a in actions]
+    events = [a for actions in flat.regime_on_event.values() for a in actions]
+    return (any(variable in tds for regime, tds in flat.time_derivatives.items() if regime is not None)
+            or variable in _assigned(flat, in_regimes + entered + events))
 
 
 def reset_at_spikes(flat: FlatComponent | None) -> set[str]:
@@ -258,14 +271,86 @@ def set_by_conditions(flat: FlatComponent | None, variable: str, mechanism: Any 
     source to its synapse: the listener's event actions, the very ones its OnEvent performs),
     which act as events do; none in an input that acts on its conditions before its current
     (``mechanism``, the generated :class:`nmlhub.lems.nmodl.Mechanism`, leads: see
-    nmlhub.lems.nmodl_lead), whose samples show them already."""
+    nmlhub.lems.nmodl_lead), whose samples show them already; nor, in an input or synapse, the
+    conditions on jLEMS's clock and constants alone (a pulse's ``t .geq. delay``): its BREAKPOINT
+    tests them with the time at the end of the step it drives, so NEURON's sample of that step
+    shows them already, as jLEMS's does."""
     if flat is None:
         return []
     if mechanism is not None and leads(flat, mechanism.role, computes_once=not mechanism.pointers):
         return []
+    if variable in dict(flat.derived):
+        # jLEMS advances a child before its parent: a parent's derived variable (a select of its
+        # child's state) reads the values the child's conditions set in the step, where its own
+        # derived variables read those of the step's start (as NEURON's sample shows them)
+        return [condition for state in _fresh_reads(flat, variable)
+                for condition in set_by_conditions(flat, state, mechanism)]
+    at_step_end = mechanism is not None and ROLES[mechanism.role].injected
     relayed = [a for a in flat.on_event if a.kind == "assign"]
     return [condition for condition in flat.conditions
-            if variable in _assigned(flat, [a for a in condition.actions if a not in relayed])]
+            if variable in _assigned(flat, [a for a in condition.actions if a not in relayed])
+            and not (at_step_end and condition.regime is None and on_the_clock(flat, condition))]
+
+
+def with_initial_sample(probe: Any, flat: FlatComponent, variable: str, point: Any, mechanism: Any) -> Any:
+    """``probe`` (a :class:`nmlhub.neuron.recording.Probe` of ``variable``, a flat name of an
+    input's or synapse's ``point`` process; ``mechanism``: its generated
+    :class:`nmlhub.lems.nmodl.Mechanism`) whose sample 0 is the initial state, as jLEMS records
+    it, where a condition on jLEMS's clock sets the variable: NEURON's initialisation already
+    evaluates those conditions for the first step (a voltage clamp's current from the start).
+    The initial state is what ``OnStart`` sets from constants, or 0; unchanged when it reads
+    anything else."""
+    if not (ROLES[mechanism.role].injected and any(
+            c.regime is None and on_the_clock(flat, c) and variable in _assigned(flat, c.actions)
+            for c in flat.conditions)):
+        return probe
+    starts = [a for a in flat.on_start if a.kind == "assign"]
+    constants = set(flat.params) | set(flat.properties) | {n for n, _ in flat.derived_params}
+    if any(not ex.names(a.value) <= constants | {a.target for a in starts} for a in starts):
+        return probe
+    value = (_value_after(starts, variable, point, mechanism.variables)
+             if any(a.target == variable for a in starts) else (lambda: 0.0))
+    if value is None:
+        return probe
+    derive = probe.derive
+
+    def initial(values: np.ndarray) -> np.ndarray:
+        values = np.array(values, dtype=float)
+        if len(values):
+            values[0] = value() * probe.to_si
+        return derive(values) if derive is not None else values
+
+    return dataclasses.replace(probe, derive=initial)
+
+
+def _states_read(flat: FlatComponent, variable: str) -> set[str]:
+    """Every name a derived ``variable`` reads, through the derived variables it reads, that is
+    not itself a derived variable (states, ``v``, ``t``, requirements, constants)."""
+    derived = dict(flat.derived)
+    seen, read, todo = set(), set(), [variable]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in derived:
+            todo += sorted(ex.names(derived[name]))
+        else:
+            read.add(name)
+    return read
+
+
+def _fresh_reads(flat: FlatComponent, variable: str) -> list[str]:
+    """The children's states without a time derivative that a derived ``variable`` reads as
+    the children's step left them (nmlhub.lems.nmodl_lead.children_read)."""
+    return [s for s in children_read(flat, variable)[0] if s not in flat.integrated_states()]
+
+
+def _varies_otherwise(flat: FlatComponent, variable: str) -> bool:
+    """Whether a derived ``variable`` reads something that changes in a step besides the
+    children's states their conditions set: any other state, ``v``, the time or a requirement."""
+    moving = set(flat.states) | {"v", "t"} | set(flat.requirements)
+    return bool((_states_read(flat, variable) & moving) - set(_fresh_reads(flat, variable)))
 
 
 def with_values_set_by_conditions(probe: Any, samples: SpikeSamples, flat: FlatComponent, variable: str,
@@ -276,6 +361,11 @@ def with_values_set_by_conditions(probe: Any, samples: SpikeSamples, flat: FlatC
     warning naming the variable and the condition, where nmlhub cannot record so."""
     if not conditions:
         return probe
+    if variable in dict(flat.derived):
+        if _varies_otherwise(flat, variable):
+            return _unchanged(probe, samples, flat, variable, conditions[0],
+                              "it is derived from them and from values that change in the step")
+        return dataclasses.replace(probe, derive=_then(_from_next_sample, probe.derive))
     by_events = variable in _assigned(flat, [a for a in flat.event_actions() if not _leaves_unchanged(a)])
     if by_events and (variable == "v" or variable not in flat.integrated_states()):
         # (a state of the mechanism integrated is recorded after the step's handlers, where the
