@@ -75,7 +75,6 @@ class RegimeEvents:
             return xml
         root = etree.fromstring(xml.encode(), _PARSER)
         taken = _hoist_declarations(root, self.own_states)
-        taken = _time_derivatives_into_regimes(root) or taken
         for regime in [e for e in root.iter(etree.Element) if etree.QName(e).localname == "Regime"]:
             for handler in [e for e in regime if isinstance(e.tag, str) and etree.QName(e).localname == "OnEvent"]:
                 actions = tuple((etree.QName(a).localname, tuple(sorted(a.attrib.items())))
@@ -125,26 +124,6 @@ class RegimeEvents:
             if variable.regime in regimes:
                 attributes = dict(variable.attributes)
                 regimes[variable.regime].add_derived_variable(DerivedVariable(attributes.pop("name", ""), **attributes))
-
-
-def _time_derivatives_into_regimes(root: etree._Element) -> bool:
-    """Copy each ``TimeDerivative`` of a Dynamics that has regimes into each of its regimes
-    (pylems's flattening drops them, jLEMS integrates them whatever the regime: NESTML2LEMS's
-    ``I_shape_ex`` was 0 throughout); whether anything moved. A variable with a TimeDerivative in
-    a regime too is refused before (``nmlhub.lems.support``)."""
-    moved = False
-    for dynamics in [e for e in root.iter(etree.Element) if etree.QName(e).localname == "Dynamics"]:
-        children = [e for e in dynamics if isinstance(e.tag, str)]
-        regimes = [e for e in children if etree.QName(e).localname == "Regime"]
-        derivatives = [e for e in children if etree.QName(e).localname == "TimeDerivative"]
-        if not regimes or not derivatives:
-            continue
-        for derivative in derivatives:
-            dynamics.remove(derivative)
-            for regime in regimes:
-                regime.insert(0, etree.fromstring(etree.tostring(derivative), _PARSER))
-        moved = True
-    return moved
 
 
 def _hoist_declarations(root: etree._Element, own_states: list[RegimeState]) -> bool:

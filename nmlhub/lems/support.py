@@ -153,7 +153,7 @@ def _regime_derived(element: etree._Element, regime: etree._Element, dynamics: e
 def _outer_derivative(element: etree._Element, root: etree._Element, definition: ComponentTypeDef,
                       model: Model) -> str | None:
     """Why a ``TimeDerivative`` of the Dynamics of a type with regimes cannot run, or None. nmlhub
-    integrates it in every regime (``nmlhub.lems.regime_events``), as jLEMS does; a regime with a
+    integrates it in every regime (``nmlhub.lems.flatten`` puts it back where pylems drops it), as jLEMS does; a regime with a
     TimeDerivative of the same variable too would be integrated twice by jLEMS, one after the
     other (the Dynamics', then the regime's from the new value)."""
     dynamics = element.getparent()

@@ -94,7 +94,8 @@ def _unheld_reads(dynamics: etree._Element):
     for regime in _entered(regimes):
         held = {e.get("variable") for e in regime.iter(etree.Element)
                 if local_name(e) in ("TimeDerivative", "StateAssignment")}
-        held |= {e.get("name") for e in regime.iter(etree.Element) if local_name(e) == "StateVariable"}
+        held |= {e.get("name") for e in regime.iter(etree.Element)
+                 if local_name(e) in ("StateVariable", "DerivedVariable")}  # a regime's own (jLEMS)
         for handler in [e for e in regime if isinstance(e.tag, str)
                         and local_name(e) in ("OnCondition", "OnEvent", "OnEntry")]:
             read = _read(handler.get("test"))

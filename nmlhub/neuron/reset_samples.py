@@ -99,13 +99,15 @@ def set_only_by_events(flat: FlatComponent, variable: str) -> bool:
 
 def changed_by_regimes(flat: FlatComponent, variable: str) -> bool:
     """Whether a regime's part of the dynamics changes ``variable`` (a flat name): a regime's
-    time derivative, condition, OnEvent or OnEntry. jLEMS records such an exposed state a step
-    late; one only the Dynamics' own time derivatives and conditions change is not late (they
-    run before jLEMS copies the variables to its outputs: tests/test_record_timing.py)."""
+    time derivative, condition, OnEvent or OnEntry, or a regime's DerivedVariable naming a state of
+    the Dynamics. jLEMS records such an exposed state a step late; one only the Dynamics' own time
+    derivatives and conditions change is not late (they run before jLEMS copies the variables to
+    its outputs: tests/test_record_timing.py, tests/test_regime_derived.py)."""
     in_regimes = [a for c in flat.conditions if c.regime is not None for a in c.actions]
     entered = [a for actions in flat.on_entry.values() for a in actions]
     events = [a for actions in flat.regime_on_event.values() for a in actions]
     return (any(variable in tds for regime, tds in flat.time_derivatives.items() if regime is not None)
+            or any(variable == target for _, target, _ in flat.regime_derived)
             or variable in _assigned(flat, in_regimes + entered + events))
 
 
