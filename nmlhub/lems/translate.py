@@ -276,31 +276,26 @@ class Translator:
             return scope
         regime_scope = _RegimeScope(scope)
         taken = set(flat.states) | set(flat.params) | set(flat.properties) | {n for n, _ in flat.derived}
-        for name in own_states:  # a state several regimes declare: each regime's own (from 0)
+        def own_variable(name: str, kind: str) -> str:
+            """A variable of the component holding the regime's own ``name`` (from 0)."""
             target = f"{name}_{regime.name}_regime"
             if target in taken:
                 raise TranslationError(f"ComponentType {scope.fc.type}: regime '{regime.name}': the name "
-                                       f"'{target}' nmlhub gives its StateVariable '{name}' is taken")
+                                       f"'{target}' nmlhub gives its {kind} '{name}' is taken")
             flat.states.append(target)
             flat.owners[target] = scope.prefix
             flat.regime_own[target] = (regime.name, name)
-            regime_scope.own[name] = target
+            return target
+
+        for name in own_states:  # a state several regimes declare: each regime's own
+            regime_scope.own[name] = own_variable(name, "StateVariable")
             flat.shared_names.add(name)
         for variable in variables:
             if variable.select or not variable.value:
                 raise TranslationError(f"ComponentType {scope.fc.type}: regime '{regime.name}': DerivedVariable "
                                        f"'{variable.name}' without a value (a select) is not supported")
-            if variable.name in flat.states:
-                target = variable.name
-            else:
-                target = f"{variable.name}_{regime.name}_regime"
-                if target in taken:
-                    raise TranslationError(f"ComponentType {scope.fc.type}: regime '{regime.name}': the name "
-                                           f"'{target}' nmlhub gives its DerivedVariable '{variable.name}' is taken")
-                flat.states.append(target)
-                flat.owners[target] = scope.prefix
-                flat.regime_own[target] = (regime.name, variable.name)
-            regime_scope.own[variable.name] = target
+            regime_scope.own[variable.name] = (variable.name if variable.name in flat.states
+                                               else own_variable(variable.name, "DerivedVariable"))
         for variable in variables:  # values read the regime's own variables (a later one: its last value)
             flat.regime_derived.append((regime.name, regime_scope.own[variable.name],
                                         self._expr(variable.value, regime_scope)))
