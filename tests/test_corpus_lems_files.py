@@ -7,7 +7,7 @@ snapshot lacks, a type no NeuroML version defines); those are listed below with 
 error must still say so. No message may be a traceback, a PyLEMS message, a tool's exit status, an
 internal error or a line without its file and line or element.
 
-Time budget: ``NMLHUB_LEMS_SURVEY_BUDGET_S`` seconds (default 120) from this module's first item;
+Time budget: ``NMLHUB_LEMS_SURVEY_BUDGET_S`` seconds (default 90) from this module's first item;
 files run the cheapest first (``conftest.run_cost``), and those left when it is spent are skipped,
 saying so. Each file's validation and run may take
 ``NMLHUB_LEMS_SURVEY_TIMEOUT_S`` (default 300).
@@ -27,7 +27,7 @@ from conftest import CORPUS, requires_corpus, run_cost
 sys.path.insert(0, str(Path(__file__).resolve().parent / "conformance"))
 from lems_survey import RAN, REFUSED, lems_simulation_files, survey_file  # noqa: E402
 
-BUDGET_S = float(os.environ.get("NMLHUB_LEMS_SURVEY_BUDGET_S", 120))
+BUDGET_S = float(os.environ.get("NMLHUB_LEMS_SURVEY_BUDGET_S", 90))
 TIMEOUT_S = float(os.environ.get("NMLHUB_LEMS_SURVEY_TIMEOUT_S", 300))
 ROOT = CORPUS.parent
 

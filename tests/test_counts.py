@@ -36,8 +36,8 @@ def test_bundled_examples(path):
 
 @pytest.fixture(scope="module")
 def counts_budget() -> TimeBudget:
-    """The corpus items of this module: 60 s by default, taken in turn from every repository."""
-    return TimeBudget("NMLHUB_CORPUS_COUNTS_BUDGET_S", 60)
+    """The corpus items of this module: 45 s by default, taken in turn from every repository."""
+    return TimeBudget("NMLHUB_CORPUS_COUNTS_BUDGET_S", 45)
 
 
 @requires_corpus

@@ -52,8 +52,8 @@ def test_bundled_examples_round_trip(path, tmp_path):
 @pytest.mark.corpus
 def test_corpus_round_trip(tmp_path):
     """Every corpus XML file through every format and back, within
-    ``NMLHUB_CORPUS_ROUND_TRIP_BUDGET_S`` (90 s by default), files taken in turn from every repository."""
-    budget = TimeBudget("NMLHUB_CORPUS_ROUND_TRIP_BUDGET_S", 90)
+    ``NMLHUB_CORPUS_ROUND_TRIP_BUDGET_S`` (75 s by default), files taken in turn from every repository."""
+    budget = TimeBudget("NMLHUB_CORPUS_ROUND_TRIP_BUDGET_S", 75)
     files = [p for p in corpus_files_spread() if p.suffix != ".h5"]
     checked = 0
     for path in files:

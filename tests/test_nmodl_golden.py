@@ -23,7 +23,7 @@ import make_golden  # noqa: E402
 #: The corpus part takes about 2 CPU-minutes (7.5 to 12 min on a busy 2-core machine). It compares
 #: files in a fixed order, taken in turn from each repository, until this many seconds are spent (``NMLHUB_GOLDEN_BUDGET_S``; set it
 #: higher to compare every file); a warning says how many were left.
-CORPUS_BUDGET_S = float(os.environ.get("NMLHUB_GOLDEN_BUDGET_S", 120))
+CORPUS_BUDGET_S = float(os.environ.get("NMLHUB_GOLDEN_BUDGET_S", 90))
 
 
 def _differences(stored: dict, now: dict) -> list[str]:
