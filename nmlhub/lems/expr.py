@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Mapping, Union
+from typing import Callable, Iterable, Mapping, Union
 
 import numpy as np
 
@@ -183,6 +183,21 @@ def names(expr: Expr) -> set[str]:
     if isinstance(expr, IfElse):
         return names(expr.test) | names(expr.then) | names(expr.other)
     return set()
+
+
+def reads_through(table: Mapping[str, Expr], start: Iterable[str]) -> set[str]:
+    """Every name ``start`` reaches, itself included, following the expressions of ``table``
+    (name -> the expression that defines it: derived variables, derivatives...)."""
+    found: set[str] = set()
+    todo = list(start)
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        if name in table:
+            todo += names(table[name])
+    return found
 
 
 def substitute(expr: Expr, table: Mapping[str, Expr]) -> Expr:

@@ -154,15 +154,7 @@ def _closure(flat: FlatComponent, start: set[str]) -> set[str]:
     """Every name ``start`` depends on through derived variables, time derivatives and derived
     parameters (states read by a state's derivative, values read by a derived variable...)."""
     table = dict(flat.derived) | dict(flat.derived_params) | dict(flat.time_derivatives.get(None, {}))
-    found, todo = set(), list(start)
-    while todo:
-        name = todo.pop()
-        if name in found:
-            continue
-        found.add(name)
-        if name in table:
-            todo += ex.names(table[name])
-    return found
+    return ex.reads_through(table, start)
 
 
 def _part(flat: FlatComponent, reads: set[str], states: list[str], on_start: list[Action],

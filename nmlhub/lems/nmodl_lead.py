@@ -99,13 +99,7 @@ def children_read(flat: FlatComponent, current: str) -> tuple[list[str], list[st
 
 def _read_by(name: str, derived: dict[str, ex.Expr]) -> set[str]:
     """The derived variables ``name`` reads, itself included, through derived variables."""
-    seen, todo = set(), [name]
-    while todo:
-        n = todo.pop()
-        if n in derived and n not in seen:
-            seen.add(n)
-            todo += list(ex.names(derived[n]))
-    return seen
+    return ex.reads_through(derived, [name]) & derived.keys()
 
 
 def _sets_late(flat: FlatComponent, state: str, whose: str) -> str | None:

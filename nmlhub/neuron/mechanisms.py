@@ -167,12 +167,14 @@ def build_mechanisms(model: Model, component_ids: list[str], flat_cache: Path | 
     return out
 
 
-def _records_hidden(recorded: Sequence[str], full: Mechanism, lean: Mechanism) -> bool:
-    """Whether a recorded path ends in a value the lean form of a channel density keeps only
-    inside its rates (written as the driver resolves it: ``.../Na/m/forwardRate/r``)."""
-    hidden = set(full.variables) - set(lean.variables)
-    tails = {"_" + path.strip("/").replace("/", "_") for path in recorded}
-    return any(tail.endswith("_" + name) for tail in tails for name in hidden)
+def _recorded_tails(recorded: Sequence[str]) -> frozenset[str]:
+    """Every ending of the recorded paths that a flat name could be, written as the driver
+    resolves it (``.../Na/m/forwardRate/r`` ends in ``r``, ``forwardRate_r``, ``m_forwardRate_r``...)."""
+    tails = set()
+    for path in recorded:
+        parts = path.strip("/").replace("/", "_").split("_")
+        tails.update("_".join(parts[k:]) for k in range(len(parts)))
+    return frozenset(tails)
 
 
 @dataclass
@@ -184,6 +186,9 @@ class _Generator:
     translator: Translator
     #: the run's recorded paths (None: no lean densities)
     recorded: Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        self._tails = _recorded_tails(self.recorded) if self.recorded is not None else frozenset()
 
     def _flat(self, component_id: str) -> FlatComponent:
         return self.translator.translate(self.flattener.fatten(component_id))
@@ -219,7 +224,8 @@ class _Generator:
             flat = self._flat(spec.density_id)
             lean = self.recorded is not None
             mechanism = mechanism_for(flat, "density", spec.ion, lean=lean)
-            if lean and _records_hidden(self.recorded, mechanism_for(flat, "density", spec.ion), mechanism):
+            hidden = {name for name, _ in flat.derived} - mechanism.variables.keys()
+            if lean and hidden & self._tails:  # a recorded path names a value the lean form hides
                 lean, mechanism = False, mechanism_for(flat, "density", spec.ion)
             copy = 0
             while mechanism.name in used_names:

@@ -329,17 +329,7 @@ def _states_read(flat: FlatComponent, variable: str) -> set[str]:
     """Every name a derived ``variable`` reads, through the derived variables it reads, that is
     not itself a derived variable (states, ``v``, ``t``, requirements, constants)."""
     derived = dict(flat.derived)
-    seen, read, todo = set(), set(), [variable]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        if name in derived:
-            todo += sorted(ex.names(derived[name]))
-        else:
-            read.add(name)
-    return read
+    return ex.reads_through(derived, [variable]) - derived.keys()
 
 
 def _fresh_reads(flat: FlatComponent, variable: str) -> list[str]:
