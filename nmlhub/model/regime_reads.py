@@ -45,6 +45,8 @@ def regime_read_errors(model: Model) -> list[Problem]:
 
     problems = []
     for name, own in model.component_types.items():
+        if "Regime" not in (own.xml or ""):
+            continue  # no regime to check: not parsed again (on every rank of every run)
         definition = type_definition(model, name, core_definitions())
         if definition is None:
             continue
