@@ -7,6 +7,12 @@ and nmlhub's flattening code; so the flattened components are kept in one file p
 named by a hash of it, and read back (a fresh copy for each use) on the next run. The file is
 written to a temporary file beside it and renamed, so ranks and runs writing at once never leave a
 half-written file; a file that cannot be read is ignored (the components are flattened again).
+
+Beside each pylems FatComponent the cache keeps nmlhub's translation of it (a plain
+``FlatComponent``): a run that finds every translation there never imports pylems's object model,
+whose import alone costs a tenth of a second on every rank (it imports ``xml.sax.saxutils``, hence
+``urllib.request`` and ``ssl``). So the key covers the translating code too (every module of
+``nmlhub/lems``, the units and the type system).
 """
 
 from __future__ import annotations
@@ -19,8 +25,15 @@ from typing import Any
 
 from ..atomic import write_bytes
 
-#: The files whose code decides what a flattened component holds (a change starts a new cache).
-_CODE = ("flatten.py", "flat_cache.py", "pylems_fallback.py", "regime_events.py")
+#: The modules outside ``nmlhub/lems`` whose code decides what a translated component holds.
+_OTHER_CODE = ("units.py", "model/typesystem.py")
+
+
+def _code_files() -> list[Path]:
+    """The files whose code decides what a flattened or translated component holds (a change
+    starts a new cache)."""
+    here = Path(__file__).resolve().parent
+    return sorted(here.glob("*.py")) + [here.parent / name for name in _OTHER_CODE]
 
 
 def cache_key(text: str, core: dict[str, bytes]) -> str:
@@ -28,9 +41,8 @@ def cache_key(text: str, core: dict[str, bytes]) -> str:
     import lems
 
     digest = hashlib.sha256()
-    here = Path(__file__).resolve().parent
     for part in ([sys.version.encode(), getattr(lems, "__version__", "?").encode()]
-                 + [(here / name).read_bytes() for name in _CODE]
+                 + [path.read_bytes() for path in _code_files()]
                  + [name.encode() + b"\0" + data for name, data in sorted(core.items())] + [text.encode()]):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()[:32]

@@ -9,7 +9,7 @@ import io
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from lxml import etree
 
@@ -154,6 +154,19 @@ class Flattener:
         if self._cache is not None:
             self._cache.put(component_id, fat)
         return fat
+
+    def translated(self, component_id: str, translate: Callable[[Any], Any]) -> Any:
+        """``translate`` of the component's FatComponent (nmlhub's plain form, read from the cache
+        when it holds it: a fresh copy each time; pylems is then neither run nor imported).
+        ``translate`` must depend only on what the cache's key covers (the model's LEMS text and
+        nmlhub's LEMS code), as ``Translator.translate`` does."""
+        key = f"translated:{component_id}"
+        if self._cache is not None and key in self._cache.entries:
+            return self._cache.get(key)
+        flat = translate(self.fatten(component_id))
+        if self._cache is not None:
+            self._cache.put(key, flat)
+        return flat
 
     def close(self) -> None:
         """Store what was flattened in the cache (if any)."""

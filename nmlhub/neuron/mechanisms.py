@@ -191,7 +191,7 @@ class _Generator:
         self._tails = _recorded_tails(self.recorded) if self.recorded is not None else frozenset()
 
     def _flat(self, component_id: str) -> FlatComponent:
-        return self.translator.translate(self.flattener.fatten(component_id))
+        return self.flattener.translated(component_id, self.translator.translate)
 
     def _refuse(self, comp_id: str, message: str) -> UnsupportedComponentError:
         record = self.model.components[comp_id]

@@ -20,6 +20,7 @@ from .layout import CellTable
 from .pairs import pair_environment, repeat_index
 from .selection import CellSelector
 from .values import POSITION_NAMES, RuleError, Value, parse_value
+from .distinct import intersect
 
 __all__ = ["KINDS", "ConnectivityRule", "ExpandedProjection", "Placement", "expand_rule", "pair_environment",
            "repeat_index"]
@@ -183,7 +184,7 @@ def expand_rule(rule: ConnectivityRule, cells: CellTable, seed: int,
     if budget is None:
         budget = ConnectionBudget(connection_limit())
     all_post_gids = rule.post.select(cells)
-    post_gids = all_post_gids if owned_posts is None else np.intersect1d(all_post_gids, owned_posts)
+    post_gids = all_post_gids if owned_posts is None else intersect(all_post_gids, owned_posts)
     candidates = Candidates(cells, seed, rule.pre.select(cells), post_gids, all_post_gids, owned_posts is not None)
     pre, post, listed = connector_class(rule.kind, rule.id).choose(rule, candidates, budget)
     order = np.argsort(post.astype(np.int64) * max(1, len(cells)) + pre, kind="stable")

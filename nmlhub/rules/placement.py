@@ -14,6 +14,7 @@ import numpy as np
 
 from ..model.segments import group_segments, path_lengths
 from .values import RuleError
+from .distinct import distinct
 
 
 @dataclass
@@ -140,7 +141,7 @@ def place(table: SegmentTable, placement, post_y: np.ndarray, network_height: fl
         return table.ids[np.minimum(k, len(table.ids) - 1)], u_fraction.astype(np.float32)
     segments = np.empty(len(post_y), dtype=np.int64)
     height = network_height if network_height > 0 else 1.0
-    for y in np.unique(post_y):
+    for y in distinct(post_y):
         rows = np.flatnonzero(post_y == y)
         w = weights * np.interp((y + table.mid_y) / height, xs, ys, left=0.0, right=0.0)
         if w.sum() <= 0:
@@ -155,7 +156,7 @@ def _place_on_map(table: SegmentTable, placement, post_y: np.ndarray, weights: n
                   u_segment: np.ndarray, u_fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Segments drawn with probability proportional to length times the 2D map's density."""
     segments = np.empty(len(post_y), dtype=np.int64)
-    for y in np.unique(post_y) if placement.fixed_soma_y is None else [None]:
+    for y in distinct(post_y) if placement.fixed_soma_y is None else [None]:
         rows = np.arange(len(post_y)) if y is None else np.flatnonzero(post_y == y)
         w = weights * map_density(placement, table, 0.0 if y is None else float(y))
         if w.sum() <= 0:

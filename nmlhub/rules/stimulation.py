@@ -22,6 +22,7 @@ from .selection import CellSelector
 from ..errors import UnitError
 from ..units import UnitRegistry
 from .values import POSITION_NAMES, RuleError, Value, parse_value
+from .distinct import distinct, intersect
 
 _POST_ONLY = frozenset(n for n in POSITION_NAMES if n.startswith("post_"))
 
@@ -113,14 +114,14 @@ def expand_stimulation(rule: StimulationRule, cells: CellTable, seed: int,
     if rule.cells is not None:
         gids = gids[np.isin(cells.index[gids], rule.cells)]
     if owned is not None:
-        gids = np.intersect1d(gids, owned)
+        gids = intersect(gids, owned)
     if rule.probability < 1.0:
         gids = gids[crng.uniforms(crng.key(seed, rule.id, "target"), gids) < rule.probability]
     env = pair_environment(cells, gids, gids, rule.weight.names())
     u = crng.uniforms(crng.key(seed, rule.id, "weight"), gids) if rule.weight.is_random else None
     weight = rule.weight.evaluate(env, len(gids), u)
     out = []
-    for k in np.unique(cells.population_index[gids]):
+    for k in distinct(cells.population_index[gids]):
         rows = np.flatnonzero(cells.population_index[gids] == k)
         population = cells.populations[k]
         segment, fraction = _locations(rule, cells, seed, gids[rows], (morphologies or {}).get(cells.component[k]))
