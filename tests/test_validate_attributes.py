@@ -140,3 +140,23 @@ def test_a_misspelt_parameter_of_a_used_component_is_invalid_as_jlems_refuses_it
         run = subprocess.run([str(JNML), path.name, "-nogui"], cwd=tmp_path, capture_output=True, text=True,
                              timeout=300)
         assert "no value supplied for parameter: rate" in run.stdout + run.stderr, run.stdout[-2000:]
+
+
+def test_the_schema_table_kept_in_the_cache_is_the_schema_s(tmp_path, monkeypatch):
+    """The attribute table read back from nmlhub's cache equals the schema's own; a damaged
+    cache file is read again from the schema."""
+    from pathlib import Path
+
+    import neuroml.nml
+
+    from nmlhub.model import schema_attributes as module
+
+    monkeypatch.setenv("NMLHUB_CACHE", str(tmp_path))
+    schema = Path(neuroml.nml.__file__).parent / module.SCHEMA_NAME
+    fresh = module._read_schema_attributes(schema.read_bytes(), str(schema))
+    first = module.schema_attributes.__wrapped__()
+    (kept,) = (tmp_path / "schema").glob("*.json")
+    second = module.schema_attributes.__wrapped__()
+    kept.write_text("{not json")
+    third = module.schema_attributes.__wrapped__()
+    assert len(fresh) > 100 and "cell" in fresh and first == fresh and second == fresh and third == fresh

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-from pathlib import Path
 from typing import Any, Iterator
 
 from lxml import etree
@@ -24,6 +23,7 @@ from ..xmlsafe import local_name, parse_xml_bytes, parse_xml_file
 from .include_attributes import include_problem
 from .model import Model
 from .records import Problem
+from .schema_attributes import SCHEMA_NAME, schema_attributes
 
 #: What each element of LEMS's own language takes (the LEMS 0.7 schema, and ``standalone``,
 #: ``simultaneous`` that jLEMS 0.14 reads too), by element name.
@@ -83,47 +83,6 @@ def core_definitions() -> dict[str, etree._Element]:
             if isinstance(element.tag, str) and local_name(element) == "ComponentType":
                 definitions[element.get("name", "")] = element
     return definitions
-
-
-_XS = "{http://www.w3.org/2001/XMLSchema}"
-#: The NeuroML schema nmlhub validates against (libNeuroML's newest).
-SCHEMA_NAME = "NeuroML_v2.3.1.xsd"
-
-
-@functools.lru_cache(maxsize=1)
-def schema_attributes() -> dict[str, frozenset[str]]:
-    """The attributes the NeuroML schema allows on each NeuroML element, by element name (the
-    union over the element's declarations): what NeuroML defines there, jLEMS read or not."""
-    import neuroml.nml
-
-    root = parse_xml_file(Path(neuroml.nml.__file__).parent / SCHEMA_NAME).getroot()
-    types = {t.get("name"): t for t in root.iter(_XS + "complexType") if t.get("name")}
-
-    def attributes(type_name: str | None, seen: frozenset[str] = frozenset()) -> set[str]:
-        name = (type_name or "").rpartition(":")[2]
-        if name not in types or name in seen:
-            return set()
-        found: set[str] = set()
-        for node in _outside_elements(types[name]):
-            if node.tag == _XS + "attribute" and node.get("name"):
-                found.add(node.get("name"))
-            elif node.tag in (_XS + "extension", _XS + "restriction"):
-                found |= attributes(node.get("base"), seen | {name})
-        return found
-
-    table: dict[str, set[str]] = {}
-    for element in root.iter(_XS + "element"):
-        if element.get("name") and element.get("type"):
-            table.setdefault(element.get("name"), set()).update(attributes(element.get("type")))
-    return {name: frozenset(names) for name, names in table.items()}
-
-
-def _outside_elements(node: etree._Element) -> Iterator[etree._Element]:
-    """The descendants of a schema type, without those of the elements it declares."""
-    for child in node:
-        if isinstance(child.tag, str) and child.tag != _XS + "element":
-            yield child
-            yield from _outside_elements(child)
 
 
 class _Types:
