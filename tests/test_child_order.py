@@ -69,3 +69,21 @@ def test_validate_warns_where_a_childs_condition_sets_what_the_derivative_reads(
     assert [line for line in found if "one step behind" in line] == [
         line for line in found if WARNING in line] and len([line for line in found if WARNING in line]) == 1
     assert not [line for line in found if ": error:" in line]
+
+
+def test_equations_read_the_clock_of_the_steps_end(tmp_path):
+    """LEMS_clock_reads.xml: jLEMS sets t to the end of the step before a component's step, so
+    J' = t / SEC^2 gives J(1) = dt * dt, and a recorded derived tt = t / SEC shows t of its sample,
+    in a cell and in its child alike; nmlhub's equations read the step's start (J a step behind,
+    tt a sample late) outside inputs."""
+    jlems = np.loadtxt(DATA / "reference" / "clock_reads.dat")
+    dt = 2.5e-5
+    assert jlems[1, 1] == pytest.approx(dt * dt, rel=1e-7) and np.allclose(jlems[:, 3], jlems[:, 0], rtol=1e-7)
+    run = subprocess.run([sys.executable, "-m", "nmlhub", "run", str(DATA / "LEMS_clock_reads.xml"), "--outdir",
+                          str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    ours = np.loadtxt(tmp_path / "clock_reads.dat")
+    assert ours.shape == jlems.shape
+    for k, name in enumerate(["t", "J", "K", "tt", "W"]):
+        differ = np.flatnonzero(np.abs(ours[:, k] - jlems[:, k]) > 1e-7 * np.max(np.abs(jlems[:, k])))
+        assert differ.size == 0, f"{name}: {differ.size} samples differ, first at sample {differ[:1]}"

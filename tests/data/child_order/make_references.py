@@ -13,7 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 #: LEMS file -> the output file jLEMS writes for it.
-MODELS = {"LEMS_child_order.xml": "child_order.dat"}
+MODELS = {"LEMS_child_order.xml": "child_order.dat", "LEMS_clock_reads.xml": "clock_reads.dat"}
 
 
 def main() -> None:
