@@ -8,7 +8,7 @@ import re
 
 from . import expr as ex
 from .flatten import TranslationError
-from .nmodl_names import (CALCIUM_POOLS, INPUT_UNITS, SUPPLIED, TEND, TINPUT, TLEMS, TSTEP, VINIT, VSTEP, safe_name,
+from .nmodl_names import (CALCIUM_POOLS, INPUT_UNITS, SUPPLIED, TEND, TINPUT, TLEMS, VINIT, VSTEP, safe_name,
                           safe_names)
 from .nmodl_roles import ROLES
 from .translate import Condition, FlatComponent
