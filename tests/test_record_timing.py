@@ -34,9 +34,11 @@ COLUMNS = ["t", "v0", "i0", "v1", "i1", "v2", "i2", "v3", "i3", "v4", "i4", "v5"
            "cx", "xs", "s", "ss", "d", "ds", "y", "mix", "wtsince", "wx", "n"]
 #: columns nmlhub does not give at jLEMS's samples, said in event_timing.md "record_timing": the
 #: child's derived d (jLEMS: of the step's start) and what reads it or the parent's y (which
-#: jLEMS integrates from the child's state of the step's end); 'mix' is warned of
+#: jLEMS integrates from the child's level as its condition left it in the step: the x it also
+#: reads is jLEMS's since session 16, tests/test_child_order.py); 'mix' and y are warned of
 LEFT = {"d", "ds", "y", "mix"}
 WARNED = "'mix' is recorded one sample later"
+Y_WARNED = "LEMS_record_timing.xml:91: <TimeDerivative>: warning: 'y' is one step behind jLEMS"
 TRANSITION = ("LEMS_record_timing.xml:112: <Transition>: warning: <Transition regime='down'> in an "
               "<OnCondition> of a Dynamics with regimes is never performed by jLEMS")
 
@@ -87,7 +89,8 @@ def test_every_column_shows_at_jlems_sample(tmp_path, ranks):
         # clamp's current of the first step: reset_samples.with_initial_sample)
         differ = _differ(ours[:, k], jlems[:, k], name)
         assert differ.size == 0, f"{name}: {differ.size} samples differ, first at sample {differ[:1]}"
-    assert WARNED in run.stderr and "'ss'" not in run.stderr and "'tick_d'" not in run.stderr
+    assert WARNED in run.stderr and "'ss' is recorded" not in run.stderr and "'tick_d'" not in run.stderr
+    assert Y_WARNED in run.stderr
     assert TRANSITION in run.stderr
 
 

@@ -12,7 +12,7 @@ from .nmodl_conductance import IMPLICIT_SHARE_TEXT, chain, derivative_name
 from .nmodl_lead import LEAD_STEP, LeadPrinter
 from .nmodl_lean import local_candidates
 from .nmodl_names import (AHEAD, CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, INPUT_SUM, INPUT_UNITS, ION_VALENCE,
-                          MIDSTEP, NLEMS, NMODL_LINE_LIMIT, REGIME, TINPUT, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
+                          MIDSTEP, NLEMS, NMODL_LINE_LIMIT, REGIME, TEND, TINPUT, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
                           WHOLE_CONDUCTANCE,
                           safe_name, transfer_buffer, watch_value)
 from .shorten import Shortener, fitting_chunks, local_lines
@@ -73,6 +73,9 @@ class Printer(LeadPrinter):
         text = "\n".join(line for line in lines if line is not None) + "\n"
         if text.count(TSTEP) == 3:  # declared and kept up to date, but read by nothing
             text = text.replace(f"    {TSTEP} = floor(t/dt + 0.25) * dt\n", "").replace(f"    {TSTEP} = t\n", "")
+        if text.count(TEND) == 3:
+            text = text.replace(f"    {TEND}\n", "", 1).replace(f"    {TEND} = floor(t/dt + 0.75) * dt\n", "")
+            text = text.replace(f"    {TEND} = t\n", "")
         return text
 
     def _plan(self) -> _Plan:
@@ -178,7 +181,7 @@ class Printer(LeadPrinter):
         lines = [f"    {VHOLD}", f"    {VINIT}"] if self.role.membrane else []
         if self.uses_v:
             lines.append(f"    {VSTEP}")
-        lines.append(f"    {TSTEP}")
+        lines += [f"    {TSTEP}", f"    {TEND}"]
         if self.event_clock:
             lines += [f"    {TLEMS}", f"    {NLEMS}", f"    {DTLEMS}"]
         if self.clock_in_equations:
@@ -208,7 +211,7 @@ class Printer(LeadPrinter):
             lines.append(f"    {REGIME} = {self.regime_index.get(f.initial_regime, 1)}")
         if self.uses_v:
             lines.append(f"    {VSTEP} = v")
-        lines.append(f"    {TSTEP} = t")
+        lines += [f"    {TSTEP} = t", f"    {TEND} = t"]
         if self.event_clock:
             lines += [f"    {TLEMS} = 0", f"    {NLEMS} = 0", f"    {DTLEMS} = dt * 0.001"]
         if self.clock_in_equations:
@@ -281,7 +284,8 @@ class Printer(LeadPrinter):
 
     def _step_start(self) -> list[str]:
         """Statements taking the start-of-step time (and v, and jLEMS's clock)."""
-        step_start = [f"    {TSTEP} = floor(t/dt + 0.25) * dt"] + ([f"    {VSTEP} = v"] if self.uses_v else [])
+        # (the step's end: NEURON evaluates step n's currents at t = (n - 1/2) dt, finitialize at 0)
+        step_start = [f"    {TSTEP} = floor(t/dt + 0.25) * dt", f"    {TEND} = floor(t/dt + 0.75) * dt"] + ([f"    {VSTEP} = v"] if self.uses_v else [])
         if self.event_clock:
             # jLEMS adds its step to its time once per step (in s); conditions tested at the end of
             # this step, and events acted on at the start of the next, see its time then.

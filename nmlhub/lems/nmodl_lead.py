@@ -29,6 +29,7 @@ import logging
 
 from . import expr as ex
 from . import nmodl_events
+from .child_order import after_children, stages
 from .nmodl_conditions import REGIME_NAME, scalar_tree
 from .nmodl_events import EventPrinter, tested_at_each_step
 from .nmodl_names import REGIME
@@ -68,11 +69,6 @@ def on_the_clock(flat: FlatComponent, condition: Condition) -> bool:
             and all(ex.names(value) <= allowed | {"v"} for value in values))
 
 
-def _below(scope: str, owner: str) -> bool:
-    """Whether the scope ``scope`` lies inside (is a descendant of) the scope ``owner``."""
-    return scope != owner and scope.startswith(owner)
-
-
 def children_read(flat: FlatComponent, current: str) -> tuple[list[str], list[str]]:
     """What a derived current reads of its component's children (a compoundInput's sum of its
     children's currents). jLEMS advances the children before their parent, so a parent's derived
@@ -80,18 +76,8 @@ def children_read(flat: FlatComponent, current: str) -> tuple[list[str], list[st
     child's derived variable as the child computed it at the start of its step. Returns the
     children's states read so (through the derived variables the current reads) and those derived
     variables of the parents, in the order they are computed: both empty for any other current."""
-    owners = flat.owners
     derived = dict(flat.derived)
-    fresh: list[str] = []
-    states: list[str] = []
-    for name, value in flat.derived:  # in the order they read each other
-        owner = owners.get(name, "")
-        read = ex.names(value)
-        upward = [s for s in read if s in flat.states and _below(owners.get(s, ""), owner)]
-        via = [d for d in read if d in fresh and (owners.get(d, "") == owner or _below(owners.get(d, ""), owner))]
-        if upward or via:
-            fresh.append(name)
-            states += [s for s in upward if s not in states]
+    fresh, states = after_children(flat)
     needed = [d for d in fresh if d in _read_by(current, derived)]
     read = set().union(*(ex.names(derived[d]) for d in needed))
     return [s for s in states if s in read], needed
@@ -183,18 +169,24 @@ class LeadPrinter(EventPrinter):
 
     def _euler_lines(self, states: list[str]) -> tuple[list[str], list[str]]:
         """Explicit Euler written out: every derivative from the start-of-step values, then every
-        update. The LOCAL names and the statements."""
-        deltas = [f"d{k}_nml" for k in range(len(states))]
+        update; in stages, children first, where a parent's derivative reads its children's new
+        states (nmlhub.lems.child_order). The LOCAL names and the statements."""
+        deltas = {s: f"d{k}_nml" for k, s in enumerate(states)}
         shortener = Shortener(self.rename, "tmpd")
+        derived = dict(self.flat.derived)
         updates = []
-        for s, d in zip(states, deltas):
-            line = f"    {d} = ({self._derivative(s)}) * 0.001"
-            if len(line) > MAX_LINE and set(self._regimes_of(s)) == {None}:
-                updates += shortener.assignment(d, ex.BinOp("*", self.flat.time_derivatives[None][s], ex.Num(0.001)))
-            else:
-                updates.append(line)
-        updates += [f"    {self.names[s]} = {self.names[s]} + dt * {d}" for s, d in zip(states, deltas)]
-        return deltas + shortener.temporaries, updates
+        for again, group in stages(self.flat, states) or [([], states)]:
+            for name in again:  # jLEMS's parent computes them after its children's step
+                updates += shortener.assignment(self.names[name], derived[name])
+            for s in group:
+                line = f"    {deltas[s]} = ({self._derivative(s)}) * 0.001"
+                if len(line) > MAX_LINE and set(self._regimes_of(s)) == {None}:
+                    updates += shortener.assignment(deltas[s], ex.BinOp("*", self.flat.time_derivatives[None][s],
+                                                                        ex.Num(0.001)))
+                else:
+                    updates.append(line)
+            updates += [f"    {self.names[s]} = {self.names[s]} + dt * {deltas[s]}" for s in group]
+        return list(deltas.values()) + shortener.temporaries, updates
 
     def _lead_procedure(self, states: list[str]) -> list[str]:
         """The step's own dynamics: derived values at the start of the step, the Euler step of

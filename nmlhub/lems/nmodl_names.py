@@ -46,6 +46,7 @@ VHOLD = "vhold_nml"
 VINIT = "vinit_nml"
 VSTEP = "vstep_nml"
 TSTEP = "tstep_nml"
+TEND = "tend_nml"  # the time (ms) at the end of this step, which jLEMS's equations read
 TLEMS = "tlems_nml"  # jLEMS's time at this step (s), accumulated as jLEMS does (nmlhub.neuron.eventgrid)
 NLEMS = "nlems_nml"  # the step TLEMS belongs to
 DTLEMS = "dtlems_nml"  # the step in seconds (a variable: dt * 0.001 + t could be fused, rounding otherwise)

@@ -8,7 +8,7 @@ import re
 
 from . import expr as ex
 from .flatten import TranslationError
-from .nmodl_names import (CALCIUM_POOLS, INPUT_UNITS, SUPPLIED, TINPUT, TLEMS, TSTEP, VINIT, VSTEP, safe_name,
+from .nmodl_names import (CALCIUM_POOLS, INPUT_UNITS, SUPPLIED, TEND, TINPUT, TLEMS, VINIT, VSTEP, safe_name,
                           safe_names)
 from .nmodl_roles import ROLES
 from .translate import Condition, FlatComponent
@@ -142,14 +142,15 @@ class Scope:
     def rename(self, name: str) -> str:
         """How a flat LEMS name is written in NMODL where the printer is."""
         if name == "t":
-            # Equations and level conditions see the time at the start of the step, on the step
-            # grid (NEURON evaluates currents at t + dt/2), as jLEMS does; event handlers see the
-            # event's time.
+            # Equations and level conditions see the time at the end of the step, on the step
+            # grid (NEURON evaluates currents at t + dt/2), as jLEMS does (it sets t before a
+            # component's step: tests/data/child_order/LEMS_clock_reads.xml); event handlers see
+            # the event's time.
             if self.in_event:
                 return TLEMS if self.event_clock else "(t*0.001)"
             if self.clock_in_equations:
                 return TINPUT
-            return f"({TSTEP}*0.001)"
+            return f"({TEND}*0.001)"
         if name == "v" and self.membrane_v and self.initializing:
             return f"({VINIT}*0.001)"
         if name == "v" and self.uses_v and not self.own_v:

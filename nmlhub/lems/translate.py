@@ -487,11 +487,14 @@ class Translator:
 
     def _members(self, collection: str, fc: Any, child_scopes: list) -> list:
         definition = next((c for c in fc.children if c.name == collection), None)
+        # a component filling a single <Child> of the type is that child, not a member of a
+        # <Children> collection of the same type (jLEMS: tests/data/child_order)
+        singles = {c.name for c in fc.children if not getattr(c, "multiple", False)}
         out = []
         for child, child_scope in child_scopes:
             if child.id == collection or collection in child_scope.aliases:
                 out.append((child, child_scope))
-            elif (definition is not None and getattr(definition, "multiple", False)
+            elif (definition is not None and getattr(definition, "multiple", False) and child.id not in singles
                   and definition.type in self.type_chain(child.type)):
                 out.append((child, child_scope))
         return out

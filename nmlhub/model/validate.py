@@ -12,6 +12,7 @@ from lxml import etree
 from ..errors import NmlhubError
 from ..xmlsafe import local_name, parse_xml_file
 from .checks import check_model
+from .child_condition_reads import late_child_condition_warnings
 from .derived_order import derived_order_warnings
 from .dynamics_refusals import dynamics_refusal_warnings
 from .ignored_attributes import SCHEMA_NAME, ignored_attribute_problems
@@ -117,6 +118,7 @@ def validate(path: str | Path, extra_checks: Sequence[Callable[[Model], list[Pro
     problems.extend(_not_reported_yet(ignored_attribute_problems(model), problems))
     problems.extend(derived_order_warnings(model))
     problems.extend(dynamics_refusal_warnings(model))
+    problems.extend(late_child_condition_warnings(model))
     problems.extend(renamed_exposure_warnings(model))
     problems.extend(stray_child_problems(model))
     problems.extend(check_model(model))

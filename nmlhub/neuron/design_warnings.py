@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model.attachments import attachment_warnings
+from ..model.child_condition_reads import late_child_condition_warnings
 from ..model.dynamics_refusals import dynamics_refusal_warnings
 from ..model.ignored_attributes import ignored_attribute_warnings, reread_trees
 from ..model.include_attributes import neuroml_include_warnings
@@ -25,6 +26,7 @@ def design_warnings(model: Any, network: Any, mechanisms: Any) -> list[str]:
             *neuroml_include_warnings(model),
             *attachment_warnings(model),
             *dynamics_refusal_warnings(model),
+            *late_child_condition_warnings(model),
             *renamed_exposure_warnings(model),
             *stray_child_warnings(model, trees),
             *default_temperature_warnings(model, network, mechanisms),
