@@ -66,3 +66,29 @@ def test_a_new_survey_keeps_the_hand_written_reasons_of_omv_known(tmp_path):
     assert written["M/.test.omt::a"] == "proven (docs/conformance.md, Tolerance 0)"
     assert written["M/.test.omt::b"] == omv_survey.cause(dict(row, experiment="b", status="fail"))
     assert "M/.test.omt::c" not in written
+
+
+def test_the_survey_names_the_section_proving_each_cause_and_marks_the_others_unproven(tmp_path, monkeypatch):
+    import json
+
+    import omv_proofs
+    import omv_survey
+
+    known = tmp_path / "omv_known.json"
+    known.write_text(json.dumps({
+        "M/.test.omt::a": "24 spikes, 0.5 ms late (docs/conformance.md, ACnet2 MediumNet (Pyramidal0, Pyramidal1))",
+        "M/.test.omt::b": "spike count differs (docs/conformance.md, A section nobody wrote)"}))
+    monkeypatch.setattr(omv_proofs, "KNOWN", known)
+    corpus = omv_survey.CORPUS.resolve()
+    row = dict(omt=str(corpus / "M" / ".test.omt"), target=str(corpus / "M" / "absent.xml"),
+               engine="jNeuroML_NEURON", status="fail",
+               detail="24 spikes, largest relative difference 0.00121 (spike 23: 472.22, expected 471.65), "
+                      "tolerance 4.24043e-05")
+    rows = [dict(row, experiment=name) for name in "abc"]
+    page = omv_survey.markdown(rows, omv_survey.summarize(rows))
+    section = ('docs/conformance.md, "ACnet2 MediumNet (Pyramidal0, Pyramidal1): the export\'s step error, '
+               'spread by the network"')
+    assert f"| a | fail | {section} |" in page
+    assert "| b | fail | unproven (its message: spike times beyond the tolerance) |" in page
+    assert "| c | fail | unproven (its message: spike times beyond the tolerance) |" in page
+    assert f"     1  {section}" in page and "     2  unproven (its message: spike times beyond the tolerance)" in page

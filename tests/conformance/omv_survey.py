@@ -22,6 +22,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import omv_proofs
+
 CORPUS = Path(os.environ.get("NMLHUB_CORPUS", Path(__file__).resolve().parents[3] / "shared" / "corpus")) / "osb"
 
 #: (pattern on the detail, cause) for experiments that could not be checked or whose run failed
@@ -123,30 +125,49 @@ def merge(files: list[Path], cwd: Path = Path.cwd()) -> list[dict]:
 
 
 def _relative(path: str) -> str:
-    return str(Path(path).relative_to(CORPUS.resolve()))
+    try:
+        return str(Path(path).relative_to(CORPUS.resolve()))
+    except ValueError:
+        return path
 
 
 def markdown(rows: list[dict], summary: list[str], note: str = "") -> str:
-    """The survey as a page: the counts, then one row per experiment that was checked."""
+    """The survey as a page: the counts, then one row per experiment that was checked, each that
+    does not pass with the section proving its cause."""
+    known, titles = omv_proofs.read_known(), omv_proofs.titles()
     lines = ["# OMV tests of the OSB corpus run with nmlhub", "",
              "Written by `tests/conformance/omv_survey.py` from `nmlhub omv ../shared/corpus/osb` "
-             "(see README, \"Checking a model with OMV tests\"). Causes are classified from each "
-             "result's message and model; those that name docs/conformance.md are proved there with the "
-             "smallest model that shows them, the others are what was observed.", "",
+             "(see README, \"Checking a model with OMV tests\"). The cause of each experiment that does "
+             "not pass is the section of docs/conformance.md that proves it on the smallest model that "
+             "shows it, named by the experiment's reason in tests/omv_known.json (the table kept with "
+             "the proofs' sources, tests/conformance/omv_proofs.py); an experiment with no such section "
+             "is marked `unproven`, with what its message alone says.", "",
              *([note, ""] if note else []), "```", *summary, "```", "",
              "| .omt | engine | experiment | result | cause | detail |", "|---|---|---|---|---|---|"]
     for r in rows:
         if r["status"] == "skipped":
             continue
         detail = r["detail"].replace("|", "/").replace(str(CORPUS.resolve()) + "/", "")[:300]
-        why = "" if r["status"] == "pass" else cause(r)
+        why = "" if r["status"] == "pass" else explained(r, known, titles)
         lines.append(f"| `{_relative(r['omt'])}` | {r['engine']} | {r['experiment']} | {r['status']} | "
                      f"{why} | {detail} |")
     return "\n".join(lines) + "\n"
 
 
+def explained(row: dict, known: dict[str, str], titles: list[str]) -> str:
+    """Why an experiment does not pass: the section proving it (from its reason in the table
+    ``known``), else ``unproven`` and the classification of its message."""
+    omt = _relative(row["omt"])
+    title = omv_proofs.proven_cause(omt, row["experiment"], known, titles)
+    if title is None:
+        return f"unproven (its message: {cause(row)})"
+    return f"docs/conformance.md, \"{title if len(title) <= 90 else title[:89] + '…'}\""
+
+
 def summarize(rows: list[dict]) -> list[str]:
-    """The survey's counts: .omt files, targets tried and run, experiments passed, causes."""
+    """The survey's counts: .omt files, targets tried and run, experiments passed, and those that
+    do not pass by the section proving their cause."""
+    known, titles = omv_proofs.read_known(), omv_proofs.titles()
     checked = [r for r in rows if r["status"] != "skipped"]
     omts = {r["omt"] for r in rows}
     no_reference = [r for r in checked if "is not there" in r["detail"]]
@@ -161,7 +182,7 @@ def summarize(rows: list[dict]) -> list[str]:
         f"validation tests: {sum(r['experiment'] == 'validate' for r in counted)}",
         f"experiments: {passed} passed of {len(counted)} (+{len(no_reference)} whose .mep the snapshot lacks)",
         *(f"  {count:4d}  {words}" for words, count in
-          Counter(cause(r) for r in counted if r["status"] != "pass").most_common())]
+          Counter(explained(r, known, titles) for r in counted if r["status"] != "pass").most_common())]
 
 
 def main() -> None:

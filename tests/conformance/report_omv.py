@@ -6,17 +6,15 @@ its cause from tests/omv_known.json.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import omv_proofs
 import omv_survey
 
-HERE = Path(__file__).resolve().parent
-KNOWN = HERE.parent / "omv_known.json"
-SOURCES = ("numerical_schemes.md", "event_timing.md", "osb_causes.md")
+KNOWN = omv_proofs.KNOWN
 
 
 def _relative(path: str, corpus: Path) -> str:
@@ -99,29 +97,14 @@ def section(data: dict) -> list[str]:
     return lines
 
 
-def _normal(text: str) -> str:
-    return re.sub(r"[`'\"*]", "", text).strip().lower()
-
-
 def anchors() -> list[str]:
     """The titles (headings and bold paragraph labels) of the hand-written proofs."""
-    found = []
-    for name in SOURCES:
-        text = (HERE / name).read_text()
-        found += re.findall(r"^#{2,4} (.+)$", text, flags=re.M)
-        found += re.findall(r"\*\*(.+?)\*\*", text, flags=re.S)
-    return [_normal(a.replace("\n", " ")) for a in found]
+    return omv_proofs.anchors()
 
 
 def points_to_proof(reason: str, titles: list[str]) -> bool:
     """Whether a reason names a section of the proofs (``docs/conformance.md, TITLE``)."""
-    for where in re.finditer(r"(?:docs/conformance\.md|osb_causes\.md)[,:]?([^;]*)", reason):
-        pointer = _normal(where.group(1)).rstrip(")").strip(" ,")
-        lead = pointer.split(":")[0].strip()
-        if len(lead) >= 4 and any(title.startswith(lead) or pointer.startswith(title.split(":")[0].strip())
-                                  for title in titles):
-            return True
-    return False
+    return omv_proofs.proof_section(reason, titles) is not None
 
 
 def _unproven_lines(data: dict) -> list[str]:
