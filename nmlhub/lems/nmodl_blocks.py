@@ -11,7 +11,7 @@ from .flatten import TranslationError
 from .nmodl_conductance import IMPLICIT_SHARE_TEXT, chain, derivative_name
 from .nmodl_lead import LEAD_STEP, LeadPrinter
 from .nmodl_lean import local_candidates
-from .nmodl_names import (AHEAD, CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, INPUT_SUM, INPUT_UNITS, ION_VALENCE,
+from .nmodl_names import (AHEAD, CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, INPUT_HELD, INPUT_SUM, INPUT_UNITS, ION_VALENCE,
                           MIDSTEP, NLEMS, NMODL_LINE_LIMIT, REGIME, TINPUT, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
                           WHOLE_CONDUCTANCE,
                           safe_name, transfer_buffer, watch_value)
@@ -187,8 +187,10 @@ class Printer(LeadPrinter):
         lines += [f"    {transfer_buffer(p)}" for p in self.pointers.values()]
         if self._once:
             lines.append(f"    {CONDUCTANCE_HINT}")
-        if self.senses_input:
+        if self.measures_input:
             lines.append(f"    {INPUT_SUM}")
+        if self.measures_input and not self.senses_input:
+            lines.append(f"    {INPUT_HELD}")
         return lines + ["}"]
 
     def _state_block(self, plan: _Plan) -> list[str]:
@@ -215,7 +217,7 @@ class Printer(LeadPrinter):
             lines.append(f"    {TINPUT} = 0")
         if self._once:
             lines.append(f"    {CONDUCTANCE_HINT} = 0")
-        if self.senses_input:
+        if self.measures_input:
             lines.append(f"    {INPUT_SUM} = 0")
         if plan.lead_states is not None:
             lines.append(f"    {LEAD_STEP} = 0")
@@ -316,7 +318,7 @@ class Printer(LeadPrinter):
             return []
         lines = [] if once else ["", "BEFORE BREAKPOINT {"] + self._step_start() + ["}"]
         derived_states = self._derived_states(plan)
-        solved = bool(derived_states) or self.senses_input or bool(f.regime_derived)
+        solved = bool(derived_states) or self.measures_input or bool(f.regime_derived)
         lines += ["", "BREAKPOINT {"]
         if once:
             current_ion = f" USEION {self.ion}" if self.role.current == "density" and self.ion else ""
@@ -332,7 +334,7 @@ class Printer(LeadPrinter):
             # The section follows the cell's own v (a DerivedVariable, as Pinsky-Rinzel's v = Vs):
             # its synapses read the section's v, and jLEMS gives them the cell's.
             lines.append(f"    {VHOLD} = {self.names['v']} * 1000")
-        lines += ["    " + s for s in self._current()]
+        lines += self._current_lines()
         if once and self._implicit_in_v() is not None:
             lines.append("    conductance_nml()")
         lines.append("}")
@@ -384,7 +386,7 @@ class Printer(LeadPrinter):
         shortener = Shortener(self.rename)
         derived_lines = []
         for n, value in f.derived:
-            if n in f.external and self.senses_input:
+            if n in f.external and self.measures_input:
                 derived_lines.append(f"    {self.names[n]} = {INPUT_SUM} * {INPUT_UNITS[f.external[n]]}")
             elif n in f.external:
                 derived_lines.append(f"    {self.names[n]} = 0 : supplied by NEURON (synapses on the section)")
@@ -393,13 +395,28 @@ class Printer(LeadPrinter):
         local = [self.names[n] for n, _ in f.derived if self.names[n] in self.local_derived]
         return lines + local_lines(local + shortener.temporaries) + derived_lines + ["}", ""]
 
+    def _current_lines(self) -> list[str]:
+        """The current NEURON sees. A cell that measures its input sum but has a membrane dv/dt
+        gets the sum from NEURON's membrane: its own current is computed with the sum 0, and
+        its derived values with the measured sum again afterwards."""
+        current = ["    " + s for s in self._current()]
+        if not self.measures_input or self.senses_input:
+            return current
+        return ([f"    {INPUT_HELD} = {INPUT_SUM}", f"    {INPUT_SUM} = 0", "    rates_nml()"] + current
+                + [f"    {INPUT_SUM} = {INPUT_HELD}", "    rates_nml()"])
+
     def _input_sum(self) -> list[str]:
         """The current the attached inputs injected during this step (nA), measured after NEURON
-        solved the section: what changed its charge, plus what the cell's own holding current
-        (linear in v, so taken at the new v, as NEURON's implicit step does) took away."""
-        if not self.senses_input:
+        solved the section: what changed its charge, plus what the cell's own current took away
+        (a holding current, linear in v, taken at the new v as NEURON's implicit step does; a
+        dv/dt's current, from the start of the step, computed again with the sum 0)."""
+        if not self.measures_input:
             return []
-        return [f"    {INPUT_SUM} = {CSEC} * (v - {VSTEP}) / dt + 1000 * {CSEC} / dt * (v - {VHOLD})"]
+        if self.senses_input:
+            return [f"    {INPUT_SUM} = {CSEC} * (v - {VSTEP}) / dt + 1000 * {CSEC} / dt * (v - {VHOLD})"]
+        own = self._current()[0].split(" = ", 1)[1]
+        return [f"    {INPUT_SUM} = 0", "    rates_nml()", f"    {INPUT_SUM} = {CSEC} * (v - {VSTEP}) / dt + {own}",
+                "    rates_nml()"]
 
     def _rates_and_levels(self, level: list[Condition]) -> list[str]:
         lines = ["    rates_nml()"]
