@@ -5,7 +5,11 @@ membrane through NEURON and gave the mechanism 0 for it (session 15 refused such
 cell's mechanism measures the sum from the change of v over each step (nmlhub.lems.nmodl_blocks,
 `_input_sum`), and a cell whose conditions change what another's test reads has its conditions
 tested in turn at each step, in the file's order, as jLEMS does (nmlhub.lems.nmodl_events,
-`_tested_in_turn`). References: jLEMS's outputs, stored by
+`_tested_in_turn`). The sum is 0 within the rounding of its terms (jLEMS adds exact zeros: an
+`iSyn .gt. 0` test must not fire between inputs). NeuroMLlite's `impulseSynapse`, whose current
+`i = PAMPERE * impulse` is derived from a state its own condition sets back to 0 the step after an
+event, gives its current before that condition acts, as jLEMS (nmlhub.lems.nmodl_blocks,
+`_current_before_levels`). References: jLEMS's outputs, stored by
 tests/data/outside_corpus/networks/make_references_s15.py."""
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ def _nmlhub(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nmlhub", *args], capture_output=True, text=True, timeout=600)
 
 
-def _run_and_compare(tmp_path: Path, lems: str, output: str, *options: str) -> None:
-    """Every column of nmlhub's output equals jLEMS's within jLEMS's printed digits."""
+def _run_and_compare(tmp_path: Path, lems: str, output: str, *options: str) -> str:
+    """Every column of nmlhub's output equals jLEMS's within jLEMS's printed digits; the run's
+    standard output."""
     run = _nmlhub("run", str(DATA / lems), "--outdir", str(tmp_path), *options)
     assert run.returncode == 0, run.stderr
     jlems = np.loadtxt(DATA / "reference" / output)
@@ -40,6 +45,7 @@ def _run_and_compare(tmp_path: Path, lems: str, output: str, *options: str) -> N
         scale = np.max(np.abs(jlems[:, column]))
         np.testing.assert_allclose(ours[:, column], jlems[:, column], rtol=0, atol=1e-6 * scale,
                                    err_msg=f"{output} column {column}")
+    return run.stdout
 
 
 def test_jlems_reads_the_sum_in_the_condition():
@@ -59,6 +65,14 @@ def test_two_synapse_types_and_a_derivative_reading_the_sum_on_two_ranks(tmp_pat
     sum), and a cell integrating the sum into a second state through a derived variable, which it
     also records: v, iSyn, w and the derived variable as jLEMS's, on 2 ranks."""
     _run_and_compare(tmp_path, "LEMS_input_sum_uses.xml", "input_sum_uses.dat", "-n", "2")
+
+
+def test_an_impulse_synapse_drives_the_cell_for_one_step(tmp_path):
+    """Two intFire1Cells under NeuroMLlite's impulseSynapse (three events each): v jumps by
+    0.3 and 0.4 mV per event and the synapse's recorded i shows the impulse at the event's sample,
+    as jLEMS's; 9 spikes (3 sent, one jump per event and cell), none from rounding between them."""
+    out = _run_and_compare(tmp_path, "LEMS_impulse_synapse.xml", "impulse_synapse.dat")
+    assert "3 cells on 1 rank(s), 9 spikes" in out, out
 
 
 def _cell(*externals: str) -> FlatComponent:

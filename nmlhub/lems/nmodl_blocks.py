@@ -329,12 +329,13 @@ class Printer(LeadPrinter):
             lines.append("    SOLVE kinetic_nml METHOD sparse")
         if once:
             lines += self._step_start()
-        lines += self._rates_and_levels(plan.level) if plan.lead_states is None else self._lead_call()
+        early = self._current_before_levels(plan.level) if plan.lead_states is None else False
+        lines += self._rates_and_levels(plan.level, early) if plan.lead_states is None else self._lead_call()
         if self.role.membrane and self.own_v:
             # The section follows the cell's own v (a DerivedVariable, as Pinsky-Rinzel's v = Vs):
             # its synapses read the section's v, and jLEMS gives them the cell's.
             lines.append(f"    {VHOLD} = {self.names['v']} * 1000")
-        lines += self._current_lines()
+        lines += [] if early else self._current_lines()
         if once and self._implicit_in_v() is not None:
             lines.append("    conductance_nml()")
         lines.append("}")
@@ -415,17 +416,45 @@ class Printer(LeadPrinter):
         if self.senses_input:
             return [f"    {INPUT_SUM} = {CSEC} * (v - {VSTEP}) / dt + 1000 * {CSEC} / dt * (v - {VHOLD})"]
         own = self._current()[0].split(" = ", 1)[1]
-        return [f"    {INPUT_SUM} = 0", "    rates_nml()", f"    {INPUT_SUM} = {CSEC} * (v - {VSTEP}) / dt + {own}",
-                "    rates_nml()"]
+        # Within the rounding of its terms the sum is 0, as jLEMS adds exact zeros (an iSyn > 0
+        # test must not fire on rounding between inputs).
+        return [f"    {INPUT_SUM} = 0", "    rates_nml()", f"    {INPUT_HELD} = {own}",
+                f"    {INPUT_SUM} = {CSEC} * (v - {VSTEP}) / dt + {INPUT_HELD}",
+                f"    if (fabs({INPUT_SUM}) < 1e-12 * ({CSEC} * (fabs(v) + fabs({VSTEP})) / dt + fabs({INPUT_HELD}))) {{",
+                f"        {INPUT_SUM} = 0", "    }", "    rates_nml()"]
 
-    def _rates_and_levels(self, level: list[Condition]) -> list[str]:
-        lines = ["    rates_nml()"]
+    def _current_before_levels(self, level: list[Condition]) -> bool:
+        """Whether an input's current is taken before its conditions tested at each step act:
+        it is a derived variable reading what they set. jLEMS computes a component's derived
+        values before testing its conditions, and its cell reads them so (an impulseSynapse's
+        ``i = PAMPERE * impulse`` the step its condition sets impulse back to 0); a current that
+        is a state the conditions set (a pulseGenerator's i) is read after them, and so is one
+        reading states a child's conditions set (its child is advanced first)."""
+        if not (level and self.role.injected):
+            return False
+        exposed = "i" if "i" in self.flat.exposures else "I"
+        derived = dict(self.flat.derived)
+        if exposed not in derived:
+            return False
+        read, pending = set(), [exposed]
+        while pending:
+            name = pending.pop()
+            if name not in read:
+                read.add(name)
+                pending += list(ex.names(derived[name])) if name in derived else []
+        # only its own conditions: a child's (a compoundInput's pulses) act before the parent's derived values
+        owners = self.flat.owners
+        return any(a.target in read and not owners.get(a.target) for cond in level for a in cond.actions
+                   if a.kind == "assign")
+
+    def _rates_and_levels(self, level: list[Condition], current_first: bool = False) -> list[str]:
+        lines = ["    rates_nml()"] + (self._current_lines() if current_first else [])
         for cond in level:
             lines.append(f"    if ({self._test(cond)}) {{")
             lines += ["        " + s for s in self._actions(cond.actions, in_event=False)]
             lines.append("    }")
-        if level:
-            lines.append("    rates_nml()")
+        if level and not current_first:
+            lines.append("    rates_nml()")  # (taken first, the derived values stay as jLEMS records them)
         return lines
 
     def _derivative(self, state: str) -> str:
