@@ -453,8 +453,12 @@ class Printer(LeadPrinter):
             lines.append(f"    if ({self._test(cond)}) {{")
             lines += ["        " + s for s in self._actions(cond.actions, in_event=False)]
             lines.append("    }")
-        if level and not current_first:
-            lines.append("    rates_nml()")  # (taken first, the derived values stay as jLEMS records them)
+        moving = bool(self.flat.kinetic) or any(not (isinstance(d, ex.Num) and d.value == 0)
+                                                 for tds in self.flat.time_derivatives.values() for d in tds.values())
+        if level and (moving or not current_first):
+            # the states integrate from the values the conditions set (as jLEMS's conditions end its
+            # step); without such states, the derived values stay as jLEMS records them
+            lines.append("    rates_nml()")
         return lines
 
     def _derivative(self, state: str) -> str:

@@ -68,7 +68,11 @@ class EventPrinter(Scope):
         """Whether conditions must be tested together, in the file's order, at every step: one's
         actions change what another's test reads (an ``OnCondition`` jumping v beside another
         resetting it). jLEMS tests each condition once per step, in order, each seeing what the
-        earlier ones set; separate WATCHes let one act again at once on what a later one set."""
+        earlier ones set; separate WATCHes let one act again at once on what a later one set.
+        Cells only: synapses whose conditions chain so (MiglioreEtAl14's AmpaNmdaSynapse) keep their
+        WATCHes, unmeasured against jLEMS."""
+        if not self.role.membrane:
+            return False
         reads: dict[str, set[str]] = {}
         for name, value in self.flat.derived:
             reads[name] = set().union(*[reads.get(n, {n}) for n in ex.names(value)])
