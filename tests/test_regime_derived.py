@@ -80,10 +80,7 @@ STOPPED = [
     ('<StateVariable name="s" dimension="none" exposure="s"/>', '<DerivedVariable name="k" dimension="none" value="2 * x"/>',
      "its value reads the Dynamics' derived variable 'k', which jLEMS does not give a regime ('No such variable')"),
 ]
-#: jLEMS runs this one (a regime's OnStart setting its own y), nmlhub cannot yet.
-NOT_YET = ('<StateVariable name="y" dimension="none"/>',
-           '<OnStart><StateAssignment variable="y" value="5"/></OnStart>',
-           "several regimes declare 'y' (each its own in jLEMS) and an OnStart sets it, which nmlhub cannot yet")
+#: (A regime's OnStart setting its own y, refused until session 16, now runs: tests/test_regime_onstart.py.)
 
 
 def test_what_jlems_stops_on_or_nmlhub_cannot_run_is_refused_at_its_line(tmp_path):
@@ -92,7 +89,7 @@ def test_what_jlems_stops_on_or_nmlhub_cannot_run_is_refused_at_its_line(tmp_pat
     reading one declared after it is not warned of (it was: "jLEMS refuses this file")."""
     shutil.copy(DATA / "LEMS_regime_derived.xml", tmp_path)
     types = (DATA / "regime_derived.xml").read_text().replace('value="3 * x"/>', 'value="k"/>', 1)
-    for anchor, added, _ in [*STOPPED, NOT_YET]:
+    for anchor, added, _ in STOPPED:
         assert anchor in types
         types = types.replace(anchor, f"{anchor}\n{added}", 1)
     (tmp_path / "regime_derived.xml").write_text(types)
@@ -101,9 +98,9 @@ def test_what_jlems_stops_on_or_nmlhub_cannot_run_is_refused_at_its_line(tmp_pat
     # up's d reads q, declared after it: jLEMS runs that in a regime (q's last value), no warning
     assert "defined after it" not in validate.stdout, validate.stdout
     errors = [line for line in validate.stdout.splitlines() if "regime_derived.xml:" in line and "warning:" not in line]
-    # the Dynamics reads 'd', which each regime declares: both are named; so are both y
-    for (_, _, reason), count, tag in zip([*STOPPED, NOT_YET], (2, 1, 1, 2), ["DerivedVariable"] * 3 + ["StateVariable"]):
-        assert sum(reason in line and f"<{tag} name=" in line for line in errors) == count, validate.stdout
+    # the Dynamics reads 'd', which each regime declares: both are named
+    for (_, _, reason), count in zip(STOPPED, (2, 1, 1)):
+        assert sum(reason in line and "<DerivedVariable name=" in line for line in errors) == count, validate.stdout
 
 
 def test_recording_a_regimes_own_derived_variable_is_refused_in_one_line(tmp_path):

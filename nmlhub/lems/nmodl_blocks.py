@@ -11,8 +11,9 @@ from .flatten import TranslationError
 from .nmodl_conductance import IMPLICIT_SHARE_TEXT, chain, derivative_name
 from .nmodl_lead import LEAD_STEP, LeadPrinter
 from .nmodl_lean import local_candidates
-from .nmodl_names import (AHEAD, CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, INPUT_SUM, INPUT_UNITS, ION_VALENCE,
-                          MIDSTEP, NLEMS, NMODL_LINE_LIMIT, REGIME, TEND, TINPUT, TLEMS, TSTEP, VHOLD, VINIT, VSTEP, CONDUCTANCE_HINT,
+from .nmodl_names import (AHEAD, CAPACITANCE, CSEC, CURRENT, DL_SCALE, DTLEMS, INPUT_HELD, INPUT_SUM, INPUT_UNITS,
+                          ION_VALENCE, MIDSTEP, NLEMS, NMODL_LINE_LIMIT, REGIME, TEND, TINPUT, TLEMS, TSTEP, VHOLD, VINIT,
+                          VSTEP, CONDUCTANCE_HINT,
                           WHOLE_CONDUCTANCE,
                           safe_name, transfer_buffer, watch_value)
 from .shorten import Shortener, fitting_chunks, local_lines
@@ -190,8 +191,10 @@ class Printer(LeadPrinter):
         lines += [f"    {transfer_buffer(p)}" for p in self.pointers.values()]
         if self._once:
             lines.append(f"    {CONDUCTANCE_HINT}")
-        if self.senses_input:
+        if self.measures_input:
             lines.append(f"    {INPUT_SUM}")
+        if self.measures_input and not self.senses_input:
+            lines.append(f"    {INPUT_HELD}")
         return lines + ["}"]
 
     def _state_block(self, plan: _Plan) -> list[str]:
@@ -218,7 +221,7 @@ class Printer(LeadPrinter):
             lines.append(f"    {TINPUT} = 0")
         if self._once:
             lines.append(f"    {CONDUCTANCE_HINT} = 0")
-        if self.senses_input:
+        if self.measures_input:
             lines.append(f"    {INPUT_SUM} = 0")
         if plan.lead_states is not None:
             lines.append(f"    {LEAD_STEP} = 0")
@@ -320,7 +323,7 @@ class Printer(LeadPrinter):
             return []
         lines = [] if once else ["", "BEFORE BREAKPOINT {"] + self._step_start() + ["}"]
         derived_states = self._derived_states(plan)
-        solved = bool(derived_states) or self.senses_input or bool(f.regime_derived)
+        solved = bool(derived_states) or self.measures_input or bool(f.regime_derived)
         lines += ["", "BREAKPOINT {"]
         if once:
             current_ion = f" USEION {self.ion}" if self.role.current == "density" and self.ion else ""
@@ -331,12 +334,13 @@ class Printer(LeadPrinter):
             lines.append("    SOLVE kinetic_nml METHOD sparse")
         if once:
             lines += self._step_start()
-        lines += self._rates_and_levels(plan.level) if plan.lead_states is None else self._lead_call()
+        early = self._current_before_levels(plan.level) if plan.lead_states is None else False
+        lines += self._rates_and_levels(plan.level, early) if plan.lead_states is None else self._lead_call()
         if self.role.membrane and self.own_v:
             # The section follows the cell's own v (a DerivedVariable, as Pinsky-Rinzel's v = Vs):
             # its synapses read the section's v, and jLEMS gives them the cell's.
             lines.append(f"    {VHOLD} = {self.names['v']} * 1000")
-        lines += ["    " + s for s in self._current()]
+        lines += [] if early else self._current_lines()
         if once and self._implicit_in_v() is not None:
             lines.append("    conductance_nml()")
         lines.append("}")
@@ -388,7 +392,7 @@ class Printer(LeadPrinter):
         shortener = Shortener(self.rename)
         derived_lines = []
         for n, value in f.derived:
-            if n in f.external and self.senses_input:
+            if n in f.external and self.measures_input:
                 derived_lines.append(f"    {self.names[n]} = {INPUT_SUM} * {INPUT_UNITS[f.external[n]]}")
             elif n in f.external:
                 derived_lines.append(f"    {self.names[n]} = 0 : supplied by NEURON (synapses on the section)")
@@ -397,21 +401,68 @@ class Printer(LeadPrinter):
         local = [self.names[n] for n, _ in f.derived if self.names[n] in self.local_derived]
         return lines + local_lines(local + shortener.temporaries) + derived_lines + ["}", ""]
 
+    def _current_lines(self) -> list[str]:
+        """The current NEURON sees. A cell that measures its input sum but has a membrane dv/dt
+        gets the sum from NEURON's membrane: its own current is computed with the sum 0, and
+        its derived values with the measured sum again afterwards."""
+        current = ["    " + s for s in self._current()]
+        if not self.measures_input or self.senses_input:
+            return current
+        return ([f"    {INPUT_HELD} = {INPUT_SUM}", f"    {INPUT_SUM} = 0", "    rates_nml()"] + current
+                + [f"    {INPUT_SUM} = {INPUT_HELD}", "    rates_nml()"])
+
     def _input_sum(self) -> list[str]:
         """The current the attached inputs injected during this step (nA), measured after NEURON
-        solved the section: what changed its charge, plus what the cell's own holding current
-        (linear in v, so taken at the new v, as NEURON's implicit step does) took away."""
-        if not self.senses_input:
+        solved the section: what changed its charge, plus what the cell's own current took away
+        (a holding current, linear in v, taken at the new v as NEURON's implicit step does; a
+        dv/dt's current, from the start of the step, computed again with the sum 0)."""
+        if not self.measures_input:
             return []
-        return [f"    {INPUT_SUM} = {CSEC} * (v - {VSTEP}) / dt + 1000 * {CSEC} / dt * (v - {VHOLD})"]
+        if self.senses_input:
+            return [f"    {INPUT_SUM} = {CSEC} * (v - {VSTEP}) / dt + 1000 * {CSEC} / dt * (v - {VHOLD})"]
+        own = self._current()[0].split(" = ", 1)[1]
+        # Within the rounding of its terms the sum is 0, as jLEMS adds exact zeros (an iSyn > 0
+        # test must not fire on rounding between inputs).
+        return [f"    {INPUT_SUM} = 0", "    rates_nml()", f"    {INPUT_HELD} = {own}",
+                f"    {INPUT_SUM} = {CSEC} * (v - {VSTEP}) / dt + {INPUT_HELD}",
+                f"    if (fabs({INPUT_SUM}) < 1e-12 * ({CSEC} * (fabs(v) + fabs({VSTEP})) / dt + fabs({INPUT_HELD}))) {{",
+                f"        {INPUT_SUM} = 0", "    }", "    rates_nml()"]
 
-    def _rates_and_levels(self, level: list[Condition]) -> list[str]:
-        lines = ["    rates_nml()"]
+    def _current_before_levels(self, level: list[Condition]) -> bool:
+        """Whether an input's current is taken before its conditions tested at each step act:
+        it is a derived variable reading what they set. jLEMS computes a component's derived
+        values before testing its conditions, and its cell reads them so (an impulseSynapse's
+        ``i = PAMPERE * impulse`` the step its condition sets impulse back to 0); a current that
+        is a state the conditions set (a pulseGenerator's i) is read after them, and so is one
+        reading states a child's conditions set (its child is advanced first)."""
+        if not (level and self.role.injected):
+            return False
+        exposed = "i" if "i" in self.flat.exposures else "I"
+        derived = dict(self.flat.derived)
+        if exposed not in derived:
+            return False
+        read, pending = set(), [exposed]
+        while pending:
+            name = pending.pop()
+            if name not in read:
+                read.add(name)
+                pending += list(ex.names(derived[name])) if name in derived else []
+        # only its own conditions: a child's (a compoundInput's pulses) act before the parent's derived values
+        owners = self.flat.owners
+        return any(a.target in read and not owners.get(a.target) for cond in level for a in cond.actions
+                   if a.kind == "assign")
+
+    def _rates_and_levels(self, level: list[Condition], current_first: bool = False) -> list[str]:
+        lines = ["    rates_nml()"] + (self._current_lines() if current_first else [])
         for cond in level:
             lines.append(f"    if ({self._test(cond)}) {{")
             lines += ["        " + s for s in self._actions(cond.actions, in_event=False)]
             lines.append("    }")
-        if level:
+        moving = bool(self.flat.kinetic) or any(not (isinstance(d, ex.Num) and d.value == 0)
+                                                 for tds in self.flat.time_derivatives.values() for d in tds.values())
+        if level and (moving or not current_first):
+            # the states integrate from the values the conditions set (as jLEMS's conditions end its
+            # step); without such states, the derived values stay as jLEMS records them
             lines.append("    rates_nml()")
         return lines
 

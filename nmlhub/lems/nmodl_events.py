@@ -59,7 +59,26 @@ class EventPrinter(Scope):
             else:
                 polled.append(cond)
         self._level = level
+        if self._tested_in_turn(watched + polled):
+            # tested in turn at every step, in the file's order
+            return [], level, [c for c in self.flat.conditions if c in watched or c in polled]
         return watched, level, polled
+
+    def _tested_in_turn(self, conditions: list[Condition]) -> bool:
+        """Whether conditions must be tested together, in the file's order, at every step: one's
+        actions change what another's test reads (an ``OnCondition`` jumping v beside another
+        resetting it). jLEMS tests each condition once per step, in order, each seeing what the
+        earlier ones set; separate WATCHes let one act again at once on what a later one set.
+        Cells only: synapses whose conditions chain so (MiglioreEtAl14's AmpaNmdaSynapse) keep their
+        WATCHes, unmeasured against jLEMS."""
+        if not self.role.membrane:
+            return False
+        reads: dict[str, set[str]] = {}
+        for name, value in self.flat.derived:
+            reads[name] = set().union(*[reads.get(n, {n}) for n in ex.names(value)])
+        tests = [set().union(*[reads.get(n, {n}) for n in ex.names(c.test)]) for c in conditions]
+        assigned = [{a.target for a in c.actions if a.kind == "assign"} for c in conditions]
+        return any(assigned[j] & tests[i] for i in range(len(conditions)) for j in range(len(conditions)) if i != j)
 
     def _timed_bound(self, cond: Condition) -> str | None:
         """For a condition ``t > X`` whose X changes only in events: X (SI seconds), else None.

@@ -55,6 +55,7 @@ TINPUT = "tinput_nml"  # the time (s) an input's equations and level conditions 
 MIDSTEP = "midstep_nml"  # 1: an input reads the middle of NEURON's step (the NEURON export's clock)
 CONDUCTANCE_HINT = "gdidv_nml"  # the current's derivative in v, NEURON's CONDUCTANCE hint
 INPUT_SUM = "isum_nml"
+INPUT_HELD = "isumheld_nml"  # the measured input sum, kept while a cell computes its own current without it
 CAPACITANCE = "cm_nml"  # a channel density's segment's specific capacitance (uF/cm2), set by the driver
 WHOLE_CONDUCTANCE = "implicit_nml"  # 1: a density on a multi-compartment cell (nmlhub.lems.nmodl_conductance)
 #: The longest line nocmodl reads (its buffer holds 512 characters with the newline).

@@ -70,23 +70,29 @@ class Scope:
     def _check_input_sum(self) -> None:
         """The sum of the attached inputs (``synapses[*]/i``) reaches the equations through
         NEURON's membrane when the cell's v is the membrane potential and has a time derivative;
-        otherwise the cell measures it from its section (see the printer's input sum)."""
+        a cell without one, or one that also reads the sum elsewhere (a condition, an action,
+        another state's derivative), measures it from the change of v over each step (see the
+        printer's input sum)."""
         flat = self.flat
         self.senses_input = self.role.membrane and bool(flat.external) and not any(
             "v" in tds for tds in flat.time_derivatives.values())
-        if self.senses_input and len(flat.external) > 1:
+        uses = [] if self.senses_input or not flat.external else input_sum_uses(flat)
+        if uses and not self.role.membrane:
+            raise TranslationError(f"ComponentType {flat.type}: {uses[0]} reads the sum of the attached inputs "
+                                   f"({', '.join(sorted(flat.external))}), which nmlhub gives only a cell")
+        self.measures_input = self.senses_input or bool(uses)
+        if self.measures_input and len(flat.external) > 1:
+            where = "in a cell without a membrane dv/dt" if self.senses_input else f"read outside dv/dt ({uses[0]})"
             raise TranslationError(f"{flat.type}: more than one input sum ({', '.join(sorted(flat.external))}) "
-                                   f"in a cell without a membrane dv/dt is not supported (one is)")
-        if not self.senses_input and flat.external:
-            uses = input_sum_uses(flat)
-            if uses:
-                raise TranslationError(
-                    f"ComponentType {flat.type}: {uses[0]} reads the sum of the attached inputs "
-                    f"({', '.join(sorted(flat.external))}); nmlhub adds that sum to the cell's dv/dt only "
-                    "(NEURON's membrane), so it cannot be read elsewhere in a cell with a membrane dv/dt "
-                    "(jLEMS reads it)")
+                                   f"{where} is not supported (one is)")
+        on_start = [use for use in uses if use.endswith("in OnStart")]
+        if on_start:
+            raise TranslationError(
+                f"ComponentType {flat.type}: {on_start[0]} reads the sum of the attached inputs "
+                f"({', '.join(sorted(flat.external))}); nmlhub measures that sum over each step, so it "
+                "has none at the start (not supported)")
         for name, dimension in flat.external.items():
-            if self.senses_input and dimension not in INPUT_UNITS:
+            if self.measures_input and dimension not in INPUT_UNITS:
                 raise TranslationError(f"{flat.type}: the input sum '{name}' has dimension {dimension} "
                                        f"(current or none are supported)")
 
@@ -225,6 +231,15 @@ def _expressions(flat: FlatComponent) -> list[tuple[str, ex.Expr]]:
     actions = flat.on_start + flat.event_actions() + [a for c in flat.conditions for a in c.actions]
     actions += [a for entry in flat.on_entry.values() for a in entry]
     return found + [(f"StateAssignment of {a.target}", a.value) for a in actions if a.value is not None]
+
+
+def measures_input_sum(flat: FlatComponent | None) -> bool:
+    """Whether a point cell's mechanism measures its input sum itself, from the change of v
+    over each step (its v has no time derivative, or the sum is read elsewhere than in dv/dt):
+    it then holds the sum after each step, and none before the first."""
+    if flat is None or not flat.external:
+        return False
+    return not any("v" in tds for tds in flat.time_derivatives.values()) or bool(input_sum_uses(flat))
 
 
 def input_sum_uses(flat: FlatComponent) -> list[str]:

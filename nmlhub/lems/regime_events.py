@@ -12,7 +12,8 @@ component is built, before the Dynamics' ``OnStart`` (measured with ``jnml`` 0.1
 them into the Dynamics (the OnStart ahead of the Dynamics' own): the same values wherever the
 regime reads them. A name several regimes declare is each regime's own in jLEMS (each integrated,
 set and kept apart, from 0): it is declared once for pylems, and the translator gives each of
-those regimes its own variable (``nmlhub_own_states`` of the pylems regime).
+those regimes its own variable (``nmlhub_own_states`` of the pylems regime); a regime's OnStart
+setting it sets that regime's own (jLEMS 0.14; the Dynamics' OnStart setting it jLEMS refuses).
 
 A regime's ``DerivedVariable`` (pylems reads it as a component) is taken out the same way and put
 back into its regime of the resolved type, as a pylems ``DerivedVariable``: the translator makes it
@@ -126,6 +127,11 @@ class RegimeEvents:
                 regimes[variable.regime].add_derived_variable(DerivedVariable(attributes.pop("name", ""), **attributes))
 
 
+def regime_own_name(name: str, regime: str) -> str:
+    """The flat name of regime ``regime``'s own variable ``name`` (nmlhub.lems.translate)."""
+    return f"{name}_{regime}_regime"
+
+
 def _hoist_declarations(root: etree._Element, own_states: list[RegimeState]) -> bool:
     """Move each regime's ``StateVariable`` and ``OnStart`` into its Dynamics (a name several
     regimes declare once, noted in ``own_states`` for each of them); whether anything moved."""
@@ -150,6 +156,11 @@ def _hoist_declarations(root: etree._Element, own_states: list[RegimeState]) -> 
                 regime.remove(element)
                 moved = True
                 if tag == "OnStart":
+                    # it sets the regime's own copy of a name several regimes declare (as jLEMS)
+                    for assignment in element.iter(etree.Element):
+                        name = assignment.get("variable")
+                        if etree.QName(assignment).localname == "StateAssignment" and len(declared.get(name, ())) > 1:
+                            assignment.set("variable", regime_own_name(name, regime.get("name", "")))
                     dynamics.insert(first_start, element)
                     first_start += 1
                 elif element.get("name") not in hoisted:

@@ -86,13 +86,19 @@ def _regime_declaration(element: etree._Element, root: etree._Element, definitio
 
 def _shared_state(name: str, dynamics: etree._Element) -> str | None:
     """Why a ``StateVariable`` several regimes declare (each regime's own in jLEMS, kept apart;
-    nmlhub gives each its own too) cannot run, or None: set by an ``OnStart`` (nmlhub runs a
-    regime's OnStart among the Dynamics'), or read or set outside the regimes."""
+    nmlhub gives each its own too) cannot run, or None: set by the Dynamics' ``OnStart`` (jLEMS
+    refuses it; a regime's OnStart sets the regime's own), read by an OnStart, or read or set
+    outside the regimes."""
     for element in dynamics.iter(etree.Element):
-        if _local(element) == "OnStart" and any(
-                _local(a) == "StateAssignment" and a.get("variable") == name for a in element.iter(etree.Element)):
-            return (f"several regimes declare '{name}' (each its own in jLEMS) and an OnStart sets it, which "
-                    "nmlhub cannot yet")
+        if _local(element) != "OnStart":
+            continue
+        assignments = [a for a in element.iter(etree.Element) if _local(a) == "StateAssignment"]
+        if element.getparent() is dynamics and any(a.get("variable") == name for a in assignments):
+            return (f"several regimes declare '{name}' (each its own) and the Dynamics' OnStart sets it, "
+                    f"which jLEMS refuses (\"Can't find state variable {name}\")")
+        if any(name in _read_names(a) for a in assignments):
+            return (f"several regimes declare '{name}' (each its own in jLEMS) and a regime's OnStart reads it, "
+                    "which nmlhub cannot yet")
     for other in dynamics:
         if isinstance(other.tag, str) and _local(other) != "Regime" and (
                 name in _read_names(other) or any(e.get("variable") == name for e in other.iter(etree.Element))):

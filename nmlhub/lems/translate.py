@@ -16,6 +16,7 @@ from ..units import UnitRegistry
 from . import expr as ex
 from .child_names import bind_children_by_role
 from .flatten import TranslationError
+from .regime_events import regime_own_name
 
 #: Names that mean something else in NMODL and are renamed when printed.
 TIME = "t"
@@ -278,7 +279,7 @@ class Translator:
         taken = set(flat.states) | set(flat.params) | set(flat.properties) | {n for n, _ in flat.derived}
         def own_variable(name: str, kind: str) -> str:
             """A variable of the component holding the regime's own ``name`` (from 0)."""
-            target = f"{name}_{regime.name}_regime"
+            target = regime_own_name(name, regime.name)
             if target in taken:
                 raise TranslationError(f"ComponentType {scope.fc.type}: regime '{regime.name}': the name "
                                        f"'{target}' nmlhub gives its {kind} '{name}' is taken")

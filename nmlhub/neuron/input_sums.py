@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..lems import expr as ex
+from ..lems.nmodl_scope import measures_input_sum
 from ..lems.translate import FlatComponent
 from ..model.paths import QuantityPathError
 
@@ -118,9 +119,9 @@ def _evaluate(flat: FlatComponent, variable: str, env: dict[str, Any]) -> np.nda
 
 def receives_inputs_through_membrane(flat: FlatComponent | None) -> bool:
     """Whether a cell's input sums are 0 in its mechanism (its v has a time derivative, so its
-    inputs act through NEURON's membrane; a cell without one measures the sum itself)."""
-    return flat is not None and bool(flat.external) and any(
-        "v" in derivatives for derivatives in flat.time_derivatives.values())
+    inputs act through NEURON's membrane, and nothing else reads them; otherwise the cell
+    measures the sum itself: :func:`measures_inputs_itself`)."""
+    return flat is not None and bool(flat.external) and not measures_input_sum(flat)
 
 
 def with_input_sums(probe: Any, flat: FlatComponent, variable: str,
@@ -159,8 +160,9 @@ def with_input_sums(probe: Any, flat: FlatComponent, variable: str,
 
 def measures_inputs_itself(flat: FlatComponent | None) -> bool:
     """Whether a cell's mechanism measures its input sums itself (its v has no time derivative:
-    it takes the sum from the change of v over each step, so it has none before the first step)."""
-    return flat is not None and bool(flat.external) and not receives_inputs_through_membrane(flat)
+    or it reads the sum elsewhere than in dv/dt: it takes the sum from the change of v over each
+    step, so it has none before the first step)."""
+    return measures_input_sum(flat)
 
 
 def with_initial_input_sums(probe: Any, flat: FlatComponent, variable: str,
